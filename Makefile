@@ -1,0 +1,89 @@
+# meshfed — build, test and generate. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CACHE_DIR     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/meshfed
+TOOLS_BIN     ?= $(CACHE_DIR)/bin
+export MESHFED_TOOLS_DIR ?= $(CACHE_DIR)/k8s-v1.37.2
+
+CONTROLLER_GEN_VERSION ?= v0.23.0
+GOLANGCI_LINT_VERSION  ?= v2.15.0
+CONTROLLER_GEN := $(TOOLS_BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
+GOLANGCI_LINT  := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+GO_TEST_FLAGS ?= -count=1 -timeout=30m
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Build
+
+.PHONY: build
+build: ## Build every binary into ./bin.
+	go build -o bin/ ./cmd/...
+
+##@ Test
+
+.PHONY: test
+test: tools ## Fast tests for daily work: pure packages, HBONE, CLI and controller (envtest) tests, -short.
+	go test -short $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-all
+test-all: verify lint tools ## Everything CI runs: verify, lint, then every test including e2e.
+	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: bench
+bench: ## Run the Go benchmarks of the pure core and print the HBONE benchmark table.
+	go test -run='^$$' -bench=. -benchmem -count=5 ./federation/...
+	go run ./cmd/meshfed-bench hbone
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 15s).
+	@for pkg in $$(go list ./...); do \
+	  for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; go test -run='^$$' -fuzz="^$$f$$" -fuzztime=$${FUZZTIME:-15s} $$pkg; \
+	  done; \
+	done
+
+##@ Code generation
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
+	$(CONTROLLER_GEN) object paths=./apis/...
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate CRD manifests into deploy/crds.
+	$(CONTROLLER_GEN) crd paths=./apis/... output:crd:artifacts:config=deploy/crds
+
+.PHONY: verify
+verify: generate manifests ## Regenerate, check formatting and modules, fail on any diff.
+	go mod tidy -diff
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	go vet ./...
+	@git diff --exit-code -- apis deploy || { echo 'generated files are stale: run make generate manifests'; exit 1; }
+	@test -z "$$(git status --porcelain -- apis deploy)" || { git status --porcelain -- apis deploy; echo 'untracked generated files'; exit 1; }
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned) with the project's config.
+	$(GOLANGCI_LINT) run ./...
+
+##@ Tools
+
+.PHONY: tools
+tools: ## Build kube-apiserver and etcd for envtest into the cache (seconds when cached).
+	bash e2e/tools/build.sh
+
+$(CONTROLLER_GEN):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	mv $(TOOLS_BIN)/controller-gen $@
+
+$(GOLANGCI_LINT):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(TOOLS_BIN)/golangci-lint $@

@@ -1,0 +1,98 @@
+package v1alpha1
+
+// MemberClusterConditionType is a condition type of MemberCluster.
+type MemberClusterConditionType string
+
+// MemberClusterConditionReason is a reason of a MemberCluster condition.
+type MemberClusterConditionReason string
+
+const (
+	// MemberClusterConditionReady reports whether the hub can reach the cluster with the
+	// credentials of its Secret. Reasons: Connected, SecretNotFound, InvalidKubeconfig,
+	// CredentialsRefused, Unreachable.
+	MemberClusterConditionReady MemberClusterConditionType = "Ready"
+	// MemberClusterConditionSynced reports whether the cluster's exports are merged into the
+	// federation. Reasons: CachesSynced, Syncing, Stale, Withdrawn.
+	MemberClusterConditionSynced MemberClusterConditionType = "Synced"
+)
+
+const (
+	// MemberClusterReasonConnected: the hub reached the cluster's API server.
+	MemberClusterReasonConnected MemberClusterConditionReason = "Connected"
+	// MemberClusterReasonSecretNotFound: the kubeconfig Secret or its key is missing.
+	MemberClusterReasonSecretNotFound MemberClusterConditionReason = "SecretNotFound"
+	// MemberClusterReasonInvalidKubeconfig: the kubeconfig does not parse or uses a refused
+	// credential kind (exec plugin, auth provider, file path).
+	MemberClusterReasonInvalidKubeconfig MemberClusterConditionReason = "InvalidKubeconfig"
+	// MemberClusterReasonCredentialsRefused: the API server answered 401 or 403.
+	MemberClusterReasonCredentialsRefused MemberClusterConditionReason = "CredentialsRefused"
+	// MemberClusterReasonUnreachable: the API server did not answer.
+	MemberClusterReasonUnreachable MemberClusterConditionReason = "Unreachable"
+	// MemberClusterReasonCachesSynced: the cluster's caches synced and its exports are merged.
+	MemberClusterReasonCachesSynced MemberClusterConditionReason = "CachesSynced"
+	// MemberClusterReasonSyncing: the caches have not synced yet; nothing is merged or withdrawn.
+	MemberClusterReasonSyncing MemberClusterConditionReason = "Syncing"
+	// MemberClusterReasonStale: the cluster is unreachable; its endpoints are kept, marked
+	// stale, until the grace period ends.
+	MemberClusterReasonStale MemberClusterConditionReason = "Stale"
+	// MemberClusterReasonWithdrawn: the grace period ended; the cluster's endpoints were withdrawn.
+	MemberClusterReasonWithdrawn MemberClusterConditionReason = "Withdrawn"
+)
+
+// GlobalServiceConditionType is a condition type of GlobalService.
+type GlobalServiceConditionType string
+
+// GlobalServiceConditionReason is a reason of a GlobalService condition.
+type GlobalServiceConditionReason string
+
+const (
+	// GlobalServiceConditionConflict is True when exports disagree. Reasons: NoConflict and the
+	// MCS reasons PortConflict, TypeConflict, TrafficDistributionConflict.
+	GlobalServiceConditionConflict GlobalServiceConditionType = "Conflict"
+	// GlobalServiceConditionValid is False when a cluster's Service carries a value the hub
+	// cannot use. Reasons: Valid, InvalidScope, InvalidTrafficDistribution, InvalidTakeover.
+	GlobalServiceConditionValid GlobalServiceConditionType = "Valid"
+	// GlobalServiceConditionWaypointReady is False when an importing cluster has no waypoint
+	// in the namespace, or a derived object name is taken. Reasons: WaypointsReady,
+	// WaypointMissing, NameClash.
+	GlobalServiceConditionWaypointReady GlobalServiceConditionType = "WaypointReady"
+	// GlobalServiceConditionTakeover reports the takeover of the plain service name. Reasons:
+	// NotRequested, TakeoverPending.
+	GlobalServiceConditionTakeover GlobalServiceConditionType = "Takeover"
+)
+
+const (
+	// GlobalServiceReasonNoConflict: every export agrees.
+	GlobalServiceReasonNoConflict GlobalServiceConditionReason = "NoConflict"
+	// GlobalServiceReasonPortConflict: exports disagree on a port; the oldest export wins.
+	GlobalServiceReasonPortConflict GlobalServiceConditionReason = "PortConflict"
+	// GlobalServiceReasonTypeConflict: exports disagree on ClusterSetIP vs Headless.
+	GlobalServiceReasonTypeConflict GlobalServiceConditionReason = "TypeConflict"
+	// GlobalServiceReasonTrafficDistributionConflict: exports ask for different modes; the
+	// default is used.
+	GlobalServiceReasonTrafficDistributionConflict GlobalServiceConditionReason = "TrafficDistributionConflict"
+	// GlobalServiceReasonValid: every value read is usable.
+	GlobalServiceReasonValid GlobalServiceConditionReason = "Valid"
+	// GlobalServiceReasonInvalidScope: a Service or Namespace has an unknown scope value; that
+	// Service is not exported.
+	GlobalServiceReasonInvalidScope GlobalServiceConditionReason = "InvalidScope"
+	// GlobalServiceReasonInvalidTrafficDistribution: an unknown mode; the default is used.
+	GlobalServiceReasonInvalidTrafficDistribution GlobalServiceConditionReason = "InvalidTrafficDistribution"
+	// GlobalServiceReasonInvalidTakeover: a takeover value is neither "true" nor "false".
+	GlobalServiceReasonInvalidTakeover GlobalServiceConditionReason = "InvalidTakeover"
+	// GlobalServiceReasonWaypointsReady: every importing cluster has a waypoint.
+	GlobalServiceReasonWaypointsReady GlobalServiceConditionReason = "WaypointsReady"
+	// GlobalServiceReasonWaypointMissing: an importing cluster has no waypoint in the namespace.
+	GlobalServiceReasonWaypointMissing GlobalServiceConditionReason = "WaypointMissing"
+	// GlobalServiceReasonNameClash: a derived Service or ServiceImport name is taken by an
+	// object meshfed does not own; the hub leaves it alone.
+	GlobalServiceReasonNameClash GlobalServiceConditionReason = "NameClash"
+	// GlobalServiceReasonNotRequested: no export asks for takeover.
+	GlobalServiceReasonNotRequested GlobalServiceConditionReason = "NotRequested"
+	// GlobalServiceReasonTakeoverPending: takeover is asked for; it is delivered through DNS in
+	// a later milestone.
+	GlobalServiceReasonTakeoverPending GlobalServiceConditionReason = "TakeoverPending"
+)
+
+// SegmentConditionAccepted reports whether the segment's spec is usable. Reasons: Accepted.
+const SegmentConditionAccepted = "Accepted"

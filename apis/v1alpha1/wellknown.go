@@ -1,0 +1,70 @@
+package v1alpha1
+
+// Keys users put on Services and Namespaces in member clusters (DESIGN §3.1). Each key with an
+// alias lists the alias right after it; readers accept both and the meshfed.io key wins when both
+// are set with different values.
+const (
+	// ServiceScopeKey (label or annotation, on a Service or Namespace) exports a Service with a
+	// scope: cluster, segment, global or global-only. A Service's own value beats its Namespace's.
+	ServiceScopeKey = "meshfed.io/service-scope"
+	// ServiceScopeAliasKey is accepted as ServiceScopeKey, for users of that product.
+	ServiceScopeAliasKey = "solo.io/service-scope"
+
+	// ServiceTakeoverKey ("true"/"false") asks that the plain <name>.<ns>.svc.cluster.local name
+	// reach the global service inside the segment. global-only implies "true" unless set "false".
+	ServiceTakeoverKey = "meshfed.io/service-takeover"
+	// ServiceTakeoverAliasKey is accepted as ServiceTakeoverKey.
+	ServiceTakeoverAliasKey = "solo.io/service-takeover"
+
+	// TrafficDistributionKey (annotation, Service or Namespace) selects a traffic-distribution
+	// mode of DESIGN §3.3.
+	TrafficDistributionKey = "meshfed.io/traffic-distribution"
+	// IstioTrafficDistributionKey is accepted as TrafficDistributionKey.
+	IstioTrafficDistributionKey = "networking.istio.io/traffic-distribution"
+
+	// FailoverPriorityKey (annotation) lists label keys, comma separated, to rank endpoints by,
+	// as Istio's failoverPriority.
+	FailoverPriorityKey = "meshfed.io/failover-priority"
+
+	// HBONEAddressKey (annotation on a waypoint Service) is the host:port other networks use to
+	// reach that waypoint's HBONE port.
+	HBONEAddressKey = "meshfed.io/hbone-address"
+)
+
+// Topology labels read from Nodes and Namespaces (DESIGN §3.3).
+const (
+	// NetworkLabel on a Namespace overrides the cluster's network for its endpoints.
+	NetworkLabel = "topology.istio.io/network"
+	// RegionLabel is the Kubernetes region label of a Node.
+	RegionLabel = "topology.kubernetes.io/region"
+	// ZoneLabel is the Kubernetes zone label of a Node.
+	ZoneLabel = "topology.kubernetes.io/zone"
+	// SubzoneLabel is Istio's subzone label of a Node.
+	SubzoneLabel = "topology.istio.io/subzone"
+	// ClusterLabel names the cluster in failover-priority lists.
+	ClusterLabel = "topology.istio.io/cluster"
+	// HostnameLabel names the node in failover-priority lists.
+	HostnameLabel = "kubernetes.io/hostname"
+)
+
+// Labels and names the hub puts on objects it writes into member clusters.
+const (
+	// ManagedByLabel marks objects the hub owns; the hub never changes an object without it.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedByValue is ManagedByLabel's value on meshfed-owned objects.
+	ManagedByValue = "meshfed"
+	// GlobalServiceNameLabel on a derived Service names the global service it fronts.
+	GlobalServiceNameLabel = "meshfed.io/global-service"
+	// DerivedServiceSuffix is appended to a Service name to name its derived Service.
+	DerivedServiceSuffix = "-global"
+	// SystemNamespace is where meshfed keeps its own objects in every cluster.
+	SystemNamespace = "meshfed-system"
+	// WaypointName names each namespace's waypoint Deployment, Service and ServiceAccount.
+	WaypointName = "meshfed-waypoint"
+	// DefaultSegment is the segment of a MemberCluster that names none.
+	DefaultSegment = "default"
+	// DefaultSegmentDomain is the domain of a Segment that names none.
+	DefaultSegmentDomain = "mesh.internal"
+	// HBONEPort is the waypoints' HBONE port (TCP for HTTP/2, UDP for HTTP/3).
+	HBONEPort = 15008
+)

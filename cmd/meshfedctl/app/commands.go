@@ -1,0 +1,10 @@
+package app
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
+)
+
+// subcommands lists the constructors of meshfedctl's subcommands, one package each.
+var subcommands = []func(cli.Streams) *cobra.Command{}

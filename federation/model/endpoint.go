@@ -1,0 +1,58 @@
+package model
+
+// Locality is where an endpoint (or a client) runs, from widest to narrowest. Cluster is not a
+// level of the hierarchy but a key some modes rank by (DESIGN §3.3 lists where each comes from).
+type Locality struct {
+	Network string `json:"network,omitempty"`
+	Region  string `json:"region,omitempty"`
+	Zone    string `json:"zone,omitempty"`
+	Subzone string `json:"subzone,omitempty"`
+	Node    string `json:"node,omitempty"`
+	Cluster string `json:"cluster,omitempty"`
+}
+
+// EndpointPort maps a service port (by name) to the port the endpoint listens on.
+type EndpointPort struct {
+	Name string `json:"name,omitempty"`
+	Port int32  `json:"port"`
+}
+
+// Endpoint is one backend address of a service in one cluster, as its EndpointSlice says.
+type Endpoint struct {
+	// Address is the endpoint's IP address.
+	Address string `json:"address"`
+	// Ports are the endpoint's target ports, one per service port it serves.
+	Ports []EndpointPort `json:"ports,omitempty"`
+	// Locality is where the endpoint runs.
+	Locality Locality `json:"locality"`
+	// Ready, Serving and Terminating are the EndpointSlice conditions.
+	Ready       bool `json:"ready"`
+	Serving     bool `json:"serving"`
+	Terminating bool `json:"terminating,omitempty"`
+	// Weight is the relative share inside a tier; 0 means 1.
+	Weight uint32 `json:"weight,omitempty"`
+	// Labels are extra keys that meshfed.io/failover-priority can rank by.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Healthy reports whether the endpoint may take traffic as far as its cluster knows: ready,
+// serving and not terminating. Outlier ejection is a data-plane state kept elsewhere.
+func (e *Endpoint) Healthy() bool { return e.Ready && e.Serving && !e.Terminating }
+
+// EffectiveWeight is the weight with the zero value read as 1.
+func (e *Endpoint) EffectiveWeight() uint32 {
+	if e.Weight == 0 {
+		return 1
+	}
+	return e.Weight
+}
+
+// TargetPort returns the endpoint's port for the named service port.
+func (e *Endpoint) TargetPort(name string) (int32, bool) {
+	for _, p := range e.Ports {
+		if p.Name == name {
+			return p.Port, true
+		}
+	}
+	return 0, false
+}

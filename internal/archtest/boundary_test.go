@@ -1,0 +1,98 @@
+package archtest
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/meshfed/meshfed"
+
+// boundary says that no package matching Pattern may depend, even transitively, on a package
+// with one of the Forbidden prefixes.
+type boundary struct {
+	Pattern   string
+	Forbidden []string
+	Why       string
+}
+
+var boundaries = []boundary{
+	{
+		Pattern:   "./federation/model/... ./federation/priority/... ./federation/merge/...",
+		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/", "github.com/quic-go/", module + "/hbone", module + "/waypoint"},
+		Why:       "pure packages import no client-go, controller-runtime, etcd or quic-go",
+	},
+	{
+		Pattern:   "./hbone/...",
+		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/"},
+		Why:       "hbone imports no Kubernetes or etcd",
+	},
+	{
+		Pattern:   "./waypoint/...",
+		Forbidden: []string{"sigs.k8s.io/controller-runtime"},
+		Why:       "waypoint imports no controller-runtime",
+	},
+	{
+		Pattern:   "./apis/... ./federation/... ./cmd/meshfed-hub/...",
+		Forbidden: []string{module + "/hbone", module + "/waypoint"},
+		Why:       "the control plane never imports the data plane",
+	},
+	{
+		Pattern:   "./apis/...",
+		Forbidden: []string{"sigs.k8s.io/controller-runtime", "k8s.io/client-go", "go.etcd.io/"},
+		Why:       "API packages import only apimachinery, k8s.io/api and mcs-api",
+	},
+}
+
+func TestPackageBoundaries(t *testing.T) {
+	for _, b := range boundaries {
+		t.Run(b.Pattern, func(t *testing.T) {
+			for pkg, deps := range listDeps(t, b.Pattern) {
+				for _, dep := range deps {
+					for _, bad := range b.Forbidden {
+						if strings.HasPrefix(dep, bad) {
+							t.Errorf("%s depends on %s: %s", pkg, dep, b.Why)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// listDeps maps each non-test package matching pattern to its transitive dependencies. A
+// pattern matching nothing yet (a package not written) yields an empty map.
+func listDeps(t *testing.T, pattern string) map[string][]string {
+	t.Helper()
+	pkgs := goList(t, append([]string{"list", "-e", "-f", "{{if not .Error}}{{.ImportPath}}{{end}}"}, strings.Fields(pattern)...))
+	out := make(map[string][]string, len(pkgs))
+	for _, p := range pkgs {
+		if strings.HasPrefix(p, "warning:") {
+			continue
+		}
+		out[p] = goList(t, []string{"list", "-deps", "-f", "{{.ImportPath}}", p})
+	}
+	return out
+}
+
+func goList(t *testing.T, args []string) []string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "go", args...)
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil && !strings.Contains(stderr.String(), "matched no packages") {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
