@@ -1,0 +1,91 @@
+package merge
+
+import (
+	"slices"
+
+	"github.com/meshfed/meshfed/federation/model"
+)
+
+// Merge merges every cluster's exports into global services. It is pure and deterministic:
+// it does no I/O, never modifies in, and returns the same Result (byte-identical as JSON)
+// for the same clusters, segments and exports in any order. The Result shares no memory
+// with in.
+func Merge(in Input) Result {
+	idx, problems := newIndex(in.Clusters, in.Segments)
+	groups, groupProblems := groupExports(in.Exports, idx)
+	problems = append(problems, groupProblems...)
+	keys := make([]Key, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, Key.Compare)
+	services := make([]Service, len(keys))
+	for i, k := range keys {
+		var p []Problem
+		services[i], p = mergeService(k, groups[k], idx)
+		problems = append(problems, p...)
+	}
+	return Result{Services: services, Problems: sortProblems(problems)}
+}
+
+// mergeService merges one group of exports, sorted by cluster with one export per cluster.
+func mergeService(k Key, sorted []source, idx *index) (Service, []Problem) {
+	aged := byAge(sorted)
+	svc := model.GlobalService{
+		Namespace: k.Namespace,
+		Name:      k.Name,
+		Domain:    k.Domain,
+		Hostname:  k.Hostname(),
+		Scope:     widestScope(sorted),
+		Takeover:  anyTakeover(sorted),
+		Imports:   buildImports(sorted, idx),
+	}
+	var names [][]namePair
+	svc.Ports, names, svc.Conflicts = mergePorts(aged)
+	var typeConflict, distConflict *model.Conflict
+	svc.Type, typeConflict = mergeType(aged)
+	svc.Distribution, distConflict = mergeDistribution(sorted)
+	svc.Conflicts = appendConflicts(svc.Conflicts, typeConflict, distConflict)
+	slices.SortFunc(svc.Conflicts, compareConflicts)
+	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted))}
+	svc.Exporters = make([]model.Exporter, len(sorted))
+	c := newCopier(sorted)
+	var problems []Problem
+	for i, s := range sorted {
+		var p *Problem
+		out.Endpoints[i], svc.Exporters[i], p = c.copyExport(s, names[s.pos])
+		if p != nil {
+			problems = append(problems, *p)
+		}
+	}
+	out.Global = svc
+	return out, problems
+}
+
+// appendConflicts appends the conflicts that are not nil.
+func appendConflicts(conflicts []model.Conflict, cs ...*model.Conflict) []model.Conflict {
+	for _, c := range cs {
+		if c != nil {
+			conflicts = append(conflicts, *c)
+		}
+	}
+	return conflicts
+}
+
+// widestScope is the widest scope of any export, shown on the service; each export keeps its
+// own scope for visibility.
+func widestScope(sorted []source) model.Scope {
+	widest := sorted[0].export.Scope
+	for _, s := range sorted[1:] {
+		if s.export.Scope.Width() > widest.Width() {
+			widest = s.export.Scope
+		}
+	}
+	return widest
+}
+
+// anyTakeover reports whether any export asks for takeover (each export's Takeover is already
+// resolved by the hub from its annotations and global-only).
+func anyTakeover(sorted []source) bool {
+	return slices.ContainsFunc(sorted, func(s source) bool { return s.export.Takeover })
+}
