@@ -50,7 +50,8 @@ const (
 	// MCS reasons PortConflict, TypeConflict, TrafficDistributionConflict.
 	GlobalServiceConditionConflict GlobalServiceConditionType = "Conflict"
 	// GlobalServiceConditionValid is False when a cluster's Service carries a value the hub
-	// cannot use. Reasons: Valid, InvalidScope, InvalidTrafficDistribution, InvalidTakeover.
+	// cannot use. Reasons: Valid, InvalidScope, InvalidTrafficDistribution, InvalidTakeover,
+	// UnsupportedType.
 	GlobalServiceConditionValid GlobalServiceConditionType = "Valid"
 	// GlobalServiceConditionWaypointReady is False when an importing cluster has no waypoint
 	// in the namespace, or a derived object name is taken. Reasons: WaypointsReady,
@@ -80,6 +81,9 @@ const (
 	GlobalServiceReasonInvalidTrafficDistribution GlobalServiceConditionReason = "InvalidTrafficDistribution"
 	// GlobalServiceReasonInvalidTakeover: a takeover value is neither "true" nor "false".
 	GlobalServiceReasonInvalidTakeover GlobalServiceConditionReason = "InvalidTakeover"
+	// GlobalServiceReasonUnsupportedType: an ExternalName Service has no endpoints to federate;
+	// it is not exported.
+	GlobalServiceReasonUnsupportedType GlobalServiceConditionReason = "UnsupportedType"
 	// GlobalServiceReasonWaypointsReady: every importing cluster has a waypoint.
 	GlobalServiceReasonWaypointsReady GlobalServiceConditionReason = "WaypointsReady"
 	// GlobalServiceReasonWaypointMissing: an importing cluster has no waypoint in the namespace.

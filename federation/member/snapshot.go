@@ -1,0 +1,133 @@
+package member
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/priority"
+)
+
+// Objects is what the hub read from one member cluster, from synced caches.
+type Objects struct {
+	Services   []corev1.Service
+	Namespaces map[string]*corev1.Namespace
+	// ServiceExports are the MCS ServiceExports, by the Service they export.
+	ServiceExports map[types.NamespacedName]*mcsv1alpha1.ServiceExport
+	// EndpointSlices are grouped by the Service they belong to (the
+	// kubernetes.io/service-name label).
+	EndpointSlices map[types.NamespacedName][]discoveryv1.EndpointSlice
+	Nodes          map[string]*corev1.Node
+}
+
+// ServiceProblem is a Problem of one Service.
+type ServiceProblem struct {
+	Service types.NamespacedName
+	Problem
+}
+
+// Exports turns one member's objects into its exports, sorted by namespace and name, and the
+// problems met on the way. Objects the hub itself wrote (managed-by meshfed) are never exported.
+func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceProblem) {
+	var out []model.ClusterExport
+	var problems []ServiceProblem
+	for i := range objs.Services {
+		svc := &objs.Services[i]
+		key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
+		if svc.Labels[meshfedv1.ManagedByLabel] == meshfedv1.ManagedByValue {
+			continue
+		}
+		exp, ok, ps := exportOf(site, svc, objs)
+		for _, p := range ps {
+			problems = append(problems, ServiceProblem{Service: key, Problem: p})
+		}
+		if ok {
+			out = append(out, exp)
+		}
+	}
+	slices.SortFunc(out, func(a, b model.ClusterExport) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return out, problems
+}
+
+func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExport, bool, []Problem) {
+	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
+	ns := objs.Namespaces[svc.Namespace]
+	se := objs.ServiceExports[key]
+	dec := ReadExport(svc, ns, se != nil)
+	problems := dec.Problems
+	if !dec.Exported {
+		return model.ClusterExport{}, false, problems
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return model.ClusterExport{}, false, append(problems, Problem{
+			Reason:  meshfedv1.GlobalServiceReasonUnsupportedType,
+			Message: fmt.Sprintf("Service %s is of type ExternalName and has no endpoints to federate; not exported", key),
+		})
+	}
+	src := priority.Sources{Spec: derefString(svc.Spec.TrafficDistribution), Service: priority.AnnotationsFrom(svc.Annotations)}
+	if ns != nil {
+		src.Namespace = priority.AnnotationsFrom(ns.Annotations)
+	}
+	res := priority.Resolve(src, model.DefaultBackendMode)
+	for _, p := range res.Problems {
+		problems = append(problems, Problem{
+			Reason:  meshfedv1.GlobalServiceReasonInvalidTrafficDistribution,
+			Message: fmt.Sprintf("Service %s: %v; using %s", key, p, res.Distribution.Mode),
+		})
+	}
+	created := svc.CreationTimestamp.Time
+	if se != nil && dec.Scope == model.ScopeGlobal && se.CreationTimestamp.After(created) {
+		created = se.CreationTimestamp.Time
+	}
+	siteNS := site
+	siteNS.Network = NetworkOf(site.Network, ns)
+	return model.ClusterExport{
+		Cluster:         site.Cluster,
+		Namespace:       svc.Namespace,
+		Name:            svc.Name,
+		Scope:           dec.Scope,
+		Takeover:        dec.Takeover,
+		Created:         created,
+		Type:            serviceType(svc),
+		Ports:           servicePorts(svc.Spec.Ports),
+		Distribution:    res.Distribution,
+		DistributionSet: res.Explicit,
+		Endpoints:       EndpointsFromSlices(siteNS, objs.EndpointSlices[key], objs.Nodes),
+	}, true, problems
+}
+
+func serviceType(svc *corev1.Service) model.ServiceType {
+	if svc.Spec.ClusterIP == corev1.ClusterIPNone {
+		return model.ServiceTypeHeadless
+	}
+	return model.ServiceTypeClusterSetIP
+}
+
+func servicePorts(ps []corev1.ServicePort) []model.Port {
+	out := make([]model.Port, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, model.Port{
+			Name:        p.Name,
+			Port:        p.Port,
+			Protocol:    string(cmp.Or(p.Protocol, corev1.ProtocolTCP)),
+			AppProtocol: derefString(p.AppProtocol),
+		})
+	}
+	return out
+}
+
+func derefString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

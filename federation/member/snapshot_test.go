@@ -1,0 +1,108 @@
+package member
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/priority"
+)
+
+// The pure priority package cannot import the API package; its copies of the keys must agree.
+func TestPriorityKeysMatchAPI(t *testing.T) {
+	pairs := [][2]string{
+		{priority.TrafficDistributionKey, meshfedv1.TrafficDistributionKey},
+		{priority.IstioTrafficDistributionKey, meshfedv1.IstioTrafficDistributionKey},
+		{priority.FailoverPriorityKey, meshfedv1.FailoverPriorityKey},
+	}
+	for _, p := range pairs {
+		if p[0] != p[1] {
+			t.Errorf("priority key %q != API key %q", p[0], p[1])
+		}
+	}
+}
+
+func TestExports(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	svc := func(ns, name string, ann map[string]string, mutate ...func(*corev1.Service)) corev1.Service {
+		s := corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: ann, CreationTimestamp: metav1.NewTime(t0)},
+			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", Ports: []corev1.ServicePort{
+				{Name: "http", Port: 80, AppProtocol: ptr("http")},
+			}},
+		}
+		for _, m := range mutate {
+			m(&s)
+		}
+		return s
+	}
+	global := map[string]string{meshfedv1.ServiceScopeKey: "global"}
+	objs := &Objects{
+		Services: []corev1.Service{
+			svc("shop", "web", map[string]string{meshfedv1.ServiceScopeKey: "global", meshfedv1.TrafficDistributionKey: "PreferRegion"}),
+			svc("shop", "db", nil, func(s *corev1.Service) { s.Spec.ClusterIP = corev1.ClusterIPNone }),
+			svc("shop", "bad", map[string]string{meshfedv1.ServiceScopeKey: "everywhere"}),
+			svc("shop", "weird-mode", map[string]string{meshfedv1.ServiceScopeKey: "segment", meshfedv1.TrafficDistributionKey: "Nearby"}),
+			svc("shop", "ext", global, func(s *corev1.Service) { s.Spec.Type = corev1.ServiceTypeExternalName }),
+			svc("shop", "web-global", global, func(s *corev1.Service) {
+				s.Labels = map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}
+			}),
+			svc("quiet", "plain", nil),
+		},
+		Namespaces: map[string]*corev1.Namespace{
+			"shop": {ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{meshfedv1.NetworkLabel: "net-shop"}}},
+		},
+		ServiceExports: map[types.NamespacedName]*mcsv1alpha1.ServiceExport{
+			{Namespace: "shop", Name: "db"}: {ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(t0.Add(time.Hour))}},
+		},
+		EndpointSlices: map[types.NamespacedName][]discoveryv1.EndpointSlice{
+			{Namespace: "shop", Name: "web"}: {{
+				AddressType: discoveryv1.AddressTypeIPv4,
+				Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(8080))}},
+				Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.244.1.5"}}},
+			}},
+		},
+	}
+	got, problems := Exports(Site{Cluster: "c1", Network: "net-a", Region: "r1"}, objs)
+
+	names := make([]string, len(got))
+	for i, e := range got {
+		names[i] = e.Name
+	}
+	if want := []string{"db", "web", "weird-mode"}; len(names) != len(want) || names[0] != want[0] || names[1] != want[1] || names[2] != want[2] {
+		t.Fatalf("exported %v, want %v", names, want)
+	}
+	db, web, weird := got[0], got[1], got[2]
+	if db.Type != model.ServiceTypeHeadless || db.Scope != model.ScopeGlobal || !db.Created.Equal(t0.Add(time.Hour)) {
+		t.Errorf("db: %+v", db)
+	}
+	if web.Distribution.Mode != model.ModePreferRegion || !web.DistributionSet || web.Ports[0].AppProtocol != "http" || web.Ports[0].Protocol != "TCP" {
+		t.Errorf("web: %+v", web)
+	}
+	if len(web.Endpoints) != 1 || web.Endpoints[0].Locality.Network != "net-shop" || web.Endpoints[0].Locality.Cluster != "c1" {
+		t.Errorf("web endpoints: %+v", web.Endpoints)
+	}
+	if weird.Distribution.Mode != model.DefaultBackendMode || weird.DistributionSet {
+		t.Errorf("weird-mode distribution: %+v set=%v", weird.Distribution, weird.DistributionSet)
+	}
+	wantReasons := map[string]meshfedv1.GlobalServiceConditionReason{
+		"bad":        meshfedv1.GlobalServiceReasonInvalidScope,
+		"weird-mode": meshfedv1.GlobalServiceReasonInvalidTrafficDistribution,
+		"ext":        meshfedv1.GlobalServiceReasonUnsupportedType,
+	}
+	if len(problems) != len(wantReasons) {
+		t.Fatalf("problems: %+v", problems)
+	}
+	for _, p := range problems {
+		if wantReasons[p.Service.Name] != p.Reason {
+			t.Errorf("problem %+v, want reason %s", p, wantReasons[p.Service.Name])
+		}
+	}
+}
