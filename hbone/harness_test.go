@@ -1,0 +1,186 @@
+package hbone
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/meshfed/meshfed/hbone/identity"
+)
+
+const testTrustDomain = "test.local"
+
+var quietLogger = slog.New(slog.DiscardHandler)
+
+// testPKI is one trust domain's CA for a test.
+type testPKI struct {
+	ca *identity.CA
+}
+
+func newTestPKI(t testing.TB, trustDomain string) *testPKI {
+	t.Helper()
+	ca, err := identity.NewRootCA(trustDomain, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testPKI{ca: ca}
+}
+
+func (p *testPKI) material(t testing.TB, ns, sa string) *identity.Material {
+	t.Helper()
+	id, err := identity.WorkloadID(p.ca.TrustDomain(), ns, sa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := p.ca.Issue(id, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := identity.NewMaterial(issued.CertPEM, issued.KeyPEM, p.ca.CertPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func (p *testPKI) source(t testing.TB, ns, sa string) identity.StaticSource {
+	return identity.NewStaticSource(p.material(t, ns, sa))
+}
+
+// testServer is a running HBONE server on loopback whose hook allows the targets in allow.
+type testServer struct {
+	srv    *Server
+	addr   string
+	id     identity.ID
+	dials  atomic.Int64
+	denied atomic.Int64
+}
+
+type serverConfig struct {
+	source  identity.Source
+	limits  Limits
+	noUDP   bool
+	handler Handler
+}
+
+// startServer starts a server; the default hook allows only targets on 127.0.0.1 and
+// denies everything else.
+func startServer(t testing.TB, pki *testPKI, cfg serverConfig) *testServer {
+	t.Helper()
+	if cfg.source == nil {
+		cfg.source = pki.source(t, "ns1", "waypoint")
+	}
+	ts := &testServer{id: cfg.source.Material().ID}
+	if cfg.handler == nil {
+		cfg.handler = HandlerFunc(func(ctx context.Context, req *Request) (net.Conn, error) {
+			if req.Target.Addr() != netip.MustParseAddr("127.0.0.1") {
+				ts.denied.Add(1)
+				return nil, Deny(ReasonDenied)
+			}
+			ts.dials.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", req.Target.String())
+		})
+	}
+	srv, err := NewServer(ServerOptions{Source: cfg.source, Handler: cfg.handler, Limits: cfg.limits, Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp, udp, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.noUDP {
+		udp.Close()
+		udp = nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(tcp, udp) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	ts.srv, ts.addr = srv, tcp.Addr().String()
+	return ts
+}
+
+func newTestDialer(t testing.TB, src identity.Source, mod func(*Options)) *Dialer {
+	t.Helper()
+	opts := Options{Source: src, Logger: quietLogger, Locality: Locality{Cluster: "c1", Namespace: "ns1", Network: "n1"}}
+	if mod != nil {
+		mod(&opts)
+	}
+	d, err := NewDialer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// upstream is a loopback TCP server running fn on every connection.
+func upstream(t testing.TB, fn func(c *net.TCPConn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				fn(c.(*net.TCPConn))
+			})
+		}
+	})
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// echo copies everything back and closes its write side on EOF.
+func echo(c *net.TCPConn) {
+	if _, err := io.Copy(c, c); err == nil {
+		c.CloseWrite()
+	}
+}
+
+var protocols = []Protocol{ProtocolH2, ProtocolH3}
+
+func peerOf(ts *testServer, p Protocol) Peer {
+	return Peer{Address: ts.addr, Identity: ts.id, Protocol: p}
+}
+
+// waitFor polls cond every 10ms for at most d.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
+func mustKind(t *testing.T, err error, want Kind) *Error {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != want {
+		t.Fatalf("error = %v, want Kind %s", err, want)
+	}
+	return e
+}

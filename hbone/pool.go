@@ -1,0 +1,211 @@
+package hbone
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// mux is one multiplexed connection to a peer (HTTP/2 or HTTP/3).
+type mux interface {
+	// reserve claims a stream slot without blocking; false when the connection is full or broken.
+	reserve() bool
+	// unreserve gives back a slot claimed by reserve that open did not consume.
+	unreserve()
+	// open sends the CONNECT request on a reserved slot and returns the stream and answer.
+	open(ctx context.Context, req *http.Request) (stream, *http.Response, func(), error)
+	// broken reports whether the connection can no longer carry new streams.
+	broken() bool
+	// inFlight counts open and reserved streams.
+	inFlight() int
+	close() error
+}
+
+// poolKey identifies the connections that may carry a tunnel: same peer, same identity,
+// same protocol.
+type poolKey struct {
+	addr     string
+	identity string
+	protocol Protocol
+}
+
+// dialCall is one connection attempt shared by every caller waiting for the same key.
+type dialCall struct {
+	done chan struct{}
+	err  error
+}
+
+type poolEntry struct {
+	conns   []*pooledMux
+	dialing *dialCall
+}
+
+type pooledMux struct {
+	mux
+	idleSince time.Time
+}
+
+// pool holds multiplexed connections per key, dials at most one at a time per key and closes
+// connections that stay idle.
+type pool struct {
+	dial        func(ctx context.Context, key poolKey) (mux, error)
+	dialTimeout time.Duration
+	idleTimeout time.Duration
+
+	mu      sync.Mutex
+	entries map[poolKey]*poolEntry
+	closed  bool
+}
+
+func newPool(dial func(context.Context, poolKey) (mux, error), dialTimeout, idleTimeout time.Duration) *pool {
+	return &pool{dial: dial, dialTimeout: dialTimeout, idleTimeout: idleTimeout, entries: map[poolKey]*poolEntry{}}
+}
+
+// get returns a connection with a reserved stream slot for key, dialing when every pooled
+// connection is full. dialed reports whether a new connection was made for this call.
+func (p *pool) get(ctx context.Context, key poolKey) (m mux, dialed bool, err error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, false, errPoolClosed
+		}
+		e := p.entry(key)
+		if m := e.reserveLocked(); m != nil {
+			p.mu.Unlock()
+			return m, dialed, nil
+		}
+		call := e.dialing
+		if call == nil {
+			call = &dialCall{done: make(chan struct{})}
+			e.dialing = call
+			go p.runDial(key, e, call)
+			dialed = true
+		}
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-call.done:
+		}
+		if call.err != nil {
+			return nil, false, call.err
+		}
+	}
+}
+
+// runDial dials for key detached from any one caller, so that a caller giving up does not
+// fail the others waiting for the same connection.
+func (p *pool) runDial(key poolKey, e *poolEntry, call *dialCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), p.dialTimeout)
+	defer cancel()
+	m, err := p.dial(ctx, key)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e.dialing = nil
+	call.err = err
+	close(call.done)
+	if err != nil {
+		return
+	}
+	if p.closed {
+		m.close()
+		return
+	}
+	e.conns = append(e.conns, &pooledMux{mux: m})
+}
+
+func (p *pool) entry(key poolKey) *poolEntry {
+	e, ok := p.entries[key]
+	if !ok {
+		e = &poolEntry{}
+		p.entries[key] = e
+	}
+	return e
+}
+
+func (e *poolEntry) reserveLocked() mux {
+	live := e.conns[:0]
+	var got mux
+	for _, c := range e.conns {
+		if c.broken() {
+			c.close()
+			continue
+		}
+		live = append(live, c)
+		if got == nil && c.reserve() {
+			c.idleSince = time.Time{}
+			got = c.mux
+		}
+	}
+	clear(e.conns[len(live):])
+	e.conns = live
+	return got
+}
+
+// sweep closes connections idle for longer than the idle timeout and drops broken ones.
+func (p *pool) sweep(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for key, e := range p.entries {
+		live := e.conns[:0]
+		for _, c := range e.conns {
+			switch {
+			case c.broken():
+				c.close()
+				continue
+			case c.inFlight() > 0:
+				c.idleSince = time.Time{}
+			case c.idleSince.IsZero():
+				c.idleSince = now
+			case now.Sub(c.idleSince) >= p.idleTimeout:
+				c.close()
+				continue
+			}
+			live = append(live, c)
+		}
+		clear(e.conns[len(live):])
+		e.conns = live
+		if len(live) == 0 && e.dialing == nil {
+			delete(p.entries, key)
+		}
+	}
+}
+
+// runSweeper sweeps every half idle timeout until ctx ends.
+func (p *pool) runSweeper(ctx context.Context) {
+	t := time.NewTicker(p.idleTimeout / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			p.sweep(now)
+		}
+	}
+}
+
+// connCount returns how many connections are pooled for key.
+func (p *pool) connCount(key poolKey) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.entries[key]; ok {
+		return len(e.conns)
+	}
+	return 0
+}
+
+// closeAll closes every pooled connection and refuses further use.
+func (p *pool) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	for key, e := range p.entries {
+		for _, c := range e.conns {
+			c.close()
+		}
+		delete(p.entries, key)
+	}
+}

@@ -1,0 +1,169 @@
+package hbone
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// Request header names of DESIGN §5.
+const (
+	headerForwarded   = "Forwarded"
+	headerBaggage     = "Baggage"
+	headerTraceparent = "Traceparent"
+)
+
+// maxBaggageMembers bounds how many baggage members ParseBaggage looks at.
+const maxBaggageMembers = 64
+
+// ErrBadAuthority is wrapped by errors of ParseAuthority.
+var ErrBadAuthority = errors.New("bad authority")
+
+// Locality describes where the sending workload runs; it travels in the Baggage header.
+type Locality struct {
+	Cluster   string
+	Namespace string
+	Network   string
+	Region    string
+	Zone      string
+}
+
+// Metadata is what a tunnel request says about its origin besides the caller's identity.
+type Metadata struct {
+	// ForwardedFor is the original client's address (Forwarded: for=...); invalid if unknown.
+	ForwardedFor netip.Addr
+	// Traceparent is a W3C trace context to propagate, or "".
+	Traceparent string
+}
+
+// ParseAuthority parses a CONNECT authority: an IP literal and a port ("10.0.0.1:80",
+// "[fd00::1]:443"). Host names, zones, port 0 and unspecified or multicast addresses are
+// rejected because a tunnel always targets one concrete endpoint.
+func ParseAuthority(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%w %q: %w", ErrBadAuthority, s, err)
+	}
+	addr := ap.Addr()
+	switch {
+	case ap.Port() == 0:
+		return netip.AddrPort{}, fmt.Errorf("%w %q: port 0", ErrBadAuthority, s)
+	case addr.Zone() != "":
+		return netip.AddrPort{}, fmt.Errorf("%w %q: zone not allowed", ErrBadAuthority, s)
+	case addr.Is4In6():
+		return netip.AddrPort{}, fmt.Errorf("%w %q: IPv4-mapped IPv6 not allowed", ErrBadAuthority, s)
+	case addr.IsUnspecified() || addr.IsMulticast():
+		return netip.AddrPort{}, fmt.Errorf("%w %q: not a unicast address", ErrBadAuthority, s)
+	}
+	return ap, nil
+}
+
+// FormatBaggage encodes l as W3C baggage members k8s.cluster.name, k8s.namespace.name, ...;
+// empty fields are left out.
+func FormatBaggage(l Locality) string {
+	var b strings.Builder
+	for _, kv := range [...][2]string{
+		{"k8s.cluster.name", l.Cluster},
+		{"k8s.namespace.name", l.Namespace},
+		{"cloud.network", l.Network},
+		{"cloud.region", l.Region},
+		{"cloud.availability_zone", l.Zone},
+	} {
+		if kv[1] == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(kv[0] + "=" + kv[1])
+	}
+	return b.String()
+}
+
+// ParseBaggage extracts a Locality from a W3C baggage value. Unknown members and members
+// with properties are ignored; values that are not plain tokens are dropped.
+func ParseBaggage(s string) Locality {
+	var l Locality
+	for i, member := range strings.Split(s, ",") {
+		if i == maxBaggageMembers {
+			break
+		}
+		member, _, _ = strings.Cut(member, ";")
+		k, v, ok := strings.Cut(member, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || !isToken(v) {
+			continue
+		}
+		switch k {
+		case "k8s.cluster.name":
+			l.Cluster = v
+		case "k8s.namespace.name":
+			l.Namespace = v
+		case "cloud.network":
+			l.Network = v
+		case "cloud.region":
+			l.Region = v
+		case "cloud.availability_zone":
+			l.Zone = v
+		}
+	}
+	return l
+}
+
+func isToken(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseForwardedFor returns the first for= address of a Forwarded header (RFC 7239), or an
+// invalid Addr when there is none or it is obfuscated.
+func ParseForwardedFor(s string) netip.Addr {
+	first, _, _ := strings.Cut(s, ",")
+	for pair := range strings.SplitSeq(first, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || !strings.EqualFold(k, "for") {
+			continue
+		}
+		v = strings.Trim(v, `"`)
+		if ap, err := netip.ParseAddrPort(v); err == nil {
+			return ap.Addr()
+		}
+		v = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
+		if a, err := netip.ParseAddr(v); err == nil {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+func formatForwardedFor(a netip.Addr) string {
+	if a.Is6() && !a.Is4In6() {
+		return `for="[` + a.String() + `]"`
+	}
+	return "for=" + a.Unmap().String()
+}
+
+// requestHeader builds the headers of a CONNECT request.
+func requestHeader(loc Locality, md Metadata) http.Header {
+	h := make(http.Header, 3)
+	if b := FormatBaggage(loc); b != "" {
+		h.Set(headerBaggage, b)
+	}
+	if md.ForwardedFor.IsValid() {
+		h.Set(headerForwarded, formatForwardedFor(md.ForwardedFor))
+	}
+	if md.Traceparent != "" {
+		h.Set(headerTraceparent, md.Traceparent)
+	}
+	return h
+}
