@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// DefaultDialTimeout bounds how long Connect waits for the first answer from etcd.
+const DefaultDialTimeout = 5 * time.Second
+
+// ClientConfig says how to reach an etcd cluster.
+type ClientConfig struct {
+	// Endpoints are the etcd client URLs (http:// or https://).
+	Endpoints []string
+	// CAFile is the PEM bundle that verifies the servers; empty means the system roots when any
+	// TLS file is set.
+	CAFile string
+	// CertFile and KeyFile are the client certificate and key for mutual TLS.
+	CertFile string
+	KeyFile  string
+	// ServerName overrides the name verified in the server certificate.
+	ServerName string
+	// Username and Password authenticate with etcd's role-based access control, if enabled.
+	Username string
+	Password string
+	// DialTimeout bounds Connect; 0 means DefaultDialTimeout.
+	DialTimeout time.Duration
+	// Logger receives etcd client warnings; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Client is a connection to the federation store. It reads (Get, List, Watch); NewWriter turns
+// it into a fenced writer.
+type Client struct {
+	etcd *clientv3.Client
+	log  *slog.Logger
+}
+
+// Connect opens a client and waits, up to DialTimeout, until etcd answers a read.
+func Connect(ctx context.Context, cfg ClientConfig) (*Client, error) {
+	endpoints := strings.Join(cfg.Endpoints, ",")
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	timeout := cfg.DialTimeout
+	if timeout == 0 {
+		timeout = DefaultDialTimeout
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:            cfg.Endpoints,
+		TLS:                  tlsCfg,
+		Username:             cfg.Username,
+		Password:             cfg.Password,
+		DialTimeout:          timeout,
+		DialKeepAliveTime:    10 * time.Second,
+		DialKeepAliveTimeout: 5 * time.Second,
+		Logger:               newZapLogger(cfg.Logger, nil),
+		Context:              context.WithoutCancel(ctx),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create etcd client %s: %w", endpoints, err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Client{etcd: cli, log: log.With("component", "store")}
+	pingCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.Revision(pingCtx); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("failed to reach etcd %s: %w", endpoints, err)
+	}
+	return c, nil
+}
+
+// Close closes the connection; watches and writers built on it stop.
+func (c *Client) Close() error {
+	if err := c.etcd.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("failed to close etcd client %s: %w", strings.Join(c.etcd.Endpoints(), ","), err)
+	}
+	return nil
+}
+
+// Revision returns the store's current revision, for example to report a watcher's lag.
+func (c *Client) Revision(ctx context.Context) (int64, error) {
+	resp, err := c.etcd.Get(ctx, Root, clientv3.WithCountOnly())
+	if err != nil {
+		return 0, fmt.Errorf("failed to read revision %s: %w", Root, err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// tlsConfig builds the client TLS configuration, or nil when no TLS file is set and every
+// endpoint is plain http.
+func (cfg ClientConfig) tlsConfig() (*tls.Config, error) {
+	if cfg.CAFile == "" && cfg.CertFile == "" && cfg.KeyFile == "" && !anyHTTPS(cfg.Endpoints) {
+		return nil, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ServerName}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read CA file %s: %w", cfg.CAFile, err)
+		}
+		t.RootCAs = x509.NewCertPool()
+		if !t.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("failed to parse CA file %s: no PEM certificate", cfg.CAFile)
+		}
+	}
+	if cfg.CertFile != "" || cfg.KeyFile != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("failed to load client certificate %s: %w", cfg.CertFile, err)
+		}
+		t.Certificates = []tls.Certificate{pair}
+	}
+	return t, nil
+}
+
+func anyHTTPS(endpoints []string) bool {
+	for _, e := range endpoints {
+		if strings.HasPrefix(e, "https://") {
+			return true
+		}
+	}
+	return false
+}

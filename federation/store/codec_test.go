@@ -1,0 +1,163 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/meshfed/meshfed/federation/model"
+)
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		rec  Record
+	}{
+		{"cluster", clusterRecord("east")},
+		{"service", serviceRecord("shop", "cart")},
+		{"endpoints", endpointsRecord("shop", "cart", "east", 3)},
+		{"waypoints", waypointsRecord("shop", "east")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key, val, err := Encode(tt.rec)
+			if err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			if !bytes.HasPrefix(val, []byte(`{"v":1,`)) {
+				t.Fatalf("value %s does not start with the schema version", val)
+			}
+			got, err := Decode(key, val)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.rec) {
+				t.Fatalf("round trip changed the record:\n got %+v\nwant %+v", got, tt.rec)
+			}
+		})
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	epKey := EndpointsKey("shop", "mesh.internal", "cart", "east").String()
+	_, goodEP, err := Encode(endpointsRecord("shop", "cart", "east", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, westEP, err := Encode(endpointsRecord("shop", "cart", "west", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := endpointsRecord("shop", "cart", "east", 1)
+	foreign.Endpoints[0].Locality.Cluster = "west"
+	foreignVal := mustMarshalVersioned(t, foreign)
+	tests := []struct {
+		name  string
+		key   string
+		value []byte
+		want  error
+	}{
+		{"bad key", "/meshfed/v1/ns/shop/nope/east", goodEP, ErrMalformedKey},
+		{"not json", epKey, []byte("{not json"), nil},
+		{"json array", epKey, []byte(`[1,2]`), nil},
+		{"no version", epKey, append([]byte("{"), goodEP[len(`{"v":1,`):]...), ErrUnsupportedVersion},
+		{"newer version", epKey, bytes.Replace(goodEP, []byte(`{"v":1,`), []byte(`{"v":2,`), 1), ErrUnsupportedVersion},
+		{"other cluster in value", epKey, westEP, ErrKeyMismatch},
+		{"endpoint of another cluster", epKey, foreignVal, ErrKeyMismatch},
+		{"bad scope", epKey, bytes.Replace(goodEP, []byte(`"scope":"global"`), []byte(`"scope":"galaxy"`), 1), ErrInvalidRecord},
+		{"bad address", epKey, bytes.Replace(goodEP, []byte(`"address":"10.4.0.1"`), []byte(`"address":"ten"`), 1), ErrInvalidRecord},
+		{"wrong type in field", epKey, []byte(`{"v":1,"endpoints":"x"}`), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Decode(tt.key, tt.value)
+			var derr *DecodeError
+			if !errors.As(err, &derr) {
+				t.Fatalf("Decode = %+v, %v; want *DecodeError", r, err)
+			}
+			if derr.Key != tt.key {
+				t.Fatalf("DecodeError.Key = %q, want %q", derr.Key, tt.key)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Decode error %v does not wrap %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestEncodeRejectsInvalidRecords(t *testing.T) {
+	badPort := serviceRecord("shop", "cart")
+	badPort.Ports[0].WaypointPort = 70000
+	badType := serviceRecord("shop", "cart")
+	badType.Type = "LoadBalancer"
+	badWaypoint := waypointsRecord("shop", "east")
+	badWaypoint.Addresses = []string{"192.0.2.1"}
+	tests := []struct {
+		name string
+		rec  Record
+	}{
+		{"key", &ClusterRecord{Name: "East"}},
+		{"waypoint port", badPort},
+		{"service type", badType},
+		{"waypoint address", badWaypoint},
+		{"no hostname", &ServiceRecord{Namespace: "a", Domain: "d", Name: "n", Scope: model.ScopeGlobal, Type: model.ServiceTypeHeadless}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := Encode(tt.rec); err == nil {
+				t.Fatalf("Encode(%+v) accepted an invalid record", tt.rec)
+			}
+		})
+	}
+}
+
+func mustMarshalVersioned(t *testing.T, r Record) []byte {
+	t.Helper()
+	body, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]byte(`{"v":1,`), body[1:]...)
+}
+
+// FuzzDecode checks that Decode never panics, fails only with *DecodeError, and that whatever it
+// accepts re-encodes to a value that decodes to the same encoding (the canonical form is a fixed
+// point).
+func FuzzDecode(f *testing.F) {
+	for _, r := range []Record{clusterRecord("east"), serviceRecord("shop", "cart"), endpointsRecord("shop", "cart", "east", 2), waypointsRecord("shop", "east")} {
+		key, val, err := Encode(r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(key, val)
+	}
+	f.Add("/meshfed/v1/clusters/east", []byte(`{"v":1,"name":"east"}`))
+	f.Add("/meshfed/v1/clusters/east", []byte(`{"v":2}`))
+	f.Fuzz(func(t *testing.T, key string, value []byte) {
+		r, err := Decode(key, value)
+		if err != nil {
+			var derr *DecodeError
+			if !errors.As(err, &derr) || derr.Key != key {
+				t.Fatalf("Decode(%q) error %v is not a *DecodeError for the key", key, err)
+			}
+			return
+		}
+		if r.Key().String() != key {
+			t.Fatalf("Decode(%q) returned a record of key %q", key, r.Key())
+		}
+		k2, v2, err := Encode(r)
+		if err != nil {
+			t.Fatalf("Encode of a decoded record failed: %v", err)
+		}
+		r3, err := Decode(k2, v2)
+		if err != nil {
+			t.Fatalf("Decode of a re-encoded record failed: %v", err)
+		}
+		_, v3, err := Encode(r3)
+		if err != nil || !bytes.Equal(v2, v3) {
+			t.Fatalf("encoding is not a fixed point: %s vs %s (%v)", v2, v3, err)
+		}
+	})
+}

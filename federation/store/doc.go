@@ -1,0 +1,7 @@
+// Package store is the federation store on etcd: typed, versioned records under stable keys
+// (DESIGN §4.1), a leader-fenced writer for the hub, and typed reads and resumable prefix
+// watches for waypoints and the CLI.
+//
+// It is the only package of meshfed that imports etcd, so that every key, encoding and fencing
+// rule lives in one place and the rest of the project talks in model types.
+package store

@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// Defaults of EmbeddedConfig.
+const (
+	DefaultEmbeddedName         = "meshfed"
+	DefaultEmbeddedClientURL    = "http://127.0.0.1:2379"
+	DefaultEmbeddedPeerURL      = "http://127.0.0.1:2380"
+	DefaultCompactionRetention  = time.Hour
+	DefaultEmbeddedStartTimeout = time.Minute
+)
+
+// EmbeddedConfig configures an etcd server running inside the hub process.
+type EmbeddedConfig struct {
+	// DataDir holds the WAL and the database. Starting again on the same directory resumes the
+	// same store with the same revisions.
+	DataDir string
+	// Name is the etcd member name; default DefaultEmbeddedName.
+	Name string
+	// ClientURL is where clients connect (https:// when CertFile is set); default
+	// DefaultEmbeddedClientURL.
+	ClientURL string
+	// PeerURL is the raft peer URL; a single member never receives peer traffic, but etcd binds
+	// it. Default DefaultEmbeddedPeerURL.
+	PeerURL string
+	// CertFile and KeyFile serve the client URL over TLS.
+	CertFile string
+	KeyFile  string
+	// ClientCAFile, when set, requires client certificates signed by it.
+	ClientCAFile string
+	// CompactionRetention is how much history etcd keeps (periodic compaction): a watcher that
+	// was away longer gets a snapshot. 0 means DefaultCompactionRetention, negative disables.
+	CompactionRetention time.Duration
+	// StartTimeout bounds StartEmbedded; 0 means DefaultEmbeddedStartTimeout.
+	StartTimeout time.Duration
+	// Logger receives etcd's warnings and errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Embedded is a running embedded etcd server.
+type Embedded struct {
+	etcd      *embed.Etcd
+	endpoints []string
+	closing   *atomic.Bool
+}
+
+// StartEmbedded starts an embedded etcd and returns once it serves clients.
+func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
+	closing := new(atomic.Bool)
+	ec, err := cfg.etcdConfig(closing)
+	if err != nil {
+		return nil, err
+	}
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("failed to start embedded etcd %s: %w", cfg.DataDir, err)
+	}
+	timeout := cfg.StartTimeout
+	if timeout == 0 {
+		timeout = DefaultEmbeddedStartTimeout
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-e.Server.ReadyNotify():
+		return &Embedded{etcd: e, endpoints: listenerURLs(ec.ListenClientUrls[0].Scheme, e), closing: closing}, nil
+	case err := <-e.Err():
+		closing.Store(true)
+		e.Close()
+		return nil, fmt.Errorf("failed to start embedded etcd %s: %w", cfg.DataDir, err)
+	case <-timer.C:
+		closing.Store(true)
+		e.Close()
+		return nil, fmt.Errorf("failed to start embedded etcd %s: not ready after %s", cfg.DataDir, timeout)
+	case <-ctx.Done():
+		closing.Store(true)
+		e.Close()
+		return nil, fmt.Errorf("failed to start embedded etcd %s: %w", cfg.DataDir, ctx.Err())
+	}
+}
+
+// Endpoints are the client URLs the server listens on, with the bound ports.
+func (e *Embedded) Endpoints() []string { return e.endpoints }
+
+// Err delivers a fatal server error, if one happens while running.
+func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
+
+// Close stops the server and waits until it has stopped; the data dir can be reused afterwards.
+func (e *Embedded) Close() {
+	e.closing.Store(true)
+	e.etcd.Close()
+	<-e.etcd.Server.StopNotify()
+}
+
+// etcdConfig maps the config onto etcd's, with defaults applied.
+func (cfg EmbeddedConfig) etcdConfig(closing *atomic.Bool) (*embed.Config, error) {
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("failed to configure embedded etcd: %w", errNoDataDir)
+	}
+	ec := embed.NewConfig()
+	ec.Dir = cfg.DataDir
+	ec.Name = orDefault(cfg.Name, DefaultEmbeddedName)
+	client, err := url.Parse(orDefault(cfg.ClientURL, DefaultEmbeddedClientURL))
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse client URL %s: %w", cfg.ClientURL, err)
+	}
+	peer, err := url.Parse(orDefault(cfg.PeerURL, DefaultEmbeddedPeerURL))
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse peer URL %s: %w", cfg.PeerURL, err)
+	}
+	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
+	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
+	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	ec.ClientTLSInfo = transport.TLSInfo{
+		CertFile:       cfg.CertFile,
+		KeyFile:        cfg.KeyFile,
+		TrustedCAFile:  cfg.ClientCAFile,
+		ClientCertAuth: cfg.ClientCAFile != "",
+	}
+	ec.AutoCompactionMode = "periodic"
+	ec.AutoCompactionRetention = compactionRetention(cfg.CompactionRetention)
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(cfg.Logger, closing))
+	return ec, nil
+}
+
+func compactionRetention(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0"
+	case d == 0:
+		return DefaultCompactionRetention.String()
+	}
+	return d.String()
+}
+
+func listenerURLs(scheme string, e *embed.Etcd) []string {
+	out := make([]string, 0, len(e.Clients))
+	for _, l := range e.Clients {
+		out = append(out, scheme+"://"+l.Addr().String())
+	}
+	return out
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

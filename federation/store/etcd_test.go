@@ -1,0 +1,89 @@
+package store
+
+import (
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// testLogger logs only errors, to stderr: etcd goroutines may log after a test has ended, when
+// t.Log would panic.
+var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
+// testEtcd is an embedded etcd of one test, with the config to restart it on the same data dir
+// and ports.
+type testEtcd struct {
+	cfg EmbeddedConfig
+	srv *Embedded
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("failed to find free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func loopbackURL(scheme string, port int) string {
+	return scheme + "://127.0.0.1:" + strconv.Itoa(port)
+}
+
+// startTestEtcd starts an embedded etcd in a temporary directory on free loopback ports; it is
+// stopped when the test ends.
+func startTestEtcd(t testing.TB) *testEtcd {
+	t.Helper()
+	te := &testEtcd{cfg: EmbeddedConfig{
+		DataDir:   t.TempDir(),
+		ClientURL: loopbackURL("http", freePort(t)),
+		PeerURL:   loopbackURL("http", freePort(t)),
+		Logger:    testLogger,
+	}}
+	te.start(t)
+	t.Cleanup(te.stop)
+	return te
+}
+
+func (te *testEtcd) start(t testing.TB) {
+	t.Helper()
+	ctx := t.Context()
+	srv, err := StartEmbedded(ctx, te.cfg)
+	if err != nil {
+		t.Fatalf("StartEmbedded: %v", err)
+	}
+	te.srv = srv
+}
+
+func (te *testEtcd) stop() {
+	if te.srv != nil {
+		te.srv.Close()
+		te.srv = nil
+	}
+}
+
+// connect opens a client to the test etcd, closed when the test ends.
+func (te *testEtcd) connect(t testing.TB) *Client {
+	t.Helper()
+	c, err := Connect(t.Context(), ClientConfig{Endpoints: te.srv.Endpoints(), Logger: testLogger, DialTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// leader returns a writer on its own client that has won the election.
+func (te *testEtcd) leader(t testing.TB, identity string) *Writer {
+	t.Helper()
+	w := NewWriter(te.connect(t), WriterOptions{Identity: identity, SessionTTL: 5, Logger: testLogger})
+	if err := w.Campaign(t.Context()); err != nil {
+		t.Fatalf("Campaign %s: %v", identity, err)
+	}
+	return w
+}

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+
+	"github.com/meshfed/meshfed/federation/model"
+)
+
+// Validate implements Record.
+func (r *ClusterRecord) Validate() error {
+	return r.Key().Validate()
+}
+
+// Validate implements Record.
+func (r *ServiceRecord) Validate() error {
+	if err := r.Key().Validate(); err != nil {
+		return err
+	}
+	if r.Hostname == "" {
+		return invalid(r, "hostname is empty")
+	}
+	if err := validScope(r, r.Scope); err != nil {
+		return err
+	}
+	if r.Type != model.ServiceTypeClusterSetIP && r.Type != model.ServiceTypeHeadless {
+		return invalid(r, fmt.Sprintf("unknown service type %q", r.Type))
+	}
+	for _, p := range r.Ports {
+		if !validPort(p.Port.Port) || (p.WaypointPort != 0 && !validPort(p.WaypointPort)) {
+			return invalid(r, fmt.Sprintf("port %q out of range", p.Name))
+		}
+	}
+	return nil
+}
+
+// Validate implements Record. Every endpoint must carry the record's cluster (or none) in its
+// locality: a cluster's slice never holds another cluster's endpoints.
+func (r *EndpointsRecord) Validate() error {
+	if err := r.Key().Validate(); err != nil {
+		return err
+	}
+	if err := validScope(r, r.Scope); err != nil {
+		return err
+	}
+	for i := range r.Endpoints {
+		if err := validEndpoint(&r.Endpoints[i], r.Cluster); err != nil {
+			return fmt.Errorf("failed to validate record %s: %w: %w", r.Key(), err, ErrInvalidRecord)
+		}
+	}
+	return nil
+}
+
+// Validate implements Record.
+func (r *WaypointsRecord) Validate() error {
+	if err := r.Key().Validate(); err != nil {
+		return err
+	}
+	for _, a := range r.Addresses {
+		if !validHostPort(a) {
+			return invalid(r, fmt.Sprintf("address %q is not host:port", a))
+		}
+	}
+	return nil
+}
+
+func invalid(r Record, why string) error {
+	return fmt.Errorf("failed to validate record %s: %s: %w", r.Key(), why, ErrInvalidRecord)
+}
+
+func validScope(r Record, s model.Scope) error {
+	if s.Width() < 0 {
+		return invalid(r, fmt.Sprintf("unknown scope %q", s))
+	}
+	return nil
+}
+
+func validPort(p int32) bool { return p > 0 && p <= 65535 }
+
+func validEndpoint(e *model.Endpoint, cluster string) error {
+	if _, err := netip.ParseAddr(e.Address); err != nil {
+		return fmt.Errorf("endpoint address %q is not an IP", e.Address)
+	}
+	if e.Locality.Cluster != "" && e.Locality.Cluster != cluster {
+		return fmt.Errorf("endpoint %s belongs to cluster %q: %w", e.Address, e.Locality.Cluster, ErrKeyMismatch)
+	}
+	for _, p := range e.Ports {
+		if !validPort(p.Port) {
+			return fmt.Errorf("endpoint %s port %q out of range", e.Address, p.Name)
+		}
+	}
+	return nil
+}
+
+func validHostPort(a string) bool {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil || host == "" {
+		return false
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n > 0
+}

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// DefaultSessionTTL is the lease TTL, in seconds, of a writer's leadership: a leader that stops
+// renewing it (crashed, partitioned) loses leadership this long after its last renewal.
+const DefaultSessionTTL = 10
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	// Identity is stored as the leader key's value (for example the pod name), so operators can
+	// see who leads.
+	Identity string
+	// SessionTTL is the leadership lease TTL in seconds; 0 means DefaultSessionTTL.
+	SessionTTL int
+	// Logger receives leadership changes; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Writer writes records while, and only while, it holds the store leadership. Leadership is an
+// etcd election on LeaderPrefix; every write is a transaction guarded by the create revision
+// of this writer's leader key, so etcd itself rejects the writes of a deposed leader with
+// ErrNotLeader, even before the writer learns that it lost the lease.
+type Writer struct {
+	client *Client
+	opts   WriterOptions
+	log    *slog.Logger
+	stats  counters
+
+	mu       sync.Mutex
+	session  *concurrency.Session
+	election *concurrency.Election
+	fence    fence
+}
+
+// fence is the leader key this writer created and its create revision; zero when not leading.
+type fence struct {
+	key string
+	rev int64
+}
+
+// NewWriter returns a writer that is not leading yet; it does no I/O.
+func NewWriter(c *Client, opts WriterOptions) *Writer {
+	if opts.SessionTTL == 0 {
+		opts.SessionTTL = DefaultSessionTTL
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Writer{client: c, opts: opts, log: log.With("component", "store-writer")}
+}
+
+// Campaign blocks until this writer is the leader, ctx ends, or etcd fails. It returns at once
+// if the writer already leads.
+func (w *Writer) Campaign(ctx context.Context) error {
+	w.mu.Lock()
+	leading := w.session != nil
+	w.mu.Unlock()
+	if leading {
+		return nil
+	}
+	s, err := concurrency.NewSession(w.client.etcd, concurrency.WithTTL(w.opts.SessionTTL))
+	if err != nil {
+		return fmt.Errorf("failed to create session %s: %w", LeaderPrefix, err)
+	}
+	e := concurrency.NewElection(s, LeaderPrefix)
+	if err := e.Campaign(ctx, w.opts.Identity); err != nil {
+		_ = s.Close()
+		return fmt.Errorf("failed to campaign %s: %w", LeaderPrefix, err)
+	}
+	w.mu.Lock()
+	w.session, w.election, w.fence = s, e, fence{key: e.Key(), rev: e.Rev()}
+	w.mu.Unlock()
+	w.log.Info("became store leader", "identity", w.opts.Identity, "leaderKey", e.Key(), "leaderRevision", e.Rev())
+	return nil
+}
+
+// Done is closed when the leadership session ends (lease lost or Resign); a leader should then
+// stop acting as one. Before Campaign it is already closed.
+func (w *Writer) Done() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.session == nil {
+		closed := make(chan struct{})
+		close(closed)
+		return closed
+	}
+	return w.session.Done()
+}
+
+// Resign gives up leadership so that another writer can take over at once.
+func (w *Writer) Resign(ctx context.Context) error {
+	w.mu.Lock()
+	s, e := w.session, w.election
+	w.session, w.election, w.fence = nil, nil, fence{}
+	w.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	err := e.Resign(ctx)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("failed to resign %s: %w", LeaderPrefix, err)
+	}
+	w.log.Info("resigned store leadership", "identity", w.opts.Identity)
+	return nil
+}
+
+// currentFence returns the compare that every write carries, or ErrNotLeader.
+func (w *Writer) currentFence() (fence, clientv3.Cmp, error) {
+	w.mu.Lock()
+	f := w.fence
+	w.mu.Unlock()
+	if f.key == "" {
+		return fence{}, clientv3.Cmp{}, ErrNotLeader
+	}
+	return f, clientv3.Compare(clientv3.CreateRevision(f.key), "=", f.rev), nil
+}
+
+// Put writes one record unless the stored value is already identical, in which case nothing is
+// written and no revision is created. written reports whether a write happened.
+func (w *Writer) Put(ctx context.Context, r Record) (written bool, err error) {
+	key, val, err := Encode(r)
+	if err != nil {
+		return false, err
+	}
+	_, cmp, err := w.currentFence()
+	if err != nil {
+		return false, fmt.Errorf("failed to put key %s: %w", key, err)
+	}
+	same := clientv3.Compare(clientv3.Value(key), "=", string(val))
+	put := clientv3.OpTxn([]clientv3.Cmp{same}, nil, []clientv3.Op{clientv3.OpPut(key, string(val))})
+	resp, err := w.client.etcd.Txn(ctx).If(cmp).Then(put).Commit()
+	if err != nil {
+		return false, fmt.Errorf("failed to put key %s: %w", key, err)
+	}
+	w.stats.txn()
+	if !resp.Succeeded {
+		return false, fmt.Errorf("failed to put key %s: %w", key, ErrNotLeader)
+	}
+	if resp.Responses[0].GetResponseTxn().Succeeded {
+		w.stats.unchanged(1)
+		return false, nil
+	}
+	w.stats.put(key, val)
+	return true, nil
+}
+
+// Delete removes one record. deleted reports whether it existed; deleting an absent key writes
+// nothing.
+func (w *Writer) Delete(ctx context.Context, k Key) (deleted bool, err error) {
+	if err := k.Validate(); err != nil {
+		return false, err
+	}
+	key := k.String()
+	_, cmp, err := w.currentFence()
+	if err != nil {
+		return false, fmt.Errorf("failed to delete key %s: %w", key, err)
+	}
+	resp, err := w.client.etcd.Txn(ctx).If(cmp).Then(clientv3.OpDelete(key)).Commit()
+	if err != nil {
+		return false, fmt.Errorf("failed to delete key %s: %w", key, err)
+	}
+	w.stats.txn()
+	if !resp.Succeeded {
+		return false, fmt.Errorf("failed to delete key %s: %w", key, ErrNotLeader)
+	}
+	if resp.Responses[0].GetResponseDeleteRange().Deleted == 0 {
+		return false, nil
+	}
+	w.stats.deleted(key)
+	return true, nil
+}
