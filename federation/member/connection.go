@@ -1,0 +1,145 @@
+package member
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+)
+
+// ErrNotSynced is returned by Snapshot before the connection's caches have synced: nothing may
+// be merged or withdrawn for a member until then.
+var ErrNotSynced = errors.New("member caches not synced")
+
+// Connection is the hub's live view of one member cluster: a controller-runtime cluster whose
+// caches watch Services, EndpointSlices, Nodes, Namespaces and, where the MCS CRD is installed,
+// ServiceExports.
+type Connection struct {
+	name    string
+	cluster cluster.Cluster
+	hasMCS  bool
+
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	synced bool
+	runErr error
+}
+
+// NewScheme returns the scheme of the objects the hub reads from and writes to members.
+func NewScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, mcsv1alpha1.Install} {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("failed to build member scheme: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Connect builds the connection for member name from cfg. It does no watching until Start.
+func Connect(name string, cfg *rest.Config, log *slog.Logger) (*Connection, error) {
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	c, err := cluster.New(rest.CopyConfig(cfg), func(o *cluster.Options) {
+		o.Scheme = scheme
+		o.Logger = logr.FromSlogHandler(log.With("member", name).Handler())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create member cluster %s: %w", name, err)
+	}
+	return &Connection{name: name, cluster: c, done: make(chan struct{})}, nil
+}
+
+// Name is the member cluster's name.
+func (c *Connection) Name() string { return c.name }
+
+// Cluster is the underlying controller-runtime cluster, for watches and writes.
+func (c *Connection) Cluster() cluster.Cluster { return c.cluster }
+
+// HasMCS reports whether the member serves the MCS ServiceExport API.
+func (c *Connection) HasMCS() bool { return c.hasMCS }
+
+// Start asks the member which APIs it serves, registers the informers and starts the caches,
+// then waits until they synced or ctx ends. The caches keep running until Close.
+func (c *Connection) Start(ctx context.Context) error {
+	hasMCS, err := servesServiceExports(c.cluster.GetConfig())
+	if err != nil {
+		return fmt.Errorf("failed to discover APIs of member %s: %w", c.name, err)
+	}
+	c.hasMCS = hasMCS
+	for _, obj := range c.Watched() {
+		if _, err := c.cluster.GetCache().GetInformer(ctx, obj); err != nil {
+			return fmt.Errorf("failed to watch %T in member %s: %w", obj, c.name, err)
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	go func() {
+		defer close(c.done)
+		err := c.cluster.Start(runCtx)
+		c.mu.Lock()
+		c.runErr = err
+		c.mu.Unlock()
+	}()
+	if !c.cluster.GetCache().WaitForCacheSync(ctx) {
+		return fmt.Errorf("failed to sync caches of member %s: %w", c.name, context.Cause(ctx))
+	}
+	c.mu.Lock()
+	c.synced = true
+	c.mu.Unlock()
+	return nil
+}
+
+// Close stops the caches and waits for them to end.
+func (c *Connection) Close() {
+	if c.cancel == nil {
+		return
+	}
+	c.cancel()
+	<-c.done
+}
+
+// Watched lists the kinds the connection watches.
+func (c *Connection) Watched() []client.Object {
+	objs := []client.Object{&corev1.Service{}, &discoveryv1.EndpointSlice{}, &corev1.Node{}, &corev1.Namespace{}}
+	if c.hasMCS {
+		objs = append(objs, &mcsv1alpha1.ServiceExport{})
+	}
+	return objs
+}
+
+func servesServiceExports(cfg *rest.Config) (bool, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return false, err
+	}
+	res, err := dc.ServerResourcesForGroupVersion(mcsv1alpha1.GroupVersion.String())
+	if err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	for _, r := range res.APIResources {
+		if r.Name == "serviceexports" {
+			return true, nil
+		}
+	}
+	return false, nil
+}

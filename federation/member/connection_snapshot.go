@@ -1,0 +1,76 @@
+package member
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+)
+
+// Snapshot reads every watched object from the synced caches. It fails with ErrNotSynced
+// before Start has seen the caches sync.
+func (c *Connection) Snapshot(ctx context.Context) (*Objects, error) {
+	c.mu.Lock()
+	synced := c.synced
+	c.mu.Unlock()
+	if !synced {
+		return nil, fmt.Errorf("failed to snapshot member %s: %w", c.name, ErrNotSynced)
+	}
+	r := c.cluster.GetCache()
+	var (
+		svcs   corev1.ServiceList
+		nss    corev1.NamespaceList
+		nodes  corev1.NodeList
+		slices discoveryv1.EndpointSliceList
+	)
+	if err := r.List(ctx, &svcs); err != nil {
+		return nil, fmt.Errorf("failed to list services of member %s: %w", c.name, err)
+	}
+	if err := r.List(ctx, &nss); err != nil {
+		return nil, fmt.Errorf("failed to list namespaces of member %s: %w", c.name, err)
+	}
+	if err := r.List(ctx, &nodes); err != nil {
+		return nil, fmt.Errorf("failed to list nodes of member %s: %w", c.name, err)
+	}
+	if err := r.List(ctx, &slices); err != nil {
+		return nil, fmt.Errorf("failed to list endpointslices of member %s: %w", c.name, err)
+	}
+	objs := &Objects{
+		Services:       svcs.Items,
+		Namespaces:     make(map[string]*corev1.Namespace, len(nss.Items)),
+		ServiceExports: map[types.NamespacedName]*mcsv1alpha1.ServiceExport{},
+		EndpointSlices: map[types.NamespacedName][]discoveryv1.EndpointSlice{},
+		Nodes:          make(map[string]*corev1.Node, len(nodes.Items)),
+	}
+	for i := range nss.Items {
+		objs.Namespaces[nss.Items[i].Name] = &nss.Items[i]
+	}
+	for i := range nodes.Items {
+		objs.Nodes[nodes.Items[i].Name] = &nodes.Items[i]
+	}
+	for _, s := range slices.Items {
+		svc := s.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			continue
+		}
+		key := types.NamespacedName{Namespace: s.Namespace, Name: svc}
+		objs.EndpointSlices[key] = append(objs.EndpointSlices[key], s)
+	}
+	if c.hasMCS {
+		var exports mcsv1alpha1.ServiceExportList
+		if err := r.List(ctx, &exports); err != nil {
+			return nil, fmt.Errorf("failed to list serviceexports of member %s: %w", c.name, err)
+		}
+		for i := range exports.Items {
+			e := &exports.Items[i]
+			objs.ServiceExports[types.NamespacedName{Namespace: e.Namespace, Name: e.Name}] = e
+		}
+	}
+	return objs, nil
+}
+
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
