@@ -1,0 +1,244 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
+	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// hubEnv is a hub API server, member API servers joined to it, a running hub and a store
+// reader.
+type hubEnv struct {
+	hub     *framework.Cluster
+	members map[string]*framework.Cluster
+	store   *store.Client
+	opts    Options
+	stop    func()
+}
+
+// startHub starts a hub API server and members, joins them and runs the hub with defaults
+// tuned for tests.
+func startHub(t *testing.T, memberNames ...string) *hubEnv {
+	t.Helper()
+	return startHubWith(t, nil, memberNames...)
+}
+
+// startHubWith is startHub with a hook to change the hub's options.
+func startHubWith(t *testing.T, tune func(*Options), memberNames ...string) *hubEnv {
+	t.Helper()
+	names := append([]string{"hub"}, memberNames...)
+	cs := framework.Start(t, len(names), framework.WithNames(names...), framework.WithScheme(meshfedv1.AddToScheme))
+	env := &hubEnv{hub: cs[0], members: map[string]*framework.Cluster{}}
+	for i, m := range cs[1:] {
+		env.members[m.Name] = m
+		join(t, cs[0], m, fmt.Sprintf("net-%d", i))
+	}
+	kc, err := cs[0].Kubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcPath := filepath.Join(t.TempDir(), "hub.kubeconfig")
+	if err := os.WriteFile(kcPath, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultOptions()
+	o.Kubeconfig, o.DataDir, o.Identity = kcPath, t.TempDir(), "hub-test"
+	o.EmbeddedClientURL, o.EmbeddedPeerURL = "http://"+freeAddr(t), "http://"+freeAddr(t)
+	o.MetricsAddr, o.HealthAddr = "0", "0"
+	o.ProbeInterval, o.Resync = 300*time.Millisecond, 2*time.Second
+	if tune != nil {
+		tune(&o)
+	}
+	env.opts = o
+	env.startHubProcess(t)
+	st, err := store.Connect(t.Context(), store.ClientConfig{Endpoints: []string{o.EmbeddedClientURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	env.store = st
+	return env
+}
+
+// startHubProcess runs the hub (embedded etcd included) until stopHub or the end of the test.
+func (e *hubEnv) startHubProcess(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	level := slog.LevelWarn
+	if os.Getenv("MESHFED_TEST_LOG") == "debug" {
+		level = slog.LevelDebug
+	}
+	go func() {
+		done <- Run(ctx, e.opts, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	}()
+	stopped := false
+	e.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("hub: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("hub did not stop")
+		}
+	}
+	t.Cleanup(e.stop)
+}
+
+func join(t *testing.T, hub, m *framework.Cluster, network string) {
+	t.Helper()
+	hubClient, err := membership.NewClient(hub.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberClient, err := membership.NewClient(m.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sides := membership.Sides{Hub: hubClient, Member: memberClient, MemberConfig: m.Config, TokenTTL: time.Hour, VerifyTimeout: 30 * time.Second}
+	opts := membership.Options{Name: m.Name, Network: network, Segment: meshfedv1.DefaultSegment, HubNamespace: meshfedv1.SystemNamespace}
+	if err := membership.Join(t.Context(), sides, opts, &discard{}); err != nil {
+		t.Fatalf("join %s: %v", m.Name, err)
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// export creates (or updates) a Service with a scope annotation and an EndpointSlice with one
+// address per ip.
+func export(t *testing.T, c client.Client, ns, name, scope string, ips ...string) {
+	t.Helper()
+	ctx := t.Context()
+	_ = c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+		svc.Spec.Ports = []corev1.ServicePort{{Name: "http", Port: 80}}
+		svc.Annotations = map[string]string{meshfedv1.ServiceScopeKey: scope}
+		if err := c.Create(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		svc.Annotations = map[string]string{meshfedv1.ServiceScopeKey: scope}
+		if scope == "" {
+			svc.Annotations = nil
+		}
+		if err := c.Update(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	port, pname := int32(8080), "http"
+	eps := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: name + "-1", Namespace: ns, Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: &pname, Port: &port}},
+	}
+	for _, ip := range ips {
+		eps.Endpoints = append(eps.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}})
+	}
+	if err := c.Create(ctx, eps); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually polls cond every 100ms for up to 60s.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; last state: %s", what, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// endpointClusters lists the clusters with an endpoints key for a service.
+func (e *hubEnv) endpointClusters(t *testing.T, ns, name string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	l, err := e.store.List(ctx, store.ServiceEndpointsPrefix(ns, "mesh.internal", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range l.Endpoints() {
+		out = append(out, r.Cluster)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (e *hubEnv) service(t *testing.T, ns, name string) (*store.ServiceRecord, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	entry, ok, err := e.store.Get(ctx, store.ServiceKey(ns, "mesh.internal", name))
+	if err != nil {
+		return nil, false // the store may be restarting; callers poll
+	}
+	if !ok {
+		return nil, false
+	}
+	return entry.Record.(*store.ServiceRecord), true
+}
+
+func importers(r *store.ServiceRecord) []string {
+	var out []string
+	for _, imp := range r.Imports {
+		out = append(out, imp.Cluster)
+	}
+	return out
+}
+
+func readyCondition(t *testing.T, c client.Client, name string) string {
+	t.Helper()
+	var mc meshfedv1.MemberCluster
+	if err := c.Get(t.Context(), client.ObjectKey{Name: name}, &mc); err != nil {
+		return err.Error()
+	}
+	if cond := meta.FindStatusCondition(mc.Status.Conditions, string(meshfedv1.MemberClusterConditionReady)); cond != nil {
+		return string(cond.Status)
+	}
+	return "unset"
+}

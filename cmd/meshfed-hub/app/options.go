@@ -1,0 +1,128 @@
+// Package app assembles the meshfed hub from its options: the federation store (embedded etcd
+// or an external cluster), the controller-runtime manager with leader election, and the
+// member and federation reconcilers.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/federation/controller"
+)
+
+// Options configure the hub.
+type Options struct {
+	// Kubeconfig of the hub cluster; empty means in-cluster or $KUBECONFIG.
+	Kubeconfig string
+	// Namespace holds member Secrets and the leader-election Lease.
+	Namespace string
+	// DataDir is the embedded etcd's data directory (when EtcdEndpoints is empty).
+	DataDir string
+	// EmbeddedClientURL is where the embedded etcd serves clients (waypoints read it).
+	EmbeddedClientURL string
+	// EmbeddedPeerURL is the embedded etcd's peer URL.
+	EmbeddedPeerURL string
+	// EtcdEndpoints point at an external etcd cluster instead of the embedded one.
+	EtcdEndpoints []string
+	EtcdCAFile    string
+	EtcdCertFile  string
+	EtcdKeyFile   string
+	// StaleGrace is how long an unreachable member's endpoints are kept, marked stale.
+	StaleGrace time.Duration
+	// ProbeInterval is how often each member's API server is probed.
+	ProbeInterval time.Duration
+	// WaypointPorts is the waypoint listener port range, "first-last".
+	WaypointPorts string
+	// Resync bounds the time between two federation passes.
+	Resync time.Duration
+	// LeaderElection runs the reconcilers on one replica only.
+	LeaderElection bool
+	// Identity names this replica (the pod name) in the Lease and the store's leader key.
+	Identity string
+	// MetricsAddr and HealthAddr are the listen addresses; "0" disables.
+	MetricsAddr string
+	HealthAddr  string
+	LogLevel    slog.Level
+}
+
+// DefaultOptions are the documented defaults.
+func DefaultOptions() Options {
+	host, _ := os.Hostname()
+	return Options{
+		Namespace:         meshfedv1.SystemNamespace,
+		DataDir:           "/var/lib/meshfed/etcd",
+		EmbeddedClientURL: "http://127.0.0.1:2379",
+		EmbeddedPeerURL:   "http://127.0.0.1:2380",
+		StaleGrace:        10 * time.Minute,
+		ProbeInterval:     5 * time.Second,
+		WaypointPorts:     "20000-29999",
+		Resync:            30 * time.Second,
+		LeaderElection:    true,
+		Identity:          host,
+		MetricsAddr:       ":8080",
+		HealthAddr:        ":8081",
+	}
+}
+
+// AddFlags registers every option as a flag.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig of the hub cluster (default: in-cluster, then $KUBECONFIG)")
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "hub namespace of member Secrets and the leader Lease")
+	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "data directory of the embedded etcd")
+	fs.StringVar(&o.EmbeddedClientURL, "embedded-etcd-client-url", o.EmbeddedClientURL, "client URL of the embedded etcd")
+	fs.StringVar(&o.EmbeddedPeerURL, "embedded-etcd-peer-url", o.EmbeddedPeerURL, "peer URL of the embedded etcd")
+	fs.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", o.EtcdEndpoints, "external etcd endpoints; the embedded etcd is not started when set")
+	fs.StringVar(&o.EtcdCAFile, "etcd-ca-file", o.EtcdCAFile, "CA bundle verifying the external etcd")
+	fs.StringVar(&o.EtcdCertFile, "etcd-cert-file", o.EtcdCertFile, "client certificate for the external etcd")
+	fs.StringVar(&o.EtcdKeyFile, "etcd-key-file", o.EtcdKeyFile, "client key for the external etcd")
+	fs.DurationVar(&o.StaleGrace, "stale-grace", o.StaleGrace, "how long an unreachable member's endpoints are kept (marked stale) before they are withdrawn")
+	fs.DurationVar(&o.ProbeInterval, "probe-interval", o.ProbeInterval, "how often each member API server is probed")
+	fs.StringVar(&o.WaypointPorts, "waypoint-ports", o.WaypointPorts, "waypoint listener port range, first-last")
+	fs.DurationVar(&o.Resync, "resync", o.Resync, "longest time between two federation passes")
+	fs.BoolVar(&o.LeaderElection, "leader-elect", o.LeaderElection, "elect a leader among replicas (Lease)")
+	fs.StringVar(&o.Identity, "identity", o.Identity, "name of this replica (default: host name)")
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Prometheus metrics address; 0 disables")
+	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "/healthz and /readyz address; 0 disables")
+	fs.TextVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn, error")
+}
+
+// Validate checks the options hold together.
+func (o *Options) Validate() error {
+	var errs []error
+	if _, err := o.PortRange(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.StaleGrace <= 0 || o.ProbeInterval <= 0 || o.Resync <= 0 {
+		errs = append(errs, errors.New("--stale-grace, --probe-interval and --resync must be positive"))
+	}
+	if len(o.EtcdEndpoints) == 0 && o.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is required for the embedded etcd"))
+	}
+	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
+		errs = append(errs, errors.New("--etcd-cert-file and --etcd-key-file go together"))
+	}
+	if o.Namespace == "" || o.Identity == "" {
+		errs = append(errs, errors.New("--namespace and --identity must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// PortRange parses WaypointPorts.
+func (o *Options) PortRange() (controller.PortRange, error) {
+	first, last, ok := strings.Cut(o.WaypointPorts, "-")
+	f, ferr := strconv.ParseInt(first, 10, 32)
+	l, lerr := strconv.ParseInt(last, 10, 32)
+	if !ok || ferr != nil || lerr != nil {
+		return controller.PortRange{}, fmt.Errorf("invalid --waypoint-ports %q: want first-last", o.WaypointPorts)
+	}
+	r := controller.PortRange{First: int32(f), Last: int32(l)}
+	return r, r.Validate()
+}

@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// recorder watches one namespace of the store and remembers every event after the first
+// snapshot.
+type recorder struct {
+	mu      sync.Mutex
+	puts    map[string]int
+	deletes []string
+}
+
+func record(t *testing.T, st *store.Client, ns string) *recorder {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	rev, err := st.Revision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := st.Watch(ctx, store.NamespacePrefix(ns), rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{puts: map[string]int{}}
+	go func() {
+		for b := range w.Batches() {
+			r.mu.Lock()
+			for _, ev := range b.Events {
+				switch {
+				case b.Snapshot:
+				case ev.Type == store.EventDelete:
+					r.deletes = append(r.deletes, ev.Key.String())
+				default:
+					r.puts[ev.Key.String()]++
+				}
+			}
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+func (r *recorder) deleted() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.deletes)
+}
+
+func (r *recorder) putsOf(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.puts[key]
+}
+
+// endpointsRecord reads one cluster's endpoints of a service; state describes a miss.
+func (e *hubEnv) endpointsRecord(t *testing.T, ns, name, cluster string) (r *store.EndpointsRecord, state string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	entry, ok, err := e.store.Get(ctx, store.EndpointsKey(ns, "mesh.internal", name, cluster))
+	switch {
+	case err != nil:
+		return nil, err.Error()
+	case !ok:
+		return nil, "absent"
+	}
+	r = entry.Record.(*store.EndpointsRecord)
+	return r, fmt.Sprintf("stale=%v endpoints=%d", r.Stale, len(r.Endpoints))
+}
+
+// TestMemberOutage stops a member's API server: its endpoints stay, marked stale; a restart
+// before the grace period ends brings it back with no delete and re-add; a longer outage
+// withdraws them.
+func TestMemberOutage(t *testing.T) {
+	const grace = 15 * time.Second
+	env := startHubWith(t, func(o *Options) { o.StaleGrace = grace }, "east-1", "west-1")
+	export(t, env.members["east-1"].Client, "shop", "web", "global", "10.244.1.5")
+	export(t, env.members["west-1"].Client, "shop", "web", "global", "10.244.2.5")
+	westKey := store.EndpointsKey("shop", "mesh.internal", "web", "west-1").String()
+	eventually(t, "both members' endpoints", func() (bool, string) {
+		got := env.endpointClusters(t, "shop", "web")
+		return slices.Equal(got, []string{"east-1", "west-1"}), fmt.Sprint(got)
+	})
+	rec := record(t, env.store, "shop")
+
+	west := env.members["west-1"]
+	stopDone := stopAsync(t, west.Stop)
+	eventually(t, "west-1 endpoints marked stale", func() (bool, string) {
+		r, state := env.endpointsRecord(t, "shop", "web", "west-1")
+		return r != nil && r.Stale, state
+	})
+	<-stopDone
+	if err := west.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "west-1 endpoints fresh again", func() (bool, string) {
+		r, state := env.endpointsRecord(t, "shop", "web", "west-1")
+		return r != nil && !r.Stale, state
+	})
+	if d := rec.deleted(); len(d) != 0 {
+		t.Fatalf("a short outage deleted keys: %v", d)
+	}
+	if n := rec.putsOf(westKey); n != 2 {
+		t.Errorf("west-1 endpoints written %d times during the outage, want 2 (stale, fresh)", n)
+	}
+
+	// A longer outage withdraws the member's endpoints after the grace period.
+	stopped := time.Now()
+	stopDone = stopAsync(t, west.Stop)
+	defer func() { <-stopDone }()
+	eventually(t, "west-1 endpoints withdrawn after the grace period", func() (bool, string) {
+		got := env.endpointClusters(t, "shop", "web")
+		return slices.Equal(got, []string{"east-1"}), fmt.Sprint(got)
+	})
+	if held := time.Since(stopped); held < grace {
+		t.Errorf("endpoints withdrawn after %v, before the %v grace", held, grace)
+	}
+	if d := rec.deleted(); !slices.Equal(d, []string{westKey}) {
+		t.Errorf("deleted %v, want only %s", d, westKey)
+	}
+}
+
+// stopAsync runs stop in the background (an API server may take seconds to drain) so the test
+// can watch what happens meanwhile; the channel closes when it returned.
+func stopAsync(t *testing.T, stop func() error) <-chan struct{} {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	return done
+}
+
+// TestHubRestart stops and restarts the hub (and its embedded etcd): a store watcher sees no
+// deletion and no rewrite of unchanged services, and changes made while the hub was down arrive.
+func TestHubRestart(t *testing.T) {
+	env := startHub(t, "east-1", "west-1")
+	export(t, env.members["east-1"].Client, "shop", "web", "global", "10.244.1.5")
+	export(t, env.members["west-1"].Client, "shop", "web", "global", "10.244.2.5")
+	eventually(t, "both members' endpoints", func() (bool, string) {
+		got := env.endpointClusters(t, "shop", "web")
+		return slices.Equal(got, []string{"east-1", "west-1"}), fmt.Sprint(got)
+	})
+	rec := record(t, env.store, "shop")
+
+	env.stop()
+	export(t, env.members["east-1"].Client, "shop", "api", "global", "10.244.1.9")
+	env.startHubProcess(t)
+	eventually(t, "a service exported while the hub was down", func() (bool, string) {
+		_, ok := env.service(t, "shop", "api")
+		return ok, "api not published"
+	})
+	if d := rec.deleted(); len(d) != 0 {
+		t.Errorf("hub restart deleted %v", d)
+	}
+	for _, k := range []store.Key{
+		store.ServiceKey("shop", "mesh.internal", "web"),
+		store.EndpointsKey("shop", "mesh.internal", "web", "east-1"),
+		store.EndpointsKey("shop", "mesh.internal", "web", "west-1"),
+	} {
+		if n := rec.putsOf(k.String()); n != 0 {
+			t.Errorf("unchanged %s rewritten %d times across the restart", k, n)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/federation/controller"
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// Run starts the hub and blocks until ctx ends or a component fails.
+func Run(ctx context.Context, o Options, log *slog.Logger) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	ports, _ := o.PortRange()
+	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
+	cfg, err := hubConfig(o.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("failed to load hub kubeconfig: %w", err)
+	}
+	st, closeStore, err := openStore(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	scheme := runtime.NewScheme()
+	if err := errors.Join(clientgoscheme.AddToScheme(scheme), meshfedv1.AddToScheme(scheme)); err != nil {
+		return fmt.Errorf("failed to build hub scheme: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		LeaderElection:                o.LeaderElection,
+		LeaderElectionID:              "meshfed-hub",
+		LeaderElectionNamespace:       o.Namespace,
+		LeaderElectionReleaseOnCancel: true,
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:        o.HealthAddr,
+		// Controller names are unique per process; Run may run more than once in one process
+		// (tests restart the hub), and only one manager is ever running at a time.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("failed to create manager: %w", err)
+	}
+	writer := store.NewWriter(st, store.WriterOptions{Identity: o.Identity, Logger: log})
+	fed := controller.NewFederation(mgr.GetClient(), st, writer, controller.FederationOptions{
+		Ports: ports, Debounce: 20 * time.Millisecond, Resync: o.Resync,
+	}, log)
+	members := controller.NewMembers(mgr.GetClient(), controller.MembersOptions{
+		Namespace: o.Namespace, StaleGrace: o.StaleGrace, ProbeInterval: o.ProbeInterval, SyncTimeout: time.Minute,
+	}, log, fed.Trigger)
+	defer members.Close()
+	fed.SetMembers(members)
+	if err := members.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("failed to set up membercluster controller: %w", err)
+	}
+	if err := mgr.Add(fed); err != nil {
+		return fmt.Errorf("failed to add federation loop: %w", err)
+	}
+	if err := triggerOn(ctx, mgr, fed, &meshfedv1.Segment{}, &meshfedv1.MemberCluster{}); err != nil {
+		return err
+	}
+	if err := errors.Join(mgr.AddHealthzCheck("ping", healthz.Ping), mgr.AddReadyzCheck("store", storeCheck(st))); err != nil {
+		return fmt.Errorf("failed to add health checks: %w", err)
+	}
+	log.Info("hub starting", "identity", o.Identity, "namespace", o.Namespace)
+	return mgr.Start(ctx)
+}
+
+// triggerOn wakes the federation loop on every change of the given hub kinds.
+func triggerOn(ctx context.Context, mgr ctrl.Manager, fed *controller.Federation, objs ...client.Object) error {
+	for _, obj := range objs {
+		inf, err := mgr.GetCache().GetInformer(ctx, obj)
+		if err != nil {
+			return fmt.Errorf("failed to watch %T: %w", obj, err)
+		}
+		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { fed.Trigger() },
+			UpdateFunc: func(any, any) { fed.Trigger() },
+			DeleteFunc: func(any) { fed.Trigger() },
+		}); err != nil {
+			return fmt.Errorf("failed to watch %T: %w", obj, err)
+		}
+	}
+	return nil
+}
+
+func storeCheck(st *store.Client) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+		defer cancel()
+		_, err := st.Revision(ctx)
+		return err
+	}
+}

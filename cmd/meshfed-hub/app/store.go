@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// openStore starts the embedded etcd (unless external endpoints are given) and connects to it.
+func openStore(ctx context.Context, o Options, log *slog.Logger) (*store.Client, func(), error) {
+	endpoints := o.EtcdEndpoints
+	var emb *store.Embedded
+	if len(endpoints) == 0 {
+		var err error
+		emb, err = store.StartEmbedded(ctx, store.EmbeddedConfig{
+			DataDir: o.DataDir, ClientURL: o.EmbeddedClientURL, PeerURL: o.EmbeddedPeerURL, Logger: log,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("failed to start embedded etcd in %s: %w", o.DataDir, err)
+		}
+		endpoints = emb.Endpoints()
+	}
+	st, err := store.Connect(ctx, store.ClientConfig{
+		Endpoints: endpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile, Logger: log,
+	})
+	if err != nil {
+		if emb != nil {
+			emb.Close()
+		}
+		return nil, nil, fmt.Errorf("failed to connect to the federation store: %w", err)
+	}
+	return st, func() {
+		_ = st.Close()
+		if emb != nil {
+			emb.Close()
+		}
+	}, nil
+}
+
+// hubConfig loads the hub's client config from --kubeconfig, else in-cluster or $KUBECONFIG.
+func hubConfig(path string) (*rest.Config, error) {
+	if path != "" {
+		return clientcmd.BuildConfigFromFlags("", path)
+	}
+	return ctrl.GetConfig()
+}

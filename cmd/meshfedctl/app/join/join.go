@@ -1,0 +1,125 @@
+// Package join implements `meshfedctl join`: it joins a member cluster to the hub.
+package join
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
+)
+
+type flags struct {
+	kube          cli.KubeFlags
+	hubContext    string
+	memberContext string
+	memberServer  string
+	network       string
+	region        string
+	segment       string
+	hubNamespace  string
+	tokenTTL      time.Duration
+	dryRun        bool
+}
+
+// NewCommand returns the join command.
+func NewCommand(streams cli.Streams) *cobra.Command {
+	f := &flags{}
+	cmd := &cobra.Command{
+		Use:   "join NAME --hub-context H --member-context M --network N",
+		Short: "Join a member cluster to the hub",
+		Long: `Join creates, in the member cluster, the namespace meshfed-system, a ServiceAccount
+with least-privilege RBAC (read Services, EndpointSlices, Nodes, Namespaces and ServiceExports;
+write ServiceImports, derived Services and Events) and a token for it; and, on the hub, a Secret
+holding a kubeconfig for that ServiceAccount (never your own credentials) and the MemberCluster.
+It checks that the hub's credentials reach the member. Running it again changes nothing while the
+stored credentials still work.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd, streams, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	f.kube.AddFlags(fs)
+	fs.StringVar(&f.hubContext, "hub-context", "", "kubeconfig context of the hub cluster")
+	fs.StringVar(&f.memberContext, "member-context", "", "kubeconfig context of the member cluster")
+	fs.StringVar(&f.memberServer, "member-server", "", "member API server URL as the hub reaches it (default: the member context's server)")
+	fs.StringVar(&f.network, "network", "", "network of the member's pods (required)")
+	fs.StringVar(&f.region, "region", "", "region for endpoints on Nodes without a region label")
+	fs.StringVar(&f.segment, "segment", meshfedv1.DefaultSegment, "segment the member belongs to")
+	fs.StringVar(&f.hubNamespace, "hub-namespace", meshfedv1.SystemNamespace, "hub namespace of member Secrets")
+	fs.DurationVar(&f.tokenTTL, "token-ttl", 365*24*time.Hour, "lifetime of the member token; join again to renew it")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the objects as YAML instead of creating them")
+	_ = cmd.MarkFlagRequired("network")
+	return cmd
+}
+
+func (f *flags) run(cmd *cobra.Command, streams cli.Streams, name string) error {
+	opts := membership.Options{Name: name, Network: f.network, Region: f.region, Segment: f.segment, HubNamespace: f.hubNamespace}
+	if f.dryRun {
+		return printYAML(streams, opts)
+	}
+	hubCfg, err := f.kube.RESTConfig(f.hubContext)
+	if err != nil {
+		return err
+	}
+	memberCfg, err := f.kube.RESTConfig(f.memberContext)
+	if err != nil {
+		return err
+	}
+	hub, err := membership.NewClient(hubCfg)
+	if err != nil {
+		return err
+	}
+	memberClient, err := membership.NewClient(memberCfg)
+	if err != nil {
+		return err
+	}
+	sides := membership.Sides{
+		Hub: hub, Member: memberClient, MemberConfig: memberCfg, MemberServer: f.memberServer,
+		TokenTTL: f.tokenTTL, VerifyTimeout: 30 * time.Second,
+	}
+	return membership.Join(cmd.Context(), sides, opts, streams.Out)
+}
+
+func printYAML(streams cli.Streams, opts membership.Options) error {
+	kc, err := membership.Kubeconfig(opts.Name, "https://MEMBER-API-SERVER", nil, false, "TOKEN-ISSUED-AT-JOIN")
+	if err != nil {
+		return err
+	}
+	scheme, err := membership.Scheme()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(streams.Out, "# member cluster")
+	for _, obj := range membership.MemberObjects() {
+		if err := writeDoc(streams, scheme, obj); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(streams.Out, "# hub cluster")
+	for _, obj := range membership.HubObjects(opts, kc) {
+		if err := writeDoc(streams, scheme, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeDoc(streams cli.Streams, scheme *runtime.Scheme, obj client.Object) error {
+	if err := membership.SetKind(obj, scheme); err != nil {
+		return err
+	}
+	b, err := yaml.Marshal(obj)
+	if err != nil {
+		return fmt.Errorf("failed to render YAML: %w", err)
+	}
+	_, err = fmt.Fprintf(streams.Out, "---\n%s", b)
+	return err
+}

@@ -1,0 +1,175 @@
+package join_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
+	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/federation/member"
+)
+
+// TestJoinUnjoin drives meshfedctl join and unjoin through the CLI against a real hub and a
+// real member API server: join creates both sides and least-privilege credentials the hub
+// accepts, a second join changes nothing, and unjoin leaves nothing behind.
+func TestJoinUnjoin(t *testing.T) {
+	cs := framework.Start(t, 2, framework.WithNames("hub", "east-1"), framework.WithScheme(meshfedv1.AddToScheme))
+	hub, mem := cs[0], cs[1]
+	ctx := t.Context()
+	kubeconfig := mergedKubeconfig(t, cs...)
+	joinArgs := []string{"join", "east-1", "--kubeconfig", kubeconfig, "--hub-context", "hub", "--member-context", "east-1", "--network", "net-a", "--region", "eu"}
+
+	out := run(t, joinArgs...)
+	if !strings.Contains(out, "created") || !strings.Contains(out, "verified") {
+		t.Fatalf("join output:\n%s", out)
+	}
+	var mc meshfedv1.MemberCluster
+	if err := hub.Client.Get(ctx, client.ObjectKey{Name: "east-1"}, &mc); err != nil {
+		t.Fatal(err)
+	}
+	if mc.Spec.Network != "net-a" || mc.Spec.Region != "eu" || mc.Spec.Segment != "default" || mc.Spec.KubeconfigSecretRef.Name != "member-east-1" {
+		t.Errorf("MemberCluster spec %+v", mc.Spec)
+	}
+	var secret corev1.Secret
+	if err := hub.Client.Get(ctx, client.ObjectKey{Namespace: meshfedv1.SystemNamespace, Name: "member-east-1"}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	checkLeastPrivilege(t, secret.Data[membership.KubeconfigKey])
+
+	// Joining again changes nothing.
+	out = run(t, joinArgs...)
+	if strings.Contains(out, "created") || strings.Contains(out, "updated") || !strings.Contains(out, "still reach") {
+		t.Fatalf("second join was not a no-op:\n%s", out)
+	}
+	var again corev1.Secret
+	if err := hub.Client.Get(ctx, client.ObjectKeyFromObject(&secret), &again); err != nil {
+		t.Fatal(err)
+	}
+	if again.ResourceVersion != secret.ResourceVersion {
+		t.Error("second join rewrote the hub Secret")
+	}
+
+	run(t, "unjoin", "east-1", "--kubeconfig", kubeconfig, "--hub-context", "hub", "--member-context", "east-1")
+	gone := []struct {
+		c   client.Client
+		obj client.Object
+	}{
+		{hub.Client, &meshfedv1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: "east-1"}}},
+		{hub.Client, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: meshfedv1.SystemNamespace, Name: "member-east-1"}}},
+		{mem.Client, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: meshfedv1.SystemNamespace, Name: membership.MemberServiceAccount}}},
+		{mem.Client, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: membership.MemberClusterRole}}},
+		{mem.Client, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: membership.MemberClusterRole}}},
+	}
+	for _, g := range gone {
+		if err := g.c.Get(ctx, client.ObjectKeyFromObject(g.obj), g.obj); !apierrors.IsNotFound(err) {
+			t.Errorf("%T %s still there after unjoin (err %v)", g.obj, g.obj.GetName(), err)
+		}
+	}
+	// With no namespace controller in the test API server, a deleted namespace stays
+	// Terminating; it must at least be marked for deletion.
+	var ns corev1.Namespace
+	if err := mem.Client.Get(ctx, client.ObjectKey{Name: meshfedv1.SystemNamespace}, &ns); err == nil && ns.DeletionTimestamp == nil {
+		t.Error("member namespace meshfed-system not deleted")
+	}
+}
+
+// TestJoinRefusesForeignObjects: an object join would write that meshfed does not own is left
+// alone and the join fails naming it.
+func TestJoinRefusesForeignObjects(t *testing.T) {
+	cs := framework.Start(t, 2, framework.WithNames("hub", "west-1"), framework.WithScheme(meshfedv1.AddToScheme))
+	mem := cs[1]
+	foreign := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: membership.MemberClusterRole}}
+	if err := mem.Client.Create(t.Context(), foreign); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	err := app.Run(t.Context(), cli.Streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &stderr},
+		[]string{"join", "west-1", "--kubeconfig", mergedKubeconfig(t, cs...), "--hub-context", "hub", "--member-context", "west-1", "--network", "net-b"})
+	if !errors.Is(err, membership.ErrNotOwned) {
+		t.Fatalf("join err = %v, want ErrNotOwned", err)
+	}
+	var got rbacv1.ClusterRole
+	if err := mem.Client.Get(t.Context(), client.ObjectKeyFromObject(foreign), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rules) != 0 || got.Labels[meshfedv1.ManagedByLabel] != "" {
+		t.Errorf("foreign ClusterRole was changed: %+v", got)
+	}
+}
+
+// checkLeastPrivilege uses the stored kubeconfig as the hub would: it reads what the hub needs
+// and is refused what it does not.
+func checkLeastPrivilege(t *testing.T, kubeconfig []byte) {
+	t.Helper()
+	cfg, err := member.RESTConfigFromKubeconfig(kubeconfig)
+	if err != nil {
+		t.Fatalf("hub refuses the kubeconfig join wrote: %v", err)
+	}
+	c, err := membership.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.List(t.Context(), &corev1.ServiceList{}); err != nil {
+		t.Errorf("member credentials cannot list services: %v", err)
+	}
+	if err := c.List(t.Context(), &corev1.SecretList{}); !apierrors.IsForbidden(err) {
+		t.Errorf("member credentials list secrets: err = %v, want Forbidden", err)
+	}
+}
+
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := app.Run(t.Context(), cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args); err != nil {
+		t.Fatalf("meshfedctl %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
+	}
+	return out.String()
+}
+
+// mergedKubeconfig writes one kubeconfig file holding every cluster's context, named after it.
+func mergedKubeconfig(t *testing.T, cs ...*framework.Cluster) string {
+	t.Helper()
+	merged := clientcmdapi.NewConfig()
+	for _, c := range cs {
+		data, err := c.Kubeconfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := clientcmd.Load(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range cfg.Clusters {
+			merged.Clusters[k] = v
+		}
+		for k, v := range cfg.AuthInfos {
+			merged.AuthInfos[k] = v
+		}
+		for k, v := range cfg.Contexts {
+			merged.Contexts[k] = v
+		}
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*merged, path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -1,0 +1,121 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+)
+
+// ErrNotOwned is returned when an object join would write exists without meshfed's
+// managed-by label: meshfed never overwrites what it does not own.
+var ErrNotOwned = errors.New("object exists and is not managed by meshfed")
+
+// ensure creates desired or brings the existing object to it, printing what happened. A
+// Namespace that exists already is shared, never taken over.
+func ensure(ctx context.Context, c client.Client, side string, desired client.Object, out io.Writer) error {
+	obj, ok := desired.DeepCopyObject().(client.Object)
+	if !ok {
+		return fmt.Errorf("failed to copy %T", desired)
+	}
+	res, err := controllerutil.CreateOrUpdate(ctx, c, obj, func() error {
+		if obj.GetResourceVersion() == "" {
+			return copyContent(obj, desired)
+		}
+		if _, isNS := obj.(*corev1.Namespace); isNS {
+			return nil
+		}
+		if obj.GetLabels()[meshfedv1.ManagedByLabel] != meshfedv1.ManagedByValue {
+			return fmt.Errorf("%w: %s %s", ErrNotOwned, kindOf(obj), key(obj))
+		}
+		return copyContent(obj, desired)
+	})
+	if err != nil {
+		return fmt.Errorf("failed to apply %s %s in %s: %w", kindOf(desired), key(desired), side, err)
+	}
+	_, err = fmt.Fprintf(out, "%-7s %s/%s %s\n", side, kindOf(desired), key(desired), res)
+	return err
+}
+
+// copyContent copies the fields join manages from desired into obj.
+func copyContent(obj, desired client.Object) error {
+	labels := obj.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	for k, v := range desired.GetLabels() {
+		labels[k] = v
+	}
+	obj.SetLabels(labels)
+	switch d := desired.(type) {
+	case *corev1.Namespace, *corev1.ServiceAccount:
+	case *rbacv1.ClusterRole:
+		obj.(*rbacv1.ClusterRole).Rules = d.Rules
+	case *rbacv1.ClusterRoleBinding:
+		o := obj.(*rbacv1.ClusterRoleBinding)
+		o.RoleRef, o.Subjects = d.RoleRef, d.Subjects
+	case *corev1.Secret:
+		o := obj.(*corev1.Secret)
+		o.Type, o.Data = d.Type, d.Data
+	case *meshfedv1.MemberCluster:
+		obj.(*meshfedv1.MemberCluster).Spec = d.Spec
+	default:
+		return fmt.Errorf("join does not manage %T", desired)
+	}
+	return nil
+}
+
+// remove deletes obj if it exists and meshfed owns it, printing what happened.
+func remove(ctx context.Context, c client.Client, side string, obj client.Object, out io.Writer) error {
+	err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = fmt.Fprintf(out, "%-7s %s/%s absent\n", side, kindOf(obj), key(obj))
+		return err
+	case err != nil:
+		return fmt.Errorf("failed to get %s %s in %s: %w", kindOf(obj), key(obj), side, err)
+	}
+	if obj.GetLabels()[meshfedv1.ManagedByLabel] != meshfedv1.ManagedByValue {
+		_, err = fmt.Fprintf(out, "%-7s %s/%s kept (not managed by meshfed)\n", side, kindOf(obj), key(obj))
+		return err
+	}
+	if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("failed to delete %s %s in %s: %w", kindOf(obj), key(obj), side, err)
+	}
+	_, err = fmt.Fprintf(out, "%-7s %s/%s deleted\n", side, kindOf(obj), key(obj))
+	return err
+}
+
+func key(obj client.Object) string {
+	if obj.GetNamespace() == "" {
+		return obj.GetName()
+	}
+	return obj.GetNamespace() + "/" + obj.GetName()
+}
+
+func kindOf(obj client.Object) string {
+	switch obj.(type) {
+	case *corev1.Namespace:
+		return "Namespace"
+	case *corev1.ServiceAccount:
+		return "ServiceAccount"
+	case *rbacv1.ClusterRole:
+		return "ClusterRole"
+	case *rbacv1.ClusterRoleBinding:
+		return "ClusterRoleBinding"
+	case *corev1.Secret:
+		return "Secret"
+	case *meshfedv1.MemberCluster:
+		return "MemberCluster"
+	default:
+		return fmt.Sprintf("%T", obj)
+	}
+}

@@ -1,0 +1,51 @@
+package membership
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/federation/controller"
+)
+
+// Unjoin removes everything Join created, hub side first so the hub lets go of the member
+// before its credentials go away, then what the hub wrote into the member (ServiceImports and
+// derived Services carrying meshfed's labels), then the member's ServiceAccount and RBAC.
+// Objects meshfed does not own are kept and reported.
+func Unjoin(ctx context.Context, hub, memberClient client.Client, o Options, out io.Writer) error {
+	hubObjs := HubObjects(o, nil)
+	slices.Reverse(hubObjs)
+	for _, obj := range hubObjs {
+		if err := remove(ctx, hub, "hub", obj, out); err != nil {
+			return err
+		}
+	}
+	if memberClient != nil {
+		if err := controller.RemoveWriteBack(ctx, memberClient); err != nil {
+			return fmt.Errorf("failed to remove imports from member %s: %w", o.Name, err)
+		}
+		if _, err := fmt.Fprintf(out, "%-7s imports and derived Services removed\n", "member"); err != nil {
+			return err
+		}
+		memberObjs := MemberObjects()
+		slices.Reverse(memberObjs)
+		for _, obj := range memberObjs {
+			if err := remove(ctx, memberClient, "member", obj, out); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := fmt.Fprintf(out, "unjoined %s\n", o.Name)
+	return err
+}
+
+// hubNamespace is the namespace of the hub's own objects, created by the first join.
+func hubNamespace(name string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}}}
+}

@@ -1,0 +1,3 @@
+// Package status implements `meshfedctl status`: one line per member cluster, as the hub last
+// saw it. It reads only the MemberCluster objects, so it works with read access to the hub.
+package status

@@ -1,0 +1,177 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/federation/member"
+	"github.com/meshfed/meshfed/federation/merge"
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// pass is what one federation pass gathered.
+type pass struct {
+	clusters []model.Cluster
+	segments []model.Segment
+	states   []MemberState
+	exports  []model.ClusterExport
+	problems []member.ServiceProblem
+	previous store.Listing
+}
+
+// SyncOnce runs one pass: gather → merge → allocate ports → write the store → mirror → write
+// the imports back into the members.
+func (f *Federation) SyncOnce(ctx context.Context) error {
+	p, err := f.gather(ctx)
+	if err != nil {
+		return err
+	}
+	res := merge.Merge(merge.Input{Clusters: p.clusters, Segments: p.segments, Exports: p.exports})
+	if f.log.Enabled(ctx, slog.LevelDebug) {
+		f.log.Debug("federation pass", "exportsByCluster", exportCounts(p.exports), "services", len(res.Services), "problems", len(res.Problems))
+	}
+	ports, perr := AllocatePorts(f.opts.Ports, p.previous.Services(), res.GlobalServices())
+	if perr != nil {
+		f.log.Warn("waypoint ports", "error", perr)
+	}
+	d := DesiredRecords(&res, p.states, ports)
+	if err := f.apply(ctx, d); err != nil {
+		return err
+	}
+	wb := f.writeBack(ctx, &res, p, ports)
+	return f.mirror(ctx, &res, p, ports, &wb)
+}
+
+// gather reads the hub's MemberClusters and Segments, each connected member's exports, and the
+// store's current content.
+func (f *Federation) gather(ctx context.Context) (*pass, error) {
+	var mcs meshfedv1.MemberClusterList
+	if err := f.hub.List(ctx, &mcs); err != nil {
+		return nil, fmt.Errorf("failed to list memberclusters: %w", err)
+	}
+	var segs meshfedv1.SegmentList
+	if err := f.hub.List(ctx, &segs); err != nil {
+		return nil, fmt.Errorf("failed to list segments: %w", err)
+	}
+	previous, err := f.store.List(ctx, store.NamespacesPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the federation store: %w", err)
+	}
+	for _, derr := range previous.Errors {
+		f.log.Warn("undecodable store value ignored", "key", derr.Key, "error", derr.Err)
+	}
+	p := &pass{previous: previous}
+	for i := range segs.Items {
+		p.segments = append(p.segments, model.Segment{Name: segs.Items[i].Name, Domain: segs.Items[i].Spec.Domain})
+	}
+	connected := map[string]Member{}
+	for _, m := range f.members.List(f.now()) {
+		connected[m.Cluster.Name] = m
+	}
+	for i := range mcs.Items {
+		mc := &mcs.Items[i]
+		if !mc.DeletionTimestamp.IsZero() {
+			continue
+		}
+		cl := clusterOf(mc)
+		p.clusters = append(p.clusters, cl)
+		if err := f.gatherMember(ctx, p, cl, connected); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// gatherMember adds one member's exports. A member without a synced connection keeps what the
+// store holds for it (nothing is merged or withdrawn before its caches synced); a member past
+// its stale grace contributes nothing (withdrawn).
+func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster, connected map[string]Member) error {
+	m, ok := connected[cl.Name]
+	if !ok {
+		p.exports = append(p.exports, carryOver(&p.previous, cl.Name)...)
+		p.states = append(p.states, MemberState{Cluster: cl})
+		return nil
+	}
+	p.states = append(p.states, MemberState{Cluster: cl, Ready: true, Stale: m.Stale, LastSync: m.LastSync})
+	if m.Withdrawn {
+		return nil
+	}
+	objs, err := m.Conn.Snapshot(ctx)
+	if errors.Is(err, member.ErrNotSynced) {
+		p.exports = append(p.exports, carryOver(&p.previous, cl.Name)...)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	site := member.Site{Cluster: cl.Name, Network: cl.Network, Region: cl.Region}
+	exports, problems := member.Exports(site, objs)
+	p.exports = append(p.exports, exports...)
+	p.problems = append(p.problems, problems...)
+	return nil
+}
+
+// carryOver rebuilds a member's exports from its stored records.
+func carryOver(l *store.Listing, cluster string) []model.ClusterExport {
+	services := map[merge.Key]*store.ServiceRecord{}
+	for _, s := range l.Services() {
+		services[merge.Key{Namespace: s.Namespace, Domain: s.Domain, Name: s.Name}] = s
+	}
+	var out []model.ClusterExport
+	for _, e := range l.Endpoints() {
+		if e.Cluster != cluster {
+			continue
+		}
+		s := services[merge.Key{Namespace: e.Namespace, Domain: e.Domain, Name: e.Name}]
+		if s == nil {
+			continue
+		}
+		ports := make([]model.Port, len(s.Ports))
+		for i, p := range s.Ports {
+			ports[i] = p.Port
+		}
+		out = append(out, model.ClusterExport{
+			Cluster: cluster, Namespace: e.Namespace, Name: e.Name, Scope: e.Scope, Takeover: s.Takeover,
+			Type: s.Type, Ports: ports, Distribution: s.Distribution, Endpoints: e.Endpoints,
+		})
+	}
+	return out
+}
+
+// apply writes the desired records, each Sync rewriting only the keys whose bytes changed.
+// Services go before endpoints so a watcher never sees endpoints of a service it does not know;
+// carried-over members are part of the merge, so one Sync over every endpoint key withdraws
+// exactly the removed and withdrawn clusters' keys and leaves the rest untouched.
+func (f *Federation) apply(ctx context.Context, d Desired) error {
+	if _, err := f.writer.Sync(ctx, store.SelectClusters(), d.Clusters); err != nil {
+		return fmt.Errorf("failed to write cluster records: %w", err)
+	}
+	if _, err := f.writer.Sync(ctx, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindService}, d.Services); err != nil {
+		return fmt.Errorf("failed to write service records: %w", err)
+	}
+	var eps []store.Record
+	for _, c := range slices.Sorted(maps.Keys(d.Endpoints)) {
+		eps = append(eps, d.Endpoints[c]...)
+	}
+	r, err := f.writer.Sync(ctx, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindEndpoints}, eps)
+	if err != nil {
+		return fmt.Errorf("failed to write endpoint records: %w", err)
+	}
+	f.log.Debug("endpoint records synced", "put", r.Put, "deleted", r.Deleted, "unchanged", r.Unchanged)
+	return nil
+}
+
+// exportCounts counts exports per cluster, for debug logs.
+func exportCounts(exports []model.ClusterExport) map[string]int {
+	out := map[string]int{}
+	for _, e := range exports {
+		out[e.Cluster]++
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package controller
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/federation/member"
+	"github.com/meshfed/meshfed/federation/merge"
+	"github.com/meshfed/meshfed/federation/model"
+)
+
+// GlobalServiceName names the hub mirror of a global service in its namespace: the service
+// name in the default domain, <name>.<domain> in any other, so services of different domains
+// never collide.
+func GlobalServiceName(k merge.Key) string {
+	if k.Domain == model.DefaultSegmentDomain {
+		return k.Name
+	}
+	return k.Name + "." + k.Domain
+}
+
+// desiredGlobalService builds the hub mirror of one merged service. problems are the member
+// problems of Services with the same namespace and name; stale names the stale members.
+func desiredGlobalService(svc *merge.Service, ports map[portKey]int32, problems []member.ServiceProblem, stale map[string]bool) *meshfedv1.GlobalService {
+	g := &svc.Global
+	k := merge.KeyOf(g)
+	gs := &meshfedv1.GlobalService{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: GlobalServiceName(k), Namespace: g.Namespace,
+			Labels: map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue},
+		},
+		Spec: meshfedv1.GlobalServiceSpec{
+			ServiceName: g.Name, Domain: g.Domain, Hostname: g.Hostname,
+			Scope: meshfedv1.ServiceScope(g.Scope), Takeover: g.Takeover, Type: meshfedv1.GlobalServiceType(g.Type),
+			TrafficDistribution: meshfedv1.TrafficDistribution(g.Distribution.Mode), FailoverPriority: g.Distribution.FailoverPriority,
+		},
+	}
+	for _, p := range g.Ports {
+		gs.Spec.Ports = append(gs.Spec.Ports, meshfedv1.GlobalServicePort{
+			Name: p.Name, Port: p.Port, Protocol: corev1.Protocol(p.Protocol), AppProtocol: p.AppProtocol,
+			WaypointPort: ports[portKey{svc: k, port: p.Port, protocol: p.Protocol}],
+		})
+	}
+	st := &gs.Status
+	for _, e := range g.Exporters {
+		st.Clusters = append(st.Clusters, meshfedv1.ClusterExportStatus{
+			Name: e.Cluster, Scope: meshfedv1.ServiceScope(e.Scope), Endpoints: int32(e.Endpoints), ReadyEndpoints: int32(e.Ready), Stale: stale[e.Cluster],
+		})
+		st.Endpoints += int32(e.Endpoints)
+		st.ReadyEndpoints += int32(e.Ready)
+	}
+	st.ClusterCount = int32(len(st.Clusters))
+	for _, imp := range g.Imports {
+		st.ImportedBy = append(st.ImportedBy, imp.Cluster)
+	}
+	for _, c := range g.Conflicts {
+		st.Conflicts = append(st.Conflicts, meshfedv1.ServiceConflict{Reason: string(c.Reason), Message: c.Message, Clusters: c.Clusters})
+	}
+	setConditions(gs, problems)
+	return gs
+}
+
+func setConditions(gs *meshfedv1.GlobalService, problems []member.ServiceProblem) {
+	conflict := metav1.Condition{Type: string(meshfedv1.GlobalServiceConditionConflict), Status: metav1.ConditionFalse,
+		Reason: string(meshfedv1.GlobalServiceReasonNoConflict), Message: "every export agrees"}
+	if cs := gs.Status.Conflicts; len(cs) > 0 {
+		conflict.Status, conflict.Reason, conflict.Message = metav1.ConditionTrue, cs[0].Reason, cs[0].Message
+		if len(cs) > 1 {
+			conflict.Message += fmt.Sprintf(" (and %d more conflicts)", len(cs)-1)
+		}
+	}
+	meta.SetStatusCondition(&gs.Status.Conditions, conflict)
+	valid := metav1.Condition{Type: string(meshfedv1.GlobalServiceConditionValid), Status: metav1.ConditionTrue,
+		Reason: string(meshfedv1.GlobalServiceReasonValid), Message: "every value read is usable"}
+	if len(problems) > 0 {
+		valid.Status, valid.Reason = metav1.ConditionFalse, string(problems[0].Reason)
+		valid.Message = problems[0].Message
+		if len(problems) > 1 {
+			valid.Message += fmt.Sprintf(" (and %d more problems)", len(problems)-1)
+		}
+	}
+	meta.SetStatusCondition(&gs.Status.Conditions, valid)
+	takeover := metav1.Condition{Type: string(meshfedv1.GlobalServiceConditionTakeover), Status: metav1.ConditionFalse,
+		Reason: string(meshfedv1.GlobalServiceReasonNotRequested), Message: "no export asks for takeover"}
+	if gs.Spec.Takeover {
+		takeover.Reason = string(meshfedv1.GlobalServiceReasonTakeoverPending)
+		takeover.Message = "takeover of the cluster.local name is delivered through DNS in a later milestone"
+	}
+	meta.SetStatusCondition(&gs.Status.Conditions, takeover)
+}

@@ -1,0 +1,108 @@
+package controller
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/meshfed/meshfed/federation/merge"
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// PortRange is the range waypoint listener ports are allocated from, inclusive.
+type PortRange struct {
+	First, Last int32
+}
+
+// DefaultPortRange is the waypoint port range of DESIGN §4.
+var DefaultPortRange = PortRange{First: 20000, Last: 29999}
+
+// Validate checks the range is inside 1..65535 and not empty.
+func (r PortRange) Validate() error {
+	if r.First < 1 || r.Last > 65535 || r.First > r.Last {
+		return fmt.Errorf("invalid waypoint port range %d-%d", r.First, r.Last)
+	}
+	return nil
+}
+
+// portKey names one port of one global service.
+type portKey struct {
+	svc      merge.Key
+	port     int32
+	protocol string
+}
+
+// AllocatePorts gives every port of every service a waypoint listener port that is unique in
+// its namespace. A port keeps the waypoint port recorded for it in previous (the store's service
+// records) so allocations survive hub restarts and leader changes; new ports get the lowest free
+// port of the range. Ports that cannot be allocated (range exhausted) are left out of the result
+// and returned as an error per namespace; everything else is still allocated.
+func AllocatePorts(r PortRange, previous []*store.ServiceRecord, services []model.GlobalService) (map[portKey]int32, error) {
+	out := map[portKey]int32{}
+	used := map[string]map[int32]bool{}
+	want := map[portKey]bool{}
+	for i := range services {
+		s := &services[i]
+		for _, p := range s.Ports {
+			want[portKey{svc: merge.KeyOf(s), port: p.Port, protocol: p.Protocol}] = true
+		}
+	}
+	// Keep previous allocations of ports that still exist, first come first kept.
+	for _, rec := range sortedRecords(previous) {
+		k := merge.Key{Namespace: rec.Namespace, Domain: rec.Domain, Name: rec.Name}
+		for _, p := range rec.Ports {
+			pk := portKey{svc: k, port: p.Port.Port, protocol: p.Protocol}
+			if !want[pk] || p.WaypointPort < r.First || p.WaypointPort > r.Last || used[k.Namespace][p.WaypointPort] {
+				continue
+			}
+			mark(used, k.Namespace, p.WaypointPort)
+			out[pk] = p.WaypointPort
+		}
+	}
+	var exhausted []string
+	for i := range services {
+		s := &services[i]
+		k := merge.KeyOf(s)
+		for _, p := range s.Ports {
+			pk := portKey{svc: k, port: p.Port, protocol: p.Protocol}
+			if _, ok := out[pk]; ok {
+				continue
+			}
+			wp, ok := lowestFree(r, used[k.Namespace])
+			if !ok {
+				exhausted = append(exhausted, fmt.Sprintf("%s port %d", k.Hostname(), p.Port))
+				continue
+			}
+			mark(used, k.Namespace, wp)
+			out[pk] = wp
+		}
+	}
+	if len(exhausted) > 0 {
+		return out, fmt.Errorf("waypoint port range %d-%d exhausted for %v", r.First, r.Last, exhausted)
+	}
+	return out, nil
+}
+
+func mark(used map[string]map[int32]bool, ns string, p int32) {
+	if used[ns] == nil {
+		used[ns] = map[int32]bool{}
+	}
+	used[ns][p] = true
+}
+
+func lowestFree(r PortRange, used map[int32]bool) (int32, bool) {
+	for p := r.First; p <= r.Last; p++ {
+		if !used[p] {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+func sortedRecords(recs []*store.ServiceRecord) []*store.ServiceRecord {
+	out := slices.Clone(recs)
+	slices.SortFunc(out, func(a, b *store.ServiceRecord) int {
+		return merge.Key{Namespace: a.Namespace, Domain: a.Domain, Name: a.Name}.Compare(merge.Key{Namespace: b.Namespace, Domain: b.Domain, Name: b.Name})
+	})
+	return out
+}

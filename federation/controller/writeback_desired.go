@@ -1,0 +1,207 @@
+package controller
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/federation/merge"
+	"github.com/meshfed/meshfed/federation/model"
+)
+
+// WaypointPodLabel is the label a namespace's waypoint pods carry with the value
+// meshfedv1.WaypointName; every derived Service selects the pods of its namespace by it. The
+// waypoint Deployment (meshfedctl waypoint apply) must label its pod template so.
+const WaypointPodLabel = "app.kubernetes.io/name"
+
+// maxServiceName is the longest Service name Kubernetes accepts (a DNS-1035 label).
+const maxServiceName = 63
+
+// derivedHashLen is how many hex digits of the service name's SHA-256 a shortened derived
+// Service name carries.
+const derivedHashLen = 8
+
+// WaypointSelector selects a namespace's waypoint pods.
+func WaypointSelector() map[string]string {
+	return map[string]string{WaypointPodLabel: meshfedv1.WaypointName}
+}
+
+// DerivedServiceName names the derived Service of a global service in a member:
+// <name>-global, or, when that is longer than 63 characters, the name truncated, a dash, the
+// first 8 hex digits of the SHA-256 of the full name, and -global — always at most 63
+// characters, distinct for distinct names (up to hash collisions) and a valid DNS-1035 label
+// for a valid Service name.
+func DerivedServiceName(name string) string {
+	full := name + meshfedv1.DerivedServiceSuffix
+	if len(full) <= maxServiceName {
+		return full
+	}
+	sum := sha256.Sum256([]byte(name))
+	tail := "-" + hex.EncodeToString(sum[:])[:derivedHashLen] + meshfedv1.DerivedServiceSuffix
+	head := strings.TrimRight(name[:maxServiceName-len(tail)], "-")
+	return head + tail
+}
+
+// writeBackLabels are the labels of every object the hub writes back into a member for the
+// global service name; cleanup selects by both.
+func writeBackLabels(name string) map[string]string {
+	return map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue, meshfedv1.GlobalServiceNameLabel: name}
+}
+
+// ownedBy reports whether labels mark an object the hub wrote for the global service name.
+func ownedBy(labels map[string]string, name string) bool {
+	return labels[meshfedv1.ManagedByLabel] == meshfedv1.ManagedByValue && labels[meshfedv1.GlobalServiceNameLabel] == name
+}
+
+// protocolOf is a port's protocol, TCP when unset (the Kubernetes default).
+func protocolOf(p model.Port) corev1.Protocol {
+	return corev1.Protocol(cmp.Or(p.Protocol, string(corev1.ProtocolTCP)))
+}
+
+func appProtocolOf(p model.Port) *string {
+	if p.AppProtocol == "" {
+		return nil
+	}
+	return &p.AppProtocol
+}
+
+// desiredDerivedService builds the derived Service of g in a member: a ClusterIP Service that
+// selects the namespace's waypoint pods, one port per global-service port with the port,
+// name, protocol and appProtocol kept and the target port set to the waypoint port allocated
+// for it. Ports without an allocated waypoint port are left out; nil when none is left.
+func desiredDerivedService(g *model.GlobalService, ports map[portKey]int32) *corev1.Service {
+	k := merge.KeyOf(g)
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: DerivedServiceName(g.Name), Namespace: g.Namespace, Labels: writeBackLabels(g.Name)},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: WaypointSelector()},
+	}
+	for _, p := range g.Ports {
+		wp := ports[portKey{svc: k, port: p.Port, protocol: p.Protocol}]
+		if wp == 0 {
+			continue
+		}
+		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
+			Name: p.Name, Protocol: protocolOf(p), AppProtocol: appProtocolOf(p), Port: p.Port, TargetPort: intstr.FromInt32(wp),
+		})
+	}
+	if len(svc.Spec.Ports) == 0 {
+		return nil
+	}
+	return svc
+}
+
+// desiredServiceImport builds the MCS ServiceImport of g in a member, named like the service.
+// A ClusterSetIP import carries clusterIP (the derived Service's) once there is one; a
+// Headless import carries none.
+func desiredServiceImport(g *model.GlobalService, clusterIP string) *mcsv1alpha1.ServiceImport {
+	si := &mcsv1alpha1.ServiceImport{
+		ObjectMeta: metav1.ObjectMeta{Name: g.Name, Namespace: g.Namespace, Labels: writeBackLabels(g.Name)},
+		Spec:       mcsv1alpha1.ServiceImportSpec{Type: mcsv1alpha1.ClusterSetIP, Ports: []mcsv1alpha1.ServicePort{}},
+	}
+	if g.Type == model.ServiceTypeHeadless {
+		si.Spec.Type = mcsv1alpha1.Headless
+	} else if clusterIP != "" && clusterIP != corev1.ClusterIPNone {
+		si.Spec.IPs = []string{clusterIP}
+	}
+	for _, p := range g.Ports {
+		si.Spec.Ports = append(si.Spec.Ports, mcsv1alpha1.ServicePort{Name: p.Name, Protocol: protocolOf(p), AppProtocol: appProtocolOf(p), Port: p.Port})
+	}
+	return si
+}
+
+// derivedSpecEqual reports whether cur already has what desired asks for: the hub's labels,
+// type, selector and ports (fields the API server defaults, such as the ClusterIP, are not
+// compared).
+func derivedSpecEqual(cur, desired *corev1.Service) bool {
+	if !hasLabels(cur.Labels, desired.Labels) || cur.Spec.Type != desired.Spec.Type || !mapsEqual(cur.Spec.Selector, desired.Spec.Selector) {
+		return false
+	}
+	return slices.EqualFunc(cur.Spec.Ports, desired.Spec.Ports, func(a, b corev1.ServicePort) bool {
+		return a.Name == b.Name && a.Protocol == b.Protocol && a.Port == b.Port && a.TargetPort == b.TargetPort &&
+			derefString(a.AppProtocol) == derefString(b.AppProtocol)
+	})
+}
+
+// importSpecEqual reports whether cur already has the labels, type, ports and IPs of desired.
+func importSpecEqual(cur, desired *mcsv1alpha1.ServiceImport) bool {
+	if !hasLabels(cur.Labels, desired.Labels) || cur.Spec.Type != desired.Spec.Type || !slices.Equal(cur.Spec.IPs, desired.Spec.IPs) {
+		return false
+	}
+	return slices.EqualFunc(cur.Spec.Ports, desired.Spec.Ports, func(a, b mcsv1alpha1.ServicePort) bool {
+		return a.Name == b.Name && a.Protocol == b.Protocol && a.Port == b.Port && derefString(a.AppProtocol) == derefString(b.AppProtocol)
+	})
+}
+
+// hasLabels reports whether every label of want is set in have with the same value.
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// mapsEqual treats nil and empty maps as equal.
+func mapsEqual(a, b map[string]string) bool {
+	return len(a) == len(b) && hasLabels(a, b)
+}
+
+func derefString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// importsByCluster lists, per member cluster, the global services it imports, in Key order.
+// Global services of different domains can share a namespace and name, while a member has one
+// ServiceImport and one derived Service per namespace and name: the member's own domain wins,
+// else the smallest domain.
+func importsByCluster(res *merge.Result, clusters []model.Cluster, segments []model.Segment) map[string][]*model.GlobalService {
+	own := clusterDomains(clusters, segments)
+	type slot struct{ cluster, namespace, name string }
+	chosen := map[slot]*model.GlobalService{}
+	for i := range res.Services {
+		g := &res.Services[i].Global
+		for _, imp := range g.Imports {
+			s := slot{imp.Cluster, g.Namespace, g.Name}
+			if prev, ok := chosen[s]; !ok || (g.Domain == own[imp.Cluster] && prev.Domain != own[imp.Cluster]) {
+				chosen[s] = g
+			}
+		}
+	}
+	out := map[string][]*model.GlobalService{}
+	for s, g := range chosen {
+		out[s.cluster] = append(out[s.cluster], g)
+	}
+	for _, gs := range out {
+		slices.SortFunc(gs, func(a, b *model.GlobalService) int { return merge.KeyOf(a).Compare(merge.KeyOf(b)) })
+	}
+	return out
+}
+
+// clusterDomains maps each cluster to its segment's domain the way merge does: the segment's
+// own (the smallest when listed twice), else the default.
+func clusterDomains(clusters []model.Cluster, segments []model.Segment) map[string]string {
+	domains := map[string]string{}
+	for _, s := range segments {
+		d := cmp.Or(s.Domain, model.DefaultSegmentDomain)
+		if old, ok := domains[s.Name]; !ok || d < old {
+			domains[s.Name] = d
+		}
+	}
+	out := make(map[string]string, len(clusters))
+	for _, c := range clusters {
+		out[c.Name] = cmp.Or(domains[c.Segment], model.DefaultSegmentDomain)
+	}
+	return out
+}

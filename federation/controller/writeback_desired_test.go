@@ -1,0 +1,303 @@
+package controller
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/federation/merge"
+	"github.com/meshfed/meshfed/federation/model"
+)
+
+func TestDerivedServiceName(t *testing.T) {
+	long := strings.Repeat("a", 63)
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{name: "short", in: "web", want: "web-global"},
+		{name: "fits exactly", in: strings.Repeat("b", 56), want: strings.Repeat("b", 56) + "-global"},
+		{name: "one too long", in: strings.Repeat("c", 57), want: strings.Repeat("c", 47) + "-" + hash8(strings.Repeat("c", 57)) + "-global"},
+		{name: "longest service name", in: long, want: strings.Repeat("a", 47) + "-" + hash8(long) + "-global"},
+		{name: "cut at a dash", in: strings.Repeat("d", 46) + "-" + strings.Repeat("e", 16), want: strings.Repeat("d", 46) + "-" + hash8(strings.Repeat("d", 46)+"-"+strings.Repeat("e", 16)) + "-global"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := DerivedServiceName(tt.in)
+			if got != tt.want {
+				t.Errorf("DerivedServiceName(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if errs := validation.IsDNS1035Label(got); len(errs) > 0 {
+				t.Errorf("DerivedServiceName(%q) = %q is no valid Service name: %v", tt.in, got, errs)
+			}
+		})
+	}
+	// Long names sharing their first 47 characters still get distinct derived names.
+	a, b := DerivedServiceName(long), DerivedServiceName(long[:62]+"y")
+	if a == b {
+		t.Errorf("distinct long names share derived name %q", a)
+	}
+}
+
+// hash8 is the expected hash part: the first four bytes of the SHA-256, in hex.
+func hash8(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
+}
+
+func testGlobal() *model.GlobalService {
+	return &model.GlobalService{
+		Namespace: "shop", Name: "web", Domain: model.DefaultSegmentDomain, Type: model.ServiceTypeClusterSetIP,
+		Ports: []model.Port{
+			{Name: "http", Port: 80, Protocol: "TCP", AppProtocol: "http"},
+			{Name: "dns", Port: 53, Protocol: "UDP"},
+			{Name: "raw", Port: 9000},
+		},
+	}
+}
+
+func testPorts(g *model.GlobalService, wps ...int32) map[portKey]int32 {
+	out := map[portKey]int32{}
+	for i, p := range g.Ports {
+		if i < len(wps) && wps[i] != 0 {
+			out[portKey{svc: merge.KeyOf(g), port: p.Port, protocol: p.Protocol}] = wps[i]
+		}
+	}
+	return out
+}
+
+func TestDesiredDerivedService(t *testing.T) {
+	http := "http"
+	labels := map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue, meshfedv1.GlobalServiceNameLabel: "web"}
+	tests := []struct {
+		name      string
+		wps       []int32
+		wantPorts []corev1.ServicePort
+	}{
+		{name: "every port allocated", wps: []int32{20000, 20001, 20002}, wantPorts: []corev1.ServicePort{
+			{Name: "http", Protocol: corev1.ProtocolTCP, AppProtocol: &http, Port: 80, TargetPort: intstr.FromInt32(20000)},
+			{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53, TargetPort: intstr.FromInt32(20001)},
+			{Name: "raw", Protocol: corev1.ProtocolTCP, Port: 9000, TargetPort: intstr.FromInt32(20002)},
+		}},
+		{name: "unallocated port left out", wps: []int32{20000, 0, 20002}, wantPorts: []corev1.ServicePort{
+			{Name: "http", Protocol: corev1.ProtocolTCP, AppProtocol: &http, Port: 80, TargetPort: intstr.FromInt32(20000)},
+			{Name: "raw", Protocol: corev1.ProtocolTCP, Port: 9000, TargetPort: intstr.FromInt32(20002)},
+		}},
+		{name: "nothing allocated", wps: nil, wantPorts: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := testGlobal()
+			got := desiredDerivedService(g, testPorts(g, tt.wps...))
+			if tt.wantPorts == nil {
+				if got != nil {
+					t.Fatalf("got %+v, want no derived Service", got)
+				}
+				return
+			}
+			want := &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Name: "web-global", Namespace: "shop", Labels: labels},
+				Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: map[string]string{"app.kubernetes.io/name": "meshfed-waypoint"},
+					Ports: tt.wantPorts},
+			}
+			if !equality.Semantic.DeepEqual(got, want) {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestDesiredServiceImport(t *testing.T) {
+	http := "http"
+	ports := []mcsv1alpha1.ServicePort{
+		{Name: "http", Protocol: corev1.ProtocolTCP, AppProtocol: &http, Port: 80},
+		{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53},
+		{Name: "raw", Protocol: corev1.ProtocolTCP, Port: 9000},
+	}
+	tests := []struct {
+		name     string
+		typ      model.ServiceType
+		ip       string
+		wantType mcsv1alpha1.ServiceImportType
+		wantIPs  []string
+	}{
+		{name: "clusterset ip", typ: model.ServiceTypeClusterSetIP, ip: "10.96.0.12", wantType: mcsv1alpha1.ClusterSetIP, wantIPs: []string{"10.96.0.12"}},
+		{name: "ip not assigned yet", typ: model.ServiceTypeClusterSetIP, wantType: mcsv1alpha1.ClusterSetIP},
+		{name: "headless carries no ip", typ: model.ServiceTypeHeadless, ip: "10.96.0.12", wantType: mcsv1alpha1.Headless},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := testGlobal()
+			g.Type = tt.typ
+			got := desiredServiceImport(g, tt.ip)
+			want := &mcsv1alpha1.ServiceImport{
+				ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Labels: writeBackLabels("web")},
+				Spec:       mcsv1alpha1.ServiceImportSpec{Type: tt.wantType, IPs: tt.wantIPs, Ports: ports},
+			}
+			if !equality.Semantic.DeepEqual(got, want) {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestDerivedSpecEqual(t *testing.T) {
+	g := testGlobal()
+	desired := desiredDerivedService(g, testPorts(g, 20000, 20001, 20002))
+	tests := []struct {
+		name   string
+		change func(*corev1.Service)
+		want   bool
+	}{
+		{name: "server defaults ignored", change: func(s *corev1.Service) {
+			s.Spec.ClusterIP, s.Spec.ClusterIPs, s.Spec.SessionAffinity = "10.96.0.9", []string{"10.96.0.9"}, corev1.ServiceAffinityNone
+			s.Labels["team"] = "shop"
+		}, want: true},
+		{name: "target port changed", change: func(s *corev1.Service) { s.Spec.Ports[1].TargetPort = intstr.FromInt32(20100) }, want: false},
+		{name: "app protocol dropped", change: func(s *corev1.Service) { s.Spec.Ports[0].AppProtocol = nil }, want: false},
+		{name: "port removed", change: func(s *corev1.Service) { s.Spec.Ports = s.Spec.Ports[:2] }, want: false},
+		{name: "selector changed", change: func(s *corev1.Service) { s.Spec.Selector = map[string]string{"app": "x"} }, want: false},
+		{name: "label removed", change: func(s *corev1.Service) { delete(s.Labels, meshfedv1.GlobalServiceNameLabel) }, want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cur := desired.DeepCopy()
+			tt.change(cur)
+			if got := derivedSpecEqual(cur, desired); got != tt.want {
+				t.Errorf("derivedSpecEqual = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestImportSpecEqual(t *testing.T) {
+	desired := desiredServiceImport(testGlobal(), "10.96.0.12")
+	tests := []struct {
+		name   string
+		change func(*mcsv1alpha1.ServiceImport)
+		want   bool
+	}{
+		{name: "same", change: func(*mcsv1alpha1.ServiceImport) {}, want: true},
+		{name: "ip changed", change: func(s *mcsv1alpha1.ServiceImport) { s.Spec.IPs = []string{"10.96.0.13"} }, want: false},
+		{name: "type changed", change: func(s *mcsv1alpha1.ServiceImport) { s.Spec.Type = mcsv1alpha1.Headless }, want: false},
+		{name: "port changed", change: func(s *mcsv1alpha1.ServiceImport) { s.Spec.Ports[2].Port = 9001 }, want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cur := desired.DeepCopy()
+			tt.change(cur)
+			if got := importSpecEqual(cur, desired); got != tt.want {
+				t.Errorf("importSpecEqual = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestImportsByCluster(t *testing.T) {
+	svc := func(domain, name string, importers ...string) merge.Service {
+		g := model.GlobalService{Namespace: "shop", Name: name, Domain: domain}
+		for _, c := range importers {
+			g.Imports = append(g.Imports, model.Import{Cluster: c})
+		}
+		return merge.Service{Global: g}
+	}
+	clusters := []model.Cluster{{Name: "east-1", Segment: "default"}, {Name: "west-1", Segment: "west"}, {Name: "north-1", Segment: "north"}}
+	segments := []model.Segment{{Name: "default"}, {Name: "west", Domain: "west.internal"}, {Name: "north", Domain: "north.internal"}}
+	// Merge output is sorted by namespace, domain, name.
+	res := &merge.Result{Services: []merge.Service{
+		svc("mesh.internal", "db", "east-1"),
+		svc("mesh.internal", "web", "east-1", "north-1", "west-1"),
+		svc("west.internal", "web", "east-1", "west-1"),
+	}}
+	got := importsByCluster(res, clusters, segments)
+	want := map[string][]string{
+		"east-1":  {"shop/db@mesh.internal", "shop/web@mesh.internal"},
+		"west-1":  {"shop/web@west.internal"}, // its own domain wins
+		"north-1": {"shop/web@mesh.internal"}, // neither is its own: the smallest domain
+	}
+	if len(got) != len(want) {
+		t.Errorf("got clusters %v, want %v", got, want)
+	}
+	for c, w := range want {
+		var names []string
+		for _, g := range got[c] {
+			names = append(names, g.Namespace+"/"+g.Name+"@"+g.Domain)
+		}
+		if strings.Join(names, ",") != strings.Join(w, ",") {
+			t.Errorf("%s imports %v, want %v", c, names, w)
+		}
+	}
+}
+
+func TestSetWriteBackStatus(t *testing.T) {
+	tests := []struct {
+		name        string
+		imports     []MemberImport
+		wantStatus  metav1.ConditionStatus
+		wantReason  meshfedv1.GlobalServiceConditionReason
+		wantMessage string
+		wantMissing map[string]bool
+	}{
+		{name: "all ready", imports: []MemberImport{{Cluster: "east-1"}, {Cluster: "west-1"}},
+			wantStatus: metav1.ConditionTrue, wantReason: meshfedv1.GlobalServiceReasonWaypointsReady, wantMessage: "every importing cluster has a waypoint",
+			wantMissing: map[string]bool{}},
+		{name: "no imports", wantStatus: metav1.ConditionTrue, wantReason: meshfedv1.GlobalServiceReasonWaypointsReady,
+			wantMessage: "every importing cluster has a waypoint", wantMissing: map[string]bool{}},
+		{name: "waypoint missing in an exporter and an importer", imports: []MemberImport{{Cluster: "east-1", WaypointMissing: true}, {Cluster: "north-1", NamespaceMissing: true}},
+			wantStatus: metav1.ConditionFalse, wantReason: meshfedv1.GlobalServiceReasonWaypointMissing,
+			wantMessage: "no waypoint in namespace shop of: east-1, north-1 (no namespace)", wantMissing: map[string]bool{"east-1": true}},
+		{name: "name clash wins", imports: []MemberImport{{Cluster: "east-1", WaypointMissing: true}, {Cluster: "west-1", Clashes: []string{"Service shop/web-global"}}},
+			wantStatus: metav1.ConditionFalse, wantReason: meshfedv1.GlobalServiceReasonNameClash,
+			wantMessage: "names taken by objects meshfed does not own, left alone: west-1: Service shop/web-global", wantMissing: map[string]bool{"east-1": true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gs := &meshfedv1.GlobalService{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}}
+			gs.Status.Clusters = []meshfedv1.ClusterExportStatus{{Name: "east-1"}, {Name: "west-1"}}
+			setWriteBackStatus(gs, tt.imports)
+			c := meta.FindStatusCondition(gs.Status.Conditions, string(meshfedv1.GlobalServiceConditionWaypointReady))
+			if c == nil {
+				t.Fatal("no WaypointReady condition")
+			}
+			if c.Status != tt.wantStatus || c.Reason != string(tt.wantReason) || c.Message != tt.wantMessage {
+				t.Errorf("condition %s/%s %q, want %s/%s %q", c.Status, c.Reason, c.Message, tt.wantStatus, tt.wantReason, tt.wantMessage)
+			}
+			for _, cs := range gs.Status.Clusters {
+				if cs.WaypointMissing != tt.wantMissing[cs.Name] {
+					t.Errorf("cluster %s waypointMissing = %v, want %v", cs.Name, cs.WaypointMissing, tt.wantMissing[cs.Name])
+				}
+			}
+		})
+	}
+}
+
+func TestWriteBackReportFor(t *testing.T) {
+	var r WriteBackReport
+	k := merge.Key{Namespace: "shop", Domain: model.DefaultSegmentDomain, Name: "web"}
+	r.add(k, MemberImport{Cluster: "west-1"})
+	r.add(k, MemberImport{Cluster: "east-1", WaypointMissing: true})
+	got := r.For(k)
+	if len(got) != 2 || got[0].Cluster != "east-1" || !got[0].WaypointMissing || got[1].Cluster != "west-1" {
+		t.Errorf("For = %+v", got)
+	}
+	if other := r.For(merge.Key{Namespace: "shop", Name: "db"}); len(other) != 0 {
+		t.Errorf("For(unknown) = %+v", other)
+	}
+	cause := errors.New("connection refused")
+	r.fail("west-1", cause)
+	if !errors.Is(r.Failures["west-1"], cause) || len(r.Failures) != 1 {
+		t.Errorf("Failures = %v", r.Failures)
+	}
+}
