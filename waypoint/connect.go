@@ -1,0 +1,110 @@
+package waypoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+
+	"github.com/meshfed/meshfed/federation/priority"
+)
+
+// maxDraws bounds how often one attempt draws again to avoid an endpoint already tried.
+const maxDraws = 8
+
+// ErrNoEndpoint reports that a route had no endpoint to try.
+var ErrNoEndpoint = errors.New("no endpoint available")
+
+// serve carries one accepted connection to an endpoint of the route on port.
+func (o *Outbound) serve(ctx context.Context, c net.Conn, port int32) {
+	up, h, err := o.connect(ctx, port)
+	if err != nil {
+		o.log.Warn("failed to connect client", "client", c.RemoteAddr().String(), "port", port, "error", err)
+		return
+	}
+	defer h.inflight.Add(-1)
+	o.mu.Lock()
+	if o.conns == nil {
+		o.mu.Unlock()
+		_ = up.Close()
+		return
+	}
+	o.conns[up] = struct{}{}
+	o.mu.Unlock()
+	defer o.untrack(up)
+	splice(c.(*net.TCPConn), up.(*net.TCPConn))
+}
+
+// connect dials an endpoint picked from the current plan, retrying a failed connect on a
+// different endpoint up to Retries times, each try bounded by ConnectTimeout. The returned
+// host's in-flight count includes the connection; the caller releases it.
+func (o *Outbound) connect(ctx context.Context, port int32) (net.Conn, *host, error) {
+	var tried []*host
+	lastErr := ErrNoEndpoint
+	for try := 0; try <= o.opts.Retries; try++ {
+		r := o.table.Snapshot().Route(port)
+		if r == nil {
+			return nil, nil, fmt.Errorf("failed to route port %d: %w", port, ErrNoEndpoint)
+		}
+		h, ok := o.pick(r, tried)
+		if !ok {
+			break
+		}
+		tried = append(tried, h)
+		c, err := o.dial(ctx, r, h)
+		if err == nil {
+			return c, h, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, nil, fmt.Errorf("failed to connect service port %d after %d tries: %w", port, len(tried), lastErr)
+}
+
+// dial connects to h, counting it in flight and reporting the result to outlier detection.
+func (o *Outbound) dial(ctx context.Context, r *Route, h *host) (net.Conn, error) {
+	h.inflight.Add(1)
+	d := net.Dialer{Timeout: o.opts.ConnectTimeout}
+	c, err := d.DialContext(ctx, "tcp", h.addr)
+	if err == nil {
+		r.pool.success(h)
+		return c, nil
+	}
+	h.inflight.Add(-1)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("failed to dial endpoint %s: %w", h.addr, err)
+	}
+	if r.pool.failure(h, o.table.clock.Now()) {
+		o.log.Warn("ejected endpoint after consecutive connect failures", "service", r.Service(), "port", r.Port, "endpoint", h.addr, "cluster", h.cluster)
+		o.table.refresh()
+	}
+	return nil, fmt.Errorf("failed to dial endpoint %s: %w", h.addr, err)
+}
+
+// pick chooses an endpoint not tried yet. The first try uses the route's plan; a retry uses a
+// plan in which the endpoints already tried count as unhealthy, so that a retry moves on to the
+// next tier when its own is exhausted (Envoy's previous_hosts and previous_priorities), and
+// draws again a bounded number of times if it still lands on a tried endpoint.
+func (o *Outbound) pick(r *Route, tried []*host) (*host, bool) {
+	plan := r.Plan
+	if len(tried) > 0 {
+		plan = priority.NewPlan(r.Endpoints, r.Tiers, func(i int) bool {
+			return r.ejected[i] || slices.Contains(tried, r.hosts[i])
+		}, o.opts.Load)
+	}
+	var h *host
+	for range maxDraws {
+		i, ok := plan.Pick(o.src, o.picker, r)
+		if !ok {
+			return nil, false
+		}
+		h = r.hosts[i]
+		if !slices.Contains(tried, h) {
+			return h, true
+		}
+	}
+	return h, true
+}

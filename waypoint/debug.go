@@ -1,0 +1,100 @@
+package waypoint
+
+import (
+	"time"
+
+	"github.com/meshfed/meshfed/federation/model"
+)
+
+// DebugTable is the JSON document of /debug/endpoints.
+type DebugTable struct {
+	Revision int64        `json:"revision"`
+	Ready    bool         `json:"ready"`
+	Routes   []DebugRoute `json:"routes"`
+}
+
+// DebugRoute is one route of DebugTable.
+type DebugRoute struct {
+	Service      string             `json:"service"`
+	Hostname     string             `json:"hostname"`
+	PortName     string             `json:"portName,omitempty"`
+	Port         int32              `json:"port"`
+	ListenPort   int32              `json:"listenPort"`
+	Distribution model.Distribution `json:"distribution"`
+	// TierPercent is each tier's share of the route's traffic; TierPanic marks tiers in panic.
+	TierPercent []uint32        `json:"tierPercent"`
+	TierPanic   []bool          `json:"tierPanic"`
+	Endpoints   []DebugEndpoint `json:"endpoints"`
+	Skipped     []Skipped       `json:"skipped,omitempty"`
+	Problem     string          `json:"problem,omitempty"`
+}
+
+// DebugEndpoint is one routable endpoint of DebugRoute.
+type DebugEndpoint struct {
+	Cluster  string         `json:"cluster"`
+	Target   string         `json:"target"`
+	Locality model.Locality `json:"locality"`
+	Tier     int            `json:"tier"`
+	// Healthy is ready, serving, not terminating and not ejected.
+	Healthy     bool   `json:"healthy"`
+	Ready       bool   `json:"ready"`
+	Serving     bool   `json:"serving"`
+	Terminating bool   `json:"terminating,omitempty"`
+	Weight      uint32 `json:"weight"`
+	outlierState
+	// TierShare is the endpoint's share of its tier's traffic in percent (0 when it is not a
+	// candidate of its tier); Share is its share of the route's traffic.
+	TierShare float64 `json:"tierShare"`
+	Share     float64 `json:"share"`
+	InFlight  int64   `json:"inFlight"`
+	Connects  int64   `json:"connects"`
+	Failures  int64   `json:"connectFailures"`
+}
+
+// Debug renders the current table for /debug/endpoints.
+func (t *Table) Debug() DebugTable {
+	s := t.Snapshot()
+	now := t.clock.Now()
+	d := DebugTable{Revision: t.Revision(), Ready: t.Ready(), Routes: make([]DebugRoute, 0, len(s.Routes))}
+	for _, r := range s.Routes {
+		d.Routes = append(d.Routes, debugRoute(r, now))
+	}
+	return d
+}
+
+func debugRoute(r *Route, now time.Time) DebugRoute {
+	dr := DebugRoute{
+		Service: r.Service(), Hostname: r.Hostname, PortName: r.PortName, Port: r.Port, ListenPort: r.ListenPort,
+		Distribution: r.Distribution, TierPercent: r.Plan.Load.Percent, TierPanic: r.Plan.Load.Panic,
+		Skipped: r.Skipped, Problem: r.Problem, Endpoints: make([]DebugEndpoint, 0, len(r.Endpoints)),
+	}
+	shares := tierShares(r)
+	for i := range r.Endpoints {
+		ep, h := &r.Endpoints[i], r.hosts[i]
+		tier := r.Tiers.Of[i]
+		dr.Endpoints = append(dr.Endpoints, DebugEndpoint{
+			Cluster: h.cluster, Target: h.addr, Locality: ep.Locality, Tier: tier,
+			Healthy: ep.Healthy() && !r.ejected[i], Ready: ep.Ready, Serving: ep.Serving, Terminating: ep.Terminating,
+			Weight: ep.EffectiveWeight(), outlierState: r.pool.state(h, now),
+			TierShare: shares[i], Share: shares[i] * float64(r.Plan.Load.Percent[tier]) / 100,
+			InFlight: h.inflight.Load(), Connects: h.connects.Load(), Failures: h.failures.Load(),
+		})
+	}
+	return dr
+}
+
+// tierShares is each endpoint's weighted share, in percent, among its tier's candidates.
+func tierShares(r *Route) []float64 {
+	out := make([]float64, len(r.Endpoints))
+	for t := range r.Tiers.Len() {
+		idx := r.Plan.Tier(t).Indices()
+		total := uint64(0)
+		for _, i := range idx {
+			total += uint64(r.Endpoints[i].EffectiveWeight())
+		}
+		for _, i := range idx {
+			out[i] = 100 * float64(r.Endpoints[i].EffectiveWeight()) / float64(total)
+		}
+	}
+	return out
+}

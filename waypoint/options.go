@@ -1,0 +1,110 @@
+package waypoint
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/priority"
+)
+
+// Defaults of Options.
+const (
+	// DefaultListenHost is the address the outbound listeners bind to.
+	DefaultListenHost = "0.0.0.0"
+	// DefaultConnectTimeout bounds one connect attempt to an endpoint.
+	DefaultConnectTimeout = 2 * time.Second
+	// DefaultRetries is how many times a failed connect is retried on another endpoint.
+	DefaultRetries = 2
+)
+
+// Options configure a waypoint. The zero value of every optional field means its default.
+type Options struct {
+	// Namespace is the namespace this waypoint serves; it watches only that namespace's keys.
+	Namespace string
+	// Cluster is the member cluster the waypoint runs in: it addresses a service's endpoints
+	// only where the service's Imports list this cluster, and only from the clusters listed.
+	Cluster string
+	// Locality is where the waypoint runs; tiers are computed from its point of view.
+	// Locality.Cluster is set from Cluster when empty.
+	Locality model.Locality
+	// Labels are the waypoint's own labels, for failover-priority keys outside Locality.
+	Labels map[string]string
+	// ListenHost is the address outbound listeners bind to; default DefaultListenHost.
+	ListenHost string
+	// ConnectTimeout bounds each connect attempt; default DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// Retries is how many times a failed connect is retried on a different endpoint; 0 means
+	// DefaultRetries, negative disables retries.
+	Retries int
+	// Outlier configures outlier detection of connect failures.
+	Outlier OutlierOptions
+	// Load tunes the load split across tiers (Envoy's defaults when zero).
+	Load priority.LoadOptions
+	// Seed seeds endpoint picking; 0 means a seed from the current time.
+	Seed uint64
+	// Clock tells the time for outlier detection; nil means the system clock.
+	Clock Clock
+	// Logger receives state changes and warnings; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// errMissingOption is wrapped by Validate's errors.
+var errMissingOption = errors.New("required option missing")
+
+// Validate checks the options that have no default.
+func (o *Options) Validate() error {
+	if o.Namespace == "" {
+		return fmt.Errorf("failed to validate option namespace: %w", errMissingOption)
+	}
+	if o.Cluster == "" {
+		return fmt.Errorf("failed to validate option cluster: %w", errMissingOption)
+	}
+	if o.Locality.Cluster != "" && o.Locality.Cluster != o.Cluster {
+		return fmt.Errorf("failed to validate option locality %s: cluster differs from %s", o.Locality.Cluster, o.Cluster)
+	}
+	return o.Outlier.Validate()
+}
+
+// withDefaults returns a copy with every default applied.
+func (o Options) withDefaults() Options {
+	if o.Locality.Cluster == "" {
+		o.Locality.Cluster = o.Cluster
+	}
+	if o.ListenHost == "" {
+		o.ListenHost = DefaultListenHost
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	switch {
+	case o.Retries == 0:
+		o.Retries = DefaultRetries
+	case o.Retries < 0:
+		o.Retries = 0
+	}
+	if o.Seed == 0 {
+		o.Seed = uint64(time.Now().UnixNano())
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	o.Outlier = o.Outlier.withDefaults()
+	return o
+}
+
+// Clock tells the time. Tests inject a manual clock so that ejections are deterministic.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the Clock of the running system.
+type SystemClock struct{}
+
+// Now implements Clock.
+func (SystemClock) Now() time.Time { return time.Now() }

@@ -1,0 +1,164 @@
+package waypoint
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/meshfed/meshfed/federation/priority"
+)
+
+// relistenInterval is how often Outbound retries listeners that failed to bind, even when the
+// table does not change.
+const relistenInterval = 5 * time.Second
+
+// Outbound carries client connections from the waypoint ports to endpoints: one TCP listener
+// per Route of the table's current snapshot, opened and closed as routes come and go. Closing a
+// listener (a service or port withdrawn) leaves its accepted connections running.
+type Outbound struct {
+	table  *Table
+	opts   Options
+	log    *slog.Logger
+	src    *priority.SplitMix
+	picker *priority.LeastRequest
+
+	mu        sync.Mutex
+	listeners map[int32]net.Listener
+	conns     map[net.Conn]struct{}
+	wg        sync.WaitGroup
+}
+
+// NewOutbound returns the outbound side for table; it does no I/O until Run.
+func NewOutbound(table *Table, opts Options) *Outbound {
+	opts = opts.withDefaults()
+	return &Outbound{
+		table: table, opts: opts,
+		log:       opts.Logger.With("component", "waypoint-outbound", "namespace", opts.Namespace),
+		src:       priority.NewSplitMix(opts.Seed),
+		picker:    priority.NewLeastRequest(priority.NewSplitMix(opts.Seed ^ 0x5bd1e995)),
+		listeners: make(map[int32]net.Listener),
+		conns:     make(map[net.Conn]struct{}),
+	}
+}
+
+// Run keeps the listeners in line with the table until ctx ends, then closes every listener
+// and connection and waits for their goroutines.
+func (o *Outbound) Run(ctx context.Context) error {
+	ticker := time.NewTicker(relistenInterval)
+	defer ticker.Stop()
+	o.reconcile(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			o.shutdown()
+			return nil
+		case <-o.table.Changed():
+		case <-ticker.C:
+		}
+		o.reconcile(ctx)
+	}
+}
+
+// Ports lists the ports being listened on.
+func (o *Outbound) Ports() []int32 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]int32, 0, len(o.listeners))
+	for p := range o.listeners {
+		out = append(out, p)
+	}
+	return out
+}
+
+// reconcile opens a listener for every route without one and closes those without a route.
+func (o *Outbound) reconcile(ctx context.Context) {
+	snap := o.table.Snapshot()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for port, l := range o.listeners {
+		if snap.Route(port) == nil {
+			_ = l.Close()
+			delete(o.listeners, port)
+			o.log.Info("closed waypoint listener", "port", port)
+		}
+	}
+	for _, r := range snap.Routes {
+		if _, open := o.listeners[r.ListenPort]; open || ctx.Err() != nil {
+			continue
+		}
+		addr := net.JoinHostPort(o.opts.ListenHost, strconv.Itoa(int(r.ListenPort)))
+		var lc net.ListenConfig
+		l, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			o.log.Warn("failed to open waypoint listener, retrying later", "address", addr, "service", r.Service(), "error", err)
+			continue
+		}
+		o.listeners[r.ListenPort] = l
+		o.log.Info("opened waypoint listener", "address", l.Addr().String(), "service", r.Service(), "port", r.Port)
+		o.wg.Go(func() { o.accept(ctx, l, r.ListenPort) })
+	}
+}
+
+// accept serves one listener until it is closed.
+func (o *Outbound) accept(ctx context.Context, l net.Listener, port int32) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				o.log.Warn("waypoint listener failed", "port", port, "error", err)
+				o.mu.Lock()
+				if o.listeners[port] == l {
+					delete(o.listeners, port) // reopened by the next reconcile
+				}
+				o.mu.Unlock()
+				_ = l.Close()
+			}
+			return
+		}
+		if !o.track(c) {
+			_ = c.Close()
+			return
+		}
+		o.wg.Go(func() {
+			defer o.untrack(c)
+			o.serve(ctx, c, port)
+		})
+	}
+}
+
+// track registers an accepted connection; false once shut down.
+func (o *Outbound) track(c net.Conn) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.conns == nil {
+		return false
+	}
+	o.conns[c] = struct{}{}
+	return true
+}
+
+func (o *Outbound) untrack(c net.Conn) {
+	o.mu.Lock()
+	delete(o.conns, c)
+	o.mu.Unlock()
+	_ = c.Close()
+}
+
+// shutdown closes listeners and connections and waits for their goroutines.
+func (o *Outbound) shutdown() {
+	o.mu.Lock()
+	for port, l := range o.listeners {
+		_ = l.Close()
+		delete(o.listeners, port)
+	}
+	for c := range o.conns {
+		_ = c.Close()
+	}
+	o.conns = nil
+	o.mu.Unlock()
+	o.wg.Wait()
+}

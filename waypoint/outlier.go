@@ -1,0 +1,185 @@
+package waypoint
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Defaults of OutlierOptions, as Envoy's outlier detection.
+const (
+	// DefaultConsecutiveFailures is how many consecutive connect failures eject an endpoint.
+	DefaultConsecutiveFailures = 5
+	// DefaultBaseEjectionTime is the first ejection's length; the n-th lasts n times as long.
+	DefaultBaseEjectionTime = 30 * time.Second
+	// DefaultMaxEjectionTime caps one ejection's length.
+	DefaultMaxEjectionTime = 300 * time.Second
+	// DefaultMaxEjectionPercent caps the share of a route's endpoints ejected at once; at least
+	// one endpoint can always be ejected.
+	DefaultMaxEjectionPercent = 10
+)
+
+// OutlierOptions configure outlier detection of connect failures (Envoy's consecutive
+// local-origin failures). The zero value is Envoy's defaults.
+type OutlierOptions struct {
+	// Disabled turns outlier detection off.
+	Disabled bool
+	// ConsecutiveFailures ejects an endpoint after this many connect failures in a row; 0 means
+	// DefaultConsecutiveFailures.
+	ConsecutiveFailures int
+	// BaseEjectionTime is multiplied by how often the endpoint has been ejected; 0 means
+	// DefaultBaseEjectionTime.
+	BaseEjectionTime time.Duration
+	// MaxEjectionTime caps an ejection (never below BaseEjectionTime); 0 means
+	// DefaultMaxEjectionTime.
+	MaxEjectionTime time.Duration
+	// MaxEjectionPercent caps the ejected share of a route's endpoints, 1..100; 0 means
+	// DefaultMaxEjectionPercent. One endpoint can always be ejected.
+	MaxEjectionPercent int
+}
+
+// Validate rejects values that cannot mean anything.
+func (o *OutlierOptions) Validate() error {
+	if o.ConsecutiveFailures < 0 || o.BaseEjectionTime < 0 || o.MaxEjectionTime < 0 || o.MaxEjectionPercent < 0 || o.MaxEjectionPercent > 100 {
+		return fmt.Errorf("failed to validate outlier options %+v: negative value or percent above 100", *o)
+	}
+	return nil
+}
+
+func (o OutlierOptions) withDefaults() OutlierOptions {
+	if o.ConsecutiveFailures == 0 {
+		o.ConsecutiveFailures = DefaultConsecutiveFailures
+	}
+	if o.BaseEjectionTime == 0 {
+		o.BaseEjectionTime = DefaultBaseEjectionTime
+	}
+	if o.MaxEjectionTime == 0 {
+		o.MaxEjectionTime = DefaultMaxEjectionTime
+	}
+	o.MaxEjectionTime = max(o.MaxEjectionTime, o.BaseEjectionTime)
+	if o.MaxEjectionPercent == 0 {
+		o.MaxEjectionPercent = DefaultMaxEjectionPercent
+	}
+	return o
+}
+
+// pool is the outlier-detection state of one route's endpoints. It outlives snapshots: a
+// rebuilt route reuses the hosts of its predecessor, so counts and ejections survive endpoint
+// and service changes. mu guards the outlier fields of every host of the pool.
+type pool struct {
+	opts  OutlierOptions
+	mu    sync.Mutex
+	hosts map[string]*host
+}
+
+func newPool(opts OutlierOptions) *pool {
+	return &pool{opts: opts, hosts: make(map[string]*host)}
+}
+
+// host returns the pool's host for key, creating it.
+func (p *pool) host(key, cluster, addr string) *host {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h, ok := p.hosts[key]
+	if !ok {
+		h = &host{key: key, cluster: cluster, addr: addr}
+		p.hosts[key] = h
+	}
+	return h
+}
+
+// retain drops the hosts not in keep; connections still holding them finish normally.
+func (p *pool) retain(keep map[string]bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k := range p.hosts {
+		if !keep[k] {
+			delete(p.hosts, k)
+		}
+	}
+}
+
+// success records a connect that succeeded: the run of consecutive failures ends.
+func (p *pool) success(h *host) {
+	h.connects.Add(1)
+	p.mu.Lock()
+	h.consecutive = 0
+	p.mu.Unlock()
+}
+
+// failure records a failed connect at now and reports whether it ejected the host.
+func (p *pool) failure(h *host, now time.Time) bool {
+	h.connects.Add(1)
+	h.failures.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.opts.Disabled || h.ejectedAt(now) {
+		return false // a late failure of a try picked before the ejection does not count twice
+	}
+	h.consecutive++
+	if h.consecutive < p.opts.ConsecutiveFailures {
+		return false
+	}
+	if p.ejectedCount(now) >= p.ejectionLimit() {
+		return false // the run goes on counting; the next failure tries again
+	}
+	h.times = decayed(h, now, p.opts.BaseEjectionTime) + 1
+	h.ejectedUntil = now.Add(min(p.opts.BaseEjectionTime*time.Duration(h.times), p.opts.MaxEjectionTime))
+	h.consecutive = 0
+	return true
+}
+
+// ejectedCount counts the pool's hosts ejected at now; mu is held.
+func (p *pool) ejectedCount(now time.Time) int {
+	n := 0
+	for _, h := range p.hosts {
+		if h.ejectedAt(now) {
+			n++
+		}
+	}
+	return n
+}
+
+// ejectionLimit is how many hosts may be ejected at once: MaxEjectionPercent of the pool,
+// rounded down, but at least one; mu is held.
+func (p *pool) ejectionLimit() int {
+	return max(1, len(p.hosts)*p.opts.MaxEjectionPercent/100)
+}
+
+// decayed is the host's ejection count after the time it has spent unejected: one less per
+// BaseEjectionTime since its last ejection ended (Envoy decrements it once per detection
+// interval while the host is not ejected).
+func decayed(h *host, now time.Time, base time.Duration) int {
+	if h.times == 0 || h.ejectedUntil.IsZero() {
+		return h.times
+	}
+	return max(0, h.times-int(now.Sub(h.ejectedUntil)/base))
+}
+
+// outlierState is a host's outlier state at now, for the debug table.
+type outlierState struct {
+	Ejected             bool      `json:"ejected"`
+	EjectedUntil        time.Time `json:"ejectedUntil,omitzero"`
+	TimesEjected        int       `json:"timesEjected"`
+	ConsecutiveFailures int       `json:"consecutiveFailures"`
+}
+
+func (p *pool) state(h *host, now time.Time) outlierState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := outlierState{Ejected: h.ejectedAt(now), TimesEjected: h.times, ConsecutiveFailures: h.consecutive}
+	if s.Ejected {
+		s.EjectedUntil = h.ejectedUntil
+	}
+	return s
+}
+
+// ejectedUntil returns until when the host is ejected; zero when it is not at now.
+func (p *pool) ejectedUntil(h *host, now time.Time) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if h.ejectedAt(now) {
+		return h.ejectedUntil
+	}
+	return time.Time{}
+}

@@ -1,0 +1,66 @@
+package waypoint
+
+import (
+	"time"
+
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/priority"
+)
+
+// Route is one global-service port as this waypoint serves it: the endpoints it may address
+// through that port, their tiers for the waypoint's locality and the load plan. A Route is
+// immutable; the Table replaces it (in a new Snapshot) when anything it depends on changes.
+type Route struct {
+	// Namespace, Name, Domain and Hostname name the global service.
+	Namespace string
+	Name      string
+	Domain    string
+	Hostname  string
+	// PortName and Port are the service port; ListenPort is the waypoint port allocated for it.
+	PortName   string
+	Port       int32
+	ListenPort int32
+	// Distribution is the traffic distribution the tiers follow.
+	Distribution model.Distribution
+	// Endpoints are the routable endpoints (same network, serving this port), Targets their
+	// ip:port, in the same order; Tiers and Plan index into them.
+	Endpoints []model.Endpoint
+	Targets   []string
+	Tiers     priority.Tiers
+	Plan      *priority.Plan
+	// Skipped lists endpoints the waypoint may address but cannot route in this build.
+	Skipped []Skipped
+	// Problem explains a fallback taken while building the route (empty when none).
+	Problem string
+
+	ejected []bool
+	hosts   []*host
+	pool    *pool
+	expires time.Time
+}
+
+// Skipped is an endpoint left out of a route, with the reason.
+type Skipped struct {
+	Cluster string `json:"cluster"`
+	Address string `json:"address"`
+	Reason  string `json:"reason"`
+}
+
+// Reasons of Skipped.
+const (
+	// SkipCrossNetwork marks an endpoint on another network: it needs an HBONE tunnel to its
+	// cluster's waypoint, which this build does not route yet.
+	SkipCrossNetwork = "cross-network endpoint needs HBONE (not routed yet)"
+	// SkipNoTargetPort marks an endpoint that does not serve the route's port.
+	SkipNoTargetPort = "endpoint has no target port for this service port"
+)
+
+// InFlight implements priority.InFlight: connections currently open (or being connected) to
+// endpoint i.
+func (r *Route) InFlight(i int) int64 { return r.hosts[i].inflight.Load() }
+
+// Ejected reports whether outlier detection ejected endpoint i when the route was built.
+func (r *Route) Ejected(i int) bool { return r.ejected[i] }
+
+// Service is the route's service as namespace/name.
+func (r *Route) Service() string { return r.Namespace + "/" + r.Name }

@@ -1,0 +1,171 @@
+package waypoint
+
+import (
+	"cmp"
+	"log/slog"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/meshfed/meshfed/federation/merge"
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/priority"
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// Snapshot is the endpoint table at one store revision: one Route per service port that has a
+// waypoint port, sorted by listen port. It is immutable and shared by all connections.
+type Snapshot struct {
+	// Revision is the store revision the snapshot reflects.
+	Revision int64
+	// Routes are sorted by ListenPort; a listen port appears once.
+	Routes []*Route
+
+	byPort  map[int32]*Route
+	expires time.Time // earliest end of an ejection among the routes; zero when none
+}
+
+// Route returns the route listening on port, or nil.
+func (s *Snapshot) Route(port int32) *Route { return s.byPort[port] }
+
+// builder turns store state into a Snapshot for one waypoint. pools carries outlier state from
+// one build to the next.
+type builder struct {
+	opts  Options
+	log   *slog.Logger
+	pools map[string]*pool
+}
+
+// build computes the snapshot of st at rev and time now, and drops pools and hosts no route
+// uses any more.
+func (b *builder) build(st *state, rev int64, now time.Time) *Snapshot {
+	s := &Snapshot{Revision: rev, byPort: make(map[int32]*Route)}
+	used := make(map[string]bool)
+	for _, key := range slices.Sorted(maps.Keys(st.services)) {
+		svc := st.services[key]
+		for _, r := range b.routes(svc, st.endpoints[key], now) {
+			if prev, taken := s.byPort[r.ListenPort]; taken {
+				b.log.Warn("waypoint port allocated twice, keeping the first", "port", r.ListenPort, "service", r.Service(), "kept", prev.Service())
+				continue
+			}
+			s.byPort[r.ListenPort] = r
+			s.Routes = append(s.Routes, r)
+			used[poolKey(svc, r.Port)] = true
+			if !r.expires.IsZero() && (s.expires.IsZero() || r.expires.Before(s.expires)) {
+				s.expires = r.expires
+			}
+		}
+	}
+	for k := range b.pools {
+		if !used[k] {
+			delete(b.pools, k)
+		}
+	}
+	slices.SortFunc(s.Routes, func(a, c *Route) int { return cmp.Compare(a.ListenPort, c.ListenPort) })
+	return s
+}
+
+// routes builds one route per port of svc with a waypoint port; none when this waypoint's
+// cluster does not import svc.
+func (b *builder) routes(svc *store.ServiceRecord, records map[string]*store.EndpointsRecord, now time.Time) []*Route {
+	groups := addressable(svc, records, b.opts.Cluster)
+	if groups == nil {
+		return nil
+	}
+	var out []*Route
+	for _, p := range svc.Ports {
+		if p.WaypointPort == 0 {
+			continue
+		}
+		out = append(out, b.route(svc, p, groups, now))
+	}
+	return out
+}
+
+// addressable returns the endpoint groups of the clusters whose endpoints client may address,
+// with each endpoint's cluster filled in; nil when client does not import svc.
+func addressable(svc *store.ServiceRecord, records map[string]*store.EndpointsRecord, client string) []merge.ClusterEndpoints {
+	imports := svc.Imports
+	byCluster := func(a, c model.Import) int { return cmp.Compare(a.Cluster, c.Cluster) }
+	if !slices.IsSortedFunc(imports, byCluster) {
+		imports = slices.SortedFunc(slices.Values(imports), byCluster)
+	}
+	eps := make(map[string][]model.Endpoint, len(records))
+	for c, r := range records {
+		eps[c] = r.Endpoints
+	}
+	return merge.Addressable(&model.GlobalService{Imports: imports}, eps, client)
+}
+
+// route builds the route of one service port.
+func (b *builder) route(svc *store.ServiceRecord, p store.ServicePort, groups []merge.ClusterEndpoints, now time.Time) *Route {
+	r := &Route{
+		Namespace: svc.Namespace, Name: svc.Name, Domain: svc.Domain, Hostname: svc.Hostname,
+		PortName: p.Name, Port: p.Port.Port, ListenPort: p.WaypointPort, Distribution: svc.Distribution,
+	}
+	pk := poolKey(svc, r.Port)
+	r.pool = b.pools[pk]
+	if r.pool == nil {
+		r.pool = newPool(b.opts.Outlier)
+		b.pools[pk] = r.pool
+	}
+	b.collect(r, groups)
+	client := priority.Client{Locality: b.opts.Locality, Labels: b.opts.Labels}
+	tiers, err := priority.Assign(r.Endpoints, client, r.Distribution)
+	if err != nil {
+		r.Problem = "distribution " + string(r.Distribution.Mode) + " unusable, using " + string(model.DefaultBackendMode) + ": " + err.Error()
+		b.log.Warn("unusable traffic distribution, using the default", "service", r.Service(), "mode", r.Distribution.Mode, "error", err)
+		r.Distribution = model.Distribution{Mode: model.DefaultBackendMode}
+		tiers, _ = priority.Assign(r.Endpoints, client, r.Distribution)
+	}
+	r.Tiers = tiers
+	r.ejected = make([]bool, len(r.hosts))
+	for i, h := range r.hosts {
+		until := r.pool.ejectedUntil(h, now)
+		r.ejected[i] = !until.IsZero()
+		if r.ejected[i] && (r.expires.IsZero() || until.Before(r.expires)) {
+			r.expires = until
+		}
+	}
+	r.Plan = priority.NewPlan(r.Endpoints, r.Tiers, r.Ejected, b.opts.Load)
+	return r
+}
+
+// collect fills the route's endpoints, targets and hosts from the addressable groups and lists
+// what it cannot route.
+func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints) {
+	keep := make(map[string]bool)
+	for _, g := range groups {
+		for _, ep := range g.Endpoints {
+			if ep.Locality.Cluster == "" {
+				ep.Locality.Cluster = g.Cluster
+			}
+			port, ok := ep.TargetPort(r.PortName)
+			switch {
+			case !ok:
+				r.Skipped = append(r.Skipped, Skipped{Cluster: g.Cluster, Address: ep.Address, Reason: SkipNoTargetPort})
+				continue
+			case ep.Locality.Network != b.opts.Locality.Network:
+				r.Skipped = append(r.Skipped, Skipped{Cluster: g.Cluster, Address: ep.Address, Reason: SkipCrossNetwork})
+				continue
+			}
+			target := net.JoinHostPort(ep.Address, strconv.Itoa(int(port)))
+			key := hostKey(g.Cluster, target)
+			if keep[key] {
+				continue // the same target twice in one cluster's record: route it once
+			}
+			keep[key] = true
+			r.Endpoints = append(r.Endpoints, ep)
+			r.Targets = append(r.Targets, target)
+			r.hosts = append(r.hosts, r.pool.host(key, g.Cluster, target))
+		}
+	}
+	r.pool.retain(keep)
+}
+
+// poolKey identifies a service port across snapshots.
+func poolKey(svc *store.ServiceRecord, port int32) string {
+	return svc.Key().String() + "#" + strconv.Itoa(int(port))
+}

@@ -1,0 +1,85 @@
+package waypoint
+
+import (
+	"log/slog"
+
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// state is what the store holds for one namespace, as far as the waypoint uses it: service
+// records by key, and endpoint records by service key then cluster.
+type state struct {
+	services  map[string]*store.ServiceRecord
+	endpoints map[string]map[string]*store.EndpointsRecord
+}
+
+func newState() state {
+	return state{
+		services:  make(map[string]*store.ServiceRecord),
+		endpoints: make(map[string]map[string]*store.EndpointsRecord),
+	}
+}
+
+// apply applies one watch batch; a snapshot replaces everything. It reports whether anything
+// the waypoint uses may have changed. A value that failed to decode removes what was held for
+// its key, as the store's contract asks, and is reported.
+func (s *state) apply(b store.Batch, log *slog.Logger) bool {
+	changed := false
+	if b.Snapshot {
+		changed = len(s.services) > 0 || len(s.endpoints) > 0
+		*s = newState()
+	}
+	for i := range b.Events {
+		if s.applyEvent(&b.Events[i], log) {
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (s *state) applyEvent(ev *store.Event, log *slog.Logger) bool {
+	if ev.Err != nil {
+		log.Warn("ignoring undecodable store value", "key", ev.Err.Key, "revision", ev.Revision, "error", ev.Err)
+		return s.remove(ev.Key)
+	}
+	if ev.Type == store.EventDelete {
+		return s.remove(ev.Key)
+	}
+	switch r := ev.Record.(type) {
+	case *store.ServiceRecord:
+		s.services[r.Key().String()] = r
+		return true
+	case *store.EndpointsRecord:
+		svc := serviceKeyOf(r.Key()).String()
+		if s.endpoints[svc] == nil {
+			s.endpoints[svc] = make(map[string]*store.EndpointsRecord)
+		}
+		s.endpoints[svc][r.Cluster] = r
+		return true
+	}
+	return false // waypoint addresses are for HBONE, not used yet
+}
+
+// remove drops what is held for k; zero keys (malformed) are ignored.
+func (s *state) remove(k store.Key) bool {
+	switch k.Kind {
+	case store.KindService:
+		_, ok := s.services[k.String()]
+		delete(s.services, k.String())
+		return ok
+	case store.KindEndpoints:
+		svc := serviceKeyOf(k).String()
+		byCluster := s.endpoints[svc]
+		_, ok := byCluster[k.Cluster]
+		delete(byCluster, k.Cluster)
+		if len(byCluster) == 0 {
+			delete(s.endpoints, svc)
+		}
+		return ok
+	default:
+		return false
+	}
+}
+
+// serviceKeyOf is the key of the service an endpoints key belongs to.
+func serviceKeyOf(k store.Key) store.Key { return store.ServiceKey(k.Namespace, k.Domain, k.Name) }
