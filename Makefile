@@ -30,7 +30,7 @@ build: ## Build every binary into ./bin.
 ##@ Test
 
 .PHONY: test
-test: tools ## Fast tests for daily work: pure packages, HBONE, CLI and controller (envtest) tests, -short.
+test: tools ## Daily loop: every test with -short (skips only the 1 GiB HBONE transfers).
 	go test -short $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-all
@@ -41,6 +41,10 @@ test-all: verify lint tools ## Everything CI runs: verify, lint, then every test
 bench: ## Run the Go benchmarks of the pure core and print the HBONE benchmark table.
 	go test -run='^$$' -bench=. -benchmem -count=5 ./federation/...
 	go run ./cmd/meshfed-bench hbone
+
+.PHONY: demo
+demo: tools ## Local federation demo: a hub and three member API servers, joined, federated, inspected.
+	go test -count=1 -v -run '^TestLocalFederation$$' ./e2e/demo/ 2>&1 | grep -v -e '^=== ' -e 'level=' -e '^\s*demo_test.go:[0-9]*: started'
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 15s).

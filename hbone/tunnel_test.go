@@ -43,6 +43,9 @@ func TestEcho(t *testing.T) {
 // TestTransfer1GiB uploads 1 GiB through each transport to an upstream that hashes it and
 // answers with the digest after the client's FIN.
 func TestTransfer1GiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the 1 GiB transfers run in make test-all (CI), not in the -short daily loop")
+	}
 	const size = 1 << 30
 	pki := newTestPKI(t, testTrustDomain)
 	ts := startServer(t, pki, serverConfig{})

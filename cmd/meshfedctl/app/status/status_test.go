@@ -28,7 +28,9 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("status with no clusters: stdout %q, stderr %q", out, errOut)
 	}
 
-	synced := metav1.NewTime(time.Now().Add(-3 * time.Minute))
+	// 30 minutes renders as "30m" for the whole next minute (kubectl shows seconds only below
+	// 10 minutes), so a slow machine cannot change the expected cell.
+	synced := metav1.NewTime(time.Now().Add(-30 * time.Minute))
 	clusters := []struct {
 		name, network, segment string
 		conditions             []metav1.Condition
@@ -77,10 +79,10 @@ func TestStatus(t *testing.T) {
 	got := rows(out)
 	want := [][]string{
 		{"NAME", "READY", "NETWORK", "SEGMENT", "LAST SYNC", "EXPORTED", "IMPORTED", "REASON"},
-		{"east-1", "True", "net-a", "default", "3m", "4", "2", "-"},
+		{"east-1", "True", "net-a", "default", "30m", "4", "2", "-"},
 		{"north-1", "True", "net-a", "default", "never", "0", "0", "Syncing: waiting for caches"},
 		{"south-1", "Unknown", "net-c", "default", "never", "0", "0", "the hub has not reported on this cluster yet"},
-		{"west-1", "False", "net-b", "west", "3m", "1", "0", "Unreachable: dial tcp 10.0.0.9:6443: connection refused"},
+		{"west-1", "False", "net-b", "west", "30m", "1", "0", "Unreachable: dial tcp 10.0.0.9:6443: connection refused"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("status printed %d lines, want %d:\n%s", len(got), len(want), out)
