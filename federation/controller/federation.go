@@ -35,11 +35,13 @@ type Federation struct {
 	now     func() time.Time
 	// namespaces are the hub namespaces known to exist; only the loop's goroutine uses it.
 	namespaces map[string]bool
+	// reported are the member problems already recorded as Events; only the loop uses it.
+	reported map[problemKey]bool
 }
 
 // NewFederation returns the loop; Trigger wakes it.
 func NewFederation(hub client.Client, st *store.Client, w *store.Writer, opts FederationOptions, log *slog.Logger) *Federation {
-	return &Federation{hub: hub, store: st, writer: w, opts: opts, log: log, wake: make(chan struct{}, 1), now: time.Now, namespaces: map[string]bool{}}
+	return &Federation{hub: hub, store: st, writer: w, opts: opts, log: log, wake: make(chan struct{}, 1), now: time.Now, namespaces: map[string]bool{}, reported: map[problemKey]bool{}}
 }
 
 // SetMembers connects the loop to the member registry (they reference each other).

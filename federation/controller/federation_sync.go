@@ -21,7 +21,7 @@ type pass struct {
 	segments []model.Segment
 	states   []MemberState
 	exports  []model.ClusterExport
-	problems []member.ServiceProblem
+	problems []clusterProblem
 	previous store.Listing
 }
 
@@ -44,6 +44,7 @@ func (f *Federation) SyncOnce(ctx context.Context) error {
 	if err := f.apply(ctx, d); err != nil {
 		return err
 	}
+	f.reportProblems(ctx, p.problems)
 	wb := f.writeBack(ctx, &res, p, ports)
 	return f.mirror(ctx, &res, p, ports, &wb)
 }
@@ -113,7 +114,9 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	site := member.Site{Cluster: cl.Name, Network: cl.Network, Region: cl.Region}
 	exports, problems := member.Exports(site, objs)
 	p.exports = append(p.exports, exports...)
-	p.problems = append(p.problems, problems...)
+	for _, pr := range problems {
+		p.problems = append(p.problems, clusterProblem{Cluster: cl.Name, ServiceProblem: pr})
+	}
 	return nil
 }
 

@@ -23,7 +23,7 @@ import (
 func (f *Federation) mirror(ctx context.Context, res *merge.Result, p *pass, ports map[portKey]int32, wb *WriteBackReport) error {
 	problems := map[types.NamespacedName][]member.ServiceProblem{}
 	for _, pr := range p.problems {
-		problems[pr.Service] = append(problems[pr.Service], pr)
+		problems[pr.Service] = append(problems[pr.Service], pr.ServiceProblem)
 	}
 	stale := map[string]bool{}
 	for _, s := range p.states {

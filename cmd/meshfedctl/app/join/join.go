@@ -1,4 +1,3 @@
-// Package join implements `meshfedctl join`: it joins a member cluster to the hub.
 package join
 
 import (

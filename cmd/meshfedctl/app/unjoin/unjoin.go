@@ -1,4 +1,3 @@
-// Package unjoin implements `meshfedctl unjoin`: it removes everything join created.
 package unjoin
 
 import (

@@ -1,0 +1,2 @@
+// Package join implements `meshfedctl join`: it joins a member cluster to the hub.
+package join

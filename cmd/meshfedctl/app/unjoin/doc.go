@@ -1,0 +1,2 @@
+// Package unjoin implements `meshfedctl unjoin`: it removes everything join created.
+package unjoin
