@@ -17,8 +17,7 @@ import (
 )
 
 type globalServiceFlags struct {
-	kube          cli.KubeFlags
-	context       string
+	hub           cli.HubFlags
 	from          string
 	etcdEndpoints []string
 	etcdCAFile    string
@@ -49,8 +48,7 @@ each waypoint and are not included.`,
 		},
 	}
 	fs := cmd.Flags()
-	f.kube.AddFlags(fs)
-	fs.StringVar(&f.context, "context", "", "kubeconfig context of the hub cluster (default: the current context)")
+	f.hub.AddFlags(fs)
 	fs.StringVar(&f.from, "from", "", "show visibility, tiers and load split as seen from CLUSTER or CLUSTER/ZONE (needs --etcd-endpoints)")
 	fs.StringSliceVar(&f.etcdEndpoints, "etcd-endpoints", nil, "client URLs of the hub's federation store, for endpoint detail")
 	fs.StringVar(&f.etcdCAFile, "etcd-ca-file", "", "CA bundle verifying the federation store")
@@ -75,7 +73,7 @@ func (f *globalServiceFlags) run(ctx context.Context, streams cli.Streams, arg s
 		}
 		from = &vp
 	}
-	cfg, err := f.kube.RESTConfig(f.context)
+	cfg, err := f.hub.RESTConfig()
 	if err != nil {
 		return err
 	}

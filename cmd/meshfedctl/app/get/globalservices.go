@@ -13,8 +13,7 @@ import (
 )
 
 type globalServicesFlags struct {
-	kube          cli.KubeFlags
-	context       string
+	hub           cli.HubFlags
 	namespace     string
 	allNamespaces bool
 }
@@ -36,8 +35,7 @@ endpoints and the first conflict between exports (none when every export agrees)
 		},
 	}
 	fs := cmd.Flags()
-	f.kube.AddFlags(fs)
-	fs.StringVar(&f.context, "context", "", "kubeconfig context of the hub cluster (default: the current context)")
+	f.hub.AddFlags(fs)
 	fs.StringVarP(&f.namespace, "namespace", "n", "", "namespace to list (default: the context's namespace)")
 	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "list global services of every namespace")
 	return cmd
@@ -47,7 +45,7 @@ func (f *globalServicesFlags) run(ctx context.Context, streams cli.Streams) erro
 	if f.allNamespaces && f.namespace != "" {
 		return fmt.Errorf("failed to parse flags: --namespace and --all-namespaces exclude each other")
 	}
-	cfg, err := f.kube.RESTConfig(f.context)
+	cfg, err := f.hub.RESTConfig()
 	if err != nil {
 		return err
 	}
@@ -59,7 +57,7 @@ func (f *globalServicesFlags) run(ctx context.Context, streams cli.Streams) erro
 	ns := f.namespace
 	if !f.allNamespaces {
 		if ns == "" {
-			if ns, err = contextNamespace(f.kube.Kubeconfig, f.context); err != nil {
+			if ns, err = f.hub.Namespace(f.hub.Context); err != nil {
 				return err
 			}
 		}

@@ -13,8 +13,7 @@ import (
 )
 
 type flags struct {
-	kube    cli.KubeFlags
-	context string
+	hub cli.HubFlags
 }
 
 // NewCommand returns the status command.
@@ -33,13 +32,12 @@ condition's reason and message.`,
 		},
 	}
 	fs := cmd.Flags()
-	f.kube.AddFlags(fs)
-	fs.StringVar(&f.context, "context", "", "kubeconfig context of the hub cluster (default: the current context)")
+	f.hub.AddFlags(fs)
 	return cmd
 }
 
 func (f *flags) run(ctx context.Context, streams cli.Streams) error {
-	cfg, err := f.kube.RESTConfig(f.context)
+	cfg, err := f.hub.RESTConfig()
 	if err != nil {
 		return err
 	}
