@@ -1,0 +1,181 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// TestRunServesFromStore runs the assembled waypoint against a real embedded etcd: a service
+// written to the store gets a listener on its waypoint port that reaches a real backend, and the
+// admin server reports ready and lists the endpoint.
+func TestRunServesFromStore(t *testing.T) {
+	ctx := t.Context()
+	emb, err := store.StartEmbedded(ctx, store.EmbeddedConfig{
+		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Close)
+	writeService(t, emb.Endpoints(), echoBackend(t, "127.0.0.2"))
+
+	o := DefaultOptions(func(string) string { return "" })
+	o.Namespace, o.Cluster, o.Network, o.Zone = "shop", "east", "net-a", "z1"
+	o.EtcdEndpoints, o.ListenHost, o.AdminAddr = emb.Endpoints(), "127.0.0.1", freeAddr(t)
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(runCtx, o, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("waypoint: %v", err)
+		}
+	})
+
+	admin := "http://" + o.AdminAddr
+	waitFor(t, "readyz", func() bool { return get(admin+"/readyz") == http.StatusOK })
+	var conn net.Conn
+	waitFor(t, "the waypoint listener", func() bool {
+		conn, err = net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(waypointPort), time.Second)
+		return err == nil
+	})
+	defer conn.Close()
+	if _, err := conn.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(conn)
+	if err != nil || string(got) != "ping" {
+		t.Fatalf("echo through the waypoint: %q, %v", got, err)
+	}
+	resp, err := http.Get(admin + "/debug/endpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "127.0.0.2") {
+		t.Errorf("/debug/endpoints lacks the endpoint: %s", body)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	o := DefaultOptions(func(k string) string {
+		return map[string]string{"POD_NAMESPACE": "shop", "MESHFED_CLUSTER": "east", "MESHFED_NETWORK": "a", "MESHFED_ETCD_ENDPOINTS": "http://127.0.0.1:2379, http://127.0.0.2:2379"}[k]
+	})
+	if err := o.Validate(); err != nil || len(o.EtcdEndpoints) != 2 {
+		t.Fatalf("options from the environment: %v %v", err, o.EtcdEndpoints)
+	}
+	o.EtcdEndpoints = nil
+	if o.Validate() == nil {
+		t.Error("no store endpoints accepted")
+	}
+}
+
+// waypointPort is the listener port the test's service record allocates.
+var waypointPort int
+
+func writeService(t *testing.T, endpoints []string, backend netipPort) {
+	t.Helper()
+	c, err := store.Connect(t.Context(), store.ClientConfig{Endpoints: endpoints})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	w := store.NewWriter(c, store.WriterOptions{Identity: "test"})
+	if err := w.Campaign(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	waypointPort, _ = strconv.Atoi(port)
+	recs := []store.Record{
+		&store.ServiceRecord{
+			Namespace: "shop", Name: "echo", Domain: model.DefaultSegmentDomain, Hostname: "echo.shop." + model.DefaultSegmentDomain,
+			Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+			Ports:        []store.ServicePort{{Port: model.Port{Name: "tcp", Port: 80, Protocol: "TCP"}, WaypointPort: int32(waypointPort)}},
+			Distribution: model.Distribution{Mode: model.ModePreferClose},
+			Imports:      []model.Import{{Cluster: "east", From: []string{"east"}}},
+		},
+		&store.EndpointsRecord{
+			Namespace: "shop", Domain: model.DefaultSegmentDomain, Name: "echo", Cluster: "east", Scope: model.ScopeGlobal,
+			Endpoints: []model.Endpoint{{
+				Address: backend.host, Ports: []model.EndpointPort{{Name: "tcp", Port: int32(backend.port)}},
+				Locality: model.Locality{Network: "net-a", Zone: "z1", Cluster: "east"}, Ready: true, Serving: true,
+			}},
+		},
+	}
+	for _, r := range recs {
+		if _, err := w.Put(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type netipPort struct {
+	host string
+	port int
+}
+
+// echoBackend serves TCP echo on host (a loopback address) until the test ends.
+func echoBackend(t *testing.T, host string) netipPort {
+	t.Helper()
+	l, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return netipPort{host: host, port: l.Addr().(*net.TCPAddr).Port}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func get(url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
