@@ -61,8 +61,19 @@ func serviceRecord(g *model.GlobalService, ports map[portKey]int32) *store.Servi
 	return &store.ServiceRecord{
 		Namespace: g.Namespace, Name: g.Name, Domain: g.Domain, Hostname: g.Hostname,
 		Scope: g.Scope, Takeover: g.Takeover, Type: g.Type, Ports: sp,
-		Distribution: g.Distribution, Exporters: g.Exporters, Imports: g.Imports, Conflicts: g.Conflicts,
+		Distribution: g.Distribution, Exporters: exportersOf(g.Exporters), Imports: g.Imports, Conflicts: g.Conflicts,
 	}
+}
+
+// exportersOf lists the exporters with their scope but without endpoint counts: counts change
+// with every readiness flip, and an endpoint change must rewrite only its cluster's endpoints
+// key (DESIGN §4). The counts are in those keys and on the hub's GlobalService status.
+func exportersOf(in []model.Exporter) []model.Exporter {
+	out := make([]model.Exporter, len(in))
+	for i, e := range in {
+		out[i] = model.Exporter{Cluster: e.Cluster, Scope: e.Scope}
+	}
+	return out
 }
 
 func scopeOf(g *model.GlobalService, cluster string) model.Scope {
