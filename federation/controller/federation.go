@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -58,13 +59,22 @@ func (f *Federation) Trigger() {
 // NeedLeaderElection makes the manager run the loop on the leader only.
 func (f *Federation) NeedLeaderElection() bool { return true }
 
-// Start campaigns for store leadership, then runs passes until ctx ends. A failed pass is
-// logged and retried with backoff; it never stops the loop.
+// Start campaigns for store leadership, then runs passes until ctx ends. Store passes and
+// their publication to the members run in two goroutines: a store pass never waits for a
+// member's API server, and publication always works from the latest outcome (older ones it
+// has not reached are skipped). A failed step is logged and retried with backoff; it never
+// stops the loop.
 func (f *Federation) Start(ctx context.Context) error {
 	if err := f.writer.Campaign(ctx); err != nil {
 		return fmt.Errorf("failed to become store leader: %w", err)
 	}
 	f.log.Info("store leadership acquired")
+	latest := make(chan *outcome, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { f.publishLoop(ctx, latest) })
 	backoff := time.Duration(0)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -78,13 +88,57 @@ func (f *Federation) Start(ctx context.Context) error {
 			time.Sleep(f.opts.Debounce)
 		case <-timer.C:
 		}
-		if err := f.SyncOnce(ctx); err != nil {
-			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
+		o, err := f.storePass(ctx)
+		if err != nil {
+			backoff = nextBackoff(backoff)
 			f.log.Error("federation pass failed", "error", err, "retryIn", backoff)
 			timer.Reset(backoff)
 			continue
 		}
 		backoff = 0
 		timer.Reset(f.opts.Resync)
+		replaceLatest(latest, o)
 	}
+}
+
+// publishLoop publishes each outcome it receives, retrying a failed one with backoff until it
+// succeeds or a newer outcome arrives.
+func (f *Federation) publishLoop(ctx context.Context, latest chan *outcome) {
+	retry := time.NewTimer(0)
+	retry.Stop()
+	defer retry.Stop()
+	var o *outcome
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case o = <-latest:
+			retry.Stop()
+			backoff = 0
+		case <-retry.C:
+		}
+		if err := f.publish(ctx, o); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			backoff = nextBackoff(backoff)
+			f.log.Error("publishing federation pass failed", "error", err, "retryIn", backoff)
+			retry.Reset(backoff)
+		}
+	}
+}
+
+// replaceLatest puts o into the one-slot channel, dropping an outcome not yet published.
+func replaceLatest(latest chan *outcome, o *outcome) {
+	select {
+	case <-latest:
+	default:
+	}
+	latest <- o
+}
+
+// nextBackoff doubles a retry delay between 100ms and 10s.
+func nextBackoff(d time.Duration) time.Duration {
+	return min(max(2*d, 100*time.Millisecond), 10*time.Second)
 }

@@ -25,12 +25,31 @@ type pass struct {
 	previous store.Listing
 }
 
-// SyncOnce runs one pass: gather → merge → allocate ports → write the store → mirror → write
-// the imports back into the members.
+// outcome is what a store pass hands to the member side: the merge, what was gathered, and
+// the allocated waypoint ports. Nothing in it is changed after the pass returns it.
+type outcome struct {
+	res   merge.Result
+	p     *pass
+	ports map[portKey]int32
+}
+
+// SyncOnce runs one whole pass in the caller's goroutine: the store pass, then the member side
+// (events, write-back, GlobalService mirror). The loop of Start runs the two sides apart.
 func (f *Federation) SyncOnce(ctx context.Context) error {
-	p, err := f.gather(ctx)
+	o, err := f.storePass(ctx)
 	if err != nil {
 		return err
+	}
+	return f.publish(ctx, o)
+}
+
+// storePass gathers, merges, allocates ports and writes the store.
+func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
+	pm := f.beginPass()
+	defer func() { pm.end(err) }()
+	p, err := f.gather(ctx)
+	if err != nil {
+		return nil, err
 	}
 	res := merge.Merge(merge.Input{Clusters: p.clusters, Segments: p.segments, Exports: p.exports})
 	if f.log.Enabled(ctx, slog.LevelDebug) {
@@ -42,11 +61,18 @@ func (f *Federation) SyncOnce(ctx context.Context) error {
 	}
 	d := DesiredRecords(&res, p.states, ports)
 	if err := f.apply(ctx, d); err != nil {
-		return err
+		return nil, err
 	}
-	f.reportProblems(ctx, p.problems)
-	wb := f.writeBack(ctx, &res, p, ports)
-	return f.mirror(ctx, &res, p, ports, &wb)
+	pm.storeWritten()
+	return &outcome{res: res, p: p, ports: ports}, nil
+}
+
+// publish carries a store pass's outcome to the members and the hub: Warning Events for bad
+// exports, the write-back of imports, and the GlobalService mirror.
+func (f *Federation) publish(ctx context.Context, o *outcome) error {
+	f.reportProblems(ctx, o.p.problems)
+	wb := f.writeBack(ctx, &o.res, o.p, o.ports)
+	return f.mirror(ctx, &o.res, o.p, o.ports, &wb)
 }
 
 // gather reads the hub's MemberClusters and Segments, each connected member's exports, and the
@@ -152,6 +178,7 @@ func carryOver(l *store.Listing, cluster string) []model.ClusterExport {
 // carried-over members are part of the merge, so one Sync over every endpoint key withdraws
 // exactly the removed and withdrawn clusters' keys and leaves the rest untouched.
 func (f *Federation) apply(ctx context.Context, d Desired) error {
+	defer recordStoreWrites(f.writer, f.writer.Stats())
 	if _, err := f.writer.Sync(ctx, store.SelectClusters(), d.Clusters); err != nil {
 		return fmt.Errorf("failed to write cluster records: %w", err)
 	}

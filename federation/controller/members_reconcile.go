@@ -117,12 +117,18 @@ func (m *Members) connect(ctx context.Context, mc *meshfedv1.MemberCluster, hash
 	return nil
 }
 
-// watchChanges makes every event of the member's caches wake the federation loop.
+// watchChanges makes every event of the member's caches wake the federation loop, and notes
+// when a change (not the initial list) was observed, for the propagation histogram.
 func (m *Members) watchChanges(ctx context.Context, conn *member.Connection) error {
-	h := toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { m.changed() },
-		UpdateFunc: func(any, any) { m.changed() },
-		DeleteFunc: func(any) { m.changed() },
+	h := toolscache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, initial bool) {
+			if !initial {
+				m.observe(conn.Name(), obj, time.Now())
+			}
+			m.changed()
+		},
+		UpdateFunc: func(_, obj any) { m.observe(conn.Name(), obj, time.Now()); m.changed() },
+		DeleteFunc: func(obj any) { m.observe(conn.Name(), obj, time.Now()); m.changed() },
 	}
 	for _, obj := range conn.Watched() {
 		inf, err := conn.Cluster().GetCache().GetInformer(ctx, obj)
