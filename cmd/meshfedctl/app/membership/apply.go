@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,9 +20,10 @@ import (
 // managed-by label: meshfed never overwrites what it does not own.
 var ErrNotOwned = errors.New("object exists and is not managed by meshfed")
 
-// ensure creates desired or brings the existing object to it, printing what happened. A
-// Namespace that exists already is shared, never taken over.
-func ensure(ctx context.Context, c client.Client, side string, desired client.Object, out io.Writer) error {
+// Ensure creates desired or brings the existing object to it, printing what happened. A
+// Namespace that exists already is shared, never taken over; any other object that exists
+// without meshfed's managed-by label fails with ErrNotOwned.
+func Ensure(ctx context.Context, c client.Client, side string, desired client.Object, out io.Writer) error {
 	obj, ok := desired.DeepCopyObject().(client.Object)
 	if !ok {
 		return fmt.Errorf("failed to copy %T", desired)
@@ -67,14 +69,19 @@ func copyContent(obj, desired client.Object) error {
 		o.Type, o.Data = d.Type, d.Data
 	case *meshfedv1.MemberCluster:
 		obj.(*meshfedv1.MemberCluster).Spec = d.Spec
+	case *appsv1.Deployment:
+		obj.(*appsv1.Deployment).Spec = d.Spec
+	case *corev1.Service:
+		o := obj.(*corev1.Service)
+		o.Spec.Ports, o.Spec.Selector = d.Spec.Ports, d.Spec.Selector
 	default:
 		return fmt.Errorf("join does not manage %T", desired)
 	}
 	return nil
 }
 
-// remove deletes obj if it exists and meshfed owns it, printing what happened.
-func remove(ctx context.Context, c client.Client, side string, obj client.Object, out io.Writer) error {
+// Remove deletes obj if it exists and meshfed owns it, printing what happened.
+func Remove(ctx context.Context, c client.Client, side string, obj client.Object, out io.Writer) error {
 	err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj)
 	switch {
 	case apierrors.IsNotFound(err):
@@ -115,6 +122,10 @@ func kindOf(obj client.Object) string {
 		return "Secret"
 	case *meshfedv1.MemberCluster:
 		return "MemberCluster"
+	case *appsv1.Deployment:
+		return "Deployment"
+	case *corev1.Service:
+		return "Service"
 	default:
 		return fmt.Sprintf("%T", obj)
 	}

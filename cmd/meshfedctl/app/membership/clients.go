@@ -3,6 +3,7 @@ package membership
 import (
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,7 +18,7 @@ import (
 // Scheme knows every type join and unjoin touch.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, rbacv1.AddToScheme, meshfedv1.AddToScheme, mcsv1alpha1.Install} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, rbacv1.AddToScheme, meshfedv1.AddToScheme, mcsv1alpha1.Install} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("failed to build scheme: %w", err)
 		}

@@ -39,7 +39,7 @@ type Sides struct {
 // credentials still work.
 func Join(ctx context.Context, s Sides, o Options, out io.Writer) error {
 	for _, obj := range MemberObjects() {
-		if err := ensure(ctx, s.Member, "member", obj, out); err != nil {
+		if err := Ensure(ctx, s.Member, "member", obj, out); err != nil {
 			return err
 		}
 	}
@@ -47,11 +47,11 @@ func Join(ctx context.Context, s Sides, o Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := ensure(ctx, s.Hub, "hub", hubNamespace(o.HubNamespace), out); err != nil {
+	if err := Ensure(ctx, s.Hub, "hub", hubNamespace(o.HubNamespace), out); err != nil {
 		return err
 	}
 	for _, obj := range HubObjects(o, kubeconfig) {
-		if err := ensure(ctx, s.Hub, "hub", obj, out); err != nil {
+		if err := Ensure(ctx, s.Hub, "hub", obj, out); err != nil {
 			return err
 		}
 	}

@@ -22,7 +22,7 @@ func Unjoin(ctx context.Context, hub, memberClient client.Client, o Options, out
 	hubObjs := HubObjects(o, nil)
 	slices.Reverse(hubObjs)
 	for _, obj := range hubObjs {
-		if err := remove(ctx, hub, "hub", obj, out); err != nil {
+		if err := Remove(ctx, hub, "hub", obj, out); err != nil {
 			return err
 		}
 	}
@@ -36,7 +36,7 @@ func Unjoin(ctx context.Context, hub, memberClient client.Client, o Options, out
 		memberObjs := MemberObjects()
 		slices.Reverse(memberObjs)
 		for _, obj := range memberObjs {
-			if err := remove(ctx, memberClient, "member", obj, out); err != nil {
+			if err := Remove(ctx, memberClient, "member", obj, out); err != nil {
 				return err
 			}
 		}
