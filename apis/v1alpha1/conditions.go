@@ -91,6 +91,10 @@ const (
 	// GlobalServiceReasonNameClash: a derived Service or ServiceImport name is taken by an
 	// object meshfed does not own; the hub leaves it alone.
 	GlobalServiceReasonNameClash GlobalServiceConditionReason = "NameClash"
+	// GlobalServiceReasonInvalidHBONEAddress: a waypoint Service's meshfed.io/hbone-address is
+	// not a host:port; its load balancer address is used instead. Reported as an Event on the
+	// waypoint Service.
+	GlobalServiceReasonInvalidHBONEAddress GlobalServiceConditionReason = "InvalidHBONEAddress"
 	// GlobalServiceReasonNotRequested: no export asks for takeover.
 	GlobalServiceReasonNotRequested GlobalServiceConditionReason = "NotRequested"
 	// GlobalServiceReasonTakeoverPending: takeover is asked for; it is delivered through DNS in

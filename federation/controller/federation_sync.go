@@ -22,7 +22,9 @@ type pass struct {
 	states   []MemberState
 	exports  []model.ClusterExport
 	problems []clusterProblem
-	previous store.Listing
+	// waypoints are the waypoint records of every member that is not withdrawn.
+	waypoints []store.Record
+	previous  store.Listing
 }
 
 // outcome is what a store pass hands to the member side: the merge, what was gathered, and
@@ -60,6 +62,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 		f.log.Warn("waypoint ports", "error", perr)
 	}
 	d := DesiredRecords(&res, p.states, ports)
+	d.Waypoints = p.waypoints
 	if err := f.apply(ctx, d); err != nil {
 		return nil, err
 	}
@@ -121,7 +124,7 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster, connected map[string]Member) error {
 	m, ok := connected[cl.Name]
 	if !ok {
-		p.exports = append(p.exports, carryOver(&p.previous, cl.Name)...)
+		p.carryOver(cl.Name)
 		p.states = append(p.states, MemberState{Cluster: cl})
 		return nil
 	}
@@ -131,7 +134,7 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	}
 	objs, err := m.Conn.Snapshot(ctx)
 	if errors.Is(err, member.ErrNotSynced) {
-		p.exports = append(p.exports, carryOver(&p.previous, cl.Name)...)
+		p.carryOver(cl.Name)
 		return nil
 	}
 	if err != nil {
@@ -140,10 +143,25 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	site := member.Site{Cluster: cl.Name, Network: cl.Network, Region: cl.Region}
 	exports, problems := member.Exports(site, objs)
 	p.exports = append(p.exports, exports...)
-	for _, pr := range problems {
+	waypoints, wproblems := member.Waypoints(site, objs)
+	for _, w := range waypoints {
+		p.waypoints = append(p.waypoints, &store.WaypointsRecord{Namespace: w.Namespace, Cluster: cl.Name, Network: w.Network, Addresses: w.Addresses})
+	}
+	for _, pr := range append(problems, wproblems...) {
 		p.problems = append(p.problems, clusterProblem{Cluster: cl.Name, ServiceProblem: pr})
 	}
 	return nil
+}
+
+// carryOver keeps what the store holds for a member whose caches are not synced: its exports
+// and its waypoint records.
+func (p *pass) carryOver(cluster string) {
+	p.exports = append(p.exports, carryOver(&p.previous, cluster)...)
+	for _, w := range p.previous.Waypoints() {
+		if w.Cluster == cluster {
+			p.waypoints = append(p.waypoints, w)
+		}
+	}
 }
 
 // carryOver rebuilds a member's exports from its stored records.
@@ -174,7 +192,8 @@ func carryOver(l *store.Listing, cluster string) []model.ClusterExport {
 }
 
 // apply writes the desired records, each Sync rewriting only the keys whose bytes changed.
-// Services go before endpoints so a watcher never sees endpoints of a service it does not know;
+// Services and waypoints go before endpoints so a watcher never sees endpoints of a service it
+// does not know, nor a remote endpoint before the waypoint that reaches it;
 // carried-over members are part of the merge, so one Sync over every endpoint key withdraws
 // exactly the removed and withdrawn clusters' keys and leaves the rest untouched.
 func (f *Federation) apply(ctx context.Context, d Desired) error {
@@ -184,6 +203,9 @@ func (f *Federation) apply(ctx context.Context, d Desired) error {
 	}
 	if _, err := f.writer.Sync(ctx, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindService}, d.Services); err != nil {
 		return fmt.Errorf("failed to write service records: %w", err)
+	}
+	if _, err := f.writer.Sync(ctx, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindWaypoints}, d.Waypoints); err != nil {
+		return fmt.Errorf("failed to write waypoint records: %w", err)
 	}
 	var eps []store.Record
 	for _, c := range slices.Sorted(maps.Keys(d.Endpoints)) {

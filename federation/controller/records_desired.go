@@ -23,6 +23,8 @@ type Desired struct {
 	Services []store.Record
 	// Endpoints holds each exporting cluster's endpoint records, by cluster.
 	Endpoints map[string][]store.Record
+	// Waypoints holds every member's waypoint records (see member.Waypoints).
+	Waypoints []store.Record
 }
 
 // DesiredRecords builds the store records for a merge result. Endpoint records of a stale
