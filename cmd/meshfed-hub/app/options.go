@@ -42,6 +42,10 @@ type Options struct {
 	Resync time.Duration
 	// LeaderElection runs the reconcilers on one replica only.
 	LeaderElection bool
+	// LeaseDuration, RenewDeadline and RetryPeriod tune the Lease election (client-go's
+	// meanings). LeaseDuration also sets the TTL of the store writer's etcd session, so a
+	// crashed leader's store fence expires when its Lease does.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// Identity names this replica (the pod name) in the Lease and the store's leader key.
 	Identity string
 	// MetricsAddr and HealthAddr are the listen addresses; "0" disables.
@@ -63,6 +67,9 @@ func DefaultOptions() Options {
 		WaypointPorts:     "20000-29999",
 		Resync:            30 * time.Second,
 		LeaderElection:    true,
+		LeaseDuration:     15 * time.Second,
+		RenewDeadline:     10 * time.Second,
+		RetryPeriod:       2 * time.Second,
 		Identity:          host,
 		MetricsAddr:       ":8080",
 		HealthAddr:        ":8081",
@@ -85,6 +92,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.WaypointPorts, "waypoint-ports", o.WaypointPorts, "waypoint listener port range, first-last")
 	fs.DurationVar(&o.Resync, "resync", o.Resync, "longest time between two federation passes")
 	fs.BoolVar(&o.LeaderElection, "leader-elect", o.LeaderElection, "elect a leader among replicas (Lease)")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "how long a non-leader waits before taking over an unrenewed Lease; also the store fence's TTL")
+	fs.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", o.RenewDeadline, "how long the leader retries renewing the Lease before giving up leadership")
+	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "how often candidates try to acquire or renew the Lease")
 	fs.StringVar(&o.Identity, "identity", o.Identity, "name of this replica (default: host name)")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Prometheus metrics address; 0 disables")
 	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "/healthz and /readyz address; 0 disables")
@@ -99,6 +109,9 @@ func (o *Options) Validate() error {
 	}
 	if o.StaleGrace <= 0 || o.ProbeInterval <= 0 || o.Resync <= 0 {
 		errs = append(errs, errors.New("--stale-grace, --probe-interval and --resync must be positive"))
+	}
+	if o.RetryPeriod <= 0 || o.RenewDeadline <= o.RetryPeriod || o.LeaseDuration <= o.RenewDeadline || o.LeaseDuration < time.Second {
+		errs = append(errs, errors.New("want 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration, and a lease of at least 1s"))
 	}
 	if len(o.EtcdEndpoints) == 0 && o.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir is required for the embedded etcd"))

@@ -2,16 +2,22 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +29,9 @@ import (
 	"github.com/meshfed/meshfed/federation/controller"
 	"github.com/meshfed/meshfed/federation/store"
 )
+
+// leaseName is the hub's leader-election Lease in its namespace.
+const leaseName = "meshfed-hub"
 
 // Run starts the hub and blocks until ctx ends or a component fails.
 func Run(ctx context.Context, o Options, log *slog.Logger) error {
@@ -45,14 +54,22 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := errors.Join(clientgoscheme.AddToScheme(scheme), meshfedv1.AddToScheme(scheme)); err != nil {
 		return fmt.Errorf("failed to build hub scheme: %w", err)
 	}
+	lock, err := leaderLock(cfg, o)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		LeaderElection:                o.LeaderElection,
-		LeaderElectionID:              "meshfed-hub",
-		LeaderElectionNamespace:       o.Namespace,
-		LeaderElectionReleaseOnCancel: true,
-		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
-		HealthProbeBindAddress:        o.HealthAddr,
+		Scheme:                              scheme,
+		LeaderElection:                      o.LeaderElection,
+		LeaderElectionID:                    leaseName,
+		LeaderElectionNamespace:             o.Namespace,
+		LeaderElectionReleaseOnCancel:       true,
+		LeaderElectionResourceLockInterface: lock,
+		LeaseDuration:                       &o.LeaseDuration,
+		RenewDeadline:                       &o.RenewDeadline,
+		RetryPeriod:                         &o.RetryPeriod,
+		Metrics:                             metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:              o.HealthAddr,
 		// Controller names are unique per process; Run may run more than once in one process
 		// (tests restart the hub), and only one manager is ever running at a time.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
@@ -60,7 +77,9 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("failed to create manager: %w", err)
 	}
-	writer := store.NewWriter(st, store.WriterOptions{Identity: o.Identity, Logger: log})
+	writer := store.NewWriter(st, store.WriterOptions{
+		Identity: o.Identity, SessionTTL: int(math.Ceil(o.LeaseDuration.Seconds())), Logger: log,
+	})
 	fed := controller.NewFederation(mgr.GetClient(), st, writer, controller.FederationOptions{
 		Ports: ports, Debounce: 20 * time.Millisecond, Resync: o.Resync,
 	}, log)
@@ -110,4 +129,18 @@ func storeCheck(st *store.Client) healthz.Checker {
 		_, err := st.Revision(ctx)
 		return err
 	}
+}
+
+// leaderLock is the hub's Lease lock. Its holder identity is the replica's --identity with a
+// random suffix, so that `kubectl get lease` names the pod that leads and two replicas given the
+// same identity by mistake still exclude each other.
+func leaderLock(cfg *rest.Config, o Options) (resourcelock.Interface, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create leader election client: %w", err)
+	}
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	return resourcelock.New(resourcelock.LeasesResourceLock, o.Namespace, leaseName, cs.CoreV1(), cs.CoordinationV1(),
+		resourcelock.ResourceLockConfig{Identity: o.Identity + "_" + hex.EncodeToString(suffix)})
 }
