@@ -1,0 +1,15 @@
+// Package system runs the whole of meshfed for end-to-end tests and the demo: a hub API server
+// and member API servers (e2e/framework), the real meshfed-hub, meshfed-waypoint and meshfedctl
+// binaries built from the tree and run as processes, and pods, waypoints and clients inside the
+// network namespaces of an e2e/netlab lab.
+//
+// The harness plays kubelet and kube-proxy, which the test API servers do not have: it creates
+// Nodes with topology labels, runs backends inside pod namespaces and writes their
+// EndpointSlices, runs each waypoint inside a waypoint pod, and resolves a derived Service to
+// its local waypoint pod's address (a client dials the waypoint pod on the allocated waypoint
+// port, as kube-proxy would forward the derived Service's ClusterIP).
+//
+// Addresses: API servers and the hub's health endpoints on loopback; the hub's embedded etcd
+// on the lab's host address (the transit network), where waypoints reach it; pods on their
+// network's subnet; waypoints also on transit, where other networks reach their HBONE port.
+package system

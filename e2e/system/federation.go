@@ -1,0 +1,265 @@
+package system
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/e2e/netlab"
+)
+
+// TrustDomain is the SPIFFE trust domain of the harness's CA.
+const TrustDomain = "cluster.local"
+
+// MemberSpec describes one member cluster.
+type MemberSpec struct {
+	Name, Network, Region, Segment string
+	// Zones get one Node each, named <member>-<zone>.
+	Zones []string
+}
+
+// DefaultTopology is the topology of DESIGN §7 and the demo: members 1 and 2 on network A,
+// member 3 on network B, three regions, five zones.
+func DefaultTopology() []MemberSpec {
+	return []MemberSpec{
+		{Name: "east-1", Network: "net-a", Region: "us-east", Zones: []string{"us-east-1a", "us-east-1b"}},
+		{Name: "central-1", Network: "net-a", Region: "us-central", Zones: []string{"us-central-1a"}},
+		{Name: "west-1", Network: "net-b", Region: "us-west", Zones: []string{"us-west-1a", "us-west-1b"}},
+	}
+}
+
+// Federation is a running system: lab, API servers, the hub process, joined members.
+type Federation struct {
+	Lab      *netlab.Lab
+	Networks map[string]*netlab.Network
+	Hub      *framework.Cluster
+	Members  []*Member
+	// Kubeconfig holds one context per cluster, named after it ("hub", member names).
+	Kubeconfig string
+	// StoreURL is the embedded etcd's client URL, on the lab's host address.
+	StoreURL string
+	// CADir is the development CA (meshfedctl ca init).
+	CADir string
+
+	t         testing.TB
+	dir       string
+	hub       *Process
+	hubArgs   []string
+	backends  map[sliceKey]*[]*Backend
+	waypoints map[string]*Waypoint // by member/namespace
+}
+
+// Member is one joined member cluster.
+type Member struct {
+	MemberSpec
+	Cluster *framework.Cluster
+	Net     *netlab.Network
+	f       *Federation
+}
+
+// Start builds the whole system for the given members and joins them with meshfedctl.
+// It needs Main to have built the binaries.
+func Start(t testing.TB, specs []MemberSpec) *Federation {
+	t.Helper()
+	if bins == nil {
+		t.Fatal("system.Main must run from the package's TestMain (it builds the binaries)")
+	}
+	f := &Federation{
+		t: t, dir: t.TempDir(), Lab: netlab.New(t), Networks: map[string]*netlab.Network{},
+		backends: map[sliceKey]*[]*Backend{}, waypoints: map[string]*Waypoint{},
+	}
+	names := []string{"hub"}
+	for _, s := range specs {
+		names = append(names, s.Name)
+		if f.Networks[s.Network] == nil {
+			nw, err := f.Lab.AddNetwork(s.Network)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Networks[s.Network] = nw
+		}
+	}
+	cs := framework.Start(t, len(names), framework.WithNames(names...), framework.WithScheme(meshfedv1.AddToScheme))
+	f.Hub = cs[0]
+	f.Kubeconfig = f.mergedKubeconfig(cs)
+	f.CADir = filepath.Join(f.dir, "ca")
+	f.Ctl("ca", "init", "--dir", f.CADir, "--trust-domain", TrustDomain)
+	f.StoreURL = "http://" + net.JoinHostPort(f.Lab.HostAddr.String(), strconv.Itoa(freePort(t, f.Lab.HostAddr.String())))
+	f.StartHub()
+	for i, s := range specs {
+		m := &Member{MemberSpec: s, Cluster: cs[i+1], Net: f.Networks[s.Network], f: f}
+		f.Members = append(f.Members, m)
+		args := []string{"join", s.Name, "--hub-context", "hub", "--member-context", s.Name, "--network", s.Network, "--region", s.Region}
+		if s.Segment != "" {
+			args = append(args, "--segment", s.Segment)
+		}
+		f.Ctl(args...)
+		for _, z := range s.Zones {
+			node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: m.NodeName(z), Labels: map[string]string{
+				meshfedv1.RegionLabel: s.Region, meshfedv1.ZoneLabel: z,
+			}}}
+			if err := m.Cluster.Client.Create(t.Context(), node); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.Eventually("every member ready", 60*time.Second, func() (bool, string) {
+		var list meshfedv1.MemberClusterList
+		if err := f.Hub.Client.List(t.Context(), &list); err != nil {
+			return false, err.Error()
+		}
+		ready := 0
+		for _, mc := range list.Items {
+			for _, c := range mc.Status.Conditions {
+				if c.Type == string(meshfedv1.MemberClusterConditionReady) && c.Status == metav1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		return ready == len(specs), fmt.Sprintf("%d/%d ready", ready, len(specs))
+	})
+	return f
+}
+
+// Member returns the member named name.
+func (f *Federation) Member(name string) *Member {
+	for _, m := range f.Members {
+		if m.Name == name {
+			return m
+		}
+	}
+	f.t.Fatalf("no member %s", name)
+	return nil
+}
+
+// NodeName is the Node of zone z in m.
+func (m *Member) NodeName(z string) string { return m.Name + "-" + z }
+
+// StartHub runs meshfed-hub with its embedded etcd at StoreURL (data kept across restarts).
+func (f *Federation) StartHub() {
+	f.t.Helper()
+	if f.hubArgs == nil {
+		kc, err := f.Hub.Kubeconfig()
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		path := filepath.Join(f.dir, "hub.kubeconfig")
+		if err := os.WriteFile(path, kc, 0o600); err != nil {
+			f.t.Fatal(err)
+		}
+		f.hubArgs = []string{
+			"--kubeconfig", path, "--data-dir", filepath.Join(f.dir, "etcd"), "--identity", "hub-0",
+			"--embedded-etcd-client-url", f.StoreURL,
+			"--embedded-etcd-peer-url", "http://127.0.0.1:" + strconv.Itoa(freePort(f.t, "127.0.0.1")),
+			"--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:" + strconv.Itoa(freePort(f.t, "127.0.0.1")),
+			"--probe-interval", "1s", "--resync", "5s", "--stale-grace", "10m",
+		}
+	}
+	f.hub = StartProcess(f.t, "hub", filepath.Join(f.dir, "hub.log"), exec.Command(bins.Hub, f.hubArgs...))
+}
+
+// KillHub ends the hub with SIGKILL.
+func (f *Federation) KillHub() { f.hub.Kill() }
+
+// Ctl runs meshfedctl with the harness kubeconfig and returns its output; a failure fails the
+// test with the output.
+func (f *Federation) Ctl(args ...string) string {
+	f.t.Helper()
+	out, err := f.TryCtl(args...)
+	if err != nil {
+		f.t.Fatalf("meshfedctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// TryCtl is Ctl returning the error.
+func (f *Federation) TryCtl(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.Ctl, append(args, "--kubeconfig", f.Kubeconfig)...)
+	if args[0] == "ca" {
+		cmd = exec.CommandContext(ctx, bins.Ctl, args...)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// Eventually polls cond every 100ms until it holds or limit passes.
+func (f *Federation) Eventually(what string, limit time.Duration, cond func() (bool, string)) {
+	f.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("timed out after %v waiting for %s; last state: %s", limit, what, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Context is the test's context.
+func (f *Federation) Context() context.Context { return f.t.Context() }
+
+// Client is the member's API client.
+func (m *Member) Client() client.Client { return m.Cluster.Client }
+
+func (f *Federation) mergedKubeconfig(cs []*framework.Cluster) string {
+	f.t.Helper()
+	merged := clientcmdapi.NewConfig()
+	for _, c := range cs {
+		data, err := c.Kubeconfig()
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		cfg, err := clientcmd.Load(data)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for k, v := range cfg.Clusters {
+			merged.Clusters[k] = v
+		}
+		for k, v := range cfg.AuthInfos {
+			merged.AuthInfos[k] = v
+		}
+		for k, v := range cfg.Contexts {
+			merged.Contexts[k] = v
+		}
+	}
+	path := filepath.Join(f.dir, "kubeconfig")
+	if err := clientcmd.WriteToFile(*merged, path); err != nil {
+		f.t.Fatal(err)
+	}
+	return path
+}
+
+// freePort asks the kernel for a free TCP port on host.
+func freePort(t testing.TB, host string) int {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}

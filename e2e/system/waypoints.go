@@ -1,0 +1,160 @@
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/e2e/netlab"
+)
+
+// WaypointAdminPort serves the waypoint's /healthz, /readyz, /metrics and /debug/endpoints.
+const WaypointAdminPort = 15021
+
+// Waypoint is one namespace's waypoint in one member: a pod on the member's network and on
+// transit, running meshfed-waypoint.
+type Waypoint struct {
+	Pod    *netlab.Pod
+	Member *Member
+	NS     string
+	Proc   *Process
+	// Addr is the waypoint pod's address on its member's network.
+	Addr netip.Addr
+	// HBONE is host:port of its HBONE server on transit, as other networks reach it.
+	HBONE string
+
+	args []string
+	log  string
+}
+
+// WaypointOptions tune DeployWaypoint.
+type WaypointOptions struct {
+	// Transport of outbound tunnels: "h2" (default) or "h3".
+	Transport string
+	// Zone of the waypoint's Node; default the member's first zone.
+	Zone string
+}
+
+// DeployWaypoint runs the waypoint of ns in m: a workload certificate for
+// spiffe://cluster.local/ns/<ns>/sa/meshfed-waypoint from the harness CA, the waypoint Service
+// in the member (annotated with its transit HBONE address, which the hub publishes), and the
+// meshfed-waypoint process in its pod. It returns once /readyz answers 200.
+func (f *Federation) DeployWaypoint(m *Member, ns string, o WaypointOptions) *Waypoint {
+	f.t.Helper()
+	if o.Transport == "" {
+		o.Transport = "h2"
+	}
+	if o.Zone == "" {
+		o.Zone = m.Zones[0]
+	}
+	pod, err := f.Lab.AddPod("wp-"+m.Name+"-"+ns, m.Net, f.Lab.Transit)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	w := &Waypoint{Pod: pod, Member: m, NS: ns, Addr: pod.Addr(m.Net)}
+	f.waypoints[m.Name+"/"+ns] = w
+	w.HBONE = net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(meshfedv1.HBONEPort))
+	certs := filepath.Join(f.dir, "certs-"+m.Name+"-"+ns)
+	f.Ctl("ca", "issue", "--ca-dir", f.CADir, "--out", certs,
+		"--spiffe-id", fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", TrustDomain, ns, meshfedv1.WaypointName))
+	f.createWaypointService(m, ns, w.HBONE)
+	w.args = []string{
+		"--namespace", ns, "--cluster", m.Name, "--network", m.Network,
+		"--region", m.Region, "--zone", o.Zone, "--node", m.NodeName(o.Zone),
+		"--etcd-endpoints", f.StoreURL,
+		"--listen-host", w.Addr.String(),
+		"--admin-address", net.JoinHostPort(w.Addr.String(), strconv.Itoa(WaypointAdminPort)),
+		"--cert-file", filepath.Join(certs, "tls.crt"), "--key-file", filepath.Join(certs, "tls.key"),
+		"--ca-file", filepath.Join(certs, "ca.crt"), "--trust-domain", TrustDomain,
+		"--hbone-address", net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(meshfedv1.HBONEPort)),
+		"--hbone-transport", o.Transport,
+	}
+	w.log = filepath.Join(f.dir, "waypoint-"+m.Name+"-"+ns+".log")
+	w.Start(f)
+	return w
+}
+
+// DeployWaypointOnce returns the waypoint of ns in m, deploying it with defaults if there is
+// none yet.
+func (f *Federation) DeployWaypointOnce(m *Member, ns string) *Waypoint {
+	f.t.Helper()
+	if w := f.waypoints[m.Name+"/"+ns]; w != nil {
+		return w
+	}
+	return f.DeployWaypoint(m, ns, WaypointOptions{})
+}
+
+// Start runs the waypoint process (again) and waits for /readyz.
+func (w *Waypoint) Start(f *Federation) {
+	f.t.Helper()
+	w.Proc = StartProcess(f.t, "waypoint "+w.Member.Name+"/"+w.NS, w.log, w.Pod.Command(bins.Waypoint, w.args...))
+	f.Eventually("waypoint "+w.Member.Name+"/"+w.NS+" ready", 30*time.Second, func() (bool, string) {
+		if w.Proc.Exited() {
+			f.t.Fatalf("waypoint %s/%s exited", w.Member.Name, w.NS)
+		}
+		code, err := w.admin("/readyz", nil)
+		return code == http.StatusOK, fmt.Sprint(code, err)
+	})
+}
+
+// Debug reads /debug/endpoints into v.
+func (w *Waypoint) Debug(v any) error {
+	_, err := w.admin("/debug/endpoints", v)
+	return err
+}
+
+// admin GETs an admin path from inside the waypoint's pod.
+func (w *Waypoint) admin(path string, v any) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c := &http.Client{Transport: &http.Transport{DialContext: w.Pod.Dial, DisableKeepAlives: true}}
+	u := "http://" + net.JoinHostPort(w.Addr.String(), strconv.Itoa(WaypointAdminPort)) + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if v != nil {
+		return resp.StatusCode, json.NewDecoder(resp.Body).Decode(v)
+	}
+	return resp.StatusCode, nil
+}
+
+// createWaypointService is the waypoint Service the hub reads the HBONE address from.
+func (f *Federation) createWaypointService(m *Member, ns, hbone string) {
+	f.t.Helper()
+	ctx := f.t.Context()
+	if err := m.Client().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		f.t.Fatal(err)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: meshfedv1.WaypointName, Namespace: ns,
+			Labels:      map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue},
+			Annotations: map[string]string{meshfedv1.HBONEAddressKey: hbone},
+		},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{
+			{Name: "hbone", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(meshfedv1.HBONEPort)},
+			{Name: "hbone-h3", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(meshfedv1.HBONEPort)},
+		}},
+	}
+	if err := m.Client().Create(ctx, svc); err != nil {
+		f.t.Fatal(err)
+	}
+}
