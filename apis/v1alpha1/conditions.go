@@ -91,6 +91,9 @@ const (
 	// GlobalServiceReasonNameClash: a derived Service or ServiceImport name is taken by an
 	// object meshfed does not own; the hub leaves it alone.
 	GlobalServiceReasonNameClash GlobalServiceConditionReason = "NameClash"
+	// GlobalServiceReasonInvalidOutlierDetection: a meshfed.io/outlier-detection value does not
+	// parse; the waypoints' defaults are used for that export.
+	GlobalServiceReasonInvalidOutlierDetection GlobalServiceConditionReason = "InvalidOutlierDetection"
 	// GlobalServiceReasonInvalidHBONEAddress: a waypoint Service's meshfed.io/hbone-address is
 	// not a host:port; its load balancer address is used instead. Reported as an Event on the
 	// waypoint Service.

@@ -26,6 +26,13 @@ const (
 	// as Istio's failoverPriority.
 	FailoverPriorityKey = "meshfed.io/failover-priority"
 
+	// OutlierDetectionKey (annotation on a Service or its Namespace) configures the waypoints'
+	// outlier detection for the service: "key=value,…" with Istio's OutlierDetection names
+	// (consecutive5xxErrors, consecutiveGatewayErrors, consecutiveLocalOriginFailures,
+	// baseEjectionTime, maxEjectionTime, maxEjectionPercent). The Service's beats the
+	// Namespace's; the oldest export's wins across clusters.
+	OutlierDetectionKey = "meshfed.io/outlier-detection"
+
 	// HBONEAddressKey (annotation on a waypoint Service) is the host:port other networks use to
 	// reach that waypoint's HBONE port.
 	HBONEAddressKey = "meshfed.io/hbone-address"

@@ -185,7 +185,7 @@ func carryOver(l *store.Listing, cluster string) []model.ClusterExport {
 		}
 		out = append(out, model.ClusterExport{
 			Cluster: cluster, Namespace: e.Namespace, Name: e.Name, Scope: e.Scope, Takeover: s.Takeover,
-			Type: s.Type, Ports: ports, Distribution: s.Distribution, Endpoints: e.Endpoints,
+			Type: s.Type, Ports: ports, Distribution: s.Distribution, Outlier: s.Outlier.Clone(), Endpoints: e.Endpoints,
 		})
 	}
 	return out

@@ -63,7 +63,7 @@ func serviceRecord(g *model.GlobalService, ports map[portKey]int32) *store.Servi
 	return &store.ServiceRecord{
 		Namespace: g.Namespace, Name: g.Name, Domain: g.Domain, Hostname: g.Hostname,
 		Scope: g.Scope, Takeover: g.Takeover, Type: g.Type, Ports: sp,
-		Distribution: g.Distribution, Exporters: exportersOf(g.Exporters), Imports: g.Imports, Conflicts: g.Conflicts,
+		Distribution: g.Distribution, Outlier: g.Outlier, Exporters: exportersOf(g.Exporters), Imports: g.Imports, Conflicts: g.Conflicts,
 	}
 }
 

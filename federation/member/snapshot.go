@@ -84,6 +84,10 @@ func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExpor
 			Message: fmt.Sprintf("Service %s: %v; using %s", key, p, res.Distribution.Mode),
 		})
 	}
+	outlier, oproblem := readOutlier(key, svc, ns)
+	if oproblem != nil {
+		problems = append(problems, *oproblem)
+	}
 	created := svc.CreationTimestamp.Time
 	if se != nil && dec.Scope == model.ScopeGlobal && se.CreationTimestamp.After(created) {
 		created = se.CreationTimestamp.Time
@@ -101,6 +105,7 @@ func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExpor
 		Ports:           servicePorts(svc.Spec.Ports),
 		Distribution:    res.Distribution,
 		DistributionSet: res.Explicit,
+		Outlier:         outlier,
 		Endpoints:       EndpointsFromSlices(siteNS, objs.EndpointSlices[key], objs.Nodes),
 	}, true, problems
 }
@@ -130,4 +135,29 @@ func derefString(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// readOutlier reads the outlier-detection annotation of the Service, else of its Namespace.
+// An invalid value is a problem and means no policy (the waypoints' defaults).
+func readOutlier(key types.NamespacedName, svc *corev1.Service, ns *corev1.Namespace) (*model.OutlierPolicy, *Problem) {
+	v, ok := svc.Annotations[meshfedv1.OutlierDetectionKey]
+	from := "Service " + key.String()
+	if !ok && ns != nil {
+		v, ok = ns.Annotations[meshfedv1.OutlierDetectionKey]
+		from = "Namespace " + ns.Name
+	}
+	if !ok {
+		return nil, nil
+	}
+	p, err := model.ParseOutlierPolicy(v)
+	if err != nil {
+		return nil, &Problem{
+			Reason:  meshfedv1.GlobalServiceReasonInvalidOutlierDetection,
+			Message: fmt.Sprintf("%s: annotation %s: %v; using the waypoints' defaults", from, meshfedv1.OutlierDetectionKey, err),
+		}
+	}
+	if p.IsZero() {
+		return nil, nil
+	}
+	return &p, nil
 }

@@ -106,3 +106,43 @@ func TestExports(t *testing.T) {
 		}
 	}
 }
+
+func TestExportsOutlier(t *testing.T) {
+	svc := func(name string, ann map[string]string) corev1.Service {
+		a := map[string]string{meshfedv1.ServiceScopeKey: "global"}
+		for k, v := range ann {
+			a[k] = v
+		}
+		return corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, Annotations: a},
+			Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.10", Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+		}
+	}
+	objs := &Objects{
+		Services: []corev1.Service{
+			svc("own", map[string]string{meshfedv1.OutlierDetectionKey: "consecutive5xxErrors=3"}),
+			svc("inherits", nil),
+			svc("broken", map[string]string{meshfedv1.OutlierDetectionKey: "consecutive5xxErrors=many"}),
+		},
+		Namespaces: map[string]*corev1.Namespace{
+			"shop": {ObjectMeta: metav1.ObjectMeta{Name: "shop", Annotations: map[string]string{meshfedv1.OutlierDetectionKey: "maxEjectionPercent=50"}}},
+		},
+	}
+	exports, problems := Exports(Site{Cluster: "east-1", Network: "n1"}, objs)
+	got := map[string]string{}
+	for _, e := range exports {
+		got[e.Name] = "none"
+		if e.Outlier != nil {
+			got[e.Name] = e.Outlier.String()
+		}
+	}
+	want := map[string]string{"own": "consecutive5xxErrors=3", "inherits": "maxEjectionPercent=50", "broken": "none"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: outlier %q, want %q", k, got[k], v)
+		}
+	}
+	if len(problems) != 1 || problems[0].Service.Name != "broken" || problems[0].Reason != meshfedv1.GlobalServiceReasonInvalidOutlierDetection {
+		t.Errorf("problems %+v, want one InvalidOutlierDetection on broken", problems)
+	}
+}

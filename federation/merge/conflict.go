@@ -144,3 +144,14 @@ func cloneDistribution(d model.Distribution) model.Distribution {
 func compareConflicts(a, b model.Conflict) int {
 	return cmp.Or(cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Message, b.Message))
 }
+
+// oldestOutlier is the outlier policy of the oldest export that sets one (MCS: properties of
+// the oldest export win), copied.
+func oldestOutlier(aged []source) *model.OutlierPolicy {
+	for _, s := range aged {
+		if s.export.Outlier != nil {
+			return s.export.Outlier.Clone()
+		}
+	}
+	return nil
+}

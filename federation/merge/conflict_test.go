@@ -128,3 +128,37 @@ func TestConflictsAllKinds(t *testing.T) {
 		t.Errorf("conflict reasons %v, want %v", reasons, want)
 	}
 }
+
+// TestOutlierOldestWins: the oldest export that sets an outlier policy gives the service's;
+// the result is a copy.
+func TestOutlierOldestWins(t *testing.T) {
+	policy := func(n uint32) *model.OutlierPolicy { return &model.OutlierPolicy{Consecutive5xxErrors: &n} }
+	with := func(p *model.OutlierPolicy) exportOption { return func(e *model.ClusterExport) { e.Outlier = p } }
+	tests := []struct {
+		name    string
+		exports []model.ClusterExport
+		want    *model.OutlierPolicy
+	}{
+		{"none", []model.ClusterExport{export("e1", model.ScopeGlobal, 0), export("e2", model.ScopeGlobal, 1)}, nil},
+		{"oldest setter", []model.ClusterExport{
+			export("e1", model.ScopeGlobal, 0), export("e2", model.ScopeGlobal, 2, with(policy(7))), export("e3", model.ScopeGlobal, 1, with(policy(3))),
+		}, policy(3)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := Input{Clusters: fixtureClusters(), Segments: fixtureSegments(), Exports: tt.exports}
+			svc := onlyService(t, in).Global
+			if !reflect.DeepEqual(svc.Outlier, tt.want) {
+				t.Fatalf("outlier %v, want %v", svc.Outlier, tt.want)
+			}
+			if svc.Outlier != nil {
+				*svc.Outlier.Consecutive5xxErrors = 99
+				for _, e := range in.Exports {
+					if e.Outlier != nil && *e.Outlier.Consecutive5xxErrors == 99 {
+						t.Error("the merged policy shares memory with an export")
+					}
+				}
+			}
+		})
+	}
+}

@@ -45,6 +45,7 @@ func mergeService(k Key, sorted []source, idx *index) (Service, []Problem) {
 	var typeConflict, distConflict *model.Conflict
 	svc.Type, typeConflict = mergeType(aged)
 	svc.Distribution, distConflict = mergeDistribution(sorted)
+	svc.Outlier = oldestOutlier(aged)
 	svc.Conflicts = appendConflicts(svc.Conflicts, typeConflict, distConflict)
 	slices.SortFunc(svc.Conflicts, compareConflicts)
 	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted))}

@@ -54,8 +54,10 @@ type ClusterExport struct {
 	Distribution Distribution `json:"distribution"`
 	// DistributionSet reports whether the cluster asked for a distribution explicitly; an
 	// unset distribution never conflicts with another cluster's.
-	DistributionSet bool       `json:"distributionSet,omitempty"`
-	Endpoints       []Endpoint `json:"endpoints,omitempty"`
+	DistributionSet bool `json:"distributionSet,omitempty"`
+	// Outlier is the cluster's outlier-detection policy, nil when it sets none.
+	Outlier   *OutlierPolicy `json:"outlier,omitempty"`
+	Endpoints []Endpoint     `json:"endpoints,omitempty"`
 }
 
 // ConflictReason is an MCS conflict reason.
@@ -103,7 +105,9 @@ type GlobalService struct {
 	Type         ServiceType  `json:"type"`
 	Ports        []Port       `json:"ports"`
 	Distribution Distribution `json:"distribution"`
-	Exporters    []Exporter   `json:"exporters"`
-	Imports      []Import     `json:"imports"`
-	Conflicts    []Conflict   `json:"conflicts,omitempty"`
+	// Outlier is the outlier-detection policy of the oldest export that sets one.
+	Outlier   *OutlierPolicy `json:"outlier,omitempty"`
+	Exporters []Exporter     `json:"exporters"`
+	Imports   []Import       `json:"imports"`
+	Conflicts []Conflict     `json:"conflicts,omitempty"`
 }

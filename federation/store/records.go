@@ -44,9 +44,11 @@ type ServiceRecord struct {
 	Type         model.ServiceType  `json:"type"`
 	Ports        []ServicePort      `json:"ports"`
 	Distribution model.Distribution `json:"distribution"`
-	Exporters    []model.Exporter   `json:"exporters,omitempty"`
-	Imports      []model.Import     `json:"imports,omitempty"`
-	Conflicts    []model.Conflict   `json:"conflicts,omitempty"`
+	// Outlier is the service's outlier-detection policy, absent when none is set.
+	Outlier   *model.OutlierPolicy `json:"outlier,omitempty"`
+	Exporters []model.Exporter     `json:"exporters,omitempty"`
+	Imports   []model.Import       `json:"imports,omitempty"`
+	Conflicts []model.Conflict     `json:"conflicts,omitempty"`
 }
 
 // EndpointsRecord is one cluster's endpoints of one global service, with that cluster's own
