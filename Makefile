@@ -63,8 +63,9 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 	$(CONTROLLER_GEN) object paths=./apis/...
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRD manifests into deploy/crds.
+manifests: $(CONTROLLER_GEN) ## Generate CRDs into deploy/crds; deploy/waypoint and deploy/mcs from Go.
 	$(CONTROLLER_GEN) crd paths=./apis/... output:crd:artifacts:config=deploy/crds
+	go test -count=1 -run '^TestGeneratedFiles$$' ./deploy -update
 
 .PHONY: verify
 verify: generate manifests ## Regenerate, check formatting and modules, fail on any diff.

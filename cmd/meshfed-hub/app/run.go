@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -70,6 +72,11 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		RetryPeriod:                         &o.RetryPeriod,
 		Metrics:                             metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:              o.HealthAddr,
+		// The hub reads only its own namespace's Secrets (member kubeconfigs): caching only those
+		// lets its RBAC be a Role there (deploy/hub) instead of reading every Secret of the cluster.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.Namespace: {}}},
+		}},
 		// Controller names are unique per process; Run may run more than once in one process
 		// (tests restart the hub), and only one manager is ever running at a time.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},

@@ -10,6 +10,7 @@ import (
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/join"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/status"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/unjoin"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/waypoint"
 )
 
 // subcommands lists the constructors of meshfedctl's subcommands, one package each.
@@ -20,4 +21,5 @@ var subcommands = []func(cli.Streams) *cobra.Command{
 	status.NewCommand,
 	get.NewCommand,
 	describe.NewCommand,
+	waypoint.NewCommand,
 }

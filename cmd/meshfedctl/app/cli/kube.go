@@ -37,6 +37,19 @@ func (f *KubeFlags) Namespace(context string) (string, error) {
 	return ns, nil
 }
 
+// ContextName is the name of a context of the chosen kubeconfig: context itself, or the current
+// context's name when context is empty.
+func (f *KubeFlags) ContextName(context string) (string, error) {
+	if context != "" {
+		return context, nil
+	}
+	raw, err := f.loader("").RawConfig()
+	if err != nil {
+		return "", fmt.Errorf("failed to load kubeconfig: %w", err)
+	}
+	return raw.CurrentContext, nil
+}
+
 func (f *KubeFlags) loader(context string) clientcmd.ClientConfig {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if f.Kubeconfig != "" {

@@ -1,12 +1,16 @@
 package waypoint
 
 import (
+	"maps"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
@@ -16,6 +20,26 @@ import (
 // AdminPort serves the waypoint's /healthz, /readyz and /debug/endpoints.
 const AdminPort = 15021
 
+// Defaults of Spec, also the defaults of the apply command's flags.
+const (
+	DefaultImage      = "meshfed-waypoint:dev"
+	DefaultReplicas   = 2
+	DefaultCertSecret = "meshfed-waypoint-certs"
+)
+
+// Where the pods find their certificates. Both Secrets hold tls.crt, tls.key and ca.crt (the
+// layout of a kubernetes.io/tls Secret written by cert-manager).
+const (
+	certDir     = "/etc/meshfed/certs"
+	etcdCertDir = "/etc/meshfed/etcd"
+)
+
+// caKey is the Secret key of the trust bundle, next to corev1.TLSCertKey and TLSPrivateKeyKey.
+const caKey = "ca.crt"
+
+// runAsID is the unprivileged user and group the waypoint runs as (distroless "nonroot").
+const runAsID = 65532
+
 // Spec is what a waypoint Deployment needs to know about its cluster.
 type Spec struct {
 	Namespace     string
@@ -24,74 +48,162 @@ type Spec struct {
 	Image         string
 	EtcdEndpoints []string
 	Replicas      int32
+	// CertSecret holds the waypoint's HBONE certificate, key and trust bundle.
+	CertSecret string
+	// EtcdSecret, when set, holds the client certificate, key and CA for a TLS federation store.
+	EtcdSecret string
+	// ServiceType of the waypoint Service; LoadBalancer gives other networks an HBONE address.
+	ServiceType corev1.ServiceType
 }
 
-// Objects are the waypoint's objects in creation order. Its pods carry the label the hub's
-// derived Services select (controller.WaypointSelector); the Service exposes the HBONE port
-// on TCP (HTTP/2) and UDP (HTTP/3). The waypoint reads only the federation store, so it needs no
-// Kubernetes RBAC.
+// RBACName names the ClusterRole and ClusterRoleBinding of namespace ns's waypoint: one pair per
+// namespace, so that deleting one namespace's waypoint leaves the others' alone.
+func RBACName(ns string) string { return meshfedv1.WaypointName + "-" + ns }
+
+// Objects are the waypoint's objects in creation order; deleting goes in reverse.
+//
+// Its pods carry the label the hub's derived Services select (controller.WaypointSelector); the
+// Service exposes the HBONE port on TCP (HTTP/2) and UDP (HTTP/3). The waypoint reads the
+// federation store, not the Kubernetes API, with one exception: its locality. The downward API
+// gives a pod its Node's name but not the Node's labels, so the waypoint may get its own Node
+// (ClusterRole with `get` on nodes, bound to its ServiceAccount) and read the topology labels
+// region, zone and subzone from it at start.
 func Objects(s Spec) []client.Object {
 	labels := map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}
-	for k, v := range controller.WaypointSelector() {
-		labels[k] = v
+	maps.Copy(labels, controller.WaypointSelector())
+	meta := func(name, ns string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: maps.Clone(labels)}
 	}
-	meta := metav1.ObjectMeta{Name: meshfedv1.WaypointName, Namespace: s.Namespace, Labels: labels}
+	name := meshfedv1.WaypointName
 	return []client.Object{
-		&corev1.ServiceAccount{ObjectMeta: meta},
-		deployment(s, meta),
-		&corev1.Service{
-			ObjectMeta: meta,
-			Spec: corev1.ServiceSpec{
-				Selector: controller.WaypointSelector(),
-				Ports: []corev1.ServicePort{
-					{Name: "hbone", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(meshfedv1.HBONEPort)},
-					{Name: "hbone-h3", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(meshfedv1.HBONEPort)},
-				},
+		&corev1.ServiceAccount{ObjectMeta: meta(name, s.Namespace)},
+		&rbacv1.ClusterRole{
+			ObjectMeta: meta(RBACName(s.Namespace), ""),
+			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get"}}},
+		},
+		&rbacv1.ClusterRoleBinding{
+			ObjectMeta: meta(RBACName(s.Namespace), ""),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: RBACName(s.Namespace)},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: s.Namespace}},
+		},
+		deployment(s, meta(name, s.Namespace)),
+		service(s, meta(name, s.Namespace)),
+	}
+}
+
+func service(s Spec, meta metav1.ObjectMeta) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: meta,
+		Spec: corev1.ServiceSpec{
+			Type:     s.ServiceType,
+			Selector: controller.WaypointSelector(),
+			Ports: []corev1.ServicePort{
+				{Name: "hbone", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("hbone")},
+				{Name: "hbone-h3", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromString("hbone-h3")},
 			},
 		},
 	}
 }
 
 func deployment(s Spec, meta metav1.ObjectMeta) *appsv1.Deployment {
-	env := []corev1.EnvVar{
-		{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-		{Name: "NODE_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}},
-		{Name: "MESHFED_CLUSTER", Value: s.Cluster},
-		{Name: "MESHFED_NETWORK", Value: s.Network},
-		{Name: "MESHFED_ETCD_ENDPOINTS", Value: strings.Join(s.EtcdEndpoints, ",")},
-	}
-	probe := func(path string) *corev1.Probe {
-		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(AdminPort)}}}
-	}
-	nonRoot, noEscalation, readOnly := true, false, true
 	replicas := s.Replicas
 	return &appsv1.Deployment{
 		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: controller.WaypointSelector()},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels},
-				Spec: corev1.PodSpec{
-					ServiceAccountName: meshfedv1.WaypointName,
-					Containers: []corev1.Container{{
-						Name:  "waypoint",
-						Image: s.Image,
-						Env:   env,
-						Ports: []corev1.ContainerPort{
-							{Name: "hbone", ContainerPort: meshfedv1.HBONEPort, Protocol: corev1.ProtocolTCP},
-							{Name: "hbone-h3", ContainerPort: meshfedv1.HBONEPort, Protocol: corev1.ProtocolUDP},
-							{Name: "admin", ContainerPort: AdminPort, Protocol: corev1.ProtocolTCP},
-						},
-						ReadinessProbe: probe("/readyz"),
-						LivenessProbe:  probe("/healthz"),
-						SecurityContext: &corev1.SecurityContext{
-							RunAsNonRoot: &nonRoot, AllowPrivilegeEscalation: &noEscalation, ReadOnlyRootFilesystem: &readOnly,
-							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-						},
-					}},
+			// A waypoint carries its namespace's cross-cluster traffic: keep every pod serving
+			// until its replacement is ready.
+			Strategy: appsv1.DeploymentStrategy{
+				Type: appsv1.RollingUpdateDeploymentStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDeployment{
+					MaxUnavailable: ptr.To(intstr.FromInt32(0)), MaxSurge: ptr.To(intstr.FromInt32(1)),
 				},
+			},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(meta.Labels)},
+				Spec:       podSpec(s),
 			},
 		},
 	}
+}
+
+func podSpec(s Spec) corev1.PodSpec {
+	nonRoot, id := true, int64(runAsID)
+	volumes := []corev1.Volume{secretVolume("certs", s.CertSecret)}
+	mounts := []corev1.VolumeMount{{Name: "certs", MountPath: certDir, ReadOnly: true}}
+	if s.EtcdSecret != "" {
+		volumes = append(volumes, secretVolume("etcd-certs", s.EtcdSecret))
+		mounts = append(mounts, corev1.VolumeMount{Name: "etcd-certs", MountPath: etcdCertDir, ReadOnly: true})
+	}
+	c := container(s)
+	c.VolumeMounts = mounts
+	return corev1.PodSpec{
+		ServiceAccountName: meshfedv1.WaypointName,
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot: &nonRoot, RunAsUser: &id, RunAsGroup: &id, FSGroup: &id,
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{c},
+		Volumes:    volumes,
+	}
+}
+
+func container(s Spec) corev1.Container {
+	probe := func(path string) *corev1.Probe {
+		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("admin")}}}
+	}
+	noEscalation, readOnly := false, true
+	return corev1.Container{
+		Name:  "waypoint",
+		Image: s.Image,
+		Env:   env(s),
+		Ports: []corev1.ContainerPort{
+			{Name: "hbone", ContainerPort: meshfedv1.HBONEPort, Protocol: corev1.ProtocolTCP},
+			{Name: "hbone-h3", ContainerPort: meshfedv1.HBONEPort, Protocol: corev1.ProtocolUDP},
+			{Name: "admin", ContainerPort: AdminPort, Protocol: corev1.ProtocolTCP},
+		},
+		// Requests keep the data plane out of the BestEffort class; no limits, so that a burst
+		// is not throttled.
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
+		}},
+		ReadinessProbe: probe("/readyz"),
+		LivenessProbe:  probe("/healthz"),
+		SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: &noEscalation, ReadOnlyRootFilesystem: &readOnly,
+			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+	}
+}
+
+// env configures the waypoint binary through the environment variables its flags default to.
+func env(s Spec) []corev1.EnvVar {
+	field := func(name, path string) corev1.EnvVar {
+		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+	}
+	vars := []corev1.EnvVar{
+		field("POD_NAMESPACE", "metadata.namespace"),
+		field("NODE_NAME", "spec.nodeName"),
+		{Name: "MESHFED_CLUSTER", Value: s.Cluster},
+		{Name: "MESHFED_NETWORK", Value: s.Network},
+		{Name: "MESHFED_ETCD_ENDPOINTS", Value: strings.Join(s.EtcdEndpoints, ",")},
+		{Name: "MESHFED_CERT_FILE", Value: certDir + "/" + corev1.TLSCertKey},
+		{Name: "MESHFED_KEY_FILE", Value: certDir + "/" + corev1.TLSPrivateKeyKey},
+		{Name: "MESHFED_CA_FILE", Value: certDir + "/" + caKey},
+	}
+	if s.EtcdSecret != "" {
+		vars = append(vars,
+			corev1.EnvVar{Name: "MESHFED_ETCD_CERT_FILE", Value: etcdCertDir + "/" + corev1.TLSCertKey},
+			corev1.EnvVar{Name: "MESHFED_ETCD_KEY_FILE", Value: etcdCertDir + "/" + corev1.TLSPrivateKeyKey},
+			corev1.EnvVar{Name: "MESHFED_ETCD_CA_FILE", Value: etcdCertDir + "/" + caKey},
+		)
+	}
+	return vars
+}
+
+// secretVolume mounts a Secret's files readable by the waypoint's group only.
+func secretVolume(name, secret string) corev1.Volume {
+	mode := int32(0o440)
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret, DefaultMode: &mode}}}
 }

@@ -1,3 +1,7 @@
 // Package waypoint implements `meshfedctl waypoint apply` and `meshfedctl waypoint delete`: the
-// per-namespace waypoint's ServiceAccount, Deployment and Service in one member cluster.
+// per-namespace waypoint's ServiceAccount, Node-reading RBAC, Deployment and Service in one
+// member cluster.
+//
+// Objects is the single definition of those objects: apply sends them with server-side apply,
+// --dry-run prints them, and deploy/waypoint is generated from them (make manifests).
 package waypoint

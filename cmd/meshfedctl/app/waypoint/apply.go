@@ -1,0 +1,94 @@
+package waypoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
+)
+
+// ErrNoNamespace is returned when the waypoint's namespace does not exist: apply never creates
+// a user's namespace.
+var ErrNoNamespace = errors.New("namespace does not exist")
+
+// Apply creates the waypoint's objects in the cluster c reaches, or brings them to s, printing
+// for each whether it was created, configured or unchanged (side names the cluster in that
+// output). It fails with membership.ErrNotOwned on the first object that exists without
+// meshfed's managed-by label, and leaves that object alone.
+func Apply(ctx context.Context, c client.Client, side string, s Spec, out io.Writer) error {
+	if err := c.Get(ctx, client.ObjectKey{Name: s.Namespace}, &corev1.Namespace{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to apply the waypoint of %s in %s: %w", s.Namespace, side, ErrNoNamespace)
+		}
+		return fmt.Errorf("failed to get namespace %s in %s: %w", s.Namespace, side, err)
+	}
+	objs := Objects(s)
+	if err := checkOwned(ctx, c, side, objs); err != nil {
+		return err
+	}
+	scheme, err := membership.Scheme()
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		if err := membership.SetKind(obj, scheme); err != nil {
+			return err
+		}
+		if err := membership.Apply(ctx, c, side, obj, out); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintf(out, "waypoint of namespace %s applied to %s\n", s.Namespace, side)
+	return err
+}
+
+// checkOwned fails with membership.ErrNotOwned when any of objs exists without meshfed's
+// managed-by label, before apply changes anything. membership.Apply checks again, right before
+// each write.
+func checkOwned(ctx context.Context, c client.Client, side string, objs []client.Object) error {
+	for _, obj := range objs {
+		cur, ok := obj.DeepCopyObject().(client.Object)
+		if !ok {
+			return fmt.Errorf("failed to copy %T", obj)
+		}
+		switch err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur); {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("failed to get %s %s in %s: %w", kindName(obj), client.ObjectKeyFromObject(obj), side, err)
+		case cur.GetLabels()[meshfedv1.ManagedByLabel] != meshfedv1.ManagedByValue:
+			return fmt.Errorf("failed to apply the waypoint in %s: %w: %s %s (label it %s=%s to let meshfed manage it, or delete it)",
+				side, membership.ErrNotOwned, kindName(cur), client.ObjectKeyFromObject(cur), meshfedv1.ManagedByLabel, meshfedv1.ManagedByValue)
+		}
+	}
+	return nil
+}
+
+// kindName is the kind of a typed object, without the package path.
+func kindName(obj client.Object) string {
+	t := fmt.Sprintf("%T", obj)
+	return t[strings.LastIndexByte(t, '.')+1:]
+}
+
+// Delete removes what Apply creates for namespace ns, in reverse order, printing each step.
+// Objects that are absent are reported as such, objects without meshfed's managed-by label are
+// kept, so deleting twice succeeds.
+func Delete(ctx context.Context, c client.Client, side, ns string, out io.Writer) error {
+	objs := Objects(Spec{Namespace: ns})
+	slices.Reverse(objs)
+	for _, obj := range objs {
+		if err := membership.Remove(ctx, c, side, obj, out); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(out, "waypoint of namespace %s removed from %s\n", ns, side)
+	return err
+}

@@ -1,0 +1,148 @@
+package waypoint
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
+)
+
+// target is the cluster a waypoint command works on: --kubeconfig and --context.
+type target struct {
+	kube    cli.KubeFlags
+	context string
+}
+
+func (t *target) addFlags(cmd *cobra.Command) {
+	t.kube.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&t.context, "context", "", "kubeconfig context of the member cluster (default: the current context)")
+}
+
+// connect returns a client for the target cluster and the context name that names it in output.
+func (t *target) connect() (client.Client, string, error) {
+	name, err := t.kube.ContextName(t.context)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := t.kube.RESTConfig(t.context)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := membership.NewClient(cfg)
+	return c, name, err
+}
+
+// NewCommand returns the waypoint command with its apply and delete subcommands.
+func NewCommand(streams cli.Streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "waypoint",
+		Short: "Deploy or remove a namespace's waypoint in a member cluster",
+		Long: `A waypoint carries a namespace's traffic to global services: one Deployment per
+namespace per member cluster, selected by the derived Services the hub writes there.`,
+	}
+	cmd.AddCommand(newApplyCommand(streams), newDeleteCommand(streams))
+	return cmd
+}
+
+type applyFlags struct {
+	target
+	spec        Spec
+	serviceType string
+	dryRun      bool
+}
+
+func newApplyCommand(streams cli.Streams) *cobra.Command {
+	f := &applyFlags{}
+	cmd := &cobra.Command{
+		Use:   "apply -n NAMESPACE --cluster NAME --network N --etcd-endpoints URL[,URL]",
+		Short: "Create or update the waypoint of a namespace",
+		Long: `Apply creates, in namespace NAMESPACE of the cluster the context points at, the waypoint's
+ServiceAccount meshfed-waypoint, a ClusterRole and ClusterRoleBinding meshfed-waypoint-NAMESPACE
+that let it get Nodes (it reads its Node's topology labels to learn its region, zone and subzone),
+the Deployment meshfed-waypoint and the Service meshfed-waypoint (HBONE on port 15008, TCP and
+UDP). The pods mount the Secret --cert-secret (keys tls.crt, tls.key, ca.crt) read-only for their
+HBONE certificates, and --etcd-secret (same keys), if given, for a TLS federation store.
+
+It uses server-side apply and prints, for each object, created, configured or unchanged; applying
+again with the same flags prints only unchanged. An object that exists without the label
+app.kubernetes.io/managed-by=meshfed is never taken over: apply stops with an error naming it.
+The namespace must exist. With --dry-run it prints the objects as YAML and contacts no cluster.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			if f.dryRun {
+				return WriteYAML(streams.Out, Objects(f.spec))
+			}
+			c, side, err := f.connect()
+			if err != nil {
+				return err
+			}
+			return Apply(cmd.Context(), c, side, f.spec, streams.Out)
+		},
+	}
+	f.addFlags(cmd)
+	fs := cmd.Flags()
+	fs.StringVarP(&f.spec.Namespace, "namespace", "n", "", "namespace of the waypoint (required)")
+	fs.StringVar(&f.spec.Cluster, "cluster", "", "name of this member cluster, as joined to the hub (required)")
+	fs.StringVar(&f.spec.Network, "network", "", "network of this member cluster, as joined to the hub (required)")
+	fs.StringSliceVar(&f.spec.EtcdEndpoints, "etcd-endpoints", nil, "client URLs of the federation store, as the waypoint pods reach them (required)")
+	fs.StringVar(&f.spec.Image, "image", DefaultImage, "waypoint container image")
+	fs.Int32Var(&f.spec.Replicas, "replicas", DefaultReplicas, "number of waypoint pods")
+	fs.StringVar(&f.spec.CertSecret, "cert-secret", DefaultCertSecret, "Secret with the waypoint's tls.crt, tls.key and ca.crt")
+	fs.StringVar(&f.spec.EtcdSecret, "etcd-secret", "", "Secret with tls.crt, tls.key and ca.crt for a TLS federation store (default: none, plain HTTP)")
+	fs.StringVar(&f.serviceType, "service-type", string(corev1.ServiceTypeClusterIP), "type of the waypoint Service: ClusterIP, NodePort or LoadBalancer (other networks need an address they can reach)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the objects as YAML instead of applying them")
+	for _, name := range []string{"namespace", "cluster", "network", "etcd-endpoints"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func (f *applyFlags) validate() error {
+	var errs []error
+	switch t := corev1.ServiceType(f.serviceType); t {
+	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer:
+		f.spec.ServiceType = t
+	default:
+		errs = append(errs, fmt.Errorf("invalid --service-type %q: want ClusterIP, NodePort or LoadBalancer", f.serviceType))
+	}
+	if f.spec.Replicas < 0 {
+		errs = append(errs, fmt.Errorf("invalid --replicas %d: must not be negative", f.spec.Replicas))
+	}
+	if f.spec.CertSecret == "" {
+		errs = append(errs, errors.New("--cert-secret must not be empty: the waypoint needs its HBONE certificate"))
+	}
+	return errors.Join(errs...)
+}
+
+func newDeleteCommand(streams cli.Streams) *cobra.Command {
+	f := &target{}
+	var ns string
+	cmd := &cobra.Command{
+		Use:   "delete -n NAMESPACE",
+		Short: "Remove the waypoint of a namespace",
+		Long: `Delete removes what apply creates for NAMESPACE: the Service, Deployment, ClusterRoleBinding,
+ClusterRole and ServiceAccount, printing deleted or absent for each. Objects without the label
+app.kubernetes.io/managed-by=meshfed are kept and reported. Deleting a waypoint that is gone
+succeeds. The Secrets the pods mount are not apply's and are left alone.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, side, err := f.connect()
+			if err != nil {
+				return err
+			}
+			return Delete(cmd.Context(), c, side, ns, streams.Out)
+		},
+	}
+	f.addFlags(cmd)
+	cmd.Flags().StringVarP(&ns, "namespace", "n", "", "namespace of the waypoint (required)")
+	_ = cmd.MarkFlagRequired("namespace")
+	return cmd
+}
