@@ -16,13 +16,16 @@ import (
 )
 
 // newHBONETable is newTestTable with HBONE credentials of the shop waypoint.
-func newHBONETable(t *testing.T, tune func(*HBONEOptions)) *Table {
+func newHBONETable(t *testing.T) *Table {
+	t.Helper()
+	return newHBONETableFrom(t, newTestPKI(t).waypointSource(t))
+}
+
+// newHBONETableFrom is newTestTable with HBONE credentials from src.
+func newHBONETableFrom(t *testing.T, src identity.Source) *Table {
 	t.Helper()
 	opts := Options{Namespace: "shop", Cluster: "east", Locality: self, Clock: newManualClock(), Logger: testLogger}
-	opts.HBONE.Identity = newTestPKI(t).waypointSource(t)
-	if tune != nil {
-		tune(&opts.HBONE)
-	}
+	opts.HBONE.Identity = src
 	if err := opts.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
@@ -38,7 +41,7 @@ func TestTableRoutesCrossNetworkThroughWaypoints(t *testing.T) {
 	north := endpoints("north", endpoint("10.2.0.1", 8080, northNetwork))
 	westWaypoints := waypointsRecord("west", "n2", "192.0.2.1:15008", "192.0.2.2:15008")
 
-	tab := newHBONETable(t, nil)
+	tab := newHBONETable(t)
 	tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: put(1, svc, east, west, north, westWaypoints, waypointsRecord("north", "n2"))})
 	r := tab.Snapshot().Route(wp)
 	if r == nil {
