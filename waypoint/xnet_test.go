@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -155,7 +156,7 @@ func TestInboundRefusesOverTheWire(t *testing.T) {
 		return err
 	}
 	forbidden := func(err error) bool {
-		he, ok := err.(*hbone.Error) //nolint:errorlint // Dial returns *hbone.Error unwrapped
+		he, ok := errors.AsType[*hbone.Error](err)
 		return ok && he.Kind == hbone.KindRefused && he.Status == http.StatusForbidden
 	}
 	if err := dial("shop", ServiceAccount, ready); err != nil {
@@ -212,5 +213,21 @@ func TestRefusedAndUnreachablePeersAreRetried(t *testing.T) {
 	}
 	if got := w1.accepted.Load() + w2.accepted.Load(); got != n {
 		t.Fatalf("live backends accepted %d connections, want %d", got, n)
+	}
+}
+
+func TestWaypointStopsWhenHBONEPortIsTaken(t *testing.T) {
+	x := newXnet(t, hbone.ProtocolH2, nil)
+	wp, err := New(Options{
+		Namespace: "shop", Cluster: "west", Locality: westWaypoint, ListenHost: "127.0.0.64", Logger: testLogger,
+		HBONE: HBONEOptions{Identity: x.pki.waypointSource(t), ListenAddress: x.west.Inbound().Addr()},
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	defer cancel()
+	if err := wp.Run(ctx, x.connect()); err == nil || ctx.Err() != nil {
+		t.Fatalf("Run with the HBONE port taken: %v (context %v), want a listen error before the timeout", err, ctx.Err())
 	}
 }
