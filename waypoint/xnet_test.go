@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,5 +230,60 @@ func TestWaypointStopsWhenHBONEPortIsTaken(t *testing.T) {
 	defer cancel()
 	if err := wp.Run(ctx, x.connect()); err == nil || ctx.Err() != nil {
 		t.Fatalf("Run with the HBONE port taken: %v (context %v), want a listen error before the timeout", err, ctx.Err())
+	}
+}
+
+// TestImpostorPeerIsNeverUsed: a peer address whose server presents another identity than the
+// namespace's waypoint (here shop's "web" account, willing to proxy anything) fails the TLS
+// identity check, so no tunnel is opened through it and the connection is retried on another
+// endpoint.
+func TestImpostorPeerIsNeverUsed(t *testing.T) {
+	x := newXnet(t, hbone.ProtocolH2, func(o *Options) { o.Outlier.Disabled = true })
+	w1, w2 := startBackend(t, "w", "127.0.0.51"), startBackend(t, "w", "127.0.0.56")
+	var proxied atomic.Int64
+	impostor, err := hbone.NewServer(hbone.ServerOptions{
+		Source: x.pki.source(t, "shop", "web"), Logger: testLogger,
+		Handler: hbone.HandlerFunc(func(ctx context.Context, req *hbone.Request) (net.Conn, error) {
+			proxied.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", req.Target.String())
+		}),
+	})
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	tcp, udp, err := hbone.Listen("127.0.0.65:0")
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- impostor.Serve(tcp, udp) }()
+	t.Cleanup(func() { _ = impostor.Close(); <-done })
+	port := int32(freePort(t))
+	x.put(
+		serviceImportedBy(port, model.ModeAny, "east", "north", "west"),
+		endpoints("west", w1.endpoint(otherNetwork), w2.endpoint(otherNetwork)),
+		endpoints("north", endpoint("127.0.0.51", w1.port, northNetwork)), // w1 again, via the impostor
+		waypointsRecord("west", "n2", x.west.Inbound().Addr()),
+		waypointsRecord("north", "n2", tcp.Addr().String()),
+	)
+	x.waitTunneled(port, 3)
+	const n = 30
+	for i := range n {
+		if name, err := roundTrip(port); err != nil || name != "w" {
+			t.Fatalf("connection %d: answered by %q, %v; want w", i, name, err)
+		}
+	}
+	if proxied.Load() != 0 {
+		t.Fatalf("the impostor carried %d tunnels", proxied.Load())
+	}
+	var north *DebugEndpoint
+	for _, ep := range x.wp.Table().Debug().Routes[0].Endpoints {
+		if ep.Cluster == "north" {
+			north = &ep
+		}
+	}
+	if north == nil || north.Failures == 0 {
+		t.Fatal("the endpoint behind the impostor was never tried: test proves nothing")
 	}
 }
