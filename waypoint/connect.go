@@ -18,7 +18,7 @@ var ErrNoEndpoint = errors.New("no endpoint available")
 
 // serve carries one accepted connection to an endpoint of the route on port.
 func (o *Outbound) serve(ctx context.Context, c net.Conn, port int32) {
-	up, h, err := o.connect(ctx, port)
+	up, h, err := o.connect(withClientAddr(ctx, c.RemoteAddr()), port)
 	if err != nil {
 		o.log.Warn("failed to connect client", "client", c.RemoteAddr().String(), "port", port, "error", err)
 		return
@@ -33,7 +33,7 @@ func (o *Outbound) serve(ctx context.Context, c net.Conn, port int32) {
 	o.conns[up] = struct{}{}
 	o.mu.Unlock()
 	defer o.untrack(up)
-	splice(c.(*net.TCPConn), up.(*net.TCPConn))
+	splice(c, up)
 }
 
 // connect dials an endpoint picked from the current plan, retrying a failed connect on a
@@ -64,11 +64,12 @@ func (o *Outbound) connect(ctx context.Context, port int32) (net.Conn, *host, er
 	return nil, nil, fmt.Errorf("failed to connect service port %d after %d tries: %w", port, len(tried), lastErr)
 }
 
-// dial connects to h, counting it in flight and reporting the result to outlier detection.
+// dial connects to h, counting it in flight and reporting the result to outlier detection. It
+// is the one place that opens a connection to an endpoint; a refused or failed tunnel counts as
+// a connect failure like a refused TCP connect.
 func (o *Outbound) dial(ctx context.Context, r *Route, h *host) (net.Conn, error) {
 	h.inflight.Add(1)
-	d := net.Dialer{Timeout: o.opts.ConnectTimeout}
-	c, err := d.DialContext(ctx, "tcp", h.addr)
+	c, err := o.open(ctx, r, h) // direct TCP, or HBONE for an endpoint on another network
 	if err == nil {
 		r.pool.success(h)
 		return c, nil

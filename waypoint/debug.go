@@ -8,9 +8,11 @@ import (
 
 // DebugTable is the JSON document of /debug/endpoints.
 type DebugTable struct {
-	Revision int64        `json:"revision"`
-	Ready    bool         `json:"ready"`
-	Routes   []DebugRoute `json:"routes"`
+	Revision int64 `json:"revision"`
+	Ready    bool  `json:"ready"`
+	// CrossNetwork says how endpoints on other networks are reached (see crossNetworkMode).
+	CrossNetwork string       `json:"crossNetwork"`
+	Routes       []DebugRoute `json:"routes"`
 }
 
 // DebugRoute is one route of DebugTable.
@@ -41,6 +43,9 @@ type DebugEndpoint struct {
 	Serving     bool   `json:"serving"`
 	Terminating bool   `json:"terminating,omitempty"`
 	Weight      uint32 `json:"weight"`
+	// Via lists the HBONE addresses of the waypoints an endpoint on another network is
+	// tunneled through; empty for a direct connection.
+	Via []string `json:"via,omitempty"`
 	outlierState
 	// TierShare is the endpoint's share of its tier's traffic in percent (0 when it is not a
 	// candidate of its tier); Share is its share of the route's traffic.
@@ -55,7 +60,7 @@ type DebugEndpoint struct {
 func (t *Table) Debug() DebugTable {
 	s := t.Snapshot()
 	now := t.clock.Now()
-	d := DebugTable{Revision: t.Revision(), Ready: t.Ready(), Routes: make([]DebugRoute, 0, len(s.Routes))}
+	d := DebugTable{Revision: t.Revision(), Ready: t.Ready(), CrossNetwork: crossNetworkMode(&t.opts.HBONE), Routes: make([]DebugRoute, 0, len(s.Routes))}
 	for _, r := range s.Routes {
 		d.Routes = append(d.Routes, debugRoute(r, now))
 	}
@@ -75,7 +80,7 @@ func debugRoute(r *Route, now time.Time) DebugRoute {
 		dr.Endpoints = append(dr.Endpoints, DebugEndpoint{
 			Cluster: h.cluster, Target: h.addr, Locality: ep.Locality, Tier: tier,
 			Healthy: ep.Healthy() && !r.ejected[i], Ready: ep.Ready, Serving: ep.Serving, Terminating: ep.Terminating,
-			Weight: ep.EffectiveWeight(), outlierState: r.pool.state(h, now),
+			Weight: ep.EffectiveWeight(), Via: r.viaAddrs(h), outlierState: r.pool.state(h, now),
 			TierShare: shares[i], Share: shares[i] * float64(r.Plan.Load.Percent[tier]) / 100,
 			InFlight: h.inflight.Load(), Connects: h.connects.Load(), Failures: h.failures.Load(),
 		})

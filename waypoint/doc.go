@@ -8,14 +8,17 @@
 // Table consumes store.Client.Watch for the namespace and rebuilds an immutable Snapshot (one
 // Route per service port: endpoints, tiers and a priority.Plan for this waypoint's locality) on
 // every change, swapping it atomically; Outbound opens one listener per Route and, per accepted
-// connection, picks an endpoint from the current Plan, dials it and splices both directions with
-// half-close carried through. Connect failures feed the per-route outlier detector, whose
-// ejections rebuild the Snapshot so that load fails over to the next tier.
+// connection, picks an endpoint from the current Plan, dials it (directly or through a tunnel)
+// and splices both directions with half-close carried through. Connect failures feed the
+// per-route outlier detector, whose ejections rebuild the Snapshot so that load fails over to
+// the next tier.
 //
-// # Scope of this milestone
+// # Cross-network traffic
 //
-// Only same-network endpoints are routed (direct TCP to the pod). Endpoints on another network
-// need an HBONE tunnel through their cluster's waypoint; they are listed as skipped in the
-// table and never picked. Every port is balanced per connection (L4); HTTP-aware balancing,
-// inbound HBONE termination and Prometheus metrics come later.
+// An endpoint on another network is reached through an HBONE tunnel (hbone.Dialer) to a
+// waypoint of its cluster, whose addresses the store's WaypointsRecord gives; Inbound is the
+// receiving side, an hbone.Server whose handler lets only this namespace's waypoints (or an
+// allow list) reach ready local endpoints their cluster imports. Without HBONE credentials
+// only same-network endpoints are routed. Every port is balanced per connection (L4);
+// HTTP-aware balancing and Prometheus metrics come later.
 package waypoint

@@ -3,6 +3,7 @@ package waypoint
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -12,13 +13,17 @@ import (
 )
 
 // FuzzTableInvariants builds tables from arbitrary endpoint sets and checks what the data path
-// relies on: every routed endpoint is on the waypoint's network and serves the port, every
-// addressable endpoint is either routed or skipped, and a pick stays inside the route.
+// relies on: every routed endpoint serves the port and is on the waypoint's network or tunneled
+// through a waypoint of its own cluster (only with HBONE on), every addressable endpoint is
+// either routed or skipped, and a pick stays inside the route. Bits of xnet turn HBONE on (1)
+// and give east (2) and west (4) a waypoint record.
 func FuzzTableInvariants(f *testing.F) {
-	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7}, uint8(0))
-	f.Add([]byte{255, 17, 3, 9, 4, 128, 64, 2, 1, 1, 1, 1}, uint8(3))
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7}, uint8(0), uint8(0))
+	f.Add([]byte{255, 17, 3, 9, 4, 128, 64, 2, 1, 1, 1, 1}, uint8(3), uint8(5))
+	f.Add([]byte{3, 0, 2, 1, 7, 0, 6, 1}, uint8(1), uint8(7))
 	modes := []model.Mode{model.ModeAny, model.ModePreferNetwork, model.ModePreferCluster, model.ModePreferRegion, model.ModePreferClose, model.ModePreferSameNode}
-	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+	src := newTestPKI(f).waypointSource(f)
+	f.Fuzz(func(t *testing.T, data []byte, mode, xnet uint8) {
 		if len(data) > 400 {
 			return
 		}
@@ -42,7 +47,17 @@ func FuzzTableInvariants(f *testing.F) {
 		for c, eps := range byCluster {
 			events = append(events, put(1, endpoints(c, eps...))...)
 		}
+		records := map[string]*store.WaypointsRecord{}
+		for i, c := range []string{"east", "west"} {
+			if xnet&(2<<i) != 0 {
+				records[c] = waypointsRecord(c, "n"+strconv.Itoa(i), "192.0.2."+strconv.Itoa(i+1)+":15008")
+				events = append(events, put(1, records[c])...)
+			}
+		}
 		tab := newTestTable(t)
+		if xnet&1 != 0 {
+			tab = newHBONETableFrom(t, src)
+		}
 		tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: events})
 		r := tab.Snapshot().Route(20000)
 		if r == nil {
@@ -57,8 +72,34 @@ func FuzzTableInvariants(f *testing.F) {
 		}
 		for i, ep := range r.Endpoints {
 			port, ok := ep.TargetPort("tcp")
-			if ep.Locality.Network != self.Network || !ok || r.Targets[i] != net.JoinHostPort(ep.Address, strconv.Itoa(int(port))) {
+			if !ok || r.Targets[i] != net.JoinHostPort(ep.Address, strconv.Itoa(int(port))) {
 				t.Fatalf("routed endpoint %+v as %s", ep, r.Targets[i])
+			}
+			via := r.viaAddrs(r.hosts[i])
+			if ep.Locality.Network == self.Network {
+				if via != nil {
+					t.Fatalf("same-network endpoint %+v tunneled via %v", ep, via)
+				}
+				continue
+			}
+			rec := records[ep.Locality.Cluster]
+			if xnet&1 == 0 || rec == nil || !slices.Equal(via, rec.Addresses) {
+				t.Fatalf("other-network endpoint %+v routed via %v (HBONE %v, record %v)", ep, via, xnet&1 != 0, rec)
+			}
+		}
+		for _, sk := range r.Skipped {
+			switch sk.Reason {
+			case SkipNoTargetPort:
+			case SkipNoHBONE:
+				if xnet&1 != 0 {
+					t.Fatalf("skipped %+v for no HBONE while HBONE is on", sk)
+				}
+			case SkipNoWaypoint:
+				if xnet&1 == 0 || records[sk.Cluster] != nil {
+					t.Fatalf("skipped %+v for no waypoint (HBONE %v, record %v)", sk, xnet&1 != 0, records[sk.Cluster])
+				}
+			default:
+				t.Fatalf("skipped %+v for an unknown reason", sk)
 			}
 		}
 		src := priority.NewSplitMix(uint64(len(data)))

@@ -43,6 +43,8 @@ type Options struct {
 	Outlier OutlierOptions
 	// Load tunes the load split across tiers (Envoy's defaults when zero).
 	Load priority.LoadOptions
+	// HBONE configures cross-network tunnels and the inbound server; off when its Identity is nil.
+	HBONE HBONEOptions
 	// Seed seeds endpoint picking; 0 means a seed from the current time.
 	Seed uint64
 	// Clock tells the time for outlier detection; nil means the system clock.
@@ -64,6 +66,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Locality.Cluster != "" && o.Locality.Cluster != o.Cluster {
 		return fmt.Errorf("failed to validate option locality %s: cluster differs from %s", o.Locality.Cluster, o.Cluster)
+	}
+	if err := o.HBONE.validate(o.Namespace); err != nil {
+		return err
 	}
 	return o.Outlier.Validate()
 }

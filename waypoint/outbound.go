@@ -25,6 +25,8 @@ type Outbound struct {
 	log    *slog.Logger
 	src    *priority.SplitMix
 	picker *priority.LeastRequest
+	// tunnels is the HBONE dialer, set by Run when HBONE is enabled, before any connection.
+	tunnels *tunnels
 
 	mu        sync.Mutex
 	listeners map[int32]net.Listener
@@ -46,8 +48,17 @@ func NewOutbound(table *Table, opts Options) *Outbound {
 }
 
 // Run keeps the listeners in line with the table until ctx ends, then closes every listener
-// and connection and waits for their goroutines.
+// and connection and waits for their goroutines. With HBONE enabled it first starts the
+// tunnel dialer; its error is the only one Run returns.
 func (o *Outbound) Run(ctx context.Context) error {
+	if o.opts.HBONE.Enabled() {
+		t, err := newTunnels(o.opts)
+		if err != nil {
+			return err
+		}
+		o.tunnels = t
+		defer t.close()
+	}
 	ticker := time.NewTicker(relistenInterval)
 	defer ticker.Stop()
 	o.reconcile(ctx)

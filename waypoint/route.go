@@ -22,8 +22,9 @@ type Route struct {
 	ListenPort int32
 	// Distribution is the traffic distribution the tiers follow.
 	Distribution model.Distribution
-	// Endpoints are the routable endpoints (same network, serving this port), Targets their
-	// ip:port, in the same order; Tiers and Plan index into them.
+	// Endpoints are the routable endpoints (serving this port; on another network only when
+	// their cluster has a waypoint to tunnel through), Targets their ip:port, in the same order;
+	// Tiers and Plan index into them.
 	Endpoints []model.Endpoint
 	Targets   []string
 	Tiers     priority.Tiers
@@ -37,6 +38,7 @@ type Route struct {
 	hosts   []*host
 	pool    *pool
 	expires time.Time
+	via     map[*host]*peerSet // the waypoints an endpoint on another network is tunneled through
 }
 
 // Skipped is an endpoint left out of a route, with the reason.
@@ -48,9 +50,12 @@ type Skipped struct {
 
 // Reasons of Skipped.
 const (
-	// SkipCrossNetwork marks an endpoint on another network: it needs an HBONE tunnel to its
-	// cluster's waypoint, which this build does not route yet.
-	SkipCrossNetwork = "cross-network endpoint needs HBONE (not routed yet)"
+	// SkipNoHBONE marks an endpoint on another network while HBONE is off (no certificate
+	// files): it can only be reached through a tunnel.
+	SkipNoHBONE = "cross-network endpoint, HBONE disabled (no certificate files): same-network only"
+	// SkipNoWaypoint marks an endpoint on another network whose cluster has no waypoint address
+	// in the store to tunnel through.
+	SkipNoWaypoint = "cross-network endpoint, no waypoint address for its cluster in the store"
 	// SkipNoTargetPort marks an endpoint that does not serve the route's port.
 	SkipNoTargetPort = "endpoint has no target port for this service port"
 )

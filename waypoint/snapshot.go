@@ -25,6 +25,7 @@ type Snapshot struct {
 
 	byPort  map[int32]*Route
 	expires time.Time // earliest end of an ejection among the routes; zero when none
+	local   localTargets
 }
 
 // Route returns the route listening on port, or nil.
@@ -36,12 +37,14 @@ type builder struct {
 	opts  Options
 	log   *slog.Logger
 	pools map[string]*pool
+	peers map[string]*peerSet // HBONE peers by cluster, for the build in progress
 }
 
 // build computes the snapshot of st at rev and time now, and drops pools and hosts no route
 // uses any more.
 func (b *builder) build(st *state, rev int64, now time.Time) *Snapshot {
-	s := &Snapshot{Revision: rev, byPort: make(map[int32]*Route)}
+	s := &Snapshot{Revision: rev, byPort: make(map[int32]*Route), local: indexLocalTargets(st, b.opts.Cluster)}
+	b.peers = peerSets(st, &b.opts.HBONE)
 	used := make(map[string]bool)
 	for _, key := range slices.Sorted(maps.Keys(st.services)) {
 		svc := st.services[key]
@@ -143,23 +146,30 @@ func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints) {
 				ep.Locality.Cluster = g.Cluster
 			}
 			port, ok := ep.TargetPort(r.PortName)
-			switch {
-			case !ok:
+			if !ok {
 				r.Skipped = append(r.Skipped, Skipped{Cluster: g.Cluster, Address: ep.Address, Reason: SkipNoTargetPort})
-				continue
-			case ep.Locality.Network != b.opts.Locality.Network:
-				r.Skipped = append(r.Skipped, Skipped{Cluster: g.Cluster, Address: ep.Address, Reason: SkipCrossNetwork})
 				continue
 			}
 			target := net.JoinHostPort(ep.Address, strconv.Itoa(int(port)))
 			key := hostKey(g.Cluster, target)
+			var via *peerSet
+			if ep.Locality.Network != b.opts.Locality.Network {
+				var reason string
+				if via, reason = b.tunnelPeers(g.Cluster); via == nil {
+					r.Skipped = append(r.Skipped, Skipped{Cluster: g.Cluster, Address: ep.Address, Reason: reason})
+					continue
+				}
+				key = tunnelHostKey(key)
+			}
 			if keep[key] {
 				continue // the same target twice in one cluster's record: route it once
 			}
 			keep[key] = true
+			h := r.pool.host(key, g.Cluster, target)
 			r.Endpoints = append(r.Endpoints, ep)
 			r.Targets = append(r.Targets, target)
-			r.hosts = append(r.hosts, r.pool.host(key, g.Cluster, target))
+			r.hosts = append(r.hosts, h)
+			r.setVia(h, via)
 		}
 	}
 	r.pool.retain(keep)

@@ -7,16 +7,19 @@ import (
 )
 
 // state is what the store holds for one namespace, as far as the waypoint uses it: service
-// records by key, and endpoint records by service key then cluster.
+// records by key, endpoint records by service key then cluster, and the namespace's waypoint
+// addresses by cluster.
 type state struct {
 	services  map[string]*store.ServiceRecord
 	endpoints map[string]map[string]*store.EndpointsRecord
+	waypoints map[string]*store.WaypointsRecord
 }
 
 func newState() state {
 	return state{
 		services:  make(map[string]*store.ServiceRecord),
 		endpoints: make(map[string]map[string]*store.EndpointsRecord),
+		waypoints: make(map[string]*store.WaypointsRecord),
 	}
 }
 
@@ -26,7 +29,7 @@ func newState() state {
 func (s *state) apply(b store.Batch, log *slog.Logger) bool {
 	changed := false
 	if b.Snapshot {
-		changed = len(s.services) > 0 || len(s.endpoints) > 0
+		changed = len(s.services) > 0 || len(s.endpoints) > 0 || len(s.waypoints) > 0
 		*s = newState()
 	}
 	for i := range b.Events {
@@ -56,8 +59,11 @@ func (s *state) applyEvent(ev *store.Event, log *slog.Logger) bool {
 		}
 		s.endpoints[svc][r.Cluster] = r
 		return true
+	case *store.WaypointsRecord:
+		s.waypoints[r.Cluster] = r
+		return true
 	}
-	return false // waypoint addresses are for HBONE, not used yet
+	return false
 }
 
 // remove drops what is held for k; zero keys (malformed) are ignored.
@@ -75,6 +81,10 @@ func (s *state) remove(k store.Key) bool {
 		if len(byCluster) == 0 {
 			delete(s.endpoints, svc)
 		}
+		return ok
+	case store.KindWaypoints:
+		_, ok := s.waypoints[k.Cluster]
+		delete(s.waypoints, k.Cluster)
 		return ok
 	default:
 		return false

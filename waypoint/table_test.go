@@ -47,10 +47,10 @@ func TestTableAddressesOnlyWhatItImports(t *testing.T) {
 		wantSkipped []string
 	}{
 		{
-			name:        "imported from both clusters; the other network is skipped",
+			name:        "imported from both clusters; the other network is skipped without HBONE",
 			records:     []store.Record{service(wp, model.ModeAny), east, west},
 			wantTargets: []string{"10.0.0.1:8080", "10.0.0.2:8080"},
-			wantSkipped: []string{SkipCrossNetwork},
+			wantSkipped: []string{SkipNoHBONE},
 		},
 		{
 			name:        "From limits the clusters",
@@ -65,7 +65,7 @@ func TestTableAddressesOnlyWhatItImports(t *testing.T) {
 			name:        "unsorted imports still found",
 			records:     []store.Record{withImports(model.Import{Cluster: "west", From: []string{"west"}}, model.Import{Cluster: "east", From: []string{"west"}}), east, west},
 			wantTargets: []string{"10.0.0.2:8080"},
-			wantSkipped: []string{SkipCrossNetwork},
+			wantSkipped: []string{SkipNoHBONE},
 		},
 		{
 			name:        "endpoint without the port's target port",

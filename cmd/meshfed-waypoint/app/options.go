@@ -32,6 +32,20 @@ type Options struct {
 	ConnectTimeout time.Duration
 	Retries        int
 	LogLevel       slog.Level
+	// CertFile, KeyFile and CAFile are the waypoint's SPIFFE certificate, its key and the
+	// trust bundle, reloaded on change; without them HBONE is off (same-network only).
+	CertFile string
+	KeyFile  string
+	CAFile   string
+	// TrustDomain is the SPIFFE trust domain of peers and callers.
+	TrustDomain string
+	// HBONEAddress is where the inbound HBONE server listens (TCP and UDP); "0" or "" disables.
+	HBONEAddress string
+	// HBONETransport is the outbound tunnel transport, h2 or h3 (h3 falls back to h2).
+	HBONETransport string
+	// AllowCallers is a comma-separated list of SPIFFE IDs that replaces the default caller
+	// policy of the inbound server.
+	AllowCallers string
 }
 
 // DefaultOptions reads the defaults from the environment (getenv is os.Getenv in main).
@@ -52,7 +66,24 @@ func DefaultOptions(getenv func(string) string) Options {
 		AdminAddr:      ":15021",
 		ConnectTimeout: waypoint.DefaultConnectTimeout,
 		Retries:        waypoint.DefaultRetries,
+		CertFile:       getenv("MESHFED_CERT_FILE"),
+		KeyFile:        getenv("MESHFED_KEY_FILE"),
+		CAFile:         getenv("MESHFED_CA_FILE"),
+		TrustDomain:    orDefault(getenv("MESHFED_TRUST_DOMAIN"), waypoint.DefaultTrustDomain),
+		HBONEAddress:   orDefault(getenv("MESHFED_HBONE_ADDRESS"), DefaultHBONEAddress),
+		HBONETransport: orDefault(getenv("MESHFED_HBONE_TRANSPORT"), "h2"),
+		AllowCallers:   getenv("MESHFED_ALLOW_CALLERS"),
 	}
+}
+
+// DefaultHBONEAddress is the inbound HBONE port of DESIGN §5.
+const DefaultHBONEAddress = ":15008"
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 func splitList(s string) []string {
@@ -83,6 +114,13 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", o.ConnectTimeout, "timeout of one connect attempt")
 	fs.IntVar(&o.Retries, "retries", o.Retries, "connect retries on another endpoint; negative disables")
 	fs.TextVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn, error")
+	fs.StringVar(&o.CertFile, "cert-file", o.CertFile, "the waypoint's SPIFFE certificate (PEM), reloaded on change; without certificate files HBONE is off and only same-network endpoints are routed ($MESHFED_CERT_FILE)")
+	fs.StringVar(&o.KeyFile, "key-file", o.KeyFile, "private key of --cert-file ($MESHFED_KEY_FILE)")
+	fs.StringVar(&o.CAFile, "ca-file", o.CAFile, "trust bundle that peers' and callers' certificates chain to ($MESHFED_CA_FILE)")
+	fs.StringVar(&o.TrustDomain, "trust-domain", o.TrustDomain, "SPIFFE trust domain of the certificate, peers and callers; peer waypoints must be spiffe://<trust-domain>/ns/<namespace>/sa/meshfed-waypoint ($MESHFED_TRUST_DOMAIN)")
+	fs.StringVar(&o.HBONEAddress, "hbone-address", o.HBONEAddress, "address of the inbound HBONE server, TCP (HTTP/2) and UDP (HTTP/3) on the same port; 0 or empty disables inbound ($MESHFED_HBONE_ADDRESS)")
+	fs.StringVar(&o.HBONETransport, "hbone-transport", o.HBONETransport, "transport of outbound tunnels: h2, or h3 (falls back to h2 when QUIC fails) ($MESHFED_HBONE_TRANSPORT)")
+	fs.StringVar(&o.AllowCallers, "allow-callers", o.AllowCallers, "comma-separated SPIFFE IDs allowed to open inbound tunnels, replacing the default (this namespace's meshfed-waypoint in --trust-domain) ($MESHFED_ALLOW_CALLERS)")
 }
 
 // Validate checks that the waypoint knows where it is and where the store is.
@@ -97,5 +135,35 @@ func (o *Options) Validate() error {
 	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
 		errs = append(errs, errors.New("--etcd-cert-file and --etcd-key-file go together"))
 	}
+	if n := countSet(o.CertFile, o.KeyFile, o.CAFile); n != 0 && n != 3 {
+		errs = append(errs, errors.New("--cert-file, --key-file and --ca-file go together"))
+	}
+	if _, err := parseTransport(o.HBONETransport); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := ParseCallers(o.AllowCallers); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+func countSet(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// hboneEnabled reports whether certificate files are configured.
+func (o *Options) hboneEnabled() bool { return o.CertFile != "" }
+
+// inboundAddress is the HBONE listen address, "" when inbound is disabled.
+func (o *Options) inboundAddress() string {
+	if o.HBONEAddress == "0" {
+		return ""
+	}
+	return o.HBONEAddress
 }

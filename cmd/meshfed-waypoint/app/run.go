@@ -11,6 +11,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/hbone/identity"
 	"github.com/meshfed/meshfed/waypoint"
 )
 
@@ -20,6 +21,18 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	hb, err := hboneOptions(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	w, err := waypoint.New(waypoint.Options{
+		Namespace: o.Namespace, Cluster: o.Cluster, ListenHost: o.ListenHost,
+		Locality:       model.Locality{Network: o.Network, Region: o.Region, Zone: o.Zone, Subzone: o.Subzone, Node: o.Node, Cluster: o.Cluster},
+		ConnectTimeout: o.ConnectTimeout, Retries: o.Retries, HBONE: hb, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
 	st, err := store.Connect(ctx, store.ClientConfig{
 		Endpoints: o.EtcdEndpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile, Logger: log,
 	})
@@ -27,14 +40,6 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		return fmt.Errorf("failed to connect to the federation store: %w", err)
 	}
 	defer func() { _ = st.Close() }()
-	w, err := waypoint.New(waypoint.Options{
-		Namespace: o.Namespace, Cluster: o.Cluster, ListenHost: o.ListenHost,
-		Locality:       model.Locality{Network: o.Network, Region: o.Region, Zone: o.Zone, Subzone: o.Subzone, Node: o.Node, Cluster: o.Cluster},
-		ConnectTimeout: o.ConnectTimeout, Retries: o.Retries, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
 	stopAdmin, err := serveAdmin(o.AdminAddr, w.Admin(), log)
 	if err != nil {
 		return err
@@ -45,6 +50,32 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// hboneOptions loads the certificate files, reloaded until ctx ends, into the waypoint's
+// HBONE options; without certificate files HBONE is off and a log line says so.
+func hboneOptions(ctx context.Context, o Options, log *slog.Logger) (waypoint.HBONEOptions, error) {
+	if !o.hboneEnabled() {
+		log.Warn("HBONE disabled: no --cert-file, --key-file and --ca-file; routing same-network endpoints only, no inbound tunnels")
+		return waypoint.HBONEOptions{}, nil
+	}
+	src, err := identity.NewFileSource(o.CertFile, o.KeyFile, o.CAFile, log)
+	if err != nil {
+		return waypoint.HBONEOptions{}, fmt.Errorf("failed to load HBONE certificate files: %w", err)
+	}
+	go src.Run(ctx, 0)
+	proto, err := parseTransport(o.HBONETransport)
+	if err != nil {
+		return waypoint.HBONEOptions{}, err
+	}
+	callers, err := ParseCallers(o.AllowCallers)
+	if err != nil {
+		return waypoint.HBONEOptions{}, err
+	}
+	log.Info("HBONE enabled", "identity", src.Material().ID.String(), "transport", proto.String(), "inbound", o.inboundAddress(), "allowCallers", len(callers))
+	return waypoint.HBONEOptions{
+		Identity: src, TrustDomain: o.TrustDomain, ListenAddress: o.inboundAddress(), Protocol: proto, AllowCallers: callers,
+	}, nil
 }
 
 // serveAdmin serves the admin handler on addr ("0" disables) and returns its stop function.

@@ -68,6 +68,9 @@ func TestRunServesFromStore(t *testing.T) {
 	if !strings.Contains(string(body), "127.0.0.2") {
 		t.Errorf("/debug/endpoints lacks the endpoint: %s", body)
 	}
+	if !strings.Contains(string(body), `"crossNetwork": "disabled: no certificate files`) {
+		t.Errorf("/debug/endpoints does not say HBONE is off without certificate files: %s", body)
+	}
 }
 
 func TestValidate(t *testing.T) {

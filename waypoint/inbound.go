@@ -1,0 +1,152 @@
+package waypoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/meshfed/meshfed/hbone"
+	"github.com/meshfed/meshfed/hbone/identity"
+)
+
+// Reasons of the inbound server's refusals (sent in hbone.ReasonHeader).
+const (
+	// ReasonCallerNotAllowed: the caller's SPIFFE ID is not a waypoint of this namespace (or
+	// not in the allow list).
+	ReasonCallerNotAllowed = "caller-not-allowed"
+	// ReasonNoCallerCluster: the request's Baggage names no cluster, so the import check
+	// cannot be made.
+	ReasonNoCallerCluster = "no-caller-cluster"
+	// ReasonTargetNotAllowed: the target is not a ready endpoint of this cluster of a global
+	// service the caller's cluster imports from this cluster.
+	ReasonTargetNotAllowed = "target-not-allowed"
+	// ReasonNotSynced: the endpoint table has not been synced with the store yet.
+	ReasonNotSynced = "table-not-synced"
+)
+
+// Inbound terminates HBONE tunnels from the waypoints of other networks: an hbone.Server on
+// one port (TCP for HTTP/2, UDP for HTTP/3) whose handler authorizes the caller and the target
+// against the endpoint table before it dials anything.
+type Inbound struct {
+	table   *Table
+	opts    Options
+	log     *slog.Logger
+	allowed map[string]bool // caller SPIFFE IDs; nil means the default policy
+	peerID  identity.ID     // the default policy's one caller
+	srv     *hbone.Server
+
+	mu   sync.Mutex
+	addr string
+}
+
+// NewInbound returns the inbound server of table; opts must be valid with HBONE enabled. It
+// does no I/O until Run.
+func NewInbound(table *Table, opts Options) (*Inbound, error) {
+	opts = opts.withDefaults()
+	if !opts.HBONE.Enabled() {
+		return nil, fmt.Errorf("failed to build HBONE inbound: no identity: %w", errMissingOption)
+	}
+	in := &Inbound{
+		table: table, opts: opts, peerID: opts.HBONE.peerID(opts.Namespace),
+		log: opts.Logger.With("component", "waypoint-inbound", "namespace", opts.Namespace),
+	}
+	if len(opts.HBONE.AllowCallers) > 0 {
+		in.allowed = make(map[string]bool, len(opts.HBONE.AllowCallers))
+		for _, id := range opts.HBONE.AllowCallers {
+			in.allowed[id.String()] = true
+		}
+	}
+	srv, err := hbone.NewServer(hbone.ServerOptions{
+		Source: opts.HBONE.Identity, Handler: in, Limits: opts.HBONE.Limits,
+		Logger: opts.Logger.With("component", "waypoint-hbone-server", "namespace", opts.Namespace),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to build HBONE server: %w", err)
+	}
+	in.srv = srv
+	return in, nil
+}
+
+// Run listens on HBONE.ListenAddress (TCP and UDP) and serves tunnels until ctx ends, then
+// closes the server and every tunnel. It returns an error when it cannot listen or serve.
+func (in *Inbound) Run(ctx context.Context) error {
+	tcp, udp, err := hbone.Listen(in.opts.HBONE.ListenAddress)
+	if err != nil {
+		return fmt.Errorf("failed to listen for HBONE on %s: %w", in.opts.HBONE.ListenAddress, err)
+	}
+	in.mu.Lock()
+	in.addr = tcp.Addr().String()
+	in.mu.Unlock()
+	in.log.Info("serving HBONE", "address", in.addr, "callers", in.policy())
+	stop := context.AfterFunc(ctx, func() { _ = in.srv.Close() })
+	defer stop()
+	if err := in.srv.Serve(tcp, udp); err != nil {
+		return fmt.Errorf("failed to serve HBONE on %s: %w", in.addr, err)
+	}
+	return nil
+}
+
+// Addr is the address the server listens on, "" until Run has opened it.
+func (in *Inbound) Addr() string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.addr
+}
+
+// ActiveTunnels is the number of tunnels open through the server.
+func (in *Inbound) ActiveTunnels() int { return in.srv.ActiveTunnels() }
+
+// Connect implements hbone.Handler. It authorizes the caller's SPIFFE ID, then the target: an
+// ip:port of a ready endpoint of this waypoint's cluster, of a global service whose store
+// record lets the caller's cluster import it from this cluster. The caller's cluster is the
+// k8s.cluster.name of the request's Baggage: it is asserted by the caller, which the TLS
+// layer has authenticated as a waypoint of this namespace (or an allow-listed identity), so a
+// waypoint is trusted to name its own cluster. Only then does it dial the target, within the
+// server's upstream timeout (ctx).
+func (in *Inbound) Connect(ctx context.Context, req *hbone.Request) (net.Conn, error) {
+	if !in.callerAllowed(req.Caller) {
+		in.log.Warn("denied HBONE caller", "caller", req.Caller.String(), "remote", req.RemoteAddr, "target", req.Target.String())
+		return nil, hbone.Deny(ReasonCallerNotAllowed)
+	}
+	if !in.table.Ready() {
+		return nil, hbone.Unavailable(ReasonNotSynced, errors.New("endpoint table not synced with the store yet"))
+	}
+	cluster := req.Locality().Cluster
+	if cluster == "" {
+		in.log.Debug("denied HBONE tunnel without caller cluster", "caller", req.Caller.String(), "target", req.Target.String())
+		return nil, hbone.Deny(ReasonNoCallerCluster)
+	}
+	if !in.table.Snapshot().local.allows(req.Target, cluster) {
+		in.log.Debug("denied HBONE target", "caller", req.Caller.String(), "callerCluster", cluster, "target", req.Target.String())
+		return nil, hbone.Deny(ReasonTargetNotAllowed)
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", req.Target.String())
+	if err != nil {
+		return nil, fmt.Errorf("failed to dial local endpoint %s: %w", req.Target, err)
+	}
+	return c, nil
+}
+
+// callerAllowed applies the allow list, or by default accepts exactly the waypoint identity
+// of this namespace in the trust domain.
+func (in *Inbound) callerAllowed(id identity.ID) bool {
+	if id.IsZero() {
+		return false
+	}
+	if in.allowed != nil {
+		return in.allowed[id.String()]
+	}
+	return id == in.peerID
+}
+
+// policy describes the caller policy for logs.
+func (in *Inbound) policy() string {
+	if in.allowed != nil {
+		return fmt.Sprintf("allow list of %d SPIFFE IDs", len(in.allowed))
+	}
+	return in.peerID.String()
+}

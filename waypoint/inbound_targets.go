@@ -1,0 +1,57 @@
+package waypoint
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// localTargets is what the inbound server may connect to: every ip:port of a ready endpoint of
+// this waypoint's cluster serving a port of a global service of the namespace, with the
+// clusters whose import of that service lists this cluster (sorted, deduplicated).
+type localTargets map[netip.AddrPort][]string
+
+// allows reports whether a tunnel from a waypoint of cluster may reach target.
+func (l localTargets) allows(target netip.AddrPort, cluster string) bool {
+	_, ok := slices.BinarySearch(l[target], cluster)
+	return ok
+}
+
+// indexLocalTargets builds the localTargets of cluster from the store state.
+func indexLocalTargets(st *state, cluster string) localTargets {
+	out := make(localTargets)
+	for key, svc := range st.services {
+		rec := st.endpoints[key][cluster]
+		if rec == nil {
+			continue
+		}
+		var importers []string
+		for _, imp := range svc.Imports {
+			if slices.Contains(imp.From, cluster) {
+				importers = append(importers, imp.Cluster)
+			}
+		}
+		if len(importers) == 0 {
+			continue
+		}
+		for i := range rec.Endpoints {
+			ep := &rec.Endpoints[i]
+			addr, err := netip.ParseAddr(ep.Address)
+			if !ep.Ready || err != nil {
+				continue
+			}
+			for _, p := range svc.Ports {
+				port, ok := ep.TargetPort(p.Name)
+				if !ok || port <= 0 || port > 65535 {
+					continue
+				}
+				ap := netip.AddrPortFrom(addr.Unmap(), uint16(port))
+				out[ap] = append(out[ap], importers...)
+			}
+		}
+	}
+	for ap, clusters := range out {
+		slices.Sort(clusters)
+		out[ap] = slices.Compact(clusters)
+	}
+	return out
+}
