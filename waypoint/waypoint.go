@@ -30,8 +30,10 @@ func (w *Waypoint) Table() *Table { return w.table }
 // Outbound is the waypoint's outbound side.
 func (w *Waypoint) Outbound() *Outbound { return w.outbound }
 
-// Admin is the handler of the admin endpoints (see AdminHandler).
-func (w *Waypoint) Admin() http.Handler { return AdminHandler(w.table) }
+// Admin is the handler of the admin endpoints (see AdminHandler) and of /metrics.
+func (w *Waypoint) Admin() http.Handler {
+	return withMetrics(AdminHandler(w.table), w.outbound.metrics.reg)
+}
 
 // Run follows the store through c and serves the outbound listeners until ctx ends; it
 // returns after every listener and connection has been closed. The error is the table's, if
