@@ -27,6 +27,7 @@ type httpBackend struct {
 	ip     string
 	port   int32
 	status atomic.Int32
+	delay  atomic.Int64 // nanoseconds to wait before answering
 	hits   atomic.Int64
 	protos atomic.Value // the last request's r.Proto
 
@@ -84,6 +85,13 @@ func (b *httpBackend) stop() {
 func (b *httpBackend) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	b.hits.Add(1)
 	b.protos.Store(r.Proto)
+	if d := time.Duration(b.delay.Load()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	w.Header().Set("X-Backend", b.name)
 	if r.Header.Get("Content-Type") == "application/grpc" {
 		msg, _ := io.ReadAll(r.Body)
