@@ -214,3 +214,29 @@ func requests(t *testing.T, c *http.Client, port int32, n, workers int) *tally {
 	}
 	return &tl
 }
+
+// steady sends GETs at rate per second until stop is closed or limit passes, each reply
+// tallied with its send time relative to start; it returns when every request has finished.
+func steady(ctx context.Context, c *http.Client, port int32, rate int, limit time.Duration, stop <-chan struct{}, onReply func(time.Duration, reply)) int {
+	start := time.Now()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	var wg sync.WaitGroup
+	sent := 0
+	for {
+		select {
+		case <-stop:
+		case <-deadline.C:
+		case <-ctx.Done():
+		case <-tick.C:
+			sent++
+			at := time.Since(start)
+			wg.Go(func() { onReply(at, get(ctx, c, port)) })
+			continue
+		}
+		wg.Wait()
+		return sent
+	}
+}
