@@ -113,6 +113,7 @@ func (o *Outbound) newReverseProxy() *httputil.ReverseProxy {
 			pr.SetXForwarded()
 		},
 		Transport:    balancer{o: o},
+		BufferPool:   copyBuffers{},
 		ErrorHandler: o.localReply,
 		ErrorLog:     slog.NewLogLogger(o.log.Handler(), slog.LevelDebug),
 	}
@@ -194,3 +195,15 @@ func (l *connListener) Close() error {
 }
 
 func (l *connListener) Addr() net.Addr { return l.c.LocalAddr() }
+
+// copyBuffers lends the proxy its 32 KiB copy buffers, so that a request does not allocate one.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (copyBuffers) Get() []byte { return copyBufferPool.Get().(*[32 << 10]byte)[:] }
+func (copyBuffers) Put(b []byte) {
+	if len(b) == 32<<10 {
+		copyBufferPool.Put((*[32 << 10]byte)(b))
+	}
+}

@@ -1,6 +1,7 @@
 package waypoint
 
 import (
+	"encoding/json"
 	"io"
 	"maps"
 	"net/http"
@@ -130,4 +131,27 @@ func TestMetricsAfterTraffic(t *testing.T) {
 			t.Errorf("series %s carries an endpoint address", s)
 		}
 	}
+	// The admin endpoints still answer beside /metrics, with the load share per endpoint.
+	srv := httptest.NewServer(e.wp.Admin())
+	defer srv.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/debug/endpoints", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /debug/endpoints: %v", err)
+	}
+	defer resp.Body.Close()
+	var d DebugTable
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		t.Fatalf("decode /debug/endpoints: %v", err)
+	}
+	for _, r := range d.Routes {
+		if r.ListenPort != web {
+			continue
+		}
+		if r.Protocol != ProtocolHTTP || len(r.Endpoints) != 2 || r.Endpoints[0].Share+r.Endpoints[1].Share != 100 {
+			t.Fatalf("debug route of web: %+v, want HTTP with two endpoints sharing 100%%", r)
+		}
+		return
+	}
+	t.Fatal("web's route missing from /debug/endpoints")
 }
