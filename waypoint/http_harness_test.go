@@ -217,8 +217,7 @@ func requests(t *testing.T, c *http.Client, port int32, n, workers int) *tally {
 
 // steady sends GETs at rate per second until stop is closed or limit passes, each reply
 // tallied with its send time relative to start; it returns when every request has finished.
-func steady(ctx context.Context, c *http.Client, port int32, rate int, limit time.Duration, stop <-chan struct{}, onReply func(time.Duration, reply)) int {
-	start := time.Now()
+func steady(ctx context.Context, c *http.Client, port int32, rate int, start time.Time, limit time.Duration, stop <-chan struct{}, onReply func(time.Duration, reply)) int {
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	deadline := time.NewTimer(limit)
