@@ -19,11 +19,15 @@ var ErrNoEndpoint = errors.New("no endpoint available")
 // serve carries one accepted connection to an endpoint of the route on port.
 func (o *Outbound) serve(ctx context.Context, c net.Conn, port int32) {
 	up, h, err := o.connect(withClientAddr(ctx, c.RemoteAddr()), port)
+	r := o.table.Snapshot().Route(port)
+	o.metrics.connection(r, h)
 	if err != nil {
 		o.log.Warn("failed to connect client", "client", c.RemoteAddr().String(), "port", port, "error", err)
 		return
 	}
 	defer h.inflight.Add(-1)
+	o.metrics.upstreamOpened(r)
+	defer o.metrics.upstreamClosed(r)
 	o.mu.Lock()
 	if o.conns == nil {
 		o.mu.Unlock()
@@ -89,7 +93,11 @@ func (o *Outbound) dial(ctx context.Context, r *Route, h *host) (net.Conn, error
 // plan in which the endpoints already tried count as unhealthy, so that a retry moves on to the
 // next tier when its own is exhausted (Envoy's previous_hosts and previous_priorities), and
 // draws again a bounded number of times if it still lands on a tried endpoint.
-func (o *Outbound) pick(r *Route, tried []*host) (*host, bool) {
+func (o *Outbound) pick(r *Route, tried []*host) (*host, bool) { return o.pickFor(r, tried, r) }
+
+// pickFor is pick with in-flight counts from in: connections for per-connection routes,
+// requests for per-request routes.
+func (o *Outbound) pickFor(r *Route, tried []*host, in priority.InFlight) (*host, bool) {
 	plan := r.Plan
 	if len(tried) > 0 {
 		plan = priority.NewPlan(r.Endpoints, r.Tiers, func(i int) bool {
@@ -98,7 +106,7 @@ func (o *Outbound) pick(r *Route, tried []*host) (*host, bool) {
 	}
 	var h *host
 	for range maxDraws {
-		i, ok := plan.Pick(o.src, o.picker, r)
+		i, ok := plan.Pick(o.src, o.picker, in)
 		if !ok {
 			return nil, false
 		}

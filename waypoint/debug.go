@@ -23,6 +23,7 @@ type DebugRoute struct {
 	Port         int32              `json:"port"`
 	ListenPort   int32              `json:"listenPort"`
 	Distribution model.Distribution `json:"distribution"`
+	Protocol     Protocol           `json:"protocol"`
 	// TierPercent is each tier's share of the route's traffic; TierPanic marks tiers in panic.
 	TierPercent []uint32        `json:"tierPercent"`
 	TierPanic   []bool          `json:"tierPanic"`
@@ -52,8 +53,11 @@ type DebugEndpoint struct {
 	TierShare float64 `json:"tierShare"`
 	Share     float64 `json:"share"`
 	InFlight  int64   `json:"inFlight"`
-	Connects  int64   `json:"connects"`
-	Failures  int64   `json:"connectFailures"`
+	// Requests counts HTTP requests in flight (per-request routes balance on it; InFlight
+	// counts connections).
+	Requests int64 `json:"requestsInFlight"`
+	Connects int64 `json:"connects"`
+	Failures int64 `json:"connectFailures"`
 }
 
 // Debug renders the current table for /debug/endpoints.
@@ -70,7 +74,7 @@ func (t *Table) Debug() DebugTable {
 func debugRoute(r *Route, now time.Time) DebugRoute {
 	dr := DebugRoute{
 		Service: r.Service(), Hostname: r.Hostname, PortName: r.PortName, Port: r.Port, ListenPort: r.ListenPort,
-		Distribution: r.Distribution, TierPercent: r.Plan.Load.Percent, TierPanic: r.Plan.Load.Panic,
+		Distribution: r.Distribution, Protocol: r.Protocol, TierPercent: r.Plan.Load.Percent, TierPanic: r.Plan.Load.Panic,
 		Skipped: r.Skipped, Problem: r.Problem, Endpoints: make([]DebugEndpoint, 0, len(r.Endpoints)),
 	}
 	shares := tierShares(r)
@@ -82,7 +86,7 @@ func debugRoute(r *Route, now time.Time) DebugRoute {
 			Healthy: ep.Healthy() && !r.ejected[i], Ready: ep.Ready, Serving: ep.Serving, Terminating: ep.Terminating,
 			Weight: ep.EffectiveWeight(), Via: r.viaAddrs(h), outlierState: r.pool.state(h, now),
 			TierShare: shares[i], Share: shares[i] * float64(r.Plan.Load.Percent[tier]) / 100,
-			InFlight: h.inflight.Load(), Connects: h.connects.Load(), Failures: h.failures.Load(),
+			InFlight: h.inflight.Load(), Requests: h.requests.Load(), Connects: h.connects.Load(), Failures: h.failures.Load(),
 		})
 	}
 	return dr

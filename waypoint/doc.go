@@ -19,6 +19,14 @@
 // waypoint of its cluster, whose addresses the store's WaypointsRecord gives; Inbound is the
 // receiving side, an hbone.Server whose handler lets only this namespace's waypoints (or an
 // allow list) reach ready local endpoints their cluster imports. Without HBONE credentials
-// only same-network endpoints are routed. Every port is balanced per connection (L4);
-// HTTP-aware balancing and Prometheus metrics come later.
+// only same-network endpoints are routed.
+//
+// # Per-request routes
+//
+// A port whose appProtocol or name says HTTP, h2c or gRPC (ProtocolOf) is served as HTTP/1.1
+// and h2c: every request is picked from the plan by requests in flight, sent over a
+// per-endpoint connection pool whose connections Outbound.dial opens (direct or through a
+// tunnel), retried on another endpoint as far as its method and body allow, and its 5xx and
+// gateway errors feed outlier detection. Metrics live in a registry of each Waypoint, served
+// at /metrics.
 package waypoint

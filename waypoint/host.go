@@ -13,11 +13,17 @@ type host struct {
 	cluster string
 	addr    string
 
+	// inflight counts connections open or being opened to the host (dial holds one per
+	// connection); requests counts HTTP requests in flight to it, whatever connection they use.
+	// Per-connection routes balance on inflight, per-request routes on requests.
 	inflight atomic.Int64
+	requests atomic.Int64
 	connects atomic.Int64
 	failures atomic.Int64
 
-	consecutive  int
+	consecutive  int // connect failures in a row
+	run5xx       int // 5xx responses (and resets) in a row
+	runGateway   int // 502, 503, 504 responses (and resets) in a row
 	times        int
 	ejectedUntil time.Time
 }

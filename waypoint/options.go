@@ -18,6 +18,8 @@ const (
 	DefaultConnectTimeout = 2 * time.Second
 	// DefaultRetries is how many times a failed connect is retried on another endpoint.
 	DefaultRetries = 2
+	// DefaultPerTryTimeout bounds one try of an HTTP request until its response headers.
+	DefaultPerTryTimeout = 15 * time.Second
 )
 
 // Options configure a waypoint. The zero value of every optional field means its default.
@@ -39,6 +41,10 @@ type Options struct {
 	// Retries is how many times a failed connect is retried on a different endpoint; 0 means
 	// DefaultRetries, negative disables retries.
 	Retries int
+	// PerTryTimeout bounds each try of a request on a per-request (HTTP) route, from the pick
+	// until the response headers arrive; the body then streams unbounded. 0 means
+	// DefaultPerTryTimeout, negative disables it.
+	PerTryTimeout time.Duration
 	// Outlier configures outlier detection of connect failures.
 	Outlier OutlierOptions
 	// Load tunes the load split across tiers (Envoy's defaults when zero).
@@ -83,6 +89,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	switch {
+	case o.PerTryTimeout == 0:
+		o.PerTryTimeout = DefaultPerTryTimeout
+	case o.PerTryTimeout < 0:
+		o.PerTryTimeout = 0
 	}
 	switch {
 	case o.Retries == 0:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http/httputil"
 	"strconv"
 	"sync"
 	"time"
@@ -27,6 +28,10 @@ type Outbound struct {
 	picker *priority.LeastRequest
 	// tunnels is the HBONE dialer, set by Run when HBONE is enabled, before any connection.
 	tunnels *tunnels
+	// proxy, upstreams and metrics serve per-request routes (http.go) and count traffic.
+	proxy     *httputil.ReverseProxy
+	upstreams *upstreams
+	metrics   *metrics
 
 	mu        sync.Mutex
 	listeners map[int32]net.Listener
@@ -37,14 +42,17 @@ type Outbound struct {
 // NewOutbound returns the outbound side for table; it does no I/O until Run.
 func NewOutbound(table *Table, opts Options) *Outbound {
 	opts = opts.withDefaults()
-	return &Outbound{
+	o := &Outbound{
 		table: table, opts: opts,
 		log:       opts.Logger.With("component", "waypoint-outbound", "namespace", opts.Namespace),
 		src:       priority.NewSplitMix(opts.Seed),
 		picker:    priority.NewLeastRequest(priority.NewSplitMix(opts.Seed ^ 0x5bd1e995)),
+		metrics:   newMetrics(table),
 		listeners: make(map[int32]net.Listener),
 		conns:     make(map[net.Conn]struct{}),
 	}
+	o.proxy, o.upstreams = o.newReverseProxy(), newUpstreams(o)
+	return o
 }
 
 // Run keeps the listeners in line with the table until ctx ends, then closes every listener
@@ -88,6 +96,7 @@ func (o *Outbound) Ports() []int32 {
 // reconcile opens a listener for every route without one and closes those without a route.
 func (o *Outbound) reconcile(ctx context.Context) {
 	snap := o.table.Snapshot()
+	o.upstreams.retain(snap)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for port, l := range o.listeners {
@@ -136,7 +145,7 @@ func (o *Outbound) accept(ctx context.Context, l net.Listener, port int32) {
 		}
 		o.wg.Go(func() {
 			defer o.untrack(c)
-			o.serve(ctx, c, port)
+			o.handle(ctx, c, port)
 		})
 	}
 }
@@ -172,4 +181,5 @@ func (o *Outbound) shutdown() {
 	o.conns = nil
 	o.mu.Unlock()
 	o.wg.Wait()
+	o.upstreams.closeIdle()
 }

@@ -3,6 +3,7 @@ package waypoint
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,6 +11,11 @@ import (
 const (
 	// DefaultConsecutiveFailures is how many consecutive connect failures eject an endpoint.
 	DefaultConsecutiveFailures = 5
+	// DefaultConsecutive5xx is how many consecutive 5xx responses eject an endpoint.
+	DefaultConsecutive5xx = 5
+	// DefaultConsecutiveGatewayErrors is how many consecutive 502, 503 or 504 responses eject an
+	// endpoint.
+	DefaultConsecutiveGatewayErrors = 5
 	// DefaultBaseEjectionTime is the first ejection's length; the n-th lasts n times as long.
 	DefaultBaseEjectionTime = 30 * time.Second
 	// DefaultMaxEjectionTime caps one ejection's length.
@@ -19,14 +25,23 @@ const (
 	DefaultMaxEjectionPercent = 10
 )
 
-// OutlierOptions configure outlier detection of connect failures (Envoy's consecutive
-// local-origin failures). The zero value is Envoy's defaults.
+// OutlierOptions configure outlier detection: connect failures (Envoy's consecutive local-origin
+// failures) on every route, and on per-request routes 5xx and gateway-error responses (Envoy's
+// consecutive_5xx and consecutive_gateway_failure). The zero value is Envoy's defaults, except
+// that the gateway-error detector is enforced (Envoy enforces it at 0% unless told otherwise).
 type OutlierOptions struct {
 	// Disabled turns outlier detection off.
 	Disabled bool
 	// ConsecutiveFailures ejects an endpoint after this many connect failures in a row; 0 means
 	// DefaultConsecutiveFailures.
 	ConsecutiveFailures int
+	// Consecutive5xx ejects an endpoint after this many 5xx responses in a row (a reset or a
+	// timed-out try counts as one); 0 means DefaultConsecutive5xx, negative turns it off.
+	Consecutive5xx int
+	// ConsecutiveGatewayErrors ejects an endpoint after this many 502, 503 or 504 responses in
+	// a row (resets and timed-out tries count); 0 means DefaultConsecutiveGatewayErrors,
+	// negative turns it off.
+	ConsecutiveGatewayErrors int
 	// BaseEjectionTime is multiplied by how often the endpoint has been ejected; 0 means
 	// DefaultBaseEjectionTime.
 	BaseEjectionTime time.Duration
@@ -50,6 +65,12 @@ func (o OutlierOptions) withDefaults() OutlierOptions {
 	if o.ConsecutiveFailures == 0 {
 		o.ConsecutiveFailures = DefaultConsecutiveFailures
 	}
+	if o.Consecutive5xx == 0 {
+		o.Consecutive5xx = DefaultConsecutive5xx
+	}
+	if o.ConsecutiveGatewayErrors == 0 {
+		o.ConsecutiveGatewayErrors = DefaultConsecutiveGatewayErrors
+	}
 	if o.BaseEjectionTime == 0 {
 		o.BaseEjectionTime = DefaultBaseEjectionTime
 	}
@@ -70,6 +91,8 @@ type pool struct {
 	opts  OutlierOptions
 	mu    sync.Mutex
 	hosts map[string]*host
+	// ejections counts the pool's ejections since it was created (for metrics).
+	ejections atomic.Int64
 }
 
 func newPool(opts OutlierOptions) *pool {
@@ -120,12 +143,20 @@ func (p *pool) failure(h *host, now time.Time) bool {
 	if h.consecutive < p.opts.ConsecutiveFailures {
 		return false
 	}
+	return p.eject(h, now)
+}
+
+// eject ejects h at now unless MaxEjectionPercent is reached, and reports whether it did. An
+// ejection ends every run of h; a refused one leaves them counting, so that the next failure
+// tries again. mu is held.
+func (p *pool) eject(h *host, now time.Time) bool {
 	if p.ejectedCount(now) >= p.ejectionLimit() {
-		return false // the run goes on counting; the next failure tries again
+		return false
 	}
 	h.times = decayed(h, now, p.opts.BaseEjectionTime) + 1
 	h.ejectedUntil = now.Add(min(p.opts.BaseEjectionTime*time.Duration(h.times), p.opts.MaxEjectionTime))
-	h.consecutive = 0
+	h.consecutive, h.run5xx, h.runGateway = 0, 0, 0
+	p.ejections.Add(1)
 	return true
 }
 
@@ -162,12 +193,17 @@ type outlierState struct {
 	EjectedUntil        time.Time `json:"ejectedUntil,omitzero"`
 	TimesEjected        int       `json:"timesEjected"`
 	ConsecutiveFailures int       `json:"consecutiveFailures"`
+	Consecutive5xx      int       `json:"consecutive5xx"`
+	ConsecutiveGateway  int       `json:"consecutiveGatewayErrors"`
 }
 
 func (p *pool) state(h *host, now time.Time) outlierState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := outlierState{Ejected: h.ejectedAt(now), TimesEjected: h.times, ConsecutiveFailures: h.consecutive}
+	s := outlierState{
+		Ejected: h.ejectedAt(now), TimesEjected: h.times, ConsecutiveFailures: h.consecutive,
+		Consecutive5xx: h.run5xx, ConsecutiveGateway: h.runGateway,
+	}
 	if s.Ejected {
 		s.EjectedUntil = h.ejectedUntil
 	}

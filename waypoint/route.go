@@ -22,6 +22,8 @@ type Route struct {
 	ListenPort int32
 	// Distribution is the traffic distribution the tiers follow.
 	Distribution model.Distribution
+	// Protocol says whether the route is balanced per connection or per request (ProtocolOf).
+	Protocol Protocol
 	// Endpoints are the routable endpoints (serving this port; on another network only when
 	// their cluster has a waypoint to tunnel through), Targets their ip:port, in the same order;
 	// Tiers and Plan index into them.

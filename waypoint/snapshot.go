@@ -107,6 +107,7 @@ func (b *builder) route(svc *store.ServiceRecord, p store.ServicePort, groups []
 	r := &Route{
 		Namespace: svc.Namespace, Name: svc.Name, Domain: svc.Domain, Hostname: svc.Hostname,
 		PortName: p.Name, Port: p.Port.Port, ListenPort: p.WaypointPort, Distribution: svc.Distribution,
+		Protocol: ProtocolOf(p.Port),
 	}
 	pk := poolKey(svc, r.Port)
 	r.pool = b.pools[pk]

@@ -29,6 +29,7 @@ type Table struct {
 
 	snap    atomic.Pointer[Snapshot]
 	rev     atomic.Int64
+	applied atomic.Int64 // wall time of the last applied batch, Unix nanoseconds
 	ready   atomic.Bool
 	changed chan struct{}
 }
@@ -77,6 +78,7 @@ func (t *Table) Apply(b store.Batch) {
 	defer t.mu.Unlock()
 	changed := t.st.apply(b, t.log)
 	t.rev.Store(b.Revision)
+	t.applied.Store(time.Now().UnixNano())
 	if changed || !t.ready.Load() {
 		s := t.swap(b.Revision)
 		t.log.Info("endpoint table updated", "revision", b.Revision, "snapshot", b.Snapshot, "events", len(b.Events), "routes", len(s.Routes))

@@ -43,8 +43,10 @@ func (w *Waypoint) Outbound() *Outbound { return w.outbound }
 // Inbound is the waypoint's HBONE server; nil when HBONE or its listen address is not set.
 func (w *Waypoint) Inbound() *Inbound { return w.inbound }
 
-// Admin is the handler of the admin endpoints (see AdminHandler).
-func (w *Waypoint) Admin() http.Handler { return AdminHandler(w.table) }
+// Admin is the handler of the admin endpoints (see AdminHandler) and of /metrics.
+func (w *Waypoint) Admin() http.Handler {
+	return withMetrics(AdminHandler(w.table), w.outbound.metrics.reg)
+}
 
 // Run follows the store through c and serves the outbound listeners and the inbound server
 // until ctx ends, or until one of them fails (which stops the others); it returns after every

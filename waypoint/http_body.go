@@ -1,0 +1,103 @@
+package waypoint
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// maxReplayBody is the largest request body the waypoint holds in memory so that a request
+// can be retried, and the largest error response it holds while retrying.
+const maxReplayBody = 64 << 10
+
+// replayBody is a request body as the tries of one request send it. A body of known length up
+// to maxReplayBody is read first and sent again by every try; any other body (larger, or of
+// unknown length: chunked uploads, gRPC streams) streams through once, and can only be sent by a
+// second try if the first took no byte of it (a connect failure).
+type replayBody struct {
+	buf    []byte // the whole body, when buffered (nil and !stream: empty)
+	stream *countingReader
+}
+
+// newReplayBody reads req's body when it is small and of known length.
+func newReplayBody(req *http.Request) (*replayBody, error) {
+	switch {
+	case req.Body == nil || req.Body == http.NoBody:
+		return &replayBody{}, nil
+	case req.ContentLength < 0 || req.ContentLength > maxReplayBody:
+		return &replayBody{stream: &countingReader{r: req.Body}}, nil
+	}
+	buf := make([]byte, req.ContentLength)
+	if _, err := io.ReadFull(req.Body, buf); err != nil {
+		return nil, fmt.Errorf("failed to read request body of %d bytes: %w", req.ContentLength, err)
+	}
+	return &replayBody{buf: buf}, nil
+}
+
+// replayable reports whether every try can send the whole body.
+func (b *replayBody) replayable() bool { return b.stream == nil }
+
+// resendable reports whether another try can send the whole body: it is replayable, or no
+// byte of the stream has been taken yet.
+func (b *replayBody) resendable() bool { return b.stream == nil || b.stream.n.Load() == 0 }
+
+// open returns the body and GetBody for one try.
+func (b *replayBody) open() (io.ReadCloser, func() (io.ReadCloser, error)) {
+	switch {
+	case b.stream != nil:
+		return io.NopCloser(b.stream), nil // the server closes the client's body
+	case len(b.buf) == 0:
+		return http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+	}
+	get := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.buf)), nil }
+	body, _ := get()
+	return body, get
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// tryBody is the response body of a try; done runs once when it is closed.
+type tryBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *tryBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.done)
+	return err
+}
+
+// bufferResponse reads a response of at most maxReplayBody bytes into memory and closes its
+// body, so that its connection is free while another try runs. It returns false, leaving resp
+// untouched, when the body is larger or of unknown length.
+func bufferResponse(resp *http.Response) (*http.Response, bool) {
+	if resp.ContentLength < 0 || resp.ContentLength > maxReplayBody {
+		return nil, false
+	}
+	buf, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		buf = nil // a body cut short is dropped; the status and headers still say what happened
+	}
+	out := *resp
+	out.Body = io.NopCloser(bytes.NewReader(buf))
+	out.ContentLength = int64(len(buf))
+	out.Header.Set("Content-Length", strconv.Itoa(len(buf)))
+	return &out, true
+}

@@ -1,0 +1,158 @@
+package waypoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// errTryTimeout is the cause of a try cut short by the per-try timeout.
+var errTryTimeout = errors.New("per-try timeout")
+
+// balancer is the RoundTripper of per-request routes: each request goes to an endpoint
+// picked by the route's plan (least request by requests in flight), and a failed try is
+// retried on another endpoint, as far as the request allows (retryable).
+type balancer struct{ o *Outbound }
+
+// RoundTrip implements http.RoundTripper for requests carrying an exchange.
+func (b balancer) RoundTrip(req *http.Request) (*http.Response, error) {
+	o := b.o
+	ex, _ := req.Context().Value(exchangeKey{}).(*exchange)
+	if ex == nil {
+		return nil, fmt.Errorf("failed to route request %s: %w", req.URL, ErrNoEndpoint)
+	}
+	body, err := newReplayBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var tried []*host
+	var last *http.Response // the last gateway-error response, buffered, returned if nothing better comes
+	lastErr := error(ErrNoEndpoint)
+	for try := 0; try <= o.opts.Retries; try++ {
+		r := o.table.Snapshot().Route(ex.port)
+		if r == nil {
+			break
+		}
+		if ex.route == nil {
+			ex.route = r
+		}
+		h, ok := o.pickFor(r, tried, requestLoad{r})
+		if !ok || (len(tried) > 0 && h == tried[len(tried)-1]) {
+			break // never the same endpoint twice in a row
+		}
+		tried = append(tried, h)
+		if try > 0 {
+			o.metrics.retry(r)
+		}
+		resp, err := o.try(req, r, h, body)
+		if err == nil && (outcomeOf(resp.StatusCode) != outcomeGateway || try == o.opts.Retries || !retryable(req, body, nil)) {
+			return o.answered(ex, h, resp), nil
+		}
+		if err == nil {
+			buffered, ok := bufferResponse(resp)
+			if !ok {
+				return o.answered(ex, h, resp), nil // too large to hold while retrying
+			}
+			last, lastErr = o.answered(ex, h, buffered), nil
+			continue
+		}
+		if req.Context().Err() != nil {
+			return nil, err // the client has gone
+		}
+		lastErr = err
+		if !retryable(req, body, err) {
+			break
+		}
+	}
+	if last != nil {
+		return last, nil
+	}
+	return nil, fmt.Errorf("failed to proxy request to port %d after %d tries: %w", ex.port, len(tried), lastErr)
+}
+
+// answered marks resp as served by h's cluster.
+func (o *Outbound) answered(ex *exchange, h *host, resp *http.Response) *http.Response {
+	ex.cluster = h.cluster
+	resp.Header.Set(HeaderCluster, h.cluster)
+	return resp
+}
+
+// try sends one try of req to h, bounded by the per-try timeout until the response headers
+// arrive, and records its outcome for outlier detection. The request counts in h.requests
+// until the response body is closed (or the try fails).
+func (o *Outbound) try(req *http.Request, r *Route, h *host, body *replayBody) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(context.WithValue(req.Context(), tryRouteKey{}, r))
+	var timer *time.Timer
+	if o.opts.PerTryTimeout > 0 {
+		timer = time.AfterFunc(o.opts.PerTryTimeout, func() { cancel(errTryTimeout) })
+	}
+	out := req.Clone(ctx)
+	out.URL.Host = h.addr
+	out.Body, out.GetBody = body.open()
+	h.requests.Add(1)
+	resp, err := o.upstreams.transport(r, h).RoundTrip(out)
+	if timer != nil && !timer.Stop() && err == nil {
+		_ = resp.Body.Close() // the timeout won the race with the headers
+		err = errTryTimeout
+	}
+	if err != nil {
+		h.requests.Add(-1)
+		cancel(nil)
+		if errors.Is(context.Cause(ctx), errTryTimeout) {
+			err = fmt.Errorf("failed to get a response from endpoint %s within %s: %w", h.addr, o.opts.PerTryTimeout, errTryTimeout)
+		}
+		var ce *connectError
+		if !errors.As(err, &ce) && req.Context().Err() == nil {
+			o.record(r, h, outcomeGateway) // reset or timeout after the connection was made
+		}
+		return nil, err
+	}
+	o.record(r, h, outcomeOf(resp.StatusCode))
+	resp.Body = &tryBody{ReadCloser: resp.Body, done: func() { h.requests.Add(-1); cancel(nil) }}
+	return resp, nil
+}
+
+// record feeds one try's outcome to outlier detection, rebuilding the snapshot on ejection.
+func (o *Outbound) record(r *Route, h *host, oc outcome) {
+	if !r.pool.response(h, oc, o.table.clock.Now()) {
+		return
+	}
+	o.log.Warn("ejected endpoint after consecutive error responses", "service", r.Service(), "port", r.Port, "endpoint", h.addr, "cluster", h.cluster)
+	o.table.refresh()
+}
+
+// retryable reports whether a try that failed with err, or (err nil) answered with a gateway
+// error, may be tried again on another endpoint:
+//
+//	connect failure (or refused tunnel)     any method, if the body can be sent again
+//	reset before any response byte          any method, if the body was buffered or empty
+//	per-try timeout                         idempotent methods, body buffered or empty
+//	502, 503, 504                           idempotent methods, body buffered or empty
+func retryable(req *http.Request, body *replayBody, err error) bool {
+	var ce *connectError
+	switch {
+	case errors.As(err, &ce):
+		return body.resendable()
+	case errors.Is(err, errTryTimeout), err == nil:
+		return idempotent(req) && body.replayable()
+	default:
+		return body.replayable()
+	}
+}
+
+// idempotent reports whether req may be repeated: GET, HEAD, OPTIONS, PUT, DELETE, TRACE, or
+// a request with an Idempotency-Key header.
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
+		return true
+	}
+	return req.Header.Get("Idempotency-Key") != ""
+}
+
+// requestLoad is a route's priority.InFlight counting requests rather than connections.
+type requestLoad struct{ r *Route }
+
+func (l requestLoad) InFlight(i int) int64 { return l.r.hosts[i].requests.Load() }

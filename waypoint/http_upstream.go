@@ -1,0 +1,137 @@
+package waypoint
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Tuning of the upstream connection pools of per-request routes.
+const (
+	// upstreamIdlePerHost is how many idle HTTP/1.1 connections are kept per endpoint.
+	upstreamIdlePerHost = 64
+	// upstreamIdleTimeout closes a pooled connection idle for this long.
+	upstreamIdleTimeout = 60 * time.Second
+)
+
+// errNoTryRoute reports a dial without the route of the try in its context: a bug.
+var errNoTryRoute = errors.New("no route in the dial context")
+
+// connectError marks an error of dial: nothing reached the endpoint, so any request may be
+// retried elsewhere.
+type connectError struct{ err error }
+
+func (e *connectError) Error() string { return e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
+
+// upstreamKey names one connection pool: a host, spoken to in one protocol.
+type upstreamKey struct {
+	h     *host
+	proto Protocol
+}
+
+// upstreams holds one http.Transport per endpoint and protocol, so that each endpoint has its
+// own pool of kept-alive connections (HTTP/1.1) or its multiplexed connection (h2c). Every
+// connection is opened by Outbound.dial, so connect failures feed outlier detection and
+// endpoints on other networks are reached however dial reaches them.
+type upstreams struct {
+	o  *Outbound
+	mu sync.Mutex
+	m  map[upstreamKey]*http.Transport
+}
+
+func newUpstreams(o *Outbound) *upstreams {
+	return &upstreams{o: o, m: make(map[upstreamKey]*http.Transport)}
+}
+
+// transport returns the pool for h in the route's protocol, creating it.
+func (u *upstreams) transport(r *Route, h *host) *http.Transport {
+	k := upstreamKey{h: h, proto: r.Protocol}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if t, ok := u.m[k]; ok {
+		return t
+	}
+	t := &http.Transport{
+		DialContext:           func(ctx context.Context, _, _ string) (net.Conn, error) { return u.dial(ctx, h) },
+		MaxIdleConnsPerHost:   upstreamIdlePerHost,
+		IdleConnTimeout:       upstreamIdleTimeout,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true, // pass bodies through as they are
+		Protocols:             new(http.Protocols),
+	}
+	if r.Protocol == ProtocolH2C {
+		t.Protocols.SetUnencryptedHTTP2(true)
+		t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 10 * time.Second, PingTimeout: 5 * time.Second}
+	} else {
+		t.Protocols.SetHTTP1(true)
+	}
+	u.m[k] = t
+	return t
+}
+
+// dial opens a connection to h for the route of the try that asked for it. The connection is
+// counted in h.inflight and in the active-upstream gauge until it is closed, as dial's contract
+// asks; requests are counted separately (host.requests).
+func (u *upstreams) dial(ctx context.Context, h *host) (net.Conn, error) {
+	r, _ := ctx.Value(tryRouteKey{}).(*Route)
+	if r == nil {
+		return nil, errNoTryRoute
+	}
+	c, err := u.o.dial(ctx, r, h)
+	if err != nil {
+		return nil, &connectError{err: err}
+	}
+	u.o.metrics.upstreamOpened(r)
+	return &upstreamConn{Conn: c, release: func() {
+		h.inflight.Add(-1)
+		u.o.metrics.upstreamClosed(r)
+	}}, nil
+}
+
+// tryRouteKey is the context key of the route a try was picked from.
+type tryRouteKey struct{}
+
+// retain closes the pools of hosts no route of snap uses any more (idle connections at once,
+// busy ones when their requests end).
+func (u *upstreams) retain(snap *Snapshot) {
+	used := make(map[upstreamKey]bool)
+	for _, r := range snap.Routes {
+		for _, h := range r.hosts {
+			used[upstreamKey{h: h, proto: r.Protocol}] = true
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for k, t := range u.m {
+		if !used[k] {
+			t.CloseIdleConnections()
+			delete(u.m, k)
+		}
+	}
+}
+
+// closeIdle closes the idle connections of every pool.
+func (u *upstreams) closeIdle() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, t := range u.m {
+		t.CloseIdleConnections()
+	}
+}
+
+// upstreamConn runs release once when the connection is closed.
+type upstreamConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *upstreamConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
