@@ -33,7 +33,7 @@ type OutlierOptions struct {
 	// Disabled turns outlier detection off.
 	Disabled bool
 	// ConsecutiveFailures ejects an endpoint after this many connect failures in a row; 0 means
-	// DefaultConsecutiveFailures.
+	// DefaultConsecutiveFailures, negative turns it off.
 	ConsecutiveFailures int
 	// Consecutive5xx ejects an endpoint after this many 5xx responses in a row (a reset or a
 	// timed-out try counts as one); 0 means DefaultConsecutive5xx, negative turns it off.
@@ -55,7 +55,7 @@ type OutlierOptions struct {
 
 // Validate rejects values that cannot mean anything.
 func (o *OutlierOptions) Validate() error {
-	if o.ConsecutiveFailures < 0 || o.BaseEjectionTime < 0 || o.MaxEjectionTime < 0 || o.MaxEjectionPercent < 0 || o.MaxEjectionPercent > 100 {
+	if o.BaseEjectionTime < 0 || o.MaxEjectionTime < 0 || o.MaxEjectionPercent < 0 || o.MaxEjectionPercent > 100 {
 		return fmt.Errorf("failed to validate outlier options %+v: negative value or percent above 100", *o)
 	}
 	return nil
@@ -140,7 +140,7 @@ func (p *pool) failure(h *host, now time.Time) bool {
 		return false // a late failure of a try picked before the ejection does not count twice
 	}
 	h.consecutive++
-	if h.consecutive < p.opts.ConsecutiveFailures {
+	if p.opts.ConsecutiveFailures < 0 || h.consecutive < p.opts.ConsecutiveFailures {
 		return false
 	}
 	return p.eject(h, now)

@@ -110,10 +110,13 @@ func (b *builder) route(svc *store.ServiceRecord, p store.ServicePort, groups []
 		Protocol: ProtocolOf(p.Port),
 	}
 	pk := poolKey(svc, r.Port)
+	outlier := b.opts.Outlier.withPolicy(svc.Outlier)
 	r.pool = b.pools[pk]
 	if r.pool == nil {
-		r.pool = newPool(b.opts.Outlier)
+		r.pool = newPool(outlier)
 		b.pools[pk] = r.pool
+	} else {
+		r.pool.configure(outlier)
 	}
 	b.collect(r, groups)
 	client := priority.Client{Locality: b.opts.Locality, Labels: b.opts.Labels}

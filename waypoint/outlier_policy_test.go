@@ -1,0 +1,69 @@
+package waypoint
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/meshfed/meshfed/federation/model"
+)
+
+func TestWithPolicy(t *testing.T) {
+	u := func(n uint32) *uint32 { return &n }
+	d := func(v time.Duration) *model.Duration { x := model.Duration(v); return &x }
+	base := OutlierOptions{}.withDefaults()
+	tests := []struct {
+		name   string
+		policy *model.OutlierPolicy
+		want   OutlierOptions
+	}{
+		{"nil keeps the defaults", nil, base},
+		{"thresholds", &model.OutlierPolicy{Consecutive5xxErrors: u(2), ConsecutiveGatewayErrors: u(0), ConsecutiveLocalOriginFailures: u(9)},
+			OutlierOptions{ConsecutiveFailures: 9, Consecutive5xx: 2, ConsecutiveGatewayErrors: -1,
+				BaseEjectionTime: base.BaseEjectionTime, MaxEjectionTime: base.MaxEjectionTime, MaxEjectionPercent: base.MaxEjectionPercent}},
+		{"times and percent; the cap is never below the base", &model.OutlierPolicy{BaseEjectionTime: d(10 * time.Minute), MaxEjectionPercent: u(100)},
+			OutlierOptions{ConsecutiveFailures: base.ConsecutiveFailures, Consecutive5xx: base.Consecutive5xx, ConsecutiveGatewayErrors: base.ConsecutiveGatewayErrors,
+				BaseEjectionTime: 10 * time.Minute, MaxEjectionTime: 10 * time.Minute, MaxEjectionPercent: 100}},
+	}
+	for _, tc := range tests {
+		if got := base.withPolicy(tc.policy); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestServicePolicyEjects: a service whose record says consecutive5xxErrors=1 and
+// baseEjectionTime=5s ejects a 503 endpoint after one answer, for 5s; a policy turning the
+// local-origin detector off (consecutiveLocalOriginFailures=0) keeps a refusing endpoint in.
+func TestServicePolicyEjects(t *testing.T) {
+	e := newEnv(t, nil)
+	bad := startHTTPBackend(t, "bad", "127.0.0.81")
+	bad.status.Store(http.StatusServiceUnavailable)
+	good := startHTTPBackend(t, "good", "127.0.0.82")
+	port := int32(freePort(t))
+	svc := httpService(port, model.ModeAny, "http", "")
+	one, zero, five := uint32(1), uint32(0), model.Duration(5*time.Second)
+	svc.Outlier = &model.OutlierPolicy{Consecutive5xxErrors: &one, ConsecutiveLocalOriginFailures: &zero, BaseEjectionTime: &five}
+	e.put(svc, endpoints("east", bad.endpoint(sameZone), good.endpoint(sameZone)))
+	e.waitRoute("HTTP route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 2 })
+	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
+	c := newClient(t)
+	for i := 0; bad.hits.Load() < 1 && i < 100; i++ {
+		get(t.Context(), c, port)
+	}
+	row := debugEndpoint(t, e, port, bad.target())
+	if !row.Ejected || !row.EjectedUntil.Equal(e.clock.Now().Add(5*time.Second)) {
+		t.Fatalf("after one 503: %+v, want ejected for 5s", row)
+	}
+
+	// Without the local-origin detector, connect failures never eject.
+	bad.stop()
+	e.clock.Advance(5 * time.Second)
+	for range 40 {
+		get(t.Context(), c, port)
+	}
+	if row := debugEndpoint(t, e, port, bad.target()); row.Ejected {
+		t.Fatalf("refusing endpoint ejected although the policy turned connect-failure detection off: %+v", row)
+	}
+}
