@@ -45,8 +45,17 @@ bench: ## Run the Go benchmarks, the hub's propagation and scale measurements, a
 	go run ./cmd/meshfed-bench hbone
 
 .PHONY: demo
-demo: tools ## Local federation demo: a hub and three member API servers, joined, federated, inspected.
-	go test -count=1 -v -run '^TestLocalFederation$$' ./e2e/demo/ 2>&1 | grep -v -e '^=== ' -e 'level=' -e '^\s*demo_test.go:[0-9]*: started'
+DURATION ?= 2m
+DEMO = go test -count=1 -v -timeout 30m -run '^TestLocalFederation$$' ./e2e/demo/ -args -duration=$(DURATION) 2>&1 \
+	| grep --line-buffered -v -e '^=== ' -e 'level=' -e '^\s*[a-z_]*\.go:[0-9]*: started'
+demo: tools ## Local federation demo with traffic and failover (DURATION=2m); root, or a user namespace.
+	@if [ "$$(id -u)" = 0 ]; then $(DEMO); \
+	elif unshare --user --map-root-user --mount --net true 2>/dev/null; then \
+		echo "not root: running the demo inside a user namespace"; go mod download; \
+		unshare --user --map-root-user --mount --net sh -c 'mount -t tmpfs tmpfs /run && ip link set lo up && $(subst ','"'"',$(DEMO))'; \
+	else \
+		echo "make demo needs root, or unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0)"; exit 1; \
+	fi
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 15s).

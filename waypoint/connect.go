@@ -89,21 +89,41 @@ func (o *Outbound) dial(ctx context.Context, r *Route, h *host) (net.Conn, error
 	return nil, fmt.Errorf("failed to dial endpoint %s: %w", h.addr, err)
 }
 
-// pick chooses an endpoint not tried yet. The first try uses the route's plan; a retry uses a
-// plan in which the endpoints already tried count as unhealthy, so that a retry moves on to the
-// next tier when its own is exhausted (Envoy's previous_hosts and previous_priorities), and
-// draws again a bounded number of times if it still lands on a tried endpoint.
+// pick chooses an endpoint not tried yet: the route's plan for the first try, a plan without
+// the tiers already tried for a retry (see pickFor).
 func (o *Outbound) pick(r *Route, tried []*host) (*host, bool) { return o.pickFor(r, tried, r) }
 
 // pickFor is pick with in-flight counts from in: connections for per-connection routes,
-// requests for per-request routes.
+// requests for per-request routes. A retry follows Envoy's previous_priorities and
+// previous_hosts retry predicates: every tier a try already failed in counts as unhealthy, so
+// that a retry moves on to the next tier at once instead of finding another dead endpoint of
+// a tier that went down together; when that leaves no tier to pick from, only the endpoints
+// already tried are avoided.
 func (o *Outbound) pickFor(r *Route, tried []*host, in priority.InFlight) (*host, bool) {
-	plan := r.Plan
-	if len(tried) > 0 {
-		plan = priority.NewPlan(r.Endpoints, r.Tiers, func(i int) bool {
-			return r.ejected[i] || slices.Contains(tried, r.hosts[i])
-		}, o.opts.Load)
+	if len(tried) == 0 {
+		return o.draw(r, r.Plan, nil, in)
 	}
+	triedTiers := make(map[int]bool, len(tried))
+	for i, h := range r.hosts {
+		if slices.Contains(tried, h) {
+			triedTiers[r.Tiers.Of[i]] = true
+		}
+	}
+	plan := priority.NewPlan(r.Endpoints, r.Tiers, func(i int) bool {
+		return r.ejected[i] || triedTiers[r.Tiers.Of[i]]
+	}, o.opts.Load)
+	if h, ok := o.draw(r, plan, tried, in); ok && !triedTiers[r.Tiers.Of[slices.Index(r.hosts, h)]] {
+		return h, true
+	}
+	plan = priority.NewPlan(r.Endpoints, r.Tiers, func(i int) bool {
+		return r.ejected[i] || slices.Contains(tried, r.hosts[i])
+	}, o.opts.Load)
+	return o.draw(r, plan, tried, in)
+}
+
+// draw picks from plan an endpoint not tried yet, drawing again at most maxDraws times; when
+// every draw lands on a tried endpoint, the last one is returned.
+func (o *Outbound) draw(r *Route, plan *priority.Plan, tried []*host, in priority.InFlight) (*host, bool) {
 	var h *host
 	for range maxDraws {
 		i, ok := plan.Pick(o.src, o.picker, in)

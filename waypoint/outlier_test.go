@@ -124,7 +124,7 @@ type step struct {
 }
 
 func TestOutlierOptionsValidate(t *testing.T) {
-	for _, o := range []OutlierOptions{{ConsecutiveFailures: -1}, {MaxEjectionPercent: 101}, {BaseEjectionTime: -time.Second}} {
+	for _, o := range []OutlierOptions{{MaxEjectionPercent: 101}, {MaxEjectionPercent: -1}, {BaseEjectionTime: -time.Second}} {
 		if err := o.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil, want an error", o)
 		}

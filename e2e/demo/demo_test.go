@@ -1,224 +1,159 @@
 package demo
 
 import (
-	"bytes"
-	"context"
+	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"os"
-	"path/filepath"
+	"os/signal"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
-	hubapp "github.com/meshfed/meshfed/cmd/meshfed-hub/app"
-	ctlapp "github.com/meshfed/meshfed/cmd/meshfedctl/app"
-	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
-	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/e2e/system"
 )
 
-// member is one demo member cluster: its network, region and zones.
-type member struct {
-	name, network, region string
-	zones                 []string
-}
+var duration = flag.Duration("duration", 0, "how long the demo's traffic runs, at least 40s (make demo: 2m; the test suite: 45s)")
 
-var members = []member{
-	{"east-1", "net-a", "us-east", []string{"us-east-1a", "us-east-1b"}},
-	{"east-2", "net-a", "us-east", []string{"us-east-1c"}},
-	{"west-1", "net-b", "us-west", []string{"us-west-1a"}},
-}
+func TestMain(m *testing.M) { system.Main(m) }
 
 // TestLocalFederation is the demo. Run it with make demo to see every step.
 func TestLocalFederation(t *testing.T) {
 	say := func(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...) }
-	names := []string{"hub"}
-	for _, m := range members {
-		names = append(names, m.name)
+	d := *duration
+	if d == 0 {
+		d = 45 * time.Second
 	}
-	say("starting %d real API servers: %s", len(names), strings.Join(names, ", "))
-	cs := framework.Start(t, len(names), framework.WithNames(names...), framework.WithScheme(meshfedv1.AddToScheme))
-	kubeconfig := mergedKubeconfig(t, cs)
+	d = max(d, 40*time.Second)
+	ctx, stop := signal.NotifyContext(t.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 
-	for i, m := range members {
-		say("meshfedctl join %s --network %s --region %s", m.name, m.network, m.region)
-		ctl(t, "join", m.name, "--kubeconfig", kubeconfig, "--hub-context", "hub", "--member-context", m.name, "--network", m.network, "--region", m.region)
-		populate(t, cs[i+1].Client, m, i+1)
-	}
-
-	storeURL := "http://" + freeAddr(t)
-	say("starting meshfed-hub (embedded etcd at %s)", storeURL)
-	startHub(t, cs[0], storeURL)
-
-	waitFor(t, "every member ready and web federated from three clusters", func() bool {
-		var gs meshfedv1.GlobalService
-		err := cs[0].Client.Get(t.Context(), client.ObjectKey{Namespace: "shop", Name: "web"}, &gs)
-		return err == nil && gs.Status.ClusterCount == 3 && gs.Status.ReadyEndpoints == 4
-	})
+	say("building a lab of network namespaces, starting 4 API servers, the hub, and joining 3 members with meshfedctl join")
+	f := system.Start(t, system.DefaultTopology())
 	say("meshfedctl status")
-	out := ctl(t, "status", "--kubeconfig", kubeconfig, "--context", "hub")
-	mustContain(t, out, "east-1", "west-1", "True")
+	fmt.Print(f.Ctl("status", "--context", "hub"))
+
+	say("exporting shop/web (scope global, PreferClose) from every member: 2 backends per zone, a waypoint per member")
+	backends := map[string][]*system.Backend{}
+	for _, m := range f.Members {
+		f.Export(m, "shop", "web", "global", map[string]string{meshfedv1.TrafficDistributionKey: "PreferClose"})
+		for _, z := range m.Zones {
+			for range 2 {
+				backends[m.Name+"/"+z] = append(backends[m.Name+"/"+z], f.AddBackend(m, z, "shop", "web"))
+			}
+		}
+	}
+	var wpEast *system.Waypoint
+	for _, m := range f.Members {
+		w := f.DeployWaypoint(m, "shop", system.WaypointOptions{})
+		if m.Name == "east-1" {
+			wpEast = w
+		}
+	}
+	client := f.AddClient(f.Member("east-1"), "client")
+	target := client.Target(wpEast, "shop", "web", system.HTTPPort)
 	say("meshfedctl get globalservices -A")
-	out = ctl(t, "get", "globalservices", "-A", "--kubeconfig", kubeconfig, "--context", "hub")
-	mustContain(t, out, "web.shop.mesh.internal")
+	fmt.Print(f.Ctl("get", "globalservices", "-A", "--context", "hub"))
 
-	describe := []string{"describe", "globalservice", "shop/web", "--kubeconfig", kubeconfig, "--context", "hub", "--etcd-endpoints", storeURL, "--from", "east-1/us-east-1a"}
-	say("meshfedctl describe globalservice shop/web --from east-1/us-east-1a  (PreferClose: the client's zone first)")
-	out = ctl(t, describe...)
-	mustContain(t, out, "Tier 0: load 100%, 1/1 healthy", "Tier 1: load 0%, 2/2 healthy", "Tier 2: load 0%, 1/1 healthy")
-
-	say("the endpoints of zone us-east-1a stop being ready")
-	setReady(t, cs[1].Client, false)
-	waitFor(t, "the hub to see it", func() bool {
-		var gs meshfedv1.GlobalService
-		err := cs[0].Client.Get(t.Context(), client.ObjectKey{Namespace: "shop", Name: "web"}, &gs)
-		return err == nil && gs.Status.ReadyEndpoints == 3
-	})
-	say("meshfedctl describe ... --from east-1/us-east-1a  (traffic fails over to the next tier)")
-	out = ctl(t, describe...)
-	mustContain(t, out, "Tier 0: load 0%, 0/1 healthy", "Tier 1: load 100%, 2/2 healthy", "Tier 2: load 0%")
-	say("done: the hub, its store and the API servers stop now")
-}
-
-// populate gives a member Nodes per zone, and a global Service web with one endpoint per zone.
-func populate(t *testing.T, c client.Client, m member, n int) {
-	t.Helper()
-	ctx := t.Context()
-	must(t, c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}))
-	must(t, c.Create(ctx, &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Annotations: map[string]string{
-			meshfedv1.ServiceScopeKey: "global", meshfedv1.TrafficDistributionKey: "PreferClose",
+	say("a client in east-1/us-east-1a sends 100 requests/s to web through its waypoint for %v (Ctrl-C ends early)", d)
+	tab := newTable()
+	loadDone := make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		client.Load(ctx, target, 100, d, tab.add)
+	}()
+	events := []struct {
+		at   time.Duration
+		what string
+		do   func()
+	}{
+		{d * 2 / 10, "zone us-east-1a goes down: traffic moves to us-east-1b", func() { crash(f, backends["east-1/us-east-1a"]) }},
+		{d * 4 / 10, "all of network A goes down: traffic crosses to west-1 through HBONE", func() {
+			crash(f, slices.Concat(backends["east-1/us-east-1b"], backends["central-1/us-central-1a"]))
 		}},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, AppProtocol: ptr("http")}}},
-	}))
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: "web-1", Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(8080))}},
+		{d * 7 / 10, "everything comes back: traffic returns to the client's zone", func() {
+			for _, bs := range backends {
+				for _, b := range bs {
+					_ = b.Start()
+				}
+				f.SetReady(true, bs...)
+			}
+		}},
 	}
-	for z, zone := range m.zones {
-		node := fmt.Sprintf("%s-node-%d", m.name, z)
-		must(t, c.Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node, Labels: map[string]string{
-			meshfedv1.RegionLabel: m.region, meshfedv1.ZoneLabel: zone,
-		}}}))
-		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
-			Addresses: []string{fmt.Sprintf("10.%d.%d.10", n, z)}, NodeName: ptr(node),
-		})
-	}
-	must(t, c.Create(ctx, slice))
-}
-
-// setReady flips the readiness of east-1's endpoints in zone us-east-1a.
-func setReady(t *testing.T, c client.Client, ready bool) {
-	t.Helper()
-	var s discoveryv1.EndpointSlice
-	must(t, c.Get(t.Context(), client.ObjectKey{Namespace: "shop", Name: "web-1"}, &s))
-	for i := range s.Endpoints {
-		if s.Endpoints[i].NodeName != nil && *s.Endpoints[i].NodeName == "east-1-node-0" {
-			s.Endpoints[i].Conditions.Ready = ptr(ready)
+	start := time.Now()
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case <-loadDone:
+			running = false
+		case <-tick.C:
+			tab.print(time.Since(start))
+			for len(events) > 0 && time.Since(start) >= events[0].at {
+				say("%s", events[0].what)
+				events[0].do()
+				events = events[1:]
+			}
 		}
 	}
-	must(t, c.Update(t.Context(), &s))
+	tab.print(time.Since(start))
+	say("totals: %d requests, %d failed; the lab, processes and API servers are removed now", tab.total, tab.failedTotal)
+	if tab.failedTotal > 0 {
+		t.Errorf("%d requests failed", tab.failedTotal)
+	}
 }
 
-func startHub(t *testing.T, hub *framework.Cluster, storeURL string) {
-	t.Helper()
-	kc, err := hub.Kubeconfig()
-	must(t, err)
-	path := filepath.Join(t.TempDir(), "hub.kubeconfig")
-	must(t, os.WriteFile(path, kc, 0o600))
-	o := hubapp.DefaultOptions()
-	o.Kubeconfig, o.DataDir, o.Identity = path, t.TempDir(), "demo-hub"
-	o.EmbeddedClientURL, o.EmbeddedPeerURL = storeURL, "http://"+freeAddr(t)
-	o.MetricsAddr, o.HealthAddr, o.ProbeInterval = "0", "0", time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hubapp.Run(ctx, o, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("hub: %v", err)
+// crash stops backends (connections refused) and marks them not ready a second later, as a
+// kubelet would.
+func crash(f *system.Federation, bs []*system.Backend) {
+	for _, b := range bs {
+		b.Stop()
+	}
+	time.AfterFunc(time.Second, func() {
+		if f.Context().Err() == nil {
+			f.SetReady(false, bs...)
 		}
 	})
 }
 
-// ctl runs meshfedctl in-process, echoing its output, and returns it.
-func ctl(t *testing.T, args ...string) string {
-	t.Helper()
-	var buf bytes.Buffer
-	out := io.MultiWriter(os.Stdout, &buf)
-	if err := ctlapp.Run(t.Context(), cli.Streams{In: strings.NewReader(""), Out: out, ErrOut: out}, args); err != nil {
-		t.Fatalf("meshfedctl %s: %v", strings.Join(args, " "), err)
+// table counts replies per server since the last print.
+type table struct {
+	mu                 sync.Mutex
+	window             map[string]int
+	failed             int
+	since              time.Time
+	total, failedTotal int
+}
+
+func newTable() *table { return &table{window: map[string]int{}, since: time.Now()} }
+
+func (t *table) add(r system.Reply) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.total++
+	if !r.OK() {
+		t.failed++
+		t.failedTotal++
+		return
 	}
-	return buf.String()
+	t.window[r.Cluster+"/"+r.Zone]++
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
+// print writes one row: requests per second per cluster/zone and failures, then resets.
+func (t *table) print(at time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	secs := time.Since(t.since).Seconds()
+	if secs < 1 {
+		return // too short a window for a rate
 	}
-}
-
-func mustContain(t *testing.T, out string, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(out, w) {
-			t.Errorf("output lacks %q:\n%s", w, out)
-		}
+	var cols []string
+	for _, k := range []string{"east-1/us-east-1a", "east-1/us-east-1b", "central-1/us-central-1a", "west-1/us-west-1a", "west-1/us-west-1b"} {
+		cols = append(cols, fmt.Sprintf("%s %5.1f", k, float64(t.window[k])/secs))
 	}
+	fmt.Printf("  t=%3.0fs  req/s: %s  | failed %d\n", at.Seconds(), strings.Join(cols, "  "), t.failed)
+	t.window, t.failed, t.since = map[string]int{}, 0, time.Now()
 }
-
-func mergedKubeconfig(t *testing.T, cs []*framework.Cluster) string {
-	t.Helper()
-	merged := clientcmdapi.NewConfig()
-	for _, c := range cs {
-		data, err := c.Kubeconfig()
-		must(t, err)
-		cfg, err := clientcmd.Load(data)
-		must(t, err)
-		for k, v := range cfg.Clusters {
-			merged.Clusters[k] = v
-		}
-		for k, v := range cfg.AuthInfos {
-			merged.AuthInfos[k] = v
-		}
-		for k, v := range cfg.Contexts {
-			merged.Contexts[k] = v
-		}
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	must(t, clientcmd.WriteToFile(*merged, path))
-	return path
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func ptr[T any](v T) *T { return &v }

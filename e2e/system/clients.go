@@ -62,7 +62,8 @@ func (c *Client) Target(w *Waypoint, ns, svc string, port int32) string {
 
 // Reply is the outcome of one request.
 type Reply struct {
-	At            time.Time
+	// At is when the request was sent, Done when its answer (or error) came back.
+	At, Done      time.Time
 	Cluster, Zone string
 	Code          int
 	Err           error
@@ -72,8 +73,9 @@ type Reply struct {
 func (r Reply) OK() bool { return r.Err == nil && r.Code == http.StatusOK }
 
 // Get sends one GET to http://addr/.
-func (c *Client) Get(ctx context.Context, addr string) Reply {
-	r := Reply{At: time.Now()}
+func (c *Client) Get(ctx context.Context, addr string) (r Reply) {
+	r.At = time.Now()
+	defer func() { r.Done = time.Now() }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
 	if err != nil {
 		r.Err = err
@@ -109,9 +111,10 @@ func (c *Client) Load(ctx context.Context, addr string, rate int, d time.Duratio
 		if ctx.Err() != nil {
 			break
 		}
+		i := sent
 		wg.Go(func() {
 			r := c.Get(ctx, addr)
-			replies[sent] = r
+			replies[i] = r
 			if onReply != nil {
 				mu.Lock()
 				onReply(r)
