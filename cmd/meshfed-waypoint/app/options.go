@@ -20,6 +20,8 @@ type Options struct {
 	Zone      string
 	Subzone   string
 	Node      string
+	// Kubeconfig reads the Node for its topology labels; empty means in-cluster (in a pod) or none.
+	Kubeconfig string
 	// EtcdEndpoints are the federation store's client URLs; the TLS files are optional.
 	EtcdEndpoints []string
 	EtcdCAFile    string
@@ -104,7 +106,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Region, "region", o.Region, "region of the waypoint's node ($MESHFED_REGION)")
 	fs.StringVar(&o.Zone, "zone", o.Zone, "zone of the waypoint's node ($MESHFED_ZONE)")
 	fs.StringVar(&o.Subzone, "subzone", o.Subzone, "subzone of the waypoint's node ($MESHFED_SUBZONE)")
-	fs.StringVar(&o.Node, "node", o.Node, "name of the waypoint's node ($NODE_NAME)")
+	fs.StringVar(&o.Node, "node", o.Node, "name of the waypoint's node ($NODE_NAME); region, zone and subzone not given are read from its labels")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig for reading the Node (default: in-cluster when in a pod, else the Node is not read)")
 	fs.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", o.EtcdEndpoints, "federation store client URLs ($MESHFED_ETCD_ENDPOINTS, comma separated)")
 	fs.StringVar(&o.EtcdCAFile, "etcd-ca-file", o.EtcdCAFile, "CA bundle verifying the store ($MESHFED_ETCD_CA_FILE)")
 	fs.StringVar(&o.EtcdCertFile, "etcd-cert-file", o.EtcdCertFile, "client certificate for the store ($MESHFED_ETCD_CERT_FILE)")

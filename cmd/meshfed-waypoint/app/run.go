@@ -21,6 +21,7 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	o.fillLocality(ctx, log)
 	hb, err := hboneOptions(ctx, o, log)
 	if err != nil {
 		return err
