@@ -23,6 +23,7 @@ type globalServiceFlags struct {
 	etcdCAFile    string
 	etcdCertFile  string
 	etcdKeyFile   string
+	waypoints     []string
 }
 
 // newGlobalServiceCommand returns `describe globalservice`.
@@ -41,7 +42,12 @@ With --from CLUSTER[/ZONE] it shows the service as a waypoint in that cluster (n
 from its MemberCluster, zone from the flag) would route it: only the exports visible to that
 cluster, ranked into priority tiers by the service's traffic distribution, and the share of
 requests each tier receives (Envoy's priority load, with panic mode). Outlier ejections live in
-each waypoint and are not included.`,
+each waypoint and are not included there.
+
+With --waypoint URL (a waypoint's admin address, e.g. http://127.0.0.1:15021 after
+kubectl port-forward deploy/meshfed-waypoint 15021) it reads that waypoint's /debug/endpoints and
+shows how it routes the service right now: tier loads, and each endpoint's tier, health,
+ejection, share of the traffic and tunnel.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd.Context(), streams, args[0])
@@ -54,6 +60,7 @@ each waypoint and are not included.`,
 	fs.StringVar(&f.etcdCAFile, "etcd-ca-file", "", "CA bundle verifying the federation store")
 	fs.StringVar(&f.etcdCertFile, "etcd-cert-file", "", "client certificate for the federation store")
 	fs.StringVar(&f.etcdKeyFile, "etcd-key-file", "", "client key for the federation store")
+	fs.StringSliceVar(&f.waypoints, "waypoint", nil, "admin URLs of waypoints to show live routing from (their /debug/endpoints)")
 	return cmd
 }
 
@@ -95,10 +102,22 @@ func (f *globalServiceFlags) run(ctx context.Context, streams cli.Streams, arg s
 		return err
 	}
 	if len(f.etcdEndpoints) == 0 {
-		_, err := fmt.Fprintln(streams.Out, "Endpoints: <not shown: endpoint detail needs the federation store, pass --etcd-endpoints (the hub's store)>")
+		if _, err := fmt.Fprintln(streams.Out, "Endpoints: <not shown: endpoint detail needs the federation store, pass --etcd-endpoints (the hub's store)>"); err != nil {
+			return err
+		}
+	} else if err := f.describeFromStore(ctx, streams, &gs, from, mc); err != nil {
 		return err
 	}
-	return f.describeFromStore(ctx, streams, &gs, from, mc)
+	for _, base := range f.waypoints {
+		d, err := fetchWaypoint(ctx, base)
+		if err != nil {
+			return err
+		}
+		if err := writeWaypoint(streams.Out, base, d, &gs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // describeFromStore reads the service's records and prints endpoints and, with a viewpoint,
