@@ -53,6 +53,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 	if err != nil {
 		return nil, err
 	}
+	pm.gatheredAll()
 	res := merge.Merge(merge.Input{Clusters: p.clusters, Segments: p.segments, Exports: p.exports})
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		f.log.Debug("federation pass", "exportsByCluster", exportCounts(p.exports), "services", len(res.Services), "problems", len(res.Problems))

@@ -37,10 +37,10 @@ type Members struct {
 	mu    sync.Mutex
 	conns map[string]*memberConn
 
-	// pending holds, per member, when the hub first saw a change not yet written to the
-	// store (for the propagation histogram); guarded by pendingMu.
+	// pending holds when the hub saw each change not yet written to the store, oldest first
+	// (for the propagation histogram); guarded by pendingMu.
 	pendingMu sync.Mutex
-	pending   map[string]time.Time
+	pending   []time.Time
 }
 
 // memberConn is one member's connection with what the hub tracks about it.
@@ -58,8 +58,7 @@ type memberConn struct {
 // NewMembers returns the member registry; changed is called (without locks held) whenever a
 // member's state or objects change.
 func NewMembers(hub client.Client, opts MembersOptions, log *slog.Logger, changed func()) *Members {
-	return &Members{hub: hub, opts: opts, log: log, changed: changed, conns: map[string]*memberConn{},
-		pending: map[string]time.Time{}}
+	return &Members{hub: hub, opts: opts, log: log, changed: changed, conns: map[string]*memberConn{}}
 }
 
 // Member is a snapshot of one connected member for the federation loop.

@@ -123,12 +123,12 @@ func (m *Members) watchChanges(ctx context.Context, conn *member.Connection) err
 	h := toolscache.ResourceEventHandlerDetailedFuncs{
 		AddFunc: func(obj any, initial bool) {
 			if !initial {
-				m.observe(conn.Name(), obj, time.Now())
+				m.observe(obj, time.Now())
 			}
 			m.changed()
 		},
-		UpdateFunc: func(_, obj any) { m.observe(conn.Name(), obj, time.Now()); m.changed() },
-		DeleteFunc: func(obj any) { m.observe(conn.Name(), obj, time.Now()); m.changed() },
+		UpdateFunc: func(_, obj any) { m.observe(obj, time.Now()); m.changed() },
+		DeleteFunc: func(obj any) { m.observe(obj, time.Now()); m.changed() },
 	}
 	for _, obj := range conn.Watched() {
 		inf, err := conn.Cluster().GetCache().GetInformer(ctx, obj)

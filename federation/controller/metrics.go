@@ -61,17 +61,22 @@ func init() {
 	}
 }
 
-// observe records that the informer of cluster delivered obj at now, when obj is an
-// EndpointSlice or Service; an earlier pending observation of that member is kept.
-func (m *Members) observe(cluster string, obj any, now time.Time) {
+// maxPending bounds the pending observations; under a storm of changes the oldest are dropped
+// (their samples are lost, the histogram stays bounded).
+const maxPending = 4096
+
+// observe records that the informer of a member delivered obj at now, when obj is an
+// EndpointSlice or Service.
+func (m *Members) observe(obj any, now time.Time) {
 	if !propagates(obj) {
 		return
 	}
 	m.pendingMu.Lock()
 	defer m.pendingMu.Unlock()
-	if _, ok := m.pending[cluster]; !ok {
-		m.pending[cluster] = now
+	if len(m.pending) == maxPending {
+		m.pending = m.pending[1:]
 	}
+	m.pending = append(m.pending, now)
 }
 
 // propagates reports whether obj (or the object of a missed delete) is a kind whose changes
@@ -88,55 +93,47 @@ func propagates(obj any) bool {
 	}
 }
 
-// takeObserved removes and returns the pending observations. A pass takes them before it
-// gathers: the informer updates its cache before it calls the handlers, so every change taken
-// is in the snapshots the pass reads.
-func (m *Members) takeObserved() map[string]time.Time {
+// takeObserved removes and returns the pending observations made at or before t. The informer
+// updates its cache before it calls the handlers, so a change observed before a pass finished
+// reading the members' caches is in that pass's snapshots. One observed later may be in them
+// too (its cache update came first); it stays pending and is sampled by the next pass, late by
+// at most one pass, never merged with another change.
+func (m *Members) takeObserved(t time.Time) []time.Time {
 	m.pendingMu.Lock()
 	defer m.pendingMu.Unlock()
-	out := m.pending
-	m.pending = map[string]time.Time{}
-	return out
-}
-
-// restoreObserved puts back observations a failed pass did not write, keeping the earliest.
-func (m *Members) restoreObserved(taken map[string]time.Time) {
-	m.pendingMu.Lock()
-	defer m.pendingMu.Unlock()
-	for cluster, at := range taken {
-		if cur, ok := m.pending[cluster]; !ok || at.Before(cur) {
-			m.pending[cluster] = at
-		}
+	n := 0
+	for n < len(m.pending) && !m.pending[n].After(t) {
+		n++
 	}
+	out := m.pending[:n:n]
+	m.pending = append([]time.Time(nil), m.pending[n:]...)
+	return out
 }
 
 // passMetrics follows one federation pass.
 type passMetrics struct {
-	f      *Federation
-	taken  map[string]time.Time
-	stored bool
+	f        *Federation
+	gathered time.Time
 }
 
-// beginPass takes the pending observations for the pass about to gather.
-func (f *Federation) beginPass() *passMetrics {
-	return &passMetrics{f: f, taken: f.members.takeObserved()}
-}
+// beginPass starts following a pass.
+func (f *Federation) beginPass() *passMetrics { return &passMetrics{f: f} }
 
-// storeWritten closes the taken observations: the pass has written the store.
+// gatheredAll notes that the pass has read every member's cache.
+func (p *passMetrics) gatheredAll() { p.gathered = time.Now() }
+
+// storeWritten records a propagation sample for every change observed before the pass had
+// read the caches: the pass has written it to the store.
 func (p *passMetrics) storeWritten() {
 	now := time.Now()
-	for _, at := range p.taken {
+	for _, at := range p.f.members.takeObserved(p.gathered) {
 		propagationSeconds.Observe(now.Sub(at).Seconds())
 	}
-	p.stored = true
 }
 
-// end counts the pass, refreshes the members gauge, and puts back the observations of a pass
-// that failed before writing the store.
+// end counts the pass and refreshes the members gauge. A pass that failed took nothing: its
+// observations stay pending for the next one.
 func (p *passMetrics) end(err error) {
-	if !p.stored {
-		p.f.members.restoreObserved(p.taken)
-	}
 	result := passResultOK
 	if err != nil {
 		result = passResultError

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +34,7 @@ type Connection struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	conns  *connTracker
 
 	mu     sync.Mutex
 	synced bool
@@ -56,14 +58,17 @@ func Connect(name string, cfg *rest.Config, log *slog.Logger) (*Connection, erro
 	if err != nil {
 		return nil, err
 	}
-	c, err := cluster.New(rest.CopyConfig(cfg), func(o *cluster.Options) {
+	conns := newConnTracker()
+	cfg = rest.CopyConfig(cfg)
+	cfg.Dial = conns.DialContext
+	c, err := cluster.New(cfg, func(o *cluster.Options) {
 		o.Scheme = scheme
 		o.Logger = logr.FromSlogHandler(log.With("member", name).Handler())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create member cluster %s: %w", name, err)
 	}
-	return &Connection{name: name, cluster: c, done: make(chan struct{})}, nil
+	return &Connection{name: name, cluster: c, done: make(chan struct{}), conns: conns}, nil
 }
 
 // Name is the member cluster's name.
@@ -106,13 +111,27 @@ func (c *Connection) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the caches and waits for them to end.
+// Close stops the caches and waits for them to end, for a bounded time. Caches still blocked
+// on a member API server that stopped answering after closeGrace lose their TCP connections
+// (and can open no new ones), which ends them; a reflector sleeping in client-go's watch-list
+// backoff does not watch its context, so Close stops waiting after closeWait and lets it end on
+// its own. Writes made through the connection's client fail from then on.
 func (c *Connection) Close() {
 	if c.cancel == nil {
+		c.conns.closeAll()
 		return
 	}
 	c.cancel()
-	<-c.done
+	select {
+	case <-c.done:
+	case <-time.After(closeGrace):
+		c.conns.closeAll()
+		select {
+		case <-c.done:
+		case <-time.After(closeWait):
+		}
+	}
+	c.conns.closeAll()
 }
 
 // Watched lists the kinds the connection watches.

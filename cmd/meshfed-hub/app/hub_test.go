@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,7 +104,9 @@ func (e *hubEnv) startHubProcess(t *testing.T) {
 				t.Errorf("hub: %v", err)
 			}
 		case <-time.After(30 * time.Second):
-			t.Error("hub did not stop")
+			var dump strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&dump, 1)
+			t.Errorf("hub did not stop within 30s; goroutines:\n%s", dump.String())
 		}
 	}
 	t.Cleanup(e.stop)
