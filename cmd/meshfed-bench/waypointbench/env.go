@@ -61,7 +61,8 @@ func newEnv(ctx context.Context, f Flags, ps []pathSpec, log *slog.Logger) (_ *e
 	if err := e.startBackend(); err != nil {
 		return nil, err
 	}
-	etcd, err := e.startStore(ctx, log)
+	storeLog := quietLogger(log, slog.LevelError)
+	etcd, err := e.startStore(ctx, storeLog)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func newEnv(ctx context.Context, f Flags, ps []pathSpec, log *slog.Logger) (_ *e
 	if err != nil {
 		return nil, err
 	}
-	if err := publish(ctx, etcd, records(e.ports, e.backendPort, hboneAddrs), log); err != nil {
+	if err := publish(ctx, etcd, records(e.ports, e.backendPort, hboneAddrs), storeLog); err != nil {
 		return nil, err
 	}
 	for _, n := range nodesOf(ps) {

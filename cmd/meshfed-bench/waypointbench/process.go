@@ -102,7 +102,7 @@ func (p *proc) pid() int { return p.cmd.Process.Pid }
 func (p *proc) exited() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("waypoint %s exited (%v): %s", p.name, p.err, p.logTail())
+		return fmt.Errorf("waypoint %s exited (%w): %s", p.name, p.err, p.logTail())
 	default:
 		return nil
 	}
