@@ -3,6 +3,7 @@ package waypointbench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -62,6 +63,10 @@ func (t *target) do(ctx context.Context) error {
 	return nil
 }
 
+// errNoSlot marks a request of the fixed-rate phase that was not sent: maxInFlight requests
+// were already waiting.
+var errNoSlot = errors.New("too many requests in flight")
+
 // sample is one request of the fixed-rate phase.
 type sample struct {
 	sent    bool
@@ -78,7 +83,7 @@ type window struct {
 
 // fixedRate sends at rate per second, open loop: request i is sent at start + i/rate whether
 // or not earlier ones have been answered, each on its own goroutine, at most maxInFlight at a
-// time (a request that finds no slot is counted as an error, not sent). The first warmup's
+// time (a request that finds no slot is not sent, and counted as dropped). The first warmup's
 // worth of requests is not measured; begin runs just before the first measured send and end
 // after the last measured answer. The count of requests is fixed up front and every request
 // is bounded by requestTimeout, so the phase ends.
@@ -107,7 +112,7 @@ func fixedRate(ctx context.Context, do func(context.Context) error, rate float64
 		select {
 		case slots <- struct{}{}:
 		default:
-			samples[i] = sample{err: fmt.Errorf("more than %d requests in flight", maxInFlight)}
+			samples[i] = sample{err: errNoSlot}
 			continue
 		}
 		wg.Go(func() {

@@ -102,7 +102,11 @@ func (p *proc) pid() int { return p.cmd.Process.Pid }
 func (p *proc) exited() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("waypoint %s exited (%w): %s", p.name, p.err, p.logTail())
+		err := p.err
+		if err == nil {
+			err = errors.New("exit status 0")
+		}
+		return fmt.Errorf("waypoint %s exited (%w): %s", p.name, err, p.logTail())
 	default:
 		return nil
 	}

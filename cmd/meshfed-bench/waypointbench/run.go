@@ -8,9 +8,14 @@ import (
 	"time"
 )
 
-// maxInFlight bounds the open-loop phase's concurrent requests (and its pool): far above what
-// 1,000 requests/s of sub-millisecond requests need, low enough to bound a stalled path.
-const maxInFlight = 256
+// The open-loop phase's bounds: requests in flight (goroutines; far above what 1,000
+// requests/s of sub-millisecond requests need, so that a stall of the machine queues requests
+// rather than dropping them) and keep-alive connections (a pool a real client would have;
+// requests beyond it wait for a connection, and the wait counts in their latency).
+const (
+	maxInFlight = 4096
+	poolConns   = 64
+)
 
 // settle is the pause between phases, so that one phase's tail does not land in the next.
 const settle = 300 * time.Millisecond
@@ -75,7 +80,7 @@ func Run(ctx context.Context, f Flags, log *slog.Logger) (Result, error) {
 // measure runs the fixed-rate phase, then the closed-loop phase, on path p.
 func (e *env) measure(ctx context.Context, p pathSpec, f Flags) (PathResult, error) {
 	r := PathResult{Name: p.name}
-	fixed := e.target(p, maxInFlight)
+	fixed := e.target(p, poolConns)
 	defer fixed.close()
 	var before, after []usage
 	var errs []error

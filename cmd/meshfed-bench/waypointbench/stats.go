@@ -22,9 +22,10 @@ type latencies struct {
 	// LagP99 is the 99th percentile of how late requests were sent against their schedule: the
 	// load generator's own delay, not counted in the latencies.
 	LagP99 time.Duration
-	// Sent and Errors count the measured requests; Rate is Sent per second of the window.
-	Sent, Errors int
-	Rate         float64
+	// Sent counts the measured requests sent, Errors those of them that failed, Dropped those
+	// not sent for want of a slot; Rate is Sent per second of the window.
+	Sent, Errors, Dropped int
+	Rate                  float64
 	// FirstError is one of the errors, for the report.
 	FirstError error
 }
@@ -33,10 +34,12 @@ func summarize(w window) latencies {
 	var lat, lag []time.Duration
 	var s latencies
 	for _, x := range w.samples {
-		if x.sent {
-			s.Sent++
-			lag = append(lag, x.lag)
+		if !x.sent {
+			s.Dropped++
+			continue
 		}
+		s.Sent++
+		lag = append(lag, x.lag)
 		if x.err != nil {
 			s.Errors++
 			if s.FirstError == nil {

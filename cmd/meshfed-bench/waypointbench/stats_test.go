@@ -47,11 +47,11 @@ func TestSummarize(t *testing.T) {
 		{sent: true, latency: time.Millisecond},
 		{sent: true, latency: 2 * time.Millisecond},
 		{sent: true, latency: time.Hour, err: errors.New("status 503")}, // failed: not a latency
-		{err: errors.New("more than 256 requests in flight")},           // never sent
+		{err: errNoSlot}, // never sent
 	}}
 	s := summarize(w)
-	if s.Sent != 4 || s.Errors != 2 || s.Rate != 2 {
-		t.Fatalf("sent %d, errors %d, rate %v; want 4, 2, 2", s.Sent, s.Errors, s.Rate)
+	if s.Sent != 4 || s.Errors != 1 || s.Dropped != 1 || s.Rate != 2 {
+		t.Fatalf("sent %d, errors %d, dropped %d, rate %v; want 4, 1, 1, 2", s.Sent, s.Errors, s.Dropped, s.Rate)
 	}
 	if s.P50 != 2*time.Millisecond || s.Max != 3*time.Millisecond || s.LagP99 != time.Millisecond {
 		t.Fatalf("p50 %v, max %v, lag p99 %v", s.P50, s.Max, s.LagP99)

@@ -22,8 +22,8 @@ func PrintTable(w io.Writer, res Result) {
 	f := res.Flags
 	fmt.Fprintf(w, "HTTP/1.1 keep-alive, POST 1 KiB → 200 with 1 KiB; fixed rate %.0f req/s for %s after %s warm-up; max: %d closed-loop clients for %s\n\n",
 		f.Rate, f.Duration, f.Warmup, f.Concurrency, f.MaxDuration)
-	fmt.Fprintf(w, "%-17s %8s %6s %9s %9s %9s %9s %9s %9s %9s %10s\n",
-		"path", "req/s", "errors", "p50", "p90", "p99", "max", "+p50", "+p99", "lag p99", "max req/s")
+	fmt.Fprintf(w, "%-17s %8s %6s %7s %9s %9s %9s %9s %9s %9s %9s %10s\n",
+		"path", "req/s", "errors", "dropped", "p50", "p90", "p99", "max", "+p50", "+p99", "lag p99", "max req/s")
 	var direct *PathResult
 	for i := range res.Paths {
 		p := &res.Paths[i]
@@ -34,7 +34,7 @@ func PrintTable(w io.Writer, res Result) {
 		if direct != nil && p != direct {
 			add50, add99 = signed(p.P50-direct.P50), signed(p.P99-direct.P99)
 		}
-		fmt.Fprintf(w, "%-17s %8.1f %6d %9s %9s %9s %9s %9s %9s %9s %10.0f\n", p.Name, p.Rate, p.Errors+int(p.MaxErrors),
+		fmt.Fprintf(w, "%-17s %8.1f %6d %7d %9s %9s %9s %9s %9s %9s %9s %10.0f\n", p.Name, p.Rate, p.Errors+int(p.MaxErrors), p.Dropped,
 			dur(p.P50), dur(p.P90), dur(p.P99), dur(p.Max), add50, add99, dur(p.LagP99), p.MaxRate)
 	}
 	fmt.Fprintf(w, "\n%-8s %-8s %-17s %7s %7s %12s %8s %9s %10s\n",
