@@ -1,0 +1,95 @@
+package waypointbench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Flags configure one benchmark run.
+type Flags struct {
+	// Rate is the fixed request rate of the latency phase, per second.
+	Rate float64
+	// Warmup is sent at Rate before each latency phase and not measured.
+	Warmup time.Duration
+	// Duration is the measured window of each latency phase.
+	Duration time.Duration
+	// Concurrency is the number of closed-loop clients of each throughput phase.
+	Concurrency int
+	// MaxDuration is the length of each throughput phase.
+	MaxDuration time.Duration
+	// WaypointBinary is a prebuilt meshfed-waypoint; empty builds one from the module.
+	WaypointBinary string
+	// SkipH3 leaves out the cross-network path over HTTP/3.
+	SkipH3 bool
+}
+
+// DefaultFlags are the flags of the command line.
+func DefaultFlags() Flags {
+	return Flags{Rate: 1000, Warmup: 3 * time.Second, Duration: 20 * time.Second, Concurrency: 32, MaxDuration: 5 * time.Second}
+}
+
+// Validate bounds every loop of the run.
+func (f *Flags) Validate() error {
+	var errs []error
+	if f.Rate <= 0 || f.Rate > maxRate {
+		errs = append(errs, fmt.Errorf("--rate must be in (0, %d]", maxRate))
+	}
+	if f.Warmup < 0 || f.Warmup > time.Hour {
+		errs = append(errs, errors.New("--warmup must be in [0, 1h]"))
+	}
+	if f.Duration <= 0 || f.Duration > time.Hour {
+		errs = append(errs, errors.New("--duration must be in (0, 1h]"))
+	}
+	if f.MaxDuration <= 0 || f.MaxDuration > time.Hour {
+		errs = append(errs, errors.New("--max-duration must be in (0, 1h]"))
+	}
+	if f.Concurrency < 1 || f.Concurrency > maxConcurrency {
+		errs = append(errs, fmt.Errorf("--concurrency must be in [1, %d]", maxConcurrency))
+	}
+	if n := (f.Warmup + f.Duration).Seconds() * f.Rate; n > maxRequests {
+		errs = append(errs, fmt.Errorf("--rate × (--warmup + --duration) = %.0f requests, more than %d", n, maxRequests))
+	}
+	return errors.Join(errs...)
+}
+
+// Bounds of the flags.
+const (
+	maxRate        = 100_000
+	maxConcurrency = 1024
+	maxRequests    = 10_000_000
+)
+
+// NewCommand returns the `waypoint` subcommand writing its table to out and progress to log.
+func NewCommand(out io.Writer, log *slog.Logger) *cobra.Command {
+	f := DefaultFlags()
+	cmd := &cobra.Command{
+		Use:   "waypoint",
+		Short: "Latency, CPU and memory of meshfed-waypoint processes: direct, same network, across networks over HBONE",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.Validate(); err != nil {
+				return err
+			}
+			res, err := Run(cmd.Context(), f, log)
+			if err != nil {
+				return err
+			}
+			PrintTable(out, res)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.Float64Var(&f.Rate, "rate", f.Rate, "requests per second of the fixed-rate latency phase")
+	fs.DurationVar(&f.Warmup, "warmup", f.Warmup, "unmeasured load at --rate before each latency phase")
+	fs.DurationVar(&f.Duration, "duration", f.Duration, "measured window of each latency phase")
+	fs.IntVar(&f.Concurrency, "concurrency", f.Concurrency, "closed-loop clients of each max-throughput phase")
+	fs.DurationVar(&f.MaxDuration, "max-duration", f.MaxDuration, "length of each max-throughput phase")
+	fs.StringVar(&f.WaypointBinary, "waypoint-binary", "", "prebuilt meshfed-waypoint (default: go build it from this module)")
+	fs.BoolVar(&f.SkipH3, "skip-h3", false, "leave out the cross-network path over HTTP/3")
+	return cmd
+}

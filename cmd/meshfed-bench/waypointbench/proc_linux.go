@@ -1,0 +1,6 @@
+package waypointbench
+
+import "syscall"
+
+// childAttr makes the kernel kill a waypoint if the benchmark dies without stopping it.
+func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }

@@ -1,0 +1,88 @@
+package waypointbench
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// statFixture is /proc/<pid>/stat of a process whose name holds a space and a ')'.
+const statFixture = "4242 (meshfed wp) x) S 1 4242 4242 0 -1 4194560 1500 0 0 0 1234 567 0 0 20 0 9 0 1000 800000000 5000 18446744073709551615 1 1 0 0 0 0 0 0 2143420159 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+
+const statusFixture = `Name:	meshfed-waypoi
+State:	S (sleeping)
+VmPeak:	 1300000 kB
+VmHWM:	   30720 kB
+VmRSS:	   20480 kB
+Threads:	9
+`
+
+func TestParseStat(t *testing.T) {
+	got, err := parseStat(statFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (1234.0 + 567.0) / clockTicks; got != want {
+		t.Fatalf("parseStat = %v s, want %v s", got, want)
+	}
+	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 u 12", "1 x S 1"} {
+		if _, err := parseStat(bad); err == nil {
+			t.Errorf("parseStat(%q): no error", bad)
+		}
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	rss, hwm, err := parseStatus(statusFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rss != 20<<20 || hwm != 30<<20 {
+		t.Fatalf("parseStatus = rss %d, hwm %d; want %d, %d", rss, hwm, 20<<20, 30<<20)
+	}
+	for _, bad := range []string{"", "VmRSS:	1 kB\n", "VmRSS:	1 MB\nVmHWM:	1 kB\n", "VmRSS:	x kB\nVmHWM:	1 kB\n"} {
+		if _, _, err := parseStatus(bad); err == nil {
+			t.Errorf("parseStatus(%q): no error", bad)
+		}
+	}
+}
+
+// TestReadUsageSelf reads this test process: it has used some CPU and holds memory.
+func TestReadUsageSelf(t *testing.T) {
+	u, err := readUsage(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	if u.RSS == 0 || u.HWM < u.RSS || u.CPU < 0 {
+		t.Fatalf("readUsage(self) = %+v", u)
+	}
+}
+
+// FuzzParseStat checks that no /proc text makes the parsers panic or return a negative time.
+func FuzzParseStat(f *testing.F) {
+	f.Add(statFixture)
+	f.Add(statusFixture)
+	f.Add("1 ()) S" + strings.Repeat(" 9", 20))
+	f.Fuzz(func(t *testing.T, s string) {
+		if cpu, err := parseStat(s); err == nil && cpu < 0 {
+			t.Fatalf("negative CPU %v", cpu)
+		}
+		_, _, _ = parseStatus(s)
+	})
+}
+
+func TestDeclaresModule(t *testing.T) {
+	for _, tt := range []struct {
+		gomod string
+		want  bool
+	}{
+		{"module github.com/meshfed/meshfed\n\ngo 1.26\n", true},
+		{"// c\nmodule \"github.com/meshfed/meshfed\"\n", true},
+		{"module github.com/meshfed/meshfed/e2e\n", false},
+		{"go 1.26\n", false},
+	} {
+		if got := declaresModule(tt.gomod, modulePath); got != tt.want {
+			t.Errorf("declaresModule(%q) = %v, want %v", tt.gomod, got, tt.want)
+		}
+	}
+}

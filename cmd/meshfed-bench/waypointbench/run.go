@@ -1,0 +1,132 @@
+package waypointbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// The open-loop phase's bounds: requests in flight (goroutines; far above what 1,000
+// requests/s of sub-millisecond requests need, so that a stall of the machine queues requests
+// rather than dropping them) and keep-alive connections (a pool a real client would have;
+// requests beyond it wait for a connection, and the wait counts in their latency).
+const (
+	maxInFlight = 4096
+	poolConns   = 64
+)
+
+// settle is the pause between phases, so that one phase's tail does not land in the next.
+const settle = 300 * time.Millisecond
+
+// Result is one benchmark run.
+type Result struct {
+	Flags Flags
+	Paths []PathResult
+}
+
+// PathResult holds the figures of one path.
+type PathResult struct {
+	Name string
+	latencies
+	// MaxRate is answered requests per second of the closed-loop phase; MaxErrors its failures.
+	MaxRate   float64
+	MaxErrors int64
+	Waypoints []Usage
+}
+
+// Usage is one waypoint process during one path's phases.
+type Usage struct {
+	Name, Cluster, Network string
+	// CPU is user+system seconds over Window, the measured part of the fixed-rate phase.
+	CPU    float64
+	Window time.Duration
+	// RSS and HWM are VmRSS and VmHWM (peak since start) at the end of the window, in bytes.
+	RSS, HWM uint64
+	// MaxCores is CPU seconds per second during the closed-loop phase.
+	MaxCores float64
+}
+
+// Cores is the waypoint's CPU seconds per second of the window.
+func (u Usage) Cores() float64 {
+	if u.Window <= 0 {
+		return 0
+	}
+	return u.CPU / u.Window.Seconds()
+}
+
+// Run sets up the mesh, measures every path in turn and tears the mesh down.
+func Run(ctx context.Context, f Flags, log *slog.Logger) (Result, error) {
+	ps := paths(f.SkipH3)
+	e, err := newEnv(ctx, f, ps, log)
+	if err != nil {
+		return Result{}, err
+	}
+	defer e.close()
+	res := Result{Flags: f}
+	for _, p := range ps {
+		log.Info("measuring", "path", p.name)
+		r, err := e.measure(ctx, p, f)
+		if err != nil {
+			return res, fmt.Errorf("failed to measure path %s: %w", p.name, err)
+		}
+		res.Paths = append(res.Paths, r)
+		time.Sleep(settle)
+	}
+	return res, nil
+}
+
+// measure runs the fixed-rate phase, then the closed-loop phase, on path p.
+func (e *env) measure(ctx context.Context, p pathSpec, f Flags) (PathResult, error) {
+	r := PathResult{Name: p.name}
+	fixed := e.target(p, poolConns)
+	defer fixed.close()
+	var before, after []usage
+	var errs []error
+	snap := func(into *[]usage) func() {
+		return func() {
+			u, err := e.usages(p)
+			*into, errs = u, append(errs, err)
+		}
+	}
+	w, err := fixedRate(ctx, fixed.do, f.Rate, f.Warmup, f.Duration, maxInFlight, snap(&before), snap(&after))
+	if err = errors.Join(append(errs, err)...); err != nil {
+		return r, err
+	}
+	r.latencies = summarize(w)
+	for i, n := range p.nodes {
+		r.Waypoints = append(r.Waypoints, Usage{
+			Name: n.name, Cluster: n.cluster, Network: n.network,
+			CPU: after[i].CPU - before[i].CPU, Window: w.elapsed, RSS: after[i].RSS, HWM: after[i].HWM,
+		})
+	}
+	time.Sleep(settle)
+
+	closed := e.target(p, f.Concurrency)
+	defer closed.close()
+	snap(&before)()
+	ok, failed, elapsed := closedLoop(ctx, closed.do, f.Concurrency, f.MaxDuration)
+	snap(&after)()
+	if err := errors.Join(errs...); err != nil {
+		return r, err
+	}
+	r.MaxRate, r.MaxErrors = float64(ok)/elapsed.Seconds(), failed
+	for i := range r.Waypoints {
+		r.Waypoints[i].MaxCores = (after[i].CPU - before[i].CPU) / elapsed.Seconds()
+	}
+	return r, ctx.Err()
+}
+
+// usages reads every waypoint process of p.
+func (e *env) usages(p pathSpec) ([]usage, error) {
+	out := make([]usage, 0, len(p.nodes))
+	for _, n := range p.nodes {
+		u, err := e.procs[n.name].usage()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}

@@ -1,0 +1,142 @@
+package waypointbench
+
+import (
+	"path/filepath"
+	"strconv"
+
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/hbone/identity"
+	"github.com/meshfed/meshfed/waypoint"
+)
+
+// The benchmark's mesh, all on loopback. Networks are a store-level notion: a waypoint
+// tunnels to an endpoint whose record names another network than its own, even though every
+// address is on lo.
+//
+//	client ─► backend 127.0.0.31                                          (direct)
+//	client ─► A-same 127.0.0.11 ─► backend                               (cluster a, n1)
+//	client ─► A-h2 127.0.0.12 ══h2══► B 127.0.0.21 (cluster b, n2) ─► backend
+//	client ─► A-h3 127.0.0.13 ══h3══► C 127.0.0.22 (cluster c, n2) ─► backend
+//
+// Each path has its own waypoint processes so that the CPU and memory of each are the path's.
+// Every A waypoint imports all three services (and so listens on all three ports, on its own
+// address); only one of them carries load in a phase.
+const (
+	namespace   = "bench"
+	backendIP   = "127.0.0.31"
+	portName    = "http"
+	trustDomain = waypoint.DefaultTrustDomain
+)
+
+// Service names, one per measured waypoint path.
+const (
+	svcSame = "same"
+	svcH2   = "xnet-h2"
+	svcH3   = "xnet-h3"
+)
+
+// node is one waypoint process of the mesh.
+type node struct {
+	name      string
+	cluster   string
+	network   string
+	listen    string // outbound listeners' host
+	inbound   bool   // serves HBONE on listen:<port>
+	transport string // outbound tunnel transport
+}
+
+var (
+	nodeSame = node{name: "A-same", cluster: "a", network: "n1", listen: "127.0.0.11", transport: "h2"}
+	nodeA2   = node{name: "A-h2", cluster: "a", network: "n1", listen: "127.0.0.12", transport: "h2"}
+	nodeA3   = node{name: "A-h3", cluster: "a", network: "n1", listen: "127.0.0.13", transport: "h3"}
+	nodeB    = node{name: "B", cluster: "b", network: "n2", listen: "127.0.0.21", inbound: true, transport: "h2"}
+	nodeC    = node{name: "C", cluster: "c", network: "n2", listen: "127.0.0.22", inbound: true, transport: "h3"}
+)
+
+// pathSpec is one measured path: where the client sends, which cluster must answer (the
+// waypoint's X-Meshfed-Cluster; "" for direct) and the waypoints on the way.
+type pathSpec struct {
+	name    string
+	service string // "" for direct
+	entry   node   // the waypoint the client sends to
+	cluster string
+	nodes   []node
+}
+
+func paths(skipH3 bool) []pathSpec {
+	ps := []pathSpec{
+		{name: "direct"},
+		{name: "same-network", service: svcSame, entry: nodeSame, cluster: "a", nodes: []node{nodeSame}},
+		{name: "cross-network/h2", service: svcH2, entry: nodeA2, cluster: "b", nodes: []node{nodeA2, nodeB}},
+	}
+	if !skipH3 {
+		ps = append(ps, pathSpec{name: "cross-network/h3", service: svcH3, entry: nodeA3, cluster: "c", nodes: []node{nodeA3, nodeC}})
+	}
+	return ps
+}
+
+// serviceRecord is a global HTTP service imported by cluster a from the exporting cluster.
+func serviceRecord(name string, waypointPort int32, from string) *store.ServiceRecord {
+	return &store.ServiceRecord{
+		Namespace: namespace, Name: name, Domain: model.DefaultSegmentDomain,
+		Hostname: name + "." + namespace + "." + model.DefaultSegmentDomain,
+		Scope:    model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+		Ports: []store.ServicePort{{
+			Port:         model.Port{Name: portName, Port: 80, Protocol: "TCP", AppProtocol: "http"},
+			WaypointPort: waypointPort,
+		}},
+		Distribution: model.Distribution{Mode: model.ModeAny},
+		Imports:      []model.Import{{Cluster: "a", From: []string{from}}},
+	}
+}
+
+// endpointsRecord is the exporting cluster's one ready endpoint: the backend.
+func endpointsRecord(service string, n node, backendPort int32) *store.EndpointsRecord {
+	return &store.EndpointsRecord{
+		Namespace: namespace, Domain: model.DefaultSegmentDomain, Name: service, Cluster: n.cluster,
+		Scope: model.ScopeGlobal,
+		Endpoints: []model.Endpoint{{
+			Address: backendIP, Ports: []model.EndpointPort{{Name: portName, Port: backendPort}},
+			Locality: model.Locality{Network: n.network, Region: "r1", Zone: "z1", Node: "bench", Cluster: n.cluster},
+			Ready:    true, Serving: true, Weight: 1,
+		}},
+	}
+}
+
+// records are everything the hub would publish for the mesh: three services, their endpoints
+// and the HBONE addresses of clusters b and c.
+func records(ports map[string]int32, backendPort int32, hbone map[string]string) []store.Record {
+	return []store.Record{
+		serviceRecord(svcSame, ports[svcSame], "a"),
+		serviceRecord(svcH2, ports[svcH2], "b"),
+		serviceRecord(svcH3, ports[svcH3], "c"),
+		endpointsRecord(svcSame, nodeSame, backendPort),
+		endpointsRecord(svcH2, nodeB, backendPort),
+		endpointsRecord(svcH3, nodeC, backendPort),
+		&store.WaypointsRecord{Namespace: namespace, Cluster: "b", Network: "n2", Addresses: []string{hbone[nodeB.name]}},
+		&store.WaypointsRecord{Namespace: namespace, Cluster: "c", Network: "n2", Addresses: []string{hbone[nodeC.name]}},
+	}
+}
+
+// args are the command line of n's waypoint process.
+func (n node) args(etcd []string, certDir, hboneAddr string) []string {
+	if !n.inbound {
+		hboneAddr = "0"
+	}
+	a := []string{
+		"--namespace", namespace, "--cluster", n.cluster, "--network", n.network,
+		"--region", "r1", "--zone", "z1", "--node", "bench",
+		"--listen-host", n.listen, "--admin-address", "0", "--log-level", "warn",
+		"--trust-domain", trustDomain, "--hbone-address", hboneAddr, "--hbone-transport", n.transport,
+		"--cert-file", filepath.Join(certDir, identity.CertFileName),
+		"--key-file", filepath.Join(certDir, identity.KeyFileName),
+		"--ca-file", filepath.Join(certDir, identity.CAFileName),
+	}
+	for _, e := range etcd {
+		a = append(a, "--etcd-endpoints", e)
+	}
+	return a
+}
+
+func hostPort(host string, port int32) string { return host + ":" + strconv.Itoa(int(port)) }
