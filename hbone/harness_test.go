@@ -85,8 +85,7 @@ func startServer(t testing.TB, pki *testPKI, cfg serverConfig) *testServer {
 				return nil, Deny(ReasonDenied)
 			}
 			ts.dials.Add(1)
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", req.Target.String())
+			return DialUpstream(ctx, req.Target)
 		})
 	}
 	srv, err := NewServer(ServerOptions{Source: cfg.source, Handler: cfg.handler, Limits: cfg.limits, Logger: quietLogger})

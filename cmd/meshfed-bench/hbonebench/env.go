@@ -106,8 +106,7 @@ func (e *env) startHBONE(src identity.Source) error {
 		if !req.Target.Addr().IsLoopback() {
 			return nil, hbone.Deny(hbone.ReasonDenied)
 		}
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", req.Target.String())
+		return hbone.DialUpstream(ctx, req.Target)
 	})
 	srv, err := hbone.NewServer(hbone.ServerOptions{Source: src, Handler: hook, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
