@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"testing"
 
@@ -15,21 +16,27 @@ import (
 // BenchmarkFloorH2 measures what BenchmarkDialPooled/h2 cannot go below: a CONNECT round trip
 // on a warm net/http HTTP/2 connection over the same TLS 1.3 setup, without any hbone code.
 // "bare" answers 200 at once; "dial" first dials the upstream with a plain net.Dialer, as
-// hooks did before DialUpstream; "tcp" is that upstream dial alone (connect, accept, close)
-// and "tcp-upstream" the same with DialUpstream (keepalive left to the Server).
+// the hooks of the tests, meshfed-bench and the waypoint do; "tcp" is that upstream dial
+// alone (connect, accept, close).
 func BenchmarkFloorH2(b *testing.B) {
 	pki := newTestPKI(b, testTrustDomain)
 	target := upstream(b, func(c *net.TCPConn) { _ = c.Close() })
 	for _, tc := range []struct {
 		name string
-		dial bool
-	}{{"bare", false}, {"dial", true}} {
+		dial func(ctx context.Context, target netip.AddrPort) (net.Conn, error)
+	}{
+		{"bare", nil},
+		{"dial", func(ctx context.Context, target netip.AddrPort) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", target.String())
+		}},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			addr := startFloorServer(b, pki, func(w http.ResponseWriter, r *http.Request) {
-				if tc.dial {
-					var d net.Dialer
-					up, err := d.DialContext(r.Context(), "tcp", r.Host)
-					if err != nil {
+				var up net.Conn
+				if tc.dial != nil {
+					var err error
+					if up, err = tc.dial(r.Context(), netip.MustParseAddrPort(r.Host)); err != nil {
 						w.WriteHeader(http.StatusServiceUnavailable)
 						return
 					}
@@ -61,7 +68,6 @@ func BenchmarkFloorH2(b *testing.B) {
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", target.String())
 		}},
-		{"tcp-upstream", func(ctx context.Context) (net.Conn, error) { return DialUpstream(ctx, target) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -85,7 +85,8 @@ func startServer(t testing.TB, pki *testPKI, cfg serverConfig) *testServer {
 				return nil, Deny(ReasonDenied)
 			}
 			ts.dials.Add(1)
-			return DialUpstream(ctx, req.Target)
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", req.Target.String())
 		})
 	}
 	srv, err := NewServer(ServerOptions{Source: cfg.source, Handler: cfg.handler, Limits: cfg.limits, Logger: quietLogger})

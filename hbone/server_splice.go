@@ -77,7 +77,6 @@ func (s *Server) spliceH2(w http.ResponseWriter, r *http.Request, up net.Conn) {
 	if err := rc.Flush(); err != nil {
 		return
 	}
-	enableKeepAlive(up)
 	go func() {
 		if _, err := copyStream(up, r.Body, nil); err != nil {
 			up.Close()
@@ -112,7 +111,6 @@ func (s *Server) spliceH3(w http.ResponseWriter, up net.Conn) {
 	if err != nil {
 		return
 	}
-	enableKeepAlive(up)
 	s.beginTunnel()
 	defer s.endTunnel()
 	var wg sync.WaitGroup

@@ -106,7 +106,8 @@ func (e *env) startHBONE(src identity.Source) error {
 		if !req.Target.Addr().IsLoopback() {
 			return nil, hbone.Deny(hbone.ReasonDenied)
 		}
-		return hbone.DialUpstream(ctx, req.Target)
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", req.Target.String())
 	})
 	srv, err := hbone.NewServer(hbone.ServerOptions{Source: src, Handler: hook, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
