@@ -60,9 +60,10 @@ type Peer struct {
 // Dialer opens tunnels through peers, pooling connections per (address, identity, protocol).
 // It is safe for concurrent use; Close releases every connection.
 type Dialer struct {
-	opts Options
-	pool *pool
-	h3   *http3.Transport
+	opts    Options
+	baggage string // FormatBaggage(opts.Locality), sent with every tunnel request
+	pool    *pool
+	h3      *http3.Transport
 
 	mu       sync.Mutex
 	h3Broken map[string]time.Time // peer key → HTTP/2-only until
@@ -79,6 +80,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 	}
 	d := &Dialer{
 		opts:        opts,
+		baggage:     FormatBaggage(opts.Locality),
 		h3:          &http3.Transport{DisableCompression: true},
 		h3Broken:    map[string]time.Time{},
 		sweeperDone: make(chan struct{}),
@@ -141,11 +143,12 @@ func (d *Dialer) dialProtocol(ctx context.Context, peer Peer, proto Protocol, ta
 	if err != nil {
 		return nil, fail(classify(err), 0, "", err)
 	}
+	authority := target.String()
 	req := &http.Request{
 		Method: http.MethodConnect,
-		URL:    &url.URL{Host: target.String()},
-		Host:   target.String(),
-		Header: requestHeader(d.opts.Locality, md),
+		URL:    &url.URL{Host: authority},
+		Host:   authority,
+		Header: requestHeader(d.baggage, md),
 	}
 	s, resp, release, err := m.open(ctx, req)
 	if err != nil {

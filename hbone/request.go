@@ -153,17 +153,19 @@ func formatForwardedFor(a netip.Addr) string {
 	return "for=" + a.Unmap().String()
 }
 
-// requestHeader builds the headers of a CONNECT request.
-func requestHeader(loc Locality, md Metadata) http.Header {
+// requestHeader builds the headers of a CONNECT request; baggage is FormatBaggage of the
+// dialer's locality, formatted once per Dialer. The header names are canonical already, so
+// the map is filled directly.
+func requestHeader(baggage string, md Metadata) http.Header {
 	h := make(http.Header, 3)
-	if b := FormatBaggage(loc); b != "" {
-		h.Set(headerBaggage, b)
+	if baggage != "" {
+		h[headerBaggage] = []string{baggage}
 	}
 	if md.ForwardedFor.IsValid() {
-		h.Set(headerForwarded, formatForwardedFor(md.ForwardedFor))
+		h[headerForwarded] = []string{formatForwardedFor(md.ForwardedFor)}
 	}
 	if md.Traceparent != "" {
-		h.Set(headerTraceparent, md.Traceparent)
+		h[headerTraceparent] = []string{md.Traceparent}
 	}
 	return h
 }
