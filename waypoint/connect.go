@@ -95,30 +95,62 @@ func (o *Outbound) pick(r *Route, tried []*host) (*host, bool) { return o.pickFo
 
 // pickFor is pick with in-flight counts from in: connections for per-connection routes,
 // requests for per-request routes. A retry follows Envoy's previous_priorities and
-// previous_hosts retry predicates: every tier a try already failed in counts as unhealthy, so
-// that a retry moves on to the next tier at once instead of finding another dead endpoint of
-// a tier that went down together; when that leaves no tier to pick from, only the endpoints
-// already tried are avoided.
+// previous_hosts retry predicates, and leaves the peer waypoints already tried: every tier a
+// try already failed in counts as unhealthy, and so does every endpoint behind a peer waypoint
+// a failed try tunneled through, so that a retry moves on at once instead of finding another
+// dead endpoint of a zone, network or cluster that went down together (max-ejection-percent
+// keeps most of them in the plan). When that leaves nothing, the tiers are allowed again, then
+// the peers; the endpoints already tried are always avoided.
 func (o *Outbound) pickFor(r *Route, tried []*host, in priority.InFlight) (*host, bool) {
 	if len(tried) == 0 {
 		return o.draw(r, r.Plan, nil, in)
 	}
 	triedTiers := make(map[int]bool, len(tried))
+	triedVia := make(map[*peerSet]bool, len(tried))
 	for i, h := range r.hosts {
 		if slices.Contains(tried, h) {
 			triedTiers[r.Tiers.Of[i]] = true
+			if v := r.via[h]; v != nil {
+				triedVia[v] = true
+			}
 		}
 	}
-	plan := priority.NewPlan(r.Endpoints, r.Tiers, func(i int) bool {
-		return r.ejected[i] || triedTiers[r.Tiers.Of[i]]
-	}, o.opts.Load)
-	if h, ok := o.draw(r, plan, tried, in); ok && !triedTiers[r.Tiers.Of[slices.Index(r.hosts, h)]] {
-		return h, true
+	viaTried := func(i int) bool { v := r.via[r.hosts[i]]; return v != nil && triedVia[v] }
+	levels := []func(i int) bool{
+		func(i int) bool { return triedTiers[r.Tiers.Of[i]] || viaTried(i) },
+		viaTried,
+		func(int) bool { return false },
 	}
-	plan = priority.NewPlan(r.Endpoints, r.Tiers, func(i int) bool {
-		return r.ejected[i] || slices.Contains(tried, r.hosts[i])
-	}, o.opts.Load)
-	return o.draw(r, plan, tried, in)
+	for n, avoid := range levels {
+		unhealthy := func(i int) bool { return r.ejected[i] || slices.Contains(tried, r.hosts[i]) || avoid(i) }
+		plan := priority.NewPlan(r.Endpoints, r.Tiers, unhealthy, o.opts.Load)
+		h, ok := o.draw(r, plan, tried, in)
+		if !ok {
+			continue
+		}
+		// A plan with no healthy endpoint left panics over all of them; only the last level
+		// may hand out an endpoint it meant to avoid.
+		if i := slices.Index(r.hosts, h); !unhealthy(i) {
+			return h, true
+		}
+		if n == len(levels)-1 {
+			return untriedOr(r, tried, h), true
+		}
+	}
+	return nil, false
+}
+
+// untriedOr is the best-tier endpoint neither tried nor ejected, else h: the random draws of a
+// panicking plan can miss the one endpoint left.
+func untriedOr(r *Route, tried []*host, h *host) *host {
+	for _, members := range r.Tiers.Members {
+		for _, i := range members {
+			if !r.ejected[i] && !slices.Contains(tried, r.hosts[i]) {
+				return r.hosts[i]
+			}
+		}
+	}
+	return h
 }
 
 // draw picks from plan an endpoint not tried yet, drawing again at most maxDraws times; when

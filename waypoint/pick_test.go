@@ -40,3 +40,31 @@ func TestRetryLeavesTriedTiers(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryLeavesTriedPeers: one tier of two direct endpoints and two behind one peer
+// waypoint; after a failed try through the peer a retry takes a direct endpoint, and when the
+// direct ones were tried too, the other endpoint behind the peer is still available.
+func TestRetryLeavesTriedPeers(t *testing.T) {
+	eps := make([]model.Endpoint, 4)
+	r := &Route{Endpoints: eps, Tiers: priority.Tiers{Of: []int{0, 0, 0, 0}, Members: [][]int{{0, 1, 2, 3}}}}
+	for i := range eps {
+		eps[i] = model.Endpoint{Address: "10.0.0." + itoa(int32(i+1)), Ready: true, Serving: true}
+		r.hosts = append(r.hosts, &host{key: itoa(int32(i))})
+	}
+	peer := &peerSet{cluster: "west", addrs: []string{"192.0.2.1:15008"}}
+	r.setVia(r.hosts[2], peer)
+	r.setVia(r.hosts[3], peer)
+	r.ejected = make([]bool, len(eps))
+	o := NewOutbound(nil, Options{Namespace: "shop", Cluster: "east", Seed: 11})
+	r.Plan = priority.NewPlan(eps, r.Tiers, func(int) bool { return false }, o.opts.Load)
+	for range 200 {
+		h, ok := o.pick(r, []*host{r.hosts[2]})
+		if !ok || h == r.hosts[2] || h == r.hosts[3] {
+			t.Fatalf("retry after a failed tunnel went to %v, want a direct endpoint", h)
+		}
+		h, ok = o.pick(r, []*host{r.hosts[2], r.hosts[0], r.hosts[1]})
+		if !ok || h != r.hosts[3] {
+			t.Fatalf("with the direct endpoints tried, the retry got %v, want the other endpoint behind the peer", h)
+		}
+	}
+}

@@ -64,7 +64,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 	}
 	d := DesiredRecords(&res, p.states, ports)
 	d.Waypoints = p.waypoints
-	if err := f.apply(ctx, d); err != nil {
+	if err := f.apply(ctx, d, p.previous.Services()); err != nil {
 		return nil, err
 	}
 	pm.storeWritten()
@@ -193,16 +193,19 @@ func carryOver(l *store.Listing, cluster string) []model.ClusterExport {
 }
 
 // apply writes the desired records, each Sync rewriting only the keys whose bytes changed.
-// Services and waypoints go before endpoints so a watcher never sees endpoints of a service it
-// does not know, nor a remote endpoint before the waypoint that reaches it;
-// carried-over members are part of the merge, so one Sync over every endpoint key withdraws
-// exactly the removed and withdrawn clusters' keys and leaves the rest untouched.
-func (f *Federation) apply(ctx context.Context, d Desired) error {
+// New and changed services and waypoints go before endpoints, and withdrawn services after
+// them, so a watcher never sees endpoints of a service it does not know, nor a remote endpoint
+// before the waypoint that reaches it. Carried-over members are part of the merge, so one Sync
+// over every endpoint key withdraws exactly the removed and withdrawn clusters' keys and leaves
+// the rest untouched. previous are the service records the pass read.
+func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord) error {
 	defer recordStoreWrites(f.writer, f.writer.Stats())
 	if _, err := f.writer.Sync(ctx, store.SelectClusters(), d.Clusters); err != nil {
 		return fmt.Errorf("failed to write cluster records: %w", err)
 	}
-	if _, err := f.writer.Sync(ctx, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindService}, d.Services); err != nil {
+	services := store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindService}
+	withdrawn := withdrawnServices(d.Services, previous)
+	if _, err := f.writer.Sync(ctx, services, append(slices.Clip(d.Services), withdrawn...)); err != nil {
 		return fmt.Errorf("failed to write service records: %w", err)
 	}
 	if _, err := f.writer.Sync(ctx, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindWaypoints}, d.Waypoints); err != nil {
@@ -217,7 +220,28 @@ func (f *Federation) apply(ctx context.Context, d Desired) error {
 		return fmt.Errorf("failed to write endpoint records: %w", err)
 	}
 	f.log.Debug("endpoint records synced", "put", r.Put, "deleted", r.Deleted, "unchanged", r.Unchanged)
+	if len(withdrawn) > 0 {
+		if _, err := f.writer.Sync(ctx, services, d.Services); err != nil {
+			return fmt.Errorf("failed to withdraw service records: %w", err)
+		}
+	}
 	return nil
+}
+
+// withdrawnServices are the previous service records no longer desired; the first services
+// Sync keeps them (unchanged) until their endpoints are gone.
+func withdrawnServices(desired []store.Record, previous []*store.ServiceRecord) []store.Record {
+	want := make(map[string]bool, len(desired))
+	for _, r := range desired {
+		want[r.Key().String()] = true
+	}
+	var out []store.Record
+	for _, s := range previous {
+		if !want[s.Key().String()] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // exportCounts counts exports per cluster, for debug logs.

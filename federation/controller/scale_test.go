@@ -108,7 +108,7 @@ func TestScale20x1000x10(t *testing.T) {
 		p.desired = time.Since(mark)
 		sampleHeap()
 		mark = time.Now()
-		if err := f.apply(ctx, d); err != nil {
+		if err := f.apply(ctx, d, previous.Services()); err != nil {
 			t.Fatalf("%s: apply: %v", name, err)
 		}
 		p.apply = time.Since(mark)

@@ -129,10 +129,15 @@ func TestDeletionWhileUnreachable(t *testing.T) {
 		return !ok && r != nil && !r.Stale, state
 	})
 	apiKey := store.EndpointsKey("shop", "mesh.internal", "api", "west-1").String()
+	apiSvc := store.ServiceKey("shop", "mesh.internal", "api").String()
 	webKey := store.EndpointsKey("shop", "mesh.internal", "web", "west-1").String()
-	d := rec.deleted()
-	if !slices.Contains(d, apiKey) || slices.Contains(d, webKey) {
-		t.Errorf("deleted %v: want %s deleted and %s kept", d, apiKey, webKey)
+	eventually(t, "the store watcher to see the withdrawal", func() (bool, string) {
+		d := rec.deleted()
+		return slices.Contains(d, apiSvc), fmt.Sprint(d)
+	})
+	// Endpoints go before their service: a watcher never holds endpoints of an unknown service.
+	if d := rec.deleted(); !slices.Equal(d, []string{apiKey, apiSvc}) || slices.Contains(d, webKey) {
+		t.Errorf("deleted %v: want %s, then %s; %s kept", d, apiKey, apiSvc, webKey)
 	}
 }
 
