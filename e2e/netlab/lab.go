@@ -212,8 +212,14 @@ func (l *Lab) Close() error {
 	if err := ip("netns", "del", l.fabric); err != nil {
 		errs = append(errs, err)
 	}
-	if linkExists(l.prefix + "-host") {
-		errs = append(errs, ip("link", "del", l.prefix+"-host"))
+	// Deleting the fabric destroys the host's veth too, asynchronously; wait for it, and delete
+	// it only if it stays.
+	hostIf := l.prefix + "-host"
+	for deadline := time.Now().Add(2 * time.Second); linkExists(hostIf) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := ip("link", "del", hostIf); err != nil && linkExists(hostIf) {
+		errs = append(errs, err)
 	}
 	if err := removeOwner(l.Octet); err != nil {
 		errs = append(errs, err)

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/netip"
+	"os"
+	"os/exec"
 	"strconv"
 	"sync"
 	"time"
@@ -39,8 +40,8 @@ const (
 
 type sliceKey struct{ member, ns, svc string }
 
-// Backend is one endpoint of an exported service: a pod with an HTTP echo that names its
-// cluster and zone, and a TCP echo.
+// Backend is one endpoint of an exported service: a pod running a process with an HTTP echo
+// that names its cluster and zone, and a TCP echo.
 type Backend struct {
 	Pod     *netlab.Pod
 	Member  *Member
@@ -50,10 +51,8 @@ type Backend struct {
 	Addr    netip.Addr
 
 	mu       sync.Mutex
-	http     *http.Server
-	tcp      net.Listener
-	wg       sync.WaitGroup
-	running  bool
+	proc     *exec.Cmd
+	done     <-chan struct{}
 	notReady bool
 }
 
@@ -118,53 +117,57 @@ func (f *Federation) Backends(m *Member, ns, svc string) []*Backend {
 	return nil
 }
 
-// Start (re)opens the backend's listeners.
+// Start runs the backend's process: the test binary re-executed inside the pod's namespace as
+// an HTTP and TCP echo. It returns once the process accepts connections.
 func (b *Backend) Start() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.running {
+	if b.proc != nil {
 		return nil
 	}
-	ctx := context.Background()
-	hl, err := b.Pod.Listen(ctx, net.JoinHostPort(b.Addr.String(), strconv.Itoa(BackendHTTPPort)))
+	cmd := b.Pod.Command(os.Args[0])
+	cmd.Env = append(cmd.Env, envBackend+"="+b.Addr.String(), envCluster+"="+b.Member.Name, envZone+"="+b.Zone, envPod+"="+b.Pod.Name)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	done, err := b.Pod.Start(cmd)
 	if err != nil {
 		return err
 	}
-	tl, err := b.Pod.Listen(ctx, net.JoinHostPort(b.Addr.String(), strconv.Itoa(BackendTCPPort)))
-	if err != nil {
-		_ = hl.Close()
-		return err
+	target := net.JoinHostPort(b.Addr.String(), strconv.Itoa(BackendHTTPPort))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c, err := b.Pod.Dial(ctx, "tcp", target)
+		cancel()
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("backend %s exited at start", b.Pod.Name)
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-done
+			return fmt.Errorf("backend %s does not accept connections: %w", b.Pod.Name, err)
+		}
 	}
-	b.http = &http.Server{Handler: b.echoHTTP(), ReadHeaderTimeout: 5 * time.Second}
-	b.tcp = tl
-	srv := b.http
-	b.wg.Go(func() { _ = srv.Serve(hl) })
-	b.wg.Go(func() { serveTCPEcho(tl) })
-	b.running = true
+	b.proc, b.done = cmd, done
 	return nil
 }
 
-// Stop closes the backend's listeners and connections: new connections are refused. The
-// EndpointSlice still lists it ready (a crash the data plane has to notice by itself).
+// Stop kills the backend's process (SIGKILL: a crash; the kernel resets its connections and
+// new ones are refused). The EndpointSlice still lists it ready (a crash the data plane has to
+// notice by itself).
 func (b *Backend) Stop() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.running {
+	if b.proc == nil {
 		return
 	}
-	_ = b.http.Close()
-	_ = b.tcp.Close()
-	b.wg.Wait()
-	b.running = false
-}
-
-func (b *Backend) echoHTTP() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
-		w.Header().Set(HeaderCluster, b.Member.Name)
-		w.Header().Set(HeaderZone, b.Zone)
-		_, _ = fmt.Fprintf(w, "%s %s %s\n", b.Member.Name, b.Zone, b.Pod.Name)
-	})
+	_ = b.proc.Process.Kill()
+	<-b.done
+	b.proc, b.done = nil, nil
 }
 
 // serveTCPEcho echoes every connection; when the client half-closes, the echo finishes its

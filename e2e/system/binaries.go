@@ -21,6 +21,7 @@ var bins *Binaries
 // Main builds the binaries once for a test package, runs its tests, and removes them. Call it
 // from TestMain.
 func Main(m *testing.M) {
+	runBackendIfAsked()
 	dir, err := os.MkdirTemp("", "meshfed-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

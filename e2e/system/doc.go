@@ -4,8 +4,9 @@
 // network namespaces of an e2e/netlab lab.
 //
 // The harness plays kubelet and kube-proxy, which the test API servers do not have: it creates
-// Nodes with topology labels, runs backends inside pod namespaces and writes their
-// EndpointSlices, runs each waypoint inside a waypoint pod, and resolves a derived Service to
+// Nodes with topology labels, runs backend processes inside pod namespaces (the test binary
+// re-executed as an HTTP echo naming its cluster and zone plus a TCP echo; Backend.Stop is a
+// SIGKILL) and writes their EndpointSlices, runs each waypoint inside a waypoint pod, and resolves a derived Service to
 // its local waypoint pod's address (a client dials the waypoint pod on the allocated waypoint
 // port, as kube-proxy would forward the derived Service's ClusterIP).
 //
