@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -123,6 +124,12 @@ func (p *Pod) Command(name string, args ...string) *exec.Cmd {
 // Start starts cmd (from Command) and registers it with the lab, which ends it on Close. The
 // returned channel is closed when it has exited.
 func (p *Pod) Start(cmd *exec.Cmd) (<-chan struct{}, error) {
+	// If the test process dies without Close (a panic, a timeout), the kernel ends the process
+	// too (the signal survives ip netns exec's execve).
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start %s in %s: %w", cmd.Args, p.Name, err)
 	}

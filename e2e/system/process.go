@@ -25,6 +25,9 @@ func StartProcess(t testing.TB, name, logPath string, cmd *exec.Cmd) *Process {
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// If the test process dies without its cleanups (a panic, a timeout), the kernel ends the
+	// process too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		t.Fatalf("failed to start %s: %v", name, err)
