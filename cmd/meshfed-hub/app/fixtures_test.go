@@ -20,7 +20,7 @@ import (
 	"github.com/meshfed/meshfed/federation/store"
 )
 
-// joinSegment runs the join code path again for a member, placing it in a segment; join
+// joinSegment runs the join code path for a member, placing it in a segment; joining again
 // brings the existing MemberCluster's spec to the new options.
 func joinSegment(t *testing.T, hub, m *framework.Cluster, network, segment string) {
 	t.Helper()

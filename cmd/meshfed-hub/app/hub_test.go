@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
-	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
 )
@@ -112,21 +111,10 @@ func (e *hubEnv) startHubProcess(t *testing.T) {
 	t.Cleanup(e.stop)
 }
 
+// join joins m to the hub through the CLI's code path, in the default segment.
 func join(t *testing.T, hub, m *framework.Cluster, network string) {
 	t.Helper()
-	hubClient, err := membership.NewClient(hub.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	memberClient, err := membership.NewClient(m.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sides := membership.Sides{Hub: hubClient, Member: memberClient, MemberConfig: m.Config, TokenTTL: time.Hour, VerifyTimeout: 30 * time.Second}
-	opts := membership.Options{Name: m.Name, Network: network, Segment: meshfedv1.DefaultSegment, HubNamespace: meshfedv1.SystemNamespace}
-	if err := membership.Join(t.Context(), sides, opts, &discard{}); err != nil {
-		t.Fatalf("join %s: %v", m.Name, err)
-	}
+	joinSegment(t, hub, m, network, meshfedv1.DefaultSegment)
 }
 
 type discard struct{}
