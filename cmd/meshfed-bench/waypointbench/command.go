@@ -26,6 +26,9 @@ type Flags struct {
 	WaypointBinary string
 	// SkipH3 leaves out the cross-network path over HTTP/3.
 	SkipH3 bool
+	// ProfileDir, when set, receives a CPU profile of every waypoint over each fixed-rate
+	// window and a heap profile at its end (<path>.<waypoint>.cpu.pprof, .heap.pprof).
+	ProfileDir string
 }
 
 // DefaultFlags are the flags of the command line.
@@ -50,6 +53,9 @@ func (f *Flags) Validate() error {
 	}
 	if f.Concurrency < 1 || f.Concurrency > maxConcurrency {
 		errs = append(errs, fmt.Errorf("--concurrency must be in [1, %d]", maxConcurrency))
+	}
+	if f.ProfileDir != "" && f.Duration < time.Second {
+		errs = append(errs, errors.New("--profile-dir needs --duration of at least 1s (profiles are whole seconds)"))
 	}
 	if n := (f.Warmup + f.Duration).Seconds() * f.Rate; n > maxRequests {
 		errs = append(errs, fmt.Errorf("--rate × (--warmup + --duration) = %.0f requests, more than %d", n, maxRequests))
@@ -91,5 +97,6 @@ func NewCommand(out io.Writer, log *slog.Logger) *cobra.Command {
 	fs.DurationVar(&f.MaxDuration, "max-duration", f.MaxDuration, "length of each max-throughput phase")
 	fs.StringVar(&f.WaypointBinary, "waypoint-binary", "", "prebuilt meshfed-waypoint (default: go build it from this module)")
 	fs.BoolVar(&f.SkipH3, "skip-h3", false, "leave out the cross-network path over HTTP/3")
+	fs.StringVar(&f.ProfileDir, "profile-dir", "", "write CPU profiles of each waypoint over each fixed-rate window, and heap profiles at its end, into this directory (go tool pprof reads them)")
 	return cmd
 }

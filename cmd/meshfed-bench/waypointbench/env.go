@@ -74,7 +74,7 @@ func newEnv(ctx context.Context, f Flags, ps []pathSpec, log *slog.Logger) (_ *e
 		return nil, err
 	}
 	for _, n := range nodesOf(ps) {
-		p, err := startProc(n.name, bin, dir, n.args(etcd, certDir, hboneAddrs[n.name]))
+		p, err := startProc(n.name, bin, dir, n.args(etcd, certDir, hboneAddrs[n.name], f.ProfileDir != ""))
 		if err != nil {
 			return nil, err
 		}

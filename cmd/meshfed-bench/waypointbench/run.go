@@ -90,7 +90,16 @@ func (e *env) measure(ctx context.Context, p pathSpec, f Flags) (PathResult, err
 			*into, errs = u, append(errs, err)
 		}
 	}
-	w, err := fixedRate(ctx, fixed.do, f.Rate, f.Warmup, f.Duration, maxInFlight, snap(&before), snap(&after))
+	begin, end := snap(&before), snap(&after)
+	var prof *profiler
+	if f.ProfileDir != "" {
+		prof = &profiler{dir: f.ProfileDir, path: p.name, nodes: p.nodes}
+		begin = func() { snap(&before)(); prof.startCPU(ctx, f.Duration) }
+	}
+	w, err := fixedRate(ctx, fixed.do, f.Rate, f.Warmup, f.Duration, maxInFlight, begin, end)
+	if prof != nil {
+		errs = append(errs, prof.finish(ctx))
+	}
 	if err = errors.Join(append(errs, err)...); err != nil {
 		return r, err
 	}

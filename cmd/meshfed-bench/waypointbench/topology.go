@@ -119,20 +119,32 @@ func records(ports map[string]int32, backendPort int32, hbone map[string]string)
 	}
 }
 
-// args are the command line of n's waypoint process.
-func (n node) args(etcd []string, certDir, hboneAddr string) []string {
+// adminPort is the admin port of waypoints that are profiled (--profile-dir), on their
+// listen host.
+const adminPort = 15021
+
+// adminURL is n's admin server when it is profiled.
+func (n node) adminURL() string { return "http://" + hostPort(n.listen, adminPort) }
+
+// args are the command line of n's waypoint process; profiled adds its admin server with
+// the profiling handlers.
+func (n node) args(etcd []string, certDir, hboneAddr string, profiled bool) []string {
 	if !n.inbound {
 		hboneAddr = "0"
 	}
-	a := []string{
+	admin := []string{"--admin-address", "0"}
+	if profiled {
+		admin = []string{"--admin-address", hostPort(n.listen, adminPort), "--profiling"}
+	}
+	a := append(admin,
 		"--namespace", namespace, "--cluster", n.cluster, "--network", n.network,
 		"--region", "r1", "--zone", "z1", "--node", "bench",
-		"--listen-host", n.listen, "--admin-address", "0", "--log-level", "warn",
+		"--listen-host", n.listen, "--log-level", "warn",
 		"--trust-domain", trustDomain, "--hbone-address", hboneAddr, "--hbone-transport", n.transport,
 		"--cert-file", filepath.Join(certDir, identity.CertFileName),
 		"--key-file", filepath.Join(certDir, identity.KeyFileName),
 		"--ca-file", filepath.Join(certDir, identity.CAFileName),
-	}
+	)
 	for _, e := range etcd {
 		a = append(a, "--etcd-endpoints", e)
 	}

@@ -30,7 +30,9 @@ type Options struct {
 	// ListenHost is where outbound listeners bind.
 	ListenHost string
 	// AdminAddr serves /healthz, /readyz and /debug/endpoints; "0" disables.
-	AdminAddr      string
+	AdminAddr string
+	// Profiling adds Go's /debug/pprof/ handlers to the admin address.
+	Profiling      bool
 	ConnectTimeout time.Duration
 	Retries        int
 	LogLevel       slog.Level
@@ -114,6 +116,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EtcdKeyFile, "etcd-key-file", o.EtcdKeyFile, "client key for the store ($MESHFED_ETCD_KEY_FILE)")
 	fs.StringVar(&o.ListenHost, "listen-host", o.ListenHost, "address the outbound listeners bind to")
 	fs.StringVar(&o.AdminAddr, "admin-address", o.AdminAddr, "address of /healthz, /readyz and /debug/endpoints; 0 disables")
+	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on --admin-address")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", o.ConnectTimeout, "timeout of one connect attempt")
 	fs.IntVar(&o.Retries, "retries", o.Retries, "connect retries on another endpoint; negative disables")
 	fs.TextVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn, error")

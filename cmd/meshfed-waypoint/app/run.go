@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
@@ -41,7 +42,11 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		return fmt.Errorf("failed to connect to the federation store: %w", err)
 	}
 	defer func() { _ = st.Close() }()
-	stopAdmin, err := serveAdmin(o.AdminAddr, w.Admin(), log)
+	admin := w.Admin()
+	if o.Profiling {
+		admin = withProfiling(admin)
+	}
+	stopAdmin, err := serveAdmin(o.AdminAddr, admin, log)
 	if err != nil {
 		return err
 	}
@@ -77,6 +82,18 @@ func hboneOptions(ctx context.Context, o Options, log *slog.Logger) (waypoint.HB
 	return waypoint.HBONEOptions{
 		Identity: src, TrustDomain: o.TrustDomain, ListenAddress: o.inboundAddress(), Protocol: proto, AllowCallers: callers,
 	}, nil
+}
+
+// withProfiling serves net/http/pprof's handlers under /debug/pprof/ and h elsewhere.
+func withProfiling(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // serveAdmin serves the admin handler on addr ("0" disables) and returns its stop function.
