@@ -33,28 +33,48 @@ type upstreamKey struct {
 	proto Protocol
 }
 
-// upstreams holds one http.Transport per endpoint and protocol, so that each endpoint has its
-// own pool of kept-alive connections (HTTP/1.1) or its multiplexed connection (h2c). Every
-// connection is opened by Outbound.dial, so connect failures feed outlier detection and
-// endpoints on other networks are reached however dial reaches them.
+// upstreams holds the connection pools of each endpoint and protocol, so that each endpoint
+// has its own kept-alive connections: an h1Pool for HTTP/1.1, a net/http Transport with its
+// one multiplexed connection for h2c. Every connection is opened by Outbound.dial, so connect
+// failures feed outlier detection and endpoints on other networks are reached however dial
+// reaches them.
 type upstreams struct {
 	o  *Outbound
 	mu sync.Mutex
-	m  map[upstreamKey]*http.Transport
+	m  map[upstreamKey]upstreamPool
+}
+
+// upstreamPool is one endpoint's pool in one protocol.
+type upstreamPool interface {
+	http.RoundTripper
+	CloseIdleConnections()
 }
 
 func newUpstreams(o *Outbound) *upstreams {
-	return &upstreams{o: o, m: make(map[upstreamKey]*http.Transport)}
+	return &upstreams{o: o, m: make(map[upstreamKey]upstreamPool)}
 }
 
 // transport returns the pool for h in the route's protocol, creating it.
-func (u *upstreams) transport(r *Route, h *host) *http.Transport {
+func (u *upstreams) transport(r *Route, h *host) upstreamPool {
 	k := upstreamKey{h: h, proto: r.Protocol}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if t, ok := u.m[k]; ok {
 		return t
 	}
+	var t upstreamPool
+	if r.Protocol == ProtocolH2C {
+		t = u.netTransport(h, r.Protocol)
+	} else {
+		t = newH1Pool(func(ctx context.Context) (net.Conn, error) { return u.dial(ctx, h) },
+			func() *http.Transport { return u.netTransport(h, r.Protocol) })
+	}
+	u.m[k] = t
+	return t
+}
+
+// netTransport is a net/http Transport to h alone.
+func (u *upstreams) netTransport(h *host, proto Protocol) *http.Transport {
 	t := &http.Transport{
 		DialContext:           func(ctx context.Context, _, _ string) (net.Conn, error) { return u.dial(ctx, h) },
 		MaxIdleConnsPerHost:   upstreamIdlePerHost,
@@ -63,13 +83,12 @@ func (u *upstreams) transport(r *Route, h *host) *http.Transport {
 		DisableCompression:    true, // pass bodies through as they are
 		Protocols:             new(http.Protocols),
 	}
-	if r.Protocol == ProtocolH2C {
+	if proto == ProtocolH2C {
 		t.Protocols.SetUnencryptedHTTP2(true)
 		t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 10 * time.Second, PingTimeout: 5 * time.Second}
 	} else {
 		t.Protocols.SetHTTP1(true)
 	}
-	u.m[k] = t
 	return t
 }
 
@@ -108,7 +127,11 @@ func (u *upstreams) retain(snap *Snapshot) {
 	defer u.mu.Unlock()
 	for k, t := range u.m {
 		if !used[k] {
-			t.CloseIdleConnections()
+			if p, ok := t.(*h1Pool); ok {
+				p.close()
+			} else {
+				t.CloseIdleConnections()
+			}
 			delete(u.m, k)
 		}
 	}

@@ -132,11 +132,11 @@ func (n node) args(etcd []string, certDir, hboneAddr string, profiled bool) []st
 	if !n.inbound {
 		hboneAddr = "0"
 	}
-	admin := []string{"--admin-address", "0"}
+	a := []string{"--admin-address", "0"}
 	if profiled {
-		admin = []string{"--admin-address", hostPort(n.listen, adminPort), "--profiling"}
+		a = []string{"--admin-address", hostPort(n.listen, adminPort), "--profiling"}
 	}
-	a := append(admin,
+	a = append(a,
 		"--namespace", namespace, "--cluster", n.cluster, "--network", n.network,
 		"--region", "r1", "--zone", "z1", "--node", "bench",
 		"--listen-host", n.listen, "--log-level", "warn",
