@@ -39,33 +39,6 @@ func (o *Outbound) handle(ctx context.Context, c net.Conn, port int32) {
 	o.serve(ctx, c, port)
 }
 
-// serveHTTP serves HTTP/1.1 and h2c (prior knowledge) on one client connection until it is
-// closed, proxying every request on its own (proxyRequest). It returns after the last handler
-// has returned.
-func (o *Outbound) serveHTTP(ctx context.Context, c net.Conn, port int32) {
-	l := newConnListener(c)
-	var handlers sync.WaitGroup
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			handlers.Add(1)
-			defer handlers.Done()
-			o.proxyRequest(w, req, port)
-		}),
-		Protocols:         clientProtocols(),
-		ReadHeaderTimeout: clientHeaderTimeout,
-		IdleTimeout:       clientIdleTimeout,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ConnState: func(_ net.Conn, s http.ConnState) {
-			if s == http.StateClosed || s == http.StateHijacked {
-				_ = l.Close()
-			}
-		},
-		ErrorLog: slog.NewLogLogger(o.log.Handler(), slog.LevelDebug),
-	}
-	_ = srv.Serve(l) // returns once the connection has closed (or was hijacked)
-	handlers.Wait()
-}
-
 // clientProtocols are what per-request listeners speak: HTTP/1.1 and HTTP/2 with prior
 // knowledge (h2c upgrade from HTTP/1.1 is not offered, as in net/http).
 func clientProtocols() *http.Protocols {

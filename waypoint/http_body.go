@@ -83,6 +83,24 @@ func (b *tryBody) Close() error {
 	return err
 }
 
+// newTryBody wraps body so that done runs once when it is closed. The body of a 101
+// (protocol upgrade) is the connection itself and stays writable, as ReverseProxy needs.
+func newTryBody(body io.ReadCloser, done func()) io.ReadCloser {
+	tb := &tryBody{ReadCloser: body, done: done}
+	if rw, ok := body.(io.ReadWriteCloser); ok {
+		return &tryConnBody{tryBody: tb, w: rw}
+	}
+	return tb
+}
+
+// tryConnBody is a tryBody that can be written to.
+type tryConnBody struct {
+	*tryBody
+	w io.Writer
+}
+
+func (b *tryConnBody) Write(p []byte) (int, error) { return b.w.Write(p) }
+
 // bufferResponse reads a response of at most maxReplayBody bytes into memory and closes its
 // body, so that its connection is free while another try runs. It returns false, leaving resp
 // untouched, when the body is larger or of unknown length.

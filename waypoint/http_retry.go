@@ -110,7 +110,7 @@ func (o *Outbound) try(req *http.Request, r *Route, h *host, body *replayBody) (
 		return nil, err
 	}
 	o.record(r, h, outcomeOf(resp.StatusCode))
-	resp.Body = &tryBody{ReadCloser: resp.Body, done: func() { h.requests.Add(-1); cancel(nil) }}
+	resp.Body = newTryBody(resp.Body, func() { h.requests.Add(-1); cancel(nil) })
 	return resp, nil
 }
 

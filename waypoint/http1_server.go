@@ -1,0 +1,328 @@
+package waypoint
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Bounds of the HTTP/1.1 client side of per-request routes.
+const (
+	// clientMaxHeaderBytes bounds a request's line and headers, as http.Server's default.
+	clientMaxHeaderBytes = http.DefaultMaxHeaderBytes
+	// clientWatchDelay is how long a request waits for its response before the waypoint
+	// starts watching its client connection for a close (which cancels the request).
+	clientWatchDelay = 50 * time.Millisecond
+	// clientDrainLimit is how much of a request body the handler left unread is discarded so
+	// that the connection can carry the next request; beyond it the connection is closed.
+	clientDrainLimit = 256 << 10
+)
+
+// h2Preface is how an HTTP/2 connection with prior knowledge starts; no HTTP/1.1 method is PRI.
+const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// serveHTTP serves one client connection of a per-request route until it is closed: h2c
+// (prior knowledge) by net/http's server, HTTP/1.1 by serveHTTP1.
+func (o *Outbound) serveHTTP(ctx context.Context, c net.Conn, port int32) {
+	cr := &clientReader{c: c, left: -1}
+	br := bufio.NewReaderSize(cr, 4<<10)
+	_ = c.SetReadDeadline(time.Now().Add(clientHeaderTimeout))
+	head, err := br.Peek(3)
+	_ = c.SetReadDeadline(time.Time{})
+	if err != nil {
+		return
+	}
+	if string(head) == h2Preface[:3] {
+		o.serveH2C(ctx, &bufferedConn{Conn: c, r: br}, port)
+		return
+	}
+	o.serveHTTP1(ctx, c, cr, br, port)
+}
+
+// serveHTTP1 reads requests from c one after the other and proxies each (proxyRequest) with
+// its response written by h1Response: what http.Server does for HTTP/1.1, without its
+// per-request goroutine and read-ahead.
+func (o *Outbound) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, port int32) {
+	bw := bufio.NewWriterSize(c, 4<<10)
+	remote := c.RemoteAddr().String()
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(clientIdleTimeout))
+		if _, err := br.Peek(1); err != nil {
+			return // closed, or idle too long
+		}
+		_ = c.SetReadDeadline(time.Now().Add(clientHeaderTimeout))
+		cr.limit(clientMaxHeaderBytes + br.Buffered())
+		req, err := http.ReadRequest(br)
+		tooLarge := cr.exhausted()
+		cr.limit(-1)
+		_ = c.SetReadDeadline(time.Time{})
+		if err != nil {
+			if badRequest(bw, err, tooLarge) {
+				lingerClose(c)
+			}
+			return
+		}
+		if !o.serveOne(ctx, c, cr, br, bw, req, remote, port) {
+			return
+		}
+	}
+}
+
+// serveOne proxies one request and writes its response; it reports whether the connection
+// can carry the next request.
+func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *http.Request, remote string, port int32) (keep bool) {
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req.RemoteAddr = remote
+	if req.Host == "" {
+		req.Host = c.LocalAddr().String()
+	}
+	w := newH1Response(c, br, bw, req)
+	if e := req.Header.Get("Expect"); e != "" {
+		if !strings.EqualFold(e, "100-continue") || !req.ProtoAtLeast(1, 1) {
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusExpectationFailed)
+			_ = w.finish()
+			return false
+		}
+		req.Body = &continueBody{ReadCloser: req.Body, w: w}
+	}
+	body := &trackedBody{ReadCloser: req.Body}
+	body.eof.Store(req.Body == http.NoBody)
+	req.Body = body
+	watch := cr.watchAfter(clientWatchDelay, br, body, cancel)
+	w.beforeWrite = watch.stop
+	defer func() {
+		if p := recover(); p != nil {
+			if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) { // ReverseProxy's way to cut a response short
+				keep = false
+				watch.stop()
+				return
+			}
+			o.log.Error("panic serving a request", "port", port, "panic", p)
+			keep = false
+			watch.stop()
+		}
+	}()
+	o.proxyRequest(w, req.WithContext(rctx), port)
+	watch.stop()
+	if w.hijacked {
+		return false
+	}
+	if err := w.finish(); err != nil || w.closeAfter || req.Close {
+		return false
+	}
+	return body.drain(clientDrainLimit)
+}
+
+// serveH2C serves an HTTP/2 prior-knowledge connection with net/http's server.
+func (o *Outbound) serveH2C(ctx context.Context, c net.Conn, port int32) {
+	l := newConnListener(c)
+	var handlers sync.WaitGroup
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			handlers.Add(1)
+			defer handlers.Done()
+			o.proxyRequest(w, req, port)
+		}),
+		Protocols:         clientProtocols(),
+		ReadHeaderTimeout: clientHeaderTimeout,
+		IdleTimeout:       clientIdleTimeout,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateClosed || s == http.StateHijacked {
+				_ = l.Close()
+			}
+		},
+		ErrorLog: slog.NewLogLogger(o.log.Handler(), slog.LevelDebug),
+	}
+	_ = srv.Serve(l) // returns once the connection has closed
+	handlers.Wait()
+}
+
+// badRequest answers a request that could not be read, unless the client simply left; it
+// reports whether it answered.
+func badRequest(bw *bufio.Writer, err error, tooLarge bool) bool {
+	var ne net.Error
+	if !tooLarge && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.As(err, &ne) && ne.Timeout()) {
+		return false
+	}
+	code, msg := http.StatusBadRequest, "malformed request: "+err.Error()
+	if tooLarge {
+		code, msg = http.StatusRequestHeaderFieldsTooLarge, "request headers too large"
+	}
+	_, _ = fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%s\n", code, http.StatusText(code), msg)
+	return bw.Flush() == nil
+}
+
+// lingerDelay is how long a connection closed with unread client data waits after its last
+// response, so that the client reads the response before the reset that closing causes
+// (a variable for the fuzz test only).
+var lingerDelay = 500 * time.Millisecond
+
+// lingerClose half-closes c and waits lingerDelay (as http.Server does); the caller closes.
+func lingerClose(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		time.Sleep(lingerDelay)
+	}
+}
+
+// clientReader is what a client connection's bufio.Reader reads from: the connection, with
+// a byte limit while a request's headers are read, and the byte a connection watcher may
+// have read ahead.
+type clientReader struct {
+	c       net.Conn
+	left    int // bytes allowed before the limit, -1 for none
+	hitMax  bool
+	pending []byte // read ahead by a watcher; returned first
+}
+
+func (r *clientReader) limit(n int) { r.left, r.hitMax = n, false }
+
+func (r *clientReader) exhausted() bool { return r.hitMax }
+
+func (r *clientReader) Read(p []byte) (int, error) {
+	if len(r.pending) > 0 {
+		n := copy(p, r.pending)
+		r.pending = r.pending[n:]
+		return n, nil
+	}
+	if r.left == 0 {
+		r.hitMax = true
+		return 0, errors.New("request headers too large")
+	}
+	if r.left > 0 && len(p) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.c.Read(p)
+	if r.left > 0 {
+		r.left -= n
+	}
+	return n, err
+}
+
+// clientWatch notices a client that closes its connection while its request waits for an
+// upstream answer, and cancels the request, as http.Server's background read does; it only
+// starts after clientWatchDelay, so that fast requests do not pay for it.
+type clientWatch struct {
+	r       *clientReader
+	timer   *time.Timer
+	mu      sync.Mutex
+	stopped bool
+	running bool
+	done    chan struct{}
+}
+
+var noWatch = &clientWatch{stopped: true}
+
+// watchAfter starts watching r's connection after d, once body has been read to its end and
+// nothing of a next request is buffered (a pipelined request is read after this one).
+func (r *clientReader) watchAfter(d time.Duration, br *bufio.Reader, body *trackedBody, cancel context.CancelFunc) *clientWatch {
+	w := &clientWatch{r: r, done: make(chan struct{})}
+	w.timer = time.AfterFunc(d, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.stopped || !body.eof.Load() || br.Buffered() > 0 || len(r.pending) > 0 {
+			return
+		}
+		w.running = true
+		go w.read(cancel)
+	})
+	return w
+}
+
+func (w *clientWatch) read(cancel context.CancelFunc) {
+	defer close(w.done)
+	var b [1]byte
+	n, err := w.r.c.Read(b[:])
+	if n == 1 {
+		w.r.pending = append(w.r.pending, b[0])
+		return
+	}
+	var ne net.Error
+	if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+		cancel() // the client closed: the request has no one to answer
+	}
+}
+
+// stop ends the watch before the response is written or the next request is read: a
+// running read is interrupted and waited for.
+func (w *clientWatch) stop() {
+	if w == noWatch {
+		return
+	}
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	w.stopped = true
+	w.timer.Stop()
+	running := w.running
+	w.mu.Unlock()
+	if running {
+		_ = w.r.c.SetReadDeadline(time.Unix(1, 0))
+		<-w.done
+		_ = w.r.c.SetReadDeadline(time.Time{})
+	}
+}
+
+// trackedBody knows whether a request body was read to its end.
+type trackedBody struct {
+	io.ReadCloser
+	eof atomic.Bool // read by the watch's timer while a transport may read the body
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof.Store(true)
+	}
+	return n, err
+}
+
+// drain reads what is left of the body, up to limit bytes; it reports whether the body ended.
+func (b *trackedBody) drain(limit int64) bool {
+	if b.eof.Load() {
+		return true
+	}
+	n, err := io.CopyN(io.Discard, b, limit+1)
+	return n <= limit && (err == nil || errors.Is(err, io.EOF)) && b.eof.Load()
+}
+
+// continueBody sends 100 Continue before its first read, for a client that waits for it.
+type continueBody struct {
+	io.ReadCloser
+	w    *h1Response
+	sent bool
+}
+
+func (b *continueBody) Read(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		if !b.w.wroteHeader {
+			if _, err := io.WriteString(b.w.bw, "HTTP/1.1 100 Continue\r\n\r\n"); err == nil {
+				_ = b.w.bw.Flush()
+			}
+		}
+	}
+	return b.ReadCloser.Read(p)
+}
+
+// bufferedConn is a connection whose first bytes were already read into r.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
