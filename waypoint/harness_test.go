@@ -17,6 +17,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // testLogger logs only errors, to stderr: etcd goroutines may log after a test has ended.
@@ -70,8 +71,8 @@ func freePort(t testing.TB) int {
 // env is one test's federation store, store writer (the "hub") and running waypoint.
 type env struct {
 	t      *testing.T
-	cfg    store.EmbeddedConfig
-	etcd   *store.Embedded
+	cfg    embedded.Config
+	etcd   *embedded.Server
 	writer *store.Writer
 	wp     *Waypoint
 	clock  *manualClock
@@ -81,7 +82,7 @@ type env struct {
 // namespace shop in cluster east listening on 127.0.0.1; everything stops when the test ends.
 func newEnv(t *testing.T, tune func(*Options)) *env {
 	t.Helper()
-	e := &env{t: t, clock: newManualClock(), cfg: store.EmbeddedConfig{
+	e := &env{t: t, clock: newManualClock(), cfg: embedded.Config{
 		DataDir:   t.TempDir(),
 		ClientURL: "http://127.0.0.1:" + strconv.Itoa(freePort(t)),
 		PeerURL:   "http://127.0.0.1:" + strconv.Itoa(freePort(t)),
@@ -120,9 +121,9 @@ func newEnv(t *testing.T, tune func(*Options)) *env {
 }
 
 func (e *env) startEtcd() {
-	srv, err := store.StartEmbedded(e.t.Context(), e.cfg)
+	srv, err := embedded.Start(e.t.Context(), e.cfg)
 	if err != nil {
-		e.t.Fatalf("StartEmbedded: %v", err)
+		e.t.Fatalf("embedded.Start: %v", err)
 	}
 	e.etcd = srv
 }

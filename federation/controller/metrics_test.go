@@ -23,6 +23,7 @@ import (
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // metricsEnv is a hub API server, one member "east-1", a real embedded store, and the hub's
@@ -39,7 +40,7 @@ func newMetricsEnv(t *testing.T, probe, grace time.Duration) *metricsEnv {
 	ctx := t.Context()
 	cs := framework.Start(t, 2, framework.WithNames("hub", "east-1"), framework.WithScheme(meshfedv1.AddToScheme))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	emb, err := store.StartEmbedded(ctx, store.EmbeddedConfig{
+	emb, err := embedded.Start(ctx, embedded.Config{
 		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t), Logger: log,
 	})
 	if err != nil {

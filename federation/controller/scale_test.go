@@ -19,6 +19,7 @@ import (
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // The scale of TestScale20x1000x10: every cluster exports the same services (spread over
@@ -49,14 +50,14 @@ func TestScale20x1000x10(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	dataDir := t.TempDir()
-	srv, err := store.StartEmbedded(ctx, store.EmbeddedConfig{
+	srv, err := embedded.Start(ctx, embedded.Config{
 		DataDir:   dataDir,
 		ClientURL: "http://127.0.0.1:" + strconv.Itoa(scaleFreePort(t)),
 		PeerURL:   "http://127.0.0.1:" + strconv.Itoa(scaleFreePort(t)),
 		Logger:    log,
 	})
 	if err != nil {
-		t.Fatalf("StartEmbedded: %v", err)
+		t.Fatalf("embedded.Start: %v", err)
 	}
 	t.Cleanup(srv.Close) // registered first, so it runs after the client is closed
 	cli, err := store.Connect(ctx, store.ClientConfig{Endpoints: srv.Endpoints(), Logger: log, DialTimeout: 10 * time.Second})

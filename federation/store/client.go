@@ -12,6 +12,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/meshfed/meshfed/federation/store/internal/etcdlog"
 )
 
 // DefaultDialTimeout bounds how long Connect waits for the first answer from etcd.
@@ -64,7 +66,7 @@ func Connect(ctx context.Context, cfg ClientConfig) (*Client, error) {
 		DialTimeout:          timeout,
 		DialKeepAliveTime:    10 * time.Second,
 		DialKeepAliveTimeout: 5 * time.Second,
-		Logger:               newZapLogger(cfg.Logger, nil),
+		Logger:               etcdlog.NewLogger(cfg.Logger, nil),
 		Context:              context.WithoutCancel(ctx),
 	})
 	if err != nil {

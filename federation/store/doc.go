@@ -2,6 +2,8 @@
 // (DESIGN §4.1), a leader-fenced writer for the hub, and typed reads and resumable prefix
 // watches for waypoints and the CLI.
 //
-// It is the only package of meshfed that imports etcd, so that every key, encoding and fencing
-// rule lives in one place and the rest of the project talks in model types.
+// With its subpackages (the embedded server, the log bridge) it is the only code of meshfed that
+// imports etcd, so that every key, encoding and fencing rule lives in one place and the rest of
+// the project talks in model types. The etcd server lives in package embedded, so that clients
+// do not link it.
 package store

@@ -45,6 +45,3 @@ func (e *DecodeError) Error() string {
 
 // Unwrap returns the cause.
 func (e *DecodeError) Unwrap() error { return e.Err }
-
-// errNoDataDir reports an EmbeddedConfig without a data directory.
-var errNoDataDir = errors.New("no data dir")

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // testLogger logs only errors, to stderr: etcd goroutines may log after a test has ended, when
@@ -16,8 +18,8 @@ var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Le
 // testEtcd is an embedded etcd of one test, with the config to restart it on the same data dir
 // and ports.
 type testEtcd struct {
-	cfg EmbeddedConfig
-	srv *Embedded
+	cfg embedded.Config
+	srv *embedded.Server
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -39,7 +41,7 @@ func loopbackURL(scheme string, port int) string {
 // stopped when the test ends.
 func startTestEtcd(t testing.TB) *testEtcd {
 	t.Helper()
-	te := &testEtcd{cfg: EmbeddedConfig{
+	te := &testEtcd{cfg: embedded.Config{
 		DataDir:   t.TempDir(),
 		ClientURL: loopbackURL("http", freePort(t)),
 		PeerURL:   loopbackURL("http", freePort(t)),
@@ -53,9 +55,9 @@ func startTestEtcd(t testing.TB) *testEtcd {
 func (te *testEtcd) start(t testing.TB) {
 	t.Helper()
 	ctx := t.Context()
-	srv, err := StartEmbedded(ctx, te.cfg)
+	srv, err := embedded.Start(ctx, te.cfg)
 	if err != nil {
-		t.Fatalf("StartEmbedded: %v", err)
+		t.Fatalf("embedded.Start: %v", err)
 	}
 	te.srv = srv
 }

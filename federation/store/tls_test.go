@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // testPKI is a throwaway CA with a server certificate for 127.0.0.1 and a client certificate,
@@ -91,7 +93,7 @@ func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
 
 func TestConnectWithMutualTLS(t *testing.T) {
 	pki := newTestPKI(t)
-	srv, err := StartEmbedded(t.Context(), EmbeddedConfig{
+	srv, err := embedded.Start(t.Context(), embedded.Config{
 		DataDir:      t.TempDir(),
 		ClientURL:    loopbackURL("https", freePort(t)),
 		PeerURL:      loopbackURL("http", freePort(t)),
@@ -101,7 +103,7 @@ func TestConnectWithMutualTLS(t *testing.T) {
 		Logger:       testLogger,
 	})
 	if err != nil {
-		t.Fatalf("StartEmbedded with TLS: %v", err)
+		t.Fatalf("embedded.Start with TLS: %v", err)
 	}
 	t.Cleanup(srv.Close)
 	tests := []struct {
@@ -157,30 +159,5 @@ func TestConnectRejectsBadTLSFiles(t *testing.T) {
 				t.Fatal("Connect accepted bad TLS files")
 			}
 		})
-	}
-}
-
-func TestEmbeddedReusesDataDir(t *testing.T) {
-	te := startTestEtcd(t)
-	w := te.leader(t, "hub-0")
-	put(t, w, clusterRecord("east"))
-	rev := mustRevision(t, w.client)
-	_ = w.client.Close() // no open streams: the server stops at once
-	te.stop()
-	started := time.Now()
-	te.start(t)
-	t.Logf("restart on existing data dir took %s", time.Since(started))
-	c := te.connect(t)
-	if got := mustRevision(t, c); got < rev {
-		t.Fatalf("revision after restart %d, before %d", got, rev)
-	}
-	if _, found, err := c.Get(t.Context(), ClusterKey("east")); err != nil || !found {
-		t.Fatalf("record lost across restart: found %v, %v", found, err)
-	}
-}
-
-func TestStartEmbeddedNeedsDataDir(t *testing.T) {
-	if _, err := StartEmbedded(t.Context(), EmbeddedConfig{}); err == nil {
-		t.Fatal("StartEmbedded without a data dir succeeded")
 	}
 }

@@ -40,6 +40,16 @@ var boundaries = []boundary{
 		Why:       "the control plane never imports the data plane",
 	},
 	{
+		Pattern:   "./federation/store ./waypoint/... ./cmd/meshfed-waypoint/... ./cmd/meshfedctl/...",
+		Forbidden: []string{"go.etcd.io/etcd/server/"},
+		Why:       "store clients do not link the etcd server; only federation/store/embedded does",
+	},
+	{
+		Pattern:   "./cmd/meshfed-waypoint/...",
+		Forbidden: []string{"k8s.io/client-go/kubernetes", "k8s.io/api/", "sigs.k8s.io/controller-runtime"},
+		Why:       "the waypoint reads only its Node's metadata: no typed clientset, no API group",
+	},
+	{
 		Pattern:   "./apis/...",
 		Forbidden: []string{"sigs.k8s.io/controller-runtime", "k8s.io/client-go", "go.etcd.io/"},
 		Why:       "API packages import only apimachinery, k8s.io/api and mcs-api",

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/store/embedded"
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
 	"github.com/meshfed/meshfed/waypoint"
@@ -146,7 +147,7 @@ func (e *env) startStore(ctx context.Context, log *slog.Logger) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	etcd, err := store.StartEmbedded(ctx, store.EmbeddedConfig{
+	etcd, err := embedded.Start(ctx, embedded.Config{
 		DataDir:   filepath.Join(e.dir, "etcd"),
 		ClientURL: "http://" + hostPort("127.0.0.1", client), PeerURL: "http://" + hostPort("127.0.0.1", peer),
 		Logger: log, StartTimeout: readyTimeout,

@@ -27,6 +27,7 @@ import (
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // buildHub builds the meshfed-hub binary from this tree.
@@ -225,7 +226,7 @@ func TestLeaderKilledMidChurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	etcd, err := store.StartEmbedded(ctx, store.EmbeddedConfig{
+	etcd, err := embedded.Start(ctx, embedded.Config{
 		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -10,15 +10,16 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // openStore starts the embedded etcd (unless external endpoints are given) and connects to it.
 func openStore(ctx context.Context, o Options, log *slog.Logger) (*store.Client, func(), error) {
 	endpoints := o.EtcdEndpoints
-	var emb *store.Embedded
+	var emb *embedded.Server
 	if len(endpoints) == 0 {
 		var err error
-		emb, err = store.StartEmbedded(ctx, store.EmbeddedConfig{
+		emb, err = embedded.Start(ctx, embedded.Config{
 			DataDir: o.DataDir, ClientURL: o.EmbeddedClientURL, PeerURL: o.EmbeddedPeerURL, Logger: log,
 		})
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/store/embedded"
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
 )
@@ -76,7 +76,7 @@ func freeHBONEAddr(t *testing.T) string {
 // caller of another namespace without reaching the backend, and /debug/endpoints says HBONE is
 // on.
 func TestRunServesHBONE(t *testing.T) {
-	emb, err := store.StartEmbedded(t.Context(), store.EmbeddedConfig{
+	emb, err := embedded.Start(t.Context(), embedded.Config{
 		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
 		Logger: slog.New(slog.DiscardHandler),
 	})

@@ -9,7 +9,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -18,6 +19,10 @@ import (
 
 // nodeTimeout bounds reading the waypoint's Node at start.
 const nodeTimeout = 10 * time.Second
+
+// nodes is the core/v1 Node resource. The waypoint reads only its metadata (labels), so the
+// metadata client serves, and the binary does not link the typed clientset of every API group.
+var nodes = schema.GroupVersionResource{Version: "v1", Resource: "nodes"}
 
 // needsNode reports whether the locality is incomplete and a Node name is known to read it from.
 func (o *Options) needsNode() bool {
@@ -59,13 +64,13 @@ func (o *Options) fillLocality(ctx context.Context, log *slog.Logger) {
 }
 
 func (o *Options) readNode(ctx context.Context, cfg *rest.Config) error {
-	cs, err := kubernetes.NewForConfig(cfg)
+	c, err := metadata.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, nodeTimeout)
 	defer cancel()
-	n, err := cs.CoreV1().Nodes().Get(ctx, o.Node, metav1.GetOptions{})
+	n, err := c.Resource(nodes).Get(ctx, o.Node, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("failed to get node %s: %w", o.Node, err)
 	}

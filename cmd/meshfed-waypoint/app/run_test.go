@@ -13,6 +13,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // TestRunServesFromStore runs the assembled waypoint against a real embedded etcd: a service
@@ -20,7 +21,7 @@ import (
 // admin server reports ready and lists the endpoint.
 func TestRunServesFromStore(t *testing.T) {
 	ctx := t.Context()
-	emb, err := store.StartEmbedded(ctx, store.EmbeddedConfig{
+	emb, err := embedded.Start(ctx, embedded.Config{
 		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
 		Logger: slog.New(slog.DiscardHandler),
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // env is a hub API server and a federation store holding one global service, shop/web:
@@ -96,7 +97,7 @@ func startEnv(t *testing.T) *env {
 func (e *env) startStore(t *testing.T) {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	emb, err := store.StartEmbedded(t.Context(), store.EmbeddedConfig{
+	emb, err := embedded.Start(t.Context(), embedded.Config{
 		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t), Logger: quiet,
 	})
 	if err != nil {

@@ -1,7 +1,8 @@
-package store
+package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -10,29 +11,34 @@ import (
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"github.com/meshfed/meshfed/federation/store/internal/etcdlog"
 )
 
-// Defaults of EmbeddedConfig.
+// Defaults of Config.
 const (
-	DefaultEmbeddedName         = "meshfed"
-	DefaultEmbeddedClientURL    = "http://127.0.0.1:2379"
-	DefaultEmbeddedPeerURL      = "http://127.0.0.1:2380"
-	DefaultCompactionRetention  = time.Hour
-	DefaultEmbeddedStartTimeout = time.Minute
+	DefaultName                = "meshfed"
+	DefaultClientURL           = "http://127.0.0.1:2379"
+	DefaultPeerURL             = "http://127.0.0.1:2380"
+	DefaultCompactionRetention = time.Hour
+	DefaultStartTimeout        = time.Minute
 )
 
-// EmbeddedConfig configures an etcd server running inside the hub process.
-type EmbeddedConfig struct {
+// errNoDataDir reports a Config without a data directory.
+var errNoDataDir = errors.New("no data dir")
+
+// Config configures an etcd server running inside the hub process.
+type Config struct {
 	// DataDir holds the WAL and the database. Starting again on the same directory resumes the
 	// same store with the same revisions.
 	DataDir string
-	// Name is the etcd member name; default DefaultEmbeddedName.
+	// Name is the etcd member name; default DefaultName.
 	Name string
 	// ClientURL is where clients connect (https:// when CertFile is set); default
-	// DefaultEmbeddedClientURL.
+	// DefaultClientURL.
 	ClientURL string
 	// PeerURL is the raft peer URL; a single member never receives peer traffic, but etcd binds
-	// it. Default DefaultEmbeddedPeerURL.
+	// it. Default DefaultPeerURL.
 	PeerURL string
 	// CertFile and KeyFile serve the client URL over TLS.
 	CertFile string
@@ -42,21 +48,21 @@ type EmbeddedConfig struct {
 	// CompactionRetention is how much history etcd keeps (periodic compaction): a watcher that
 	// was away longer gets a snapshot. 0 means DefaultCompactionRetention, negative disables.
 	CompactionRetention time.Duration
-	// StartTimeout bounds StartEmbedded; 0 means DefaultEmbeddedStartTimeout.
+	// StartTimeout bounds Start; 0 means DefaultStartTimeout.
 	StartTimeout time.Duration
 	// Logger receives etcd's warnings and errors; nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// Embedded is a running embedded etcd server.
-type Embedded struct {
+// Server is a running embedded etcd server.
+type Server struct {
 	etcd      *embed.Etcd
 	endpoints []string
 	closing   *atomic.Bool
 }
 
-// StartEmbedded starts an embedded etcd and returns once it serves clients.
-func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
+// Start starts an embedded etcd and returns once it serves clients.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
 	closing := new(atomic.Bool)
 	ec, err := cfg.etcdConfig(closing)
 	if err != nil {
@@ -68,13 +74,13 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	timeout := cfg.StartTimeout
 	if timeout == 0 {
-		timeout = DefaultEmbeddedStartTimeout
+		timeout = DefaultStartTimeout
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case <-e.Server.ReadyNotify():
-		return &Embedded{etcd: e, endpoints: listenerURLs(ec.ListenClientUrls[0].Scheme, e), closing: closing}, nil
+		return &Server{etcd: e, endpoints: listenerURLs(ec.ListenClientUrls[0].Scheme, e), closing: closing}, nil
 	case err := <-e.Err():
 		closing.Store(true)
 		e.Close()
@@ -91,31 +97,31 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 }
 
 // Endpoints are the client URLs the server listens on, with the bound ports.
-func (e *Embedded) Endpoints() []string { return e.endpoints }
+func (s *Server) Endpoints() []string { return s.endpoints }
 
 // Err delivers a fatal server error, if one happens while running.
-func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
+func (s *Server) Err() <-chan error { return s.etcd.Err() }
 
 // Close stops the server and waits until it has stopped; the data dir can be reused afterwards.
-func (e *Embedded) Close() {
-	e.closing.Store(true)
-	e.etcd.Close()
-	<-e.etcd.Server.StopNotify()
+func (s *Server) Close() {
+	s.closing.Store(true)
+	s.etcd.Close()
+	<-s.etcd.Server.StopNotify()
 }
 
 // etcdConfig maps the config onto etcd's, with defaults applied.
-func (cfg EmbeddedConfig) etcdConfig(closing *atomic.Bool) (*embed.Config, error) {
+func (cfg Config) etcdConfig(closing *atomic.Bool) (*embed.Config, error) {
 	if cfg.DataDir == "" {
 		return nil, fmt.Errorf("failed to configure embedded etcd: %w", errNoDataDir)
 	}
 	ec := embed.NewConfig()
 	ec.Dir = cfg.DataDir
-	ec.Name = orDefault(cfg.Name, DefaultEmbeddedName)
-	client, err := url.Parse(orDefault(cfg.ClientURL, DefaultEmbeddedClientURL))
+	ec.Name = orDefault(cfg.Name, DefaultName)
+	client, err := url.Parse(orDefault(cfg.ClientURL, DefaultClientURL))
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse client URL %s: %w", cfg.ClientURL, err)
 	}
-	peer, err := url.Parse(orDefault(cfg.PeerURL, DefaultEmbeddedPeerURL))
+	peer, err := url.Parse(orDefault(cfg.PeerURL, DefaultPeerURL))
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse peer URL %s: %w", cfg.PeerURL, err)
 	}
@@ -130,7 +136,7 @@ func (cfg EmbeddedConfig) etcdConfig(closing *atomic.Bool) (*embed.Config, error
 	}
 	ec.AutoCompactionMode = "periodic"
 	ec.AutoCompactionRetention = compactionRetention(cfg.CompactionRetention)
-	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(cfg.Logger, closing))
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(etcdlog.NewLogger(cfg.Logger, closing))
 	return ec, nil
 }
 

@@ -1,4 +1,4 @@
-package store
+package etcdlog
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// etcdLogLevel is the lowest etcd log level forwarded: etcd's info logs are chatty and of no use
+// minLevel is the lowest etcd log level forwarded: etcd's info logs are chatty and of no use
 // to a meshfed operator, its warnings and errors are.
-const etcdLogLevel = zapcore.WarnLevel
+const minLevel = zapcore.WarnLevel
 
 // slogCore is a zapcore.Core that forwards etcd's zap entries to a slog.Logger, so that etcd
 // (client and embedded server) logs through the same handler as the rest of meshfed.
@@ -23,9 +23,9 @@ type slogCore struct {
 	closing *atomic.Bool
 }
 
-// newZapLogger returns a zap.Logger writing to log (slog.Default() if nil) under component=etcd.
+// NewLogger returns a zap.Logger writing to log (slog.Default() if nil) under component=etcd.
 // closing may be nil.
-func newZapLogger(log *slog.Logger, closing *atomic.Bool) *zap.Logger {
+func NewLogger(log *slog.Logger, closing *atomic.Bool) *zap.Logger {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -33,7 +33,7 @@ func newZapLogger(log *slog.Logger, closing *atomic.Bool) *zap.Logger {
 }
 
 // Enabled implements zapcore.LevelEnabler.
-func (c *slogCore) Enabled(l zapcore.Level) bool { return l >= etcdLogLevel }
+func (c *slogCore) Enabled(l zapcore.Level) bool { return l >= minLevel }
 
 // With implements zapcore.Core.
 func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {

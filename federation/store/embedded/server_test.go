@@ -1,0 +1,94 @@
+package embedded
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// testLogger logs only errors, to stderr: etcd goroutines may log after a test has ended, when
+// t.Log would panic.
+var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
+// loopbackURL is scheme://127.0.0.1:<a port that was free a moment ago>.
+func loopbackURL(t *testing.T, scheme string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("failed to find free port: %v", err)
+	}
+	defer l.Close()
+	return scheme + "://127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+func connect(t *testing.T, srv *Server) *clientv3.Client {
+	t.Helper()
+	c, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("failed to connect: %v", err)
+	}
+	return c
+}
+
+func TestStartReusesDataDir(t *testing.T) {
+	cfg := Config{DataDir: t.TempDir(), ClientURL: loopbackURL(t, "http"), PeerURL: loopbackURL(t, "http"), Logger: testLogger}
+	srv, err := Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	c := connect(t, srv)
+	put, err := c.Put(t.Context(), "/meshfed/v1/clusters/east", "{}")
+	if err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	_ = c.Close() // no open streams: the server stops at once
+	srv.Close()
+
+	started := time.Now()
+	srv, err = Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Start again: %v", err)
+	}
+	t.Cleanup(srv.Close)
+	t.Logf("restart on existing data dir took %s", time.Since(started))
+	c = connect(t, srv)
+	t.Cleanup(func() { _ = c.Close() })
+	got, err := c.Get(t.Context(), "/meshfed/v1/clusters/east")
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got.Header.Revision < put.Header.Revision {
+		t.Fatalf("revision after restart %d, before %d", got.Header.Revision, put.Header.Revision)
+	}
+	if len(got.Kvs) != 1 {
+		t.Fatal("record lost across restart")
+	}
+}
+
+func TestStartNeedsDataDir(t *testing.T) {
+	if _, err := Start(t.Context(), Config{}); !errors.Is(err, errNoDataDir) {
+		t.Fatalf("Start without a data dir = %v, want %v", err, errNoDataDir)
+	}
+}
+
+func TestCompactionRetention(t *testing.T) {
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{0, DefaultCompactionRetention.String()},
+		{-time.Second, "0"},
+		{10 * time.Minute, "10m0s"},
+	}
+	for _, tt := range tests {
+		if got := compactionRetention(tt.in); got != tt.want {
+			t.Errorf("compactionRetention(%s) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
