@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 )
 
@@ -59,6 +60,11 @@ func (u Usage) Cores() float64 {
 // Run sets up the mesh, measures every path in turn and tears the mesh down.
 func Run(ctx context.Context, f Flags, log *slog.Logger) (Result, error) {
 	ps := paths(f.SkipH3)
+	if f.ProfileDir != "" {
+		if err := os.MkdirAll(f.ProfileDir, 0o755); err != nil {
+			return Result{}, fmt.Errorf("failed to create --profile-dir: %w", err)
+		}
+	}
 	e, err := newEnv(ctx, f, ps, log)
 	if err != nil {
 		return Result{}, err
