@@ -12,7 +12,7 @@ import (
 const (
 	DefaultStreamWindow       = 4 << 20
 	DefaultConnectionWindow   = 16 << 20
-	DefaultMaxFrameSize       = 1 << 20
+	DefaultMaxFrameSize       = 64 << 10
 	DefaultKeepAlive          = 10 * time.Second
 	DefaultKeepAliveTimeout   = 20 * time.Second
 	DefaultIdleTimeout        = 90 * time.Second
