@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/meshfed/meshfed/hbone"
@@ -37,9 +38,11 @@ type Inbound struct {
 	allowed map[string]bool // caller SPIFFE IDs; nil means the default policy
 	peerID  identity.ID     // the default policy's one caller
 	srv     *hbone.Server
+	changed <-chan struct{} // the table's snapshot swaps
 
-	mu   sync.Mutex
-	addr string
+	mu      sync.Mutex
+	addr    string
+	tunnels map[*grantedConn]struct{} // open tunnels' upstream connections
 }
 
 // NewInbound returns the inbound server of table; opts must be valid with HBONE enabled. It
@@ -50,8 +53,9 @@ func NewInbound(table *Table, opts Options) (*Inbound, error) {
 		return nil, fmt.Errorf("failed to build HBONE inbound: no identity: %w", errMissingOption)
 	}
 	in := &Inbound{
-		table: table, opts: opts, peerID: opts.HBONE.peerID(opts.Namespace),
-		log: opts.Logger.With("component", "waypoint-inbound", "namespace", opts.Namespace),
+		table: table, opts: opts, peerID: opts.HBONE.peerID(opts.Namespace), changed: table.Subscribe(),
+		log:     opts.Logger.With("component", "waypoint-inbound", "namespace", opts.Namespace),
+		tunnels: make(map[*grantedConn]struct{}),
 	}
 	if len(opts.HBONE.AllowCallers) > 0 {
 		in.allowed = make(map[string]bool, len(opts.HBONE.AllowCallers))
@@ -83,6 +87,12 @@ func (in *Inbound) Run(ctx context.Context) error {
 	in.log.Info("serving HBONE", "address", in.addr, "callers", in.policy())
 	stop := context.AfterFunc(ctx, func() { _ = in.srv.Close() })
 	defer stop()
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() {
+		defer close(done)
+		in.revokeLoop(ctx)
+	}()
 	if err := in.srv.Serve(tcp, udp); err != nil {
 		return fmt.Errorf("failed to serve HBONE on %s: %w", in.addr, err)
 	}
@@ -128,7 +138,70 @@ func (in *Inbound) Connect(ctx context.Context, req *hbone.Request) (net.Conn, e
 	if err != nil {
 		return nil, fmt.Errorf("failed to dial local endpoint %s: %w", req.Target, err)
 	}
-	return c, nil
+	return in.track(c, cluster, req.Target), nil
+}
+
+// grantedConn is the upstream connection of an open tunnel, with what authorized it.
+type grantedConn struct {
+	net.Conn
+	in      *Inbound
+	cluster string
+	target  netip.AddrPort
+	once    sync.Once
+}
+
+// CloseWrite half-closes the upstream connection, which the dialer made a TCP connection.
+func (c *grantedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return c.Close()
+}
+
+func (c *grantedConn) Close() error {
+	c.once.Do(func() {
+		c.in.mu.Lock()
+		delete(c.in.tunnels, c)
+		c.in.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// track registers an open tunnel's upstream connection for revokeLoop.
+func (in *Inbound) track(c net.Conn, cluster string, target netip.AddrPort) net.Conn {
+	gc := &grantedConn{Conn: c, in: in, cluster: cluster, target: target}
+	in.mu.Lock()
+	in.tunnels[gc] = struct{}{}
+	in.mu.Unlock()
+	return gc
+}
+
+// revokeLoop re-checks the open tunnels after every snapshot swap until ctx ends, and closes
+// those whose target is no longer granted to their caller's cluster: the endpoint left the
+// store, or its service did, or the caller's cluster no longer imports it from here. A target
+// that is only no longer ready keeps its tunnels, which drain as connections to a removed
+// endpoint do.
+func (in *Inbound) revokeLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-in.changed:
+		}
+		granted := in.table.Snapshot().granted
+		var revoked []*grantedConn
+		in.mu.Lock()
+		for gc := range in.tunnels {
+			if !granted.allows(gc.target, gc.cluster) {
+				revoked = append(revoked, gc)
+			}
+		}
+		in.mu.Unlock()
+		for _, gc := range revoked {
+			in.log.Info("closing HBONE tunnel no longer allowed", "callerCluster", gc.cluster, "target", gc.target.String())
+			_ = gc.Close()
+		}
+	}
 }
 
 // callerAllowed applies the allow list, or by default accepts exactly the waypoint identity

@@ -3,6 +3,8 @@ package waypoint
 import (
 	"net/netip"
 	"slices"
+
+	"github.com/meshfed/meshfed/federation/model"
 )
 
 // localTargets is what the inbound server may connect to: every ip:port of a ready endpoint of
@@ -16,8 +18,21 @@ func (l localTargets) allows(target netip.AddrPort, cluster string) bool {
 	return ok
 }
 
-// indexLocalTargets builds the localTargets of cluster from the store state.
+// indexLocalTargets builds the localTargets of cluster from the store state: the targets new
+// tunnels may reach.
 func indexLocalTargets(st *state, cluster string) localTargets {
+	return indexTargets(st, cluster, func(ep *model.Endpoint) bool { return ep.Ready })
+}
+
+// indexGrantedTargets is indexLocalTargets over every endpoint in the store, ready or not:
+// an open tunnel stays open while its target is listed here (an endpoint that stops being
+// ready drains), and is closed once it is not (the endpoint, its service or the caller's
+// import was withdrawn).
+func indexGrantedTargets(st *state, cluster string) localTargets {
+	return indexTargets(st, cluster, func(*model.Endpoint) bool { return true })
+}
+
+func indexTargets(st *state, cluster string, include func(*model.Endpoint) bool) localTargets {
 	out := make(localTargets)
 	for key, svc := range st.services {
 		rec := st.endpoints[key][cluster]
@@ -36,7 +51,7 @@ func indexLocalTargets(st *state, cluster string) localTargets {
 		for i := range rec.Endpoints {
 			ep := &rec.Endpoints[i]
 			addr, err := netip.ParseAddr(ep.Address)
-			if !ep.Ready || err != nil {
+			if !include(ep) || err != nil {
 				continue
 			}
 			for _, p := range svc.Ports {

@@ -24,8 +24,9 @@ type Snapshot struct {
 	Routes []*Route
 
 	byPort  map[int32]*Route
-	expires time.Time // earliest end of an ejection among the routes; zero when none
-	local   localTargets
+	expires time.Time    // earliest end of an ejection among the routes; zero when none
+	local   localTargets // where new inbound tunnels may go
+	granted localTargets // where open inbound tunnels may stay
 }
 
 // Route returns the route listening on port, or nil.
@@ -43,7 +44,7 @@ type builder struct {
 // build computes the snapshot of st at rev and time now, and drops pools and hosts no route
 // uses any more.
 func (b *builder) build(st *state, rev int64, now time.Time) *Snapshot {
-	s := &Snapshot{Revision: rev, byPort: make(map[int32]*Route), local: indexLocalTargets(st, b.opts.Cluster)}
+	s := &Snapshot{Revision: rev, byPort: make(map[int32]*Route), local: indexLocalTargets(st, b.opts.Cluster), granted: indexGrantedTargets(st, b.opts.Cluster)}
 	b.peers = peerSets(st, &b.opts.HBONE)
 	used := make(map[string]bool)
 	for _, key := range slices.Sorted(maps.Keys(st.services)) {

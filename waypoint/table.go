@@ -32,6 +32,7 @@ type Table struct {
 	applied atomic.Int64 // wall time of the last applied batch, Unix nanoseconds
 	ready   atomic.Bool
 	changed chan struct{}
+	subs    []chan struct{} // Subscribe's channels, guarded by mu
 }
 
 // NewTable returns an empty, not yet ready table; it does no I/O. opts must be valid.
@@ -114,11 +115,29 @@ func (t *Table) refresh() {
 func (t *Table) swap(rev int64) *Snapshot {
 	s := t.builder.build(&t.st, rev, t.clock.Now())
 	t.snap.Store(s)
-	select {
-	case t.changed <- struct{}{}:
-	default:
+	notify(t.changed)
+	for _, c := range t.subs {
+		notify(c)
 	}
 	return s
+}
+
+// notify sends on c unless a value is already waiting.
+func notify(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Subscribe returns a channel that, like Changed, receives a value after snapshots have been
+// swapped (coalesced), for one more consumer.
+func (t *Table) Subscribe() <-chan struct{} {
+	c := make(chan struct{}, 1)
+	t.mu.Lock()
+	t.subs = append(t.subs, c)
+	t.mu.Unlock()
+	return c
 }
 
 // Revision is the last store revision applied (0 before the first batch).

@@ -113,6 +113,11 @@ func TestIndexLocalTargets(t *testing.T) {
 	if got.allows(netip.MustParseAddrPort("10.1.0.1:8080"), "north") {
 		t.Error("north imports only from east, yet may reach west's endpoint")
 	}
+	granted := indexGrantedTargets(&st, "west")
+	if !granted.allows(netip.MustParseAddrPort("10.1.0.2:8080"), "east") || !granted.allows(netip.MustParseAddrPort("10.1.0.1:9091"), "east") ||
+		granted.allows(netip.MustParseAddrPort("10.1.0.2:8080"), "north") || len(granted) != 3 {
+		t.Errorf("granted targets %v: want west's ready and unready endpoints, for east and west only", granted)
+	}
 }
 
 // TestInboundAuthorizes checks the handler's decisions; nothing is dialed for a denied tunnel
