@@ -83,10 +83,18 @@ func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, b
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req.RemoteAddr = remote
+	w := newH1Response(c, br, bw, req)
+	if req.Host == "" && req.ProtoAtLeast(1, 1) {
+		// RFC 9112 §3.2, as http.Server (which also accepts an empty Host; ReadRequest
+		// removes the header, so the two look alike here)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "missing required Host header", http.StatusBadRequest)
+		_ = w.finish()
+		return false
+	}
 	if req.Host == "" {
 		req.Host = c.LocalAddr().String()
 	}
-	w := newH1Response(c, br, bw, req)
 	if e := req.Header.Get("Expect"); e != "" {
 		if !strings.EqualFold(e, "100-continue") || !req.ProtoAtLeast(1, 1) {
 			w.Header().Set("Connection", "close")

@@ -185,6 +185,13 @@ func TestHTTP1ClientSide(t *testing.T) {
 			t.Fatal("connection left open after a malformed request")
 		}
 	})
+	t.Run("HTTP/1.1 without Host", func(t *testing.T) {
+		rc := dialRaw(t, port)
+		rc.send("GET / HTTP/1.1\r\n\r\n")
+		if resp, _ := rc.response(http.MethodGet); resp.StatusCode != http.StatusBadRequest || !resp.Close {
+			t.Fatalf("status %d close %v, want 400 and close", resp.StatusCode, resp.Close)
+		}
+	})
 	t.Run("headers too large", func(t *testing.T) {
 		rc := dialRaw(t, port)
 		go func() { // the waypoint stops reading at the limit, so this write may not finish
