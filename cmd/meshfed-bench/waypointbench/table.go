@@ -37,12 +37,12 @@ func PrintTable(w io.Writer, res Result) {
 		fmt.Fprintf(w, "%-17s %8.1f %6d %7d %9s %9s %9s %9s %9s %9s %9s %10.0f\n", p.Name, p.Rate, p.Errors+int(p.MaxErrors), p.Dropped,
 			dur(p.P50), dur(p.P90), dur(p.P99), dur(p.Max), add50, add99, dur(p.LagP99), p.MaxRate)
 	}
-	fmt.Fprintf(w, "\n%-8s %-8s %-17s %7s %7s %12s %8s %9s %10s\n",
-		"waypoint", "cluster", "path", "CPU s", "cores", "cores/1k rps", "RSS MiB", "peak MiB", "cores@max")
+	fmt.Fprintf(w, "\n%-8s %-8s %-17s %7s %7s %12s %8s %9s %10s %13s\n",
+		"waypoint", "cluster", "path", "CPU s", "cores", "cores/1k rps", "RSS MiB", "peak MiB", "cores@max", "cores/1k@max")
 	for _, p := range res.Paths {
 		for _, u := range p.Waypoints {
-			fmt.Fprintf(w, "%-8s %-8s %-17s %7.2f %7.3f %12.3f %8.1f %9.1f %10.2f\n", u.Name, u.Cluster+"/"+u.Network, p.Name,
-				u.CPU, u.Cores(), per1k(u.Cores(), p.Rate), float64(u.RSS)/mib, float64(u.HWM)/mib, u.MaxCores)
+			fmt.Fprintf(w, "%-8s %-8s %-17s %7.2f %7.3f %12.3f %8.1f %9.1f %10.2f %13.3f\n", u.Name, u.Cluster+"/"+u.Network, p.Name,
+				u.CPU, u.Cores(), per1k(u.Cores(), p.Rate), float64(u.RSS)/mib, float64(u.HWM)/mib, u.MaxCores, per1k(u.MaxCores, p.MaxRate))
 		}
 	}
 	fmt.Fprintln(w)
