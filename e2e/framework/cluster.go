@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -47,6 +50,21 @@ type Cluster struct {
 // inline, suitable for a member kubeconfig Secret.
 func (c *Cluster) Kubeconfig() ([]byte, error) {
 	return Kubeconfig(c.Name, c.Config)
+}
+
+// KubeconfigFile writes c's kubeconfig into a temporary directory of t and returns its path;
+// it fails t when it cannot.
+func (c *Cluster) KubeconfigFile(t testing.TB) string {
+	t.Helper()
+	data, err := c.Kubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // AddUser provisions a user with the given groups, authenticated by a client

@@ -98,18 +98,8 @@ func TestRunServesHBONE(t *testing.T) {
 		"MESHFED_HBONE_TRANSPORT": "h3",
 	}
 	o := DefaultOptions(func(k string) string { return env[k] })
-	o.EtcdEndpoints, o.ListenHost, o.AdminAddr = emb.Endpoints(), "127.0.0.1", freeAddr(t)
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(runCtx, o, slog.New(slog.DiscardHandler)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("waypoint: %v", err)
-		}
-	})
-	admin := "http://" + o.AdminAddr
-	waitFor(t, "readyz", func() bool { return get(admin+"/readyz") == http.StatusOK })
+	o.EtcdEndpoints, o.ListenHost = emb.Endpoints(), "127.0.0.1"
+	admin := runReady(t, o)
 
 	target := netip.MustParseAddrPort(net.JoinHostPort(backend.host, strconv.Itoa(backend.port)))
 	tunnel := func(ns string, proto hbone.Protocol) (net.Conn, error) {

@@ -3,8 +3,6 @@ package app
 import (
 	"bytes"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,14 +23,7 @@ func TestFillLocalityFromNode(t *testing.T) {
 	if err := c.Client.Create(t.Context(), node); err != nil {
 		t.Fatal(err)
 	}
-	kc, err := c.Kubeconfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := c.KubeconfigFile(t)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 

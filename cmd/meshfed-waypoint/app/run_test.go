@@ -33,19 +33,8 @@ func TestRunServesFromStore(t *testing.T) {
 
 	o := DefaultOptions(func(string) string { return "" })
 	o.Namespace, o.Cluster, o.Network, o.Zone = "shop", "east", "net-a", "z1"
-	o.EtcdEndpoints, o.ListenHost, o.AdminAddr = emb.Endpoints(), "127.0.0.1", freeAddr(t)
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(runCtx, o, slog.New(slog.DiscardHandler)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("waypoint: %v", err)
-		}
-	})
-
-	admin := "http://" + o.AdminAddr
-	waitFor(t, "readyz", func() bool { return get(admin+"/readyz") == http.StatusOK })
+	o.EtcdEndpoints, o.ListenHost = emb.Endpoints(), "127.0.0.1"
+	admin := runReady(t, o)
 	var conn net.Conn
 	waitFor(t, "the waypoint listener", func() bool {
 		conn, err = net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(waypointPort), time.Second)
@@ -152,6 +141,25 @@ func echoBackend(t *testing.T, host string) netipPort {
 		}
 	}()
 	return netipPort{host: host, port: l.Addr().(*net.TCPAddr).Port}
+}
+
+// runReady runs the waypoint with o, its admin server on a free address, until the test
+// ends (failing it if Run returns an error), and returns the admin URL once /readyz answers.
+func runReady(t *testing.T, o Options) string {
+	t.Helper()
+	o.AdminAddr = freeAddr(t)
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(runCtx, o, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("waypoint: %v", err)
+		}
+	})
+	admin := "http://" + o.AdminAddr
+	waitFor(t, "readyz", func() bool { return get(admin+"/readyz") == http.StatusOK })
+	return admin
 }
 
 func freeAddr(t *testing.T) string {

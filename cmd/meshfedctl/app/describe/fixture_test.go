@@ -5,8 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -44,7 +42,7 @@ var members = [][4]string{
 func startEnv(t *testing.T) *env {
 	t.Helper()
 	hub := framework.Start(t, 1, framework.WithNames("hub"), framework.WithScheme(meshfedv1.AddToScheme))[0]
-	e := &env{kubeconfig: writeKubeconfig(t, hub)}
+	e := &env{kubeconfig: hub.KubeconfigFile(t)}
 	ctx := t.Context()
 	for _, m := range members {
 		mc := &meshfedv1.MemberCluster{
@@ -189,17 +187,4 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-func writeKubeconfig(t *testing.T, c *framework.Cluster) string {
-	t.Helper()
-	data, err := c.Kubeconfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

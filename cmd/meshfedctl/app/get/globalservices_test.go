@@ -2,8 +2,6 @@ package get_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,7 +20,7 @@ import (
 // and all namespaces.
 func TestGetGlobalServices(t *testing.T) {
 	hub := framework.Start(t, 1, framework.WithNames("hub"), framework.WithScheme(meshfedv1.AddToScheme))[0]
-	kubeconfig := writeKubeconfig(t, hub)
+	kubeconfig := hub.KubeconfigFile(t)
 	ctx := t.Context()
 	for _, ns := range []string{"shop", "empty"} {
 		if err := hub.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
@@ -135,17 +133,4 @@ func run(t *testing.T, args ...string) (stdout, stderr string) {
 		t.Fatalf("meshfedctl %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
 	}
 	return out.String(), errOut.String()
-}
-
-func writeKubeconfig(t *testing.T, c *framework.Cluster) string {
-	t.Helper()
-	data, err := c.Kubeconfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

@@ -2,8 +2,6 @@ package status_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,7 +19,7 @@ import (
 // the status the hub would write, and checks every column of every row.
 func TestStatus(t *testing.T) {
 	hub := framework.Start(t, 1, framework.WithNames("hub"), framework.WithScheme(meshfedv1.AddToScheme))[0]
-	kubeconfig := writeKubeconfig(t, hub)
+	kubeconfig := hub.KubeconfigFile(t)
 
 	out, errOut := run(t, "status", "--kubeconfig", kubeconfig, "--context", "hub")
 	if out != "" || !strings.Contains(errOut, "No member clusters") {
@@ -115,17 +113,4 @@ func run(t *testing.T, args ...string) (stdout, stderr string) {
 		t.Fatalf("meshfedctl %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
 	}
 	return out.String(), errOut.String()
-}
-
-func writeKubeconfig(t *testing.T, c *framework.Cluster) string {
-	t.Helper()
-	data, err := c.Kubeconfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

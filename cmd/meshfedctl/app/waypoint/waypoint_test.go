@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,7 +36,7 @@ import (
 // server.
 func TestWaypoint(t *testing.T) {
 	c := framework.Start(t, 1, framework.WithNames("east-1"))[0]
-	kubeconfig := writeKubeconfig(t, c)
+	kubeconfig := c.KubeconfigFile(t)
 	apply := func(ns string, extra ...string) []string {
 		return append([]string{"waypoint", "apply", "-n", ns, "--kubeconfig", kubeconfig, "--context", "east-1",
 			"--cluster", "east-1", "--network", "net-a", "--etcd-endpoints", "http://store-1:2379,http://store-2:2379"}, extra...)
@@ -299,17 +297,4 @@ func run(t *testing.T, args ...string) string {
 		t.Fatalf("meshfedctl %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
 	}
 	return out.String()
-}
-
-func writeKubeconfig(t *testing.T, c *framework.Cluster) string {
-	t.Helper()
-	data, err := c.Kubeconfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
