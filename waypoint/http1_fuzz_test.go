@@ -50,7 +50,7 @@ func FuzzHTTP1ClientSide(f *testing.F) {
 		}()
 		_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
 		out, err := io.ReadAll(client)
-		if err != nil && !isConnReset(err) {
+		if err != nil && !closedByPeer(err) {
 			t.Fatalf("reading what the waypoint wrote: %v", err)
 		}
 		select {
@@ -93,5 +93,3 @@ func tcpPair(t *testing.T) (net.Conn, net.Conn) {
 	t.Cleanup(func() { _ = client.Close(); _ = server.Close() })
 	return client, server
 }
-
-func isConnReset(err error) bool { return closedByPeer(err) }

@@ -111,12 +111,11 @@ func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, b
 	w.beforeWrite = watch.stop
 	defer func() {
 		if p := recover(); p != nil {
-			if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) { // ReverseProxy's way to cut a response short
-				keep = false
-				watch.stop()
-				return
+			// http.ErrAbortHandler is ReverseProxy's way to cut a response short; anything else
+			// is a bug. Either way the connection ends here.
+			if err, ok := p.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
+				o.log.Error("panic serving a request", "port", port, "panic", p)
 			}
-			o.log.Error("panic serving a request", "port", port, "panic", p)
 			keep = false
 			watch.stop()
 		}
@@ -231,8 +230,6 @@ type clientWatch struct {
 	done    chan struct{}
 }
 
-var noWatch = &clientWatch{stopped: true}
-
 // watchAfter starts watching r's connection after d, once body has been read to its end and
 // nothing of a next request is buffered (a pipelined request is read after this one).
 func (r *clientReader) watchAfter(d time.Duration, br *bufio.Reader, body *trackedBody, cancel context.CancelFunc) *clientWatch {
@@ -266,9 +263,6 @@ func (w *clientWatch) read(cancel context.CancelFunc) {
 // stop ends the watch before the response is written or the next request is read: a
 // running read is interrupted and waited for.
 func (w *clientWatch) stop() {
-	if w == noWatch {
-		return
-	}
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()

@@ -3,8 +3,6 @@ package waypoint
 import (
 	"net/netip"
 	"slices"
-
-	"github.com/meshfed/meshfed/federation/model"
 )
 
 // localTargets is what the inbound server may connect to: every ip:port of a ready endpoint of
@@ -18,22 +16,12 @@ func (l localTargets) allows(target netip.AddrPort, cluster string) bool {
 	return ok
 }
 
-// indexLocalTargets builds the localTargets of cluster from the store state: the targets new
-// tunnels may reach.
-func indexLocalTargets(st *state, cluster string) localTargets {
-	return indexTargets(st, cluster, func(ep *model.Endpoint) bool { return ep.Ready })
-}
-
-// indexGrantedTargets is indexLocalTargets over every endpoint in the store, ready or not:
-// an open tunnel stays open while its target is listed here (an endpoint that stops being
-// ready drains), and is closed once it is not (the endpoint, its service or the caller's
-// import was withdrawn).
-func indexGrantedTargets(st *state, cluster string) localTargets {
-	return indexTargets(st, cluster, func(*model.Endpoint) bool { return true })
-}
-
-func indexTargets(st *state, cluster string, include func(*model.Endpoint) bool) localTargets {
-	out := make(localTargets)
+// indexTargets builds, in one pass over the store state, the targets of cluster that new
+// tunnels may reach (ready endpoints) and those open tunnels may stay on (every endpoint in
+// the store, ready or not: an endpoint that stops being ready drains; one withdrawn, with
+// its service or the caller's import, is closed).
+func indexTargets(st *state, cluster string) (ready, granted localTargets) {
+	ready, granted = make(localTargets), make(localTargets)
 	for key, svc := range st.services {
 		rec := st.endpoints[key][cluster]
 		if rec == nil {
@@ -51,7 +39,7 @@ func indexTargets(st *state, cluster string, include func(*model.Endpoint) bool)
 		for i := range rec.Endpoints {
 			ep := &rec.Endpoints[i]
 			addr, err := netip.ParseAddr(ep.Address)
-			if !include(ep) || err != nil {
+			if err != nil {
 				continue
 			}
 			for _, p := range svc.Ports {
@@ -60,13 +48,22 @@ func indexTargets(st *state, cluster string, include func(*model.Endpoint) bool)
 					continue
 				}
 				ap := netip.AddrPortFrom(addr.Unmap(), uint16(port))
-				out[ap] = append(out[ap], importers...)
+				granted[ap] = append(granted[ap], importers...)
+				if ep.Ready {
+					ready[ap] = append(ready[ap], importers...)
+				}
 			}
 		}
 	}
-	for ap, clusters := range out {
+	ready.normalize()
+	granted.normalize()
+	return ready, granted
+}
+
+// normalize sorts and deduplicates every target's clusters.
+func (l localTargets) normalize() {
+	for ap, clusters := range l {
 		slices.Sort(clusters)
-		out[ap] = slices.Compact(clusters)
+		l[ap] = slices.Compact(clusters)
 	}
-	return out
 }

@@ -44,7 +44,8 @@ type builder struct {
 // build computes the snapshot of st at rev and time now, and drops pools and hosts no route
 // uses any more.
 func (b *builder) build(st *state, rev int64, now time.Time) *Snapshot {
-	s := &Snapshot{Revision: rev, byPort: make(map[int32]*Route), local: indexLocalTargets(st, b.opts.Cluster), granted: indexGrantedTargets(st, b.opts.Cluster)}
+	s := &Snapshot{Revision: rev, byPort: make(map[int32]*Route)}
+	s.local, s.granted = indexTargets(st, b.opts.Cluster)
 	b.peers = peerSets(st, &b.opts.HBONE)
 	used := make(map[string]bool)
 	for _, key := range slices.Sorted(maps.Keys(st.services)) {

@@ -97,7 +97,7 @@ func TestIndexLocalTargets(t *testing.T) {
 	unready.Ready = false
 	st.apply(store.Batch{Snapshot: true, Events: put(1, svc, endpoints("west", ready, unready), endpoints("east", endpoint("10.0.0.1", 8080, sameZone)))}, testLogger)
 
-	got := indexLocalTargets(&st, "west")
+	got, granted := indexTargets(&st, "west")
 	want := localTargets{
 		netip.MustParseAddrPort("10.1.0.1:8080"): {"east", "west"},
 		netip.MustParseAddrPort("10.1.0.1:9091"): {"east", "west"},
@@ -113,7 +113,6 @@ func TestIndexLocalTargets(t *testing.T) {
 	if got.allows(netip.MustParseAddrPort("10.1.0.1:8080"), "north") {
 		t.Error("north imports only from east, yet may reach west's endpoint")
 	}
-	granted := indexGrantedTargets(&st, "west")
 	if !granted.allows(netip.MustParseAddrPort("10.1.0.2:8080"), "east") || !granted.allows(netip.MustParseAddrPort("10.1.0.1:9091"), "east") ||
 		granted.allows(netip.MustParseAddrPort("10.1.0.2:8080"), "north") || len(granted) != 3 {
 		t.Errorf("granted targets %v: want west's ready and unready endpoints, for east and west only", granted)
