@@ -24,6 +24,8 @@ type Flags struct {
 	MaxDuration time.Duration
 	// WaypointBinary is a prebuilt meshfed-waypoint; empty builds one from the module.
 	WaypointBinary string
+	// RelayBinary is a prebuilt tcprelay (cmd/meshfed-bench/tcprelay); empty builds one.
+	RelayBinary string
 	// SkipH3 leaves out the cross-network path over HTTP/3.
 	SkipH3 bool
 	// ProfileDir, when set, receives a CPU profile of every waypoint over each fixed-rate
@@ -75,7 +77,7 @@ func NewCommand(out io.Writer, log *slog.Logger) *cobra.Command {
 	f := DefaultFlags()
 	cmd := &cobra.Command{
 		Use:   "waypoint",
-		Short: "Latency, CPU and memory of meshfed-waypoint processes: direct, same network, across networks over HBONE",
+		Short: "Latency, CPU and memory of meshfed-waypoint processes: direct, through a bare TCP relay, same network, across networks over HBONE",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.Validate(); err != nil {
@@ -96,6 +98,7 @@ func NewCommand(out io.Writer, log *slog.Logger) *cobra.Command {
 	fs.IntVar(&f.Concurrency, "concurrency", f.Concurrency, "closed-loop clients of each max-throughput phase")
 	fs.DurationVar(&f.MaxDuration, "max-duration", f.MaxDuration, "length of each max-throughput phase")
 	fs.StringVar(&f.WaypointBinary, "waypoint-binary", "", "prebuilt meshfed-waypoint (default: go build it from this module)")
+	fs.StringVar(&f.RelayBinary, "relay-binary", "", "prebuilt tcprelay, the reference hop of the path \"relay\" (default: go build it from this module)")
 	fs.BoolVar(&f.SkipH3, "skip-h3", false, "leave out the cross-network path over HTTP/3")
 	fs.StringVar(&f.ProfileDir, "profile-dir", "", "write CPU profiles of each waypoint over each fixed-rate window, and heap profiles at its end, into this directory (go tool pprof reads them)")
 	return cmd

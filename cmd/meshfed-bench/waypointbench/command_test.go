@@ -10,7 +10,7 @@ import (
 )
 
 // TestCommandSmoke runs the whole command with a tiny load: it builds meshfed-waypoint, starts
-// the store and five waypoint processes, and every path must answer without an error. It
+// the store, the reference relay and five waypoint processes, and every path must answer without an error. It
 // checks the table's shape, not the figures (the CI machine is shared).
 func TestCommandSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -22,8 +22,8 @@ func TestCommandSmoke(t *testing.T) {
 		t.Fatalf("waypoint benchmark: %v\n%s", err, out.String())
 	}
 	table := out.String()
-	for _, row := range []string{"\ndirect ", "\nsame-network ", "\ncross-network/h2 ", "\ncross-network/h3 ",
-		"\nA-same ", "\nA-h2 ", "\nB ", "\nA-h3 ", "\nC ", "same-network adds", "cores per 1,000 req/s", "peak RSS"} {
+	for _, row := range []string{"\ndirect ", "\nrelay ", "\nsame-network ", "\ncross-network/h2 ", "\ncross-network/h3 ",
+		"\nA-same ", "\nA-h2 ", "\nB ", "\nA-h3 ", "\nC ", "same-network adds", "bare TCP relay adds", "cores per 1,000 req/s", "peak RSS"} {
 		if !strings.Contains(table, row) {
 			t.Errorf("table has no %q row:\n%s", strings.TrimSpace(row), table)
 		}
@@ -56,10 +56,12 @@ func TestFlagsValidate(t *testing.T) {
 	}
 }
 
-// TestChecks: the marks follow the measured figures.
+// TestChecks: the marks follow the measured figures; the relay is a reference, not checked.
 func TestChecks(t *testing.T) {
 	res := Result{Paths: []PathResult{
 		{Name: "direct", latencies: latencies{P50: 100 * time.Microsecond, P99: time.Millisecond, Rate: 1000}},
+		{Name: "relay", latencies: latencies{P50: 250 * time.Microsecond, P99: 1200 * time.Microsecond, Rate: 1000},
+			Waypoints: []Usage{{Name: "relay", CPU: 1.5, Window: 10 * time.Second, HWM: 5 << 20}}},
 		{Name: "same-network", latencies: latencies{P50: 300 * time.Microsecond, P99: 1500 * time.Microsecond, Rate: 1000},
 			Waypoints: []Usage{{Name: "A-same", CPU: 0.5, Window: 10 * time.Second, HWM: 50 << 20}}},
 	}}
@@ -69,9 +71,13 @@ func TestChecks(t *testing.T) {
 		"✓ same-network adds +500µs to p99", // within 1ms
 		"✓ A-same (same-network) uses 0.050 cores per 1,000 req/s",
 		"✗ A-same (same-network) peak RSS 50.0 MiB",
+		"· reference: the bare TCP relay adds +150µs to p50 and +200µs to p99 over direct and uses 0.150 cores",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("checks lack %q:\n%s", want, got)
 		}
+	}
+	if strings.Contains(got, "relay (relay)") {
+		t.Errorf("the relay is checked against the waypoint targets:\n%s", got)
 	}
 }

@@ -29,6 +29,7 @@ type env struct {
 	dir         string
 	backendPort int32
 	ports       map[string]int32 // waypoint port of each service
+	relayPort   int32
 	procs       map[string]*proc // by node name
 	closers     []func()
 }
@@ -48,12 +49,9 @@ func newEnv(ctx context.Context, f Flags, ps []pathSpec, log *slog.Logger) (_ *e
 			e.close()
 		}
 	}()
-	bin := f.WaypointBinary
-	if bin == "" {
-		log.Info("building meshfed-waypoint")
-		if bin, err = buildWaypoint(ctx, dir); err != nil {
-			return nil, err
-		}
+	bins, err := binaries(ctx, f, dir, log)
+	if err != nil {
+		return nil, err
 	}
 	certDir := filepath.Join(dir, "certs")
 	if err := issueCertificate(certDir); err != nil {
@@ -75,7 +73,11 @@ func newEnv(ctx context.Context, f Flags, ps []pathSpec, log *slog.Logger) (_ *e
 		return nil, err
 	}
 	for _, n := range nodesOf(ps) {
-		p, err := startProc(n.name, bin, dir, n.args(etcd, certDir, hboneAddrs[n.name], f.ProfileDir != ""))
+		bin, args := bins.waypoint, n.args(etcd, certDir, hboneAddrs[n.name], f.ProfileDir != "")
+		if n.relay {
+			bin, args = bins.relay, relayArgs(e.relayPort, e.backendPort)
+		}
+		p, err := startProc(n.name, bin, dir, args)
 		if err != nil {
 			return nil, err
 		}
@@ -159,9 +161,14 @@ func (e *env) startStore(ctx context.Context, log *slog.Logger) ([]string, error
 	return etcd.Endpoints(), nil
 }
 
-// allocate picks each service's waypoint port, free on every A waypoint's address, and the
-// HBONE addresses of B and C (free for TCP and UDP).
+// allocate picks each service's waypoint port, free on every A waypoint's address, the
+// relay's port, and the HBONE addresses of B and C (free for TCP and UDP).
 func (e *env) allocate() (map[string]string, error) {
+	relay, err := freePort(relayIP)
+	if err != nil {
+		return nil, err
+	}
+	e.relayPort = relay
 	e.ports = map[string]int32{}
 	for _, svc := range []string{svcSame, svcH2, svcH3} {
 		p, err := freePort(nodeSame.listen, nodeA2.listen, nodeA3.listen)
@@ -276,7 +283,10 @@ func (e *env) waitReady(ctx context.Context, ps []pathSpec) error {
 // target is the client side of path p with a keep-alive pool of up to conns connections.
 func (e *env) target(p pathSpec, conns int) *target {
 	url := "http://" + hostPort(backendIP, e.backendPort) + "/"
-	if p.service != "" {
+	switch {
+	case p.entry.relay:
+		url = "http://" + hostPort(relayIP, e.relayPort) + "/"
+	case p.service != "":
 		url = "http://" + hostPort(p.entry.listen, e.ports[p.service]) + "/"
 	}
 	return newTarget(url, p.cluster, conns)

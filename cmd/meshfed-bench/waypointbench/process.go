@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,7 @@ func moduleRoot(dir string) (string, error) {
 		}
 		dir = parent
 	}
-	return "", fmt.Errorf("failed to find the go.mod of %s above the working directory; pass --waypoint-binary", modulePath)
+	return "", fmt.Errorf("failed to find the go.mod of %s above the working directory; pass --waypoint-binary and --relay-binary", modulePath)
 }
 
 func declaresModule(gomod, path string) bool {
@@ -44,8 +45,29 @@ func declaresModule(gomod, path string) bool {
 	return false
 }
 
-// buildWaypoint runs go build of cmd/meshfed-waypoint into dir and returns the binary.
-func buildWaypoint(ctx context.Context, dir string) (string, error) {
+// binPaths are the programs the benchmark runs.
+type binPaths struct{ waypoint, relay string }
+
+// binaries takes the prebuilt programs of f and builds the others from the module into dir.
+func binaries(ctx context.Context, f Flags, dir string, log *slog.Logger) (binPaths, error) {
+	b := binPaths{waypoint: f.WaypointBinary, relay: f.RelayBinary}
+	var err error
+	if b.waypoint == "" {
+		log.Info("building meshfed-waypoint")
+		if b.waypoint, err = build(ctx, dir, "meshfed-waypoint", "./cmd/meshfed-waypoint"); err != nil {
+			return b, err
+		}
+	}
+	if b.relay == "" {
+		if b.relay, err = build(ctx, dir, "tcprelay", "./cmd/meshfed-bench/tcprelay"); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// build runs go build of the module's package pkg into dir/name and returns the binary.
+func build(ctx context.Context, dir, name, pkg string) (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -54,13 +76,13 @@ func buildWaypoint(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "meshfed-waypoint")
+	bin := filepath.Join(dir, name)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/meshfed-waypoint")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("failed to build meshfed-waypoint: %w\n%s", err, out)
+		return "", fmt.Errorf("failed to build %s: %w\n%s", name, err, out)
 	}
 	return bin, nil
 }

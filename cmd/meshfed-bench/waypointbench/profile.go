@@ -24,6 +24,17 @@ type profiler struct {
 	errs      []error
 }
 
+// waypointsOf leaves the relay, which serves no profiles, out of nodes.
+func waypointsOf(nodes []node) []node {
+	var out []node
+	for _, n := range nodes {
+		if !n.relay {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // startCPU begins a CPU profile of every waypoint lasting d (whole seconds, at least 1).
 func (p *profiler) startCPU(ctx context.Context, d time.Duration) {
 	secs := max(int(d/time.Second), 1)

@@ -99,7 +99,7 @@ func (e *env) measure(ctx context.Context, p pathSpec, f Flags) (PathResult, err
 	begin, end := snap(&before), snap(&after)
 	var prof *profiler
 	if f.ProfileDir != "" {
-		prof = &profiler{dir: f.ProfileDir, path: p.name, nodes: p.nodes}
+		prof = &profiler{dir: f.ProfileDir, path: p.name, nodes: waypointsOf(p.nodes)}
 		begin = func() { snap(&before)(); prof.startCPU(ctx, f.Duration) }
 	}
 	w, err := fixedRate(ctx, fixed.do, f.Rate, f.Warmup, f.Duration, maxInFlight, begin, end)

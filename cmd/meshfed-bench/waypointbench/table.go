@@ -38,10 +38,14 @@ func PrintTable(w io.Writer, res Result) {
 			dur(p.P50), dur(p.P90), dur(p.P99), dur(p.Max), add50, add99, dur(p.LagP99), p.MaxRate)
 	}
 	fmt.Fprintf(w, "\n%-8s %-8s %-17s %7s %7s %12s %8s %9s %10s %13s\n",
-		"waypoint", "cluster", "path", "CPU s", "cores", "cores/1k rps", "RSS MiB", "peak MiB", "cores@max", "cores/1k@max")
+		"process", "cluster", "path", "CPU s", "cores", "cores/1k rps", "RSS MiB", "peak MiB", "cores@max", "cores/1k@max")
 	for _, p := range res.Paths {
 		for _, u := range p.Waypoints {
-			fmt.Fprintf(w, "%-8s %-8s %-17s %7.2f %7.3f %12.3f %8.1f %9.1f %10.2f %13.3f\n", u.Name, u.Cluster+"/"+u.Network, p.Name,
+			where := u.Cluster + "/" + u.Network
+			if u.Cluster == "" {
+				where = "-"
+			}
+			fmt.Fprintf(w, "%-8s %-8s %-17s %7.2f %7.3f %12.3f %8.1f %9.1f %10.2f %13.3f\n", u.Name, where, p.Name,
 				u.CPU, u.Cores(), per1k(u.Cores(), p.Rate), float64(u.RSS)/mib, float64(u.HWM)/mib, u.MaxCores, per1k(u.MaxCores, p.MaxRate))
 		}
 	}
@@ -56,13 +60,16 @@ func PrintTable(w io.Writer, res Result) {
 	}
 }
 
-// checks compares the measured figures with the targets; every mark is computed here.
+// checks compares the measured figures with the targets; every mark is computed here. The
+// relay is no waypoint and has no targets: its line says what any extra process costs.
 func checks(res Result) []string {
-	var direct, same *PathResult
+	var direct, relay, same *PathResult
 	for i := range res.Paths {
 		switch res.Paths[i].Name {
 		case "direct":
 			direct = &res.Paths[i]
+		case "relay":
+			relay = &res.Paths[i]
 		case "same-network":
 			same = &res.Paths[i]
 		}
@@ -74,7 +81,17 @@ func checks(res Result) []string {
 			fmt.Sprintf("%s same-network adds %s to p50 over direct (target ≤ %s)", mark(add50 <= targetAddedP50), signed(add50), targetAddedP50),
 			fmt.Sprintf("%s same-network adds %s to p99 over direct (target ≤ %s)", mark(add99 <= targetAddedP99), signed(add99), targetAddedP99))
 	}
+	if direct != nil && relay != nil {
+		line := fmt.Sprintf("· reference: the bare TCP relay adds %s to p50 and %s to p99 over direct", signed(relay.P50-direct.P50), signed(relay.P99-direct.P99))
+		if len(relay.Waypoints) == 1 {
+			line += fmt.Sprintf(" and uses %.3f cores per 1,000 req/s", per1k(relay.Waypoints[0].Cores(), relay.Rate))
+		}
+		out = append(out, line)
+	}
 	for _, p := range res.Paths {
+		if p.Name == "relay" {
+			continue
+		}
 		// Memory does not shrink with the rate, so below 1,000 requests/s the budget stays 40 MiB.
 		memBudget := targetMiBPer1k * max(1, p.Rate/1000)
 		for _, u := range p.Waypoints {

@@ -15,6 +15,7 @@ import (
 // address is on lo.
 //
 //	client ─► backend 127.0.0.31                                          (direct)
+//	client ─► relay 127.0.0.14 ─► backend                 (reference: a bare TCP relay process)
 //	client ─► A-same 127.0.0.11 ─► backend                               (cluster a, n1)
 //	client ─► A-h2 127.0.0.12 ══h2══► B 127.0.0.21 (cluster b, n2) ─► backend
 //	client ─► A-h3 127.0.0.13 ══h3══► C 127.0.0.22 (cluster c, n2) ─► backend
@@ -25,6 +26,7 @@ import (
 const (
 	namespace   = "bench"
 	backendIP   = "127.0.0.31"
+	relayIP     = "127.0.0.14"
 	portName    = "http"
 	trustDomain = waypoint.DefaultTrustDomain
 )
@@ -44,6 +46,9 @@ type node struct {
 	listen    string // outbound listeners' host
 	inbound   bool   // serves HBONE on listen:<port>
 	transport string // outbound tunnel transport
+	// relay marks the reference hop: a tcprelay process, not a waypoint, listening on
+	// listen:<relay port> and relaying to the backend.
+	relay bool
 }
 
 var (
@@ -52,13 +57,15 @@ var (
 	nodeA3   = node{name: "A-h3", cluster: "a", network: "n1", listen: "127.0.0.13", transport: "h3"}
 	nodeB    = node{name: "B", cluster: "b", network: "n2", listen: "127.0.0.21", inbound: true, transport: "h2"}
 	nodeC    = node{name: "C", cluster: "c", network: "n2", listen: "127.0.0.22", inbound: true, transport: "h3"}
+	// nodeRelay is the reference hop of the path "relay".
+	nodeRelay = node{name: "relay", listen: relayIP, relay: true}
 )
 
 // pathSpec is one measured path: where the client sends, which cluster must answer (the
-// waypoint's X-Meshfed-Cluster; "" for direct) and the waypoints on the way.
+// waypoint's X-Meshfed-Cluster; "" for direct and relay) and the processes on the way.
 type pathSpec struct {
 	name    string
-	service string // "" for direct
+	service string // "" for direct and relay
 	entry   node   // the waypoint the client sends to
 	cluster string
 	nodes   []node
@@ -67,6 +74,7 @@ type pathSpec struct {
 func paths(skipH3 bool) []pathSpec {
 	ps := []pathSpec{
 		{name: "direct"},
+		{name: "relay", entry: nodeRelay, nodes: []node{nodeRelay}},
 		{name: "same-network", service: svcSame, entry: nodeSame, cluster: "a", nodes: []node{nodeSame}},
 		{name: "cross-network/h2", service: svcH2, entry: nodeA2, cluster: "b", nodes: []node{nodeA2, nodeB}},
 	}
@@ -152,3 +160,9 @@ func (n node) args(etcd []string, certDir, hboneAddr string, profiled bool) []st
 }
 
 func hostPort(host string, port int32) string { return host + ":" + strconv.Itoa(int(port)) }
+
+// relayArgs are the command line of the reference relay, listening on port and relaying to
+// the backend.
+func relayArgs(port, backendPort int32) []string {
+	return []string{"--listen", hostPort(relayIP, port), "--upstream", hostPort(backendIP, backendPort)}
+}
