@@ -3,7 +3,6 @@ package waypoint
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -89,14 +88,29 @@ func (w *h1Response) WriteHeader(code int) {
 
 // writeHead writes a status line and h.
 func (w *h1Response) writeHead(code int, h http.Header) {
-	text := http.StatusText(code)
-	if text == "" {
-		text = "status code " + strconv.Itoa(code)
-	}
-	_, err := fmt.Fprintf(w.bw, "HTTP/1.1 %03d %s\r\n", code, text)
+	var buf [64]byte
+	_, err := w.bw.Write(appendStatusLine(buf[:0], code))
 	w.err = errors.Join(w.err, err, h.Write(w.bw))
 	_, err = w.bw.WriteString("\r\n")
 	w.err = errors.Join(w.err, err)
+}
+
+// appendStatusLine appends the HTTP/1.1 status line of code, as fmt's "HTTP/1.1 %03d %s\r\n"
+// with the status text (or "status code N") but without fmt's cost on every response.
+func appendStatusLine(dst []byte, code int) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	if code >= 0 && code < 1000 {
+		dst = append(dst, byte('0'+code/100), byte('0'+code/10%10), byte('0'+code%10))
+	} else {
+		dst = strconv.AppendInt(dst, int64(code), 10)
+	}
+	dst = append(dst, ' ')
+	if text := http.StatusText(code); text != "" {
+		dst = append(dst, text...)
+	} else {
+		dst = append(append(dst, "status code "...), strconv.Itoa(code)...)
+	}
+	return append(dst, "\r\n"...)
 }
 
 // withoutTrailers is h without the values to be sent as trailers (TrailerPrefix keys).

@@ -107,7 +107,7 @@ func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, b
 	body := &trackedBody{ReadCloser: req.Body}
 	body.eof.Store(req.Body == http.NoBody)
 	req.Body = body
-	watch := cr.watchAfter(clientWatchDelay, br, body, cancel)
+	watch := cr.watchAfter(o.timers, clientWatchDelay, br, body, cancel)
 	w.beforeWrite = watch.stop
 	defer func() {
 		if p := recover(); p != nil {
@@ -223,18 +223,19 @@ func (r *clientReader) Read(p []byte) (int, error) {
 // starts after clientWatchDelay, so that fast requests do not pay for it.
 type clientWatch struct {
 	r       *clientReader
-	timer   *time.Timer
+	timer   *coarseTimer
 	mu      sync.Mutex
 	stopped bool
 	running bool
 	done    chan struct{}
 }
 
-// watchAfter starts watching r's connection after d, once body has been read to its end and
-// nothing of a next request is buffered (a pipelined request is read after this one).
-func (r *clientReader) watchAfter(d time.Duration, br *bufio.Reader, body *trackedBody, cancel context.CancelFunc) *clientWatch {
+// watchAfter starts watching r's connection after d (on timers: up to a tick later), once
+// body has been read to its end and nothing of a next request is buffered (a pipelined
+// request is read after this one).
+func (r *clientReader) watchAfter(timers *coarseTimers, d time.Duration, br *bufio.Reader, body *trackedBody, cancel context.CancelFunc) *clientWatch {
 	w := &clientWatch{r: r, done: make(chan struct{})}
-	w.timer = time.AfterFunc(d, func() {
+	w.timer = timers.AfterFunc(d, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if w.stopped || !body.eof.Load() || br.Buffered() > 0 || len(r.pending) > 0 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 )
 
 // errTryTimeout is the cause of a try cut short by the per-try timeout.
@@ -84,9 +83,9 @@ func (o *Outbound) answered(ex *exchange, h *host, resp *http.Response) *http.Re
 // until the response body is closed (or the try fails).
 func (o *Outbound) try(req *http.Request, r *Route, h *host, body *replayBody) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(context.WithValue(req.Context(), tryRouteKey{}, r))
-	var timer *time.Timer
+	var timer *coarseTimer
 	if o.opts.PerTryTimeout > 0 {
-		timer = time.AfterFunc(o.opts.PerTryTimeout, func() { cancel(errTryTimeout) })
+		timer = o.timers.AfterFunc(o.opts.PerTryTimeout, func() { cancel(errTryTimeout) })
 	}
 	out := req.Clone(ctx)
 	out.URL.Host = h.addr

@@ -42,8 +42,8 @@ type Options struct {
 	// DefaultRetries, negative disables retries.
 	Retries int
 	// PerTryTimeout bounds each try of a request on a per-request (HTTP) route, from the pick
-	// until the response headers arrive; the body then streams unbounded. 0 means
-	// DefaultPerTryTimeout, negative disables it.
+	// until the response headers arrive; the body then streams unbounded. The timeout fires
+	// up to 10 ms late (coarseTick). 0 means DefaultPerTryTimeout, negative disables it.
 	PerTryTimeout time.Duration
 	// Outlier configures outlier detection of connect failures.
 	Outlier OutlierOptions

@@ -32,6 +32,8 @@ type Outbound struct {
 	proxy     *httputil.ReverseProxy
 	upstreams *upstreams
 	metrics   *metrics
+	// timers carry the per-request timeouts and watches (coarse_timer.go).
+	timers *coarseTimers
 
 	mu        sync.Mutex
 	listeners map[int32]net.Listener
@@ -48,6 +50,7 @@ func NewOutbound(table *Table, opts Options) *Outbound {
 		src:       priority.NewSplitMix(opts.Seed),
 		picker:    priority.NewLeastRequest(priority.NewSplitMix(opts.Seed ^ 0x5bd1e995)),
 		metrics:   newMetrics(table),
+		timers:    newCoarseTimers(coarseTick),
 		listeners: make(map[int32]net.Listener),
 		conns:     make(map[net.Conn]struct{}),
 	}
