@@ -25,6 +25,7 @@ var waypointTemplate = waypoint.Spec{
 	Image:         waypoint.DefaultImage,
 	Replicas:      waypoint.DefaultReplicas,
 	CertSecret:    waypoint.DefaultCertSecret,
+	Procs:         waypoint.DefaultProcs,
 	ServiceType:   corev1.ServiceTypeClusterIP,
 }
 

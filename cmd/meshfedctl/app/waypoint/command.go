@@ -66,7 +66,9 @@ ServiceAccount meshfed-waypoint, a ClusterRole and ClusterRoleBinding meshfed-wa
 that let it get Nodes (it reads its Node's topology labels to learn its region, zone and subzone),
 the Deployment meshfed-waypoint and the Service meshfed-waypoint (HBONE on port 15008, TCP and
 UDP). The pods mount the Secret --cert-secret (keys tls.crt, tls.key, ca.crt) read-only for their
-HBONE certificates, and --etcd-secret (same keys), if given, for a TLS federation store.
+HBONE certificates, and --etcd-secret (same keys), if given, for a TLS federation store. The pods
+run with GOMAXPROCS set to --procs (default 2) rather than every CPU of the node: a waypoint's CPU
+per request grows with the number of Ps at a moderate load.
 
 It uses server-side apply and prints, for each object, created, configured or unchanged; applying
 again with the same flags prints only unchanged. An object that exists without the label
@@ -98,6 +100,7 @@ The namespace must exist. With --dry-run it prints the objects as YAML and conta
 	fs.StringVar(&f.spec.CertSecret, "cert-secret", DefaultCertSecret, "Secret with the waypoint's tls.crt, tls.key and ca.crt")
 	fs.StringVar(&f.spec.EtcdSecret, "etcd-secret", "", "Secret with tls.crt, tls.key and ca.crt for a TLS federation store (default: none, plain HTTP)")
 	fs.StringVar(&f.serviceType, "service-type", string(corev1.ServiceTypeClusterIP), "type of the waypoint Service: ClusterIP, NodePort or LoadBalancer (other networks need an address they can reach)")
+	fs.Int32Var(&f.spec.Procs, "procs", DefaultProcs, "GOMAXPROCS of the waypoint pods: 1 costs the least CPU per request at moderate load, more serve more requests per pod; 0 leaves Go's default (every CPU of the node, or the container's CPU limit)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the objects as YAML instead of applying them")
 	for _, name := range []string{"namespace", "cluster", "network", "etcd-endpoints"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -115,6 +118,9 @@ func (f *applyFlags) validate() error {
 	}
 	if f.spec.Replicas < 0 {
 		errs = append(errs, fmt.Errorf("invalid --replicas %d: must not be negative", f.spec.Replicas))
+	}
+	if f.spec.Procs < 0 || f.spec.Procs > MaxProcs {
+		errs = append(errs, fmt.Errorf("invalid --procs %d: want 0 (Go's default) to %d", f.spec.Procs, MaxProcs))
 	}
 	if f.spec.CertSecret == "" {
 		errs = append(errs, errors.New("--cert-secret must not be empty: the waypoint needs its HBONE certificate"))

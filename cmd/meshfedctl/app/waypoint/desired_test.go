@@ -51,6 +51,8 @@ func TestApplyRejectsBadFlags(t *testing.T) {
 		"external name":     {"--service-type", string(corev1.ServiceTypeExternalName)},
 		"unknown type":      {"--service-type", "Headless"},
 		"negative replicas": {"--replicas", "-1"},
+		"negative procs":    {"--procs", "-1"},
+		"too many procs":    {"--procs", "100000"},
 		"no cert secret":    {"--cert-secret", ""},
 		"no network":        nil,
 	} {
@@ -63,6 +65,25 @@ func TestApplyRejectsBadFlags(t *testing.T) {
 			t.Errorf("%s: apply succeeded", name)
 		} else if strings.Contains(err.Error(), "/nonexistent") {
 			t.Errorf("%s: flags were not checked before loading the kubeconfig: %v", name, err)
+		}
+	}
+}
+
+// TestObjectsProcs: --procs reaches the pods as GOMAXPROCS; 0 leaves it unset.
+func TestObjectsProcs(t *testing.T) {
+	for _, tc := range []struct {
+		procs int32
+		want  string
+	}{{0, ""}, {1, "1"}, {waypoint.DefaultProcs, "2"}, {16, "16"}} {
+		objs := waypoint.Objects(waypoint.Spec{Namespace: "shop", CertSecret: "certs", Procs: tc.procs})
+		got, set := "", false
+		for _, e := range objs[3].(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Env {
+			if e.Name == "GOMAXPROCS" {
+				got, set = e.Value, true
+			}
+		}
+		if got != tc.want || set != (tc.want != "") {
+			t.Errorf("procs %d: GOMAXPROCS %q (set %v), want %q", tc.procs, got, set, tc.want)
 		}
 	}
 }
