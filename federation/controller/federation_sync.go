@@ -25,6 +25,9 @@ type pass struct {
 	// waypoints are the waypoint records of every member that is not withdrawn.
 	waypoints []store.Record
 	previous  store.Listing
+	// snapshot is the raw content previous was decoded from; the pass's Syncs plan against it
+	// instead of reading the store again (store.Snapshot).
+	snapshot *store.Snapshot
 }
 
 // outcome is what a store pass hands to the member side: the merge, what was gathered, and
@@ -64,7 +67,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 	}
 	d := DesiredRecords(&res, p.states, ports)
 	d.Waypoints = p.waypoints
-	if err := f.apply(ctx, d, p.previous.Services()); err != nil {
+	if err := f.apply(ctx, d, p.previous.Services(), p.snapshot); err != nil {
 		return nil, err
 	}
 	pm.storeWritten()
@@ -90,14 +93,14 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 	if err := f.hub.List(ctx, &segs); err != nil {
 		return nil, fmt.Errorf("failed to list segments: %w", err)
 	}
-	previous, err := f.store.List(ctx, store.NamespacesPrefix)
+	previous, snap, err := f.store.ListSnapshot(ctx, store.NamespacesPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the federation store: %w", err)
 	}
 	for _, derr := range previous.Errors {
 		f.log.Warn("undecodable store value ignored", "key", derr.Key, "error", derr.Err)
 	}
-	p := &pass{previous: previous}
+	p := &pass{previous: previous, snapshot: snap}
 	for i := range segs.Items {
 		p.segments = append(p.segments, model.Segment{Name: segs.Items[i].Name, Domain: segs.Items[i].Spec.Domain})
 	}
@@ -197,31 +200,33 @@ func carryOver(l *store.Listing, cluster string) []model.ClusterExport {
 // them, so a watcher never sees endpoints of a service it does not know, nor a remote endpoint
 // before the waypoint that reaches it. Carried-over members are part of the merge, so one Sync
 // over every endpoint key withdraws exactly the removed and withdrawn clusters' keys and leaves
-// the rest untouched. previous are the service records the pass read.
-func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord) error {
+// the rest untouched. previous are the service records the pass read, and snap what it read
+// them from: the Syncs under the namespaces plan against it rather than reading the store three
+// more times (at 21,000 keys each read took ~0.3 s).
+func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord, snap *store.Snapshot) error {
 	defer recordStoreWrites(f.writer, f.writer.Stats())
 	if _, err := f.writer.Sync(ctx, store.SelectClusters(), d.Clusters); err != nil {
 		return fmt.Errorf("failed to write cluster records: %w", err)
 	}
 	services := store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindService}
 	withdrawn := withdrawnServices(d.Services, previous)
-	if _, err := f.writer.Sync(ctx, services, append(slices.Clip(d.Services), withdrawn...)); err != nil {
+	if _, err := f.writer.SyncFrom(ctx, snap, services, append(slices.Clip(d.Services), withdrawn...)); err != nil {
 		return fmt.Errorf("failed to write service records: %w", err)
 	}
-	if _, err := f.writer.Sync(ctx, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindWaypoints}, d.Waypoints); err != nil {
+	if _, err := f.writer.SyncFrom(ctx, snap, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindWaypoints}, d.Waypoints); err != nil {
 		return fmt.Errorf("failed to write waypoint records: %w", err)
 	}
 	var eps []store.Record
 	for _, c := range slices.Sorted(maps.Keys(d.Endpoints)) {
 		eps = append(eps, d.Endpoints[c]...)
 	}
-	r, err := f.writer.Sync(ctx, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindEndpoints}, eps)
+	r, err := f.writer.SyncFrom(ctx, snap, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindEndpoints}, eps)
 	if err != nil {
 		return fmt.Errorf("failed to write endpoint records: %w", err)
 	}
 	f.log.Debug("endpoint records synced", "put", r.Put, "deleted", r.Deleted, "unchanged", r.Unchanged)
 	if len(withdrawn) > 0 {
-		if _, err := f.writer.Sync(ctx, services, d.Services); err != nil {
+		if _, err := f.writer.SyncFrom(ctx, snap, services, d.Services); err != nil {
 			return fmt.Errorf("failed to withdraw service records: %w", err)
 		}
 	}

@@ -89,9 +89,9 @@ func TestScale20x1000x10(t *testing.T) {
 		var p scalePass
 		before := w.Stats()
 		start := time.Now()
-		previous, err := cli.List(ctx, store.NamespacesPrefix)
+		previous, snap, err := cli.ListSnapshot(ctx, store.NamespacesPrefix)
 		if err != nil {
-			t.Fatalf("%s: List: %v", name, err)
+			t.Fatalf("%s: ListSnapshot: %v", name, err)
 		}
 		p.list = time.Since(start)
 		mark := time.Now()
@@ -109,7 +109,7 @@ func TestScale20x1000x10(t *testing.T) {
 		p.desired = time.Since(mark)
 		sampleHeap()
 		mark = time.Now()
-		if err := f.apply(ctx, d, previous.Services()); err != nil {
+		if err := f.apply(ctx, d, previous.Services(), snap); err != nil {
 			t.Fatalf("%s: apply: %v", name, err)
 		}
 		p.apply = time.Since(mark)

@@ -130,7 +130,7 @@ func TestCommitTellsConflictFromLostLeadership(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := mustRevision(t, w.client)
-			if err := w.commit(t.Context(), tt.fence, tt.batch); !errors.Is(err, tt.want) {
+			if _, err := w.commit(t.Context(), tt.fence, tt.batch); !errors.Is(err, tt.want) {
 				t.Fatalf("commit = %v, want %v", err, tt.want)
 			}
 			if after := mustRevision(t, w.client); after != before {

@@ -56,6 +56,11 @@ func (c *Client) List(ctx context.Context, prefix string) (Listing, error) {
 	if err != nil {
 		return Listing{}, err
 	}
+	return decodeListing(kvs, rev), nil
+}
+
+// decodeListing decodes what listRaw read at revision rev, leaving out the leader key.
+func decodeListing(kvs []*storedKV, rev int64) Listing {
 	l := Listing{Revision: rev, Entries: make([]Entry, 0, len(kvs))}
 	for _, kv := range kvs {
 		if isLeaderKey(kv.Key) {
@@ -68,7 +73,7 @@ func (c *Client) List(ctx context.Context, prefix string) (Listing, error) {
 		}
 		l.Entries = append(l.Entries, e)
 	}
-	return l, nil
+	return l
 }
 
 // listRaw reads every key-value under prefix, page by page, all pages at the revision of the

@@ -82,13 +82,21 @@ type change struct {
 // mod revision each key had when read; if a key changed meanwhile, Sync reads and plans again.
 // Sync is not atomic across transactions, but every pass converges on desired.
 func (w *Writer) Sync(ctx context.Context, sel Selector, desired []Record) (SyncResult, error) {
+	return w.SyncFrom(ctx, nil, sel, desired)
+}
+
+// SyncFrom is Sync whose first plan is made against snap (from ListSnapshot of a prefix that
+// contains sel.Prefix) instead of a fresh read of the store, and which records its writes in
+// snap. A pass that read the store once can so run several Syncs without reading it again. A
+// nil snap, or one that a conflict made stale, reads the store as Sync does.
+func (w *Writer) SyncFrom(ctx context.Context, snap *Snapshot, sel Selector, desired []Record) (SyncResult, error) {
 	want, err := encodeSelected(sel, desired)
 	if err != nil {
 		return SyncResult{}, err
 	}
 	var total SyncResult
 	for range syncAttempts {
-		res, err := w.syncOnce(ctx, sel, want)
+		res, err := w.syncOnce(ctx, snap, sel, want)
 		total.Put += res.Put
 		total.Deleted += res.Deleted
 		total.Unchanged = res.Unchanged
@@ -119,22 +127,30 @@ func encodeSelected(sel Selector, desired []Record) (map[string][]byte, error) {
 	return want, nil
 }
 
-// syncOnce reads the selected keys, plans the changes and writes them in batches.
-func (w *Writer) syncOnce(ctx context.Context, sel Selector, want map[string][]byte) (SyncResult, error) {
+// syncOnce reads the selected keys (from snap while it can answer), plans the changes and
+// writes them in batches. A conflict makes snap stale.
+func (w *Writer) syncOnce(ctx context.Context, snap *Snapshot, sel Selector, want map[string][]byte) (SyncResult, error) {
 	f, _, err := w.currentFence()
 	if err != nil {
 		return SyncResult{}, fmt.Errorf("failed to sync prefix %s: %w", sel.Prefix, err)
 	}
-	kvs, _, err := w.client.listRaw(ctx, sel.Prefix)
-	if err != nil {
-		return SyncResult{}, err
+	kvs, ok := snap.kvsFor(sel.Prefix)
+	if !ok {
+		if kvs, _, err = w.client.listRaw(ctx, sel.Prefix); err != nil {
+			return SyncResult{}, err
+		}
 	}
 	changes, unchanged := plan(sel, kvs, want)
 	res := SyncResult{Unchanged: unchanged}
 	for batch := range slices.Chunk(changes, maxOpsPerTxn) {
-		if err := w.commit(ctx, f, batch); err != nil {
+		rev, err := w.commit(ctx, f, batch)
+		if err != nil {
+			if errors.Is(err, errConflict) {
+				snap.invalidate()
+			}
 			return res, err
 		}
+		snap.applied(batch, rev)
 		for _, c := range batch {
 			if c.val == nil {
 				res.Deleted++
@@ -179,8 +195,9 @@ func plan(sel Selector, kvs []*storedKV, want map[string][]byte) ([]change, int)
 }
 
 // commit writes one batch in a transaction guarded by the leader fence and each key's mod
-// revision. It tells a lost leadership (ErrNotLeader) from a key changed meanwhile (errConflict).
-func (w *Writer) commit(ctx context.Context, f fence, batch []change) error {
+// revision, and returns the revision it committed at. It tells a lost leadership
+// (ErrNotLeader) from a key changed meanwhile (errConflict).
+func (w *Writer) commit(ctx context.Context, f fence, batch []change) (int64, error) {
 	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(f.key), "=", f.rev)}
 	ops := make([]clientv3.Op, 0, len(batch))
 	for _, c := range batch {
@@ -193,15 +210,15 @@ func (w *Writer) commit(ctx context.Context, f fence, batch []change) error {
 	}
 	resp, err := w.client.etcd.Txn(ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(f.key)).Commit()
 	if err != nil {
-		return fmt.Errorf("failed to commit batch from key %s: %w", batch[0].key, err)
+		return 0, fmt.Errorf("failed to commit batch from key %s: %w", batch[0].key, err)
 	}
 	w.stats.txn()
 	if !resp.Succeeded {
 		leader := resp.Responses[0].GetResponseRange().Kvs
 		if len(leader) == 0 || leader[0].CreateRevision != f.rev {
-			return fmt.Errorf("failed to commit batch from key %s: %w", batch[0].key, ErrNotLeader)
+			return 0, fmt.Errorf("failed to commit batch from key %s: %w", batch[0].key, ErrNotLeader)
 		}
-		return errConflict
+		return 0, errConflict
 	}
 	for _, c := range batch {
 		if c.val == nil {
@@ -210,5 +227,5 @@ func (w *Writer) commit(ctx context.Context, f fence, batch []change) error {
 			w.stats.put(c.key, c.val)
 		}
 	}
-	return nil
+	return resp.Header.Revision, nil
 }

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"sync"
+)
+
+// Snapshot is the raw content of a prefix at one revision, read by ListSnapshot. A Writer's
+// SyncFrom plans against it instead of reading the store again, and keeps it up to date with
+// what it writes. Every write is guarded by the mod revision the key had in the snapshot, so a
+// write to a key that changed meanwhile fails its transaction; SyncFrom then reads the store
+// and plans again (as Sync does) and stops trusting the snapshot.
+//
+// What a snapshot cannot see is a change by someone else to a key it has no reason to write
+// (one it holds as already desired, or one created after it was read): such a change stays
+// until the next read, as a change made just after Sync's own read does. The hub is the
+// store's only (fenced) writer and takes a new snapshot every pass, so a pass converges on
+// what the previous one left.
+type Snapshot struct {
+	prefix string
+	mu     sync.Mutex
+	kvs    map[string]*storedKV
+	stale  bool
+}
+
+// ListSnapshot reads every record under prefix once, like List, and also returns the raw
+// content for SyncFrom.
+func (c *Client) ListSnapshot(ctx context.Context, prefix string) (Listing, *Snapshot, error) {
+	kvs, rev, err := c.listRaw(ctx, prefix)
+	if err != nil {
+		return Listing{}, nil, err
+	}
+	snap := &Snapshot{prefix: prefix, kvs: make(map[string]*storedKV, len(kvs))}
+	for _, kv := range kvs {
+		snap.kvs[string(kv.Key)] = kv
+	}
+	return decodeListing(kvs, rev), snap, nil
+}
+
+// kvsFor returns the snapshot's key-values under prefix, or ok false when the snapshot cannot
+// answer for prefix (nil, stale, or read under another prefix).
+func (s *Snapshot) kvsFor(prefix string) (kvs []*storedKV, ok bool) {
+	if s == nil || !strings.HasPrefix(prefix, s.prefix) {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stale {
+		return nil, false
+	}
+	kvs = make([]*storedKV, 0, len(s.kvs))
+	for k, kv := range s.kvs {
+		if strings.HasPrefix(k, prefix) {
+			kvs = append(kvs, kv)
+		}
+	}
+	return kvs, true
+}
+
+// applied records a committed batch: its puts now have mod revision rev, its deletes are gone.
+func (s *Snapshot) applied(batch []change, rev int64) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range batch {
+		if c.val == nil {
+			delete(s.kvs, c.key)
+			continue
+		}
+		s.kvs[c.key] = &storedKV{Key: []byte(c.key), Value: c.val, ModRevision: rev}
+	}
+}
+
+// invalidate makes the snapshot answer no more plans.
+func (s *Snapshot) invalidate() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.stale = true
+	s.mu.Unlock()
+}

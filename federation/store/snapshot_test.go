@@ -1,0 +1,91 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestSyncFromSnapshot: Syncs planned against one snapshot write what Syncs that read the
+// store would, keep the snapshot current across Syncs over the same keys (no conflict, so no
+// re-read), and read the store again once a key they write changed behind the snapshot's back.
+func TestSyncFromSnapshot(t *testing.T) {
+	te := startTestEtcd(t)
+	w := te.leader(t, "hub-0")
+	ctx := t.Context()
+	for _, r := range []Record{
+		serviceRecord("shop", "a"), serviceRecord("shop", "b"),
+		endpointsRecord("shop", "a", "east", 1), endpointsRecord("shop", "b", "east", 1),
+	} {
+		if _, err := w.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listing, snap, err := w.client.ListSnapshot(ctx, NamespacesPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listing.Entries) != 4 || len(listing.Errors) != 0 {
+		t.Fatalf("ListSnapshot listed %d entries and %d errors, want 4 and 0", len(listing.Entries), len(listing.Errors))
+	}
+
+	// Services first, then endpoints, then services again: the third plans against what the
+	// first wrote.
+	res, err := w.SyncFrom(ctx, snap, SelectServices(""), []Record{serviceRecord("shop", "a"), serviceRecord("shop", "c")})
+	if want := (SyncResult{Put: 1, Deleted: 1, Unchanged: 1}); err != nil || res != want {
+		t.Fatalf("services SyncFrom = %+v, %v; want %+v", res, err, want)
+	}
+	res, err = w.SyncFrom(ctx, snap, SelectClusterEndpoints("east"), []Record{endpointsRecord("shop", "a", "east", 2)})
+	if want := (SyncResult{Put: 1, Deleted: 1}); err != nil || res != want {
+		t.Fatalf("endpoints SyncFrom = %+v, %v; want %+v", res, err, want)
+	}
+	res, err = w.SyncFrom(ctx, snap, SelectServices(""), []Record{serviceRecord("shop", "c")})
+	if want := (SyncResult{Deleted: 1, Unchanged: 1}); err != nil || res != want {
+		t.Fatalf("second services SyncFrom = %+v, %v; want %+v", res, err, want)
+	}
+	if snap.stale {
+		t.Fatal("the snapshot went stale though only its own writer wrote")
+	}
+	assertStore(t, w, "[service shop/c endpoints shop/a@east:2]")
+
+	// A key changed behind the snapshot: the write planned for it fails its guard, SyncFrom
+	// reads the store and converges, and the snapshot is not trusted again.
+	if _, err := w.Put(ctx, endpointsRecord("shop", "a", "east", 3)); err != nil {
+		t.Fatal(err)
+	}
+	res, err = w.SyncFrom(ctx, snap, SelectClusterEndpoints("east"), []Record{endpointsRecord("shop", "a", "east", 4)})
+	if want := (SyncResult{Put: 1}); err != nil || res != want {
+		t.Fatalf("SyncFrom after an outside write = %+v, %v; want %+v", res, err, want)
+	}
+	if !snap.stale {
+		t.Fatal("the snapshot is still trusted after a conflict")
+	}
+	assertStore(t, w, "[service shop/c endpoints shop/a@east:4]")
+
+	// A snapshot of another prefix is never used for a selector outside it.
+	_, other, err := w.client.ListSnapshot(ctx, ServicesPrefix("blog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := other.kvsFor(NamespacesPrefix); ok {
+		t.Fatal("a snapshot of one namespace answered for all of them")
+	}
+}
+
+// assertStore compares every record under NamespacesPrefix with want.
+func assertStore(t *testing.T, w *Writer, want string) {
+	t.Helper()
+	l, err := w.client.List(t.Context(), NamespacesPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range l.Services() {
+		got = append(got, fmt.Sprintf("service %s/%s", r.Namespace, r.Name))
+	}
+	for _, r := range l.Endpoints() {
+		got = append(got, fmt.Sprintf("endpoints %s/%s@%s:%d", r.Namespace, r.Name, r.Cluster, len(r.Endpoints)))
+	}
+	if fmt.Sprint(got) != want {
+		t.Fatalf("store holds %v, want %s", got, want)
+	}
+}
