@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -39,11 +40,8 @@ func Decode(key string, value []byte) (Record, error) {
 	if err != nil {
 		return nil, &DecodeError{Key: key, Err: err}
 	}
-	if err := checkVersion(value); err != nil {
-		return nil, &DecodeError{Key: key, Err: err}
-	}
-	r := newRecord(k.Kind)
-	if err := json.Unmarshal(value, r); err != nil {
+	r, err := unmarshalVersioned(k.Kind, value)
+	if err != nil {
 		return nil, &DecodeError{Key: key, Err: err}
 	}
 	if got := r.Key(); got != k {
@@ -55,33 +53,54 @@ func Decode(key string, value []byte) (Record, error) {
 	return r, nil
 }
 
-// checkVersion accepts only values that are JSON objects with "v" equal to SchemaVersion.
-func checkVersion(value []byte) error {
-	var head struct {
-		V *int `json:"v"`
-	}
-	if err := json.Unmarshal(value, &head); err != nil {
-		return err
-	}
-	if head.V == nil {
-		return fmt.Errorf("no schema version: %w", ErrUnsupportedVersion)
-	}
-	if *head.V != SchemaVersion {
-		return fmt.Errorf("schema version %d, this reader knows %d: %w", *head.V, SchemaVersion, ErrUnsupportedVersion)
-	}
-	return nil
-}
-
-// newRecord returns an empty record of the kind, ready to unmarshal into.
-func newRecord(k Kind) Record {
+// unmarshalVersioned decodes value into a new record of kind k and its schema version "v" in
+// one pass of encoding/json (a separate pass for the version was a third of Decode's time). A
+// value that is not a JSON object fails; then the version is checked before anything else, so
+// an unknown version is reported as such even if its fields do not fit this reader's types.
+func unmarshalVersioned(k Kind, value []byte) (Record, error) {
+	var v *int
+	var r Record
+	var err error
 	switch k {
 	case KindCluster:
-		return &ClusterRecord{}
+		w := struct {
+			V *int `json:"v"`
+			*ClusterRecord
+		}{ClusterRecord: &ClusterRecord{}}
+		err = json.Unmarshal(value, &w)
+		v, r = w.V, w.ClusterRecord
 	case KindService:
-		return &ServiceRecord{}
+		w := struct {
+			V *int `json:"v"`
+			*ServiceRecord
+		}{ServiceRecord: &ServiceRecord{}}
+		err = json.Unmarshal(value, &w)
+		v, r = w.V, w.ServiceRecord
 	case KindEndpoints:
-		return &EndpointsRecord{}
+		w := struct {
+			V *int `json:"v"`
+			*EndpointsRecord
+		}{EndpointsRecord: &EndpointsRecord{}}
+		err = json.Unmarshal(value, &w)
+		v, r = w.V, w.EndpointsRecord
 	default:
-		return &WaypointsRecord{}
+		w := struct {
+			V *int `json:"v"`
+			*WaypointsRecord
+		}{WaypointsRecord: &WaypointsRecord{}}
+		err = json.Unmarshal(value, &w)
+		v, r = w.V, w.WaypointsRecord
 	}
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &syntax):
+		return nil, err
+	case v == nil:
+		return nil, fmt.Errorf("no schema version: %w", ErrUnsupportedVersion)
+	case *v != SchemaVersion:
+		return nil, fmt.Errorf("schema version %d, this reader knows %d: %w", *v, SchemaVersion, ErrUnsupportedVersion)
+	case err != nil:
+		return nil, err
+	}
+	return r, nil
 }
