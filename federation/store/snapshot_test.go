@@ -89,3 +89,16 @@ func assertStore(t *testing.T, w *Writer, want string) {
 		t.Fatalf("store holds %v, want %s", got, want)
 	}
 }
+
+// TestStoredHolds: a digested value compares like the value itself.
+func TestStoredHolds(t *testing.T) {
+	a, b := []byte(`{"v":1,"name":"a"}`), []byte(`{"v":1,"name":"b"}`)
+	for _, s := range []stored{
+		{key: "k", value: a},
+		{key: "k", sum: digest(a), digested: true},
+	} {
+		if !s.holds(a) || s.holds(b) || s.holds(nil) {
+			t.Errorf("%+v: holds(a)=%v holds(b)=%v holds(nil)=%v, want true false false", s, s.holds(a), s.holds(b), s.holds(nil))
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -136,9 +135,11 @@ func (w *Writer) syncOnce(ctx context.Context, snap *Snapshot, sel Selector, wan
 	}
 	kvs, ok := snap.kvsFor(sel.Prefix)
 	if !ok {
-		if kvs, _, err = w.client.listRaw(ctx, sel.Prefix); err != nil {
+		raw, _, err := w.client.listRaw(ctx, sel.Prefix)
+		if err != nil {
 			return SyncResult{}, err
 		}
+		kvs = storedOf(raw)
 	}
 	changes, unchanged := plan(sel, kvs, want)
 	res := SyncResult{Unchanged: unchanged}
@@ -164,12 +165,12 @@ func (w *Writer) syncOnce(ctx context.Context, snap *Snapshot, sel Selector, wan
 }
 
 // plan compares the stored keys with the desired ones and returns the changes, sorted by key.
-func plan(sel Selector, kvs []*storedKV, want map[string][]byte) ([]change, int) {
+func plan(sel Selector, kvs []stored, want map[string][]byte) ([]change, int) {
 	var changes []change
 	unchanged := 0
 	seen := make(map[string]bool, len(kvs))
 	for _, kv := range kvs {
-		key := string(kv.Key)
+		key := kv.key
 		k, err := ParseKey(key)
 		if err != nil || !sel.Matches(k) {
 			continue
@@ -178,11 +179,11 @@ func plan(sel Selector, kvs []*storedKV, want map[string][]byte) ([]change, int)
 		val, ok := want[key]
 		switch {
 		case !ok:
-			changes = append(changes, change{key: key, modRev: kv.ModRevision})
-		case bytes.Equal(val, kv.Value):
+			changes = append(changes, change{key: key, modRev: kv.modRev})
+		case kv.holds(val):
 			unchanged++
 		default:
-			changes = append(changes, change{key: key, val: val, modRev: kv.ModRevision})
+			changes = append(changes, change{key: key, val: val, modRev: kv.modRev})
 		}
 	}
 	for key, val := range want {
