@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -59,19 +61,49 @@ func (c *Client) List(ctx context.Context, prefix string) (Listing, error) {
 	return decodeListing(kvs, rev), nil
 }
 
-// decodeListing decodes what listRaw read at revision rev, leaving out the leader key.
+// parallelDecodeMin is the number of values from which decodeListing spreads the decoding
+// over the cores; below it a goroutine per core costs more than it saves.
+const parallelDecodeMin = 256
+
+// decodeListing decodes what listRaw read at revision rev, leaving out the leader key. Large
+// listings (a hub pass reads the whole store) are decoded on every core, each value on its own;
+// the entries keep the order of kvs.
 func decodeListing(kvs []*storedKV, rev int64) Listing {
+	type decoded struct {
+		e    Entry
+		derr *DecodeError
+		skip bool
+	}
+	out := make([]decoded, len(kvs))
+	decodeRange := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if isLeaderKey(kvs[i].Key) {
+				out[i].skip = true
+				continue
+			}
+			out[i].e, out[i].derr = decodeKV(kvs[i])
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(kvs)/parallelDecodeMin)
+	if workers <= 1 {
+		decodeRange(0, len(kvs))
+	} else {
+		var wg sync.WaitGroup
+		chunk := (len(kvs) + workers - 1) / workers
+		for lo := 0; lo < len(kvs); lo += chunk {
+			wg.Go(func() { decodeRange(lo, min(lo+chunk, len(kvs))) })
+		}
+		wg.Wait()
+	}
 	l := Listing{Revision: rev, Entries: make([]Entry, 0, len(kvs))}
-	for _, kv := range kvs {
-		if isLeaderKey(kv.Key) {
-			continue
+	for _, d := range out {
+		switch {
+		case d.skip:
+		case d.derr != nil:
+			l.Errors = append(l.Errors, d.derr)
+		default:
+			l.Entries = append(l.Entries, d.e)
 		}
-		e, derr := decodeKV(kv)
-		if derr != nil {
-			l.Errors = append(l.Errors, derr)
-			continue
-		}
-		l.Entries = append(l.Entries, e)
 	}
 	return l
 }

@@ -102,3 +102,33 @@ func TestStoredHolds(t *testing.T) {
 		}
 	}
 }
+
+// TestListLargeDecodesInOrder: a listing large enough to be decoded on every core keeps the
+// store's key order, reports each bad value once and leaves out the leader key.
+func TestListLargeDecodesInOrder(t *testing.T) {
+	te := startTestEtcd(t)
+	w := te.leader(t, "hub-0")
+	ctx := t.Context()
+	const n = 3 * parallelDecodeMin
+	desired := make([]Record, 0, n)
+	for i := range n {
+		desired = append(desired, serviceRecord("shop", fmt.Sprintf("svc-%04d", i)))
+	}
+	if _, err := w.Sync(ctx, SelectServices("shop"), desired); err != nil {
+		t.Fatal(err)
+	}
+	bad := ServiceKey("shop", "mesh.internal", "svc-0400x").String() // sorts between svc-0400 and svc-0401
+	rawPut(t, w.client, bad, `{"v":1,"ports":`)
+	l, err := w.client.List(ctx, Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) != n || len(l.Errors) != 1 || l.Errors[0].Key != bad {
+		t.Fatalf("List = %d entries and errors %v; want %d and one for %s", len(l.Entries), l.Errors, n, bad)
+	}
+	for i, e := range l.Entries {
+		if want := fmt.Sprintf("svc-%04d", i); e.Record.(*ServiceRecord).Name != want {
+			t.Fatalf("entry %d is %s, want %s", i, e.Key, want)
+		}
+	}
+}
