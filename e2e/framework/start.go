@@ -209,7 +209,15 @@ func (s clusterSpec) environment() (*envtest.Environment, error) {
 	if out == nil {
 		out = io.Discard
 	}
-	server := &envtest.APIServer{Path: s.apiServer, CertDir: certDir, Out: out, Err: out}
+	apiServer, err := boundToTest(s.dir, s.apiServer)
+	if err != nil {
+		return nil, err
+	}
+	etcd, err := boundToTest(s.dir, s.etcd)
+	if err != nil {
+		return nil, err
+	}
+	server := &envtest.APIServer{Path: apiServer, CertDir: certDir, Out: out, Err: out}
 	configureAPIServer(server, s.opts.apiServerArg)
 	crds := make([]*apiextensionsv1.CustomResourceDefinition, len(s.crds))
 	for i, crd := range s.crds {
@@ -218,7 +226,7 @@ func (s clusterSpec) environment() (*envtest.Environment, error) {
 	return &envtest.Environment{
 		ControlPlane: envtest.ControlPlane{
 			APIServer: server,
-			Etcd:      &envtest.Etcd{Path: s.etcd, DataDir: dataDir, Out: out, Err: out},
+			Etcd:      &envtest.Etcd{Path: etcd, DataDir: dataDir, Out: out, Err: out},
 		},
 		Scheme:                   s.scheme,
 		CRDInstallOptions:        envtest.CRDInstallOptions{CRDs: crds, MaxTime: s.opts.startTimeout},
