@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -15,6 +16,7 @@ type h2Mux struct {
 	cc     *http.ClientConn
 	local  net.Addr
 	remote net.Addr
+	tcp    syscall.Conn // the TCP connection under TLS, for stalled
 }
 
 func (m *h2Mux) reserve() bool { return m.cc.Reserve() == nil }
@@ -22,6 +24,7 @@ func (m *h2Mux) unreserve()    { m.cc.Release() }
 func (m *h2Mux) broken() bool  { return m.cc.Err() != nil }
 func (m *h2Mux) inFlight() int { return m.cc.InFlight() }
 func (m *h2Mux) close() error  { return m.cc.Close() }
+func (m *h2Mux) stalled() bool { return tcpStalled(m.tcp) }
 
 // open consumes the reservation: ClientConn.RoundTrip releases it on every path.
 func (m *h2Mux) open(ctx context.Context, req *http.Request) (stream, *http.Response, func(), error) {
@@ -103,12 +106,16 @@ func (d *Dialer) dialTLS(ctx context.Context, addr string, tlsConf *tls.Config) 
 // dialH2 opens one HTTP/2 connection for key.
 func (d *Dialer) dialH2(ctx context.Context, key poolKey, tlsConf *tls.Config) (mux, error) {
 	var local, remote net.Addr
+	var tcp syscall.Conn
 	tr := d.h2Transport(key, tlsConf)
 	inner := tr.DialTLSContext
 	tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := inner(ctx, network, addr)
 		if err == nil {
 			local, remote = c.LocalAddr(), c.RemoteAddr()
+			if tc, ok := c.(*tls.Conn); ok {
+				tcp, _ = tc.NetConn().(syscall.Conn)
+			}
 		}
 		return c, err
 	}
@@ -116,5 +123,5 @@ func (d *Dialer) dialH2(ctx context.Context, key poolKey, tlsConf *tls.Config) (
 	if err != nil {
 		return nil, err
 	}
-	return &h2Mux{cc: cc, local: local, remote: remote}, nil
+	return &h2Mux{cc: cc, local: local, remote: remote, tcp: tcp}, nil
 }

@@ -55,6 +55,9 @@ func (m *h3Mux) inFlight() int {
 func (m *h3Mux) broken() bool { return m.qc.Context().Err() != nil }
 func (m *h3Mux) close() error { return m.qc.CloseWithError(quic.ApplicationErrorCode(h3NoError), "") }
 
+// stalled is false: QUIC detects a lost path itself (its idle timeout, KeepAliveTimeout).
+func (m *h3Mux) stalled() bool { return false }
+
 // open sends the CONNECT request; the returned release gives the slot back when the tunnel
 // closes. On failure the slot is given back before open returns.
 func (m *h3Mux) open(ctx context.Context, req *http.Request) (stream, *http.Response, func(), error) {

@@ -19,6 +19,9 @@ type mux interface {
 	broken() bool
 	// inFlight counts open and reserved streams.
 	inFlight() int
+	// stalled reports whether the peer has stopped acknowledging what was sent (the path is
+	// gone though nothing told the connection so); false when that cannot be known.
+	stalled() bool
 	close() error
 }
 
