@@ -15,31 +15,28 @@ import (
 	"github.com/meshfed/meshfed/e2e/framework"
 )
 
-// holdClusterEnv makes TestHelperHoldsCluster start a cluster and hold it.
+// holdClusterEnv makes TestClustersDieWithTheTestProcess, run again as a child of itself,
+// start a cluster and hold it instead.
 const holdClusterEnv = "MESHFED_TEST_HOLD_CLUSTER"
 
-// TestHelperHoldsCluster is not a test of its own: TestClustersDieWithTheTestProcess runs this
-// test binary with holdClusterEnv set, and then this starts one cluster, says so on stdout and
-// waits (at most a minute) to be killed.
-func TestHelperHoldsCluster(t *testing.T) {
-	if os.Getenv(holdClusterEnv) != "1" {
-		t.Skip("helper process of TestClustersDieWithTheTestProcess")
-	}
-	framework.Start(t, 1)
-	os.Stdout.WriteString("HOLDING\n")
-	time.Sleep(time.Minute)
-}
-
 // TestClustersDieWithTheTestProcess: the kube-apiserver and etcd of a test process that is
-// killed outright (as go test -timeout or a signal does; no Cleanup runs) exit with it.
+// killed outright (as go test -timeout or a signal does; no Cleanup runs) exit with it. The
+// test runs this test binary again with holdClusterEnv set; that child starts one cluster,
+// says so on stdout and waits (at most a minute) to be killed.
 func TestClustersDieWithTheTestProcess(t *testing.T) {
+	if os.Getenv(holdClusterEnv) == "1" {
+		framework.Start(t, 1)
+		os.Stdout.WriteString("HOLDING\n")
+		time.Sleep(time.Minute)
+		return
+	}
 	if runtime.GOOS != "linux" {
 		t.Skip("parent-death signals are Linux's")
 	}
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Fatalf("setpriv (util-linux) binds the control planes to the test process: %v", err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldsCluster$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestClustersDieWithTheTestProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), holdClusterEnv+"=1")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -70,10 +67,10 @@ func TestClustersDieWithTheTestProcess(t *testing.T) {
 	select {
 	case ok := <-held:
 		if !ok {
-			t.Fatal("the helper ended without holding a cluster")
+			t.Fatal("the child ended without holding a cluster")
 		}
 	case <-time.After(2 * time.Minute):
-		t.Fatal("the helper did not start its cluster within 2 minutes")
+		t.Fatal("the child did not start its cluster within 2 minutes")
 	}
 	children := childrenOf(t, cmd.Process.Pid)
 	names := map[string]bool{}
@@ -81,7 +78,7 @@ func TestClustersDieWithTheTestProcess(t *testing.T) {
 		names[c.name] = true
 	}
 	if !names["etcd"] || !names["kube-apiserver"] {
-		t.Fatalf("children of the helper = %v, want etcd and kube-apiserver", children)
+		t.Fatalf("children of the child test process = %v, want etcd and kube-apiserver", children)
 	}
 
 	_ = cmd.Process.Kill()
@@ -100,7 +97,7 @@ func TestClustersDieWithTheTestProcess(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			for _, c := range running {
-				_ = syscall.Kill(c.pid, syscall.SIGKILL) // started by this test, through the helper
+				_ = syscall.Kill(c.pid, syscall.SIGKILL) // started by this test, through the child
 			}
 			t.Fatalf("%v still ran 15s after their test process was killed", running)
 		}
