@@ -151,6 +151,16 @@ func newProtoConn(c net.Conn) *protoConn {
 	return pc
 }
 
+// ackSettings acknowledges the peer's SETTINGS (not its acknowledgements of ours).
+func (pc *protoConn) ackSettings(f *http2.SettingsFrame) {
+	if f.IsAck() {
+		return
+	}
+	pc.wmu.Lock()
+	_ = pc.fr.WriteSettingsAck()
+	pc.wmu.Unlock()
+}
+
 // writeHeaders encodes fields and writes one HEADERS frame; the caller holds wmu.
 func (pc *protoConn) writeHeaders(id uint32, fields ...hpack.HeaderField) error {
 	pc.hbuf.Reset()
@@ -185,11 +195,7 @@ func serveProto(c *tls.Conn, dial upstreamDial) {
 		}
 		switch f := f.(type) {
 		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				pc.wmu.Lock()
-				_ = pc.fr.WriteSettingsAck()
-				pc.wmu.Unlock()
-			}
+			pc.ackSettings(f)
 		case *http2.MetaHeadersFrame:
 			id, authority := f.StreamID, f.PseudoValue("authority")
 			go func() {
@@ -263,11 +269,7 @@ func (pc *protoClient) readLoop() {
 		}
 		switch f := f.(type) {
 		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				pc.wmu.Lock()
-				_ = pc.fr.WriteSettingsAck()
-				pc.wmu.Unlock()
-			}
+			pc.ackSettings(f)
 		case *http2.MetaHeadersFrame:
 			pc.mu.Lock()
 			ch := pc.waiters[f.StreamID]

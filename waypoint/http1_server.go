@@ -168,7 +168,8 @@ func badRequest(bw *bufio.Writer, err error, tooLarge bool) bool {
 	if tooLarge {
 		code, msg = http.StatusRequestHeaderFieldsTooLarge, "request headers too large"
 	}
-	_, _ = fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%s\n", code, http.StatusText(code), msg)
+	_, _ = bw.Write(appendStatusLine(nil, code))
+	_, _ = fmt.Fprintf(bw, "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%s\n", msg)
 	return bw.Flush() == nil
 }
 

@@ -103,8 +103,7 @@ func echoBackend(t *testing.T) *rawBackend {
 }
 
 func TestHTTP1ClientSide(t *testing.T) {
-	e, port := h1Route(t, echoBackend(t))
-	_ = e
+	_, port := h1Route(t, echoBackend(t))
 
 	t.Run("pipelined requests answered in order", func(t *testing.T) {
 		rc := dialRaw(t, port)

@@ -31,8 +31,8 @@ type Table struct {
 	rev     atomic.Int64
 	applied atomic.Int64 // wall time of the last applied batch, Unix nanoseconds
 	ready   atomic.Bool
-	changed chan struct{}
-	subs    []chan struct{} // Subscribe's channels, guarded by mu
+	changed <-chan struct{} // Changed's channel, the first of subs
+	subs    []chan struct{} // every consumer's channel, guarded by mu
 }
 
 // NewTable returns an empty, not yet ready table; it does no I/O. opts must be valid.
@@ -42,8 +42,8 @@ func NewTable(opts Options) *Table {
 	t := &Table{
 		opts: opts, log: log, clock: opts.Clock, st: newState(),
 		builder: builder{opts: opts, log: log, pools: make(map[string]*pool)},
-		changed: make(chan struct{}, 1),
 	}
+	t.changed = t.Subscribe()
 	t.snap.Store(&Snapshot{byPort: map[int32]*Route{}})
 	return t
 }
@@ -111,11 +111,10 @@ func (t *Table) refresh() {
 	t.swap(t.rev.Load())
 }
 
-// swap builds and stores a new snapshot and signals Changed; t.mu is held.
+// swap builds and stores a new snapshot and signals every subscriber (Changed too); t.mu is held.
 func (t *Table) swap(rev int64) *Snapshot {
 	s := t.builder.build(&t.st, rev, t.clock.Now())
 	t.snap.Store(s)
-	notify(t.changed)
 	for _, c := range t.subs {
 		notify(c)
 	}

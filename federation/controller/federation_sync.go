@@ -25,8 +25,8 @@ type pass struct {
 	// waypoints are the waypoint records of every member that is not withdrawn.
 	waypoints []store.Record
 	previous  store.Listing
-	// snapshot is the raw content previous was decoded from; the pass's Syncs plan against it
-	// instead of reading the store again (store.Snapshot).
+	// snapshot is what the read that gave previous saw of each key (mod revision, value
+	// digest); the pass's Syncs plan against it instead of reading the store again.
 	snapshot *store.Snapshot
 }
 

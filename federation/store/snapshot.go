@@ -8,7 +8,7 @@ import (
 	"sync"
 )
 
-// Snapshot is the raw content of a prefix at one revision, read by ListSnapshot. A Writer's
+// Snapshot is what one read of a prefix saw of each key (ListSnapshot). A Writer's
 // SyncFrom plans against it instead of reading the store again, and keeps it up to date with
 // what it writes. Every write is guarded by the mod revision the key had in the snapshot, so a
 // write to a key that changed meanwhile fails its transaction; SyncFrom then reads the store
@@ -63,8 +63,8 @@ func storedOf(kvs []*storedKV) []stored {
 	return out
 }
 
-// ListSnapshot reads every record under prefix once, like List, and also returns the raw
-// content for SyncFrom.
+// ListSnapshot reads every record under prefix once, like List, and also returns its
+// Snapshot for SyncFrom.
 func (c *Client) ListSnapshot(ctx context.Context, prefix string) (Listing, *Snapshot, error) {
 	kvs, rev, err := c.listRaw(ctx, prefix)
 	if err != nil {
