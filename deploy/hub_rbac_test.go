@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	hub "github.com/meshfed/meshfed/cmd/meshfed-hub/app"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/e2e/framework"
@@ -155,7 +156,7 @@ func join(t *testing.T, hubCluster, m *framework.Cluster) {
 		t.Fatal(err)
 	}
 	sides := membership.Sides{Hub: hubClient, Member: memberClient, MemberConfig: m.Config, TokenTTL: time.Hour, VerifyTimeout: 30 * time.Second}
-	opts := membership.Options{Name: m.Name, Network: "net-a", Segment: meshfedv1.DefaultSegment, HubNamespace: meshfedv1.SystemNamespace}
+	opts := membership.Options{Name: m.Name, Network: "net-a", Segment: wellknown.DefaultSegment, HubNamespace: wellknown.SystemNamespace}
 	if err := membership.Join(t.Context(), sides, opts, &bytes.Buffer{}); err != nil {
 		t.Fatalf("join %s: %v", m.Name, err)
 	}
@@ -168,7 +169,7 @@ func exportService(t *testing.T, c client.Client, ns, name string) {
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{meshfedv1.ServiceScopeKey: string(meshfedv1.ServiceScopeGlobal)}},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{wellknown.ServiceScopeKey: string(meshfedv1.ServiceScopeGlobal)}},
 			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 		},
 		&discoveryv1.EndpointSlice{

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
@@ -261,8 +262,8 @@ func (b *backend) endpoint(loc model.Locality) model.Endpoint { return endpoint(
 // from east and west.
 func service(wp int32, mode model.Mode) *store.ServiceRecord {
 	return &store.ServiceRecord{
-		Namespace: "shop", Name: "echo", Domain: model.DefaultSegmentDomain,
-		Hostname: "echo.shop." + model.DefaultSegmentDomain, Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+		Namespace: "shop", Name: "echo", Domain: wellknown.DefaultSegmentDomain,
+		Hostname: "echo.shop." + wellknown.DefaultSegmentDomain, Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
 		Ports:        []store.ServicePort{{Port: model.Port{Name: "tcp", Port: 80, Protocol: "TCP"}, WaypointPort: wp}},
 		Distribution: model.Distribution{Mode: mode},
 		Imports:      []model.Import{{Cluster: "east", From: []string{"east", "west"}}, {Cluster: "west", From: []string{"east", "west"}}},
@@ -272,7 +273,7 @@ func service(wp int32, mode model.Mode) *store.ServiceRecord {
 // endpoints is cluster's record of shop/echo.
 func endpoints(cluster string, eps ...model.Endpoint) *store.EndpointsRecord {
 	return &store.EndpointsRecord{
-		Namespace: "shop", Domain: model.DefaultSegmentDomain, Name: "echo", Cluster: cluster,
+		Namespace: "shop", Domain: wellknown.DefaultSegmentDomain, Name: "echo", Cluster: cluster,
 		Scope: model.ScopeGlobal, Endpoints: eps,
 	}
 }

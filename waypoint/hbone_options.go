@@ -3,6 +3,7 @@ package waypoint
 import (
 	"fmt"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
 )
@@ -14,7 +15,7 @@ const (
 	DefaultTrustDomain = "cluster.local"
 	// ServiceAccount is the service account every waypoint runs as; a waypoint's SPIFFE ID is
 	// spiffe://<trust-domain>/ns/<namespace>/sa/meshfed-waypoint.
-	ServiceAccount = "meshfed-waypoint"
+	ServiceAccount = wellknown.WaypointName
 )
 
 // HBONEOptions configure cross-network traffic: tunnels out to other networks' waypoints and

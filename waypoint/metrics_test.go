@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 )
@@ -62,7 +63,7 @@ func series(name string, labels map[string]string) string {
 // namedService is service with another name (and hostname).
 func namedService(name string, wp int32) *store.ServiceRecord {
 	s := service(wp, model.ModeAny)
-	s.Name, s.Hostname = name, name+".shop."+model.DefaultSegmentDomain
+	s.Name, s.Hostname = name, name+".shop."+wellknown.DefaultSegmentDomain
 	return s
 }
 

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
 )
 
@@ -55,14 +56,14 @@ func TestCRDValidation(t *testing.T) {
 	if err := c.Get(ctx, client.ObjectKey{Name: "east-1"}, &gotMC); err != nil {
 		t.Fatal(err)
 	}
-	if gotMC.Spec.Segment != meshfedv1.DefaultSegment || gotMC.Spec.KubeconfigSecretRef.Key != "kubeconfig" {
+	if gotMC.Spec.Segment != wellknown.DefaultSegment || gotMC.Spec.KubeconfigSecretRef.Key != "kubeconfig" {
 		t.Errorf("MemberCluster defaults not applied: %+v", gotMC.Spec)
 	}
 	var gotSeg meshfedv1.Segment
 	if err := c.Get(ctx, client.ObjectKey{Name: "blue"}, &gotSeg); err != nil {
 		t.Fatal(err)
 	}
-	if gotSeg.Spec.Domain != meshfedv1.DefaultSegmentDomain {
+	if gotSeg.Spec.Domain != wellknown.DefaultSegmentDomain {
 		t.Errorf("Segment domain default = %q", gotSeg.Spec.Domain)
 	}
 

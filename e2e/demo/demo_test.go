@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/system"
 )
 
@@ -39,7 +39,7 @@ func TestLocalFederation(t *testing.T) {
 	say("exporting shop/web (scope global, PreferClose) from every member: 2 backends per zone, a waypoint per member")
 	backends := map[string][]*system.Backend{}
 	for _, m := range f.Members {
-		f.Export(m, "shop", "web", "global", map[string]string{meshfedv1.TrafficDistributionKey: "PreferClose"})
+		f.Export(m, "shop", "web", "global", map[string]string{wellknown.TrafficDistributionKey: "PreferClose"})
 		for _, z := range m.Zones {
 			for range 2 {
 				backends[m.Name+"/"+z] = append(backends[m.Name+"/"+z], f.AddBackend(m, z, "shop", "web"))

@@ -12,7 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/system"
 	"github.com/meshfed/meshfed/federation/store"
 )
@@ -36,7 +36,7 @@ func newWorld(t *testing.T, mode string) *world {
 	f := system.Start(t, system.DefaultTopology())
 	w := &world{f: f, web: map[string][]*system.Backend{}, wps: map[string]*system.Waypoint{}}
 	for _, m := range f.Members {
-		f.Export(m, shop, "web", "global", map[string]string{meshfedv1.TrafficDistributionKey: mode})
+		f.Export(m, shop, "web", "global", map[string]string{wellknown.TrafficDistributionKey: mode})
 		for _, z := range m.Zones {
 			for range 2 {
 				w.web[m.Name+"/"+z] = append(w.web[m.Name+"/"+z], f.AddBackend(m, z, shop, "web"))
@@ -60,7 +60,7 @@ func (w *world) setMode(t *testing.T, mode string) {
 		if err := m.Client().Get(t.Context(), client.ObjectKey{Namespace: shop, Name: "web"}, &svc); err != nil {
 			t.Fatal(err)
 		}
-		svc.Annotations[meshfedv1.TrafficDistributionKey] = mode
+		svc.Annotations[wellknown.TrafficDistributionKey] = mode
 		if err := m.Client().Update(t.Context(), &svc); err != nil {
 			t.Fatal(err)
 		}

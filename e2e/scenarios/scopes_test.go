@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/system"
-	"github.com/meshfed/meshfed/federation/controller"
 )
 
 // TestScopesAndTunnels: east-1 and central-1 in segment blue, west-1 in segment green.
@@ -28,7 +28,7 @@ func TestScopesAndTunnels(t *testing.T) {
 	topo := system.DefaultTopology()
 	topo[0].Segment, topo[1].Segment, topo[2].Segment = "blue", "blue", "green"
 	f := system.Start(t, topo)
-	for name, domain := range map[string]string{"blue": meshfedv1.DefaultSegmentDomain, "green": "green.example"} {
+	for name, domain := range map[string]string{"blue": wellknown.DefaultSegmentDomain, "green": "green.example"} {
 		seg := &meshfedv1.Segment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: meshfedv1.SegmentSpec{Domain: domain}}
 		if err := f.Hub.Client.Create(t.Context(), seg); err != nil {
 			t.Fatal(err)
@@ -49,7 +49,7 @@ func TestScopesAndTunnels(t *testing.T) {
 		})
 		// Never imported into west-1 (segment green): no derived Service, no ServiceImport.
 		var d corev1.Service
-		err := west.Client().Get(t.Context(), client.ObjectKey{Namespace: shop, Name: controller.DerivedServiceName("cart")}, &d)
+		err := west.Client().Get(t.Context(), client.ObjectKey{Namespace: shop, Name: wellknown.DerivedServiceName("cart")}, &d)
 		if !apierrors.IsNotFound(err) {
 			t.Errorf("cart's derived Service in west-1 (segment green): err %v", err)
 		}

@@ -20,7 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/netlab"
 )
 
@@ -64,7 +64,7 @@ func (f *Federation) Export(m *Member, ns, svc, scope string, annotations map[st
 	if err := m.Client().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		f.t.Fatal(err)
 	}
-	a := map[string]string{meshfedv1.ServiceScopeKey: scope}
+	a := map[string]string{wellknown.ServiceScopeKey: scope}
 	for k, v := range annotations {
 		a[k] = v
 	}

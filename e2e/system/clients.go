@@ -13,8 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/netlab"
-	"github.com/meshfed/meshfed/federation/controller"
 )
 
 // Client is a pod on a member's network that sends traffic.
@@ -45,7 +45,7 @@ func (c *Client) Target(w *Waypoint, ns, svc string, port int32) string {
 	var target int32
 	c.f.Eventually(fmt.Sprintf("derived Service of %s/%s in %s", ns, svc, c.Member.Name), 60*time.Second, func() (bool, string) {
 		var d corev1.Service
-		err := c.Member.Client().Get(c.f.t.Context(), client.ObjectKey{Namespace: ns, Name: controller.DerivedServiceName(svc)}, &d)
+		err := c.Member.Client().Get(c.f.t.Context(), client.ObjectKey{Namespace: ns, Name: wellknown.DerivedServiceName(svc)}, &d)
 		if err != nil {
 			return false, err.Error()
 		}

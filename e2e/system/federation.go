@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/e2e/netlab"
 )
@@ -112,7 +113,7 @@ func Start(t testing.TB, specs []MemberSpec) *Federation {
 		f.Ctl(args...)
 		for _, z := range s.Zones {
 			node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: m.NodeName(z), Labels: map[string]string{
-				meshfedv1.RegionLabel: s.Region, meshfedv1.ZoneLabel: z,
+				wellknown.RegionLabel: s.Region, wellknown.ZoneLabel: z,
 			}}}
 			if err := m.Cluster.Client.Create(t.Context(), node); err != nil {
 				t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/netlab"
 )
 
@@ -65,10 +65,10 @@ func (f *Federation) DeployWaypoint(m *Member, ns string, o WaypointOptions) *Wa
 	}
 	w := &Waypoint{Pod: pod, Member: m, NS: ns, Addr: pod.Addr(m.Net)}
 	f.waypoints[m.Name+"/"+ns] = w
-	w.HBONE = net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(meshfedv1.HBONEPort))
+	w.HBONE = net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(wellknown.HBONEPort))
 	certs := filepath.Join(f.dir, "certs-"+m.Name+"-"+ns)
 	f.Ctl("ca", "issue", "--ca-dir", f.CADir, "--out", certs,
-		"--spiffe-id", fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", TrustDomain, ns, meshfedv1.WaypointName))
+		"--spiffe-id", fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", TrustDomain, ns, wellknown.WaypointName))
 	f.createWaypointService(m, ns, w.HBONE)
 	w.args = []string{
 		"--namespace", ns, "--cluster", m.Name, "--network", m.Network,
@@ -78,7 +78,7 @@ func (f *Federation) DeployWaypoint(m *Member, ns string, o WaypointOptions) *Wa
 		"--admin-address", net.JoinHostPort(w.Addr.String(), strconv.Itoa(WaypointAdminPort)),
 		"--cert-file", filepath.Join(certs, "tls.crt"), "--key-file", filepath.Join(certs, "tls.key"),
 		"--ca-file", filepath.Join(certs, "ca.crt"), "--trust-domain", TrustDomain,
-		"--hbone-address", net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(meshfedv1.HBONEPort)),
+		"--hbone-address", net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(wellknown.HBONEPort)),
 		"--hbone-transport", o.Transport,
 	}
 	w.log = filepath.Join(f.dir, "waypoint-"+m.Name+"-"+ns+".log")
@@ -145,13 +145,13 @@ func (f *Federation) createWaypointService(m *Member, ns, hbone string) {
 	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: meshfedv1.WaypointName, Namespace: ns,
-			Labels:      map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue},
-			Annotations: map[string]string{meshfedv1.HBONEAddressKey: hbone},
+			Name: wellknown.WaypointName, Namespace: ns,
+			Labels:      map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue},
+			Annotations: map[string]string{wellknown.HBONEAddressKey: hbone},
 		},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{
-			{Name: "hbone", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(meshfedv1.HBONEPort)},
-			{Name: "hbone-h3", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(meshfedv1.HBONEPort)},
+			{Name: "hbone", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(wellknown.HBONEPort)},
+			{Name: "hbone-h3", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(wellknown.HBONEPort)},
 		}},
 	}
 	if err := m.Client().Create(ctx, svc); err != nil {

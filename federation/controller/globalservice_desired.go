@@ -8,16 +8,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
 	"github.com/meshfed/meshfed/federation/merge"
-	"github.com/meshfed/meshfed/federation/model"
 )
 
 // GlobalServiceName names the hub mirror of a global service in its namespace: the service
 // name in the default domain, <name>.<domain> in any other, so services of different domains
 // never collide.
 func GlobalServiceName(k merge.Key) string {
-	if k.Domain == model.DefaultSegmentDomain {
+	if k.Domain == wellknown.DefaultSegmentDomain {
 		return k.Name
 	}
 	return k.Name + "." + k.Domain
@@ -31,7 +31,7 @@ func desiredGlobalService(svc *merge.Service, ports map[portKey]int32, problems 
 	gs := &meshfedv1.GlobalService{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: GlobalServiceName(k), Namespace: g.Namespace,
-			Labels: map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue},
+			Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue},
 		},
 		Spec: meshfedv1.GlobalServiceSpec{
 			ServiceName: g.Name, Domain: g.Domain, Hostname: g.Hostname,

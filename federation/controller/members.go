@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
 	"github.com/meshfed/meshfed/federation/model"
 )
@@ -109,7 +110,7 @@ func (mc *memberConn) close() {
 func clusterOf(mc *meshfedv1.MemberCluster) model.Cluster {
 	seg := mc.Spec.Segment
 	if seg == "" {
-		seg = meshfedv1.DefaultSegment
+		seg = wellknown.DefaultSegment
 	}
 	return model.Cluster{Name: mc.Name, Segment: seg, Network: mc.Spec.Network, Region: mc.Spec.Region}
 }

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
@@ -59,7 +60,7 @@ func newMetricsEnv(t *testing.T, probe, grace time.Duration) *metricsEnv {
 	e := &metricsEnv{hub: cs[0], member: cs[1]}
 	e.fed = NewFederation(cs[0].Client, st, w, FederationOptions{Ports: DefaultPortRange}, log)
 	e.members = NewMembers(cs[0].Client, MembersOptions{
-		Namespace: meshfedv1.SystemNamespace, StaleGrace: grace, ProbeInterval: probe, SyncTimeout: time.Minute,
+		Namespace: wellknown.SystemNamespace, StaleGrace: grace, ProbeInterval: probe, SyncTimeout: time.Minute,
 	}, log, e.fed.Trigger)
 	t.Cleanup(e.members.Close)
 	e.fed.SetMembers(e.members)
@@ -75,12 +76,12 @@ func (e *metricsEnv) addMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: meshfedv1.SystemNamespace}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: wellknown.SystemNamespace}}
 	if err := e.hub.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "member-east-1", Namespace: meshfedv1.SystemNamespace},
+		ObjectMeta: metav1.ObjectMeta{Name: "member-east-1", Namespace: wellknown.SystemNamespace},
 		Data:       map[string][]byte{"kubeconfig": kc},
 	}
 	mc := &meshfedv1.MemberCluster{
@@ -105,7 +106,7 @@ func (e *metricsEnv) exportWeb(t *testing.T, ip string) {
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
 		&corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Annotations: map[string]string{meshfedv1.ServiceScopeKey: "global"}},
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Annotations: map[string]string{wellknown.ServiceScopeKey: "global"}},
 			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 		},
 		&discoveryv1.EndpointSlice{

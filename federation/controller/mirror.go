@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
 	"github.com/meshfed/meshfed/federation/merge"
 )
@@ -41,7 +42,7 @@ func (f *Federation) mirror(ctx context.Context, res *merge.Result, p *pass, por
 		}
 	}
 	var list meshfedv1.GlobalServiceList
-	if err := f.hub.List(ctx, &list, client.MatchingLabels{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}); err != nil {
+	if err := f.hub.List(ctx, &list, client.MatchingLabels{wellknown.ManagedByLabel: wellknown.ManagedByValue}); err != nil {
 		return fmt.Errorf("failed to list globalservices: %w", err)
 	}
 	for i := range list.Items {
@@ -75,7 +76,7 @@ func (f *Federation) applyGlobalService(ctx context.Context, desired *meshfedv1.
 	case err != nil:
 		return fmt.Errorf("failed to get globalservice %s/%s: %w", desired.Namespace, desired.Name, err)
 	}
-	if cur.Labels[meshfedv1.ManagedByLabel] != meshfedv1.ManagedByValue {
+	if cur.Labels[wellknown.ManagedByLabel] != wellknown.ManagedByValue {
 		f.log.Warn("globalservice name taken by an object meshfed does not own", "namespace", cur.Namespace, "name", cur.Name)
 		return nil
 	}
@@ -107,7 +108,7 @@ func (f *Federation) ensureNamespace(ctx context.Context, name string) error {
 	if f.namespaces[name] {
 		return nil
 	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue}}}
 	if err := f.hub.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create hub namespace %s: %w", name, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
@@ -155,12 +156,12 @@ func TestScale20x1000x10(t *testing.T) {
 		t.Errorf("writer counted %d/%d keys, store shows %v/%v", ready.pass.keys, moved.pass.keys, ready.written, moved.written)
 	}
 	wantReady := []string{
-		store.EndpointsKey(scaleNamespace(123), model.DefaultSegmentDomain, scaleServiceName(123), scaleClusterName(7)).String(),
+		store.EndpointsKey(scaleNamespace(123), wellknown.DefaultSegmentDomain, scaleServiceName(123), scaleClusterName(7)).String(),
 	}
 	if !slices.Equal(ready.written, wantReady) {
 		t.Errorf("readiness change wrote %v, want exactly %v", ready.written, wantReady)
 	}
-	wantMoved := store.EndpointsKey(scaleNamespace(456), model.DefaultSegmentDomain, scaleServiceName(456), scaleClusterName(11)).String()
+	wantMoved := store.EndpointsKey(scaleNamespace(456), wellknown.DefaultSegmentDomain, scaleServiceName(456), scaleClusterName(11)).String()
 	if len(moved.written) != 1 || moved.written[0] != wantMoved {
 		t.Errorf("pod replacement wrote %v, want exactly [%s]", moved.written, wantMoved)
 	}

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
@@ -114,7 +114,7 @@ func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *mode
 		w.log.Debug("import skipped, namespace missing", "namespace", g.Namespace, "name", g.Name)
 		return mi, nil
 	}
-	_, hasWaypoint := st.services[types.NamespacedName{Namespace: g.Namespace, Name: meshfedv1.WaypointName}]
+	_, hasWaypoint := st.services[types.NamespacedName{Namespace: g.Namespace, Name: wellknown.WaypointName}]
 	mi.WaypointMissing = !hasWaypoint
 	ip := ""
 	if derived := desiredDerivedService(g, ports); derived != nil {
@@ -190,7 +190,7 @@ func (w *memberWriter) prune(ctx context.Context, services []corev1.Service, imp
 // service); other meshfed objects in the member, such as waypoints, are never touched.
 func writtenBack(obj client.Object) bool {
 	l := obj.GetLabels()
-	return l[meshfedv1.ManagedByLabel] == meshfedv1.ManagedByValue && l[meshfedv1.GlobalServiceNameLabel] != ""
+	return l[wellknown.ManagedByLabel] == wellknown.ManagedByValue && l[wellknown.GlobalServiceNameLabel] != ""
 }
 
 // objectRef names an object for logs, reports and the keep set: "<kind> <ns>/<name>".
@@ -217,8 +217,8 @@ func RemoveWriteBack(ctx context.Context, c client.Client) error {
 // removeAll lists every object carrying both write-back labels into list and deletes each,
 // guarded by its UID so that an object recreated meanwhile under the same name is kept.
 func removeAll(ctx context.Context, c client.Client, list client.ObjectList, items func() []client.Object) error {
-	sel := client.MatchingLabels{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}
-	if err := c.List(ctx, list, sel, client.HasLabels{meshfedv1.GlobalServiceNameLabel}); err != nil {
+	sel := client.MatchingLabels{wellknown.ManagedByLabel: wellknown.ManagedByValue}
+	if err := c.List(ctx, list, sel, client.HasLabels{wellknown.GlobalServiceNameLabel}); err != nil {
 		return fmt.Errorf("failed to list written-back objects %T: %w", list, err)
 	}
 	for _, obj := range items() {

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
 )
 
@@ -37,7 +37,7 @@ func (w *memberWriter) applyDerived(ctx context.Context, cur, desired *corev1.Se
 		}
 		w.log.Info("derived service created", "namespace", desired.Namespace, "name", desired.Name, "clusterIP", desired.Spec.ClusterIP)
 		return desired.Spec.ClusterIP, nil
-	case !ownedBy(cur.Labels, desired.Labels[meshfedv1.GlobalServiceNameLabel]):
+	case !ownedBy(cur.Labels, desired.Labels[wellknown.GlobalServiceNameLabel]):
 		w.clash(mi, "Service", cur)
 		return "", nil
 	case derivedSpecEqual(cur, desired):
@@ -66,7 +66,7 @@ func (w *memberWriter) applyImport(ctx context.Context, cur, desired *mcsv1alpha
 		}
 		w.log.Info("service import created", "namespace", desired.Namespace, "name", desired.Name, "ips", desired.Spec.IPs)
 		return nil
-	case !ownedBy(cur.Labels, desired.Labels[meshfedv1.GlobalServiceNameLabel]):
+	case !ownedBy(cur.Labels, desired.Labels[wellknown.GlobalServiceNameLabel]):
 		w.clash(mi, "ServiceImport", cur)
 		return nil
 	case importSpecEqual(cur, desired):

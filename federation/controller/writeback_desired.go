@@ -2,63 +2,27 @@ package controller
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
-// WaypointPodLabel is the label a namespace's waypoint pods carry with the value
-// meshfedv1.WaypointName; every derived Service selects the pods of its namespace by it. The
-// waypoint Deployment (meshfedctl waypoint apply) must label its pod template so.
-const WaypointPodLabel = "app.kubernetes.io/name"
-
-// maxServiceName is the longest Service name Kubernetes accepts (a DNS-1035 label).
-const maxServiceName = 63
-
-// derivedHashLen is how many hex digits of the service name's SHA-256 a shortened derived
-// Service name carries.
-const derivedHashLen = 8
-
-// WaypointSelector selects a namespace's waypoint pods.
-func WaypointSelector() map[string]string {
-	return map[string]string{WaypointPodLabel: meshfedv1.WaypointName}
-}
-
-// DerivedServiceName names the derived Service of a global service in a member:
-// <name>-global, or, when that is longer than 63 characters, the name truncated, a dash, the
-// first 8 hex digits of the SHA-256 of the full name, and -global — always at most 63
-// characters, distinct for distinct names (up to hash collisions) and a valid DNS-1035 label
-// for a valid Service name.
-func DerivedServiceName(name string) string {
-	full := name + meshfedv1.DerivedServiceSuffix
-	if len(full) <= maxServiceName {
-		return full
-	}
-	sum := sha256.Sum256([]byte(name))
-	tail := "-" + hex.EncodeToString(sum[:])[:derivedHashLen] + meshfedv1.DerivedServiceSuffix
-	head := strings.TrimRight(name[:maxServiceName-len(tail)], "-")
-	return head + tail
-}
-
 // writeBackLabels are the labels of every object the hub writes back into a member for the
 // global service name; cleanup selects by both.
 func writeBackLabels(name string) map[string]string {
-	return map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue, meshfedv1.GlobalServiceNameLabel: name}
+	return map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue, wellknown.GlobalServiceNameLabel: name}
 }
 
 // ownedBy reports whether labels mark an object the hub wrote for the global service name.
 func ownedBy(labels map[string]string, name string) bool {
-	return labels[meshfedv1.ManagedByLabel] == meshfedv1.ManagedByValue && labels[meshfedv1.GlobalServiceNameLabel] == name
+	return labels[wellknown.ManagedByLabel] == wellknown.ManagedByValue && labels[wellknown.GlobalServiceNameLabel] == name
 }
 
 // protocolOf is a port's protocol, TCP when unset (the Kubernetes default).
@@ -80,8 +44,8 @@ func appProtocolOf(p model.Port) *string {
 func desiredDerivedService(g *model.GlobalService, ports map[portKey]int32) *corev1.Service {
 	k := merge.KeyOf(g)
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: DerivedServiceName(g.Name), Namespace: g.Namespace, Labels: writeBackLabels(g.Name)},
-		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: WaypointSelector()},
+		ObjectMeta: metav1.ObjectMeta{Name: wellknown.DerivedServiceName(g.Name), Namespace: g.Namespace, Labels: writeBackLabels(g.Name)},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: wellknown.WaypointSelector()},
 	}
 	for _, p := range g.Ports {
 		wp := ports[portKey{svc: k, port: p.Port, protocol: p.Protocol}]
@@ -194,14 +158,14 @@ func importsByCluster(res *merge.Result, clusters []model.Cluster, segments []mo
 func clusterDomains(clusters []model.Cluster, segments []model.Segment) map[string]string {
 	domains := map[string]string{}
 	for _, s := range segments {
-		d := cmp.Or(s.Domain, model.DefaultSegmentDomain)
+		d := cmp.Or(s.Domain, wellknown.DefaultSegmentDomain)
 		if old, ok := domains[s.Name]; !ok || d < old {
 			domains[s.Name] = d
 		}
 	}
 	out := make(map[string]string, len(clusters))
 	for _, c := range clusters {
-		out[c.Name] = cmp.Or(domains[c.Segment], model.DefaultSegmentDomain)
+		out[c.Name] = cmp.Or(domains[c.Segment], wellknown.DefaultSegmentDomain)
 	}
 	return out
 }

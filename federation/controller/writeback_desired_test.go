@@ -1,8 +1,6 @@
 package controller
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -12,54 +10,17 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
-func TestDerivedServiceName(t *testing.T) {
-	long := strings.Repeat("a", 63)
-	tests := []struct {
-		name string
-		in   string
-		want string
-	}{
-		{name: "short", in: "web", want: "web-global"},
-		{name: "fits exactly", in: strings.Repeat("b", 56), want: strings.Repeat("b", 56) + "-global"},
-		{name: "one too long", in: strings.Repeat("c", 57), want: strings.Repeat("c", 47) + "-" + hash8(strings.Repeat("c", 57)) + "-global"},
-		{name: "longest service name", in: long, want: strings.Repeat("a", 47) + "-" + hash8(long) + "-global"},
-		{name: "cut at a dash", in: strings.Repeat("d", 46) + "-" + strings.Repeat("e", 16), want: strings.Repeat("d", 46) + "-" + hash8(strings.Repeat("d", 46)+"-"+strings.Repeat("e", 16)) + "-global"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := DerivedServiceName(tt.in)
-			if got != tt.want {
-				t.Errorf("DerivedServiceName(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-			if errs := validation.IsDNS1035Label(got); len(errs) > 0 {
-				t.Errorf("DerivedServiceName(%q) = %q is no valid Service name: %v", tt.in, got, errs)
-			}
-		})
-	}
-	// Long names sharing their first 47 characters still get distinct derived names.
-	a, b := DerivedServiceName(long), DerivedServiceName(long[:62]+"y")
-	if a == b {
-		t.Errorf("distinct long names share derived name %q", a)
-	}
-}
-
-// hash8 is the expected hash part: the first four bytes of the SHA-256, in hex.
-func hash8(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:4])
-}
-
 func testGlobal() *model.GlobalService {
 	return &model.GlobalService{
-		Namespace: "shop", Name: "web", Domain: model.DefaultSegmentDomain, Type: model.ServiceTypeClusterSetIP,
+		Namespace: "shop", Name: "web", Domain: wellknown.DefaultSegmentDomain, Type: model.ServiceTypeClusterSetIP,
 		Ports: []model.Port{
 			{Name: "http", Port: 80, Protocol: "TCP", AppProtocol: "http"},
 			{Name: "dns", Port: 53, Protocol: "UDP"},
@@ -80,7 +41,7 @@ func testPorts(g *model.GlobalService, wps ...int32) map[portKey]int32 {
 
 func TestDesiredDerivedService(t *testing.T) {
 	http := "http"
-	labels := map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue, meshfedv1.GlobalServiceNameLabel: "web"}
+	labels := map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue, wellknown.GlobalServiceNameLabel: "web"}
 	tests := []struct {
 		name      string
 		wps       []int32
@@ -169,7 +130,7 @@ func TestDerivedSpecEqual(t *testing.T) {
 		{name: "app protocol dropped", change: func(s *corev1.Service) { s.Spec.Ports[0].AppProtocol = nil }, want: false},
 		{name: "port removed", change: func(s *corev1.Service) { s.Spec.Ports = s.Spec.Ports[:2] }, want: false},
 		{name: "selector changed", change: func(s *corev1.Service) { s.Spec.Selector = map[string]string{"app": "x"} }, want: false},
-		{name: "label removed", change: func(s *corev1.Service) { delete(s.Labels, meshfedv1.GlobalServiceNameLabel) }, want: false},
+		{name: "label removed", change: func(s *corev1.Service) { delete(s.Labels, wellknown.GlobalServiceNameLabel) }, want: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,7 +246,7 @@ func TestSetWriteBackStatus(t *testing.T) {
 
 func TestWriteBackReportFor(t *testing.T) {
 	var r WriteBackReport
-	k := merge.Key{Namespace: "shop", Domain: model.DefaultSegmentDomain, Name: "web"}
+	k := merge.Key{Namespace: "shop", Domain: wellknown.DefaultSegmentDomain, Name: "web"}
 	r.add(k, MemberImport{Cluster: "west-1"})
 	r.add(k, MemberImport{Cluster: "east-1", WaypointMissing: true})
 	got := r.For(k)

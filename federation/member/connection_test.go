@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/model"
 )
@@ -40,10 +40,10 @@ func TestConnectionSnapshot(t *testing.T) {
 		}
 	}
 	create(
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{meshfedv1.NetworkLabel: "net-b"}}},
-		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{meshfedv1.RegionLabel: "eu", meshfedv1.ZoneLabel: "eu-1a"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{wellknown.NetworkLabel: "net-b"}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{wellknown.RegionLabel: "eu", wellknown.ZoneLabel: "eu-1a"}}},
 		&corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Annotations: map[string]string{meshfedv1.ServiceScopeKey: "global"}},
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Annotations: map[string]string{wellknown.ServiceScopeKey: "global"}},
 			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 		},
 		&discoveryv1.EndpointSlice{

@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -24,7 +24,7 @@ type Site struct {
 // topology.istio.io/network when set, else the cluster's network.
 func NetworkOf(clusterNetwork string, ns *corev1.Namespace) string {
 	if ns != nil {
-		if n := ns.Labels[meshfedv1.NetworkLabel]; n != "" {
+		if n := ns.Labels[wellknown.NetworkLabel]; n != "" {
 			return n
 		}
 	}
@@ -96,9 +96,9 @@ func endpoint(site Site, addr string, ports []model.EndpointPort, e *discoveryv1
 	if e.NodeName != nil {
 		loc.Node = *e.NodeName
 		if n := nodes[*e.NodeName]; n != nil {
-			loc.Region = cmp.Or(n.Labels[meshfedv1.RegionLabel], loc.Region)
-			loc.Zone = cmp.Or(n.Labels[meshfedv1.ZoneLabel], loc.Zone)
-			loc.Subzone = n.Labels[meshfedv1.SubzoneLabel]
+			loc.Region = cmp.Or(n.Labels[wellknown.RegionLabel], loc.Region)
+			loc.Zone = cmp.Or(n.Labels[wellknown.ZoneLabel], loc.Zone)
+			loc.Subzone = n.Labels[wellknown.SubzoneLabel]
 		}
 	}
 	return model.Endpoint{

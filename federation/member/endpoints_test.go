@@ -8,7 +8,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -18,7 +18,7 @@ func TestEndpointsFromSlices(t *testing.T) {
 	site := Site{Cluster: "east-1", Network: "net-a", Region: "default-region"}
 	nodes := map[string]*corev1.Node{
 		"n1": {ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{
-			meshfedv1.RegionLabel: "us-east", meshfedv1.ZoneLabel: "us-east-1a", meshfedv1.SubzoneLabel: "rack7",
+			wellknown.RegionLabel: "us-east", wellknown.ZoneLabel: "us-east-1a", wellknown.SubzoneLabel: "rack7",
 		}}},
 		"n2": {ObjectMeta: metav1.ObjectMeta{Name: "n2"}},
 	}
@@ -64,7 +64,7 @@ func TestNetworkOf(t *testing.T) {
 	if got := NetworkOf("a", nil); got != "a" {
 		t.Errorf("nil namespace: %q", got)
 	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{meshfedv1.NetworkLabel: "b"}}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{wellknown.NetworkLabel: "b"}}}
 	if got := NetworkOf("a", ns); got != "b" {
 		t.Errorf("override: %q", got)
 	}

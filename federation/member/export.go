@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -35,13 +36,13 @@ type Export struct {
 // by global-only unless set to "false".
 func ReadExport(svc *corev1.Service, ns *corev1.Namespace, hasServiceExport bool) Export {
 	var out Export
-	scope, from, found := lookup(&svc.ObjectMeta, meshfedv1.ServiceScopeKey, meshfedv1.ServiceScopeAliasKey)
+	scope, from, found := lookup(&svc.ObjectMeta, wellknown.ServiceScopeKey, wellknown.ServiceScopeAliasKey)
 	switch {
 	case found:
 	case hasServiceExport:
 		scope, from, found = string(model.ScopeGlobal), "ServiceExport", true
 	case ns != nil:
-		scope, from, found = lookup(&ns.ObjectMeta, meshfedv1.ServiceScopeKey, meshfedv1.ServiceScopeAliasKey)
+		scope, from, found = lookup(&ns.ObjectMeta, wellknown.ServiceScopeKey, wellknown.ServiceScopeAliasKey)
 	}
 	if !found {
 		return out
@@ -65,7 +66,7 @@ func readTakeover(svc *corev1.Service, ns *corev1.Namespace, sc model.Scope, pro
 		metas = append(metas, &ns.ObjectMeta)
 	}
 	for _, m := range metas {
-		v, from, ok := lookup(m, meshfedv1.ServiceTakeoverKey, meshfedv1.ServiceTakeoverAliasKey)
+		v, from, ok := lookup(m, wellknown.ServiceTakeoverKey, wellknown.ServiceTakeoverAliasKey)
 		if !ok {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -19,8 +20,8 @@ func nsWith(labels, annotations map[string]string) *corev1.Namespace {
 }
 
 func TestReadExport(t *testing.T) {
-	const scopeKey, aliasKey = meshfedv1.ServiceScopeKey, meshfedv1.ServiceScopeAliasKey
-	const takeoverKey = meshfedv1.ServiceTakeoverKey
+	const scopeKey, aliasKey = wellknown.ServiceScopeKey, wellknown.ServiceScopeAliasKey
+	const takeoverKey = wellknown.ServiceTakeoverKey
 	m := func(kv ...string) map[string]string {
 		out := map[string]string{}
 		for i := 0; i < len(kv); i += 2 {
@@ -61,7 +62,7 @@ func TestReadExport(t *testing.T) {
 		{name: "global-only takeover false", svc: svcWith(m(scopeKey, "global-only", takeoverKey, "false"), nil), wantExported: true, wantScope: model.ScopeGlobalOnly},
 		{name: "explicit takeover on global", svc: svcWith(m(scopeKey, "global"), m(takeoverKey, "true")), wantExported: true, wantScope: model.ScopeGlobal, wantTakeover: true},
 		{name: "service takeover beats namespace", svc: svcWith(m(scopeKey, "global-only", takeoverKey, "false"), nil), ns: nsWith(m(takeoverKey, "true"), nil), wantExported: true, wantScope: model.ScopeGlobalOnly},
-		{name: "namespace takeover", svc: svcWith(m(scopeKey, "global"), nil), ns: nsWith(nil, m(meshfedv1.ServiceTakeoverAliasKey, "true")), wantExported: true, wantScope: model.ScopeGlobal, wantTakeover: true},
+		{name: "namespace takeover", svc: svcWith(m(scopeKey, "global"), nil), ns: nsWith(nil, m(wellknown.ServiceTakeoverAliasKey, "true")), wantExported: true, wantScope: model.ScopeGlobal, wantTakeover: true},
 		{
 			name: "invalid takeover is reported and ignored", svc: svcWith(m(scopeKey, "global-only", takeoverKey, "yes"), nil), wantExported: true, wantScope: model.ScopeGlobalOnly, wantTakeover: true,
 			wantProblems: []meshfedv1.GlobalServiceConditionReason{meshfedv1.GlobalServiceReasonInvalidTakeover},
@@ -92,11 +93,11 @@ func FuzzReadExport(f *testing.F) {
 	f.Add("", "segment", "no", true)
 	f.Add("Global", "global-only", "", false)
 	f.Fuzz(func(t *testing.T, svcScope, nsScope, takeover string, export bool) {
-		svc := svcWith(map[string]string{meshfedv1.ServiceTakeoverKey: takeover}, nil)
+		svc := svcWith(map[string]string{wellknown.ServiceTakeoverKey: takeover}, nil)
 		if svcScope != "" {
-			svc.Annotations = map[string]string{meshfedv1.ServiceScopeKey: svcScope}
+			svc.Annotations = map[string]string{wellknown.ServiceScopeKey: svcScope}
 		}
-		ns := nsWith(nil, map[string]string{meshfedv1.ServiceScopeKey: nsScope})
+		ns := nsWith(nil, map[string]string{wellknown.ServiceScopeKey: nsScope})
 		got := ReadExport(svc, ns, export)
 		if got.Exported && got.Scope.Width() < 0 {
 			t.Fatalf("exported with invalid scope %q", got.Scope)

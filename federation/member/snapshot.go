@@ -11,6 +11,7 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
 )
@@ -41,7 +42,7 @@ func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceProblem)
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
-		if svc.Labels[meshfedv1.ManagedByLabel] == meshfedv1.ManagedByValue {
+		if svc.Labels[wellknown.ManagedByLabel] == wellknown.ManagedByValue {
 			continue
 		}
 		exp, ok, ps := exportOf(site, svc, objs)
@@ -140,10 +141,10 @@ func derefString(s *string) string {
 // readOutlier reads the outlier-detection annotation of the Service, else of its Namespace.
 // An invalid value is a problem and means no policy (the waypoints' defaults).
 func readOutlier(key types.NamespacedName, svc *corev1.Service, ns *corev1.Namespace) (*model.OutlierPolicy, *Problem) {
-	v, ok := svc.Annotations[meshfedv1.OutlierDetectionKey]
+	v, ok := svc.Annotations[wellknown.OutlierDetectionKey]
 	from := "Service " + key.String()
 	if !ok && ns != nil {
-		v, ok = ns.Annotations[meshfedv1.OutlierDetectionKey]
+		v, ok = ns.Annotations[wellknown.OutlierDetectionKey]
 		from = "Namespace " + ns.Name
 	}
 	if !ok {
@@ -153,7 +154,7 @@ func readOutlier(key types.NamespacedName, svc *corev1.Service, ns *corev1.Names
 	if err != nil {
 		return nil, &Problem{
 			Reason:  meshfedv1.GlobalServiceReasonInvalidOutlierDetection,
-			Message: fmt.Sprintf("%s: annotation %s: %v; using the waypoints' defaults", from, meshfedv1.OutlierDetectionKey, err),
+			Message: fmt.Sprintf("%s: annotation %s: %v; using the waypoints' defaults", from, wellknown.OutlierDetectionKey, err),
 		}
 	}
 	if p.IsZero() {

@@ -11,6 +11,7 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
 )
@@ -18,9 +19,9 @@ import (
 // The pure priority package cannot import the API package; its copies of the keys must agree.
 func TestPriorityKeysMatchAPI(t *testing.T) {
 	pairs := [][2]string{
-		{priority.TrafficDistributionKey, meshfedv1.TrafficDistributionKey},
-		{priority.IstioTrafficDistributionKey, meshfedv1.IstioTrafficDistributionKey},
-		{priority.FailoverPriorityKey, meshfedv1.FailoverPriorityKey},
+		{priority.TrafficDistributionKey, wellknown.TrafficDistributionKey},
+		{priority.IstioTrafficDistributionKey, wellknown.IstioTrafficDistributionKey},
+		{priority.FailoverPriorityKey, wellknown.FailoverPriorityKey},
 	}
 	for _, p := range pairs {
 		if p[0] != p[1] {
@@ -43,21 +44,21 @@ func TestExports(t *testing.T) {
 		}
 		return s
 	}
-	global := map[string]string{meshfedv1.ServiceScopeKey: "global"}
+	global := map[string]string{wellknown.ServiceScopeKey: "global"}
 	objs := &Objects{
 		Services: []corev1.Service{
-			svc("shop", "web", map[string]string{meshfedv1.ServiceScopeKey: "global", meshfedv1.TrafficDistributionKey: "PreferRegion"}),
+			svc("shop", "web", map[string]string{wellknown.ServiceScopeKey: "global", wellknown.TrafficDistributionKey: "PreferRegion"}),
 			svc("shop", "db", nil, func(s *corev1.Service) { s.Spec.ClusterIP = corev1.ClusterIPNone }),
-			svc("shop", "bad", map[string]string{meshfedv1.ServiceScopeKey: "everywhere"}),
-			svc("shop", "weird-mode", map[string]string{meshfedv1.ServiceScopeKey: "segment", meshfedv1.TrafficDistributionKey: "Nearby"}),
+			svc("shop", "bad", map[string]string{wellknown.ServiceScopeKey: "everywhere"}),
+			svc("shop", "weird-mode", map[string]string{wellknown.ServiceScopeKey: "segment", wellknown.TrafficDistributionKey: "Nearby"}),
 			svc("shop", "ext", global, func(s *corev1.Service) { s.Spec.Type = corev1.ServiceTypeExternalName }),
 			svc("shop", "web-global", global, func(s *corev1.Service) {
-				s.Labels = map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}
+				s.Labels = map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue}
 			}),
 			svc("quiet", "plain", nil),
 		},
 		Namespaces: map[string]*corev1.Namespace{
-			"shop": {ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{meshfedv1.NetworkLabel: "net-shop"}}},
+			"shop": {ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{wellknown.NetworkLabel: "net-shop"}}},
 		},
 		ServiceExports: map[types.NamespacedName]*mcsv1alpha1.ServiceExport{
 			{Namespace: "shop", Name: "db"}: {ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(t0.Add(time.Hour))}},
@@ -109,7 +110,7 @@ func TestExports(t *testing.T) {
 
 func TestExportsOutlier(t *testing.T) {
 	svc := func(name string, ann map[string]string) corev1.Service {
-		a := map[string]string{meshfedv1.ServiceScopeKey: "global"}
+		a := map[string]string{wellknown.ServiceScopeKey: "global"}
 		for k, v := range ann {
 			a[k] = v
 		}
@@ -120,12 +121,12 @@ func TestExportsOutlier(t *testing.T) {
 	}
 	objs := &Objects{
 		Services: []corev1.Service{
-			svc("own", map[string]string{meshfedv1.OutlierDetectionKey: "consecutive5xxErrors=3"}),
+			svc("own", map[string]string{wellknown.OutlierDetectionKey: "consecutive5xxErrors=3"}),
 			svc("inherits", nil),
-			svc("broken", map[string]string{meshfedv1.OutlierDetectionKey: "consecutive5xxErrors=many"}),
+			svc("broken", map[string]string{wellknown.OutlierDetectionKey: "consecutive5xxErrors=many"}),
 		},
 		Namespaces: map[string]*corev1.Namespace{
-			"shop": {ObjectMeta: metav1.ObjectMeta{Name: "shop", Annotations: map[string]string{meshfedv1.OutlierDetectionKey: "maxEjectionPercent=50"}}},
+			"shop": {ObjectMeta: metav1.ObjectMeta{Name: "shop", Annotations: map[string]string{wellknown.OutlierDetectionKey: "maxEjectionPercent=50"}}},
 		},
 	}
 	exports, problems := Exports(Site{Cluster: "east-1", Network: "n1"}, objs)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // Waypoint is one namespace's waypoint as other networks reach it.
@@ -24,7 +25,7 @@ type Waypoint struct {
 	Addresses []string
 }
 
-// Waypoints reads every namespace's waypoint Service (named meshfedv1.WaypointName) and the
+// Waypoints reads every namespace's waypoint Service (named wellknown.WaypointName) and the
 // addresses other networks reach it at (DESIGN §4): the meshfed.io/hbone-address annotation
 // when it is a valid host:port, else the load balancer ingress addresses with the Service's
 // HBONE port. An invalid annotation is a problem and falls through to the load balancer. A
@@ -35,7 +36,7 @@ func Waypoints(site Site, objs *Objects) ([]Waypoint, []ServiceProblem) {
 	var problems []ServiceProblem
 	for i := range objs.Services {
 		svc := &objs.Services[i]
-		if svc.Name != meshfedv1.WaypointName {
+		if svc.Name != wellknown.WaypointName {
 			continue
 		}
 		w := Waypoint{Namespace: svc.Namespace, Network: NetworkOf(site.Network, objs.Namespaces[svc.Namespace])}
@@ -58,13 +59,13 @@ func Waypoints(site Site, objs *Objects) ([]Waypoint, []ServiceProblem) {
 
 // annotatedAddress reads the address annotation; none when it is absent.
 func annotatedAddress(svc *corev1.Service) ([]string, error) {
-	v, ok := svc.Annotations[meshfedv1.HBONEAddressKey]
+	v, ok := svc.Annotations[wellknown.HBONEAddressKey]
 	if !ok {
 		return nil, nil
 	}
 	addr, err := ParseHBONEAddress(v)
 	if err != nil {
-		return nil, fmt.Errorf("waypoint Service %s/%s: annotation %s: %w; using its load balancer address", svc.Namespace, svc.Name, meshfedv1.HBONEAddressKey, err)
+		return nil, fmt.Errorf("waypoint Service %s/%s: annotation %s: %w; using its load balancer address", svc.Namespace, svc.Name, wellknown.HBONEAddressKey, err)
 	}
 	return []string{addr}, nil
 }
@@ -90,11 +91,11 @@ func ParseHBONEAddress(s string) (string, error) {
 }
 
 // loadBalancerAddresses are the Service's load balancer ingress IPs or host names with its
-// HBONE port: the TCP port numbered meshfedv1.HBONEPort or named "hbone", else HBONEPort.
+// HBONE port: the TCP port numbered wellknown.HBONEPort or named "hbone", else HBONEPort.
 func loadBalancerAddresses(svc *corev1.Service) []string {
-	port := int32(meshfedv1.HBONEPort)
+	port := int32(wellknown.HBONEPort)
 	for _, p := range svc.Spec.Ports {
-		if p.Protocol != corev1.ProtocolUDP && (p.Port == meshfedv1.HBONEPort || p.Name == "hbone") {
+		if p.Protocol != corev1.ProtocolUDP && (p.Port == wellknown.HBONEPort || p.Name == "hbone") {
 			port = p.Port
 			break
 		}

@@ -10,11 +10,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 func waypointService(ns string, annotations map[string]string, ports []corev1.ServicePort, ingress ...corev1.LoadBalancerIngress) corev1.Service {
 	return corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: meshfedv1.WaypointName, Namespace: ns, Annotations: annotations},
+		ObjectMeta: metav1.ObjectMeta{Name: wellknown.WaypointName, Namespace: ns, Annotations: annotations},
 		Spec:       corev1.ServiceSpec{Ports: ports},
 		Status:     corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: ingress}},
 	}
@@ -27,14 +28,14 @@ func TestWaypoints(t *testing.T) {
 	}
 	objs := &Objects{
 		Namespaces: map[string]*corev1.Namespace{
-			"edge": {ObjectMeta: metav1.ObjectMeta{Name: "edge", Labels: map[string]string{meshfedv1.NetworkLabel: "dmz"}}},
+			"edge": {ObjectMeta: metav1.ObjectMeta{Name: "edge", Labels: map[string]string{wellknown.NetworkLabel: "dmz"}}},
 		},
 		Services: []corev1.Service{
-			waypointService("shop", map[string]string{meshfedv1.HBONEAddressKey: "203.0.113.7:15008"}, nil,
+			waypointService("shop", map[string]string{wellknown.HBONEAddressKey: "203.0.113.7:15008"}, nil,
 				corev1.LoadBalancerIngress{IP: "198.51.100.1"}),
 			waypointService("edge", nil, hbonePorts,
 				corev1.LoadBalancerIngress{Hostname: "wp.edge.example"}, corev1.LoadBalancerIngress{IP: "198.51.100.2"}, corev1.LoadBalancerIngress{}),
-			waypointService("bad", map[string]string{meshfedv1.HBONEAddressKey: "no-port"}, nil,
+			waypointService("bad", map[string]string{wellknown.HBONEAddressKey: "no-port"}, nil,
 				corev1.LoadBalancerIngress{IP: "198.51.100.3"}),
 			waypointService("dark", nil, nil),
 			{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}},
@@ -51,7 +52,7 @@ func TestWaypoints(t *testing.T) {
 		t.Errorf("Waypoints =\n%+v\nwant\n%+v", got, want)
 	}
 	if len(problems) != 1 || problems[0].Service.Namespace != "bad" || problems[0].Reason != meshfedv1.GlobalServiceReasonInvalidHBONEAddress {
-		t.Errorf("problems = %+v, want one InvalidHBONEAddress for bad/%s", problems, meshfedv1.WaypointName)
+		t.Errorf("problems = %+v, want one InvalidHBONEAddress for bad/%s", problems, wellknown.WaypointName)
 	}
 }
 

@@ -10,7 +10,7 @@
 //
 // Exports with the same namespace and name from clusters whose segments share a domain are one
 // service, <name>.<namespace>.<domain>. A cluster whose segment has no Segment object, or an
-// empty domain, uses model.DefaultSegmentDomain; the segment name is compared as given (the
+// empty domain, uses wellknown.DefaultSegmentDomain; the segment name is compared as given (the
 // CRD defaults it to "default"). Scope belongs to each export: a client cluster may address
 // an exporter's endpoints when the exporter's own scope allows it (cluster: the exporter
 // itself; segment: clusters of the exporter's segment — the segment, not every segment of the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -41,7 +42,7 @@ func domainOf(domains map[string]string, segment string) string {
 	if d := domains[segment]; d != "" {
 		return d
 	}
-	return model.DefaultSegmentDomain
+	return wellknown.DefaultSegmentDomain
 }
 
 // segmentDomains maps segment names to domains. A segment listed twice keeps the smallest
@@ -50,7 +51,7 @@ func segmentDomains(segments []model.Segment) (map[string]string, []Problem) {
 	domains := make(map[string]string, len(segments))
 	seen := make(map[string]int, len(segments))
 	for _, s := range segments {
-		d := cmp.Or(s.Domain, model.DefaultSegmentDomain)
+		d := cmp.Or(s.Domain, wellknown.DefaultSegmentDomain)
 		seen[s.Name]++
 		if old, ok := domains[s.Name]; !ok || d < old {
 			domains[s.Name] = d

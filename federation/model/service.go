@@ -33,9 +33,6 @@ type Segment struct {
 	Domain string `json:"domain"`
 }
 
-// DefaultSegmentDomain is the domain of a segment that does not name one.
-const DefaultSegmentDomain = "mesh.internal"
-
 // ClusterExport is one cluster's export of one Service: what the hub read from that cluster,
 // already validated. Invalid exports never become a ClusterExport.
 type ClusterExport struct {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -16,8 +17,8 @@ func clusterRecord(name string) *ClusterRecord {
 
 func serviceRecord(ns, name string) *ServiceRecord {
 	return &ServiceRecord{
-		Namespace: ns, Name: name, Domain: model.DefaultSegmentDomain,
-		Hostname: name + "." + ns + "." + model.DefaultSegmentDomain,
+		Namespace: ns, Name: name, Domain: wellknown.DefaultSegmentDomain,
+		Hostname: name + "." + ns + "." + wellknown.DefaultSegmentDomain,
 		Scope:    model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
 		Ports:        []ServicePort{{Port: model.Port{Name: "http", Port: 80, Protocol: "TCP", AppProtocol: "http"}, WaypointPort: 20000}},
 		Distribution: model.Distribution{Mode: model.ModePreferClose},
@@ -29,7 +30,7 @@ func serviceRecord(ns, name string) *ServiceRecord {
 
 // endpointsRecord is cluster's slice of ns/name with n ready endpoints.
 func endpointsRecord(ns, name, cluster string, n int) *EndpointsRecord {
-	r := &EndpointsRecord{Namespace: ns, Domain: model.DefaultSegmentDomain, Name: name, Cluster: cluster, Scope: model.ScopeGlobal}
+	r := &EndpointsRecord{Namespace: ns, Domain: wellknown.DefaultSegmentDomain, Name: name, Cluster: cluster, Scope: model.ScopeGlobal}
 	for i := range n {
 		r.Endpoints = append(r.Endpoints, model.Endpoint{
 			Address:  fmt.Sprintf("10.%d.%d.%d", len(cluster), i/250, i%250+1),

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/hbone/identity"
@@ -87,8 +88,8 @@ func paths(skipH3 bool) []pathSpec {
 // serviceRecord is a global HTTP service imported by cluster a from the exporting cluster.
 func serviceRecord(name string, waypointPort int32, from string) *store.ServiceRecord {
 	return &store.ServiceRecord{
-		Namespace: namespace, Name: name, Domain: model.DefaultSegmentDomain,
-		Hostname: name + "." + namespace + "." + model.DefaultSegmentDomain,
+		Namespace: namespace, Name: name, Domain: wellknown.DefaultSegmentDomain,
+		Hostname: name + "." + namespace + "." + wellknown.DefaultSegmentDomain,
 		Scope:    model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
 		Ports: []store.ServicePort{{
 			Port:         model.Port{Name: portName, Port: 80, Protocol: "TCP", AppProtocol: "http"},
@@ -102,7 +103,7 @@ func serviceRecord(name string, waypointPort int32, from string) *store.ServiceR
 // endpointsRecord is the exporting cluster's one ready endpoint: the backend.
 func endpointsRecord(service string, n node, backendPort int32) *store.EndpointsRecord {
 	return &store.EndpointsRecord{
-		Namespace: namespace, Domain: model.DefaultSegmentDomain, Name: service, Cluster: n.cluster,
+		Namespace: namespace, Domain: wellknown.DefaultSegmentDomain, Name: service, Cluster: n.cluster,
 		Scope: model.ScopeGlobal,
 		Endpoints: []model.Endpoint{{
 			Address: backendIP, Ports: []model.EndpointPort{{Name: portName, Port: backendPort}},

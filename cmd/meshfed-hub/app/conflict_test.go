@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // gsConflicts is the Conflict condition and the conflicts of one GlobalService on the hub.
@@ -59,7 +60,7 @@ func TestConflictCondition(t *testing.T) {
 	env := startHub(t, "east-1", "west-1")
 	east, west := env.members["east-1"].Client, env.members["west-1"].Client
 	annotations := func(mode string) map[string]string {
-		return map[string]string{meshfedv1.ServiceScopeKey: "global", meshfedv1.TrafficDistributionKey: mode}
+		return map[string]string{wellknown.ServiceScopeKey: "global", wellknown.TrafficDistributionKey: mode}
 	}
 	ports := func(appProtocol string) []corev1.ServicePort {
 		return []corev1.ServicePort{{Name: "http", Port: 80, AppProtocol: ptr.To(appProtocol)}}

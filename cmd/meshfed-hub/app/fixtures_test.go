@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
@@ -33,7 +33,7 @@ func joinSegment(t *testing.T, hub, m *framework.Cluster, network, segment strin
 		t.Fatal(err)
 	}
 	sides := membership.Sides{Hub: hubClient, Member: memberClient, MemberConfig: m.Config, TokenTTL: time.Hour, VerifyTimeout: 30 * time.Second}
-	opts := membership.Options{Name: m.Name, Network: network, Segment: segment, HubNamespace: meshfedv1.SystemNamespace}
+	opts := membership.Options{Name: m.Name, Network: network, Segment: segment, HubNamespace: wellknown.SystemNamespace}
 	if err := membership.Join(t.Context(), sides, opts, &discard{}); err != nil {
 		t.Fatalf("join %s into segment %s: %v", m.Name, segment, err)
 	}

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
@@ -113,7 +114,7 @@ func tail(b []byte, n int) []byte {
 // leaseHolder is the replica identity holding the hub's Lease, "" if none.
 func leaseHolder(ctx context.Context, c client.Client) string {
 	var l coordinationv1.Lease
-	if err := c.Get(ctx, client.ObjectKey{Namespace: meshfedv1.SystemNamespace, Name: leaseName}, &l); err != nil || l.Spec.HolderIdentity == nil {
+	if err := c.Get(ctx, client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: leaseName}, &l); err != nil || l.Spec.HolderIdentity == nil {
 		return ""
 	}
 	id, _, _ := strings.Cut(*l.Spec.HolderIdentity, "_")
@@ -127,7 +128,7 @@ type churnState map[string]map[string][]string
 // setAddresses creates or updates an exported Service and its one EndpointSlice.
 func setAddresses(ctx context.Context, c client.Client, ns, name string, ips []string) error {
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{meshfedv1.ServiceScopeKey: "global"}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{wellknown.ServiceScopeKey: "global"}},
 		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 	}
 	if err := c.Create(ctx, svc); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
 )
@@ -114,7 +115,7 @@ func (e *hubEnv) startHubProcess(t *testing.T) {
 // join joins m to the hub through the CLI's code path, in the default segment.
 func join(t *testing.T, hub, m *framework.Cluster, network string) {
 	t.Helper()
-	joinSegment(t, hub, m, network, meshfedv1.DefaultSegment)
+	joinSegment(t, hub, m, network, wellknown.DefaultSegment)
 }
 
 type discard struct{}
@@ -140,12 +141,12 @@ func export(t *testing.T, c client.Client, ns, name, scope string, ips ...string
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
 		svc.Spec.Ports = []corev1.ServicePort{{Name: "http", Port: 80}}
-		svc.Annotations = map[string]string{meshfedv1.ServiceScopeKey: scope}
+		svc.Annotations = map[string]string{wellknown.ServiceScopeKey: scope}
 		if err := c.Create(ctx, svc); err != nil {
 			t.Fatal(err)
 		}
 	} else {
-		svc.Annotations = map[string]string{meshfedv1.ServiceScopeKey: scope}
+		svc.Annotations = map[string]string{wellknown.ServiceScopeKey: scope}
 		if scope == "" {
 			svc.Annotations = nil
 		}

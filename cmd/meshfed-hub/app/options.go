@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/controller"
 )
 
@@ -58,7 +58,7 @@ type Options struct {
 func DefaultOptions() Options {
 	host, _ := os.Hostname()
 	return Options{
-		Namespace:         meshfedv1.SystemNamespace,
+		Namespace:         wellknown.SystemNamespace,
 		DataDir:           "/var/lib/meshfed/etcd",
 		EmbeddedClientURL: "http://127.0.0.1:2379",
 		EmbeddedPeerURL:   "http://127.0.0.1:2380",

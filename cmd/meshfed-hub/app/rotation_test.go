@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/member"
@@ -28,11 +28,11 @@ func newIdentity(t *testing.T, m *framework.Cluster, sa string) []byte {
 	t.Helper()
 	ctx := t.Context()
 	for _, obj := range []client.Object{
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: meshfedv1.SystemNamespace}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: wellknown.SystemNamespace}},
 		&rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: membership.MemberClusterRole + "-" + sa},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: membership.MemberClusterRole},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: meshfedv1.SystemNamespace}},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: wellknown.SystemNamespace}},
 		},
 	} {
 		if err := m.Client.Create(ctx, obj); err != nil {
@@ -44,7 +44,7 @@ func newIdentity(t *testing.T, m *framework.Cluster, sa string) []byte {
 		t.Fatal(err)
 	}
 	ttl := int64(3600)
-	tr, err := cs.CoreV1().ServiceAccounts(meshfedv1.SystemNamespace).CreateToken(ctx, sa,
+	tr, err := cs.CoreV1().ServiceAccounts(wellknown.SystemNamespace).CreateToken(ctx, sa,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &ttl}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestCredentialRotation(t *testing.T) {
 
 	ctx := t.Context()
 	var secret corev1.Secret
-	if err := env.hub.Client.Get(ctx, client.ObjectKey{Namespace: meshfedv1.SystemNamespace, Name: membership.SecretName("east-1")}, &secret); err != nil {
+	if err := env.hub.Client.Get(ctx, client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: membership.SecretName("east-1")}, &secret); err != nil {
 		t.Fatal(err)
 	}
 	secret.Data[membership.KubeconfigKey] = kc
@@ -104,7 +104,7 @@ func TestCredentialRotation(t *testing.T) {
 	// Nothing on the hub shows which credentials a connection uses; give the hub time to
 	// connect with the new ones and sync (well under a second against a local API server).
 	time.Sleep(3 * time.Second)
-	old := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: membership.MemberServiceAccount, Namespace: meshfedv1.SystemNamespace}}
+	old := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: membership.MemberServiceAccount, Namespace: wellknown.SystemNamespace}}
 	if err := east.Client.Delete(ctx, old); err != nil {
 		t.Fatal(err)
 	}

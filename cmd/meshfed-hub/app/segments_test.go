@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // TestScopesAcrossSegments federates four members in two segments (blue: the default domain,
@@ -20,7 +21,7 @@ import (
 func TestScopesAcrossSegments(t *testing.T) {
 	env := startHub(t, "blue-1", "blue-2", "green-1", "green-2")
 	ctx := t.Context()
-	for name, domain := range map[string]string{"blue": meshfedv1.DefaultSegmentDomain, "green": "green.example"} {
+	for name, domain := range map[string]string{"blue": wellknown.DefaultSegmentDomain, "green": "green.example"} {
 		seg := &meshfedv1.Segment{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: meshfedv1.SegmentSpec{Domain: domain}}
 		if err := env.hub.Client.Create(ctx, seg); err != nil {
 			t.Fatal(err)
@@ -63,10 +64,10 @@ func TestScopesAcrossSegments(t *testing.T) {
 		importers           []string
 		takeover            bool
 	}{
-		{name: "db", domain: meshfedv1.DefaultSegmentDomain, scope: "cluster", importers: []string{"blue-1"}},
-		{name: "cart", domain: meshfedv1.DefaultSegmentDomain, scope: "segment", importers: []string{"blue-1", "blue-2"}},
-		{name: "web", domain: meshfedv1.DefaultSegmentDomain, scope: "global", importers: all},
-		{name: "pay", domain: meshfedv1.DefaultSegmentDomain, scope: "global-only", importers: all, takeover: true},
+		{name: "db", domain: wellknown.DefaultSegmentDomain, scope: "cluster", importers: []string{"blue-1"}},
+		{name: "cart", domain: wellknown.DefaultSegmentDomain, scope: "segment", importers: []string{"blue-1", "blue-2"}},
+		{name: "web", domain: wellknown.DefaultSegmentDomain, scope: "global", importers: all},
+		{name: "pay", domain: wellknown.DefaultSegmentDomain, scope: "global-only", importers: all, takeover: true},
 		{name: "api", domain: "green.example", scope: "global", importers: all},
 	}
 	for _, tc := range cases {
@@ -95,7 +96,7 @@ func TestScopesAcrossSegments(t *testing.T) {
 		err := env.hub.Client.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "api.green.example"}, &gs)
 		return err == nil && gs.Spec.Hostname == "api.shop.green.example", fmt.Sprintf("%v %q", err, gs.Spec.Hostname)
 	})
-	if _, ok := env.serviceIn(t, "shop", meshfedv1.DefaultSegmentDomain, "api"); ok {
+	if _, ok := env.serviceIn(t, "shop", wellknown.DefaultSegmentDomain, "api"); ok {
 		t.Error("green's api also published in the default domain")
 	}
 }

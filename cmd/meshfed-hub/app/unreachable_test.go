@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/federation/store"
 )
@@ -152,7 +152,7 @@ func (p *cutProxy) active() int {
 func pointSecretAt(t *testing.T, env *hubEnv, member, server string) {
 	t.Helper()
 	var s corev1.Secret
-	key := client.ObjectKey{Namespace: meshfedv1.SystemNamespace, Name: membership.SecretName(member)}
+	key := client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: membership.SecretName(member)}
 	if err := env.hub.Client.Get(t.Context(), key, &s); err != nil {
 		t.Fatal(err)
 	}

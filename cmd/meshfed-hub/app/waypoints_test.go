@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/store"
 )
 
@@ -44,10 +45,10 @@ func TestHubPublishesWaypoints(t *testing.T) {
 	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: meshfedv1.WaypointName, Namespace: "shop",
-			Annotations: map[string]string{meshfedv1.HBONEAddressKey: "203.0.113.7:15008"},
+			Name: wellknown.WaypointName, Namespace: "shop",
+			Annotations: map[string]string{wellknown.HBONEAddressKey: "203.0.113.7:15008"},
 		},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Name: "hbone", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolTCP}}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Name: "hbone", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolTCP}}},
 	}
 	if err := east.Create(ctx, svc); err != nil {
 		t.Fatal(err)
@@ -68,7 +69,7 @@ func TestHubPublishesWaypoints(t *testing.T) {
 	if err := east.Status().Update(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	svc.Annotations[meshfedv1.HBONEAddressKey] = "not-an-address"
+	svc.Annotations[wellknown.HBONEAddressKey] = "not-an-address"
 	if err := east.Update(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestHubPublishesWaypoints(t *testing.T) {
 			return false, err.Error()
 		}
 		for _, ev := range evs.Items {
-			if ev.InvolvedObject.Name == meshfedv1.WaypointName && ev.Reason == string(meshfedv1.GlobalServiceReasonInvalidHBONEAddress) {
+			if ev.InvolvedObject.Name == wellknown.WaypointName && ev.Reason == string(meshfedv1.GlobalServiceReasonInvalidHBONEAddress) {
 				return true, ""
 			}
 		}

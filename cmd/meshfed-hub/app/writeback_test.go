@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/controller"
 )
 
@@ -31,7 +31,7 @@ func importedIn(t *testing.T, c client.Client, ns, name string) imported {
 		got.err = err
 		return got
 	}
-	got.err = c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: controller.DerivedServiceName(name)}, &got.derived)
+	got.err = c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: wellknown.DerivedServiceName(name)}, &got.derived)
 	return got
 }
 
@@ -39,7 +39,7 @@ func importedIn(t *testing.T, c client.Client, ns, name string) imported {
 func goneFrom(t *testing.T, c client.Client, ns, name string) (bool, string) {
 	t.Helper()
 	siErr := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, &mcsv1alpha1.ServiceImport{})
-	svcErr := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: controller.DerivedServiceName(name)}, &corev1.Service{})
+	svcErr := c.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: wellknown.DerivedServiceName(name)}, &corev1.Service{})
 	return apierrors.IsNotFound(siErr) && apierrors.IsNotFound(svcErr), fmt.Sprintf("serviceimport: %v, derived service: %v", siErr, svcErr)
 }
 
@@ -58,10 +58,10 @@ func (e *hubEnv) checkImported(t *testing.T, member, ns, name string) imported {
 		t.Fatalf("no store record of %s/%s", ns, name)
 	}
 	d := &got.derived
-	if d.Labels[meshfedv1.ManagedByLabel] != "meshfed" || d.Labels[meshfedv1.GlobalServiceNameLabel] != name {
+	if d.Labels[wellknown.ManagedByLabel] != "meshfed" || d.Labels[wellknown.GlobalServiceNameLabel] != name {
 		t.Errorf("%s: derived service labels %v", member, d.Labels)
 	}
-	if d.Spec.Selector[controller.WaypointPodLabel] != meshfedv1.WaypointName || len(d.Spec.Selector) != 1 {
+	if d.Spec.Selector[wellknown.WaypointPodLabel] != wellknown.WaypointName || len(d.Spec.Selector) != 1 {
 		t.Errorf("%s: derived service selector %v", member, d.Spec.Selector)
 	}
 	if len(d.Spec.Ports) != len(rec.Ports) {
@@ -79,7 +79,7 @@ func (e *hubEnv) checkImported(t *testing.T, member, ns, name string) imported {
 	if len(got.si.Spec.Ports) != 1 || got.si.Spec.Ports[0].Port != 80 || got.si.Spec.Ports[0].Name != "http" {
 		t.Errorf("%s: serviceimport ports %+v", member, got.si.Spec.Ports)
 	}
-	if got.si.Labels[meshfedv1.ManagedByLabel] != "meshfed" {
+	if got.si.Labels[wellknown.ManagedByLabel] != "meshfed" {
 		t.Errorf("%s: serviceimport labels %v", member, got.si.Labels)
 	}
 	return got
@@ -133,7 +133,7 @@ func TestHubWritesImportsBack(t *testing.T) {
 	if err := west.Get(ctx, client.ObjectKeyFromObject(userSvc), &after); err != nil {
 		t.Fatal(err)
 	}
-	if after.ResourceVersion != userSvc.ResourceVersion || after.Labels[meshfedv1.ManagedByLabel] != "" {
+	if after.ResourceVersion != userSvc.ResourceVersion || after.Labels[wellknown.ManagedByLabel] != "" {
 		t.Errorf("user's web-global changed: resourceVersion %s → %s, labels %v", userSvc.ResourceVersion, after.ResourceVersion, after.Labels)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
@@ -94,14 +95,14 @@ func writeService(t *testing.T, endpoints []string, backend netipPort) {
 	waypointPort, _ = strconv.Atoi(port)
 	recs := []store.Record{
 		&store.ServiceRecord{
-			Namespace: "shop", Name: "echo", Domain: model.DefaultSegmentDomain, Hostname: "echo.shop." + model.DefaultSegmentDomain,
+			Namespace: "shop", Name: "echo", Domain: wellknown.DefaultSegmentDomain, Hostname: "echo.shop." + wellknown.DefaultSegmentDomain,
 			Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
 			Ports:        []store.ServicePort{{Port: model.Port{Name: "tcp", Port: 80, Protocol: "TCP"}, WaypointPort: int32(waypointPort)}},
 			Distribution: model.Distribution{Mode: model.ModePreferClose},
 			Imports:      []model.Import{{Cluster: "east", From: []string{"east"}}},
 		},
 		&store.EndpointsRecord{
-			Namespace: "shop", Domain: model.DefaultSegmentDomain, Name: "echo", Cluster: "east", Scope: model.ScopeGlobal,
+			Namespace: "shop", Domain: wellknown.DefaultSegmentDomain, Name: "echo", Cluster: "east", Scope: model.ScopeGlobal,
 			Endpoints: []model.Endpoint{{
 				Address: backend.host, Ports: []model.EndpointPort{{Name: "tcp", Port: int32(backend.port)}},
 				Locality: model.Locality{Network: "net-a", Zone: "z1", Cluster: "east"}, Ready: true, Serving: true,

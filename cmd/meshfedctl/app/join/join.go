@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 )
@@ -51,8 +51,8 @@ stored credentials still work.`,
 	fs.StringVar(&f.memberServer, "member-server", "", "member API server URL as the hub reaches it (default: the member context's server)")
 	fs.StringVar(&f.network, "network", "", "network of the member's pods (required)")
 	fs.StringVar(&f.region, "region", "", "region for endpoints on Nodes without a region label")
-	fs.StringVar(&f.segment, "segment", meshfedv1.DefaultSegment, "segment the member belongs to")
-	fs.StringVar(&f.hubNamespace, "hub-namespace", meshfedv1.SystemNamespace, "hub namespace of member Secrets")
+	fs.StringVar(&f.segment, "segment", wellknown.DefaultSegment, "segment the member belongs to")
+	fs.StringVar(&f.hubNamespace, "hub-namespace", wellknown.SystemNamespace, "hub namespace of member Secrets")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 365*24*time.Hour, "lifetime of the member token; join again to renew it")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the objects as YAML instead of creating them")
 	_ = cmd.MarkFlagRequired("network")

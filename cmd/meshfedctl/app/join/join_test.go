@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
@@ -46,7 +47,7 @@ func TestJoinUnjoin(t *testing.T) {
 		t.Errorf("MemberCluster spec %+v", mc.Spec)
 	}
 	var secret corev1.Secret
-	if err := hub.Client.Get(ctx, client.ObjectKey{Namespace: meshfedv1.SystemNamespace, Name: "member-east-1"}, &secret); err != nil {
+	if err := hub.Client.Get(ctx, client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: "member-east-1"}, &secret); err != nil {
 		t.Fatal(err)
 	}
 	checkLeastPrivilege(t, secret.Data[membership.KubeconfigKey])
@@ -70,8 +71,8 @@ func TestJoinUnjoin(t *testing.T) {
 		obj client.Object
 	}{
 		{hub.Client, &meshfedv1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: "east-1"}}},
-		{hub.Client, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: meshfedv1.SystemNamespace, Name: "member-east-1"}}},
-		{mem.Client, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: meshfedv1.SystemNamespace, Name: membership.MemberServiceAccount}}},
+		{hub.Client, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: wellknown.SystemNamespace, Name: "member-east-1"}}},
+		{mem.Client, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: wellknown.SystemNamespace, Name: membership.MemberServiceAccount}}},
 		{mem.Client, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: membership.MemberClusterRole}}},
 		{mem.Client, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: membership.MemberClusterRole}}},
 	}
@@ -83,7 +84,7 @@ func TestJoinUnjoin(t *testing.T) {
 	// With no namespace controller in the test API server, a deleted namespace stays
 	// Terminating; it must at least be marked for deletion.
 	var ns corev1.Namespace
-	if err := mem.Client.Get(ctx, client.ObjectKey{Name: meshfedv1.SystemNamespace}, &ns); err == nil && ns.DeletionTimestamp == nil {
+	if err := mem.Client.Get(ctx, client.ObjectKey{Name: wellknown.SystemNamespace}, &ns); err == nil && ns.DeletionTimestamp == nil {
 		t.Error("member namespace meshfed-system not deleted")
 	}
 }
@@ -107,7 +108,7 @@ func TestJoinRefusesForeignObjects(t *testing.T) {
 	if err := mem.Client.Get(t.Context(), client.ObjectKeyFromObject(foreign), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Rules) != 0 || got.Labels[meshfedv1.ManagedByLabel] != "" {
+	if len(got.Rules) != 0 || got.Labels[wellknown.ManagedByLabel] != "" {
 		t.Errorf("foreign ClusterRole was changed: %+v", got)
 	}
 }

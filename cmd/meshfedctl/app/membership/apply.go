@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // ErrNotOwned is returned when an object join would write exists without meshfed's
@@ -35,7 +36,7 @@ func Ensure(ctx context.Context, c client.Client, side string, desired client.Ob
 		if _, isNS := obj.(*corev1.Namespace); isNS {
 			return nil
 		}
-		if obj.GetLabels()[meshfedv1.ManagedByLabel] != meshfedv1.ManagedByValue {
+		if obj.GetLabels()[wellknown.ManagedByLabel] != wellknown.ManagedByValue {
 			return fmt.Errorf("%w: %s %s", ErrNotOwned, kindOf(obj), key(obj))
 		}
 		return copyContent(obj, desired)
@@ -90,7 +91,7 @@ func Remove(ctx context.Context, c client.Client, side string, obj client.Object
 	case err != nil:
 		return fmt.Errorf("failed to get %s %s in %s: %w", kindOf(obj), key(obj), side, err)
 	}
-	if obj.GetLabels()[meshfedv1.ManagedByLabel] != meshfedv1.ManagedByValue {
+	if obj.GetLabels()[wellknown.ManagedByLabel] != wellknown.ManagedByValue {
 		_, err = fmt.Fprintf(out, "%-7s %s/%s kept (not managed by meshfed)\n", side, kindOf(obj), key(obj))
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // Names of what join creates in a member cluster.
@@ -36,7 +37,7 @@ type Options struct {
 func SecretName(member string) string { return "member-" + member }
 
 func managedLabels() map[string]string {
-	return map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}
+	return map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue}
 }
 
 // MemberObjects are the objects join creates in the member, in creation order.
@@ -45,14 +46,14 @@ func MemberObjects() []client.Object {
 		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: managedLabels()}
 	}
 	return []client.Object{
-		&corev1.Namespace{ObjectMeta: meta(meshfedv1.SystemNamespace, "")},
-		&corev1.ServiceAccount{ObjectMeta: meta(MemberServiceAccount, meshfedv1.SystemNamespace)},
+		&corev1.Namespace{ObjectMeta: meta(wellknown.SystemNamespace, "")},
+		&corev1.ServiceAccount{ObjectMeta: meta(MemberServiceAccount, wellknown.SystemNamespace)},
 		&rbacv1.ClusterRole{ObjectMeta: meta(MemberClusterRole, ""), Rules: memberRules()},
 		&rbacv1.ClusterRoleBinding{
 			ObjectMeta: meta(MemberClusterRole, ""),
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: MemberClusterRole},
 			Subjects: []rbacv1.Subject{{
-				Kind: rbacv1.ServiceAccountKind, Name: MemberServiceAccount, Namespace: meshfedv1.SystemNamespace,
+				Kind: rbacv1.ServiceAccountKind, Name: MemberServiceAccount, Namespace: wellknown.SystemNamespace,
 			}},
 		},
 	}

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
 )
 
@@ -91,7 +91,7 @@ func credentials(ctx context.Context, s Sides, o Options, out io.Writer) ([]byte
 	if err := verify(ctx, kc, s.VerifyTimeout); err != nil {
 		return nil, fmt.Errorf("failed to verify the hub's credentials for %s: %w", o.Name, err)
 	}
-	_, err = fmt.Fprintf(out, "%-7s issued a token for ServiceAccount %s/%s and verified it reaches the member\n", "member", meshfedv1.SystemNamespace, MemberServiceAccount)
+	_, err = fmt.Fprintf(out, "%-7s issued a token for ServiceAccount %s/%s and verified it reaches the member\n", "member", wellknown.SystemNamespace, MemberServiceAccount)
 	return kc, err
 }
 
@@ -101,7 +101,7 @@ func issueToken(ctx context.Context, cfg *rest.Config, ttl time.Duration) (strin
 		return "", fmt.Errorf("failed to build member client: %w", err)
 	}
 	secs := int64(ttl / time.Second)
-	tr, err := cs.CoreV1().ServiceAccounts(meshfedv1.SystemNamespace).CreateToken(ctx, MemberServiceAccount,
+	tr, err := cs.CoreV1().ServiceAccounts(wellknown.SystemNamespace).CreateToken(ctx, MemberServiceAccount,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &secs}}, metav1.CreateOptions{})
 	if err != nil {
 		return "", fmt.Errorf("failed to issue token for %s: %w", MemberServiceAccount, err)

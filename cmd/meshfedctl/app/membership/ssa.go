@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // FieldManager is meshfedctl's server-side apply field manager.
@@ -30,7 +30,7 @@ func Apply(ctx context.Context, c client.Client, side string, desired client.Obj
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return fmt.Errorf("failed to get %s %s in %s: %w", kindOf(desired), key(desired), side, err)
-	case cur.GetLabels()[meshfedv1.ManagedByLabel] != meshfedv1.ManagedByValue:
+	case cur.GetLabels()[wellknown.ManagedByLabel] != wellknown.ManagedByValue:
 		return fmt.Errorf("failed to apply %s %s in %s: %w", kindOf(desired), key(desired), side, ErrNotOwned)
 	default:
 		before = cur.GetResourceVersion()

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/controller"
 )
 
@@ -47,5 +47,5 @@ func Unjoin(ctx context.Context, hub, memberClient client.Client, o Options, out
 
 // hubNamespace is the namespace of the hub's own objects, created by the first join.
 func hubNamespace(name string) *corev1.Namespace {
-	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}}}
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue}}}
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // header names the columns of the status table.
@@ -39,7 +40,7 @@ func row(mc *meshfedv1.MemberCluster, now time.Time) []string {
 		mc.Name,
 		readyStatus(mc),
 		mc.Spec.Network,
-		orDefault(mc.Spec.Segment, meshfedv1.DefaultSegment),
+		orDefault(mc.Spec.Segment, wellknown.DefaultSegment),
 		lastSync(mc.Status.LastSyncTime, now),
 		fmt.Sprint(mc.Status.ExportedServices),
 		fmt.Sprint(mc.Status.ImportedServices),

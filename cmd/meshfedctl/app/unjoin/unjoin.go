@@ -3,7 +3,7 @@ package unjoin
 import (
 	"github.com/spf13/cobra"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 )
@@ -54,7 +54,7 @@ kept and reported. With --hub-only (for a member that is gone) the member is not
 	f.kube.AddFlags(fs)
 	fs.StringVar(&f.hubContext, "hub-context", "", "kubeconfig context of the hub cluster")
 	fs.StringVar(&f.memberContext, "member-context", "", "kubeconfig context of the member cluster")
-	fs.StringVar(&f.hubNamespace, "hub-namespace", meshfedv1.SystemNamespace, "hub namespace of member Secrets")
+	fs.StringVar(&f.hubNamespace, "hub-namespace", wellknown.SystemNamespace, "hub namespace of member Secrets")
 	fs.BoolVar(&f.hubOnly, "hub-only", false, "only clean up the hub (the member is unreachable or gone)")
 	return cmd
 }

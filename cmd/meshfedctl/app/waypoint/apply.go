@@ -12,7 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 )
 
@@ -64,9 +64,9 @@ func checkOwned(ctx context.Context, c client.Client, side string, objs []client
 		case apierrors.IsNotFound(err):
 		case err != nil:
 			return fmt.Errorf("failed to get %s %s in %s: %w", kindName(obj), client.ObjectKeyFromObject(obj), side, err)
-		case cur.GetLabels()[meshfedv1.ManagedByLabel] != meshfedv1.ManagedByValue:
+		case cur.GetLabels()[wellknown.ManagedByLabel] != wellknown.ManagedByValue:
 			return fmt.Errorf("failed to apply the waypoint in %s: %w: %s %s (label it %s=%s to let meshfed manage it, or delete it)",
-				side, membership.ErrNotOwned, kindName(cur), client.ObjectKeyFromObject(cur), meshfedv1.ManagedByLabel, meshfedv1.ManagedByValue)
+				side, membership.ErrNotOwned, kindName(cur), client.ObjectKeyFromObject(cur), wellknown.ManagedByLabel, wellknown.ManagedByValue)
 		}
 	}
 	return nil

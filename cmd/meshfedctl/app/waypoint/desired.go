@@ -14,8 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
-	"github.com/meshfed/meshfed/federation/controller"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // AdminPort serves the waypoint's /healthz, /readyz and /debug/endpoints.
@@ -69,23 +68,23 @@ type Spec struct {
 
 // RBACName names the ClusterRole and ClusterRoleBinding of namespace ns's waypoint: one pair per
 // namespace, so that deleting one namespace's waypoint leaves the others' alone.
-func RBACName(ns string) string { return meshfedv1.WaypointName + "-" + ns }
+func RBACName(ns string) string { return wellknown.WaypointName + "-" + ns }
 
 // Objects are the waypoint's objects in creation order; deleting goes in reverse.
 //
-// Its pods carry the label the hub's derived Services select (controller.WaypointSelector); the
+// Its pods carry the label the hub's derived Services select (wellknown.WaypointSelector); the
 // Service exposes the HBONE port on TCP (HTTP/2) and UDP (HTTP/3). The waypoint reads the
 // federation store, not the Kubernetes API, with one exception: its locality. The downward API
 // gives a pod its Node's name but not the Node's labels, so the waypoint may get its own Node
 // (ClusterRole with `get` on nodes, bound to its ServiceAccount) and read the topology labels
 // region, zone and subzone from it at start.
 func Objects(s Spec) []client.Object {
-	labels := map[string]string{meshfedv1.ManagedByLabel: meshfedv1.ManagedByValue}
-	maps.Copy(labels, controller.WaypointSelector())
+	labels := map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue}
+	maps.Copy(labels, wellknown.WaypointSelector())
 	meta := func(name, ns string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: maps.Clone(labels)}
 	}
-	name := meshfedv1.WaypointName
+	name := wellknown.WaypointName
 	return []client.Object{
 		&corev1.ServiceAccount{ObjectMeta: meta(name, s.Namespace)},
 		&rbacv1.ClusterRole{
@@ -107,10 +106,10 @@ func service(s Spec, meta metav1.ObjectMeta) *corev1.Service {
 		ObjectMeta: meta,
 		Spec: corev1.ServiceSpec{
 			Type:     s.ServiceType,
-			Selector: controller.WaypointSelector(),
+			Selector: wellknown.WaypointSelector(),
 			Ports: []corev1.ServicePort{
-				{Name: "hbone", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("hbone")},
-				{Name: "hbone-h3", Port: meshfedv1.HBONEPort, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromString("hbone-h3")},
+				{Name: "hbone", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("hbone")},
+				{Name: "hbone-h3", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromString("hbone-h3")},
 			},
 		},
 	}
@@ -122,7 +121,7 @@ func deployment(s Spec, meta metav1.ObjectMeta) *appsv1.Deployment {
 		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: controller.WaypointSelector()},
+			Selector: &metav1.LabelSelector{MatchLabels: wellknown.WaypointSelector()},
 			// A waypoint carries its namespace's cross-cluster traffic: keep every pod serving
 			// until its replacement is ready.
 			Strategy: appsv1.DeploymentStrategy{
@@ -150,7 +149,7 @@ func podSpec(s Spec) corev1.PodSpec {
 	c := container(s)
 	c.VolumeMounts = mounts
 	return corev1.PodSpec{
-		ServiceAccountName: meshfedv1.WaypointName,
+		ServiceAccountName: wellknown.WaypointName,
 		SecurityContext: &corev1.PodSecurityContext{
 			RunAsNonRoot: &nonRoot, RunAsUser: &id, RunAsGroup: &id, FSGroup: &id,
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
@@ -170,8 +169,8 @@ func container(s Spec) corev1.Container {
 		Image: s.Image,
 		Env:   env(s),
 		Ports: []corev1.ContainerPort{
-			{Name: "hbone", ContainerPort: meshfedv1.HBONEPort, Protocol: corev1.ProtocolTCP},
-			{Name: "hbone-h3", ContainerPort: meshfedv1.HBONEPort, Protocol: corev1.ProtocolUDP},
+			{Name: "hbone", ContainerPort: wellknown.HBONEPort, Protocol: corev1.ProtocolTCP},
+			{Name: "hbone-h3", ContainerPort: wellknown.HBONEPort, Protocol: corev1.ProtocolUDP},
 			{Name: "admin", ContainerPort: AdminPort, Protocol: corev1.ProtocolTCP},
 		},
 		// Requests keep the data plane out of the BestEffort class; no limits, so that a burst

@@ -23,13 +23,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/waypoint"
 	"github.com/meshfed/meshfed/e2e/framework"
-	"github.com/meshfed/meshfed/federation/controller"
 )
 
 // TestWaypoint drives meshfedctl waypoint apply and delete through the CLI against a real API
@@ -107,7 +106,7 @@ func TestWaypoint(t *testing.T) {
 	t.Run("an unlabeled Service is not taken over", func(t *testing.T) {
 		createNamespace(t, c, "foreign")
 		foreign := &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: meshfedv1.WaypointName, Namespace: "foreign"},
+			ObjectMeta: metav1.ObjectMeta{Name: wellknown.WaypointName, Namespace: "foreign"},
 			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 		}
 		if err := c.Client.Create(t.Context(), foreign); err != nil {
@@ -126,7 +125,7 @@ func TestWaypoint(t *testing.T) {
 			t.Errorf("foreign Service was changed: %+v", got.ObjectMeta)
 		}
 		// Nothing else was created either: apply checks every object before writing any.
-		if err := c.Client.Get(t.Context(), client.ObjectKey{Namespace: "foreign", Name: meshfedv1.WaypointName}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+		if err := c.Client.Get(t.Context(), client.ObjectKey{Namespace: "foreign", Name: wellknown.WaypointName}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
 			t.Errorf("apply created the Deployment next to a foreign Service (err %v)", err)
 		}
 		delOut := run(t, del("foreign")...)
@@ -151,12 +150,12 @@ func TestWaypoint(t *testing.T) {
 func checkObjects(t *testing.T, c *framework.Cluster, ns string) {
 	t.Helper()
 	ctx := t.Context()
-	key := client.ObjectKey{Namespace: ns, Name: meshfedv1.WaypointName}
+	key := client.ObjectKey{Namespace: ns, Name: wellknown.WaypointName}
 	var dep appsv1.Deployment
 	if err := c.Client.Get(ctx, key, &dep); err != nil {
 		t.Fatal(err)
 	}
-	hubSelects := labels.SelectorFromSet(controller.WaypointSelector())
+	hubSelects := labels.SelectorFromSet(wellknown.WaypointSelector())
 	if !hubSelects.Matches(labels.Set(dep.Spec.Template.Labels)) {
 		t.Errorf("pod labels %v are not selected by the hub's derived Services (%v)", dep.Spec.Template.Labels, hubSelects)
 	}
@@ -164,7 +163,7 @@ func checkObjects(t *testing.T, c *framework.Cluster, ns string) {
 	if err != nil || !depSelects.Matches(labels.Set(dep.Spec.Template.Labels)) {
 		t.Errorf("Deployment selector %v does not select its pods (err %v)", dep.Spec.Selector, err)
 	}
-	if *dep.Spec.Replicas != waypoint.DefaultReplicas || dep.Spec.Template.Spec.ServiceAccountName != meshfedv1.WaypointName {
+	if *dep.Spec.Replicas != waypoint.DefaultReplicas || dep.Spec.Template.Spec.ServiceAccountName != wellknown.WaypointName {
 		t.Errorf("Deployment replicas %d, service account %q", *dep.Spec.Replicas, dep.Spec.Template.Spec.ServiceAccountName)
 	}
 	pod := dep.Spec.Template.Spec
@@ -195,12 +194,12 @@ func checkObjects(t *testing.T, c *framework.Cluster, ns string) {
 	if err := c.Client.Get(ctx, key, &svc); err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(svc.Spec.Selector, controller.WaypointSelector()) {
-		t.Errorf("Service selector %v, want %v", svc.Spec.Selector, controller.WaypointSelector())
+	if !maps.Equal(svc.Spec.Selector, wellknown.WaypointSelector()) {
+		t.Errorf("Service selector %v, want %v", svc.Spec.Selector, wellknown.WaypointSelector())
 	}
 	var protocols []corev1.Protocol
 	for _, p := range svc.Spec.Ports {
-		if p.Port == meshfedv1.HBONEPort {
+		if p.Port == wellknown.HBONEPort {
 			protocols = append(protocols, p.Protocol)
 		}
 	}
@@ -212,7 +211,7 @@ func checkObjects(t *testing.T, c *framework.Cluster, ns string) {
 	if err := c.Client.Get(ctx, client.ObjectKey{Name: waypoint.RBACName(ns)}, &binding); err != nil {
 		t.Fatal(err)
 	}
-	if len(binding.Subjects) != 1 || binding.Subjects[0].Name != meshfedv1.WaypointName || binding.Subjects[0].Namespace != ns {
+	if len(binding.Subjects) != 1 || binding.Subjects[0].Name != wellknown.WaypointName || binding.Subjects[0].Namespace != ns {
 		t.Errorf("ClusterRoleBinding subjects %+v", binding.Subjects)
 	}
 	checkCanGetNodes(t, c, ns)
@@ -222,7 +221,7 @@ func checkObjects(t *testing.T, c *framework.Cluster, ns string) {
 // and may not list Secrets.
 func checkCanGetNodes(t *testing.T, c *framework.Cluster, ns string) {
 	t.Helper()
-	sa := "system:serviceaccount:" + ns + ":" + meshfedv1.WaypointName
+	sa := "system:serviceaccount:" + ns + ":" + wellknown.WaypointName
 	for _, tc := range []struct {
 		verb, resource string
 		want           bool

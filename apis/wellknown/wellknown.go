@@ -1,4 +1,10 @@
-package v1alpha1
+package wellknown
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
 
 // Keys users put on Services and Namespaces in member clusters (DESIGN §3.1). Each key with an
 // alias lists the alias right after it; readers accept both and the meshfed.io key wins when both
@@ -75,3 +81,36 @@ const (
 	// HBONEPort is the waypoints' HBONE port (TCP for HTTP/2, UDP for HTTP/3).
 	HBONEPort = 15008
 )
+
+// WaypointPodLabel is the label a namespace's waypoint pods carry with the value
+// WaypointName; every derived Service selects the pods of its namespace by it. The
+// waypoint Deployment (meshfedctl waypoint apply) must label its pod template so.
+const WaypointPodLabel = "app.kubernetes.io/name"
+
+// maxServiceName is the longest Service name Kubernetes accepts (a DNS-1035 label).
+const maxServiceName = 63
+
+// derivedHashLen is how many hex digits of the service name's SHA-256 a shortened derived
+// Service name carries.
+const derivedHashLen = 8
+
+// WaypointSelector selects a namespace's waypoint pods.
+func WaypointSelector() map[string]string {
+	return map[string]string{WaypointPodLabel: WaypointName}
+}
+
+// DerivedServiceName names the derived Service of a global service in a member:
+// <name>-global, or, when that is longer than 63 characters, the name truncated, a dash, the
+// first 8 hex digits of the SHA-256 of the full name, and -global — always at most 63
+// characters, distinct for distinct names (up to hash collisions) and a valid DNS-1035 label
+// for a valid Service name.
+func DerivedServiceName(name string) string {
+	full := name + DerivedServiceSuffix
+	if len(full) <= maxServiceName {
+		return full
+	}
+	sum := sha256.Sum256([]byte(name))
+	tail := "-" + hex.EncodeToString(sum[:])[:derivedHashLen] + DerivedServiceSuffix
+	head := strings.TrimRight(name[:maxServiceName-len(tail)], "-")
+	return head + tail
+}
