@@ -3,6 +3,8 @@ package waypoint
 import (
 	"net/netip"
 	"slices"
+
+	"github.com/meshfed/meshfed/federation/merge"
 )
 
 // localTargets is what the inbound server may connect to: every ip:port of a ready endpoint of
@@ -27,12 +29,7 @@ func indexTargets(st *state, cluster string) (ready, granted localTargets) {
 		if rec == nil {
 			continue
 		}
-		var importers []string
-		for _, imp := range svc.Imports {
-			if slices.Contains(imp.From, cluster) {
-				importers = append(importers, imp.Cluster)
-			}
-		}
+		importers := merge.ReachOf(svc.Imports).To(cluster)
 		if len(importers) == 0 {
 			continue
 		}

@@ -92,16 +92,11 @@ func (b *builder) routes(svc *store.ServiceRecord, records map[string]*store.End
 // addressable returns the endpoint groups of the clusters whose endpoints client may address,
 // with each endpoint's cluster filled in; nil when client does not import svc.
 func addressable(svc *store.ServiceRecord, records map[string]*store.EndpointsRecord, client string) []merge.ClusterEndpoints {
-	imports := svc.Imports
-	byCluster := func(a, c model.Import) int { return cmp.Compare(a.Cluster, c.Cluster) }
-	if !slices.IsSortedFunc(imports, byCluster) {
-		imports = slices.SortedFunc(slices.Values(imports), byCluster)
-	}
 	eps := make(map[string][]model.Endpoint, len(records))
 	for c, r := range records {
 		eps[c] = r.Endpoints
 	}
-	return merge.Addressable(&model.GlobalService{Imports: imports}, eps, client)
+	return merge.ReachOf(svc.Imports).Endpoints(eps, client)
 }
 
 // route builds the route of one service port.

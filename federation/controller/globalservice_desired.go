@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -11,6 +12,7 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
 	"github.com/meshfed/meshfed/federation/merge"
+	"github.com/meshfed/meshfed/federation/writeback"
 )
 
 // GlobalServiceName names the hub mirror of a global service in its namespace: the service
@@ -91,4 +93,42 @@ func setConditions(gs *meshfedv1.GlobalService, problems []member.ServiceProblem
 		takeover.Message = "takeover of the cluster.local name is delivered through DNS in a later milestone"
 	}
 	meta.SetStatusCondition(&gs.Status.Conditions, takeover)
+}
+
+// setWriteBackStatus puts a write-back outcome on a desired GlobalService: WaypointMissing on
+// the exporting clusters' entries, and the WaypointReady condition — False with NameClash
+// when a derived name is taken anywhere (it needs a user's action), else False with
+// WaypointMissing when an importing member has no waypoint or no namespace, else True.
+func setWriteBackStatus(gs *meshfedv1.GlobalService, imports []writeback.Import) {
+	var clashes, missing []string
+	for _, mi := range imports {
+		for _, c := range mi.Clashes {
+			clashes = append(clashes, mi.Cluster+": "+c)
+		}
+		switch {
+		case mi.NamespaceMissing:
+			missing = append(missing, mi.Cluster+" (no namespace)")
+		case mi.WaypointMissing:
+			missing = append(missing, mi.Cluster)
+		}
+		if !mi.WaypointMissing && !mi.NamespaceMissing {
+			continue
+		}
+		for i := range gs.Status.Clusters {
+			if gs.Status.Clusters[i].Name == mi.Cluster {
+				gs.Status.Clusters[i].WaypointMissing = true
+			}
+		}
+	}
+	cond := metav1.Condition{Type: string(meshfedv1.GlobalServiceConditionWaypointReady), Status: metav1.ConditionTrue,
+		Reason: string(meshfedv1.GlobalServiceReasonWaypointsReady), Message: "every importing cluster has a waypoint"}
+	switch {
+	case len(clashes) > 0:
+		cond.Status, cond.Reason = metav1.ConditionFalse, string(meshfedv1.GlobalServiceReasonNameClash)
+		cond.Message = fmt.Sprintf("names taken by objects meshfed does not own, left alone: %s", strings.Join(clashes, ", "))
+	case len(missing) > 0:
+		cond.Status, cond.Reason = metav1.ConditionFalse, string(meshfedv1.GlobalServiceReasonWaypointMissing)
+		cond.Message = fmt.Sprintf("no waypoint in namespace %s of: %s", gs.Namespace, strings.Join(missing, ", "))
+	}
+	meta.SetStatusCondition(&gs.Status.Conditions, cond)
 }

@@ -17,11 +17,12 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
 	"github.com/meshfed/meshfed/federation/merge"
+	"github.com/meshfed/meshfed/federation/writeback"
 )
 
 // mirror brings the hub's GlobalService objects in line with the merge result: create or update
 // (spec, then status, each only on change) and delete the ones meshfed owns that no longer merge.
-func (f *Federation) mirror(ctx context.Context, res *merge.Result, p *pass, ports map[portKey]int32, wb *WriteBackReport) error {
+func (f *Federation) mirror(ctx context.Context, res *merge.Result, p *pass, ports map[portKey]int32, wb *writeback.Report) error {
 	problems := map[types.NamespacedName][]member.ServiceProblem{}
 	for _, pr := range p.problems {
 		problems[pr.Service] = append(problems[pr.Service], pr.ServiceProblem)

@@ -51,8 +51,8 @@ func TestClusterEndpoints(t *testing.T) {
 	}
 }
 
-// TestVisibility: Visible, EndpointsFor and Addressable agree with the imports.
-func TestVisibility(t *testing.T) {
+// TestReach: Reach.From, Reach.To, Reach.Endpoints and EndpointsFor agree with the imports.
+func TestReach(t *testing.T) {
 	in := Input{Clusters: fixtureClusters(), Segments: fixtureSegments(), Exports: []model.ClusterExport{
 		export("e1", model.ScopeCluster, 0, withEndpoints(endpoint("10.1.0.1", true, "http"))),
 		export("e2", model.ScopeSegment, 1, withEndpoints(endpoint("10.2.0.1", true, "http"))),
@@ -73,16 +73,26 @@ func TestVisibility(t *testing.T) {
 		visible     []string
 		addrs       []string
 		addressable []string
+		reachedBy   []string // the clients that may address this cluster's endpoints
 	}{
-		{"e1", []string{"e1", "e2", "e3"}, []string{"10.1.0.1", "10.2.0.1", "10.3.0.1"}, []string{"e1", "e3"}},
-		{"e2", []string{"e2", "e3"}, []string{"10.2.0.1", "10.3.0.1"}, []string{"e3"}},
-		{"w1", []string{"e3"}, []string{"10.3.0.1"}, []string{"e3"}},
-		{"ghost", nil, nil, nil},
+		{"e1", []string{"e1", "e2", "e3"}, []string{"10.1.0.1", "10.2.0.1", "10.3.0.1"}, []string{"e1", "e3"}, []string{"e1"}},
+		{"e2", []string{"e2", "e3"}, []string{"10.2.0.1", "10.3.0.1"}, []string{"e3"}, []string{"e1", "e2", "e3"}},
+		{"w1", []string{"e3"}, []string{"10.3.0.1"}, []string{"e3"}, nil},
+		{"ghost", nil, nil, nil, nil},
 	}
+	// Imports read back in another order give the same answers.
+	shuffled := slices.Clone(s.Global.Imports)
+	slices.Reverse(shuffled)
+	reaches := map[string]Reach{"merged": ReachOf(s.Global.Imports), "unsorted": ReachOf(shuffled)}
 	for _, tt := range tests {
 		t.Run(tt.client, func(t *testing.T) {
-			if got := Visible(&s.Global, tt.client); !slices.Equal(got, tt.visible) {
-				t.Errorf("Visible = %v, want %v", got, tt.visible)
+			for name, r := range reaches {
+				if got := r.From(tt.client); !slices.Equal(got, tt.visible) {
+					t.Errorf("%s: From = %v, want %v", name, got, tt.visible)
+				}
+				if got := r.To(tt.client); !slices.Equal(got, tt.reachedBy) {
+					t.Errorf("%s: To = %v, want %v", name, got, tt.reachedBy)
+				}
 			}
 			var addrs []string
 			for _, ce := range s.EndpointsFor(tt.client) {
@@ -94,22 +104,13 @@ func TestVisibility(t *testing.T) {
 				t.Errorf("EndpointsFor addresses %v, want %v", addrs, tt.addrs)
 			}
 			var clusters []string
-			for _, ce := range Addressable(&s.Global, byCluster, tt.client) {
+			for _, ce := range ReachOf(s.Global.Imports).Endpoints(byCluster, tt.client) {
 				clusters = append(clusters, ce.Cluster)
 			}
 			if !slices.Equal(clusters, tt.addressable) {
-				t.Errorf("Addressable clusters %v, want %v", clusters, tt.addressable)
+				t.Errorf("Endpoints clusters %v, want %v", clusters, tt.addressable)
 			}
 		})
-	}
-}
-
-// TestVisibleReturnsCopy: changing Visible's result does not change the service.
-func TestVisibleReturnsCopy(t *testing.T) {
-	svc := onlyService(t, Input{Clusters: fixtureClusters(), Exports: []model.ClusterExport{export("e1", model.ScopeGlobal, 0)}}).Global
-	Visible(&svc, "e1")[0] = "changed"
-	if got := Visible(&svc, "e1"); !slices.Equal(got, []string{"e1"}) {
-		t.Errorf("Visible = %v after changing a returned slice", got)
 	}
 }
 

@@ -73,7 +73,7 @@ func (s *Service) EndpointsOf(cluster string) []model.Endpoint {
 // in cluster order; nil when the client does not import the service. The slices belong to
 // the Service; treat them as read-only.
 func (s *Service) EndpointsFor(client string) []ClusterEndpoints {
-	from := importOf(&s.Global, client)
+	from := Reach(s.Global.Imports).From(client)
 	if from == nil {
 		return nil
 	}

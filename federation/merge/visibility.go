@@ -1,11 +1,6 @@
 package merge
 
-import (
-	"cmp"
-	"slices"
-
-	"github.com/meshfed/meshfed/federation/model"
-)
+import "github.com/meshfed/meshfed/federation/model"
 
 // addressable reports whether a client cluster may address the endpoints that an exporting
 // cluster exports with the given scope (DESIGN §3.2). The scope is the exporter's own: a
@@ -62,40 +57,4 @@ func countAddressable(sorted []source, client *model.Cluster) int {
 		}
 	}
 	return n
-}
-
-// importOf returns the From list of the client's import of svc (shared, not copied), or nil.
-func importOf(svc *model.GlobalService, client string) []string {
-	i, ok := slices.BinarySearchFunc(svc.Imports, client, func(im model.Import, c string) int {
-		return cmp.Compare(im.Cluster, c)
-	})
-	if !ok {
-		return nil
-	}
-	return svc.Imports[i].From
-}
-
-// Visible returns the exporting clusters whose endpoints of svc the client cluster may
-// address, sorted; nil when the client does not import svc. It reads svc.Imports as Merge
-// built it (sorted by cluster) and returns a copy.
-func Visible(svc *model.GlobalService, client string) []string {
-	return slices.Clone(importOf(svc, client))
-}
-
-// Addressable picks, from per-cluster endpoints as the store holds them (keyed by exporting
-// cluster), the groups the client cluster may address, in cluster order; nil when the client
-// does not import svc. Clusters absent from byCluster are skipped. The endpoint slices are
-// shared with byCluster, not copied.
-func Addressable(svc *model.GlobalService, byCluster map[string][]model.Endpoint, client string) []ClusterEndpoints {
-	from := importOf(svc, client)
-	if from == nil {
-		return nil
-	}
-	out := make([]ClusterEndpoints, 0, len(from))
-	for _, c := range from {
-		if eps, ok := byCluster[c]; ok {
-			out = append(out, ClusterEndpoints{Cluster: c, Endpoints: eps})
-		}
-	}
-	return out
 }

@@ -31,8 +31,18 @@ var boundaries = []boundary{
 	},
 	{
 		Pattern:   "./hbone/...",
-		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/"},
-		Why:       "hbone imports no Kubernetes or etcd",
+		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/", module + "/apis", module + "/federation", module + "/waypoint", module + "/cmd", module + "/internal"},
+		Why:       "hbone imports no Kubernetes, no etcd and nothing of the module outside hbone",
+	},
+	{
+		Pattern:   "./waypoint/...",
+		Forbidden: []string{module + "/federation/member", module + "/federation/controller", module + "/federation/writeback"},
+		Why:       "the waypoint reads the store, never the hub's member connections or reconcilers",
+	},
+	{
+		Pattern:   "./cmd/meshfedctl/...",
+		Forbidden: []string{module + "/federation/controller"},
+		Why:       "the CLI shares names through apis/wellknown, not the hub's reconcilers",
 	},
 	{
 		Pattern:   "./waypoint/...",

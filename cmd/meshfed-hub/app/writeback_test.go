@@ -13,7 +13,7 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
-	"github.com/meshfed/meshfed/federation/controller"
+	"github.com/meshfed/meshfed/federation/writeback"
 )
 
 // imported is what the hub wrote back into one member for one global service.
@@ -156,9 +156,9 @@ func TestHubWritesImportsBack(t *testing.T) {
 	export(t, east, "shop", "web", "")
 	eventually(t, "shop/web withdrawn from east-1", func() (bool, string) { return goneFrom(t, east, "shop", "web") })
 
-	// A member that leaves is cleaned up with RemoveWriteBack; the user's objects stay.
+	// A member that leaves is cleaned up with writeback.RemoveAll; the user's objects stay.
 	env.stop()
-	if err := controller.RemoveWriteBack(ctx, west); err != nil {
+	if err := writeback.RemoveAll(ctx, west); err != nil {
 		t.Fatal(err)
 	}
 	if err := west.Get(ctx, client.ObjectKey{Namespace: "blog", Name: "web"}, &mcsv1alpha1.ServiceImport{}); !apierrors.IsNotFound(err) {
@@ -167,7 +167,7 @@ func TestHubWritesImportsBack(t *testing.T) {
 	if err := west.Get(ctx, client.ObjectKeyFromObject(userSvc), &corev1.Service{}); err != nil {
 		t.Errorf("user's web-global: %v", err)
 	}
-	if err := controller.RemoveWriteBack(ctx, east); err != nil {
+	if err := writeback.RemoveAll(ctx, east); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []client.ObjectKey{{Namespace: "shop", Name: "db"}, {Namespace: "blog", Name: "web"}} {

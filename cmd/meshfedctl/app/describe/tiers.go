@@ -40,7 +40,7 @@ func computeTiers(v *storeView, from *viewpoint, mc *meshfedv1.MemberCluster) (*
 		client: model.Locality{Network: mc.Spec.Network, Region: mc.Spec.Region, Zone: from.Zone, Cluster: from.Cluster},
 		dist:   svc.Distribution,
 	}
-	tv.visible = merge.Visible(&model.GlobalService{Imports: svc.Imports}, from.Cluster)
+	tv.visible = merge.ReachOf(svc.Imports).From(from.Cluster)
 	for _, e := range svc.Exporters {
 		if !slices.Contains(tv.visible, e.Cluster) {
 			tv.hidden = append(tv.hidden, e)

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
-	"github.com/meshfed/meshfed/federation/controller"
+	"github.com/meshfed/meshfed/federation/writeback"
 )
 
 // Unjoin removes everything Join created, hub side first so the hub lets go of the member
@@ -27,7 +27,7 @@ func Unjoin(ctx context.Context, hub, memberClient client.Client, o Options, out
 		}
 	}
 	if memberClient != nil {
-		if err := controller.RemoveWriteBack(ctx, memberClient); err != nil {
+		if err := writeback.RemoveAll(ctx, memberClient); err != nil {
 			return fmt.Errorf("failed to remove imports from member %s: %w", o.Name, err)
 		}
 		if _, err := fmt.Fprintf(out, "%-7s imports and derived Services removed\n", "member"); err != nil {

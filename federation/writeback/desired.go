@@ -1,4 +1,4 @@
-package controller
+package writeback
 
 import (
 	"cmp"
@@ -10,7 +10,6 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
-	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -41,14 +40,13 @@ func appProtocolOf(p model.Port) *string {
 // selects the namespace's waypoint pods, one port per global-service port with the port,
 // name, protocol and appProtocol kept and the target port set to the waypoint port allocated
 // for it. Ports without an allocated waypoint port are left out; nil when none is left.
-func desiredDerivedService(g *model.GlobalService, ports map[portKey]int32) *corev1.Service {
-	k := merge.KeyOf(g)
+func desiredDerivedService(g *model.GlobalService, ports PortLookup) *corev1.Service {
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: wellknown.DerivedServiceName(g.Name), Namespace: g.Namespace, Labels: writeBackLabels(g.Name)},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: wellknown.WaypointSelector()},
 	}
 	for _, p := range g.Ports {
-		wp := ports[portKey{svc: k, port: p.Port, protocol: p.Protocol}]
+		wp := ports(g, p)
 		if wp == 0 {
 			continue
 		}
@@ -124,48 +122,4 @@ func derefString(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// importsByCluster lists, per member cluster, the global services it imports, in Key order.
-// Global services of different domains can share a namespace and name, while a member has one
-// ServiceImport and one derived Service per namespace and name: the member's own domain wins,
-// else the smallest domain.
-func importsByCluster(res *merge.Result, clusters []model.Cluster, segments []model.Segment) map[string][]*model.GlobalService {
-	own := clusterDomains(clusters, segments)
-	type slot struct{ cluster, namespace, name string }
-	chosen := map[slot]*model.GlobalService{}
-	for i := range res.Services {
-		g := &res.Services[i].Global
-		for _, imp := range g.Imports {
-			s := slot{imp.Cluster, g.Namespace, g.Name}
-			if prev, ok := chosen[s]; !ok || (g.Domain == own[imp.Cluster] && prev.Domain != own[imp.Cluster]) {
-				chosen[s] = g
-			}
-		}
-	}
-	out := map[string][]*model.GlobalService{}
-	for s, g := range chosen {
-		out[s.cluster] = append(out[s.cluster], g)
-	}
-	for _, gs := range out {
-		slices.SortFunc(gs, func(a, b *model.GlobalService) int { return merge.KeyOf(a).Compare(merge.KeyOf(b)) })
-	}
-	return out
-}
-
-// clusterDomains maps each cluster to its segment's domain the way merge does: the segment's
-// own (the smallest when listed twice), else the default.
-func clusterDomains(clusters []model.Cluster, segments []model.Segment) map[string]string {
-	domains := map[string]string{}
-	for _, s := range segments {
-		d := cmp.Or(s.Domain, wellknown.DefaultSegmentDomain)
-		if old, ok := domains[s.Name]; !ok || d < old {
-			domains[s.Name] = d
-		}
-	}
-	out := make(map[string]string, len(clusters))
-	for _, c := range clusters {
-		out[c.Name] = cmp.Or(domains[c.Segment], wellknown.DefaultSegmentDomain)
-	}
-	return out
 }

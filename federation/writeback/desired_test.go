@@ -1,4 +1,4 @@
-package controller
+package writeback
 
 import (
 	"errors"
@@ -7,12 +7,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
@@ -29,14 +27,19 @@ func testGlobal() *model.GlobalService {
 	}
 }
 
-func testPorts(g *model.GlobalService, wps ...int32) map[portKey]int32 {
-	out := map[portKey]int32{}
-	for i, p := range g.Ports {
-		if i < len(wps) && wps[i] != 0 {
-			out[portKey{svc: merge.KeyOf(g), port: p.Port, protocol: p.Protocol}] = wps[i]
+// testPorts allocates wps[i] to the i-th port of g (0: none).
+func testPorts(g *model.GlobalService, wps ...int32) PortLookup {
+	return func(got *model.GlobalService, p model.Port) int32 {
+		if got != g {
+			return 0
 		}
+		for i, q := range g.Ports {
+			if q == p && i < len(wps) {
+				return wps[i]
+			}
+		}
+		return 0
 	}
-	return out
 }
 
 func TestDesiredDerivedService(t *testing.T) {
@@ -166,7 +169,7 @@ func TestImportSpecEqual(t *testing.T) {
 	}
 }
 
-func TestImportsByCluster(t *testing.T) {
+func TestWants(t *testing.T) {
 	svc := func(domain, name string, importers ...string) merge.Service {
 		g := model.GlobalService{Namespace: "shop", Name: name, Domain: domain}
 		for _, c := range importers {
@@ -182,7 +185,7 @@ func TestImportsByCluster(t *testing.T) {
 		svc("mesh.internal", "web", "east-1", "north-1", "west-1"),
 		svc("west.internal", "web", "east-1", "west-1"),
 	}}
-	got := importsByCluster(res, clusters, segments)
+	got := Wants(res, clusters, segments)
 	want := map[string][]string{
 		"east-1":  {"shop/db@mesh.internal", "shop/web@mesh.internal"},
 		"west-1":  {"shop/web@west.internal"}, // its own domain wins
@@ -202,53 +205,11 @@ func TestImportsByCluster(t *testing.T) {
 	}
 }
 
-func TestSetWriteBackStatus(t *testing.T) {
-	tests := []struct {
-		name        string
-		imports     []MemberImport
-		wantStatus  metav1.ConditionStatus
-		wantReason  meshfedv1.GlobalServiceConditionReason
-		wantMessage string
-		wantMissing map[string]bool
-	}{
-		{name: "all ready", imports: []MemberImport{{Cluster: "east-1"}, {Cluster: "west-1"}},
-			wantStatus: metav1.ConditionTrue, wantReason: meshfedv1.GlobalServiceReasonWaypointsReady, wantMessage: "every importing cluster has a waypoint",
-			wantMissing: map[string]bool{}},
-		{name: "no imports", wantStatus: metav1.ConditionTrue, wantReason: meshfedv1.GlobalServiceReasonWaypointsReady,
-			wantMessage: "every importing cluster has a waypoint", wantMissing: map[string]bool{}},
-		{name: "waypoint missing in an exporter and an importer", imports: []MemberImport{{Cluster: "east-1", WaypointMissing: true}, {Cluster: "north-1", NamespaceMissing: true}},
-			wantStatus: metav1.ConditionFalse, wantReason: meshfedv1.GlobalServiceReasonWaypointMissing,
-			wantMessage: "no waypoint in namespace shop of: east-1, north-1 (no namespace)", wantMissing: map[string]bool{"east-1": true}},
-		{name: "name clash wins", imports: []MemberImport{{Cluster: "east-1", WaypointMissing: true}, {Cluster: "west-1", Clashes: []string{"Service shop/web-global"}}},
-			wantStatus: metav1.ConditionFalse, wantReason: meshfedv1.GlobalServiceReasonNameClash,
-			wantMessage: "names taken by objects meshfed does not own, left alone: west-1: Service shop/web-global", wantMissing: map[string]bool{"east-1": true}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			gs := &meshfedv1.GlobalService{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}}
-			gs.Status.Clusters = []meshfedv1.ClusterExportStatus{{Name: "east-1"}, {Name: "west-1"}}
-			setWriteBackStatus(gs, tt.imports)
-			c := meta.FindStatusCondition(gs.Status.Conditions, string(meshfedv1.GlobalServiceConditionWaypointReady))
-			if c == nil {
-				t.Fatal("no WaypointReady condition")
-			}
-			if c.Status != tt.wantStatus || c.Reason != string(tt.wantReason) || c.Message != tt.wantMessage {
-				t.Errorf("condition %s/%s %q, want %s/%s %q", c.Status, c.Reason, c.Message, tt.wantStatus, tt.wantReason, tt.wantMessage)
-			}
-			for _, cs := range gs.Status.Clusters {
-				if cs.WaypointMissing != tt.wantMissing[cs.Name] {
-					t.Errorf("cluster %s waypointMissing = %v, want %v", cs.Name, cs.WaypointMissing, tt.wantMissing[cs.Name])
-				}
-			}
-		})
-	}
-}
-
-func TestWriteBackReportFor(t *testing.T) {
-	var r WriteBackReport
+func TestReportFor(t *testing.T) {
+	var r Report
 	k := merge.Key{Namespace: "shop", Domain: wellknown.DefaultSegmentDomain, Name: "web"}
-	r.add(k, MemberImport{Cluster: "west-1"})
-	r.add(k, MemberImport{Cluster: "east-1", WaypointMissing: true})
+	r.add(k, Import{Cluster: "west-1"})
+	r.add(k, Import{Cluster: "east-1", WaypointMissing: true})
 	got := r.For(k)
 	if len(got) != 2 || got[0].Cluster != "east-1" || !got[0].WaypointMissing || got[1].Cluster != "west-1" {
 		t.Errorf("For = %+v", got)
@@ -257,7 +218,7 @@ func TestWriteBackReportFor(t *testing.T) {
 		t.Errorf("For(unknown) = %+v", other)
 	}
 	cause := errors.New("connection refused")
-	r.fail("west-1", cause)
+	r.Fail("west-1", cause)
 	if !errors.Is(r.Failures["west-1"], cause) || len(r.Failures) != 1 {
 		t.Errorf("Failures = %v", r.Failures)
 	}

@@ -1,4 +1,4 @@
-package controller
+package writeback
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type memberWriter struct {
 // applyDerived creates or updates the derived Service (cur is the member's current object of
 // that name, nil if none) and returns its ClusterIP. A Service of that name the hub does not
 // own for this global service is left alone and recorded as a clash.
-func (w *memberWriter) applyDerived(ctx context.Context, cur, desired *corev1.Service, mi *MemberImport) (string, error) {
+func (w *memberWriter) applyDerived(ctx context.Context, cur, desired *corev1.Service, mi *Import) (string, error) {
 	c := w.conn.Cluster().GetClient()
 	switch {
 	case cur == nil:
@@ -57,7 +57,7 @@ func (w *memberWriter) applyDerived(ctx context.Context, cur, desired *corev1.Se
 
 // applyImport creates or updates the ServiceImport (cur is the member's current object of
 // that name, nil if none). One the hub does not own is left alone and recorded as a clash.
-func (w *memberWriter) applyImport(ctx context.Context, cur, desired *mcsv1alpha1.ServiceImport, mi *MemberImport) error {
+func (w *memberWriter) applyImport(ctx context.Context, cur, desired *mcsv1alpha1.ServiceImport, mi *Import) error {
 	c := w.conn.Cluster().GetClient()
 	switch {
 	case cur == nil:
@@ -99,7 +99,7 @@ func (w *memberWriter) remove(ctx context.Context, kind string, obj client.Objec
 }
 
 // clash records and logs an object whose name the hub needs but does not own.
-func (w *memberWriter) clash(mi *MemberImport, kind string, obj client.Object) {
+func (w *memberWriter) clash(mi *Import, kind string, obj client.Object) {
 	ref := objectRef(kind, obj)
 	mi.Clashes = append(mi.Clashes, ref)
 	w.log.Warn("name taken by an object meshfed does not own; left alone", "object", ref)

@@ -1,0 +1,55 @@
+package writeback
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	"github.com/meshfed/meshfed/apis/wellknown"
+)
+
+// RemoveAll deletes everything the hub wrote into a member — the ServiceImports and
+// derived Services carrying both write-back labels — through c, a client of that member. It is
+// the cleanup for a member that leaves the federation, whose connection the hub no longer
+// has. ServiceImports are skipped on a member that does not serve their API.
+func RemoveAll(ctx context.Context, c client.Client) error {
+	var imports mcsv1alpha1.ServiceImportList
+	err := removeAll(ctx, c, &imports, func() []client.Object { return itemsOf(imports.Items) })
+	if err != nil && !meta.IsNoMatchError(err) {
+		return err
+	}
+	var svcs corev1.ServiceList
+	return removeAll(ctx, c, &svcs, func() []client.Object { return itemsOf(svcs.Items) })
+}
+
+// removeAll lists every object carrying both write-back labels into list and deletes each,
+// guarded by its UID so that an object recreated meanwhile under the same name is kept.
+func removeAll(ctx context.Context, c client.Client, list client.ObjectList, items func() []client.Object) error {
+	sel := client.MatchingLabels{wellknown.ManagedByLabel: wellknown.ManagedByValue}
+	if err := c.List(ctx, list, sel, client.HasLabels{wellknown.GlobalServiceNameLabel}); err != nil {
+		return fmt.Errorf("failed to list written-back objects %T: %w", list, err)
+	}
+	for _, obj := range items() {
+		uid := obj.GetUID()
+		if err := c.Delete(ctx, obj, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("failed to delete %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// itemsOf returns pointers to the items of a list.
+func itemsOf[T any, PT interface {
+	*T
+	client.Object
+}](items []T) []client.Object {
+	out := make([]client.Object, len(items))
+	for i := range items {
+		out[i] = PT(&items[i])
+	}
+	return out
+}
