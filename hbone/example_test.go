@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -18,30 +17,49 @@ import (
 // and a dialer that tunnels to that upstream through it over HTTP/2 and mutual TLS. Both sides
 // hold certificates of one development CA.
 func Example() {
+	if err := tunnelOnce(); err != nil {
+		fmt.Println("error:", err)
+	}
+	// Output:
+	// hello from the upstream
+	// over h2
+}
+
+// issue returns the certificate of workload ns/sa, signed by ca.
+func issue(ca *identity.CA, ns, sa string) (identity.StaticSource, error) {
+	id, err := identity.WorkloadID(ca.TrustDomain(), ns, sa)
+	if err != nil {
+		return identity.StaticSource{}, err
+	}
+	cert, err := ca.Issue(id, time.Hour)
+	if err != nil {
+		return identity.StaticSource{}, err
+	}
+	m, err := identity.NewMaterial(cert.CertPEM, cert.KeyPEM, ca.CertPEM())
+	if err != nil {
+		return identity.StaticSource{}, err
+	}
+	return identity.NewStaticSource(m), nil
+}
+
+func tunnelOnce() error {
 	ca, err := identity.NewRootCA("example.local", time.Hour)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	issue := func(ns, sa string) identity.StaticSource {
-		id, err := identity.WorkloadID(ca.TrustDomain(), ns, sa)
-		if err != nil {
-			log.Fatal(err)
-		}
-		cert, err := ca.Issue(id, time.Hour)
-		if err != nil {
-			log.Fatal(err)
-		}
-		m, err := identity.NewMaterial(cert.CertPEM, cert.KeyPEM, ca.CertPEM())
-		if err != nil {
-			log.Fatal(err)
-		}
-		return identity.NewStaticSource(m)
+	serverID, err := issue(ca, "shop", "meshfed-waypoint")
+	if err != nil {
+		return err
+	}
+	clientID, err := issue(ca, "shop", "client")
+	if err != nil {
+		return err
 	}
 
 	// The upstream: answers one line and closes.
 	up, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer up.Close()
 	go func() {
@@ -59,7 +77,7 @@ func Example() {
 	// The server: its handler is the authorization hook; it never dials anything else.
 	quiet := slog.New(slog.DiscardHandler)
 	srv, err := hbone.NewServer(hbone.ServerOptions{
-		Source: issue("shop", "meshfed-waypoint"),
+		Source: serverID,
 		Logger: quiet,
 		Handler: hbone.HandlerFunc(func(ctx context.Context, req *hbone.Request) (net.Conn, error) {
 			if req.Target != upstream {
@@ -70,34 +88,32 @@ func Example() {
 		}),
 	})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	tcp, udp, err := hbone.Listen("127.0.0.1:0")
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	go func() { _ = srv.Serve(tcp, udp) }()
 	defer srv.Close()
 
 	// The dialer: pools connections per peer; each Dial is one tunnel.
-	d, err := hbone.NewDialer(hbone.Options{Source: issue("shop", "client"), Logger: quiet})
+	d, err := hbone.NewDialer(hbone.Options{Source: clientID, Logger: quiet})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer d.Close()
 	peer := hbone.Peer{Address: tcp.Addr().String(), Protocol: hbone.ProtocolH2}
 	conn, err := d.Dial(context.Background(), peer, upstream, hbone.Metadata{})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer conn.Close()
 	line, err := io.ReadAll(conn)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	fmt.Print(string(line))
 	fmt.Println("over", conn.Protocol())
-	// Output:
-	// hello from the upstream
-	// over h2
+	return nil
 }

@@ -16,7 +16,7 @@ const eventTimeout = 5 * time.Second
 // clusterProblem is a member.ServiceProblem of one member cluster.
 type clusterProblem struct {
 	Cluster string
-	member.ServiceProblem
+	member.ServiceValueProblem
 }
 
 // problemKey identifies a reported problem; the same problem is reported once while it lasts.

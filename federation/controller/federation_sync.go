@@ -136,7 +136,7 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	if m.Withdrawn {
 		return nil
 	}
-	objs, err := m.Conn.Snapshot(ctx)
+	objs, err := m.Conn.Objects(ctx)
 	if errors.Is(err, member.ErrNotSynced) {
 		p.carryOver(cl.Name)
 		return nil
@@ -152,7 +152,7 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 		p.waypoints = append(p.waypoints, &store.WaypointsRecord{Namespace: w.Namespace, Cluster: cl.Name, Network: w.Network, Addresses: w.Addresses})
 	}
 	for _, pr := range append(problems, wproblems...) {
-		p.problems = append(p.problems, clusterProblem{Cluster: cl.Name, ServiceProblem: pr})
+		p.problems = append(p.problems, clusterProblem{Cluster: cl.Name, ServiceValueProblem: pr})
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func GlobalServiceName(k merge.Key) string {
 
 // desiredGlobalService builds the hub mirror of one merged service. problems are the member
 // problems of Services with the same namespace and name; stale names the stale members.
-func desiredGlobalService(svc *merge.Service, ports map[portKey]int32, problems []member.ServiceProblem, stale map[string]bool) *meshfedv1.GlobalService {
+func desiredGlobalService(svc *merge.Service, ports map[portKey]int32, problems []member.ServiceValueProblem, stale map[string]bool) *meshfedv1.GlobalService {
 	g := &svc.Global
 	k := merge.KeyOf(g)
 	gs := &meshfedv1.GlobalService{
@@ -66,7 +66,7 @@ func desiredGlobalService(svc *merge.Service, ports map[portKey]int32, problems 
 	return gs
 }
 
-func setConditions(gs *meshfedv1.GlobalService, problems []member.ServiceProblem) {
+func setConditions(gs *meshfedv1.GlobalService, problems []member.ServiceValueProblem) {
 	conflict := metav1.Condition{Type: string(meshfedv1.GlobalServiceConditionConflict), Status: metav1.ConditionFalse,
 		Reason: string(meshfedv1.GlobalServiceReasonNoConflict), Message: "every export agrees"}
 	if cs := gs.Status.Conflicts; len(cs) > 0 {

@@ -23,9 +23,9 @@ import (
 // mirror brings the hub's GlobalService objects in line with the merge result: create or update
 // (spec, then status, each only on change) and delete the ones meshfed owns that no longer merge.
 func (f *Federation) mirror(ctx context.Context, res *merge.Result, p *pass, ports map[portKey]int32, wb *writeback.Report) error {
-	problems := map[types.NamespacedName][]member.ServiceProblem{}
+	problems := map[types.NamespacedName][]member.ServiceValueProblem{}
 	for _, pr := range p.problems {
-		problems[pr.Service] = append(problems[pr.Service], pr.ServiceProblem)
+		problems[pr.Service] = append(problems[pr.Service], pr.ServiceValueProblem)
 	}
 	stale := map[string]bool{}
 	for _, s := range p.states {

@@ -20,7 +20,7 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
-// ErrNotSynced is returned by Snapshot before the connection's caches have synced: nothing may
+// ErrNotSynced is returned by Objects before the connection's caches have synced: nothing may
 // be merged or withdrawn for a member until then.
 var ErrNotSynced = errors.New("member caches not synced")
 

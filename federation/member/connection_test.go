@@ -17,9 +17,9 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 )
 
-// TestConnectionSnapshot connects to a real API server through the same kubeconfig path the
+// TestConnectionObjects connects to a real API server through the same kubeconfig path the
 // hub uses for member Secrets and reads a member's exports from synced caches.
-func TestConnectionSnapshot(t *testing.T) {
+func TestConnectionObjects(t *testing.T) {
 	m := framework.Start(t, 1)[0]
 	ctx := t.Context()
 	kc, err := m.Kubeconfig()
@@ -59,7 +59,7 @@ func TestConnectionSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(conn.Close)
-	if _, err := conn.Snapshot(ctx); !errors.Is(err, ErrNotSynced) {
+	if _, err := conn.Objects(ctx); !errors.Is(err, ErrNotSynced) {
 		t.Fatalf("snapshot before start: err = %v, want ErrNotSynced", err)
 	}
 	if err := conn.Start(ctx); err != nil {
@@ -94,7 +94,7 @@ func TestConnectionSnapshot(t *testing.T) {
 
 func snapshotExports(t *testing.T, conn *Connection, site Site) []model.ClusterExport {
 	t.Helper()
-	objs, err := conn.Snapshot(t.Context())
+	objs, err := conn.Objects(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 )
 
-// Problem is a value in a member cluster the hub cannot use. It is reported as a Warning Event
+// ValueProblem is a value in a member cluster the hub cannot use. It is reported as a Warning Event
 // on the Service and a reason on the GlobalService; it never stops anything else.
-type Problem struct {
+type ValueProblem struct {
 	Reason  meshfedv1.GlobalServiceConditionReason
 	Message string
 }
@@ -25,14 +25,14 @@ type Export struct {
 	Scope    model.Scope
 	Takeover bool
 	// Problems lists every unusable value met on the way, in the order read.
-	Problems []Problem
+	Problems []ValueProblem
 }
 
 // ReadExport decides whether and how a Service is exported. Precedence, first match wins:
 // the Service's own scope, an MCS ServiceExport next to it (scope global), its Namespace's scope.
 // On one object the meshfed.io key beats the solo.io alias and an annotation beats a label. An
 // unknown scope value makes the Service not exported (it does not fall through to a wider
-// default), with a Problem. Takeover follows the same Service-over-Namespace rule and is implied
+// default), with a ValueProblem. Takeover follows the same Service-over-Namespace rule and is implied
 // by global-only unless set to "false".
 func ReadExport(svc *corev1.Service, ns *corev1.Namespace, hasServiceExport bool) Export {
 	var out Export
@@ -49,7 +49,7 @@ func ReadExport(svc *corev1.Service, ns *corev1.Namespace, hasServiceExport bool
 	}
 	sc, err := model.ParseScope(scope)
 	if err != nil {
-		out.Problems = append(out.Problems, Problem{
+		out.Problems = append(out.Problems, ValueProblem{
 			Reason:  meshfedv1.GlobalServiceReasonInvalidScope,
 			Message: fmt.Sprintf("%s: %v; the Service is not exported", from, err),
 		})
@@ -60,7 +60,7 @@ func ReadExport(svc *corev1.Service, ns *corev1.Namespace, hasServiceExport bool
 	return out
 }
 
-func readTakeover(svc *corev1.Service, ns *corev1.Namespace, sc model.Scope, problems []Problem) (bool, []Problem) {
+func readTakeover(svc *corev1.Service, ns *corev1.Namespace, sc model.Scope, problems []ValueProblem) (bool, []ValueProblem) {
 	metas := []*metav1.ObjectMeta{&svc.ObjectMeta}
 	if ns != nil {
 		metas = append(metas, &ns.ObjectMeta)
@@ -76,7 +76,7 @@ func readTakeover(svc *corev1.Service, ns *corev1.Namespace, sc model.Scope, pro
 		case "false":
 			return false, problems
 		}
-		problems = append(problems, Problem{
+		problems = append(problems, ValueProblem{
 			Reason:  meshfedv1.GlobalServiceReasonInvalidTakeover,
 			Message: fmt.Sprintf("%s: takeover value %q is neither \"true\" nor \"false\"; ignored", from, v),
 		})

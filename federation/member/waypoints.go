@@ -31,9 +31,9 @@ type Waypoint struct {
 // HBONE port. An invalid annotation is a problem and falls through to the load balancer. A
 // waypoint's ClusterIP is not published: callers on the same network reach endpoints directly.
 // The result is sorted by namespace.
-func Waypoints(site Site, objs *Objects) ([]Waypoint, []ServiceProblem) {
+func Waypoints(site Site, objs *Objects) ([]Waypoint, []ServiceValueProblem) {
 	var out []Waypoint
-	var problems []ServiceProblem
+	var problems []ServiceValueProblem
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		if svc.Name != wellknown.WaypointName {
@@ -42,9 +42,9 @@ func Waypoints(site Site, objs *Objects) ([]Waypoint, []ServiceProblem) {
 		w := Waypoint{Namespace: svc.Namespace, Network: NetworkOf(site.Network, objs.Namespaces[svc.Namespace])}
 		addrs, err := annotatedAddress(svc)
 		if err != nil {
-			problems = append(problems, ServiceProblem{
-				Service: types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name},
-				Problem: Problem{Reason: meshfedv1.GlobalServiceReasonInvalidHBONEAddress, Message: err.Error()},
+			problems = append(problems, ServiceValueProblem{
+				Service:      types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name},
+				ValueProblem: ValueProblem{Reason: meshfedv1.GlobalServiceReasonInvalidHBONEAddress, Message: err.Error()},
 			})
 		}
 		if len(addrs) == 0 {

@@ -53,7 +53,7 @@
 //
 // Exports from non-member clusters, with an invalid scope, without a namespace or name, or
 // duplicated within a cluster (the oldest copy is kept) are ignored, and every ignored export
-// is one Problem. A cluster listed twice keeps the entry smallest by (segment, network,
+// is one InputProblem. A cluster listed twice keeps the entry smallest by (segment, network,
 // region), a segment listed twice its smallest domain — choices that do not depend on input
 // order — and both are reported; so are endpoints claiming another cluster.
 package merge

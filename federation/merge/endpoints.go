@@ -33,7 +33,7 @@ func newCopier(sorted []source) *copier {
 // the exporter, network and region filled from it when empty. It also returns the exporter
 // with its endpoint and ready (healthy) counts, and reports endpoints that claimed another
 // cluster.
-func (c *copier) copyExport(s source, names []namePair) (ClusterEndpoints, model.Exporter, *Problem) {
+func (c *copier) copyExport(s source, names []namePair) (ClusterEndpoints, model.Exporter, *InputProblem) {
 	in := s.export.Endpoints
 	exp := model.Exporter{Cluster: s.cluster(), Scope: s.export.Scope, Endpoints: len(in)}
 	ce := ClusterEndpoints{Cluster: s.cluster()}
@@ -58,7 +58,7 @@ func (c *copier) copyExport(s source, names []namePair) (ClusterEndpoints, model
 		return ce, exp, nil
 	}
 	e := s.export
-	return ce, exp, &Problem{
+	return ce, exp, &InputProblem{
 		Reason: ProblemForeignEndpoint, Cluster: e.Cluster, Namespace: e.Namespace, Name: e.Name,
 		Message: fmt.Sprintf("%d endpoint(s) of %s/%s exported by cluster %q name another cluster in their locality; rewritten to %q", foreign, e.Namespace, e.Name, e.Cluster, e.Cluster),
 	}

@@ -21,9 +21,9 @@ func (s source) cluster() string { return s.member.cluster.Name }
 
 // groupExports sorts the usable exports into global services by key. Each group holds one
 // export per cluster, in cluster-name order; every other export is reported.
-func groupExports(exports []model.ClusterExport, idx *index) (map[Key][]source, []Problem) {
+func groupExports(exports []model.ClusterExport, idx *index) (map[Key][]source, []InputProblem) {
 	groups := make(map[Key][]source)
-	var problems []Problem
+	var problems []InputProblem
 	for i := range exports {
 		e := &exports[i]
 		m, p := checkExport(e, idx)
@@ -35,7 +35,7 @@ func groupExports(exports []model.ClusterExport, idx *index) (map[Key][]source, 
 		groups[k] = append(groups[k], source{export: e, member: m})
 	}
 	for k, g := range groups {
-		var dups []Problem
+		var dups []InputProblem
 		groups[k], dups = dedupe(g)
 		problems = append(problems, dups...)
 	}
@@ -43,9 +43,9 @@ func groupExports(exports []model.ClusterExport, idx *index) (map[Key][]source, 
 }
 
 // checkExport returns the export's member cluster, or the problem that makes it unusable.
-func checkExport(e *model.ClusterExport, idx *index) (*member, *Problem) {
-	problem := func(r ProblemReason, format string, args ...any) *Problem {
-		return &Problem{Reason: r, Cluster: e.Cluster, Namespace: e.Namespace, Name: e.Name, Message: fmt.Sprintf(format, args...)}
+func checkExport(e *model.ClusterExport, idx *index) (*member, *InputProblem) {
+	problem := func(r ProblemReason, format string, args ...any) *InputProblem {
+		return &InputProblem{Reason: r, Cluster: e.Cluster, Namespace: e.Namespace, Name: e.Name, Message: fmt.Sprintf(format, args...)}
 	}
 	if e.Namespace == "" || e.Name == "" {
 		return nil, problem(ProblemInvalidExport, "export from cluster %q has no namespace or name; ignored", e.Cluster)
@@ -62,19 +62,19 @@ func checkExport(e *model.ClusterExport, idx *index) (*member, *Problem) {
 
 // dedupe sorts a group by cluster and keeps each cluster's oldest export (ties broken by
 // content, so the choice does not depend on input order); the others are reported.
-func dedupe(g []source) ([]source, []Problem) {
+func dedupe(g []source) ([]source, []InputProblem) {
 	slices.SortFunc(g, func(a, b source) int {
 		if c := cmp.Compare(a.cluster(), b.cluster()); c != 0 {
 			return c
 		}
 		return compareDuplicates(a.export, b.export)
 	})
-	var problems []Problem
+	var problems []InputProblem
 	out := g[:0]
 	for i, s := range g {
 		if i > 0 && s.cluster() == g[i-1].cluster() {
 			e := s.export
-			problems = append(problems, Problem{
+			problems = append(problems, InputProblem{
 				Reason: ProblemDuplicateExport, Cluster: e.Cluster, Namespace: e.Namespace, Name: e.Name,
 				Message: fmt.Sprintf("cluster %q exports %s/%s more than once; a copy created %s is ignored", e.Cluster, e.Namespace, e.Name, e.Created.UTC().Format("2006-01-02T15:04:05.999999999Z")),
 			})

@@ -23,7 +23,7 @@ type index struct {
 
 // newIndex builds the index of the member clusters. Duplicate and unnamed clusters, and
 // duplicate segments, are resolved independently of input order and reported.
-func newIndex(clusters []model.Cluster, segments []model.Segment) (*index, []Problem) {
+func newIndex(clusters []model.Cluster, segments []model.Segment) (*index, []InputProblem) {
 	domains, problems := segmentDomains(segments)
 	chosen, clusterProblems := uniqueClusters(clusters)
 	problems = append(problems, clusterProblems...)
@@ -47,7 +47,7 @@ func domainOf(domains map[string]string, segment string) string {
 
 // segmentDomains maps segment names to domains. A segment listed twice keeps the smallest
 // domain (an order-independent choice) and is reported once.
-func segmentDomains(segments []model.Segment) (map[string]string, []Problem) {
+func segmentDomains(segments []model.Segment) (map[string]string, []InputProblem) {
 	domains := make(map[string]string, len(segments))
 	seen := make(map[string]int, len(segments))
 	for _, s := range segments {
@@ -57,10 +57,10 @@ func segmentDomains(segments []model.Segment) (map[string]string, []Problem) {
 			domains[s.Name] = d
 		}
 	}
-	var problems []Problem
+	var problems []InputProblem
 	for name, n := range seen {
 		if n > 1 {
-			problems = append(problems, Problem{
+			problems = append(problems, InputProblem{
 				Reason:  ProblemDuplicateSegment,
 				Segment: name,
 				Message: fmt.Sprintf("segment %q is listed %d times; using domain %q", name, n, domains[name]),
@@ -72,13 +72,13 @@ func segmentDomains(segments []model.Segment) (map[string]string, []Problem) {
 
 // uniqueClusters keeps one cluster per name: the smallest by (segment, network, region), an
 // order-independent choice. Duplicates and unnamed clusters are reported.
-func uniqueClusters(clusters []model.Cluster) (map[string]model.Cluster, []Problem) {
+func uniqueClusters(clusters []model.Cluster) (map[string]model.Cluster, []InputProblem) {
 	chosen := make(map[string]model.Cluster, len(clusters))
 	seen := make(map[string]int, len(clusters))
-	var problems []Problem
+	var problems []InputProblem
 	for _, c := range clusters {
 		if c.Name == "" {
-			problems = append(problems, Problem{
+			problems = append(problems, InputProblem{
 				Reason:  ProblemInvalidCluster,
 				Segment: c.Segment,
 				Message: fmt.Sprintf("a cluster without a name (segment %q, network %q) is ignored", c.Segment, c.Network),
@@ -93,7 +93,7 @@ func uniqueClusters(clusters []model.Cluster) (map[string]model.Cluster, []Probl
 	for name, n := range seen {
 		if n > 1 {
 			c := chosen[name]
-			problems = append(problems, Problem{
+			problems = append(problems, InputProblem{
 				Reason:  ProblemDuplicateCluster,
 				Cluster: name,
 				Message: fmt.Sprintf("cluster %q is listed %d times; using segment %q, network %q, region %q", name, n, c.Segment, c.Network, c.Region),

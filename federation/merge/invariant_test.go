@@ -158,7 +158,7 @@ func exportMerged(e model.ClusterExport, r Result) bool {
 
 // exportReported reports whether a dropping problem names the export.
 func exportReported(e model.ClusterExport, r Result) bool {
-	return slices.ContainsFunc(r.Problems, func(p Problem) bool {
+	return slices.ContainsFunc(r.Problems, func(p InputProblem) bool {
 		return p.Reason.DropsExport() && p.Cluster == e.Cluster && p.Namespace == e.Namespace && p.Name == e.Name
 	})
 }

@@ -21,7 +21,7 @@ func Merge(in Input) Result {
 	slices.SortFunc(keys, Key.Compare)
 	services := make([]Service, len(keys))
 	for i, k := range keys {
-		var p []Problem
+		var p []InputProblem
 		services[i], p = mergeService(k, groups[k], idx)
 		problems = append(problems, p...)
 	}
@@ -29,7 +29,7 @@ func Merge(in Input) Result {
 }
 
 // mergeService merges one group of exports, sorted by cluster with one export per cluster.
-func mergeService(k Key, sorted []source, idx *index) (Service, []Problem) {
+func mergeService(k Key, sorted []source, idx *index) (Service, []InputProblem) {
 	aged := byAge(sorted)
 	svc := model.GlobalService{
 		Namespace: k.Namespace,
@@ -51,9 +51,9 @@ func mergeService(k Key, sorted []source, idx *index) (Service, []Problem) {
 	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted))}
 	svc.Exporters = make([]model.Exporter, len(sorted))
 	c := newCopier(sorted)
-	var problems []Problem
+	var problems []InputProblem
 	for i, s := range sorted {
-		var p *Problem
+		var p *InputProblem
 		out.Endpoints[i], svc.Exporters[i], p = c.copyExport(s, names[s.pos])
 		if p != nil {
 			problems = append(problems, *p)

@@ -41,9 +41,9 @@ func (r ProblemReason) DropsExport() bool {
 	}
 }
 
-// Problem is one piece of input the merge ignored or corrected, for the hub to log (Warn) and
+// InputProblem is one piece of input the merge ignored or corrected, for the hub to log (Warn) and
 // surface on the objects concerned. Fields that do not apply are empty.
-type Problem struct {
+type InputProblem struct {
 	Reason    ProblemReason `json:"reason"`
 	Cluster   string        `json:"cluster,omitempty"`
 	Segment   string        `json:"segment,omitempty"`
@@ -53,7 +53,7 @@ type Problem struct {
 }
 
 // compareProblems orders problems by service, then cluster, segment, reason and message.
-func compareProblems(a, b Problem) int {
+func compareProblems(a, b InputProblem) int {
 	return cmp.Or(
 		cmp.Compare(a.Namespace, b.Namespace),
 		cmp.Compare(a.Name, b.Name),
@@ -65,7 +65,7 @@ func compareProblems(a, b Problem) int {
 }
 
 // sortProblems sorts problems in place and returns them.
-func sortProblems(ps []Problem) []Problem {
+func sortProblems(ps []InputProblem) []InputProblem {
 	slices.SortFunc(ps, compareProblems)
 	return ps
 }

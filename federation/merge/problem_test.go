@@ -17,38 +17,38 @@ func TestProblems(t *testing.T) {
 		clusters  []model.Cluster
 		segments  []model.Segment
 		exports   []model.ClusterExport
-		want      []Problem // Message is matched as a substring
-		exporters []string  // of the single remaining service; nil: no service
+		want      []InputProblem // Message is matched as a substring
+		exporters []string       // of the single remaining service; nil: no service
 	}{
 		{name: "unknown cluster",
 			exports:   []model.ClusterExport{export("ghost", model.ScopeGlobal, 0), export("e1", model.ScopeGlobal, 1)},
-			want:      []Problem{{Reason: ProblemUnknownCluster, Cluster: "ghost", Namespace: "ns", Name: "svc", Message: "not a member"}},
+			want:      []InputProblem{{Reason: ProblemUnknownCluster, Cluster: "ghost", Namespace: "ns", Name: "svc", Message: "not a member"}},
 			exporters: []string{"e1"}},
 		{name: "invalid scope", exports: []model.ClusterExport{invalidScope},
-			want: []Problem{{Reason: ProblemInvalidScope, Cluster: "e1", Namespace: "ns", Name: "svc", Message: `"everywhere"`}}},
+			want: []InputProblem{{Reason: ProblemInvalidScope, Cluster: "e1", Namespace: "ns", Name: "svc", Message: `"everywhere"`}}},
 		{name: "no name", exports: []model.ClusterExport{noName},
-			want: []Problem{{Reason: ProblemInvalidExport, Cluster: "e1", Namespace: "ns", Message: "no namespace or name"}}},
+			want: []InputProblem{{Reason: ProblemInvalidExport, Cluster: "e1", Namespace: "ns", Message: "no namespace or name"}}},
 		{name: "duplicate export keeps the oldest",
 			exports: []model.ClusterExport{export("e1", model.ScopeCluster, 5), export("e1", model.ScopeGlobal, 2)},
-			want: []Problem{{Reason: ProblemDuplicateExport, Cluster: "e1", Namespace: "ns", Name: "svc",
+			want: []InputProblem{{Reason: ProblemDuplicateExport, Cluster: "e1", Namespace: "ns", Name: "svc",
 				Message: "a copy created 2025-01-01T00:05:00Z is ignored"}},
 			exporters: []string{"e1"}},
 		{name: "foreign endpoint is rewritten",
 			exports: []model.ClusterExport{export("e1", model.ScopeGlobal, 0, withEndpoints(
 				model.Endpoint{Address: "10.0.0.9", Locality: model.Locality{Cluster: "w1"}}))},
-			want:      []Problem{{Reason: ProblemForeignEndpoint, Cluster: "e1", Namespace: "ns", Name: "svc", Message: "1 endpoint(s)"}},
+			want:      []InputProblem{{Reason: ProblemForeignEndpoint, Cluster: "e1", Namespace: "ns", Name: "svc", Message: "1 endpoint(s)"}},
 			exporters: []string{"e1"}},
 		{name: "duplicate cluster keeps the smallest",
 			clusters:  []model.Cluster{{Name: "e1", Segment: "west"}, {Name: "e1", Segment: "east"}},
 			exports:   []model.ClusterExport{export("e1", model.ScopeGlobal, 0)},
-			want:      []Problem{{Reason: ProblemDuplicateCluster, Cluster: "e1", Message: `listed 2 times; using segment "east"`}},
+			want:      []InputProblem{{Reason: ProblemDuplicateCluster, Cluster: "e1", Message: `listed 2 times; using segment "east"`}},
 			exporters: []string{"e1"}},
 		{name: "cluster without a name",
 			clusters: []model.Cluster{{Segment: "east"}},
-			want:     []Problem{{Reason: ProblemInvalidCluster, Segment: "east", Message: "without a name"}}},
+			want:     []InputProblem{{Reason: ProblemInvalidCluster, Segment: "east", Message: "without a name"}}},
 		{name: "duplicate segment keeps the smallest domain",
 			segments: []model.Segment{{Name: "east", Domain: "z.example"}, {Name: "east", Domain: "a.example"}},
-			want:     []Problem{{Reason: ProblemDuplicateSegment, Segment: "east", Message: `using domain "a.example"`}}},
+			want:     []InputProblem{{Reason: ProblemDuplicateSegment, Segment: "east", Message: `using domain "a.example"`}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +77,7 @@ func TestProblems(t *testing.T) {
 }
 
 // checkProblems compares problems field by field, messages by substring.
-func checkProblems(t *testing.T, got, want []Problem) {
+func checkProblems(t *testing.T, got, want []InputProblem) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("problems %+v, want %+v", got, want)

@@ -91,7 +91,7 @@ type Result struct {
 	// Services are the merged global services, sorted by Key.
 	Services []Service `json:"services"`
 	// Problems are the inputs the merge ignored or corrected, sorted.
-	Problems []Problem `json:"problems,omitempty"`
+	Problems []InputProblem `json:"problems,omitempty"`
 }
 
 // GlobalServices returns the merged global services in Key order. The returned values share

@@ -44,7 +44,7 @@ const memberTimeout = 5 * time.Second
 // incomplete.
 func Member(ctx context.Context, conn *member.Connection, wants []*model.GlobalService, ports PortLookup, o Options) (Report, error) {
 	var report Report
-	objs, err := conn.Snapshot(ctx)
+	objs, err := conn.Objects(ctx)
 	if errors.Is(err, member.ErrNotSynced) {
 		return report, nil
 	}

@@ -28,17 +28,17 @@ type Objects struct {
 	Nodes          map[string]*corev1.Node
 }
 
-// ServiceProblem is a Problem of one Service.
-type ServiceProblem struct {
+// ServiceValueProblem is a ValueProblem of one Service.
+type ServiceValueProblem struct {
 	Service types.NamespacedName
-	Problem
+	ValueProblem
 }
 
 // Exports turns one member's objects into its exports, sorted by namespace and name, and the
 // problems met on the way. Objects the hub itself wrote (managed-by meshfed) are never exported.
-func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceProblem) {
+func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceValueProblem) {
 	var out []model.ClusterExport
-	var problems []ServiceProblem
+	var problems []ServiceValueProblem
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
@@ -47,7 +47,7 @@ func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceProblem)
 		}
 		exp, ok, ps := exportOf(site, svc, objs)
 		for _, p := range ps {
-			problems = append(problems, ServiceProblem{Service: key, Problem: p})
+			problems = append(problems, ServiceValueProblem{Service: key, ValueProblem: p})
 		}
 		if ok {
 			out = append(out, exp)
@@ -59,7 +59,7 @@ func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceProblem)
 	return out, problems
 }
 
-func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExport, bool, []Problem) {
+func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExport, bool, []ValueProblem) {
 	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
 	ns := objs.Namespaces[svc.Namespace]
 	se := objs.ServiceExports[key]
@@ -69,7 +69,7 @@ func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExpor
 		return model.ClusterExport{}, false, problems
 	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
-		return model.ClusterExport{}, false, append(problems, Problem{
+		return model.ClusterExport{}, false, append(problems, ValueProblem{
 			Reason:  meshfedv1.GlobalServiceReasonUnsupportedType,
 			Message: fmt.Sprintf("Service %s is of type ExternalName and has no endpoints to federate; not exported", key),
 		})
@@ -80,7 +80,7 @@ func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExpor
 	}
 	res := priority.Resolve(src, model.DefaultBackendMode)
 	for _, p := range res.Problems {
-		problems = append(problems, Problem{
+		problems = append(problems, ValueProblem{
 			Reason:  meshfedv1.GlobalServiceReasonInvalidTrafficDistribution,
 			Message: fmt.Sprintf("Service %s: %v; using %s", key, p, res.Distribution.Mode),
 		})
@@ -140,7 +140,7 @@ func derefString(s *string) string {
 
 // readOutlier reads the outlier-detection annotation of the Service, else of its Namespace.
 // An invalid value is a problem and means no policy (the waypoints' defaults).
-func readOutlier(key types.NamespacedName, svc *corev1.Service, ns *corev1.Namespace) (*model.OutlierPolicy, *Problem) {
+func readOutlier(key types.NamespacedName, svc *corev1.Service, ns *corev1.Namespace) (*model.OutlierPolicy, *ValueProblem) {
 	v, ok := svc.Annotations[wellknown.OutlierDetectionKey]
 	from := "Service " + key.String()
 	if !ok && ns != nil {
@@ -152,7 +152,7 @@ func readOutlier(key types.NamespacedName, svc *corev1.Service, ns *corev1.Names
 	}
 	p, err := model.ParseOutlierPolicy(v)
 	if err != nil {
-		return nil, &Problem{
+		return nil, &ValueProblem{
 			Reason:  meshfedv1.GlobalServiceReasonInvalidOutlierDetection,
 			Message: fmt.Sprintf("%s: annotation %s: %v; using the waypoints' defaults", from, wellknown.OutlierDetectionKey, err),
 		}

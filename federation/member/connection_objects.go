@@ -11,14 +11,14 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
-// Snapshot reads every watched object from the synced caches. It fails with ErrNotSynced
+// Objects reads every watched object from the synced caches. It fails with ErrNotSynced
 // before Start has seen the caches sync.
-func (c *Connection) Snapshot(ctx context.Context) (*Objects, error) {
+func (c *Connection) Objects(ctx context.Context) (*Objects, error) {
 	c.mu.Lock()
 	synced := c.synced
 	c.mu.Unlock()
 	if !synced {
-		return nil, fmt.Errorf("failed to snapshot member %s: %w", c.name, ErrNotSynced)
+		return nil, fmt.Errorf("failed to read the objects of member %s: %w", c.name, ErrNotSynced)
 	}
 	r := c.cluster.GetCache()
 	var (
