@@ -8,8 +8,8 @@ type MemberClusterConditionReason string
 
 const (
 	// MemberClusterConditionReady reports whether the hub can reach the cluster with the
-	// credentials of its Secret. Reasons: Connected, SecretNotFound, InvalidKubeconfig,
-	// CredentialsRefused, Unreachable.
+	// credentials of its Secret and federates it. Reasons: Connected, SecretNotFound,
+	// InvalidKubeconfig, CredentialsRefused, Unreachable, DuplicateCluster.
 	MemberClusterConditionReady MemberClusterConditionType = "Ready"
 	// MemberClusterConditionSynced reports whether the cluster's exports are merged into the
 	// federation. Reasons: CachesSynced, Syncing, Stale, Withdrawn.
@@ -28,6 +28,9 @@ const (
 	MemberClusterReasonCredentialsRefused MemberClusterConditionReason = "CredentialsRefused"
 	// MemberClusterReasonUnreachable: the API server did not answer.
 	MemberClusterReasonUnreachable MemberClusterConditionReason = "Unreachable"
+	// MemberClusterReasonDuplicateCluster: the cluster (by its kube-system namespace UID) is
+	// already joined under another, older name; this member is not federated.
+	MemberClusterReasonDuplicateCluster MemberClusterConditionReason = "DuplicateCluster"
 	// MemberClusterReasonCachesSynced: the cluster's caches synced and its exports are merged.
 	MemberClusterReasonCachesSynced MemberClusterConditionReason = "CachesSynced"
 	// MemberClusterReasonSyncing: the caches have not synced yet; nothing is merged or withdrawn.
@@ -54,8 +57,8 @@ const (
 	// UnsupportedType.
 	GlobalServiceConditionValid GlobalServiceConditionType = "Valid"
 	// GlobalServiceConditionWaypointReady is False when an importing cluster has no waypoint
-	// in the namespace, or a derived object name is taken. Reasons: WaypointsReady,
-	// WaypointMissing, NameClash.
+	// in the namespace, its waypoint has no ready pod, or a derived object name is taken. Reasons:
+	// WaypointsReady, WaypointMissing, WaypointNotReady, NameClash.
 	GlobalServiceConditionWaypointReady GlobalServiceConditionType = "WaypointReady"
 	// GlobalServiceConditionTakeover reports the takeover of the plain service name. Reasons:
 	// NotRequested, TakeoverPending.
@@ -88,6 +91,9 @@ const (
 	GlobalServiceReasonWaypointsReady GlobalServiceConditionReason = "WaypointsReady"
 	// GlobalServiceReasonWaypointMissing: an importing cluster has no waypoint in the namespace.
 	GlobalServiceReasonWaypointMissing GlobalServiceConditionReason = "WaypointMissing"
+	// GlobalServiceReasonWaypointNotReady: an importing cluster's waypoint Service in the
+	// namespace has no ready endpoint (its pods are missing, starting or failing).
+	GlobalServiceReasonWaypointNotReady GlobalServiceConditionReason = "WaypointNotReady"
 	// GlobalServiceReasonNameClash: a derived Service or ServiceImport name is taken by an
 	// object meshfed does not own; the hub leaves it alone.
 	GlobalServiceReasonNameClash GlobalServiceConditionReason = "NameClash"

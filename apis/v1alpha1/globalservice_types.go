@@ -127,7 +127,9 @@ type GlobalServiceStatus struct {
 	// ReadyEndpoints counts the ready ones.
 	// +optional
 	ReadyEndpoints int32 `json:"readyEndpoints,omitempty"`
-	// ImportedBy lists the clusters the service is imported into, sorted.
+	// ImportedBy lists the clusters where the hub's last pass found the service's import
+	// written (its ServiceImport, or its derived Service where the cluster serves no MCS API),
+	// sorted. Members the hub could not write to in that pass are not listed.
 	// +optional
 	// +listType=set
 	ImportedBy []string `json:"importedBy,omitempty"`

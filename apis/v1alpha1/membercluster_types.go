@@ -17,6 +17,7 @@ import (
 // +kubebuilder:printcolumn:name="Exported",type=integer,JSONPath=`.status.exportedServices`
 // +kubebuilder:printcolumn:name="Imported",type=integer,JSONPath=`.status.importedServices`
 // +kubebuilder:printcolumn:name="Last Sync",type=date,JSONPath=`.status.lastSyncTime`
+// +kubebuilder:printcolumn:name="Cluster ID",type=string,JSONPath=`.status.clusterID`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type MemberCluster struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -80,15 +81,22 @@ type MemberClusterStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
-	// LastSyncTime is when the hub last finished merging this cluster's state.
+	// LastSyncTime is when a pass of the hub last merged this cluster's current state; it is
+	// refreshed at least every probe interval while the cluster stays synced.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
-	// ExportedServices counts the Services this cluster exports.
+	// ExportedServices counts the global services this cluster exports to.
 	// +optional
 	ExportedServices int32 `json:"exportedServices,omitempty"`
-	// ImportedServices counts the global services imported into this cluster.
+	// ImportedServices counts the global services whose import the hub wrote into this cluster
+	// (its ServiceImport, or its derived Service where the cluster serves no MCS API).
 	// +optional
 	ImportedServices int32 `json:"importedServices,omitempty"`
+	// ClusterID is the cluster's identity: the UID of its kube-system namespace, the value the
+	// MCS ClusterProperty cluster.clusterset.k8s.io carries. The hub federates one cluster once:
+	// a second MemberCluster with the same ID is not federated (Ready False, DuplicateCluster).
+	// +optional
+	ClusterID string `json:"clusterID,omitempty"`
 	// ObservedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`

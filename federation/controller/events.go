@@ -34,7 +34,7 @@ func keyOf(p clusterProblem) problemKey {
 func (f *Federation) reportProblems(ctx context.Context, problems []clusterProblem) {
 	conns := map[string]*member.Connection{}
 	for _, m := range f.members.List(f.now()) {
-		if !m.Stale && !m.Withdrawn {
+		if !m.Stale && m.Federated() {
 			conns[m.Cluster.Name] = m.Conn
 		}
 	}

@@ -75,11 +75,12 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 }
 
 // publish carries a store pass's outcome to the members and the hub: Warning Events for bad
-// exports, the write-back of imports, and the GlobalService mirror.
+// exports, the write-back of imports, the GlobalService mirror, and the MemberCluster and
+// Segment status.
 func (f *Federation) publish(ctx context.Context, o *outcome) error {
 	f.reportProblems(ctx, o.p.problems)
 	wb := f.writeBack(ctx, &o.res, o.p, o.ports)
-	return f.mirror(ctx, &o.res, o.p, o.ports, &wb)
+	return errors.Join(f.mirror(ctx, &o.res, o.p, o.ports, &wb), f.writeStatus(ctx, &o.res, &wb))
 }
 
 // gather reads the hub's MemberClusters and Segments, each connected member's exports, and the
@@ -124,7 +125,8 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 
 // gatherMember adds one member's exports. A member without a synced connection keeps what the
 // store holds for it (nothing is merged or withdrawn before its caches synced); a member past
-// its stale grace contributes nothing (withdrawn).
+// its stale grace (withdrawn), or a second name for an older member's cluster, contributes
+// nothing.
 func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster, connected map[string]Member) error {
 	m, ok := connected[cl.Name]
 	if !ok {
@@ -132,8 +134,8 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 		p.states = append(p.states, MemberState{Cluster: cl})
 		return nil
 	}
-	p.states = append(p.states, MemberState{Cluster: cl, Ready: true, Stale: m.Stale, LastSync: m.LastSync})
-	if m.Withdrawn {
+	p.states = append(p.states, MemberState{Cluster: cl, Ready: m.DuplicateOf == "", Stale: m.Stale, LastSync: m.LastSync})
+	if !m.Federated() {
 		return nil
 	}
 	objs, err := m.Conn.Objects(ctx)

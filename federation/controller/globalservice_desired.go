@@ -56,9 +56,6 @@ func desiredGlobalService(svc *merge.Service, ports map[portKey]int32, problems 
 		st.ReadyEndpoints += int32(e.Ready)
 	}
 	st.ClusterCount = int32(len(st.Clusters))
-	for _, imp := range g.Imports {
-		st.ImportedBy = append(st.ImportedBy, imp.Cluster)
-	}
 	for _, c := range g.Conflicts {
 		st.Conflicts = append(st.Conflicts, meshfedv1.ServiceConflict{Reason: string(c.Reason), Message: c.Message, Clusters: c.Clusters})
 	}
@@ -100,8 +97,15 @@ func setConditions(gs *meshfedv1.GlobalService, problems []member.ServiceValuePr
 // when a derived name is taken anywhere (it needs a user's action), else False with
 // WaypointMissing when an importing member has no waypoint or no namespace, else True.
 func setWriteBackStatus(gs *meshfedv1.GlobalService, imports []writeback.Import) {
-	var clashes, missing []string
+	var clashes, missing, notReady []string
+	gs.Status.ImportedBy = nil
 	for _, mi := range imports {
+		if mi.Imported {
+			gs.Status.ImportedBy = append(gs.Status.ImportedBy, mi.Cluster)
+		}
+		if mi.WaypointNotReady {
+			notReady = append(notReady, mi.Cluster)
+		}
 		for _, c := range mi.Clashes {
 			clashes = append(clashes, mi.Cluster+": "+c)
 		}
@@ -121,7 +125,7 @@ func setWriteBackStatus(gs *meshfedv1.GlobalService, imports []writeback.Import)
 		}
 	}
 	cond := metav1.Condition{Type: string(meshfedv1.GlobalServiceConditionWaypointReady), Status: metav1.ConditionTrue,
-		Reason: string(meshfedv1.GlobalServiceReasonWaypointsReady), Message: "every importing cluster has a waypoint"}
+		Reason: string(meshfedv1.GlobalServiceReasonWaypointsReady), Message: "every importing cluster has a ready waypoint"}
 	switch {
 	case len(clashes) > 0:
 		cond.Status, cond.Reason = metav1.ConditionFalse, string(meshfedv1.GlobalServiceReasonNameClash)
@@ -129,6 +133,9 @@ func setWriteBackStatus(gs *meshfedv1.GlobalService, imports []writeback.Import)
 	case len(missing) > 0:
 		cond.Status, cond.Reason = metav1.ConditionFalse, string(meshfedv1.GlobalServiceReasonWaypointMissing)
 		cond.Message = fmt.Sprintf("no waypoint in namespace %s of: %s", gs.Namespace, strings.Join(missing, ", "))
+	case len(notReady) > 0:
+		cond.Status, cond.Reason = metav1.ConditionFalse, string(meshfedv1.GlobalServiceReasonWaypointNotReady)
+		cond.Message = fmt.Sprintf("the waypoint of namespace %s has no ready pod in: %s", gs.Namespace, strings.Join(notReady, ", "))
 	}
 	meta.SetStatusCondition(&gs.Status.Conditions, cond)
 }

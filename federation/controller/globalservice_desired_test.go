@@ -20,10 +20,10 @@ func TestSetWriteBackStatus(t *testing.T) {
 		wantMissing map[string]bool
 	}{
 		{name: "all ready", imports: []writeback.Import{{Cluster: "east-1"}, {Cluster: "west-1"}},
-			wantStatus: metav1.ConditionTrue, wantReason: meshfedv1.GlobalServiceReasonWaypointsReady, wantMessage: "every importing cluster has a waypoint",
+			wantStatus: metav1.ConditionTrue, wantReason: meshfedv1.GlobalServiceReasonWaypointsReady, wantMessage: "every importing cluster has a ready waypoint",
 			wantMissing: map[string]bool{}},
 		{name: "no imports", wantStatus: metav1.ConditionTrue, wantReason: meshfedv1.GlobalServiceReasonWaypointsReady,
-			wantMessage: "every importing cluster has a waypoint", wantMissing: map[string]bool{}},
+			wantMessage: "every importing cluster has a ready waypoint", wantMissing: map[string]bool{}},
 		{name: "waypoint missing in an exporter and an importer", imports: []writeback.Import{{Cluster: "east-1", WaypointMissing: true}, {Cluster: "north-1", NamespaceMissing: true}},
 			wantStatus: metav1.ConditionFalse, wantReason: meshfedv1.GlobalServiceReasonWaypointMissing,
 			wantMessage: "no waypoint in namespace shop of: east-1, north-1 (no namespace)", wantMissing: map[string]bool{"east-1": true}},

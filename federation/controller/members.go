@@ -46,14 +46,20 @@ type Members struct {
 
 // memberConn is one member's connection with what the hub tracks about it.
 type memberConn struct {
-	conn       *member.Connection
-	credHash   [sha256.Size]byte
-	cluster    model.Cluster
-	stopProbe  context.CancelFunc
-	mu         sync.Mutex
-	lastSync   time.Time
-	unreachAt  time.Time // zero while reachable
-	probeError string
+	conn      *member.Connection
+	credHash  [sha256.Size]byte
+	cluster   model.Cluster
+	stopProbe context.CancelFunc
+	// created is the MemberCluster's creation time: of two members that are the same
+	// cluster, the older one is federated.
+	created time.Time
+
+	mu          sync.Mutex
+	lastSync    time.Time // when the caches last (re)listed: connected, or reachable again
+	clusterID   string    // the kube-system namespace's UID, once a probe read it
+	unreachAt   time.Time // zero while reachable
+	probeReason meshfedv1.MemberClusterConditionReason
+	probeError  string
 }
 
 // NewMembers returns the member registry; changed is called (without locks held) whenever a
@@ -70,8 +76,22 @@ type Member struct {
 	Stale bool
 	// Withdrawn: unreachable for longer than the grace period.
 	Withdrawn bool
-	LastSync  time.Time
+	// ProbeReason is why the last probe failed (Unreachable, CredentialsRefused), with the
+	// error in ProbeError; empty while the probes succeed.
+	ProbeReason meshfedv1.MemberClusterConditionReason
+	ProbeError  string
+	// LastSync is when the member's caches last (re)listed its objects.
+	LastSync time.Time
+	// ClusterID is the cluster's kube-system namespace UID; empty until a probe read it.
+	ClusterID string
+	// DuplicateOf names an older member that is the same cluster (same ClusterID); a
+	// duplicate is neither federated nor written to.
+	DuplicateOf string
 }
+
+// Federated reports whether the member's objects are merged and written back: connected,
+// reachable within the grace period, and not a second name for another member's cluster.
+func (m *Member) Federated() bool { return !m.Withdrawn && m.DuplicateOf == "" }
 
 // List returns every connected member, sorted by name.
 func (m *Members) List(now time.Time) []Member {
@@ -82,11 +102,54 @@ func (m *Members) List(now time.Time) []Member {
 		mc.mu.Lock()
 		unreach := !mc.unreachAt.IsZero()
 		withdrawn := unreach && now.Sub(mc.unreachAt) >= m.opts.StaleGrace
-		out = append(out, Member{Cluster: mc.cluster, Conn: mc.conn, Stale: unreach && !withdrawn, Withdrawn: withdrawn, LastSync: mc.lastSync})
+		out = append(out, Member{Cluster: mc.cluster, Conn: mc.conn, Stale: unreach && !withdrawn, Withdrawn: withdrawn, ClusterID: mc.clusterID, LastSync: mc.lastSync,
+			ProbeReason: mc.probeReason, ProbeError: mc.probeError})
 		mc.mu.Unlock()
 	}
 	sortMembers(out)
+	markDuplicates(out, m.createdLocked())
 	return out
+}
+
+// createdLocked maps each connected member to its MemberCluster's creation time; m.mu is held.
+func (m *Members) createdLocked() map[string]time.Time {
+	out := make(map[string]time.Time, len(m.conns))
+	for name, mc := range m.conns {
+		out[name] = mc.created
+	}
+	return out
+}
+
+// markDuplicates sets DuplicateOf on every member whose ClusterID an older member (by
+// creation time, then name) has too: one cluster joined under two names is federated once.
+func markDuplicates(ms []Member, created map[string]time.Time) {
+	oldest := map[string]int{}
+	for i := range ms {
+		id := ms[i].ClusterID
+		if id == "" {
+			continue
+		}
+		j, seen := oldest[id]
+		// ms is sorted by name, so on equal creation times the earlier index wins.
+		if !seen || created[ms[i].Cluster.Name].Before(created[ms[j].Cluster.Name]) {
+			oldest[id] = i
+		}
+	}
+	for i := range ms {
+		if j, ok := oldest[ms[i].ClusterID]; ok && j != i {
+			ms[i].DuplicateOf = ms[j].Cluster.Name
+		}
+	}
+}
+
+// Get returns the connected member name as List would, and whether it is connected.
+func (m *Members) Get(name string, now time.Time) (Member, bool) {
+	for _, mb := range m.List(now) {
+		if mb.Cluster.Name == name {
+			return mb, true
+		}
+	}
+	return Member{}, false
 }
 
 // Close stops every connection.

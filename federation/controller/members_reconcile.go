@@ -29,7 +29,9 @@ func (m *Members) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 	var mc meshfedv1.MemberCluster
 	if err := m.hub.Get(ctx, req.NamespacedName, &mc); err != nil {
 		if apierrors.IsNotFound(err) {
-			m.drop(req.Name)
+			if m.drop(req.Name) {
+				m.writeReadyAll(ctx)
+			}
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, fmt.Errorf("failed to get membercluster %s: %w", req.Name, err)
@@ -46,13 +48,13 @@ func (m *Members) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 	hash := sha256.Sum256(kubeconfig)
 	if m.update(&mc, hash) {
 		m.changed()
-		return reconcile.Result{}, m.setReady(ctx, &mc)
+		return reconcile.Result{}, m.writeReady(ctx, mc.Name)
 	}
 	if err := m.connect(ctx, &mc, hash, cfg); err != nil {
 		return m.notReady(ctx, &mc, meshfedv1.MemberClusterReasonUnreachable, err)
 	}
 	m.changed()
-	return reconcile.Result{}, m.setReady(ctx, &mc)
+	return reconcile.Result{}, m.writeReady(ctx, mc.Name)
 }
 
 // update refreshes the spec of an existing connection with the same credentials and reports
@@ -104,7 +106,7 @@ func (m *Members) connect(ctx context.Context, mc *meshfedv1.MemberCluster, hash
 		return err
 	}
 	probeCtx, stopProbe := context.WithCancel(context.Background())
-	next := &memberConn{conn: conn, credHash: hash, cluster: clusterOf(mc), stopProbe: stopProbe, lastSync: time.Now()}
+	next := &memberConn{conn: conn, credHash: hash, cluster: clusterOf(mc), stopProbe: stopProbe, lastSync: time.Now(), created: mc.CreationTimestamp.Time}
 	m.mu.Lock()
 	old := m.conns[mc.Name]
 	m.conns[mc.Name] = next
@@ -142,16 +144,20 @@ func (m *Members) watchChanges(ctx context.Context, conn *member.Connection) err
 	return nil
 }
 
-func (m *Members) drop(name string) {
+// drop closes and forgets the connection of a member that is gone, and reports whether there
+// was one.
+func (m *Members) drop(name string) bool {
 	m.mu.Lock()
 	old := m.conns[name]
 	delete(m.conns, name)
 	m.mu.Unlock()
-	if old != nil {
-		old.close()
-		m.log.Info("member removed", "member", name)
-		m.changed()
+	if old == nil {
+		return false
 	}
+	old.close()
+	m.log.Info("member removed", "member", name)
+	m.changed()
+	return true
 }
 
 func (m *Members) notReady(ctx context.Context, mc *meshfedv1.MemberCluster, reason meshfedv1.MemberClusterConditionReason, cause error) (reconcile.Result, error) {
@@ -160,11 +166,6 @@ func (m *Members) notReady(ctx context.Context, mc *meshfedv1.MemberCluster, rea
 		return reconcile.Result{}, err
 	}
 	return reconcile.Result{RequeueAfter: 10 * time.Second}, nil
-}
-
-func (m *Members) setReady(ctx context.Context, mc *meshfedv1.MemberCluster) error {
-	return m.setCondition(ctx, mc, meshfedv1.MemberClusterConditionReady, metav1.ConditionTrue,
-		string(meshfedv1.MemberClusterReasonConnected), "the hub reaches the member's API server")
 }
 
 // setCondition writes one condition, only when it changed.

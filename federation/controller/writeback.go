@@ -29,7 +29,7 @@ func (f *Federation) writeBack(ctx context.Context, res *merge.Result, p *pass, 
 		report writeback.Report
 	)
 	for _, m := range f.members.List(f.now()) {
-		if m.Stale || m.Withdrawn {
+		if m.Stale || !m.Federated() {
 			continue
 		}
 		wg.Go(func() {

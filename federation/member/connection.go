@@ -11,6 +11,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 )
 
 // ErrNotSynced is returned by Objects before the connection's caches have synced: nothing may
@@ -31,6 +33,9 @@ type Connection struct {
 	name    string
 	cluster cluster.Cluster
 	hasMCS  bool
+	// importVersion is the MCS version the member serves ServiceImports in, v1beta1 where
+	// served; empty when it serves none.
+	importVersion string
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -44,7 +49,7 @@ type Connection struct {
 // NewScheme returns the scheme of the objects the hub reads from and writes to members.
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, mcsv1alpha1.Install} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, mcsv1alpha1.Install, mcsv1beta1.Install} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("failed to build member scheme: %w", err)
 		}
@@ -80,14 +85,24 @@ func (c *Connection) Cluster() cluster.Cluster { return c.cluster }
 // HasMCS reports whether the member serves the MCS ServiceExport API.
 func (c *Connection) HasMCS() bool { return c.hasMCS }
 
+// ImportVersion is the MCS API version the member serves ServiceImports in: "v1beta1" where
+// served (the version mcs-api's CRDs store), else "v1alpha1"; empty when it serves neither.
+func (c *Connection) ImportVersion() string { return c.importVersion }
+
 // Start asks the member which APIs it serves, registers the informers and starts the caches,
 // then waits until they synced or ctx ends. The caches keep running until Close.
 func (c *Connection) Start(ctx context.Context) error {
-	hasMCS, err := servesServiceExports(c.cluster.GetConfig())
+	served, err := servedMCS(c.cluster.GetConfig())
 	if err != nil {
 		return fmt.Errorf("failed to discover APIs of member %s: %w", c.name, err)
 	}
-	c.hasMCS = hasMCS
+	c.hasMCS = served[mcsv1alpha1.GroupVersion.Version]["serviceexports"]
+	for _, v := range []string{mcsv1beta1.GroupVersion.Version, mcsv1alpha1.GroupVersion.Version} {
+		if served[v]["serviceimports"] {
+			c.importVersion = v
+			break
+		}
+	}
 	for _, obj := range c.Watched() {
 		if _, err := c.cluster.GetCache().GetInformer(ctx, obj); err != nil {
 			return fmt.Errorf("failed to watch %T in member %s: %w", obj, c.name, err)
@@ -143,22 +158,26 @@ func (c *Connection) Watched() []client.Object {
 	return objs
 }
 
-func servesServiceExports(cfg *rest.Config) (bool, error) {
+// servedMCS lists, per MCS API version, the resources the member serves.
+func servedMCS(cfg *rest.Config) (map[string]map[string]bool, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	res, err := dc.ServerResourcesForGroupVersion(mcsv1alpha1.GroupVersion.String())
-	if err != nil {
+	out := map[string]map[string]bool{}
+	for _, gv := range []metav1.GroupVersion{mcsv1alpha1.GroupVersion, mcsv1beta1.GroupVersion} {
+		res, err := dc.ServerResourcesForGroupVersion(gv.String())
 		if isNotFound(err) {
-			return false, nil
+			continue
 		}
-		return false, err
-	}
-	for _, r := range res.APIResources {
-		if r.Name == "serviceexports" {
-			return true, nil
+		if err != nil {
+			return nil, err
 		}
+		names := map[string]bool{}
+		for _, r := range res.APIResources {
+			names[r.Name] = true
+		}
+		out[gv.Version] = names
 	}
-	return false, nil
+	return out, nil
 }

@@ -162,3 +162,16 @@ func readOutlier(key types.NamespacedName, svc *corev1.Service, ns *corev1.Names
 	}
 	return &p, nil
 }
+
+// HasReadyEndpoint reports whether the Service svc has at least one ready endpoint in its
+// EndpointSlices.
+func (o *Objects) HasReadyEndpoint(svc types.NamespacedName) bool {
+	for i := range o.EndpointSlices[svc] {
+		for _, ep := range o.EndpointSlices[svc][i].Endpoints {
+			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
@@ -26,68 +26,90 @@ type memberWriter struct {
 }
 
 // applyDerived creates or updates the derived Service (cur is the member's current object of
-// that name, nil if none) and returns its ClusterIP. A Service of that name the hub does not
-// own for this global service is left alone and recorded as a clash.
-func (w *memberWriter) applyDerived(ctx context.Context, cur, desired *corev1.Service, mi *Import) (string, error) {
+// that name, nil if none) and returns it as the API server has it. A Service of that name the
+// hub does not own for this global service is left alone, recorded as a clash: nil.
+func (w *memberWriter) applyDerived(ctx context.Context, cur, desired *corev1.Service, mi *Import) (*corev1.Service, error) {
 	c := w.conn.Cluster().GetClient()
 	switch {
 	case cur == nil:
 		if err := c.Create(ctx, desired); err != nil {
-			return "", w.lagged(err, "create", "Service", desired)
+			return nil, w.lagged(err, "create", "Service", desired)
 		}
 		w.log.Info("derived service created", "namespace", desired.Namespace, "name", desired.Name, "clusterIP", desired.Spec.ClusterIP)
-		return desired.Spec.ClusterIP, nil
+		return desired, nil
 	case !ownedBy(cur.Labels, desired.Labels[wellknown.GlobalServiceNameLabel]):
 		w.clash(mi, "Service", cur)
-		return "", nil
+		return nil, nil
 	case derivedSpecEqual(cur, desired):
-		return cur.Spec.ClusterIP, nil
+		return cur, nil
 	}
-	if cur.Labels == nil {
-		cur.Labels = map[string]string{}
+	next := cur.DeepCopy()
+	if next.Labels == nil {
+		next.Labels = map[string]string{}
 	}
-	maps.Copy(cur.Labels, desired.Labels)
-	cur.Spec.Type, cur.Spec.Selector, cur.Spec.Ports = desired.Spec.Type, desired.Spec.Selector, desired.Spec.Ports
-	if err := c.Update(ctx, cur); err != nil {
-		return "", w.lagged(err, "update", "Service", cur)
+	maps.Copy(next.Labels, desired.Labels)
+	next.Spec.Type, next.Spec.Selector, next.Spec.Ports = desired.Spec.Type, desired.Spec.Selector, desired.Spec.Ports
+	if err := c.Update(ctx, next); err != nil {
+		return nil, w.lagged(err, "update", "Service", next)
 	}
-	w.log.Info("derived service updated", "namespace", cur.Namespace, "name", cur.Name)
-	return cur.Spec.ClusterIP, nil
+	w.log.Info("derived service updated", "namespace", next.Namespace, "name", next.Name)
+	return next, nil
 }
 
 // applyImport creates or updates the ServiceImport (cur is the member's current object of
-// that name, nil if none). One the hub does not own is left alone and recorded as a clash.
-func (w *memberWriter) applyImport(ctx context.Context, cur, desired *mcsv1alpha1.ServiceImport, mi *Import) error {
-	c := w.conn.Cluster().GetClient()
+// that name, nil if none), spec then status, each only when it differs, and reports whether
+// the member now has it as desired. One the hub does not own is left alone and recorded as a
+// clash.
+func (w *memberWriter) applyImport(ctx context.Context, api importAPI, cur, desired *mcsv1beta1.ServiceImport, mi *Import) (bool, error) {
 	switch {
 	case cur == nil:
-		if err := c.Create(ctx, desired); err != nil {
-			return w.lagged(err, "create", "ServiceImport", desired)
+		status := desired.Status
+		if err := api.write(ctx, desired, true); err != nil {
+			return false, w.lagged(err, "create", "ServiceImport", desired)
 		}
 		w.log.Info("service import created", "namespace", desired.Namespace, "name", desired.Name, "ips", desired.Spec.IPs)
-		return nil
+		cur, desired = desired.DeepCopy(), desired.DeepCopy()
+		desired.Status = status
 	case !ownedBy(cur.Labels, desired.Labels[wellknown.GlobalServiceNameLabel]):
 		w.clash(mi, "ServiceImport", cur)
-		return nil
-	case importSpecEqual(cur, desired):
-		return nil
+		return false, nil
+	case !importSpecEqual(cur, desired):
+		next := cur.DeepCopy()
+		if next.Labels == nil {
+			next.Labels = map[string]string{}
+		}
+		maps.Copy(next.Labels, desired.Labels)
+		next.Spec.Type, next.Spec.Ports, next.Spec.IPs, next.Spec.IPFamilies = desired.Spec.Type, desired.Spec.Ports, desired.Spec.IPs, desired.Spec.IPFamilies
+		if err := api.write(ctx, next, false); err != nil {
+			return false, w.lagged(err, "update", "ServiceImport", next)
+		}
+		w.log.Info("service import updated", "namespace", next.Namespace, "name", next.Name, "ips", next.Spec.IPs)
+		cur = next
 	}
-	if cur.Labels == nil {
-		cur.Labels = map[string]string{}
+	if importStatusEqual(cur, desired) {
+		return true, nil
 	}
-	maps.Copy(cur.Labels, desired.Labels)
-	cur.Spec.Type, cur.Spec.Ports, cur.Spec.IPs = desired.Spec.Type, desired.Spec.Ports, desired.Spec.IPs
-	if err := c.Update(ctx, cur); err != nil {
-		return w.lagged(err, "update", "ServiceImport", cur)
+	next := cur.DeepCopy()
+	next.Status = desired.Status
+	if err := api.writeStatus(ctx, next); err != nil {
+		return false, w.lagged(err, "update status of", "ServiceImport", next)
 	}
-	w.log.Info("service import updated", "namespace", cur.Namespace, "name", cur.Name, "ips", cur.Spec.IPs)
-	return nil
+	return true, nil
 }
 
-// remove deletes an object the hub wrote and no longer wants, guarded by its UID.
-func (w *memberWriter) remove(ctx context.Context, kind string, obj client.Object) error {
-	uid := obj.GetUID()
-	err := w.conn.Cluster().GetClient().Delete(ctx, obj, client.Preconditions{UID: &uid})
+// removeService deletes a derived Service the hub no longer wants, guarded by its UID.
+func (w *memberWriter) removeService(ctx context.Context, svc *corev1.Service) error {
+	uid := svc.UID
+	return w.remove("Service", svc, w.conn.Cluster().GetClient().Delete(ctx, svc, client.Preconditions{UID: &uid}))
+}
+
+// removeImport deletes a ServiceImport the hub no longer wants, guarded by its UID.
+func (w *memberWriter) removeImport(ctx context.Context, api importAPI, si *mcsv1beta1.ServiceImport) error {
+	return w.remove("ServiceImport", si, api.remove(ctx, si))
+}
+
+// remove reports the outcome err of deleting obj.
+func (w *memberWriter) remove(kind string, obj client.Object, err error) error {
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

@@ -7,9 +7,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -60,21 +61,26 @@ func desiredDerivedService(g *model.GlobalService, ports PortLookup) *corev1.Ser
 	return svc
 }
 
-// desiredServiceImport builds the MCS ServiceImport of g in a member, named like the service.
-// A ClusterSetIP import carries clusterIP (the derived Service's) once there is one; a
-// Headless import carries none.
-func desiredServiceImport(g *model.GlobalService, clusterIP string) *mcsv1alpha1.ServiceImport {
-	si := &mcsv1alpha1.ServiceImport{
+// desiredServiceImport builds the MCS ServiceImport of g in member cluster, named like the
+// service. A ClusterSetIP import carries the derived Service's ClusterIPs and IP families once
+// it has them; a Headless import carries none. Its status lists the exporting clusters whose
+// endpoints the member may address.
+func desiredServiceImport(g *model.GlobalService, cluster string, derived *corev1.Service) *mcsv1beta1.ServiceImport {
+	si := &mcsv1beta1.ServiceImport{
 		ObjectMeta: metav1.ObjectMeta{Name: g.Name, Namespace: g.Namespace, Labels: writeBackLabels(g.Name)},
-		Spec:       mcsv1alpha1.ServiceImportSpec{Type: mcsv1alpha1.ClusterSetIP, Ports: []mcsv1alpha1.ServicePort{}},
+		Spec:       mcsv1beta1.ServiceImportSpec{Type: mcsv1beta1.ClusterSetIP, Ports: []mcsv1beta1.ServicePort{}},
 	}
 	if g.Type == model.ServiceTypeHeadless {
-		si.Spec.Type = mcsv1alpha1.Headless
-	} else if clusterIP != "" && clusterIP != corev1.ClusterIPNone {
-		si.Spec.IPs = []string{clusterIP}
+		si.Spec.Type = mcsv1beta1.Headless
+	} else if derived != nil && len(derived.Spec.ClusterIPs) > 0 && derived.Spec.ClusterIP != corev1.ClusterIPNone {
+		si.Spec.IPs = slices.Clone(derived.Spec.ClusterIPs)
+		si.Spec.IPFamilies = slices.Clone(derived.Spec.IPFamilies)
 	}
 	for _, p := range g.Ports {
-		si.Spec.Ports = append(si.Spec.Ports, mcsv1alpha1.ServicePort{Name: p.Name, Protocol: protocolOf(p), AppProtocol: appProtocolOf(p), Port: p.Port})
+		si.Spec.Ports = append(si.Spec.Ports, mcsv1beta1.ServicePort{Name: p.Name, Protocol: protocolOf(p), AppProtocol: appProtocolOf(p), Port: p.Port})
+	}
+	for _, c := range merge.ReachOf(g.Imports).From(cluster) {
+		si.Status.Clusters = append(si.Status.Clusters, mcsv1beta1.ClusterStatus{Cluster: c})
 	}
 	return si
 }
@@ -92,14 +98,21 @@ func derivedSpecEqual(cur, desired *corev1.Service) bool {
 	})
 }
 
-// importSpecEqual reports whether cur already has the labels, type, ports and IPs of desired.
-func importSpecEqual(cur, desired *mcsv1alpha1.ServiceImport) bool {
-	if !hasLabels(cur.Labels, desired.Labels) || cur.Spec.Type != desired.Spec.Type || !slices.Equal(cur.Spec.IPs, desired.Spec.IPs) {
+// importSpecEqual reports whether cur already has the labels, type, ports, IPs and IP families
+// of desired.
+func importSpecEqual(cur, desired *mcsv1beta1.ServiceImport) bool {
+	if !hasLabels(cur.Labels, desired.Labels) || cur.Spec.Type != desired.Spec.Type || !slices.Equal(cur.Spec.IPs, desired.Spec.IPs) ||
+		!slices.Equal(cur.Spec.IPFamilies, desired.Spec.IPFamilies) {
 		return false
 	}
-	return slices.EqualFunc(cur.Spec.Ports, desired.Spec.Ports, func(a, b mcsv1alpha1.ServicePort) bool {
+	return slices.EqualFunc(cur.Spec.Ports, desired.Spec.Ports, func(a, b mcsv1beta1.ServicePort) bool {
 		return a.Name == b.Name && a.Protocol == b.Protocol && a.Port == b.Port && derefString(a.AppProtocol) == derefString(b.AppProtocol)
 	})
+}
+
+// importStatusEqual reports whether cur already lists the clusters desired lists.
+func importStatusEqual(cur, desired *mcsv1beta1.ServiceImport) bool {
+	return slices.Equal(cur.Status.Clusters, desired.Status.Clusters)
 }
 
 // hasLabels reports whether every label of want is set in have with the same value.

@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/merge"
@@ -85,7 +85,7 @@ func TestDesiredDerivedService(t *testing.T) {
 
 func TestDesiredServiceImport(t *testing.T) {
 	http := "http"
-	ports := []mcsv1alpha1.ServicePort{
+	ports := []mcsv1beta1.ServicePort{
 		{Name: "http", Protocol: corev1.ProtocolTCP, AppProtocol: &http, Port: 80},
 		{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53},
 		{Name: "raw", Protocol: corev1.ProtocolTCP, Port: 9000},
@@ -94,27 +94,56 @@ func TestDesiredServiceImport(t *testing.T) {
 		name     string
 		typ      model.ServiceType
 		ip       string
-		wantType mcsv1alpha1.ServiceImportType
+		wantType mcsv1beta1.ServiceImportType
 		wantIPs  []string
 	}{
-		{name: "clusterset ip", typ: model.ServiceTypeClusterSetIP, ip: "10.96.0.12", wantType: mcsv1alpha1.ClusterSetIP, wantIPs: []string{"10.96.0.12"}},
-		{name: "ip not assigned yet", typ: model.ServiceTypeClusterSetIP, wantType: mcsv1alpha1.ClusterSetIP},
-		{name: "headless carries no ip", typ: model.ServiceTypeHeadless, ip: "10.96.0.12", wantType: mcsv1alpha1.Headless},
+		{name: "clusterset ip", typ: model.ServiceTypeClusterSetIP, ip: "10.96.0.12", wantType: mcsv1beta1.ClusterSetIP, wantIPs: []string{"10.96.0.12"}},
+		{name: "dual stack", typ: model.ServiceTypeClusterSetIP, ip: "10.96.0.12,fd00::12", wantType: mcsv1beta1.ClusterSetIP, wantIPs: []string{"10.96.0.12", "fd00::12"}},
+		{name: "ip not assigned yet", typ: model.ServiceTypeClusterSetIP, wantType: mcsv1beta1.ClusterSetIP},
+		{name: "headless carries no ip", typ: model.ServiceTypeHeadless, ip: "10.96.0.12", wantType: mcsv1beta1.Headless},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := testGlobal()
 			g.Type = tt.typ
-			got := desiredServiceImport(g, tt.ip)
-			want := &mcsv1alpha1.ServiceImport{
+			g.Imports = []model.Import{{Cluster: "east-1", From: []string{"east-1", "west-1"}}, {Cluster: "west-1", From: []string{"west-1"}}}
+			got := desiredServiceImport(g, "east-1", derivedWithIPs(tt.ip))
+			want := &mcsv1beta1.ServiceImport{
 				ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Labels: writeBackLabels("web")},
-				Spec:       mcsv1alpha1.ServiceImportSpec{Type: tt.wantType, IPs: tt.wantIPs, Ports: ports},
+				Spec:       mcsv1beta1.ServiceImportSpec{Type: tt.wantType, IPs: tt.wantIPs, IPFamilies: families(tt.wantIPs), Ports: ports},
+				Status:     mcsv1beta1.ServiceImportStatus{Clusters: []mcsv1beta1.ClusterStatus{{Cluster: "east-1"}, {Cluster: "west-1"}}},
 			}
 			if !equality.Semantic.DeepEqual(got, want) {
 				t.Errorf("got  %+v\nwant %+v", got, want)
 			}
 		})
 	}
+}
+
+// derivedWithIPs is a derived Service as the API server returns it with the comma-separated
+// cluster IPs (none: not allocated yet).
+func derivedWithIPs(ips string) *corev1.Service {
+	svc := &corev1.Service{}
+	if ips == "" {
+		return svc
+	}
+	svc.Spec.ClusterIPs = strings.Split(ips, ",")
+	svc.Spec.ClusterIP = svc.Spec.ClusterIPs[0]
+	svc.Spec.IPFamilies = families(svc.Spec.ClusterIPs)
+	return svc
+}
+
+// families lists the IP family of each address.
+func families(ips []string) []corev1.IPFamily {
+	var out []corev1.IPFamily
+	for _, ip := range ips {
+		if strings.Contains(ip, ":") {
+			out = append(out, corev1.IPv6Protocol)
+		} else {
+			out = append(out, corev1.IPv4Protocol)
+		}
+	}
+	return out
 }
 
 func TestDerivedSpecEqual(t *testing.T) {
@@ -147,16 +176,18 @@ func TestDerivedSpecEqual(t *testing.T) {
 }
 
 func TestImportSpecEqual(t *testing.T) {
-	desired := desiredServiceImport(testGlobal(), "10.96.0.12")
+	desired := desiredServiceImport(testGlobal(), "east-1", derivedWithIPs("10.96.0.12"))
 	tests := []struct {
 		name   string
-		change func(*mcsv1alpha1.ServiceImport)
+		change func(*mcsv1beta1.ServiceImport)
 		want   bool
 	}{
-		{name: "same", change: func(*mcsv1alpha1.ServiceImport) {}, want: true},
-		{name: "ip changed", change: func(s *mcsv1alpha1.ServiceImport) { s.Spec.IPs = []string{"10.96.0.13"} }, want: false},
-		{name: "type changed", change: func(s *mcsv1alpha1.ServiceImport) { s.Spec.Type = mcsv1alpha1.Headless }, want: false},
-		{name: "port changed", change: func(s *mcsv1alpha1.ServiceImport) { s.Spec.Ports[2].Port = 9001 }, want: false},
+		{name: "same", change: func(*mcsv1beta1.ServiceImport) {}, want: true},
+		{name: "ip changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.IPs = []string{"10.96.0.13"} }, want: false},
+		{name: "type changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.Type = mcsv1beta1.Headless }, want: false},
+		{name: "port changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.Ports[2].Port = 9001 }, want: false},
+		{name: "families changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.IPFamilies = nil }, want: false},
+		{name: "status is not spec", change: func(s *mcsv1beta1.ServiceImport) { s.Status.Clusters = nil }, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 )
@@ -15,10 +16,15 @@ import (
 // RemoveAll deletes everything the hub wrote into a member — the ServiceImports and
 // derived Services carrying both write-back labels — through c, a client of that member. It is
 // the cleanup for a member that leaves the federation, whose connection the hub no longer
-// has. ServiceImports are skipped on a member that does not serve their API.
+// has. ServiceImports are removed through the v1beta1 API where served, else v1alpha1, and
+// skipped on a member that serves neither; c's scheme must know both versions.
 func RemoveAll(ctx context.Context, c client.Client) error {
-	var imports mcsv1alpha1.ServiceImportList
+	var imports mcsv1beta1.ServiceImportList
 	err := removeAll(ctx, c, &imports, func() []client.Object { return itemsOf(imports.Items) })
+	if meta.IsNoMatchError(err) {
+		var legacy mcsv1alpha1.ServiceImportList
+		err = removeAll(ctx, c, &legacy, func() []client.Object { return itemsOf(legacy.Items) })
+	}
 	if err != nil && !meta.IsNoMatchError(err) {
 		return err
 	}

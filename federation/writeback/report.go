@@ -17,6 +17,11 @@ type Import struct {
 	// WaypointMissing: the namespace has no waypoint Service in the member; the import was
 	// written anyway.
 	WaypointMissing bool
+	// WaypointNotReady: the namespace's waypoint Service has no ready endpoint in the member.
+	WaypointNotReady bool
+	// Imported: the member has the import as desired — its ServiceImport, or its derived
+	// Service where the member serves no ServiceImport API.
+	Imported bool
 	// Clashes names the objects ("Service shop/web-global", "ServiceImport shop/web") whose
 	// names are taken by objects meshfed does not own; they were left alone.
 	Clashes []string

@@ -8,10 +8,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
@@ -60,11 +59,12 @@ func Member(ctx context.Context, conn *member.Connection, wants []*model.GlobalS
 
 // write brings one member in line: each wanted import, then the pruning of the rest.
 func (w *memberWriter) write(ctx context.Context, objs *member.Objects, wants []*model.GlobalService, ports PortLookup, report *Report) error {
-	imports, hasImports, err := w.listImports(ctx)
+	api := importAPI{c: w.conn.Cluster().GetClient(), reader: w.conn.Cluster().GetAPIReader(), legacy: w.conn.ImportVersion() == "v1alpha1"}
+	imports, hasImports, err := w.listImports(ctx, api)
 	if err != nil {
 		return err
 	}
-	st := &memberState{objs: objs, imports: imports, hasImports: hasImports, keep: map[string]bool{},
+	st := &memberState{objs: objs, api: api, imports: imports, hasImports: hasImports, keep: map[string]bool{},
 		services: make(map[types.NamespacedName]*corev1.Service, len(objs.Services))}
 	for i := range objs.Services {
 		s := &objs.Services[i]
@@ -77,19 +77,20 @@ func (w *memberWriter) write(ctx context.Context, objs *member.Objects, wants []
 		}
 		report.add(merge.KeyOf(g), mi)
 	}
-	return w.prune(ctx, objs.Services, imports, st.keep)
+	return w.prune(ctx, st)
 }
 
 // memberState is what one pass read from a member, and the objects it means to keep there.
 type memberState struct {
 	objs       *member.Objects
 	services   map[types.NamespacedName]*corev1.Service
-	imports    map[types.NamespacedName]*mcsv1alpha1.ServiceImport
+	api        importAPI
+	imports    map[types.NamespacedName]*mcsv1beta1.ServiceImport
 	hasImports bool
 	keep       map[string]bool
 }
 
-// writeImport writes the derived Service, then the ServiceImport with its ClusterIP, of one
+// writeImport writes the derived Service, then the ServiceImport with its ClusterIPs, of one
 // global service the member imports — unless the namespace does not exist there.
 func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *model.GlobalService, ports PortLookup) (Import, error) {
 	mi := Import{Cluster: w.conn.Name()}
@@ -98,13 +99,15 @@ func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *mode
 		w.log.Debug("import skipped, namespace missing", "namespace", g.Namespace, "name", g.Name)
 		return mi, nil
 	}
-	_, hasWaypoint := st.services[types.NamespacedName{Namespace: g.Namespace, Name: wellknown.WaypointName}]
+	waypoint := types.NamespacedName{Namespace: g.Namespace, Name: wellknown.WaypointName}
+	_, hasWaypoint := st.services[waypoint]
 	mi.WaypointMissing = !hasWaypoint
-	ip := ""
-	if derived := desiredDerivedService(g, ports); derived != nil {
-		st.keep[objectRef("Service", derived)] = true
+	mi.WaypointNotReady = hasWaypoint && !st.objs.HasReadyEndpoint(waypoint)
+	var derived *corev1.Service
+	if want := desiredDerivedService(g, ports); want != nil {
+		st.keep[objectRef("Service", want)] = true
 		var err error
-		ip, err = w.applyDerived(ctx, st.services[client.ObjectKeyFromObject(derived)], derived, &mi)
+		derived, err = w.applyDerived(ctx, st.services[client.ObjectKeyFromObject(want)], want, &mi)
 		if errors.Is(err, errLagged) {
 			// The derived Service's ClusterIP is unknown until the retry: leave the import as is.
 			st.keep[ref("ServiceImport", g.Namespace, g.Name)] = true
@@ -115,11 +118,14 @@ func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *mode
 		}
 	}
 	if !st.hasImports {
+		mi.Imported = derived != nil
 		return mi, nil
 	}
-	si := desiredServiceImport(g, ip)
+	si := desiredServiceImport(g, w.conn.Name(), derived)
 	st.keep[objectRef("ServiceImport", si)] = true
-	return mi, ignoreLagged(w.applyImport(ctx, st.imports[client.ObjectKeyFromObject(si)], si, &mi))
+	imported, err := w.applyImport(ctx, st.api, st.imports[client.ObjectKeyFromObject(si)], si, &mi)
+	mi.Imported = imported
+	return mi, ignoreLagged(err)
 }
 
 // ignoreLagged drops errLagged: the retry it asked for resolves it.
@@ -133,36 +139,31 @@ func ignoreLagged(err error) error {
 // listImports reads the member's ServiceImports straight from its API server (the connection
 // does not watch them), by namespace and name. A member that does not serve the MCS
 // ServiceImport API gets derived Services only: hasImports is false.
-func (w *memberWriter) listImports(ctx context.Context) (imports map[types.NamespacedName]*mcsv1alpha1.ServiceImport, hasImports bool, err error) {
-	var list mcsv1alpha1.ServiceImportList
-	if err := w.conn.Cluster().GetAPIReader().List(ctx, &list); err != nil {
-		if meta.IsNoMatchError(err) {
-			w.log.Debug("member serves no ServiceImport API; writing derived Services only")
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("failed to list serviceimports of member %s: %w", w.conn.Name(), err)
+func (w *memberWriter) listImports(ctx context.Context, api importAPI) (imports map[types.NamespacedName]*mcsv1beta1.ServiceImport, hasImports bool, err error) {
+	if w.conn.ImportVersion() == "" {
+		w.log.Debug("member serves no ServiceImport API; writing derived Services only")
+		return nil, false, nil
 	}
-	imports = make(map[types.NamespacedName]*mcsv1alpha1.ServiceImport, len(list.Items))
-	for i := range list.Items {
-		si := &list.Items[i]
-		imports[client.ObjectKeyFromObject(si)] = si
+	imports, err = api.list(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("failed to list serviceimports of member %s: %w", w.conn.Name(), err)
 	}
 	return imports, true, nil
 }
 
 // prune deletes the Services and ServiceImports the hub wrote (both write-back labels set)
-// that keep does not name.
-func (w *memberWriter) prune(ctx context.Context, services []corev1.Service, imports map[types.NamespacedName]*mcsv1alpha1.ServiceImport, keep map[string]bool) error {
-	for i := range services {
-		if s := &services[i]; writtenBack(s) && !keep[objectRef("Service", s)] {
-			if err := w.remove(ctx, "Service", s); ignoreLagged(err) != nil {
+// that st.keep does not name.
+func (w *memberWriter) prune(ctx context.Context, st *memberState) error {
+	for i := range st.objs.Services {
+		if s := &st.objs.Services[i]; writtenBack(s) && !st.keep[objectRef("Service", s)] {
+			if err := w.removeService(ctx, s); ignoreLagged(err) != nil {
 				return err
 			}
 		}
 	}
-	for _, si := range imports {
-		if writtenBack(si) && !keep[objectRef("ServiceImport", si)] {
-			if err := w.remove(ctx, "ServiceImport", si); ignoreLagged(err) != nil {
+	for _, si := range st.imports {
+		if writtenBack(si) && !st.keep[objectRef("ServiceImport", si)] {
+			if err := w.removeImport(ctx, st.api, si); ignoreLagged(err) != nil {
 				return err
 			}
 		}

@@ -59,8 +59,9 @@ func MemberObjects() []client.Object {
 	}
 }
 
-// memberRules are the hub's permissions in a member: read what it federates, write the imports
-// and derived Services it owns, and record Events. Nothing else.
+// memberRules are the hub's permissions in a member: read what it federates (and the
+// kube-system Namespace, whose UID identifies the cluster), write the imports and derived
+// Services it owns and the status of ServiceExports, and record Events. Nothing else.
 func memberRules() []rbacv1.PolicyRule {
 	read := []string{"get", "list", "watch"}
 	write := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
@@ -69,7 +70,9 @@ func memberRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: write},
 		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
 		{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceexports"}, Verbs: read},
+		{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceexports/status"}, Verbs: []string{"get", "patch", "update"}},
 		{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceimports"}, Verbs: write},
+		{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceimports/status"}, Verbs: []string{"get", "patch", "update"}},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
 }
