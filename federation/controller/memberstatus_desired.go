@@ -17,7 +17,7 @@ import (
 // to the member, whose count then stays as it was).
 type memberCounts struct {
 	exported, imported int32
-	written             bool
+	written            bool
 }
 
 // countMembers counts, per member, the services of res it exports and the imports report
