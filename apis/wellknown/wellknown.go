@@ -32,6 +32,18 @@ const (
 	// as Istio's failoverPriority.
 	FailoverPriorityKey = "meshfed.io/failover-priority"
 
+	// OverprovisioningFactorKey (annotation on a Service or its Namespace) sets Envoy's
+	// overprovisioning factor for the service's load split across priority tiers, as a whole
+	// number of percent as Envoy writes it: "140" (the default) means 1.4. The Service's value
+	// beats the Namespace's. Parsed by federation/priority.ResolveLoad; the hub does not read
+	// it yet.
+	OverprovisioningFactorKey = "meshfed.io/overprovisioning-factor"
+	// PanicThresholdKey (annotation on a Service or its Namespace) sets Envoy's healthy panic
+	// threshold in percent, "0" to "100" ("50" is the default, "0" disables panic). The
+	// Service's value beats the Namespace's. Parsed by federation/priority.ResolveLoad; the hub
+	// does not read it yet.
+	PanicThresholdKey = "meshfed.io/panic-threshold"
+
 	// OutlierDetectionKey (annotation on a Service or its Namespace) configures the waypoints'
 	// outlier detection for the service: "key=value,…" with Istio's OutlierDetection names
 	// (consecutive5xxErrors, consecutiveGatewayErrors, consecutiveLocalOriginFailures,

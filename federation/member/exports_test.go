@@ -13,22 +13,7 @@ import (
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
-	"github.com/meshfed/meshfed/federation/priority"
 )
-
-// The pure priority package cannot import the API package; its copies of the keys must agree.
-func TestPriorityKeysMatchAPI(t *testing.T) {
-	pairs := [][2]string{
-		{priority.TrafficDistributionKey, wellknown.TrafficDistributionKey},
-		{priority.IstioTrafficDistributionKey, wellknown.IstioTrafficDistributionKey},
-		{priority.FailoverPriorityKey, wellknown.FailoverPriorityKey},
-	}
-	for _, p := range pairs {
-		if p[0] != p[1] {
-			t.Errorf("priority key %q != API key %q", p[0], p[1])
-		}
-	}
-}
 
 func TestExports(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -39,6 +39,12 @@ type Endpoint struct {
 // serving and not terminating. Outlier ejection is a data-plane state kept elsewhere.
 func (e *Endpoint) Healthy() bool { return e.Ready && e.Serving && !e.Terminating }
 
+// Degraded reports whether the endpoint is serving but terminating (Kubernetes'
+// terminating-serving endpoints, which kube-proxy uses only when nothing else serves). Load
+// balancing treats it as Envoy treats a degraded host: used once the healthy endpoints of every
+// tier cannot take the load. An endpoint is never both Healthy and Degraded.
+func (e *Endpoint) Degraded() bool { return e.Serving && e.Terminating }
+
 // EffectiveWeight is the weight with the zero value read as 1.
 func (e *Endpoint) EffectiveWeight() uint32 {
 	if e.Weight == 0 {

@@ -15,12 +15,14 @@ const (
 	ModePreferCluster Mode = "PreferCluster"
 	// ModePreferRegion ranks by network, then region.
 	ModePreferRegion Mode = "PreferRegion"
-	// ModePreferClose ranks by network, region, zone, subzone.
+	// ModePreferClose ranks by network, region, zone (as Istio 1.27 and later: no subzone).
 	ModePreferClose Mode = "PreferClose"
-	// ModePreferSameNode ranks by network, region, zone, subzone, node.
+	// ModePreferSameNode ranks by network, region, zone, subzone, node (same cluster and same
+	// node name).
 	ModePreferSameNode Mode = "PreferSameNode"
 	// ModeFailoverPriority ranks by an explicit label list (meshfed.io/failover-priority), as
-	// Istio's failoverPriority: a plain leading-match count with no network split.
+	// Istio's failoverPriority: a leading-match count, split by network first when the list
+	// starts with topology.istio.io/network.
 	ModeFailoverPriority Mode = "FailoverPriority"
 )
 

@@ -6,10 +6,10 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 )
 
-// Candidates is the set of endpoints one pick chooses among (one tier's healthy endpoints, or all
-// of them in panic), with their weights precomputed so that a pick does no allocation. Build it
-// once per endpoint or health change and share it by pointer; it must not be copied after first
-// use (it holds the round-robin cursor).
+// Candidates is the set of endpoints one pick chooses among (one tier's healthy or degraded
+// endpoints, or all of them in panic), with their weights precomputed so that a pick does no
+// allocation. Build it once per endpoint or health change and share it by pointer; it must not
+// be copied after first use (it holds the round-robin cursor).
 type Candidates struct {
 	idx    []int
 	cum    []uint64 // cum[k] = Σ weight of idx[0..k]; nil when all weights are equal

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -17,8 +19,9 @@ var fuzzDistributions = []model.Distribution{
 	{Mode: model.ModePreferRegion},
 	{Mode: model.ModePreferClose},
 	{Mode: model.ModePreferSameNode},
-	{Mode: model.ModeFailoverPriority, FailoverPriority: []string{RegionLabel, "rack", ZoneLabel}},
-	{Mode: model.ModeFailoverPriority, FailoverPriority: []string{"rack=b", NetworkLabel, HostnameLabel, ClusterLabel, SubzoneLabel}},
+	{Mode: model.ModeFailoverPriority, FailoverPriority: []string{wellknown.RegionLabel, "rack", wellknown.ZoneLabel}},
+	{Mode: model.ModeFailoverPriority, FailoverPriority: []string{"rack=b", wellknown.NetworkLabel, wellknown.HostnameLabel, wellknown.ClusterLabel, wellknown.SubzoneLabel}},
+	{Mode: model.ModeFailoverPriority, FailoverPriority: []string{wellknown.NetworkLabel, "rack", wellknown.HostnameLabel}},
 }
 
 // fuzzValue maps a byte to one of a few values, including unset.
@@ -80,21 +83,30 @@ func FuzzAssign(f *testing.F) {
 	})
 }
 
-// FuzzDistribute checks that load always sums to 100, that no percentage or health exceeds 100,
-// that panic is off when NTA is 100, and that a tier without health gets no load outside panic.
+// FuzzDistribute checks that load sums to 100 (but in Envoy's corner, see Distribute), that no
+// percentage or availability
+// exceeds 100, that panic is off when NTA is 100, that a tier gets healthy (degraded) load outside
+// total panic only with healthy (degraded) availability, and that Distribute agrees with the
+// transcription of Envoy's code in envoy_test.go.
 func FuzzDistribute(f *testing.F) {
-	f.Add([]byte{100, 25, 100, 100}, uint16(0), uint8(0), false)
-	f.Add([]byte{4, 1, 4, 1, 5, 1}, uint16(140), uint8(50), true)
-	f.Add([]byte{0, 0, 3, 0}, uint16(30), uint8(1), false)
+	f.Add([]byte{100, 25, 0, 100, 100, 0}, uint16(0), uint8(0), false)
+	f.Add([]byte{4, 1, 2, 4, 1, 0, 5, 1, 1}, uint16(140), uint8(50), true)
+	f.Add([]byte{0, 0, 0, 3, 0, 3}, uint16(30), uint8(1), false)
 	f.Fuzz(func(t *testing.T, data []byte, factor uint16, threshold uint8, disable bool) {
 		var health []TierHealth
-		for ; len(data) >= 2; data = data[2:] {
+		for ; len(data) >= 3; data = data[3:] {
 			total := int(data[0])
-			health = append(health, TierHealth{Total: total, Healthy: int(data[1]) % (total + 1)})
+			healthy := int(data[1]) % (total + 1)
+			health = append(health, TierHealth{Total: total, Healthy: healthy, Degraded: int(data[2]) % (total - healthy + 1)})
 		}
 		opts := LoadOptions{OverprovisioningFactor: uint32(factor), PanicThreshold: uint32(threshold), DisablePanic: disable}
 		l := Distribute(health, opts)
 		checkLoad(t, l, len(health))
+		if len(health) > 0 {
+			if err := compareWithEnvoy(health, opts); err != nil {
+				t.Fatal(err)
+			}
+		}
 	})
 }
 
@@ -102,19 +114,25 @@ func FuzzDistribute(f *testing.F) {
 func checkLoad(t *testing.T, l Load, n int) {
 	t.Helper()
 	sum := uint32(0)
-	for i, p := range l.Percent {
-		sum += p
-		if p > 100 || l.Health[i] > 100 {
-			t.Fatalf("tier %d: percent %d health %d above 100", i, p, l.Health[i])
+	for i := range l.Percent {
+		sum += l.Share(i)
+		if l.Share(i) > 100 || l.Health[i] > 100 || l.DegradedHealth[i] > 100 {
+			t.Fatalf("tier %d above 100: %+v", i, l)
 		}
-		if !l.TotalPanic && l.NormalizedTotal > 0 && l.Health[i] == 0 && p != 0 {
-			t.Fatalf("tier %d without health got %d%%: %+v", i, p, l)
+		outside := !l.TotalPanic && l.NormalizedTotal > 0
+		if outside && ((l.Health[i] == 0 && l.Percent[i] != 0) || (l.DegradedHealth[i] == 0 && l.DegradedPercent[i] != 0)) {
+			t.Fatalf("tier %d got load without availability: %+v", i, l)
 		}
 		if l.NormalizedTotal == 100 && l.Panic[i] {
 			t.Fatalf("tier %d in panic with NTA 100", i)
 		}
+		if l.TotalPanic && l.DegradedPercent[i] != 0 {
+			t.Fatalf("degraded load in total panic: %+v", l)
+		}
 	}
-	if n > 0 && sum != 100 {
+	// Envoy's corner: availability floored to 0 everywhere and not every tier below the threshold.
+	corner := sum == 0 && l.NormalizedTotal == 0 && !l.TotalPanic
+	if n > 0 && sum != 100 && !corner {
 		t.Fatalf("load sums to %d: %+v", sum, l)
 	}
 	if n == 0 && sum != 0 {
@@ -188,10 +206,12 @@ func FuzzResolve(f *testing.F) {
 	})
 }
 
-// FuzzParseMode checks that an accepted value maps to a mode Assign can rank by.
+// FuzzParseMode checks that an accepted value maps to a mode Assign can rank by, that the
+// mode's own name parses to it, and that the annotation parser ignores case as Istio does.
 func FuzzParseMode(f *testing.F) {
 	f.Add("PreferSameZone")
 	f.Add("Any")
+	f.Add("preferNETWORK")
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, parse := range []func(string) (model.Mode, error){ParseMode, ParseSpecMode} {
 			mode, err := parse(s)
@@ -204,6 +224,14 @@ func FuzzParseMode(f *testing.F) {
 			if _, err := MaxTiers(model.Distribution{Mode: mode}); err != nil || mode == "PreferSameZone" {
 				t.Fatalf("parse(%q) = unusable mode %q", s, mode)
 			}
+			if again, err := parse(string(mode)); err != nil || again != mode {
+				t.Fatalf("parse(%q) = %q, but parse(%q) = %q, %v", s, mode, mode, again, err)
+			}
+		}
+		mode, err := ParseMode(s)
+		lower, lerr := ParseMode(strings.ToLower(s))
+		if mode != lower || (err == nil) != (lerr == nil) {
+			t.Fatalf("ParseMode(%q) = %q, %v but lower-cased %q, %v", s, mode, err, lower, lerr)
 		}
 	})
 }

@@ -6,19 +6,43 @@ import "github.com/meshfed/meshfed/federation/model"
 // into the endpoint slice). A nil Ejected ejects nothing.
 type Ejected func(i int) bool
 
-// healthy reports whether endpoint i may take traffic: model healthy and not ejected.
-func healthy(eps []model.Endpoint, i int, ejected Ejected) bool {
-	return eps[i].Healthy() && (ejected == nil || !ejected(i))
+// hostState is an endpoint's health as Envoy's load balancer sees a host.
+type hostState uint8
+
+// The host states. An ejected endpoint is unhealthy whatever its conditions, as an Envoy host
+// that failed outlier detection.
+const (
+	stateUnhealthy hostState = iota
+	stateHealthy
+	stateDegraded
+)
+
+// stateOf classifies endpoint i: healthy (model healthy, not ejected), degraded (serving but
+// terminating, not ejected) or unhealthy.
+func stateOf(eps []model.Endpoint, i int, ejected Ejected) hostState {
+	switch {
+	case ejected != nil && ejected(i):
+		return stateUnhealthy
+	case eps[i].Healthy():
+		return stateHealthy
+	case eps[i].Degraded():
+		return stateDegraded
+	}
+	return stateUnhealthy
 }
 
-// Health counts healthy and total endpoints per tier, for Distribute.
+// Health counts healthy, degraded and total endpoints per tier, for Distribute.
 func (t *Tiers) Health(eps []model.Endpoint, ejected Ejected) []TierHealth {
 	out := make([]TierHealth, len(t.Members))
 	for tier, members := range t.Members {
 		out[tier].Total = len(members)
 		for _, i := range members {
-			if healthy(eps, i, ejected) {
+			switch stateOf(eps, i, ejected) {
+			case stateHealthy:
 				out[tier].Healthy++
+			case stateDegraded:
+				out[tier].Degraded++
+			case stateUnhealthy:
 			}
 		}
 	}

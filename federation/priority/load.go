@@ -1,5 +1,7 @@
 package priority
 
+import "github.com/meshfed/meshfed/federation/model"
+
 // Defaults of LoadOptions, as in Envoy.
 const (
 	// DefaultOverprovisioningFactor is Envoy's default overprovisioning factor, in percent (1.4).
@@ -16,6 +18,21 @@ type LoadOptions struct {
 	PanicThreshold uint32
 	// DisablePanic turns panic mode off, as Envoy's threshold of 0%.
 	DisablePanic bool
+}
+
+// With returns o with a service's policy applied on top: each field the policy sets replaces
+// o's, and a panic threshold of 0 disables panic. A nil policy changes nothing.
+func (o LoadOptions) With(p *model.LoadPolicy) LoadOptions {
+	if p == nil {
+		return o
+	}
+	if p.OverprovisioningFactor != nil {
+		o.OverprovisioningFactor = *p.OverprovisioningFactor
+	}
+	if p.PanicThreshold != nil {
+		o.PanicThreshold, o.DisablePanic = *p.PanicThreshold, *p.PanicThreshold == 0
+	}
+	return o
 }
 
 // factor is the effective overprovisioning factor.
@@ -39,124 +56,180 @@ func (o LoadOptions) threshold() uint64 {
 	return uint64(o.PanicThreshold)
 }
 
-// TierHealth counts one tier's endpoints.
+// TierHealth counts one tier's endpoints, as Envoy counts a priority's hosts.
 type TierHealth struct {
 	// Healthy counts endpoints that are ready, serving, not terminating and not ejected.
 	Healthy int
+	// Degraded counts endpoints that are serving and terminating and not ejected.
+	Degraded int
 	// Total counts all endpoints of the tier.
 	Total int
 }
 
-// Load is how traffic splits across tiers, computed as Envoy computes priority load.
+// clean clamps the counts to 0 ≤ Healthy, Degraded and Healthy + Degraded ≤ Total, which
+// Tiers.Health always satisfies.
+func (h TierHealth) clean() TierHealth {
+	h.Total = max(h.Total, 0)
+	h.Healthy = min(max(h.Healthy, 0), h.Total)
+	h.Degraded = min(max(h.Degraded, 0), h.Total-h.Healthy)
+	return h
+}
+
+// Load is how traffic splits across tiers, computed as Envoy computes priority load. A request
+// goes to tier t's healthy endpoints with probability Percent[t] and to its degraded endpoints
+// with probability DegradedPercent[t] (to all its endpoints when Panic[t]).
 type Load struct {
-	// Health is each tier's health score in percent: min(100, factor × healthy / total).
+	// Health is each tier's healthy availability in percent: min(100, factor × healthy / total).
 	Health []uint32
-	// NormalizedTotal is min(100, Σ Health).
+	// DegradedHealth is each tier's degraded availability: min(100, factor × degraded / total).
+	DegradedHealth []uint32
+	// NormalizedTotal is min(100, Σ Health + Σ DegradedHealth), Envoy's normalized total
+	// availability (NTA).
 	NormalizedTotal uint32
-	// Percent is each tier's share of traffic; the shares sum to 100 when there is a tier.
+	// Percent is each tier's share of traffic for its healthy endpoints (Envoy's healthy
+	// priority load).
 	Percent []uint32
+	// DegradedPercent is each tier's share of traffic for its degraded endpoints (Envoy's
+	// degraded priority load). Percent and DegradedPercent together sum to 100 when there is a
+	// tier, except in the corner Distribute describes, where all are 0.
+	DegradedPercent []uint32
 	// Panic marks tiers that balance over all their endpoints, healthy or not.
 	Panic []bool
 	// TotalPanic reports that every tier panicked and Percent follows endpoint counts.
 	TotalPanic bool
 }
 
-// Distribute splits load across tiers the way Envoy does
-// (source/common/upstream/load_balancer_impl.cc: recalculatePerPriorityState,
-// recalculatePerPriorityPanic, recalculateLoadInTotalPanic), in integer percent:
+// Share is tier t's whole share of traffic, healthy and degraded.
+func (l *Load) Share(t int) uint32 { return l.Percent[t] + l.DegradedPercent[t] }
+
+// Distribute splits load across tiers exactly as Envoy does for a freshly built load balancer
+// (source/common/upstream/load_balancer_impl.cc, now
+// source/extensions/load_balancing_policies/common/load_balancer_impl.cc:
+// recalculatePerPriorityState, recalculatePerPriorityPanic, recalculateLoadInTotalPanic), with
+// Envoy's integer arithmetic:
 //
-//	health(P) = min(100, factor × healthy(P) / total(P))     integer division
-//	NTA       = min(100, Σ health)
-//	load(P)   = min(remaining, round(health(P) × 100 / NTA))  top-down, rounded to nearest
-//	remainder → the first tier with health > 0
+//	health(P)   = min(100, factor × healthy(P) / total(P))      integer division, 0 if empty
+//	degraded(P) = min(100, factor × degraded(P) / total(P))
+//	NTA         = min(100, Σ health + Σ degraded)
+//	load(P)     = min(remaining, health(P) × 100 / NTA)         top-down from 100, floored
+//	dload(P)    = min(remaining, degraded(P) × 100 / NTA)       top-down from what is left
+//	remainder  → load of the first tier with health > 0, else dload of the first with degraded > 0
 //
-// Rounding the normalized share to nearest (Envoy's code floors it) keeps the split closest to
-// the exact proportions and gives the figures of Envoy's own documentation: tiers at 25/25/20 %
-// healthy (health 35/35/28, NTA 98) load 36/36/28 rather than the floored 37/35/28. Whenever
-// NTA is 100 the two agree, since every share is then an integer already.
+// When NTA < 100, a tier is in panic when 100·healthy/total + 100·degraded/total (in floating
+// point, as Envoy) is below the threshold; if every tier is, load follows endpoint counts
+// (100 × total(P) / Σ total, floored, remainder to the first non-empty tier, no degraded load).
+// With panic disabled and NTA 0, tier 0 takes all (healthy) load and nothing is in panic. For
+// example tiers 25 %/25 %/20 % healthy with panic off load 37/35/28: health 35/35/28, NTA 98,
+// floored shares 35/35/28 and the remaining 2 to tier 0.
 //
-// When NTA < 100, a tier whose healthy share is below the panic threshold is in panic; if every
-// tier is, load follows endpoint counts (remainder to the first non-empty tier). When NTA is 0 and
-// not every tier panics (panic disabled), tier 0 takes all load, as Envoy does.
+// One corner keeps Envoy's behaviour too: with a factor below 100, every availability can floor
+// to 0 while some tier is not below the threshold (30 × 1 / 97 = 0, yet 1 % ≥ a 1 % threshold).
+// Then NTA is 0, there is no total panic and every share is 0; Plan.ChooseTier then picks tier
+// 0's healthy endpoints (all of them if it panics), as Envoy's choosePriority does when the
+// shares do not reach its draw.
 func Distribute(health []TierHealth, o LoadOptions) Load {
 	n := len(health)
-	l := Load{Health: make([]uint32, n), Percent: make([]uint32, n), Panic: make([]bool, n)}
+	l := Load{
+		Health: make([]uint32, n), DegradedHealth: make([]uint32, n), Percent: make([]uint32, n),
+		DegradedPercent: make([]uint32, n), Panic: make([]bool, n),
+	}
 	if n == 0 {
 		return l
 	}
+	clean := make([]TierHealth, n)
 	sum := uint64(0)
 	for i, h := range health {
-		l.Health[i] = healthScore(h, o.factor())
-		sum += uint64(l.Health[i])
+		clean[i] = h.clean()
+		l.Health[i] = availability(clean[i].Healthy, clean[i].Total, o.factor())
+		l.DegradedHealth[i] = availability(clean[i].Degraded, clean[i].Total, o.factor())
+		sum += uint64(l.Health[i]) + uint64(l.DegradedHealth[i])
 	}
 	l.NormalizedTotal = uint32(min(sum, 100))
 	if l.NormalizedTotal > 0 {
-		distributeByHealth(&l)
+		distributeByAvailability(&l)
 	}
-	l.TotalPanic = markPanic(&l, health, o.threshold())
-	switch {
-	case l.TotalPanic:
-		distributeByCount(&l, health)
-	case l.NormalizedTotal == 0:
+	threshold := o.threshold()
+	if threshold == 0 && l.NormalizedTotal == 0 {
+		// Nothing can take traffic and nothing panics: Envoy still hands tier 0 all the load,
+		// so that the shares sum to 100.
 		l.Percent[0] = 100
+		return l
+	}
+	l.TotalPanic = markPanic(&l, clean, threshold)
+	if l.TotalPanic {
+		distributeByCount(&l, clean)
 	}
 	return l
 }
 
-// healthScore is min(100, factor × healthy / total), 0 for an empty tier.
-func healthScore(h TierHealth, factor uint64) uint32 {
-	if h.Total <= 0 || h.Healthy <= 0 {
+// availability is min(100, factor × count / total), 0 for an empty tier.
+func availability(count, total int, factor uint64) uint32 {
+	if total == 0 {
 		return 0
 	}
-	healthy := uint64(min(h.Healthy, h.Total))
-	return uint32(min(factor*healthy/uint64(h.Total), 100))
+	return uint32(min(factor*uint64(count)/uint64(total), 100))
 }
 
-// distributeByHealth hands out 100% top-down by normalized health.
-func distributeByHealth(l *Load) {
-	remaining := uint32(100)
+// distributeByAvailability hands out 100 % top-down, first by healthy availability, then what
+// is left by degraded availability, and gives the rounding remainder to the first tier with
+// healthy availability, else to the first with degraded availability.
+func distributeByAvailability(l *Load) {
+	firstHealthy, rest := distributeLoad(l.Percent, l.Health, 100, l.NormalizedTotal)
+	firstDegraded, rest := distributeLoad(l.DegradedPercent, l.DegradedHealth, rest, l.NormalizedTotal)
+	switch {
+	case rest == 0:
+	case firstHealthy >= 0:
+		l.Percent[firstHealthy] += rest
+	default:
+		l.DegradedPercent[firstDegraded] += rest
+	}
+}
+
+// distributeLoad sets load[i] = min(total left, avail[i] × 100 / nta) from the first tier down
+// and returns the first tier with availability (-1 if none) and the load left over.
+func distributeLoad(load, avail []uint32, total, nta uint32) (int, uint32) {
 	first := -1
-	for i, h := range l.Health {
-		if first < 0 && h > 0 {
+	for i, a := range avail {
+		if first < 0 && a > 0 {
 			first = i
 		}
-		share := min(remaining, (h*100+l.NormalizedTotal/2)/l.NormalizedTotal)
-		l.Percent[i] = share
-		remaining -= share
+		load[i] = min(total, a*100/nta)
+		total -= load[i]
 	}
-	l.Percent[first] += remaining
+	return first, total
 }
 
 // markPanic sets per-tier panic (only when NTA < 100) and reports whether every tier panics.
 func markPanic(l *Load, health []TierHealth, threshold uint64) bool {
-	if l.NormalizedTotal == 100 {
-		return false
-	}
 	total := true
 	for i, h := range health {
-		l.Panic[i] = inPanic(h, threshold)
+		l.Panic[i] = l.NormalizedTotal < 100 && inPanic(h, threshold)
 		total = total && l.Panic[i]
 	}
 	return total
 }
 
-// inPanic reports whether the tier's healthy percentage is below the threshold, exactly:
-// 100 × healthy / total < threshold  ⇔  100 × healthy < threshold × total.
+// inPanic reports whether the tier's healthy plus degraded percentage is below the threshold,
+// computed in float64 as Envoy's isHostSetInPanic computes it (an empty tier is at 0 %). The
+// explicit conversions keep each operation rounded on its own, as in Envoy.
 func inPanic(h TierHealth, threshold uint64) bool {
-	if h.Total <= 0 {
-		return threshold > 0
+	var healthy, degraded float64
+	if h.Total > 0 {
+		healthy = float64(100 * float64(h.Healthy) / float64(h.Total))
+		degraded = float64(100 * float64(h.Degraded) / float64(h.Total))
 	}
-	healthy := uint64(max(min(h.Healthy, h.Total), 0))
-	return 100*healthy < threshold*uint64(h.Total)
+	return float64(healthy+degraded) < float64(threshold)
 }
 
-// distributeByCount splits load by endpoint counts (total panic).
+// distributeByCount splits load by endpoint counts (total panic): no degraded load, remainder
+// to the first non-empty tier, everything to tier 0 when there is no endpoint at all.
 func distributeByCount(l *Load, health []TierHealth) {
 	hosts := uint64(0)
 	for _, h := range health {
-		hosts += uint64(max(h.Total, 0))
+		hosts += uint64(h.Total)
 	}
 	clear(l.Percent)
+	clear(l.DegradedPercent)
 	if hosts == 0 {
 		l.Percent[0] = 100
 		return
@@ -164,11 +237,10 @@ func distributeByCount(l *Load, health []TierHealth) {
 	remaining := uint32(100)
 	first := -1
 	for i, h := range health {
-		count := uint64(max(h.Total, 0))
-		if first < 0 && count > 0 {
+		if first < 0 && h.Total > 0 {
 			first = i
 		}
-		l.Percent[i] = uint32(100 * count / hosts)
+		l.Percent[i] = uint32(100 * uint64(h.Total) / hosts)
 		remaining -= l.Percent[i]
 	}
 	l.Percent[first] += remaining

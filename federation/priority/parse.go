@@ -7,24 +7,33 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 )
 
+// annotationModes are the values ParseMode accepts, by their lower-case spelling.
+var annotationModes = map[string]model.Mode{
+	"any":            model.ModeAny,
+	"prefernetwork":  model.ModePreferNetwork,
+	"prefercluster":  model.ModePreferCluster,
+	"preferregion":   model.ModePreferRegion,
+	"preferclose":    model.ModePreferClose,
+	"prefersamezone": model.ModePreferClose,
+	"prefersamenode": model.ModePreferSameNode,
+}
+
 // ParseMode parses a traffic-distribution annotation value (meshfed.io/traffic-distribution or
-// networking.istio.io/traffic-distribution). Values are case-sensitive, as in Kubernetes and
-// Istio. PreferSameZone is read as PreferClose (Istio documents PreferClose as its deprecated
-// alias; meshfed stores the older name, see model.ModePreferClose). FailoverPriority is not
-// accepted here: that mode is selected by meshfed.io/failover-priority with its key list.
+// networking.istio.io/traffic-distribution). Values match case-insensitively, as Istio matches
+// its annotation (both sides lower-cased with strings.ToLower). PreferSameZone is read as
+// PreferClose: Kubernetes and Istio give the two names one meaning, and meshfed stores the older
+// name. FailoverPriority is not accepted here: that mode is selected by
+// meshfed.io/failover-priority with its key list.
 func ParseMode(value string) (model.Mode, error) {
-	switch value {
-	case string(model.ModeAny), string(model.ModePreferNetwork), string(model.ModePreferCluster),
-		string(model.ModePreferRegion), string(model.ModePreferClose), string(model.ModePreferSameNode):
-		return model.Mode(value), nil
-	case "PreferSameZone":
-		return model.ModePreferClose, nil
+	if mode, ok := annotationModes[strings.ToLower(value)]; ok {
+		return mode, nil
 	}
 	return "", fmt.Errorf("failed to parse traffic distribution %q: %w", value, ErrUnknownMode)
 }
 
-// ParseSpecMode parses spec.trafficDistribution. Only the Kubernetes values are accepted:
-// PreferClose, PreferSameZone (read as PreferClose) and PreferSameNode.
+// ParseSpecMode parses spec.trafficDistribution. Only the Kubernetes values are accepted, with
+// the API server's (and Istio's) exact case: PreferClose, PreferSameZone (read as PreferClose)
+// and PreferSameNode.
 func ParseSpecMode(value string) (model.Mode, error) {
 	switch value {
 	case "PreferClose", "PreferSameZone":

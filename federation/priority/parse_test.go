@@ -21,8 +21,15 @@ func TestParseMode(t *testing.T) {
 		{"PreferClose", model.ModePreferClose, true},
 		{"PreferSameZone", model.ModePreferClose, true},
 		{"PreferSameNode", model.ModePreferSameNode, true},
+		// Case-insensitive, as Istio reads its annotation (both sides through strings.ToLower).
+		{"preferclose", model.ModePreferClose, true},
+		{"PREFERSAMEZONE", model.ModePreferClose, true},
+		{"prefersameNode", model.ModePreferSameNode, true},
+		{"aNY", model.ModeAny, true},
+		{"PreferNetwor\u212a", model.ModePreferNetwork, true}, // Kelvin sign lower-cases to k
+		{"Prefer\u017fameZone", "", false},                    // long s does not lower-case to s
 		{"FailoverPriority", "", false},
-		{"preferclose", "", false},
+		{"failoverpriority", "", false},
 		{" PreferClose", "", false},
 		{"", "", false},
 	}
@@ -48,6 +55,7 @@ func TestParseSpecMode(t *testing.T) {
 		{"PreferSameNode", model.ModePreferSameNode, true},
 		{"PreferNetwork", "", false},
 		{"Any", "", false},
+		{"preferclose", "", false}, // the API server accepts the exact spelling only
 		{"", "", false},
 	}
 	for _, tt := range tests {

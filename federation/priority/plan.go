@@ -3,66 +3,118 @@ package priority
 import "github.com/meshfed/meshfed/federation/model"
 
 // Plan is what a waypoint needs to route one service for one client: the load split across tiers
-// and each tier's candidates (healthy endpoints, or all of them when the tier panics). Build a new
-// Plan when endpoints, ejections or health change; a Plan is read-only afterwards (apart from the
-// round-robin cursors) and safe for concurrent Pick calls.
+// and each tier's candidates, healthy and degraded (all of its endpoints for both when the tier
+// panics). Build a new Plan when endpoints, ejections or health change; a Plan is read-only
+// afterwards (apart from the round-robin cursors) and safe for concurrent Pick calls.
 type Plan struct {
 	// Load is the split across tiers.
-	Load  Load
-	tiers []*Candidates
+	Load     Load
+	healthy  []*Candidates
+	degraded []*Candidates
 }
+
+// noCandidates is the shared empty candidate set; no picker touches its cursor.
+var noCandidates = &Candidates{}
 
 // NewPlan computes the load split for tiers over eps and prepares each tier's candidates.
 func NewPlan(eps []model.Endpoint, t Tiers, ejected Ejected, o LoadOptions) *Plan {
 	health := t.Health(eps, ejected)
-	p := &Plan{Load: Distribute(health, o), tiers: make([]*Candidates, t.Len())}
+	n := t.Len()
+	p := &Plan{Load: Distribute(health, o), healthy: make([]*Candidates, n), degraded: make([]*Candidates, n)}
 	for tier, members := range t.Members {
-		idx := members
-		if !p.Load.Panic[tier] {
-			idx = healthyMembers(eps, members, ejected, health[tier].Healthy)
+		if p.Load.Panic[tier] {
+			all := NewCandidates(eps, members)
+			p.healthy[tier], p.degraded[tier] = all, all
+			continue
 		}
-		p.tiers[tier] = NewCandidates(eps, idx)
+		h, d := partition(eps, members, ejected, health[tier])
+		p.healthy[tier], p.degraded[tier] = candidatesOf(eps, h), candidatesOf(eps, d)
 	}
 	return p
 }
 
-// healthyMembers filters members down to the count healthy endpoints among them.
-func healthyMembers(eps []model.Endpoint, members []int, ejected Ejected, count int) []int {
-	if count == 0 {
-		return nil
+// partition splits a tier's members into its healthy and its degraded endpoints, whose counts
+// Health already knows.
+func partition(eps []model.Endpoint, members []int, ejected Ejected, h TierHealth) (healthy, degraded []int) {
+	if h.Healthy+h.Degraded == 0 {
+		return nil, nil
 	}
-	out := make([]int, 0, count)
+	both := make([]int, 0, h.Healthy+h.Degraded)
+	healthy, degraded = both[:0:h.Healthy], both[h.Healthy:h.Healthy:h.Healthy+h.Degraded]
 	for _, i := range members {
-		if healthy(eps, i, ejected) {
-			out = append(out, i)
+		switch stateOf(eps, i, ejected) {
+		case stateHealthy:
+			healthy = append(healthy, i)
+		case stateDegraded:
+			degraded = append(degraded, i)
+		case stateUnhealthy:
 		}
 	}
-	return out
+	return healthy, degraded
 }
 
-// Tier returns tier t's candidates.
-func (p *Plan) Tier(t int) *Candidates { return p.tiers[t] }
+// candidatesOf prepares idx, sharing noCandidates when it is empty.
+func candidatesOf(eps []model.Endpoint, idx []int) *Candidates {
+	if len(idx) == 0 {
+		return noCandidates
+	}
+	return NewCandidates(eps, idx)
+}
 
-// ChooseTier maps a uniform random value to a tier by load, as Envoy's choosePriority does: draw
-// 1..100 and walk the cumulative percentages. It returns false when there is no tier.
-func (p *Plan) ChooseTier(r uint64) (int, bool) {
+// Tier returns tier t's healthy candidates (all of its endpoints when it panics).
+func (p *Plan) Tier(t int) *Candidates { return p.healthy[t] }
+
+// DegradedTier returns tier t's degraded candidates (all of its endpoints when it panics).
+func (p *Plan) DegradedTier(t int) *Candidates { return p.degraded[t] }
+
+// Choice is where one request goes: a tier, and whether to its degraded endpoints rather than
+// its healthy ones (Envoy's priority and host availability).
+type Choice struct {
+	Tier     int
+	Degraded bool
+}
+
+// Candidates returns the candidates of a choice.
+func (p *Plan) Candidates(c Choice) *Candidates {
+	if c.Degraded {
+		return p.degraded[c.Tier]
+	}
+	return p.healthy[c.Tier]
+}
+
+// ChooseTier maps a uniform random value to a choice by load, as Envoy's choosePriority does:
+// draw 1..100 and walk the cumulative healthy percentages, then the degraded ones; shares that
+// do not reach the draw (all 0, see Distribute) give tier 0's healthy endpoints, as in Envoy. It
+// returns false when there is no tier.
+func (p *Plan) ChooseTier(r uint64) (Choice, bool) {
 	draw := uint32(r%100) + 1
 	sum := uint32(0)
 	for t, pct := range p.Load.Percent {
 		sum += pct
 		if draw <= sum {
-			return t, true
+			return Choice{Tier: t}, true
 		}
 	}
-	return -1, false
+	for t, pct := range p.Load.DegradedPercent {
+		sum += pct
+		if draw <= sum {
+			return Choice{Tier: t, Degraded: true}, true
+		}
+	}
+	if len(p.Load.Percent) == 0 {
+		return Choice{Tier: -1}, false
+	}
+	return Choice{Tier: 0}, true
 }
 
-// Pick chooses a tier by load with src, then an endpoint inside it with pk. It returns false when
-// there is no tier or the chosen tier has no candidate (every endpoint down and panic disabled).
+// Pick chooses a tier and host set by load with src, then an endpoint in it with pk. It returns
+// false when there is no tier or the chosen set is empty, which happens only when no endpoint can
+// take traffic and no tier panics (nothing healthy or degraded and panic disabled, or the
+// corner Distribute describes).
 func (p *Plan) Pick(src Source, pk Picker, in InFlight) (int, bool) {
-	t, ok := p.ChooseTier(src.Uint64())
+	c, ok := p.ChooseTier(src.Uint64())
 	if !ok {
 		return -1, false
 	}
-	return pk.Pick(p.tiers[t], in)
+	return pk.Pick(p.Candidates(c), in)
 }

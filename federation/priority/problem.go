@@ -14,9 +14,12 @@ var (
 	// ErrInvalidDistribution means a resolved distribution cannot rank endpoints (unknown mode, or
 	// ModeFailoverPriority without keys). It only comes from data that bypassed Resolve.
 	ErrInvalidDistribution = errors.New("invalid distribution")
+	// ErrInvalidLoadPolicy means an overprovisioning factor or panic threshold is out of range or
+	// not a whole number.
+	ErrInvalidLoadPolicy = errors.New("invalid load-balancing setting")
 )
 
-// Origin names the place a traffic-distribution value came from, widest precedence first.
+// Origin names the place a value came from, widest precedence first.
 type Origin string
 
 // The origins, in precedence order (DESIGN §3.1).
@@ -43,10 +46,13 @@ const (
 	// ReasonIgnoredValue: a valid value on the same object lost to another key (the meshfed.io
 	// key over its Istio alias, or failover-priority over traffic-distribution).
 	ReasonIgnoredValue Reason = "IgnoredTrafficDistribution"
+	// ReasonInvalidLoadPolicy: an overprovisioning factor or panic threshold does not parse.
+	ReasonInvalidLoadPolicy Reason = "InvalidLoadBalancing"
 )
 
-// Problem is one reportable issue with a traffic-distribution input. It is never fatal: the
-// resolution it belongs to is still usable. The hub turns it into a Warning Event on the Service.
+// Problem is one reportable issue with a traffic-distribution or load-balancing input. It is
+// never fatal: the resolution it belongs to is still usable. The hub turns it into a Warning
+// Event on the Service.
 type Problem struct {
 	// Origin is where the offending value was set.
 	Origin Origin

@@ -3,6 +3,7 @@ package priority
 import (
 	"errors"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -11,8 +12,9 @@ import (
 type Resolution struct {
 	// Distribution is the distribution to rank endpoints by; always valid.
 	Distribution model.Distribution
-	// Explicit reports whether a valid value was set on the Service or its Namespace (the
-	// ClusterExport's DistributionSet). An invalid value is not explicit: the default applies.
+	// Explicit reports whether Distribution comes from the Service or its Namespace (the
+	// ClusterExport's DistributionSet): a valid value, or an unknown Istio annotation value,
+	// which means Any. Any other invalid value is not explicit: the default applies.
 	Explicit bool
 	// Origin is where Distribution came from; OriginDefault when nothing valid decided.
 	Origin Origin
@@ -26,8 +28,9 @@ type Resolution struct {
 // beats networking.istio.io/traffic-distribution; a losing value that means something else is
 // reported (ReasonIgnoredValue). The most specific level with any value set decides: if that
 // value is invalid, the result is def with a Problem, and less specific levels are not consulted,
-// so a typo never silently falls back to a Namespace-wide setting. def must not be
-// ModeFailoverPriority.
+// so a typo never silently falls back to a Namespace-wide setting. The one exception is Istio's
+// own key: an unknown networking.istio.io/traffic-distribution value means Any, as in Istio,
+// still with a Problem. def must not be ModeFailoverPriority.
 func Resolve(src Sources, def model.Mode) Resolution {
 	for _, level := range src.levels() {
 		set := setInputs(level)
@@ -53,7 +56,12 @@ func setInputs(level []input) []input {
 func resolveLevel(set []input, def model.Mode) Resolution {
 	winner, err := parseInput(set[0])
 	if err != nil {
-		return defaultResolution(def, []*Problem{problemFor(set[0], err)})
+		problems := []*Problem{problemFor(set[0], err)}
+		if set[0].key != wellknown.IstioTrafficDistributionKey {
+			return defaultResolution(def, problems)
+		}
+		// Istio reads an unknown value of its annotation as Any (model.GetTrafficDistribution).
+		return Resolution{Distribution: model.Distribution{Mode: model.ModeAny}, Explicit: true, Origin: set[0].origin, Problems: problems}
 	}
 	res := Resolution{Distribution: winner, Explicit: true, Origin: set[0].origin}
 	for _, loser := range set[1:] {
@@ -75,7 +83,7 @@ func parseInput(in input) (model.Distribution, error) {
 	case SpecKey:
 		mode, err := ParseSpecMode(in.value)
 		return model.Distribution{Mode: mode}, err
-	case FailoverPriorityKey:
+	case wellknown.FailoverPriorityKey:
 		keys, err := ParseFailoverPriority(in.value)
 		return model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: keys}, err
 	default:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -14,16 +15,34 @@ type wantProblem struct {
 	reason Reason
 }
 
+// resolveCase is one Resolve input and what it must give with the backend default.
+type resolveCase struct {
+	name     string
+	src      Sources
+	want     model.Distribution
+	explicit bool
+	origin   Origin
+	problems []wantProblem
+}
+
+// runResolveCases runs Resolve on each case.
+func runResolveCases(t *testing.T, tests []resolveCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Resolve(tt.src, model.DefaultBackendMode)
+			if !got.Distribution.Equal(tt.want) || got.Explicit != tt.explicit || got.Origin != tt.origin {
+				t.Errorf("Resolve = %+v, explicit=%v, origin=%q; want %+v, %v, %q",
+					got.Distribution, got.Explicit, got.Origin, tt.want, tt.explicit, tt.origin)
+			}
+			checkProblems(t, got.Problems, tt.problems)
+		})
+	}
+}
+
 func TestResolve(t *testing.T) {
 	fp := "topology.kubernetes.io/region,rack"
-	tests := []struct {
-		name     string
-		src      Sources
-		want     model.Distribution
-		explicit bool
-		origin   Origin
-		problems []wantProblem
-	}{
+	runResolveCases(t, []resolveCase{
 		{"nothing set: default", Sources{}, model.Distribution{Mode: model.ModePreferNetwork}, false, OriginDefault, nil},
 		{"spec wins over everything",
 			Sources{Spec: "PreferSameNode", Service: Annotations{TrafficDistribution: "Any", FailoverPriority: fp},
@@ -47,45 +66,53 @@ func TestResolve(t *testing.T) {
 		{"failover priority beats traffic distribution on the same object",
 			Sources{Service: Annotations{FailoverPriority: fp, TrafficDistribution: "Any"}},
 			model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{"topology.kubernetes.io/region", "rack"}},
-			true, OriginService, []wantProblem{{OriginService, TrafficDistributionKey, ReasonIgnoredValue}}},
+			true, OriginService, []wantProblem{{OriginService, wellknown.TrafficDistributionKey, ReasonIgnoredValue}}},
 		{"meshfed key beats istio alias and reports the difference",
 			Sources{Service: Annotations{TrafficDistribution: "PreferRegion", IstioTrafficDistribution: "PreferSameNode"}},
 			model.Distribution{Mode: model.ModePreferRegion}, true, OriginService,
-			[]wantProblem{{OriginService, IstioTrafficDistributionKey, ReasonIgnoredValue}}},
+			[]wantProblem{{OriginService, wellknown.IstioTrafficDistributionKey, ReasonIgnoredValue}}},
 		{"equal meaning on both keys is no problem",
 			Sources{Service: Annotations{TrafficDistribution: "PreferClose", IstioTrafficDistribution: "PreferSameZone"}},
 			model.Distribution{Mode: model.ModePreferClose}, true, OriginService, nil},
 		{"invalid ignored alias is reported",
 			Sources{Namespace: Annotations{TrafficDistribution: "Any", IstioTrafficDistribution: "bogus"}},
 			model.Distribution{Mode: model.ModeAny}, true, OriginNamespace,
-			[]wantProblem{{OriginNamespace, IstioTrafficDistributionKey, ReasonIgnoredValue}}},
+			[]wantProblem{{OriginNamespace, wellknown.IstioTrafficDistributionKey, ReasonIgnoredValue}}},
+	})
+}
+
+// TestResolveInvalidValues: what an invalid or unknown value gives depends on its key, and
+// annotation values ignore case.
+func TestResolveInvalidValues(t *testing.T) {
+	runResolveCases(t, []resolveCase{
 		{"unknown spec value: default, no fall-through",
 			Sources{Spec: "PreferNetwork", Service: Annotations{TrafficDistribution: "Any"}},
 			model.Distribution{Mode: model.ModePreferNetwork}, false, OriginDefault,
 			[]wantProblem{{OriginSpec, SpecKey, ReasonUnknownMode}}},
-		{"unknown service value: default, namespace not consulted",
-			Sources{Service: Annotations{TrafficDistribution: "preferclose"}, Namespace: Annotations{TrafficDistribution: "Any"}},
+		{"unknown meshfed value on the service: default, namespace not consulted",
+			Sources{Service: Annotations{TrafficDistribution: "Nearest"}, Namespace: Annotations{TrafficDistribution: "Any"}},
 			model.Distribution{Mode: model.ModePreferNetwork}, false, OriginDefault,
-			[]wantProblem{{OriginService, TrafficDistributionKey, ReasonUnknownMode}}},
-		{"unknown namespace value",
+			[]wantProblem{{OriginService, wellknown.TrafficDistributionKey, ReasonUnknownMode}}},
+		{"meshfed value in another case",
+			Sources{Service: Annotations{TrafficDistribution: "preferREGION"}},
+			model.Distribution{Mode: model.ModePreferRegion}, true, OriginService, nil},
+		{"unknown istio value on the namespace means Any",
 			Sources{Namespace: Annotations{IstioTrafficDistribution: "Nearest"}},
+			model.Distribution{Mode: model.ModeAny}, true, OriginNamespace,
+			[]wantProblem{{OriginNamespace, wellknown.IstioTrafficDistributionKey, ReasonUnknownMode}}},
+		{"unknown istio value on the service means Any, namespace not consulted",
+			Sources{Service: Annotations{IstioTrafficDistribution: "PreferSameRegion"}, Namespace: Annotations{TrafficDistribution: "PreferCluster"}},
+			model.Distribution{Mode: model.ModeAny}, true, OriginService,
+			[]wantProblem{{OriginService, wellknown.IstioTrafficDistributionKey, ReasonUnknownMode}}},
+		{"invalid meshfed value beats the istio key on the same object",
+			Sources{Service: Annotations{TrafficDistribution: "Nearest", IstioTrafficDistribution: "PreferClose"}},
 			model.Distribution{Mode: model.ModePreferNetwork}, false, OriginDefault,
-			[]wantProblem{{OriginNamespace, IstioTrafficDistributionKey, ReasonUnknownMode}}},
+			[]wantProblem{{OriginService, wellknown.TrafficDistributionKey, ReasonUnknownMode}}},
 		{"invalid failover priority",
 			Sources{Service: Annotations{FailoverPriority: "a,,b", TrafficDistribution: "Any"}},
 			model.Distribution{Mode: model.ModePreferNetwork}, false, OriginDefault,
-			[]wantProblem{{OriginService, FailoverPriorityKey, ReasonInvalidFailoverPriority}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := Resolve(tt.src, model.DefaultBackendMode)
-			if !got.Distribution.Equal(tt.want) || got.Explicit != tt.explicit || got.Origin != tt.origin {
-				t.Errorf("Resolve = %+v, explicit=%v, origin=%q; want %+v, %v, %q",
-					got.Distribution, got.Explicit, got.Origin, tt.want, tt.explicit, tt.origin)
-			}
-			checkProblems(t, got.Problems, tt.problems)
-		})
-	}
+			[]wantProblem{{OriginService, wellknown.FailoverPriorityKey, ReasonInvalidFailoverPriority}}},
+	})
 }
 
 // checkProblems compares problems with their expected shape.
@@ -122,13 +149,46 @@ func TestAnnotationsFrom(t *testing.T) {
 		"meshfed.io/traffic-distribution":          "Any",
 		"networking.istio.io/traffic-distribution": "PreferClose",
 		"meshfed.io/failover-priority":             "rack",
+		"meshfed.io/overprovisioning-factor":       "200",
+		"meshfed.io/panic-threshold":               "0",
 		"other":                                    "x",
 	})
-	want := Annotations{TrafficDistribution: "Any", IstioTrafficDistribution: "PreferClose", FailoverPriority: "rack"}
+	want := Annotations{TrafficDistribution: "Any", IstioTrafficDistribution: "PreferClose", FailoverPriority: "rack",
+		OverprovisioningFactor: "200", PanicThreshold: "0"}
 	if got != want {
 		t.Errorf("AnnotationsFrom = %+v, want %+v", got, want)
 	}
 	if AnnotationsFrom(nil) != (Annotations{}) {
 		t.Error("AnnotationsFrom(nil) is not empty")
+	}
+}
+
+// TestResolveIstioTrafficDistribution runs the cases of Istio's TestGetTrafficDistribution
+// (pilot/pkg/model/service_test.go) through Resolve with the Istio annotation: Istio's
+// TrafficDistributionPreferSameZone is ModePreferClose here. The one deliberate difference is
+// the result when nothing is set: Istio's is Any, meshfed's the caller's default.
+func TestResolveIstioTrafficDistribution(t *testing.T) {
+	istio := func(v string) Annotations { return Annotations{IstioTrafficDistribution: v} }
+	tests := []struct {
+		name string
+		src  Sources
+		want model.Mode
+	}{
+		{"spec value takes precedence", Sources{Spec: "PreferClose", Service: istio("PreferSameNode"), Namespace: istio("Any")}, model.ModePreferClose},
+		{"service annotation takes precedence over namespace", Sources{Service: istio("PreferSameNode"), Namespace: istio("PreferClose")}, model.ModePreferSameNode},
+		{"namespace annotation used when service has none", Sources{Namespace: istio("PreferClose")}, model.ModePreferClose},
+		{"namespace annotation with PreferSameNode", Sources{Namespace: istio("PreferSameNode")}, model.ModePreferSameNode},
+		{"case insensitive namespace annotation", Sources{Namespace: istio("preferclose")}, model.ModePreferClose},
+		// Not in Istio's test, in its code: an unknown value is Any with a warning.
+		{"unknown service annotation", Sources{Service: istio("Closest"), Namespace: istio("PreferSameNode")}, model.ModeAny},
+		// meshfed: the caller's default where Istio gives Any ("defaults to Any when nothing set").
+		{"nothing set gives the default", Sources{}, model.DefaultBackendMode},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Resolve(tt.src, model.DefaultBackendMode); got.Distribution.Mode != tt.want {
+				t.Errorf("Resolve = %+v, want mode %s", got, tt.want)
+			}
+		})
 	}
 }

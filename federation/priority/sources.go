@@ -1,21 +1,13 @@
 package priority
 
-// Annotation keys read by AnnotationsFrom. They must equal the constants of the same meaning in
-// apis/v1alpha1 (this package may not import that package; the values are the stable API).
-const (
-	// TrafficDistributionKey is meshfed's traffic-distribution annotation.
-	TrafficDistributionKey = "meshfed.io/traffic-distribution"
-	// IstioTrafficDistributionKey is Istio's traffic-distribution annotation, accepted as an alias.
-	IstioTrafficDistributionKey = "networking.istio.io/traffic-distribution"
-	// FailoverPriorityKey lists label keys to rank endpoints by (ModeFailoverPriority).
-	FailoverPriorityKey = "meshfed.io/failover-priority"
-	// SpecKey names spec.trafficDistribution in Problems.
-	SpecKey = "spec.trafficDistribution"
-)
+import "github.com/meshfed/meshfed/apis/wellknown"
 
-// Sources are the raw traffic-distribution inputs of one Service, as strings. An empty string
-// means "not set". The caller copies them out of the Service and its Namespace; this package never
-// sees a Kubernetes object.
+// SpecKey names spec.trafficDistribution in Problems.
+const SpecKey = "spec.trafficDistribution"
+
+// Sources are the raw traffic-distribution and load-balancing inputs of one Service, as
+// strings. An empty string means "not set". The caller copies them out of the Service and its
+// Namespace; this package never sees a Kubernetes object.
 type Sources struct {
 	// Spec is the Service's spec.trafficDistribution.
 	Spec string
@@ -25,7 +17,7 @@ type Sources struct {
 	Namespace Annotations
 }
 
-// Annotations are the traffic-distribution annotations of one object (Service or Namespace).
+// Annotations are the annotations of one object (Service or Namespace) this package reads.
 type Annotations struct {
 	// TrafficDistribution is the meshfed.io/traffic-distribution value.
 	TrafficDistribution string
@@ -33,15 +25,21 @@ type Annotations struct {
 	IstioTrafficDistribution string
 	// FailoverPriority is the meshfed.io/failover-priority value.
 	FailoverPriority string
+	// OverprovisioningFactor is the meshfed.io/overprovisioning-factor value.
+	OverprovisioningFactor string
+	// PanicThreshold is the meshfed.io/panic-threshold value.
+	PanicThreshold string
 }
 
-// AnnotationsFrom copies the traffic-distribution annotations out of an object's annotation map.
+// AnnotationsFrom copies the annotations this package reads out of an object's annotation map.
 // A nil map yields no values.
 func AnnotationsFrom(annotations map[string]string) Annotations {
 	return Annotations{
-		TrafficDistribution:      annotations[TrafficDistributionKey],
-		IstioTrafficDistribution: annotations[IstioTrafficDistributionKey],
-		FailoverPriority:         annotations[FailoverPriorityKey],
+		TrafficDistribution:      annotations[wellknown.TrafficDistributionKey],
+		IstioTrafficDistribution: annotations[wellknown.IstioTrafficDistributionKey],
+		FailoverPriority:         annotations[wellknown.FailoverPriorityKey],
+		OverprovisioningFactor:   annotations[wellknown.OverprovisioningFactorKey],
+		PanicThreshold:           annotations[wellknown.PanicThresholdKey],
 	}
 }
 
@@ -52,8 +50,8 @@ type input struct {
 	value  string
 }
 
-// levels returns the inputs grouped by precedence level, best first; inside a level, the first
-// set value wins.
+// levels returns the traffic-distribution inputs grouped by precedence level, best first;
+// inside a level, the first set value wins.
 func (s Sources) levels() [3][]input {
 	return [3][]input{
 		{{OriginSpec, SpecKey, s.Spec}},
@@ -62,11 +60,11 @@ func (s Sources) levels() [3][]input {
 	}
 }
 
-// inputs lists one object's annotations in their precedence order.
+// inputs lists one object's traffic-distribution annotations in their precedence order.
 func (a Annotations) inputs(origin Origin) []input {
 	return []input{
-		{origin, FailoverPriorityKey, a.FailoverPriority},
-		{origin, TrafficDistributionKey, a.TrafficDistribution},
-		{origin, IstioTrafficDistributionKey, a.IstioTrafficDistribution},
+		{origin, wellknown.FailoverPriorityKey, a.FailoverPriority},
+		{origin, wellknown.TrafficDistributionKey, a.TrafficDistribution},
+		{origin, wellknown.IstioTrafficDistributionKey, a.IstioTrafficDistribution},
 	}
 }

@@ -28,7 +28,9 @@ func (t *Tiers) Len() int { return len(t.Members) }
 // tier depends only on its endpoint and the client, so the result does not depend on input order
 // (beyond the order inside Members). Values compare by plain equality, as in Istio and ztunnel:
 // an unset value equals an unset value, so a level nobody labels does not break the chain of
-// consecutive matches. It fails only for a distribution Resolve cannot produce.
+// consecutive matches. A client with neither labels nor any locality gets a single tier, as
+// Istio skips failover priority for a proxy without labels. It fails only for a distribution
+// Resolve cannot produce.
 func Assign(eps []model.Endpoint, c Client, d model.Distribution) (Tiers, error) {
 	r, err := newRanker(c, d)
 	if err != nil {
@@ -36,12 +38,22 @@ func Assign(eps []model.Endpoint, c Client, d model.Distribution) (Tiers, error)
 	}
 	of := make([]int, len(eps))
 	counts := make([]int, r.width())
+	if c.unlabeled() {
+		counts[0] = len(eps)
+		return group(of, counts), nil
+	}
 	for i := range eps {
 		t := r.rank(&eps[i])
 		of[i] = t
 		counts[t]++
 	}
 	return group(of, counts), nil
+}
+
+// unlabeled reports whether the client has no labels at all: Istio's proxy labels are the pod's
+// labels plus its locality, cluster, node and network, so both must be empty.
+func (c *Client) unlabeled() bool {
+	return len(c.Labels) == 0 && c.Locality == (model.Locality{})
 }
 
 // group renumbers raw tiers to 0..N-1 in place and lists each tier's members.
@@ -73,28 +85,31 @@ func group(of, counts []int) Tiers {
 
 // ranker computes raw (uncompacted) tiers for one client and distribution.
 type ranker struct {
-	sels      []selector
-	want      []string
-	split     bool
-	clientNet string
+	sels          []selector
+	want          []string
+	split         bool
+	clientNet     string
+	clientCluster string
 }
 
 // newRanker prepares the key list and the client's values for it.
 func newRanker(c Client, d model.Distribution) (*ranker, error) {
+	r := &ranker{clientNet: c.Locality.Network, clientCluster: c.Locality.Cluster}
 	if d.Mode == model.ModeFailoverPriority {
-		sels, want, err := failoverSelectors(d.FailoverPriority, &c)
+		sels, want, split, err := failoverSelectors(d.FailoverPriority, &c)
 		if err != nil {
 			return nil, err
 		}
-		return &ranker{sels: sels, want: want}, nil
+		r.sels, r.want, r.split = sels, want, split
+		return r, nil
 	}
 	fields, split, err := modeFields(d.Mode)
 	if err != nil {
 		return nil, err
 	}
-	r := &ranker{split: split, clientNet: c.Locality.Network}
+	r.split = split
 	for _, f := range fields {
-		s := selector{field: f}
+		s := selector{field: f, sameCluster: f == fieldNode}
 		r.sels = append(r.sels, s)
 		r.want = append(r.want, s.value(&c.Locality, c.Labels))
 	}
@@ -113,7 +128,7 @@ func (r *ranker) width() int {
 func (r *ranker) rank(e *model.Endpoint) int {
 	m := len(r.sels)
 	match := 0
-	for match < m && r.sels[match].value(&e.Locality, e.Labels) == r.want[match] {
+	for match < m && r.matches(match, e) {
 		match++
 	}
 	tier := m - match
@@ -121,4 +136,14 @@ func (r *ranker) rank(e *model.Endpoint) int {
 		tier += m + 1
 	}
 	return tier
+}
+
+// matches reports whether endpoint e has the client's value of key k; a node matches only in
+// the client's own cluster.
+func (r *ranker) matches(k int, e *model.Endpoint) bool {
+	s := r.sels[k]
+	if s.value(&e.Locality, e.Labels) != r.want[k] {
+		return false
+	}
+	return !s.sameCluster || e.Locality.Cluster == r.clientCluster
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -38,21 +39,22 @@ func TestAssignModes(t *testing.T) {
 		{model.Distribution{Mode: model.ModePreferNetwork}, []int{0, 0, 0, 0, 0, 1, 1}},
 		{model.Distribution{Mode: model.ModePreferCluster}, []int{0, 0, 0, 0, 1, 2, 3}},
 		{model.Distribution{Mode: model.ModePreferRegion}, []int{0, 0, 0, 0, 1, 2, 3}},
-		{model.Distribution{Mode: model.ModePreferClose}, []int{0, 0, 1, 2, 3, 4, 5}},
+		// Region and zone, no subzone (Istio ≥ 1.27): C (other subzone) ranks with A and B.
+		{model.Distribution{Mode: model.ModePreferClose}, []int{0, 0, 0, 1, 2, 3, 4}},
 		{model.Distribution{Mode: model.ModePreferSameNode}, []int{0, 1, 2, 3, 4, 5, 6}},
 		// region, zone: no network split; F matches region+zone like A…C.
-		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{RegionLabel, ZoneLabel}},
+		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{wellknown.RegionLabel, wellknown.ZoneLabel}},
 			[]int{0, 0, 0, 1, 2, 0, 2}},
 		// rack label then network: A, F have rack k1 (F on other network); others lack rack.
-		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{"rack", NetworkLabel}},
+		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{"rack", wellknown.NetworkLabel}},
 			[]int{0, 2, 2, 2, 2, 1, 2}},
 		// "=value" compares with the given value instead of the client's.
 		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{"rack=k2"}},
 			[]int{1, 0, 1, 1, 1, 1, 1}},
 		// cluster and hostname come from Locality.
-		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{ClusterLabel, HostnameLabel}},
+		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{wellknown.ClusterLabel, wellknown.HostnameLabel}},
 			[]int{0, 1, 1, 1, 2, 0, 2}},
-		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{SubzoneLabel}},
+		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{wellknown.SubzoneLabel}},
 			[]int{0, 0, 1, 0, 0, 0, 1}},
 	}
 	for _, tt := range tests {
@@ -107,11 +109,16 @@ func TestMaxTiers(t *testing.T) {
 		{model.Distribution{Mode: model.ModePreferNetwork}, 2},
 		{model.Distribution{Mode: model.ModePreferCluster}, 4},
 		{model.Distribution{Mode: model.ModePreferRegion}, 4},
-		{model.Distribution{Mode: model.ModePreferClose}, 8},
-		{model.Distribution{Mode: "PreferSameZone"}, 8},
+		{model.Distribution{Mode: model.ModePreferClose}, 6},
+		{model.Distribution{Mode: "PreferSameZone"}, 6},
 		{model.Distribution{Mode: model.ModePreferSameNode}, 10},
 		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{"a"}}, 2},
 		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{"a", "b", "c", "d", "e"}}, 6},
+		// Network first: split by network, then one more key.
+		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{wellknown.NetworkLabel, "a"}}, 4},
+		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{wellknown.NetworkLabel}}, 2},
+		// An overridden network entry is an ordinary key.
+		{model.Distribution{Mode: model.ModeFailoverPriority, FailoverPriority: []string{wellknown.NetworkLabel + "=n", "a"}}, 3},
 	}
 	for _, tt := range tests {
 		got, err := MaxTiers(tt.dist)
@@ -207,7 +214,8 @@ func TestTiersHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := tiers.Health(eps, func(i int) bool { return i == 5 })
-	want := []TierHealth{{Healthy: 2, Total: 5}, {Healthy: 1, Total: 2}}
+	// Endpoint 2 is serving and terminating: degraded. Endpoint 5 (healthy) is ejected.
+	want := []TierHealth{{Healthy: 2, Degraded: 1, Total: 5}, {Healthy: 1, Total: 2}}
 	if !slices.Equal(got, want) {
 		t.Errorf("Health = %v, want %v", got, want)
 	}

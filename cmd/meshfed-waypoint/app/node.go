@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/meshfed/meshfed/federation/priority"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // nodeTimeout bounds reading the waypoint's Node at start.
@@ -74,8 +74,8 @@ func (o *Options) readNode(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return fmt.Errorf("failed to get node %s: %w", o.Node, err)
 	}
-	o.Region = cmp.Or(o.Region, n.Labels[priority.RegionLabel])
-	o.Zone = cmp.Or(o.Zone, n.Labels[priority.ZoneLabel])
-	o.Subzone = cmp.Or(o.Subzone, n.Labels[priority.SubzoneLabel])
+	o.Region = cmp.Or(o.Region, n.Labels[wellknown.RegionLabel])
+	o.Zone = cmp.Or(o.Zone, n.Labels[wellknown.ZoneLabel])
+	o.Subzone = cmp.Or(o.Subzone, n.Labels[wellknown.SubzoneLabel])
 	return nil
 }

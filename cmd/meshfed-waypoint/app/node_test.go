@@ -9,8 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
-	"github.com/meshfed/meshfed/federation/priority"
 )
 
 // TestFillLocalityFromNode reads a real Node: labels fill what the flags left empty, flags
@@ -18,7 +18,7 @@ import (
 func TestFillLocalityFromNode(t *testing.T) {
 	c := framework.Start(t, 1)[0]
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a", Labels: map[string]string{
-		priority.RegionLabel: "us-east", priority.ZoneLabel: "us-east-1a", priority.SubzoneLabel: "rack-7",
+		wellknown.RegionLabel: "us-east", wellknown.ZoneLabel: "us-east-1a", wellknown.SubzoneLabel: "rack-7",
 	}}}
 	if err := c.Client.Create(t.Context(), node); err != nil {
 		t.Fatal(err)

@@ -4,24 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
-)
-
-// Well-known label keys that failover-priority lists read from Locality rather than from labels.
-// They must equal the constants of the same meaning in apis/v1alpha1.
-const (
-	// RegionLabel reads Locality.Region.
-	RegionLabel = "topology.kubernetes.io/region"
-	// ZoneLabel reads Locality.Zone.
-	ZoneLabel = "topology.kubernetes.io/zone"
-	// SubzoneLabel reads Locality.Subzone.
-	SubzoneLabel = "topology.istio.io/subzone"
-	// NetworkLabel reads Locality.Network.
-	NetworkLabel = "topology.istio.io/network"
-	// ClusterLabel reads Locality.Cluster.
-	ClusterLabel = "topology.istio.io/cluster"
-	// HostnameLabel reads Locality.Node.
-	HostnameLabel = "kubernetes.io/hostname"
 )
 
 // field is where a ranking key's value lives.
@@ -38,20 +22,22 @@ const (
 	fieldCluster
 )
 
-// fieldOf maps a label key to its Locality field, or fieldLabel.
+// fieldOf maps a label key to its Locality field, or fieldLabel: the well-known topology keys
+// are read from Locality (where the hub put the Node's labels and the cluster's network), as
+// Istio adds them to proxy and endpoint labels.
 func fieldOf(label string) field {
 	switch label {
-	case RegionLabel:
+	case wellknown.RegionLabel:
 		return fieldRegion
-	case ZoneLabel:
+	case wellknown.ZoneLabel:
 		return fieldZone
-	case SubzoneLabel:
+	case wellknown.SubzoneLabel:
 		return fieldSubzone
-	case NetworkLabel:
+	case wellknown.NetworkLabel:
 		return fieldNetwork
-	case ClusterLabel:
+	case wellknown.ClusterLabel:
 		return fieldCluster
-	case HostnameLabel:
+	case wellknown.HostnameLabel:
 		return fieldNode
 	}
 	return fieldLabel
@@ -61,6 +47,10 @@ func fieldOf(label string) field {
 type selector struct {
 	field field
 	label string
+	// sameCluster makes a node match only in the client's own cluster: node names are unique
+	// inside a cluster only. It is off for a "kubernetes.io/hostname=value" entry, which names
+	// a node rather than the client's.
+	sameCluster bool
 }
 
 // value reads the key from a locality and a label map.
@@ -84,7 +74,8 @@ func (s selector) value(loc *model.Locality, labels map[string]string) string {
 }
 
 // modeFields returns the keys k1…km of a mode (network excluded) and whether the mode splits by
-// network first.
+// network first. PreferClose and PreferSameNode are Istio's failover-priority lists for them
+// (network, region, zone; network, region, zone, subzone, node).
 func modeFields(mode model.Mode) (fields []field, split bool, err error) {
 	switch mode {
 	case model.ModeAny:
@@ -96,7 +87,7 @@ func modeFields(mode model.Mode) (fields []field, split bool, err error) {
 	case model.ModePreferRegion:
 		return []field{fieldRegion}, true, nil
 	case model.ModePreferClose, "PreferSameZone":
-		return []field{fieldRegion, fieldZone, fieldSubzone}, true, nil
+		return []field{fieldRegion, fieldZone}, true, nil
 	case model.ModePreferSameNode:
 		return []field{fieldRegion, fieldZone, fieldSubzone, fieldNode}, true, nil
 	case model.ModeFailoverPriority:
@@ -106,7 +97,8 @@ func modeFields(mode model.Mode) (fields []field, split bool, err error) {
 }
 
 // MaxTiers is the largest number of tiers a distribution can produce (DESIGN §3.3): 1 for Any,
-// 2(m+1) for a mode with network split and m further keys, N+1 for N failover-priority keys.
+// 2(m+1) for a mode or failover-priority list with a network split and m further keys, N+1 for
+// N failover-priority keys without one.
 func MaxTiers(d model.Distribution) (int, error) {
 	r, err := newRanker(Client{}, d)
 	if err != nil {
@@ -116,20 +108,27 @@ func MaxTiers(d model.Distribution) (int, error) {
 }
 
 // failoverSelectors turns a failover-priority list into selectors and the values a client is
-// compared by (an entry's "=value" overrides the client's own value).
-func failoverSelectors(keys []string, c *Client) ([]selector, []string, error) {
+// compared by (an entry's "=value" overrides the client's own value). A list whose first entry
+// is exactly topology.istio.io/network splits by network first, as Istio's does since PR
+// #60829: the network entry leaves the list and split is true. An entry "network=value" is
+// compared like any other key, as in Istio.
+func failoverSelectors(keys []string, c *Client) (sels []selector, want []string, split bool, err error) {
 	if len(keys) == 0 {
-		return nil, nil, fmt.Errorf("failed to rank by failover priority: %w: no keys", ErrInvalidDistribution)
+		return nil, nil, false, fmt.Errorf("failed to rank by failover priority: %w: no keys", ErrInvalidDistribution)
 	}
-	sels := make([]selector, len(keys))
-	want := make([]string, len(keys))
+	if keys[0] == wellknown.NetworkLabel {
+		keys, split = keys[1:], true
+	}
+	sels = make([]selector, len(keys))
+	want = make([]string, len(keys))
 	for i, entry := range keys {
 		label, override, hasOverride := strings.Cut(entry, "=")
-		sels[i] = selector{field: fieldOf(label), label: label}
+		f := fieldOf(label)
+		sels[i] = selector{field: f, label: label, sameCluster: f == fieldNode && !hasOverride}
 		want[i] = sels[i].value(&c.Locality, c.Labels)
 		if hasOverride {
 			want[i] = override
 		}
 	}
-	return sels, want, nil
+	return sels, want, split, nil
 }
