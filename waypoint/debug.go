@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/priority"
 )
 
 // DebugTable is the JSON document of /debug/endpoints.
@@ -24,12 +25,14 @@ type DebugRoute struct {
 	ListenPort   int32              `json:"listenPort"`
 	Distribution model.Distribution `json:"distribution"`
 	Protocol     Protocol           `json:"protocol"`
-	// TierPercent is each tier's share of the route's traffic; TierPanic marks tiers in panic.
-	TierPercent []uint32        `json:"tierPercent"`
-	TierPanic   []bool          `json:"tierPanic"`
-	Endpoints   []DebugEndpoint `json:"endpoints"`
-	Skipped     []Skipped       `json:"skipped,omitempty"`
-	Problem     string          `json:"problem,omitempty"`
+	// TierPercent is each tier's share of the route's traffic going to its healthy endpoints,
+	// TierDegradedPercent the share going to its degraded ones; TierPanic marks tiers in panic.
+	TierPercent         []uint32        `json:"tierPercent"`
+	TierDegradedPercent []uint32        `json:"tierDegradedPercent"`
+	TierPanic           []bool          `json:"tierPanic"`
+	Endpoints           []DebugEndpoint `json:"endpoints"`
+	Skipped             []Skipped       `json:"skipped,omitempty"`
+	Problem             string          `json:"problem,omitempty"`
 }
 
 // DebugEndpoint is one routable endpoint of DebugRoute.
@@ -38,8 +41,10 @@ type DebugEndpoint struct {
 	Target   string         `json:"target"`
 	Locality model.Locality `json:"locality"`
 	Tier     int            `json:"tier"`
-	// Healthy is ready, serving, not terminating and not ejected.
+	// Healthy is ready, serving, not terminating and not ejected; Degraded is serving and
+	// terminating and not ejected (picked only when the tier's healthy ones do not suffice).
 	Healthy     bool   `json:"healthy"`
+	Degraded    bool   `json:"degraded"`
 	Ready       bool   `json:"ready"`
 	Serving     bool   `json:"serving"`
 	Terminating bool   `json:"terminating,omitempty"`
@@ -74,10 +79,11 @@ func (t *Table) Debug() DebugTable {
 func debugRoute(r *Route, now time.Time) DebugRoute {
 	dr := DebugRoute{
 		Service: r.Service(), Hostname: r.Hostname, PortName: r.PortName, Port: r.Port, ListenPort: r.ListenPort,
-		Distribution: r.Distribution, Protocol: r.Protocol, TierPercent: r.Plan.Load.Percent, TierPanic: r.Plan.Load.Panic,
+		Distribution: r.Distribution, Protocol: r.Protocol, TierPercent: r.Plan.Load.Percent,
+		TierDegradedPercent: r.Plan.Load.DegradedPercent, TierPanic: r.Plan.Load.Panic,
 		Skipped: r.Skipped, Problem: r.Problem, Endpoints: make([]DebugEndpoint, 0, len(r.Endpoints)),
 	}
-	shares := tierShares(r)
+	shares, degraded := tierShares(r, r.Plan.Tier), tierShares(r, r.Plan.DegradedTier)
 	for i := range r.Endpoints {
 		ep, h := &r.Endpoints[i], r.hosts[i]
 		tier := r.Tiers.Of[i]
@@ -85,18 +91,30 @@ func debugRoute(r *Route, now time.Time) DebugRoute {
 			Cluster: h.cluster, Target: h.addr, Locality: ep.Locality, Tier: tier,
 			Healthy: ep.Healthy() && !r.ejected[i], Ready: ep.Ready, Serving: ep.Serving, Terminating: ep.Terminating,
 			Weight: ep.EffectiveWeight(), Via: r.viaAddrs(h), outlierState: r.pool.state(h, now),
-			TierShare: shares[i], Share: shares[i] * float64(r.Plan.Load.Percent[tier]) / 100,
+			Degraded: ep.Degraded() && !r.ejected[i], TierShare: tierShare(&r.Plan.Load, tier, shares[i], degraded[i]),
+			Share:    (shares[i]*float64(r.Plan.Load.Percent[tier]) + degraded[i]*float64(r.Plan.Load.DegradedPercent[tier])) / 100,
 			InFlight: h.inflight.Load(), Requests: h.requests.Load(), Connects: h.connects.Load(), Failures: h.failures.Load(),
 		})
 	}
 	return dr
 }
 
-// tierShares is each endpoint's weighted share, in percent, among its tier's candidates.
-func tierShares(r *Route) []float64 {
+// tierShare is an endpoint's share of its tier's traffic from its share among the tier's
+// healthy candidates and among its degraded ones, weighted by the tier's two loads.
+func tierShare(l *priority.Load, t int, healthy, degraded float64) float64 {
+	h, d := float64(l.Percent[t]), float64(l.DegradedPercent[t])
+	if h+d == 0 {
+		return healthy
+	}
+	return (healthy*h + degraded*d) / (h + d)
+}
+
+// tierShares is each endpoint's weighted share, in percent, among the candidates that set
+// gives for each tier (the healthy or the degraded ones).
+func tierShares(r *Route, set func(t int) *priority.Candidates) []float64 {
 	out := make([]float64, len(r.Endpoints))
 	for t := range r.Tiers.Len() {
-		idx := r.Plan.Tier(t).Indices()
+		idx := set(t).Indices()
 		total := uint64(0)
 		for _, i := range idx {
 			total += uint64(r.Endpoints[i].EffectiveWeight())

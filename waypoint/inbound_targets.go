@@ -7,7 +7,8 @@ import (
 	"github.com/meshfed/meshfed/federation/merge"
 )
 
-// localTargets is what the inbound server may connect to: every ip:port of a ready endpoint of
+// localTargets is what the inbound server may connect to: every ip:port of a ready endpoint, or
+// a degraded one (serving while terminating, which callers pick only when too few are ready), of
 // this waypoint's cluster serving a port of a global service of the namespace, with the
 // clusters whose import of that service lists this cluster (sorted, deduplicated).
 type localTargets map[netip.AddrPort][]string
@@ -19,7 +20,7 @@ func (l localTargets) allows(target netip.AddrPort, cluster string) bool {
 }
 
 // indexTargets builds, in one pass over the store state, the targets of cluster that new
-// tunnels may reach (ready endpoints) and those open tunnels may stay on (every endpoint in
+// tunnels may reach (ready or degraded endpoints) and those open tunnels may stay on (every endpoint in
 // the store, ready or not: an endpoint that stops being ready drains; one withdrawn, with
 // its service or the caller's import, is closed).
 func indexTargets(st *state, cluster string) (ready, granted localTargets) {
@@ -46,7 +47,7 @@ func indexTargets(st *state, cluster string) (ready, granted localTargets) {
 				}
 				ap := netip.AddrPortFrom(addr.Unmap(), uint16(port))
 				granted[ap] = append(granted[ap], importers...)
-				if ep.Ready {
+				if ep.Ready || ep.Degraded() {
 					ready[ap] = append(ready[ap], importers...)
 				}
 			}

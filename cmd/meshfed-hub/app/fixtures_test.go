@@ -24,6 +24,12 @@ import (
 // brings the existing MemberCluster's spec to the new options.
 func joinSegment(t *testing.T, hub, m *framework.Cluster, network, segment string) {
 	t.Helper()
+	joinNamed(t, hub, m, m.Name, network, segment)
+}
+
+// joinNamed joins the cluster m under the member name name.
+func joinNamed(t *testing.T, hub, m *framework.Cluster, name, network, segment string) {
+	t.Helper()
 	hubClient, err := membership.NewClient(hub.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -33,9 +39,9 @@ func joinSegment(t *testing.T, hub, m *framework.Cluster, network, segment strin
 		t.Fatal(err)
 	}
 	sides := membership.Sides{Hub: hubClient, Member: memberClient, MemberConfig: m.Config, TokenTTL: time.Hour, VerifyTimeout: 30 * time.Second}
-	opts := membership.Options{Name: m.Name, Network: network, Segment: segment, HubNamespace: wellknown.SystemNamespace}
+	opts := membership.Options{Name: name, Network: network, Segment: segment, HubNamespace: wellknown.SystemNamespace}
 	if err := membership.Join(t.Context(), sides, opts, &discard{}); err != nil {
-		t.Fatalf("join %s into segment %s: %v", m.Name, segment, err)
+		t.Fatalf("join %s as %s into segment %s: %v", m.Name, name, segment, err)
 	}
 }
 

@@ -164,7 +164,7 @@ func (t tier) String() string {
 }
 
 var (
-	tierLine = regexp.MustCompile(`^\s+Tier (\d+): load (\d+)%, (\d+/\d+) healthy, health \d+%, panic (yes|no)$`)
+	tierLine = regexp.MustCompile(`^\s+Tier (\d+): load (\d+)% \(\d+% to degraded\), (\d+/\d+) healthy, \d+ degraded, health \d+%, panic (yes|no)$`)
 	addrLine = regexp.MustCompile(`^\s+(\d+\.\d+\.\d+\.\d+)\s`)
 )
 

@@ -33,8 +33,8 @@ func writeTiers(w io.Writer, tv *tierView) error {
 	}
 	for t, members := range tv.tiers.Members {
 		h := tv.health[t]
-		title := fmt.Sprintf("  Tier %d: load %d%%, %d/%d healthy, health %d%%, panic %s",
-			t, tv.load.Percent[t], h.Healthy, h.Total, tv.load.Health[t], yesNo(tv.load.Panic[t]))
+		title := fmt.Sprintf("  Tier %d: load %d%% (%d%% to degraded), %d/%d healthy, %d degraded, health %d%%, panic %s",
+			t, tv.load.Share(t), tv.load.DegradedPercent[t], h.Healthy, h.Total, h.Degraded, tv.load.Health[t], yesNo(tv.load.Panic[t]))
 		rows := [][]string{tierColumns}
 		for _, i := range members {
 			rows = append(rows, tierCells(&tv.endpoints[i], tv.stale[i]))
