@@ -8,7 +8,6 @@ import (
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
-	"github.com/meshfed/meshfed/federation/store"
 )
 
 // tierView is one global service as a waypoint at a viewpoint would route it.
@@ -40,7 +39,7 @@ func computeTiers(v *storeView, from *viewpoint, mc *meshfedv1.MemberCluster) (*
 		client: model.Locality{Network: mc.Spec.Network, Region: mc.Spec.Region, Zone: from.Zone, Cluster: from.Cluster},
 		dist:   svc.Distribution,
 	}
-	tv.visible = merge.Visible(&model.GlobalService{Imports: svc.Imports}, from.Cluster)
+	tv.visible = merge.Visible(&svc.GlobalService, from.Cluster)
 	for _, e := range svc.Exporters {
 		if !slices.Contains(tv.visible, e.Cluster) {
 			tv.hidden = append(tv.hidden, e)
@@ -59,7 +58,7 @@ func computeTiers(v *storeView, from *viewpoint, mc *meshfedv1.MemberCluster) (*
 
 // visibleEndpoints copies the endpoints of the visible clusters, filling in each endpoint's
 // cluster from its record where the endpoint leaves it empty (PreferCluster ranks by it).
-func visibleEndpoints(records []*store.EndpointsRecord, visible []string) ([]model.Endpoint, []bool) {
+func visibleEndpoints(records []*model.PublishedEndpoints, visible []string) ([]model.Endpoint, []bool) {
 	var (
 		eps   []model.Endpoint
 		stale []bool
