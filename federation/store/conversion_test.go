@@ -51,3 +51,21 @@ func TestConversionKeepsNil(t *testing.T) {
 		t.Fatalf("imports %#v, ports %#v", svc.Imports, svc.Ports)
 	}
 }
+
+// BenchmarkNewEndpointsRecord converts one cluster's 10,000 endpoints into their record, as the
+// hub does for every endpoints record of every pass.
+func BenchmarkNewEndpointsRecord(b *testing.B) {
+	e := endpointsRecord("shop", "cart", "east", 10000).Model()
+	for b.Loop() {
+		_ = NewEndpointsRecord(&e)
+	}
+}
+
+// BenchmarkEndpointsRecordModel converts a record of 10,000 endpoints back, as a reader does
+// for every endpoints record it receives.
+func BenchmarkEndpointsRecordModel(b *testing.B) {
+	r := endpointsRecord("shop", "cart", "east", 10000)
+	for b.Loop() {
+		_ = r.Model()
+	}
+}

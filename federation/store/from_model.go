@@ -41,7 +41,7 @@ func NewServiceRecord(s *model.PublishedService) *ServiceRecord {
 func NewEndpointsRecord(e *model.PublishedEndpoints) *EndpointsRecord {
 	return &EndpointsRecord{
 		Namespace: e.Namespace, Domain: e.Domain, Name: e.Name, Cluster: e.Cluster,
-		Scope: string(e.Scope), Stale: e.Stale, Endpoints: convert(e.Endpoints, storedEndpoint),
+		Scope: string(e.Scope), Stale: e.Stale, Endpoints: storedEndpoints(e.Endpoints),
 	}
 }
 
@@ -68,16 +68,40 @@ func storedOutlier(p *model.OutlierPolicy) *StoredOutlier {
 	}
 }
 
-func storedEndpoint(e *model.Endpoint) StoredEndpoint {
-	l := &e.Locality
-	return StoredEndpoint{
-		Address: e.Address,
-		Ports: convert(e.Ports, func(p *model.EndpointPort) StoredEndpointPort {
-			return StoredEndpointPort{Name: p.Name, Port: p.Port}
-		}),
-		Locality: StoredLocality{Network: l.Network, Region: l.Region, Zone: l.Zone, Subzone: l.Subzone, Node: l.Node, Cluster: l.Cluster},
-		Ready:    e.Ready, Serving: e.Serving, Terminating: e.Terminating, Weight: e.Weight, Labels: e.Labels,
+// storedEndpoints converts endpoints with two allocations however many there are: the
+// endpoints, and one backing array for all their ports (each endpoint's ports a capped
+// subslice of it).
+func storedEndpoints(in []model.Endpoint) []StoredEndpoint {
+	if in == nil {
+		return nil
 	}
+	ports := make([]StoredEndpointPort, 0, countPorts(in, func(e *model.Endpoint) int { return len(e.Ports) }))
+	out := make([]StoredEndpoint, len(in))
+	for i := range in {
+		e, l := &in[i], &in[i].Locality
+		start := len(ports)
+		for _, p := range e.Ports {
+			ports = append(ports, StoredEndpointPort{Name: p.Name, Port: p.Port})
+		}
+		out[i] = StoredEndpoint{
+			Address:  e.Address,
+			Locality: StoredLocality{Network: l.Network, Region: l.Region, Zone: l.Zone, Subzone: l.Subzone, Node: l.Node, Cluster: l.Cluster},
+			Ready:    e.Ready, Serving: e.Serving, Terminating: e.Terminating, Weight: e.Weight, Labels: e.Labels,
+		}
+		if e.Ports != nil {
+			out[i].Ports = ports[start:len(ports):len(ports)]
+		}
+	}
+	return out
+}
+
+// countPorts sums the ports of every endpoint, to size one backing array for all of them.
+func countPorts[E any](eps []E, ports func(*E) int) int {
+	n := 0
+	for i := range eps {
+		n += ports(&eps[i])
+	}
+	return n
 }
 
 // convert maps a slice element by element; nil stays nil.

@@ -49,7 +49,7 @@ func (r *ServiceRecord) Model() model.PublishedService {
 func (r *EndpointsRecord) Model() model.PublishedEndpoints {
 	return model.PublishedEndpoints{
 		Namespace: r.Namespace, Domain: r.Domain, Name: r.Name, Cluster: r.Cluster,
-		Scope: model.Scope(r.Scope), Stale: r.Stale, Endpoints: convert(r.Endpoints, modelEndpoint),
+		Scope: model.Scope(r.Scope), Stale: r.Stale, Endpoints: modelEndpoints(r.Endpoints),
 	}
 }
 
@@ -72,14 +72,27 @@ func modelOutlier(p *StoredOutlier) *model.OutlierPolicy {
 	}
 }
 
-func modelEndpoint(e *StoredEndpoint) model.Endpoint {
-	l := &e.Locality
-	return model.Endpoint{
-		Address: e.Address,
-		Ports: convert(e.Ports, func(p *StoredEndpointPort) model.EndpointPort {
-			return model.EndpointPort{Name: p.Name, Port: p.Port}
-		}),
-		Locality: model.Locality{Network: l.Network, Region: l.Region, Zone: l.Zone, Subzone: l.Subzone, Node: l.Node, Cluster: l.Cluster},
-		Ready:    e.Ready, Serving: e.Serving, Terminating: e.Terminating, Weight: e.Weight, Labels: e.Labels,
+// modelEndpoints converts endpoints with two allocations, as storedEndpoints does.
+func modelEndpoints(in []StoredEndpoint) []model.Endpoint {
+	if in == nil {
+		return nil
 	}
+	ports := make([]model.EndpointPort, 0, countPorts(in, func(e *StoredEndpoint) int { return len(e.Ports) }))
+	out := make([]model.Endpoint, len(in))
+	for i := range in {
+		e, l := &in[i], &in[i].Locality
+		start := len(ports)
+		for _, p := range e.Ports {
+			ports = append(ports, model.EndpointPort{Name: p.Name, Port: p.Port})
+		}
+		out[i] = model.Endpoint{
+			Address:  e.Address,
+			Locality: model.Locality{Network: l.Network, Region: l.Region, Zone: l.Zone, Subzone: l.Subzone, Node: l.Node, Cluster: l.Cluster},
+			Ready:    e.Ready, Serving: e.Serving, Terminating: e.Terminating, Weight: e.Weight, Labels: e.Labels,
+		}
+		if e.Ports != nil {
+			out[i].Ports = ports[start:len(ports):len(ports)]
+		}
+	}
+	return out
 }
