@@ -261,21 +261,31 @@ func (b *backend) endpoint(loc model.Locality) model.Endpoint { return endpoint(
 // service is the record of shop/echo with one port "tcp" on waypoint port wp, imported by east
 // from east and west.
 func service(wp int32, mode model.Mode) *store.ServiceRecord {
-	return &store.ServiceRecord{
-		Namespace: "shop", Name: "echo", Domain: wellknown.DefaultSegmentDomain,
-		Hostname: "echo.shop." + wellknown.DefaultSegmentDomain, Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
-		Ports:        []store.ServicePort{{Port: model.Port{Name: "tcp", Port: 80, Protocol: "TCP"}, WaypointPort: wp}},
-		Distribution: model.Distribution{Mode: mode},
-		Imports:      []model.Import{{Cluster: "east", From: []string{"east", "west"}}, {Cluster: "west", From: []string{"east", "west"}}},
-	}
+	return store.NewServiceRecord(&model.PublishedService{
+		GlobalService: model.GlobalService{
+			Namespace: "shop", Name: "echo", Domain: wellknown.DefaultSegmentDomain,
+			Hostname: "echo.shop." + wellknown.DefaultSegmentDomain, Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+			Ports:        []model.Port{{Name: "tcp", Port: 80, Protocol: "TCP"}},
+			Distribution: model.Distribution{Mode: mode},
+			Imports:      []model.Import{{Cluster: "east", From: []string{"east", "west"}}, {Cluster: "west", From: []string{"east", "west"}}},
+		},
+		WaypointPorts: []int32{wp},
+	})
+}
+
+// edit changes a service record through its model, as the hub would write the result.
+func edit(r *store.ServiceRecord, change func(*model.PublishedService)) *store.ServiceRecord {
+	m := r.Model()
+	change(&m)
+	return store.NewServiceRecord(&m)
 }
 
 // endpoints is cluster's record of shop/echo.
 func endpoints(cluster string, eps ...model.Endpoint) *store.EndpointsRecord {
-	return &store.EndpointsRecord{
+	return store.NewEndpointsRecord(&model.PublishedEndpoints{
 		Namespace: "shop", Domain: wellknown.DefaultSegmentDomain, Name: "echo", Cluster: cluster,
 		Scope: model.ScopeGlobal, Endpoints: eps,
-	}
+	})
 }
 
 // roundTrip connects through the waypoint port, sends a line, half-closes and reads the reply:

@@ -117,9 +117,9 @@ func (b *httpBackend) endpoint(loc model.Locality) model.Endpoint {
 // httpService is shop/echo with one port named name (appProtocol appProto) on waypoint
 // port wp.
 func httpService(wp int32, mode model.Mode, name, appProto string) *store.ServiceRecord {
-	s := service(wp, mode)
-	s.Ports[0].Name, s.Ports[0].AppProtocol = name, appProto
-	return s
+	return edit(service(wp, mode), func(s *model.PublishedService) {
+		s.Ports[0].Name, s.Ports[0].AppProtocol = name, appProto
+	})
 }
 
 // newClient is an HTTP/1.1 client with a keep-alive pool to the waypoint.

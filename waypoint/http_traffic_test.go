@@ -63,8 +63,7 @@ func TestHTTPRequestsStayInExpectedTierPerMode(t *testing.T) {
 	const n = 3000
 	for _, tt := range tests {
 		t.Run(string(tt.dist.Mode), func(t *testing.T) {
-			svc := httpService(port, tt.dist.Mode, "http", "")
-			svc.Distribution = tt.dist
+			svc := edit(httpService(port, tt.dist.Mode, "http", ""), func(s *model.PublishedService) { s.Distribution = tt.dist })
 			e.put(svc)
 			e.waitRoute("route with "+string(tt.dist.Mode), port, func(r *Route) bool {
 				return r != nil && r.Distribution.Equal(tt.dist) && len(r.Endpoints) == 8 && r.Protocol == ProtocolHTTP

@@ -1,10 +1,6 @@
 package waypoint
 
-import (
-	"time"
-
-	"github.com/meshfed/meshfed/federation/model"
-)
+import "github.com/meshfed/meshfed/federation/model"
 
 // withPolicy returns o (defaults applied) overridden by a service's outlier policy (the
 // meshfed.io/outlier-detection annotation, carried in its store record). A threshold of 0 in the
@@ -26,10 +22,10 @@ func (o OutlierOptions) withPolicy(p *model.OutlierPolicy) OutlierOptions {
 	threshold(p.ConsecutiveGatewayErrors, &o.ConsecutiveGatewayErrors)
 	threshold(p.ConsecutiveLocalOriginFailures, &o.ConsecutiveFailures)
 	if p.BaseEjectionTime != nil {
-		o.BaseEjectionTime = time.Duration(*p.BaseEjectionTime)
+		o.BaseEjectionTime = *p.BaseEjectionTime
 	}
 	if p.MaxEjectionTime != nil {
-		o.MaxEjectionTime = time.Duration(*p.MaxEjectionTime)
+		o.MaxEjectionTime = *p.MaxEjectionTime
 	}
 	o.MaxEjectionTime = max(o.MaxEjectionTime, o.BaseEjectionTime)
 	if p.MaxEjectionPercent != nil {

@@ -11,7 +11,7 @@ import (
 
 func TestWithPolicy(t *testing.T) {
 	u := func(n uint32) *uint32 { return &n }
-	d := func(v time.Duration) *model.Duration { x := model.Duration(v); return &x }
+	d := func(v time.Duration) *time.Duration { return &v }
 	base := OutlierOptions{}.withDefaults()
 	tests := []struct {
 		name   string
@@ -42,9 +42,10 @@ func TestServicePolicyEjects(t *testing.T) {
 	bad.status.Store(http.StatusServiceUnavailable)
 	good := startHTTPBackend(t, "good", "127.0.0.82")
 	port := int32(freePort(t))
-	svc := httpService(port, model.ModeAny, "http", "")
-	one, zero, five := uint32(1), uint32(0), model.Duration(5*time.Second)
-	svc.Outlier = &model.OutlierPolicy{Consecutive5xxErrors: &one, ConsecutiveLocalOriginFailures: &zero, BaseEjectionTime: &five}
+	one, zero, five := uint32(1), uint32(0), 5*time.Second
+	svc := edit(httpService(port, model.ModeAny, "http", ""), func(s *model.PublishedService) {
+		s.Outlier = &model.OutlierPolicy{Consecutive5xxErrors: &one, ConsecutiveLocalOriginFailures: &zero, BaseEjectionTime: &five}
+	})
 	e.put(svc, endpoints("east", bad.endpoint(sameZone), good.endpoint(sameZone)))
 	e.waitRoute("HTTP route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 2 })
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })

@@ -74,24 +74,23 @@ func (b *builder) build(st *state, rev int64, now time.Time) *Snapshot {
 
 // routes builds one route per port of svc with a waypoint port; none when this waypoint's
 // cluster does not import svc.
-func (b *builder) routes(svc *store.ServiceRecord, records map[string]*store.EndpointsRecord, now time.Time) []*Route {
+func (b *builder) routes(svc *model.PublishedService, records map[string]*model.PublishedEndpoints, now time.Time) []*Route {
 	groups := addressable(svc, records, b.opts.Cluster)
 	if groups == nil {
 		return nil
 	}
 	var out []*Route
-	for _, p := range svc.Ports {
-		if p.WaypointPort == 0 {
-			continue
+	for i, p := range svc.Ports {
+		if wp := svc.WaypointPort(i); wp != 0 {
+			out = append(out, b.route(svc, p, wp, groups, now))
 		}
-		out = append(out, b.route(svc, p, groups, now))
 	}
 	return out
 }
 
 // addressable returns the endpoint groups of the clusters whose endpoints client may address,
 // with each endpoint's cluster filled in; nil when client does not import svc.
-func addressable(svc *store.ServiceRecord, records map[string]*store.EndpointsRecord, client string) []merge.ClusterEndpoints {
+func addressable(svc *model.PublishedService, records map[string]*model.PublishedEndpoints, client string) []merge.ClusterEndpoints {
 	eps := make(map[string][]model.Endpoint, len(records))
 	for c, r := range records {
 		eps[c] = r.Endpoints
@@ -99,12 +98,12 @@ func addressable(svc *store.ServiceRecord, records map[string]*store.EndpointsRe
 	return merge.ReachOf(svc.Imports).Endpoints(eps, client)
 }
 
-// route builds the route of one service port.
-func (b *builder) route(svc *store.ServiceRecord, p store.ServicePort, groups []merge.ClusterEndpoints, now time.Time) *Route {
+// route builds the route of one service port, listening on waypoint port wp.
+func (b *builder) route(svc *model.PublishedService, p model.Port, wp int32, groups []merge.ClusterEndpoints, now time.Time) *Route {
 	r := &Route{
 		Namespace: svc.Namespace, Name: svc.Name, Domain: svc.Domain, Hostname: svc.Hostname,
-		PortName: p.Name, Port: p.Port.Port, ListenPort: p.WaypointPort, Distribution: svc.Distribution,
-		Protocol: ProtocolOf(p.Port),
+		PortName: p.Name, Port: p.Port, ListenPort: wp, Distribution: svc.Distribution,
+		Protocol: ProtocolOf(p),
 	}
 	pk := poolKey(svc, r.Port)
 	outlier := b.opts.Outlier.withPolicy(svc.Outlier)
@@ -177,6 +176,6 @@ func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints) {
 }
 
 // poolKey identifies a service port across snapshots.
-func poolKey(svc *store.ServiceRecord, port int32) string {
-	return svc.Key().String() + "#" + strconv.Itoa(int(port))
+func poolKey(svc *model.PublishedService, port int32) string {
+	return store.ServiceKey(svc.Namespace, svc.Domain, svc.Name).String() + "#" + strconv.Itoa(int(port))
 }

@@ -3,23 +3,24 @@ package waypoint
 import (
 	"log/slog"
 
+	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 )
 
-// state is what the store holds for one namespace, as far as the waypoint uses it: service
-// records by key, endpoint records by service key then cluster, and the namespace's waypoint
-// addresses by cluster.
+// state is what the store holds for one namespace, as far as the waypoint uses it, read with
+// the store's conversion: services by service key, endpoints by service key then cluster, and
+// the namespace's waypoint addresses by cluster.
 type state struct {
-	services  map[string]*store.ServiceRecord
-	endpoints map[string]map[string]*store.EndpointsRecord
-	waypoints map[string]*store.WaypointsRecord
+	services  map[string]*model.PublishedService
+	endpoints map[string]map[string]*model.PublishedEndpoints
+	waypoints map[string]*model.PublishedWaypoints
 }
 
 func newState() state {
 	return state{
-		services:  make(map[string]*store.ServiceRecord),
-		endpoints: make(map[string]map[string]*store.EndpointsRecord),
-		waypoints: make(map[string]*store.WaypointsRecord),
+		services:  make(map[string]*model.PublishedService),
+		endpoints: make(map[string]map[string]*model.PublishedEndpoints),
+		waypoints: make(map[string]*model.PublishedWaypoints),
 	}
 }
 
@@ -50,17 +51,20 @@ func (s *state) applyEvent(ev *store.Event, log *slog.Logger) bool {
 	}
 	switch r := ev.Record.(type) {
 	case *store.ServiceRecord:
-		s.services[r.Key().String()] = r
+		m := r.Model()
+		s.services[r.Key().String()] = &m
 		return true
 	case *store.EndpointsRecord:
 		svc := serviceKeyOf(r.Key()).String()
 		if s.endpoints[svc] == nil {
-			s.endpoints[svc] = make(map[string]*store.EndpointsRecord)
+			s.endpoints[svc] = make(map[string]*model.PublishedEndpoints)
 		}
-		s.endpoints[svc][r.Cluster] = r
+		m := r.Model()
+		s.endpoints[svc][r.Cluster] = &m
 		return true
 	case *store.WaypointsRecord:
-		s.waypoints[r.Cluster] = r
+		m := r.Model()
+		s.waypoints[r.Cluster] = &m
 		return true
 	}
 	return false

@@ -36,9 +36,7 @@ func TestTableAddressesOnlyWhatItImports(t *testing.T) {
 	noPort.Ports[0].Name = "other"
 	westNoPort := endpoints("west", noPort)
 	withImports := func(imports ...model.Import) *store.ServiceRecord {
-		s := service(wp, model.ModeAny)
-		s.Imports = imports
-		return s
+		return edit(service(wp, model.ModeAny), func(s *model.PublishedService) { s.Imports = imports })
 	}
 	tests := []struct {
 		name        string

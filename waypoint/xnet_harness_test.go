@@ -99,7 +99,7 @@ func waypointsRecord(cluster, network string, addrs ...string) *store.WaypointsR
 
 // serviceImportedBy is service(wp, mode) imported by east and west from all of from.
 func serviceImportedBy(wp int32, mode model.Mode, from ...string) *store.ServiceRecord {
-	s := service(wp, mode)
-	s.Imports = []model.Import{{Cluster: "east", From: from}, {Cluster: "west", From: from}}
-	return s
+	return edit(service(wp, mode), func(s *model.PublishedService) {
+		s.Imports = []model.Import{{Cluster: "east", From: from}, {Cluster: "west", From: from}}
+	})
 }

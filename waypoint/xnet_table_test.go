@@ -34,8 +34,9 @@ func newHBONETableFrom(t *testing.T, src identity.Source) *Table {
 
 func TestTableRoutesCrossNetworkThroughWaypoints(t *testing.T) {
 	const wp = 20000
-	svc := service(wp, model.ModePreferNetwork)
-	svc.Imports = []model.Import{{Cluster: "east", From: []string{"east", "north", "west"}}}
+	svc := edit(service(wp, model.ModePreferNetwork), func(s *model.PublishedService) {
+		s.Imports = []model.Import{{Cluster: "east", From: []string{"east", "north", "west"}}}
+	})
 	east := endpoints("east", endpoint("10.0.0.1", 8080, sameZone))
 	west := endpoints("west", endpoint("10.1.0.1", 8080, otherNetwork))
 	north := endpoints("north", endpoint("10.2.0.1", 8080, northNetwork))
@@ -88,9 +89,10 @@ func TestTableWithoutHBONESaysSo(t *testing.T) {
 
 func TestIndexLocalTargets(t *testing.T) {
 	st := newState()
-	svc := service(20000, model.ModeAny)
-	svc.Ports = append(svc.Ports, store.ServicePort{Port: model.Port{Name: "admin", Port: 9090, Protocol: "TCP"}})
-	svc.Imports = []model.Import{{Cluster: "east", From: []string{"west"}}, {Cluster: "north", From: []string{"east"}}, {Cluster: "west", From: []string{"west"}}}
+	svc := edit(service(20000, model.ModeAny), func(s *model.PublishedService) {
+		s.Ports, s.WaypointPorts = append(s.Ports, model.Port{Name: "admin", Port: 9090, Protocol: "TCP"}), append(s.WaypointPorts, 0)
+		s.Imports = []model.Import{{Cluster: "east", From: []string{"west"}}, {Cluster: "north", From: []string{"east"}}, {Cluster: "west", From: []string{"west"}}}
+	})
 	ready := endpoint("10.1.0.1", 8080, otherNetwork)
 	ready.Ports = append(ready.Ports, model.EndpointPort{Name: "admin", Port: 9091}, model.EndpointPort{Name: "debug", Port: 6060})
 	unready := endpoint("10.1.0.2", 8080, otherNetwork)

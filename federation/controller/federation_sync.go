@@ -25,6 +25,8 @@ type pass struct {
 	// waypoints are the waypoint records of every member that is not withdrawn.
 	waypoints []store.Record
 	previous  store.Listing
+	// published are previous's service records as the store's conversion reads them.
+	published []model.PublishedService
 	// snapshot is what the read that gave previous saw of each key (mod revision, value
 	// digest); the pass's Syncs plan against it instead of reading the store again.
 	snapshot *store.Snapshot
@@ -61,7 +63,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		f.log.Debug("federation pass", "exportsByCluster", exportCounts(p.exports), "services", len(res.Services), "problems", len(res.Problems))
 	}
-	ports, perr := AllocatePorts(f.opts.Ports, p.previous.Services(), res.GlobalServices())
+	ports, perr := AllocatePorts(f.opts.Ports, p.published, res.GlobalServices())
 	if perr != nil {
 		f.log.Warn("waypoint ports", "error", perr)
 	}
@@ -101,7 +103,7 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 	for _, derr := range previous.Errors {
 		f.log.Warn("undecodable store value ignored", "key", derr.Key, "error", derr.Err)
 	}
-	p := &pass{previous: previous, snapshot: snap}
+	p := &pass{previous: previous, published: publishedServices(previous.Services()), snapshot: snap}
 	for i := range segs.Items {
 		p.segments = append(p.segments, model.Segment{Name: segs.Items[i].Name, Domain: segs.Items[i].Spec.Domain})
 	}
@@ -151,7 +153,9 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	p.exports = append(p.exports, exports...)
 	waypoints, wproblems := member.Waypoints(site, objs)
 	for _, w := range waypoints {
-		p.waypoints = append(p.waypoints, &store.WaypointsRecord{Namespace: w.Namespace, Cluster: cl.Name, Network: w.Network, Addresses: w.Addresses})
+		p.waypoints = append(p.waypoints, store.NewWaypointsRecord(&model.PublishedWaypoints{
+			Namespace: w.Namespace, Cluster: cl.Name, Network: w.Network, Addresses: w.Addresses,
+		}))
 	}
 	for _, pr := range append(problems, wproblems...) {
 		p.problems = append(p.problems, clusterProblem{Cluster: cl.Name, ServiceValueProblem: pr})
@@ -162,7 +166,7 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 // carryOver keeps what the store holds for a member whose caches are not synced: its exports
 // and its waypoint records.
 func (p *pass) carryOver(cluster string) {
-	p.exports = append(p.exports, carryOver(&p.previous, cluster)...)
+	p.exports = append(p.exports, carryOver(p.published, p.previous.Endpoints(), cluster)...)
 	for _, w := range p.previous.Waypoints() {
 		if w.Cluster == cluster {
 			p.waypoints = append(p.waypoints, w)
@@ -170,29 +174,36 @@ func (p *pass) carryOver(cluster string) {
 	}
 }
 
-// carryOver rebuilds a member's exports from its stored records.
-func carryOver(l *store.Listing, cluster string) []model.ClusterExport {
-	services := map[merge.Key]*store.ServiceRecord{}
-	for _, s := range l.Services() {
-		services[merge.Key{Namespace: s.Namespace, Domain: s.Domain, Name: s.Name}] = s
+// carryOver rebuilds a member's exports from the stored services and that member's stored
+// endpoints, read with the store's conversion.
+func carryOver(services []model.PublishedService, endpoints []*store.EndpointsRecord, cluster string) []model.ClusterExport {
+	byKey := make(map[merge.Key]*model.PublishedService, len(services))
+	for i := range services {
+		byKey[merge.KeyOf(&services[i].GlobalService)] = &services[i]
 	}
 	var out []model.ClusterExport
-	for _, e := range l.Endpoints() {
-		if e.Cluster != cluster {
+	for _, r := range endpoints {
+		if r.Cluster != cluster {
 			continue
 		}
-		s := services[merge.Key{Namespace: e.Namespace, Domain: e.Domain, Name: e.Name}]
+		s := byKey[merge.Key{Namespace: r.Namespace, Domain: r.Domain, Name: r.Name}]
 		if s == nil {
 			continue
 		}
-		ports := make([]model.Port, len(s.Ports))
-		for i, p := range s.Ports {
-			ports[i] = p.Port
-		}
+		e := r.Model()
 		out = append(out, model.ClusterExport{
 			Cluster: cluster, Namespace: e.Namespace, Name: e.Name, Scope: e.Scope, Takeover: s.Takeover,
-			Type: s.Type, Ports: ports, Distribution: s.Distribution, Outlier: s.Outlier.Clone(), Endpoints: e.Endpoints,
+			Type: s.Type, Ports: slices.Clone(s.Ports), Distribution: s.Distribution, Outlier: s.Outlier.Clone(), Endpoints: e.Endpoints,
 		})
+	}
+	return out
+}
+
+// publishedServices reads service records with the store's conversion.
+func publishedServices(records []*store.ServiceRecord) []model.PublishedService {
+	out := make([]model.PublishedService, len(records))
+	for i, r := range records {
+		out[i] = r.Model()
 	}
 	return out
 }

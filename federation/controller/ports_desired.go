@@ -6,7 +6,6 @@ import (
 
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
-	"github.com/meshfed/meshfed/federation/store"
 )
 
 // PortRange is the range waypoint listener ports are allocated from, inclusive.
@@ -37,7 +36,7 @@ type portKey struct {
 // records) so allocations survive hub restarts and leader changes; new ports get the lowest free
 // port of the range. Ports that cannot be allocated (range exhausted) are left out of the result
 // and returned as an error per namespace; everything else is still allocated.
-func AllocatePorts(r PortRange, previous []*store.ServiceRecord, services []model.GlobalService) (map[portKey]int32, error) {
+func AllocatePorts(r PortRange, previous []model.PublishedService, services []model.GlobalService) (map[portKey]int32, error) {
 	out := map[portKey]int32{}
 	used := map[string]map[int32]bool{}
 	want := map[portKey]bool{}
@@ -48,15 +47,15 @@ func AllocatePorts(r PortRange, previous []*store.ServiceRecord, services []mode
 		}
 	}
 	// Keep previous allocations of ports that still exist, first come first kept.
-	for _, rec := range sortedRecords(previous) {
-		k := merge.Key{Namespace: rec.Namespace, Domain: rec.Domain, Name: rec.Name}
-		for _, p := range rec.Ports {
-			pk := portKey{svc: k, port: p.Port.Port, protocol: p.Protocol}
-			if !want[pk] || p.WaypointPort < r.First || p.WaypointPort > r.Last || used[k.Namespace][p.WaypointPort] {
+	for _, prev := range sortedByKey(previous) {
+		k := merge.KeyOf(&prev.GlobalService)
+		for i, p := range prev.Ports {
+			pk, wp := portKey{svc: k, port: p.Port, protocol: p.Protocol}, prev.WaypointPort(i)
+			if !want[pk] || wp < r.First || wp > r.Last || used[k.Namespace][wp] {
 				continue
 			}
-			mark(used, k.Namespace, p.WaypointPort)
-			out[pk] = p.WaypointPort
+			mark(used, k.Namespace, wp)
+			out[pk] = wp
 		}
 	}
 	var exhausted []string
@@ -99,10 +98,13 @@ func lowestFree(r PortRange, used map[int32]bool) (int32, bool) {
 	return 0, false
 }
 
-func sortedRecords(recs []*store.ServiceRecord) []*store.ServiceRecord {
-	out := slices.Clone(recs)
-	slices.SortFunc(out, func(a, b *store.ServiceRecord) int {
-		return merge.Key{Namespace: a.Namespace, Domain: a.Domain, Name: a.Name}.Compare(merge.Key{Namespace: b.Namespace, Domain: b.Domain, Name: b.Name})
+func sortedByKey(services []model.PublishedService) []*model.PublishedService {
+	out := make([]*model.PublishedService, len(services))
+	for i := range services {
+		out[i] = &services[i]
+	}
+	slices.SortFunc(out, func(a, b *model.PublishedService) int {
+		return merge.KeyOf(&a.GlobalService).Compare(merge.KeyOf(&b.GlobalService))
 	})
 	return out
 }

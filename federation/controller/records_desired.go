@@ -27,55 +27,41 @@ type Desired struct {
 	Waypoints []store.Record
 }
 
-// DesiredRecords builds the store records for a merge result. Endpoint records of a stale
-// member are marked stale; waypoint ports come from ports (see AllocatePorts).
+// DesiredRecords builds the store records for a merge result, with the store's conversions.
+// Endpoint records of a stale member are marked stale; waypoint ports come from ports (see
+// AllocatePorts).
 func DesiredRecords(res *merge.Result, members []MemberState, ports map[portKey]int32) Desired {
 	d := Desired{Endpoints: map[string][]store.Record{}}
 	stale := map[string]bool{}
 	for _, m := range members {
 		stale[m.Cluster.Name] = m.Stale
-		d.Clusters = append(d.Clusters, &store.ClusterRecord{
-			Name: m.Cluster.Name, Network: m.Cluster.Network, Region: m.Cluster.Region,
-			Segment: m.Cluster.Segment, Ready: m.Ready && !m.Stale, LastSync: m.LastSync,
-		})
+		d.Clusters = append(d.Clusters, store.NewClusterRecord(&model.PublishedCluster{
+			Cluster: m.Cluster, Ready: m.Ready && !m.Stale, LastSync: m.LastSync,
+		}))
 		d.Endpoints[m.Cluster.Name] = nil
 	}
 	for i := range res.Services {
 		svc := &res.Services[i]
 		g := &svc.Global
-		d.Services = append(d.Services, serviceRecord(g, ports))
+		d.Services = append(d.Services, store.NewServiceRecord(published(g, ports)))
 		for _, ce := range svc.Endpoints {
-			d.Endpoints[ce.Cluster] = append(d.Endpoints[ce.Cluster], &store.EndpointsRecord{
+			d.Endpoints[ce.Cluster] = append(d.Endpoints[ce.Cluster], store.NewEndpointsRecord(&model.PublishedEndpoints{
 				Namespace: g.Namespace, Domain: g.Domain, Name: g.Name, Cluster: ce.Cluster,
 				Scope: scopeOf(g, ce.Cluster), Stale: stale[ce.Cluster], Endpoints: ce.Endpoints,
-			})
+			}))
 		}
 	}
 	return d
 }
 
-func serviceRecord(g *model.GlobalService, ports map[portKey]int32) *store.ServiceRecord {
+// published is the global service with its allocated waypoint ports.
+func published(g *model.GlobalService, ports map[portKey]int32) *model.PublishedService {
 	k := merge.KeyOf(g)
-	sp := make([]store.ServicePort, 0, len(g.Ports))
-	for _, p := range g.Ports {
-		sp = append(sp, store.ServicePort{Port: p, WaypointPort: ports[portKey{svc: k, port: p.Port, protocol: p.Protocol}]})
+	wp := make([]int32, len(g.Ports))
+	for i, p := range g.Ports {
+		wp[i] = ports[portKey{svc: k, port: p.Port, protocol: p.Protocol}]
 	}
-	return &store.ServiceRecord{
-		Namespace: g.Namespace, Name: g.Name, Domain: g.Domain, Hostname: g.Hostname,
-		Scope: g.Scope, Takeover: g.Takeover, Type: g.Type, Ports: sp,
-		Distribution: g.Distribution, Outlier: g.Outlier, Exporters: exportersOf(g.Exporters), Imports: g.Imports, Conflicts: g.Conflicts,
-	}
-}
-
-// exportersOf lists the exporters with their scope but without endpoint counts: counts change
-// with every readiness flip, and an endpoint change must rewrite only its cluster's endpoints
-// key (DESIGN §4). The counts are in those keys and on the hub's GlobalService status.
-func exportersOf(in []model.Exporter) []model.Exporter {
-	out := make([]model.Exporter, len(in))
-	for i, e := range in {
-		out[i] = model.Exporter{Cluster: e.Cluster, Scope: e.Scope}
-	}
-	return out
+	return &model.PublishedService{GlobalService: *g, WaypointPorts: wp}
 }
 
 func scopeOf(g *model.GlobalService, cluster string) model.Scope {

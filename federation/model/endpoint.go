@@ -2,6 +2,8 @@ package model
 
 // Locality is where an endpoint (or a client) runs, from widest to narrowest. Cluster is not a
 // level of the hierarchy but a key some modes rank by (DESIGN §3.3 lists where each comes from).
+// Its JSON names are those of the waypoint's /debug/endpoints document; the federation store
+// declares its own (package store).
 type Locality struct {
 	Network string `json:"network,omitempty"`
 	Region  string `json:"region,omitempty"`
@@ -13,26 +15,26 @@ type Locality struct {
 
 // EndpointPort maps a service port (by name) to the port the endpoint listens on.
 type EndpointPort struct {
-	Name string `json:"name,omitempty"`
-	Port int32  `json:"port"`
+	Name string
+	Port int32
 }
 
 // Endpoint is one backend address of a service in one cluster, as its EndpointSlice says.
 type Endpoint struct {
 	// Address is the endpoint's IP address.
-	Address string `json:"address"`
+	Address string
 	// Ports are the endpoint's target ports, one per service port it serves.
-	Ports []EndpointPort `json:"ports,omitempty"`
+	Ports []EndpointPort
 	// Locality is where the endpoint runs.
-	Locality Locality `json:"locality"`
+	Locality Locality
 	// Ready, Serving and Terminating are the EndpointSlice conditions.
-	Ready       bool `json:"ready"`
-	Serving     bool `json:"serving"`
-	Terminating bool `json:"terminating,omitempty"`
+	Ready       bool
+	Serving     bool
+	Terminating bool
 	// Weight is the relative share inside a tier; 0 means 1.
-	Weight uint32 `json:"weight,omitempty"`
+	Weight uint32
 	// Labels are extra keys that meshfed.io/failover-priority can rank by.
-	Labels map[string]string `json:"labels,omitempty"`
+	Labels map[string]string
 }
 
 // Healthy reports whether the endpoint may take traffic as far as its cluster knows: ready,

@@ -33,7 +33,8 @@ const DefaultBackendMode = ModePreferNetwork
 const DefaultWaypointMode = ModePreferClose
 
 // Distribution is a resolved traffic distribution: a mode and, for ModeFailoverPriority only,
-// the ordered label keys.
+// the ordered label keys. Its JSON names are those of the waypoint's /debug/endpoints document;
+// the federation store declares its own (package store).
 type Distribution struct {
 	Mode             Mode     `json:"mode"`
 	FailoverPriority []string `json:"failoverPriority,omitempty"`

@@ -12,28 +12,12 @@ import (
 // meshfed.io/outlier-detection. Unset fields keep the waypoint's defaults; a consecutive-error
 // threshold of 0 disables that detector (as in Istio).
 type OutlierPolicy struct {
-	Consecutive5xxErrors           *uint32   `json:"consecutive5xxErrors,omitempty"`
-	ConsecutiveGatewayErrors       *uint32   `json:"consecutiveGatewayErrors,omitempty"`
-	ConsecutiveLocalOriginFailures *uint32   `json:"consecutiveLocalOriginFailures,omitempty"`
-	BaseEjectionTime               *Duration `json:"baseEjectionTime,omitempty"`
-	MaxEjectionTime                *Duration `json:"maxEjectionTime,omitempty"`
-	MaxEjectionPercent             *uint32   `json:"maxEjectionPercent,omitempty"`
-}
-
-// Duration is a time.Duration that encodes as its string ("30s") in JSON.
-type Duration time.Duration
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
+	Consecutive5xxErrors           *uint32
+	ConsecutiveGatewayErrors       *uint32
+	ConsecutiveLocalOriginFailures *uint32
+	BaseEjectionTime               *time.Duration
+	MaxEjectionTime                *time.Duration
+	MaxEjectionPercent             *uint32
 }
 
 // The keys of the outlier-detection annotation, named after Istio's OutlierDetection fields.
@@ -83,7 +67,7 @@ func ParseOutlierPolicy(s string) (OutlierPolicy, error) {
 	}
 	if p.BaseEjectionTime != nil && p.MaxEjectionTime != nil && *p.MaxEjectionTime < *p.BaseEjectionTime {
 		return OutlierPolicy{}, fmt.Errorf("%w: %s %v is below %s %v", errOutlierSyntax,
-			OutlierMaxEjectionTime, time.Duration(*p.MaxEjectionTime), OutlierBaseEjectionTime, time.Duration(*p.BaseEjectionTime))
+			OutlierMaxEjectionTime, *p.MaxEjectionTime, OutlierBaseEjectionTime, *p.BaseEjectionTime)
 	}
 	return p, nil
 }
@@ -117,13 +101,12 @@ func parseCount(k, v string, limit uint64, dst **uint32) error {
 	return nil
 }
 
-func parseEjection(k, v string, dst **Duration) error {
+func parseEjection(k, v string, dst **time.Duration) error {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < time.Millisecond || d > maxEjectionLimit {
 		return fmt.Errorf("%w: %s=%q is not a duration in 1ms-24h", errOutlierSyntax, k, v)
 	}
-	dd := Duration(d)
-	*dst = &dd
+	*dst = &d
 	return nil
 }
 
@@ -141,10 +124,10 @@ func (p OutlierPolicy) String() string {
 		add(OutlierConsecutiveLocalOriginFailures, *p.ConsecutiveLocalOriginFailures)
 	}
 	if p.BaseEjectionTime != nil {
-		add(OutlierBaseEjectionTime, time.Duration(*p.BaseEjectionTime))
+		add(OutlierBaseEjectionTime, *p.BaseEjectionTime)
 	}
 	if p.MaxEjectionTime != nil {
-		add(OutlierMaxEjectionTime, time.Duration(*p.MaxEjectionTime))
+		add(OutlierMaxEjectionTime, *p.MaxEjectionTime)
 	}
 	if p.MaxEjectionPercent != nil {
 		add(OutlierMaxEjectionPercent, *p.MaxEjectionPercent)

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -9,7 +8,7 @@ import (
 
 func TestParseOutlierPolicy(t *testing.T) {
 	u := func(n uint32) *uint32 { return &n }
-	d := func(v time.Duration) *Duration { x := Duration(v); return &x }
+	d := func(v time.Duration) *time.Duration { return &v }
 	tests := []struct {
 		in   string
 		want OutlierPolicy
@@ -45,7 +44,7 @@ func TestParseOutlierPolicy(t *testing.T) {
 }
 
 // FuzzParseOutlierPolicy: an accepted value formats to a canonical string that parses to the
-// same policy, and the policy survives JSON (the store's encoding) unchanged.
+// same policy. (That the policy survives the store's encoding is store's FuzzOutlierRecord.)
 func FuzzParseOutlierPolicy(f *testing.F) {
 	for _, s := range []string{"", "consecutive5xxErrors=3", "baseEjectionTime=10s,maxEjectionTime=2m", "maxEjectionPercent=50, consecutiveGatewayErrors=0", "a=b=c", ",,="} {
 		f.Add(s)
@@ -58,14 +57,6 @@ func FuzzParseOutlierPolicy(f *testing.F) {
 		again, err := ParseOutlierPolicy(p.String())
 		if err != nil || !reflect.DeepEqual(again, p) {
 			t.Fatalf("%q → %q → %+v, %v", s, p.String(), again, err)
-		}
-		b, err := json.Marshal(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back OutlierPolicy
-		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, p) {
-			t.Fatalf("JSON %s → %+v, %v; want %+v", b, back, err, p)
 		}
 	})
 }

@@ -102,7 +102,7 @@ func TestEncodeRejectsInvalidRecords(t *testing.T) {
 		{"waypoint port", badPort},
 		{"service type", badType},
 		{"waypoint address", badWaypoint},
-		{"no hostname", &ServiceRecord{Namespace: "a", Domain: "d", Name: "n", Scope: model.ScopeGlobal, Type: model.ServiceTypeHeadless}},
+		{"no hostname", &ServiceRecord{Namespace: "a", Domain: "d", Name: "n", Scope: string(model.ScopeGlobal), Type: string(model.ServiceTypeHeadless)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,5 +5,6 @@
 // With its subpackages (the embedded server, the log bridge) it is the only code of meshfed that
 // imports etcd, so that every key, encoding and fencing rule lives in one place and the rest of
 // the project talks in model types. The etcd server lives in package embedded, so that clients
-// do not link it.
+// do not link it. Its record types are the stored format, pinned by golden files under
+// testdata/; from_model.go (for the hub) and to_model.go (for every reader) convert.
 package store

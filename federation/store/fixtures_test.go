@@ -9,39 +9,42 @@ import (
 )
 
 func clusterRecord(name string) *ClusterRecord {
-	return &ClusterRecord{
-		Name: name, Network: "net-" + name, Region: "eu-west-1", Segment: "default", Ready: true,
+	return NewClusterRecord(&model.PublishedCluster{
+		Cluster: model.Cluster{Name: name, Network: "net-" + name, Region: "eu-west-1", Segment: "default"}, Ready: true,
 		LastSync: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC),
-	}
+	})
 }
 
 func serviceRecord(ns, name string) *ServiceRecord {
-	return &ServiceRecord{
-		Namespace: ns, Name: name, Domain: wellknown.DefaultSegmentDomain,
-		Hostname: name + "." + ns + "." + wellknown.DefaultSegmentDomain,
-		Scope:    model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
-		Ports:        []ServicePort{{Port: model.Port{Name: "http", Port: 80, Protocol: "TCP", AppProtocol: "http"}, WaypointPort: 20000}},
-		Distribution: model.Distribution{Mode: model.ModePreferClose},
-		Exporters:    []model.Exporter{{Cluster: "east", Scope: model.ScopeGlobal, Endpoints: 2, Ready: 2}},
-		Imports:      []model.Import{{Cluster: "west", From: []string{"east"}}},
-		Conflicts:    []model.Conflict{{Reason: model.ReasonPortConflict, Message: "port 80 differs", Clusters: []string{"east", "west"}}},
-	}
+	return NewServiceRecord(&model.PublishedService{
+		GlobalService: model.GlobalService{
+			Namespace: ns, Name: name, Domain: wellknown.DefaultSegmentDomain,
+			Hostname: name + "." + ns + "." + wellknown.DefaultSegmentDomain,
+			Scope:    model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+			Ports:        []model.Port{{Name: "http", Port: 80, Protocol: "TCP", AppProtocol: "http"}},
+			Distribution: model.Distribution{Mode: model.ModePreferClose},
+			Exporters:    []model.Exporter{{Cluster: "east", Scope: model.ScopeGlobal, Endpoints: 2, Ready: 2}},
+			Imports:      []model.Import{{Cluster: "west", From: []string{"east"}}},
+			Conflicts:    []model.Conflict{{Reason: model.ReasonPortConflict, Message: "port 80 differs", Clusters: []string{"east", "west"}}},
+		},
+		WaypointPorts: []int32{20000},
+	})
 }
 
 // endpointsRecord is cluster's slice of ns/name with n ready endpoints.
 func endpointsRecord(ns, name, cluster string, n int) *EndpointsRecord {
-	r := &EndpointsRecord{Namespace: ns, Domain: wellknown.DefaultSegmentDomain, Name: name, Cluster: cluster, Scope: model.ScopeGlobal}
+	e := &model.PublishedEndpoints{Namespace: ns, Domain: wellknown.DefaultSegmentDomain, Name: name, Cluster: cluster, Scope: model.ScopeGlobal}
 	for i := range n {
-		r.Endpoints = append(r.Endpoints, model.Endpoint{
+		e.Endpoints = append(e.Endpoints, model.Endpoint{
 			Address:  fmt.Sprintf("10.%d.%d.%d", len(cluster), i/250, i%250+1),
 			Ports:    []model.EndpointPort{{Name: "http", Port: 8080}},
 			Locality: model.Locality{Network: "net-" + cluster, Region: "eu-west-1", Zone: "eu-west-1a", Node: fmt.Sprintf("node-%d", i), Cluster: cluster},
 			Ready:    true, Serving: true, Weight: 1,
 		})
 	}
-	return r
+	return NewEndpointsRecord(e)
 }
 
 func waypointsRecord(ns, cluster string) *WaypointsRecord {
-	return &WaypointsRecord{Namespace: ns, Cluster: cluster, Network: "net-" + cluster, Addresses: []string{"192.0.2.10:15008", "wp.example.com:15008"}}
+	return NewWaypointsRecord(&model.PublishedWaypoints{Namespace: ns, Cluster: cluster, Network: "net-" + cluster, Addresses: []string{"192.0.2.10:15008", "wp.example.com:15008"}})
 }

@@ -1,13 +1,15 @@
 package store
 
-import (
-	"time"
-
-	"github.com/meshfed/meshfed/federation/model"
-)
+import "time"
 
 // Record is one value of the store. Each record names the object it describes, so that its key
 // follows from it (Key) and a value read back can be checked against the key it was found under.
+//
+// The record types, and the Stored* types they are made of, are the store's format: every
+// field stored under Root is declared here with its JSON name, and the golden files under
+// testdata/ pin the bytes. The hub is the only writer of every record; it builds them from
+// model types with the New*Record functions, and readers turn them back with their Model
+// methods.
 type Record interface {
 	// Key is where the record is stored.
 	Key() Key
@@ -16,59 +18,89 @@ type Record interface {
 	isRecord()
 }
 
-// ClusterRecord is a member cluster as the hub last saw it.
+// ClusterRecord is a member cluster as the hub last saw it, under ClusterKey(Name).
 type ClusterRecord struct {
-	Name     string    `json:"name"`
-	Network  string    `json:"network"`
-	Region   string    `json:"region,omitempty"`
-	Segment  string    `json:"segment"`
-	Ready    bool      `json:"ready"`
+	// Name is the MemberCluster's name (a DNS-1123 subdomain).
+	Name string `json:"name"`
+	// Network is the cluster's network (MemberCluster spec.network).
+	Network string `json:"network"`
+	// Region is the cluster's default region (MemberCluster spec.region); absent when unset.
+	Region string `json:"region,omitempty"`
+	// Segment is the name of the Segment the cluster belongs to.
+	Segment string `json:"segment"`
+	// Ready is true while the hub reaches the member and does not hold its endpoints as stale.
+	Ready bool `json:"ready"`
+	// LastSync is when the hub last read the member's exports, as RFC 3339 with nanoseconds;
+	// absent when it never did.
 	LastSync time.Time `json:"lastSync,omitzero"`
 }
 
-// ServicePort is a global-service port with the waypoint listener port the hub allocated for it
-// in the service's namespace (0 while none is allocated).
-type ServicePort struct {
-	model.Port
-	WaypointPort int32 `json:"waypointPort,omitempty"`
-}
-
-// ServiceRecord is a merged global service: everything a waypoint needs besides endpoints.
+// ServiceRecord is a merged global service: everything a waypoint needs besides endpoints,
+// under ServiceKey(Namespace, Domain, Name). The hub rewrites it only when the merge of the
+// service changes, never for an endpoint change.
 type ServiceRecord struct {
-	Namespace    string             `json:"namespace"`
-	Name         string             `json:"name"`
-	Domain       string             `json:"domain"`
-	Hostname     string             `json:"hostname"`
-	Scope        model.Scope        `json:"scope"`
-	Takeover     bool               `json:"takeover,omitempty"`
-	Type         model.ServiceType  `json:"type"`
-	Ports        []ServicePort      `json:"ports"`
-	Distribution model.Distribution `json:"distribution"`
-	// Outlier is the service's outlier-detection policy, absent when none is set.
-	Outlier   *model.OutlierPolicy `json:"outlier,omitempty"`
-	Exporters []model.Exporter     `json:"exporters,omitempty"`
-	Imports   []model.Import       `json:"imports,omitempty"`
-	Conflicts []model.Conflict     `json:"conflicts,omitempty"`
+	// Namespace, Name and Domain name the global service: the namespace and name it has in
+	// every exporting cluster, and the DNS domain of the exporters' segments.
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Domain    string `json:"domain"`
+	// Hostname is <name>.<namespace>.<domain>.
+	Hostname string `json:"hostname"`
+	// Scope is the widest scope of any exporter (model.Scope), for display; each exporter's
+	// endpoints keep their own in EndpointsRecord.Scope.
+	Scope string `json:"scope"`
+	// Takeover asks that the plain <name>.<namespace>.svc.cluster.local name reach the global
+	// service; absent when false.
+	Takeover bool `json:"takeover,omitempty"`
+	// Type is the MCS service type (model.ServiceType): ClusterSetIP or Headless.
+	Type string `json:"type"`
+	// Ports are the service's ports (the union over exporters) with their waypoint ports;
+	// always present, [] when there are none.
+	Ports []StoredPort `json:"ports"`
+	// Distribution is how waypoints rank the service's endpoints into tiers.
+	Distribution StoredDistribution `json:"distribution"`
+	// Outlier is the service's outlier-detection policy; absent when none is set.
+	Outlier *StoredOutlier `json:"outlier,omitempty"`
+	// Exporters are the clusters that export the service, sorted by cluster; absent when none.
+	Exporters []StoredExporter `json:"exporters,omitempty"`
+	// Imports are the clusters where the service is visible, sorted by cluster, each with the
+	// exporters it may address; absent when none.
+	Imports []StoredImport `json:"imports,omitempty"`
+	// Conflicts are the disagreements between exporters, resolved and reported; absent when
+	// none.
+	Conflicts []StoredConflict `json:"conflicts,omitempty"`
 }
 
-// EndpointsRecord is one cluster's endpoints of one global service, with that cluster's own
-// scope. Stale marks endpoints kept while the cluster is unreachable (DESIGN §4, --stale-grace).
+// EndpointsRecord is one cluster's endpoints of one global service, under
+// EndpointsKey(Namespace, Domain, Name, Cluster). An endpoint change in that cluster rewrites
+// this record and nothing else.
 type EndpointsRecord struct {
-	Namespace string           `json:"namespace"`
-	Domain    string           `json:"domain"`
-	Name      string           `json:"name"`
-	Cluster   string           `json:"cluster"`
-	Scope     model.Scope      `json:"scope"`
-	Stale     bool             `json:"stale,omitempty"`
-	Endpoints []model.Endpoint `json:"endpoints"`
+	// Namespace, Domain and Name are those of the ServiceRecord the endpoints belong to.
+	Namespace string `json:"namespace"`
+	Domain    string `json:"domain"`
+	Name      string `json:"name"`
+	// Cluster is the exporting cluster; every endpoint's locality names it or no cluster.
+	Cluster string `json:"cluster"`
+	// Scope is the cluster's own scope for these endpoints (model.Scope).
+	Scope string `json:"scope"`
+	// Stale marks endpoints kept while the cluster is unreachable (DESIGN §4, --stale-grace);
+	// absent when false.
+	Stale bool `json:"stale,omitempty"`
+	// Endpoints are the cluster's endpoints, sorted by address; null when it has none.
+	Endpoints []StoredEndpoint `json:"endpoints"`
 }
 
-// WaypointsRecord lists the HBONE addresses (host:port) of a namespace's waypoints in one
-// cluster, as callers on other networks reach them, and that cluster's network.
+// WaypointsRecord lists the waypoints of one namespace in one cluster, under
+// WaypointsKey(Namespace, Cluster).
 type WaypointsRecord struct {
-	Namespace string   `json:"namespace"`
-	Cluster   string   `json:"cluster"`
-	Network   string   `json:"network"`
+	// Namespace is the namespace the waypoints serve.
+	Namespace string `json:"namespace"`
+	// Cluster is the member cluster they run in.
+	Cluster string `json:"cluster"`
+	// Network is the waypoints' network: the namespace's network label, else the cluster's.
+	Network string `json:"network"`
+	// Addresses are the HBONE addresses (host:port, sorted) at which callers on other networks
+	// reach the waypoints; null when there are none.
 	Addresses []string `json:"addresses"`
 }
 

@@ -25,11 +25,11 @@ func (r *ServiceRecord) Validate() error {
 	if err := validScope(r, r.Scope); err != nil {
 		return err
 	}
-	if r.Type != model.ServiceTypeClusterSetIP && r.Type != model.ServiceTypeHeadless {
+	if t := model.ServiceType(r.Type); t != model.ServiceTypeClusterSetIP && t != model.ServiceTypeHeadless {
 		return invalid(r, fmt.Sprintf("unknown service type %q", r.Type))
 	}
 	for _, p := range r.Ports {
-		if !validPort(p.Port.Port) || (p.WaypointPort != 0 && !validPort(p.WaypointPort)) {
+		if !validPort(p.Port) || (p.WaypointPort != 0 && !validPort(p.WaypointPort)) {
 			return invalid(r, fmt.Sprintf("port %q out of range", p.Name))
 		}
 	}
@@ -70,8 +70,8 @@ func invalid(r Record, why string) error {
 	return fmt.Errorf("failed to validate record %s: %s: %w", r.Key(), why, ErrInvalidRecord)
 }
 
-func validScope(r Record, s model.Scope) error {
-	if s.Width() < 0 {
+func validScope(r Record, s string) error {
+	if model.Scope(s).Width() < 0 {
 		return invalid(r, fmt.Sprintf("unknown scope %q", s))
 	}
 	return nil
@@ -79,7 +79,7 @@ func validScope(r Record, s model.Scope) error {
 
 func validPort(p int32) bool { return p > 0 && p <= 65535 }
 
-func validEndpoint(e *model.Endpoint, cluster string) error {
+func validEndpoint(e *StoredEndpoint, cluster string) error {
 	if _, err := netip.ParseAddr(e.Address); err != nil {
 		return fmt.Errorf("endpoint address %q is not an IP", e.Address)
 	}

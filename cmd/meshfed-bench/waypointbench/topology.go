@@ -87,22 +87,22 @@ func paths(skipH3 bool) []pathSpec {
 
 // serviceRecord is a global HTTP service imported by cluster a from the exporting cluster.
 func serviceRecord(name string, waypointPort int32, from string) *store.ServiceRecord {
-	return &store.ServiceRecord{
-		Namespace: namespace, Name: name, Domain: wellknown.DefaultSegmentDomain,
-		Hostname: name + "." + namespace + "." + wellknown.DefaultSegmentDomain,
-		Scope:    model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
-		Ports: []store.ServicePort{{
-			Port:         model.Port{Name: portName, Port: 80, Protocol: "TCP", AppProtocol: "http"},
-			WaypointPort: waypointPort,
-		}},
-		Distribution: model.Distribution{Mode: model.ModeAny},
-		Imports:      []model.Import{{Cluster: "a", From: []string{from}}},
-	}
+	return store.NewServiceRecord(&model.PublishedService{
+		GlobalService: model.GlobalService{
+			Namespace: namespace, Name: name, Domain: wellknown.DefaultSegmentDomain,
+			Hostname: name + "." + namespace + "." + wellknown.DefaultSegmentDomain,
+			Scope:    model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+			Ports:        []model.Port{{Name: portName, Port: 80, Protocol: "TCP", AppProtocol: "http"}},
+			Distribution: model.Distribution{Mode: model.ModeAny},
+			Imports:      []model.Import{{Cluster: "a", From: []string{from}}},
+		},
+		WaypointPorts: []int32{waypointPort},
+	})
 }
 
 // endpointsRecord is the exporting cluster's one ready endpoint: the backend.
 func endpointsRecord(service string, n node, backendPort int32) *store.EndpointsRecord {
-	return &store.EndpointsRecord{
+	return store.NewEndpointsRecord(&model.PublishedEndpoints{
 		Namespace: namespace, Domain: wellknown.DefaultSegmentDomain, Name: service, Cluster: n.cluster,
 		Scope: model.ScopeGlobal,
 		Endpoints: []model.Endpoint{{
@@ -110,7 +110,7 @@ func endpointsRecord(service string, n node, backendPort int32) *store.Endpoints
 			Locality: model.Locality{Network: n.network, Region: "r1", Zone: "z1", Node: "bench", Cluster: n.cluster},
 			Ready:    true, Serving: true, Weight: 1,
 		}},
-	}
+	})
 }
 
 // records are everything the hub would publish for the mesh: three services, their endpoints

@@ -84,7 +84,7 @@ func checkWriteBack(t *testing.T, member string, c client.Client, rec *store.Ser
 	})
 	for i, p := range rec.Ports {
 		dp := got.derived.Spec.Ports[i]
-		if p.WaypointPort == 0 || dp.Port != p.Port.Port || dp.TargetPort != intstr.FromInt32(p.WaypointPort) {
+		if p.WaypointPort == 0 || dp.Port != p.Port || dp.TargetPort != intstr.FromInt32(p.WaypointPort) {
 			t.Errorf("%s: derived port %+v, record port %+v", member, dp, p)
 		}
 	}

@@ -69,7 +69,7 @@ func (e *hubEnv) checkImported(t *testing.T, member, ns, name string) imported {
 	}
 	for i, p := range rec.Ports {
 		dp := d.Spec.Ports[i]
-		if dp.Port != p.Port.Port || dp.Name != p.Name || dp.TargetPort != intstr.FromInt32(p.WaypointPort) || p.WaypointPort == 0 {
+		if dp.Port != p.Port || dp.Name != p.Name || dp.TargetPort != intstr.FromInt32(p.WaypointPort) || p.WaypointPort == 0 {
 			t.Errorf("%s: derived port %+v, record port %+v", member, dp, p)
 		}
 	}

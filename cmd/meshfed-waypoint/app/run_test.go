@@ -94,20 +94,23 @@ func writeService(t *testing.T, endpoints []string, backend netipPort) {
 	_, port, _ := net.SplitHostPort(freeAddr(t))
 	waypointPort, _ = strconv.Atoi(port)
 	recs := []store.Record{
-		&store.ServiceRecord{
-			Namespace: "shop", Name: "echo", Domain: wellknown.DefaultSegmentDomain, Hostname: "echo.shop." + wellknown.DefaultSegmentDomain,
-			Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
-			Ports:        []store.ServicePort{{Port: model.Port{Name: "tcp", Port: 80, Protocol: "TCP"}, WaypointPort: int32(waypointPort)}},
-			Distribution: model.Distribution{Mode: model.ModePreferClose},
-			Imports:      []model.Import{{Cluster: "east", From: []string{"east"}}},
-		},
-		&store.EndpointsRecord{
+		store.NewServiceRecord(&model.PublishedService{
+			GlobalService: model.GlobalService{
+				Namespace: "shop", Name: "echo", Domain: wellknown.DefaultSegmentDomain, Hostname: "echo.shop." + wellknown.DefaultSegmentDomain,
+				Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+				Ports:        []model.Port{{Name: "tcp", Port: 80, Protocol: "TCP"}},
+				Distribution: model.Distribution{Mode: model.ModePreferClose},
+				Imports:      []model.Import{{Cluster: "east", From: []string{"east"}}},
+			},
+			WaypointPorts: []int32{int32(waypointPort)},
+		}),
+		store.NewEndpointsRecord(&model.PublishedEndpoints{
 			Namespace: "shop", Domain: wellknown.DefaultSegmentDomain, Name: "echo", Cluster: "east", Scope: model.ScopeGlobal,
 			Endpoints: []model.Endpoint{{
 				Address: backend.host, Ports: []model.EndpointPort{{Name: "tcp", Port: int32(backend.port)}},
 				Locality: model.Locality{Network: "net-a", Zone: "z1", Cluster: "east"}, Ready: true, Serving: true,
 			}},
-		},
+		}),
 	}
 	for _, r := range recs {
 		if _, err := w.Put(t.Context(), r); err != nil {

@@ -10,13 +10,14 @@ import (
 	"github.com/meshfed/meshfed/federation/store"
 )
 
-// storeView is what the federation store holds of one global service.
+// storeView is what the federation store holds of one global service, read with the store's
+// conversion.
 type storeView struct {
 	revision int64
 	// service is nil when the store has no service record.
-	service *store.ServiceRecord
+	service *model.PublishedService
 	// endpoints holds one record per exporting cluster, sorted by cluster.
-	endpoints    []*store.EndpointsRecord
+	endpoints    []*model.PublishedEndpoints
 	decodeErrors []error
 }
 
@@ -27,7 +28,11 @@ func loadStoreView(ctx context.Context, st *store.Client, ns, domain, name strin
 	if err != nil {
 		return nil, fmt.Errorf("failed to read endpoints of service %s/%s: %w", ns, name, err)
 	}
-	v := &storeView{revision: l.Revision, endpoints: l.Endpoints()}
+	v := &storeView{revision: l.Revision}
+	for _, r := range l.Endpoints() {
+		e := r.Model()
+		v.endpoints = append(v.endpoints, &e)
+	}
 	for _, derr := range l.Errors {
 		v.decodeErrors = append(v.decodeErrors, derr)
 	}
@@ -38,7 +43,10 @@ func loadStoreView(ctx context.Context, st *store.Client, ns, domain, name strin
 	case err != nil:
 		return nil, fmt.Errorf("failed to read service record %s/%s: %w", ns, name, err)
 	case found:
-		v.service, _ = e.Record.(*store.ServiceRecord)
+		if r, ok := e.Record.(*store.ServiceRecord); ok {
+			svc := r.Model()
+			v.service = &svc
+		}
 	}
 	return v, nil
 }

@@ -121,10 +121,10 @@ func (e *env) startStore(t *testing.T) {
 // serviceRecord is shop/web's service record as the hub writes it; the cluster without (if
 // any) is left out of the imports.
 func serviceRecord(without string) *store.ServiceRecord {
-	r := &store.ServiceRecord{
+	g := model.GlobalService{
 		Namespace: "shop", Name: "web", Domain: "mesh.internal", Hostname: "web.shop.mesh.internal",
 		Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
-		Ports:        []store.ServicePort{{Port: model.Port{Name: "http", Port: 80, Protocol: "TCP", AppProtocol: "http"}, WaypointPort: 20000}},
+		Ports:        []model.Port{{Name: "http", Port: 80, Protocol: "TCP", AppProtocol: "http"}},
 		Distribution: model.Distribution{Mode: model.ModePreferClose},
 		Exporters: []model.Exporter{
 			{Cluster: "east-1", Scope: model.ScopeGlobal, Endpoints: 2, Ready: 2},
@@ -138,8 +138,8 @@ func serviceRecord(without string) *store.ServiceRecord {
 			{Cluster: "west-1", From: []string{"east-1", "east-2", "west-1"}},
 		},
 	}
-	r.Imports = slices.DeleteFunc(r.Imports, func(im model.Import) bool { return im.Cluster == without })
-	return r
+	g.Imports = slices.DeleteFunc(g.Imports, func(im model.Import) bool { return im.Cluster == without })
+	return store.NewServiceRecord(&model.PublishedService{GlobalService: g, WaypointPorts: []int32{20000}})
 }
 
 func (e *env) putEndpoints(t *testing.T, cluster string, scope model.Scope, eps ...model.Endpoint) {
@@ -147,7 +147,7 @@ func (e *env) putEndpoints(t *testing.T, cluster string, scope model.Scope, eps 
 	for i := range eps {
 		eps[i].Locality.Cluster = cluster
 	}
-	e.put(t, &store.EndpointsRecord{Namespace: "shop", Domain: "mesh.internal", Name: "web", Cluster: cluster, Scope: scope, Endpoints: eps})
+	e.put(t, store.NewEndpointsRecord(&model.PublishedEndpoints{Namespace: "shop", Domain: "mesh.internal", Name: "web", Cluster: cluster, Scope: scope, Endpoints: eps}))
 }
 
 func (e *env) put(t *testing.T, r store.Record) {

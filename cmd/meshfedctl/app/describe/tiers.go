@@ -8,7 +8,6 @@ import (
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
-	"github.com/meshfed/meshfed/federation/store"
 )
 
 // tierView is one global service as a waypoint at a viewpoint would route it.
@@ -59,7 +58,7 @@ func computeTiers(v *storeView, from *viewpoint, mc *meshfedv1.MemberCluster) (*
 
 // visibleEndpoints copies the endpoints of the visible clusters, filling in each endpoint's
 // cluster from its record where the endpoint leaves it empty (PreferCluster ranks by it).
-func visibleEndpoints(records []*store.EndpointsRecord, visible []string) ([]model.Endpoint, []bool) {
+func visibleEndpoints(records []*model.PublishedEndpoints, visible []string) ([]model.Endpoint, []bool) {
 	var (
 		eps   []model.Endpoint
 		stale []bool
