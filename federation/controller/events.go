@@ -6,8 +6,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/federation/member"
+	"github.com/meshfed/meshfed/federation/merge"
 )
 
 // eventTimeout bounds the Event writes of one pass into one member.
@@ -81,4 +84,22 @@ func warningEvent(p clusterProblem, now time.Time) *corev1.Event {
 		LastTimestamp:       ts,
 		Count:               1,
 	}
+}
+
+// conflictProblems turns every conflict of the merge into a problem of each Service it names,
+// so that each member whose export is in a conflict gets a Warning Event on its Service.
+func conflictProblems(res *merge.Result) []clusterProblem {
+	var out []clusterProblem
+	for i := range res.Services {
+		g := &res.Services[i].Global
+		for _, c := range g.Conflicts {
+			for _, cluster := range c.Clusters {
+				out = append(out, clusterProblem{Cluster: cluster, ServiceValueProblem: member.ServiceValueProblem{
+					Service:      types.NamespacedName{Namespace: g.Namespace, Name: g.Name},
+					ValueProblem: member.ValueProblem{Reason: meshfedv1.GlobalServiceConditionReason(c.Reason), Message: c.Message},
+				}})
+			}
+		}
+	}
+	return out
 }

@@ -77,10 +77,10 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 }
 
 // publish carries a store pass's outcome to the members and the hub: Warning Events for bad
-// exports, the write-back of imports, the GlobalService mirror, and the MemberCluster and
+// exports and for conflicts, the write-back of imports, the GlobalService mirror, and the MemberCluster and
 // Segment status.
 func (f *Federation) publish(ctx context.Context, o *outcome) error {
-	f.reportProblems(ctx, o.p.problems)
+	f.reportProblems(ctx, append(slices.Clone(o.p.problems), conflictProblems(&o.res)...))
 	wb := f.writeBack(ctx, &o.res, o.p, o.ports)
 	return errors.Join(f.mirror(ctx, &o.res, o.p, o.ports, &wb), f.writeStatus(ctx, &o.res, &wb))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/writeback"
@@ -19,6 +21,7 @@ import (
 // other members, and the next pass retries.
 func (f *Federation) writeBack(ctx context.Context, res *merge.Result, p *pass, ports map[portKey]int32) writeback.Report {
 	wants := writeback.Wants(res, p.clusters, p.segments)
+	exports := exportStates(res, p.problems)
 	lookup := func(g *model.GlobalService, port model.Port) int32 {
 		return ports[portKey{svc: merge.KeyOf(g), port: port.Port, protocol: port.Protocol}]
 	}
@@ -33,7 +36,8 @@ func (f *Federation) writeBack(ctx context.Context, res *merge.Result, p *pass, 
 			continue
 		}
 		wg.Go(func() {
-			own, err := writeback.Member(ctx, m.Conn, wants[m.Cluster.Name], lookup, opts)
+			want := writeback.Want{Imports: wants[m.Cluster.Name], Exports: exports[m.Cluster.Name]}
+			own, err := writeback.Member(ctx, m.Conn, want, lookup, opts)
 			if err != nil && ctx.Err() == nil {
 				f.log.Warn("write-back into member failed", "member", m.Cluster.Name, "error", err)
 				own.Fail(m.Cluster.Name, err)
@@ -45,4 +49,31 @@ func (f *Federation) writeBack(ctx context.Context, res *merge.Result, p *pass, 
 	}
 	wg.Wait()
 	return report
+}
+
+// exportStates maps each member to what became of the Services it exports: the global service
+// each was merged into, and the values the hub could not use.
+func exportStates(res *merge.Result, problems []clusterProblem) map[string]map[types.NamespacedName]writeback.ExportState {
+	out := map[string]map[types.NamespacedName]writeback.ExportState{}
+	state := func(cluster string, k types.NamespacedName) writeback.ExportState {
+		if out[cluster] == nil {
+			out[cluster] = map[types.NamespacedName]writeback.ExportState{}
+		}
+		return out[cluster][k]
+	}
+	for i := range res.Services {
+		g := &res.Services[i].Global
+		k := types.NamespacedName{Namespace: g.Namespace, Name: g.Name}
+		for _, e := range g.Exporters {
+			st := state(e.Cluster, k)
+			st.Global = g
+			out[e.Cluster][k] = st
+		}
+	}
+	for _, p := range problems {
+		st := state(p.Cluster, p.Service)
+		st.Problems = append(st.Problems, p.ValueProblem)
+		out[p.Cluster][p.Service] = st
+	}
+	return out
 }

@@ -35,13 +35,22 @@ type Options struct {
 // (before the probe marks it stale) cannot stall the caller's pass for long.
 const memberTimeout = 5 * time.Second
 
-// Member brings one member in line with wants, the global services it imports (see Wants):
-// for each, the derived Service, then the ServiceImport with the derived Service's ClusterIP;
-// then it removes what the hub wrote there that wants no longer names (unexport, narrowed
-// scope). It is bounded by a timeout of 5 s. A member whose caches have not synced yet is left
-// alone (empty report, nil error). The report records each import; on an error it may be
-// incomplete.
-func Member(ctx context.Context, conn *member.Connection, wants []*model.GlobalService, ports PortLookup, o Options) (Report, error) {
+// Want is what the hub wants in one member.
+type Want struct {
+	// Imports are the global services the member imports (see Wants).
+	Imports []*model.GlobalService
+	// Exports is what became of each Service the member exports with a ServiceExport, by the
+	// Service's namespace and name; ServiceExports not listed are reported as not merged yet.
+	Exports map[types.NamespacedName]ExportState
+}
+
+// Member brings one member in line with want: for each import, the derived Service, then the
+// ServiceImport with the derived Service's ClusterIPs; then it removes what the hub wrote there
+// that want no longer names (unexport, narrowed scope), and writes the MCS conditions of the
+// member's ServiceExports. It is bounded by a timeout of 5 s. A member whose caches have not
+// synced yet is left alone (empty report, nil error). The report records each import; on an
+// error it may be incomplete.
+func Member(ctx context.Context, conn *member.Connection, want Want, ports PortLookup, o Options) (Report, error) {
 	var report Report
 	objs, err := conn.Objects(ctx)
 	if errors.Is(err, member.ErrNotSynced) {
@@ -53,8 +62,10 @@ func Member(ctx context.Context, conn *member.Connection, wants []*model.GlobalS
 	ctx, cancel := context.WithTimeout(ctx, memberTimeout)
 	defer cancel()
 	w := &memberWriter{conn: conn, log: o.Log.With("member", conn.Name()), retry: o.Retry}
-	err = w.write(ctx, objs, wants, ports, &report)
-	return report, err
+	if err := w.write(ctx, objs, want.Imports, ports, &report); err != nil {
+		return report, err
+	}
+	return report, w.writeExportStatus(ctx, objs, want.Exports)
 }
 
 // write brings one member in line: each wanted import, then the pruning of the rest.

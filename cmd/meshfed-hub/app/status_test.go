@@ -236,3 +236,69 @@ func waypoint(t *testing.T, m *framework.Cluster, ready bool) {
 		t.Fatal(err)
 	}
 }
+
+// TestServiceExportConditions: the hub writes the MCS conditions on every ServiceExport —
+// Valid (NoService, InvalidServiceType), Ready (Exported) and Conflict on both exporters of a
+// conflicting service — and records the conflict as a Warning Event on each member's Service.
+func TestServiceExportConditions(t *testing.T) {
+	env := startHub(t, "east-1", "west-1")
+	east, west := env.members["east-1"], env.members["west-1"]
+	mcsExport(t, east, "web", corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}})
+	mcsExport(t, west, "web", corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolUDP}}})
+	mcsExport(t, west, "ext", corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "example.com"})
+	mcsExport(t, east, "ghost", corev1.ServiceSpec{}) // a ServiceExport with no Service
+
+	want := map[string]map[string][3]string{
+		"east-1": {"web": {"True/Valid", "True/Exported", "True/PortConflict"}, "ghost": {"False/NoService", "False/Failed", "False/NoConflicts"}},
+		"west-1": {"web": {"True/Valid", "True/Exported", "True/PortConflict"}, "ext": {"False/InvalidServiceType", "False/Failed", "False/NoConflicts"}},
+	}
+	for member, exports := range want {
+		for name, conds := range exports {
+			eventually(t, fmt.Sprintf("ServiceExport %s/shop/%s conditions %v", member, name, conds), func() (bool, string) {
+				var se mcsv1beta1.ServiceExport
+				if err := env.members[member].Client.Get(t.Context(), client.ObjectKey{Namespace: "shop", Name: name}, &se); err != nil {
+					return false, err.Error()
+				}
+				var got [3]string
+				for i, typ := range []mcsv1beta1.ServiceExportConditionType{mcsv1beta1.ServiceExportConditionValid, mcsv1beta1.ServiceExportConditionReady, mcsv1beta1.ServiceExportConditionConflict} {
+					if c := meta.FindStatusCondition(se.Status.Conditions, string(typ)); c != nil {
+						got[i] = string(c.Status) + "/" + c.Reason
+					}
+				}
+				return got == conds, fmt.Sprint(got)
+			})
+		}
+		eventually(t, "a PortConflict Warning Event on "+member+"'s Service shop/web", func() (bool, string) {
+			var evs corev1.EventList
+			if err := env.members[member].Client.List(t.Context(), &evs, client.InNamespace("shop")); err != nil {
+				return false, err.Error()
+			}
+			var seen []string
+			for _, ev := range evs.Items {
+				seen = append(seen, ev.InvolvedObject.Name+":"+ev.Reason)
+				if ev.InvolvedObject.Kind == "Service" && ev.InvolvedObject.Name == "web" && ev.Reason == "PortConflict" && ev.Type == corev1.EventTypeWarning {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprint(seen)
+		})
+	}
+}
+
+// mcsExport creates Service shop/name with spec (none when spec has no ports and no type) and a
+// ServiceExport for it, in member m.
+func mcsExport(t *testing.T, m *framework.Cluster, name string, spec corev1.ServiceSpec) {
+	t.Helper()
+	c := m.Client
+	_ = c.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}})
+	if len(spec.Ports) > 0 || spec.Type != "" {
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}, Spec: spec}
+		if err := c.Create(t.Context(), svc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	se := &mcsv1beta1.ServiceExport{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}}
+	if err := c.Create(t.Context(), se); err != nil {
+		t.Fatal(err)
+	}
+}
