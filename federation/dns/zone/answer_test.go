@@ -138,7 +138,11 @@ func TestAnswerMalformed(t *testing.T) {
 			return m
 		}(), rcode: dns.RcodeFormatError},
 		{name: "OPT question", req: query("web.shop.mesh.internal.", dns.TypeOPT, 0), rcode: dns.RcodeFormatError},
-		{name: "class CHAOS", req: func() *dns.Msg { m := query("version.bind.", dns.TypeTXT, 0); m.Question[0].Qclass = dns.ClassCHAOS; return m }(), rcode: dns.RcodeRefused},
+		{name: "class CHAOS", req: func() *dns.Msg {
+			m := query("version.bind.", dns.TypeTXT, 0)
+			m.Question[0].Qclass = dns.ClassCHAOS
+			return m
+		}(), rcode: dns.RcodeRefused},
 		{name: "EDNS version 1", req: withOPT(query("web.shop.mesh.internal.", dns.TypeA, 0), 1, 1), rcode: dns.RcodeBadVers},
 		{name: "two OPT records", req: withOPT(query("web.shop.mesh.internal.", dns.TypeA, 0), 0, 2), rcode: dns.RcodeFormatError},
 		{name: "class ANY answered", req: func() *dns.Msg {
