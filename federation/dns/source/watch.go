@@ -11,13 +11,14 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
-	mcsclient "sigs.k8s.io/mcs-api/pkg/client/clientset/versioned"
-	mcsinformers "sigs.k8s.io/mcs-api/pkg/client/informers/externalversions"
-	mcslisters "sigs.k8s.io/mcs-api/pkg/client/listers/apis/v1alpha1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/dns/zone"
@@ -39,10 +40,15 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
+// serviceImports is the resource the hub writes; the watch goes through the dynamic client and
+// decodes into the typed object itself, so the binary does not link the scheme of every
+// Kubernetes API group that generated clientsets register.
+var serviceImports = schema.GroupVersionResource{Group: mcsv1alpha1.GroupName, Version: "v1alpha1", Resource: "serviceimports"}
+
 // Watcher follows the meshfed ServiceImports of one cluster and publishes a table after every
 // change.
 type Watcher struct {
-	client   mcsclient.Interface
+	client   dynamic.Interface
 	o        Options
 	log      *slog.Logger
 	synced   atomic.Bool
@@ -58,7 +64,7 @@ func New(cfg *rest.Config, o Options) (*Watcher, error) {
 	if err := o.Zone.Validate(); err != nil {
 		return nil, err
 	}
-	c, err := mcsclient.NewForConfig(cfg)
+	c, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to make a ServiceImport client: %w", err)
 	}
@@ -75,13 +81,10 @@ func (w *Watcher) Synced() bool { return w.synced.Load() }
 
 // Run watches until ctx ends. It returns nil then, or an error when the cache cannot sync.
 func (w *Watcher) Run(ctx context.Context) error {
-	factory := mcsinformers.NewSharedInformerFactoryWithOptions(w.client, 0,
-		mcsinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-			lo.LabelSelector = wellknown.ManagedByLabel + "=" + wellknown.ManagedByValue
-		}),
-		mcsinformers.WithTransform(slim))
-	imports := factory.Multicluster().V1alpha1().ServiceImports()
-	informer := imports.Informer()
+	informer, err := w.informer()
+	if err != nil {
+		return err
+	}
 	changed := make(chan struct{}, 1)
 	kick := func() {
 		select {
@@ -94,25 +97,47 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("failed to watch ServiceImports: %w", err)
 	}
-	if err := informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		w.log.Warn("ServiceImport watch failed; retrying", "error", err)
-	}); err != nil {
-		return fmt.Errorf("failed to watch ServiceImports: %w", err)
-	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
+	go informer.RunWithContext(ctx)
 	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return errors.New("failed to sync the ServiceImport cache")
 	}
-	w.rebuild(imports.Lister())
+	store := informer.GetStore()
+	w.rebuild(store)
 	w.synced.Store(true)
-	return w.loop(ctx, changed, imports.Lister())
+	return w.loop(ctx, changed, store)
 }
 
-func (w *Watcher) loop(ctx context.Context, changed <-chan struct{}, lister mcslisters.ServiceImportLister) error {
+// informer lists and watches the ServiceImports labeled as meshfed's in every namespace and
+// caches them as slim typed objects.
+func (w *Watcher) informer() (cache.SharedIndexInformer, error) {
+	selector := wellknown.ManagedByLabel + "=" + wellknown.ManagedByValue
+	res := w.client.Resource(serviceImports)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = selector
+			return res.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			return res.Watch(ctx, o)
+		},
+	}
+	informer := cache.NewSharedIndexInformerWithOptions(lw, &unstructured.Unstructured{}, cache.SharedIndexInformerOptions{ObjectDescription: "ServiceImport"})
+	if err := informer.SetTransform(slim); err != nil {
+		return nil, fmt.Errorf("failed to watch ServiceImports: %w", err)
+	}
+	if err := informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		w.log.Warn("ServiceImport watch failed; retrying", "error", err)
+	}); err != nil {
+		return nil, fmt.Errorf("failed to watch ServiceImports: %w", err)
+	}
+	return informer, nil
+}
+
+func (w *Watcher) loop(ctx context.Context, changed <-chan struct{}, store cache.Store) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -128,16 +153,17 @@ func (w *Watcher) loop(ctx context.Context, changed <-chan struct{}, lister mcsl
 		case <-changed:
 		default:
 		}
-		w.rebuild(lister)
+		w.rebuild(store)
 	}
 }
 
 // rebuild builds a table from every import in the cache and publishes it.
-func (w *Watcher) rebuild(lister mcslisters.ServiceImportLister) {
-	list, err := lister.List(labels.Everything())
-	if err != nil { // a cache lister does not fail
-		w.log.Error("failed to list ServiceImports from the cache", "error", err)
-		return
+func (w *Watcher) rebuild(store cache.Store) {
+	var list []*mcsv1alpha1.ServiceImport
+	for _, obj := range store.List() {
+		if si, ok := obj.(*mcsv1alpha1.ServiceImport); ok {
+			list = append(list, si)
+		}
 	}
 	slices.SortFunc(list, func(a, b *mcsv1alpha1.ServiceImport) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
@@ -184,12 +210,19 @@ func (w *Watcher) report(problems []string) {
 	w.problems = now
 }
 
-// slim drops what the table never reads from a cached ServiceImport (managed fields, status,
-// foreign annotations), so the cache stays small.
+// slim decodes a listed or watched ServiceImport into the typed object and drops what the
+// table never reads (managed fields, status, foreign annotations), so the cache stays small.
+// The API server validates ServiceImports against the CRD's schema, so decoding does not fail;
+// if it did, the object is kept without its spec: it serves no name, and the table lists it
+// as a problem (no IPs).
 func slim(obj any) (any, error) {
-	si, ok := obj.(*mcsv1alpha1.ServiceImport)
+	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return obj, nil
+	}
+	si := &mcsv1alpha1.ServiceImport{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, si); err != nil {
+		si = &mcsv1alpha1.ServiceImport{ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName(), ResourceVersion: u.GetResourceVersion()}}
 	}
 	si.ManagedFields = nil
 	si.Status = mcsv1alpha1.ServiceImportStatus{}
