@@ -52,7 +52,7 @@ func (o Options) withDefaults() Options {
 func (o Options) Validate() error {
 	o = o.withDefaults()
 	var errs []error
-	if !isDomain(o.ClusterDomain) {
+	if !IsDomain(o.ClusterDomain) {
 		errs = append(errs, fmt.Errorf("invalid cluster domain %q", o.ClusterDomain))
 	}
 	for _, z := range o.Zones {
@@ -70,7 +70,7 @@ func normalize(s string) string { return strings.TrimSuffix(strings.ToLower(s), 
 // cluster's own domain (takeover zones inside it are made by Build, never named).
 func checkZone(z, clusterDomain string) error {
 	switch {
-	case !isDomain(z):
+	case !IsDomain(z):
 		return fmt.Errorf("invalid zone %q", z)
 	case isSubdomain(z, wellknown.ClusterSetDomain):
 		return fmt.Errorf("zone %q lies inside %s", z, wellknown.ClusterSetDomain)

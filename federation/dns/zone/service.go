@@ -55,9 +55,10 @@ func isLabel(s string) bool {
 	return true
 }
 
-// isDomain reports whether s (no trailing dot) is one or more labels of isLabel, separated by
-// dots, at most 253 characters.
-func isDomain(s string) bool {
+// IsDomain reports whether s (no trailing dot) is one or more DNS labels as Kubernetes names
+// use them (lowercase letters, digits and '-', not at either end, 1–63 characters), separated by
+// dots, at most 253 characters: the names this package serves zones for.
+func IsDomain(s string) bool {
 	if len(s) == 0 || len(s) > 253 {
 		return false
 	}
