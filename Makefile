@@ -92,8 +92,9 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned) with the project's config.
 ##@ Tools
 
 .PHONY: tools
-tools: ## Build kube-apiserver and etcd for envtest into the cache (seconds when cached).
+tools: ## Build kube-apiserver, etcd (envtest) and CoreDNS (DNS tests) into the cache (seconds when cached).
 	bash e2e/tools/build.sh
+	bash e2e/tools/coredns/build.sh
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(TOOLS_BIN)
