@@ -41,9 +41,9 @@ func TestThroughCoreDNS(t *testing.T) {
 	if err := c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}); err != nil {
 		t.Fatal(err)
 	}
-	local := createService(t, c.Client, "web")             // the member's own shop/web
-	other := createService(t, c.Client, "api")             // a Service nobody takes over
-	derived := createService(t, c.Client, "web-global")    // the hub's derived Service
+	local := createService(t, c.Client, "web")              // the member's own shop/web
+	other := createService(t, c.Client, "api")              // a Service nobody takes over
+	derived := createService(t, c.Client, "web-global")     // the hub's derived Service
 	si := testImport("shop", "web", derived.Spec.ClusterIP) // the hub's ServiceImport
 	if err := c.Client.Create(ctx, si); err != nil {
 		t.Fatal(err)
@@ -68,8 +68,8 @@ func TestThroughCoreDNS(t *testing.T) {
 	cd.write(t, cfg)
 	cd.start(t)
 
-	cd.expect(t, "web.shop.svc.cluster.local.", dns.TypeA, local.Spec.ClusterIP)  // the kubernetes plugin
-	cd.expect(t, "web.shop.mesh.internal.", dns.TypeA, derived.Spec.ClusterIP)    // forwarded
+	cd.expect(t, "web.shop.svc.cluster.local.", dns.TypeA, local.Spec.ClusterIP) // the kubernetes plugin
+	cd.expect(t, "web.shop.mesh.internal.", dns.TypeA, derived.Spec.ClusterIP)   // forwarded
 	cd.expect(t, "web.shop.svc.clusterset.local.", dns.TypeA, derived.Spec.ClusterIP)
 	cd.expect(t, "_http._tcp.web.shop.svc.clusterset.local.", dns.TypeSRV, "80 web.shop.svc.clusterset.local.")
 	cd.expect(t, "web.shop.svc.clusterset.local.", dns.TypeSRV, "80 web.shop.svc.clusterset.local.")
