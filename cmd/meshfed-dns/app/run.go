@@ -73,12 +73,16 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	select {
 	case err = <-served:
 		stopWatch()
-		<-watched
+		if werr := <-watched; werr != nil {
+			log.Warn("ServiceImport watch stopped", "error", werr)
+		}
 		return err
 	case err = <-watched:
 		if err != nil {
 			stopServing()
-			<-served
+			if serr := <-served; serr != nil {
+				log.Warn("DNS server stopped", "error", serr)
+			}
 			return err
 		}
 	}

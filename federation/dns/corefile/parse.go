@@ -108,15 +108,14 @@ func depthAtEnd(text string) (int, error) {
 func tokens(text string) ([]token, error) {
 	var out []token
 	for i := 0; i < len(text); {
-		c := text[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		switch text[i] {
+		case ' ', '\t', '\n', '\r':
 			i++
-		case c == '#':
+		case '#':
 			for i < len(text) && text[i] != '\n' {
 				i++
 			}
-		case c == '"':
+		case '"':
 			var b strings.Builder
 			i++
 			for ; i < len(text) && text[i] != '"'; i++ {
