@@ -210,8 +210,9 @@ func (w *Watcher) report(problems []string) {
 	w.problems = now
 }
 
-// slim decodes a listed or watched ServiceImport into the typed object and drops what the
-// table never reads (managed fields, status, foreign annotations), so the cache stays small.
+// slim decodes a listed or watched ServiceImport into the typed object and keeps only what the
+// table reads (namespace, name, type, IPs, ports, meshfed's annotations) and the resource
+// version, so the cache stays small.
 // The API server validates ServiceImports against the CRD's schema, so decoding does not fail;
 // if it did, the object is kept without its spec: it serves no name, and the table lists it
 // as a problem (no IPs).
@@ -224,12 +225,20 @@ func slim(obj any) (any, error) {
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, si); err != nil {
 		si = &mcsv1alpha1.ServiceImport{ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName(), ResourceVersion: u.GetResourceVersion()}}
 	}
-	si.ManagedFields = nil
-	si.Status = mcsv1alpha1.ServiceImportStatus{}
-	for k := range si.Annotations {
-		if k != wellknown.HostnameAnnotation && k != wellknown.TakeoverAnnotation {
-			delete(si.Annotations, k)
+	slimmed := &mcsv1alpha1.ServiceImport{
+		ObjectMeta: metav1.ObjectMeta{Namespace: si.Namespace, Name: si.Name, ResourceVersion: si.ResourceVersion},
+		Spec:       mcsv1alpha1.ServiceImportSpec{Type: si.Spec.Type, IPs: si.Spec.IPs},
+	}
+	for _, k := range []string{wellknown.HostnameAnnotation, wellknown.TakeoverAnnotation} {
+		if v, ok := si.Annotations[k]; ok {
+			if slimmed.Annotations == nil {
+				slimmed.Annotations = map[string]string{}
+			}
+			slimmed.Annotations[k] = v
 		}
 	}
-	return si, nil
+	for _, p := range si.Spec.Ports {
+		slimmed.Spec.Ports = append(slimmed.Spec.Ports, mcsv1alpha1.ServicePort{Name: p.Name, Protocol: p.Protocol, Port: p.Port})
+	}
+	return slimmed, nil
 }

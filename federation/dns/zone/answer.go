@@ -93,19 +93,19 @@ func (t *Table) fill(resp, req *dns.Msg) {
 		return
 	}
 	resp.Authoritative = true
-	n := t.names[name]
-	if n == nil {
+	n, port, ok := t.resolve(name)
+	if !ok {
 		resp.Rcode = dns.RcodeNameError
 		resp.Ns = slices.Clip(zone.soa)
 		return
 	}
-	answer, extra := n.records(q.Qtype)
+	answer, extra := t.records(name, n, port, q.Qtype)
 	if len(answer) == 0 {
 		resp.Ns = slices.Clip(zone.soa)
 		return
 	}
-	// The table's slices are shared by every response: clip them so that an append (of the OPT
-	// record, by SetEdns0) copies instead of writing into them.
+	// Some of the table's slices (SOA, NS, TXT) are shared by every response: clip them so that
+	// an append (of the OPT record, by SetEdns0) copies instead of writing into them.
 	resp.Answer = slices.Clip(answer)
 	resp.Extra = slices.Clip(extra)
 }

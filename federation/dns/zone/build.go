@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -88,10 +89,11 @@ func Build(services []Service, o Options) (*Table, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	b := builder{o: o.withDefaults(), t: &Table{zones: map[string]*node{}, names: map[string]*node{}}, seen: map[string]bool{}}
+	o = o.withDefaults()
+	b := builder{o: o, t: &Table{ttl: o.TTL, zones: map[string]*node{}, names: make(map[string]*node, 3*len(services))}, seen: make(map[string]bool, len(services))}
 	b.addZone(wellknown.ClusterSetDomain)
-	b.add(wellknown.ClusterSetDomain, "dns-version."+wellknown.ClusterSetDomain, func(n *node, owner string) {
-		n.txt = append(n.txt, &dns.TXT{Hdr: b.hdr(owner, dns.TypeTXT), Txt: []string{DNSSchemaVersion}})
+	b.add(wellknown.ClusterSetDomain, "dns-version."+wellknown.ClusterSetDomain, func(n *node) {
+		n.txt = []dns.RR{&dns.TXT{Hdr: hdr(n.name, dns.TypeTXT, b.o.TTL), Txt: []string{DNSSchemaVersion}}}
 	})
 	for _, z := range o.Zones {
 		b.addZone(normalize(z))
@@ -108,8 +110,8 @@ type builder struct {
 	seen map[string]bool
 }
 
-func (b *builder) hdr(owner string, t uint16) dns.RR_Header {
-	return dns.RR_Header{Name: owner, Rrtype: t, Class: dns.ClassINET, Ttl: b.o.TTL}
+func hdr(owner string, t uint16, ttl uint32) dns.RR_Header {
+	return dns.RR_Header{Name: owner, Rrtype: t, Class: dns.ClassINET, Ttl: ttl}
 }
 
 func (b *builder) problem(s *Service, format string, args ...any) {
@@ -132,20 +134,21 @@ func (b *builder) service(s *Service) {
 		return
 	}
 	b.seen[key] = true
+	e := newEntry(s)
 	base := s.Name + "." + s.Namespace
-	b.names(s, wellknown.ClusterSetDomain, base+".svc."+wellknown.ClusterSetDomain)
+	b.names(e, wellknown.ClusterSetDomain, base+".svc."+wellknown.ClusterSetDomain)
 	if s.Hostname != "" {
 		if zone, err := b.hostnameZone(s); err != nil {
 			b.problem(s, "hostname left out: %v", err)
 		} else {
 			b.addZone(zone)
-			b.names(s, zone, normalize(s.Hostname))
+			b.names(e, zone, normalize(s.Hostname))
 		}
 	}
 	if s.Takeover {
 		name := base + ".svc." + b.o.ClusterDomain
 		b.addZone(name)
-		b.names(s, name, name)
+		b.names(e, name, name)
 	}
 	b.t.services++
 }
@@ -161,64 +164,36 @@ func (b *builder) hostnameZone(s *Service) (string, error) {
 	return zone, checkZone(zone, b.o.ClusterDomain)
 }
 
-// names adds the A/AAAA records of name, its SRV records (the name itself, one per port
-// number; _<port>._<proto>.name, one per named port) and the A/AAAA records as additional
-// records of every SRV answer.
-func (b *builder) names(s *Service, zone, name string) {
-	var addrs []dns.RR
-	b.add(zone, name, func(n *node, owner string) {
-		for _, ip := range s.IPs {
-			if ip.Is4() || ip.Is4In6() {
-				n.a = append(n.a, &dns.A{Hdr: b.hdr(owner, dns.TypeA), A: net.IP(ip.Unmap().AsSlice())})
-			} else {
-				n.aaaa = append(n.aaaa, &dns.AAAA{Hdr: b.hdr(owner, dns.TypeAAAA), AAAA: net.IP(ip.AsSlice())})
-			}
+// names adds name (lowercase, no trailing dot) in zone as a name of the service e: its A/AAAA
+// and SRV records, and those of _<port>._<proto>.name, are made from e when a query asks.
+func (b *builder) names(e *entry, zone, name string) {
+	b.add(zone, name, func(n *node) { n.svc = e })
+}
+
+// newEntry converts s once into what answers are made of.
+func newEntry(s *Service) *entry {
+	e := &entry{}
+	for _, ip := range s.IPs {
+		if ip.Is4() || ip.Is4In6() {
+			e.v4 = append(e.v4, net.IP(ip.Unmap().AsSlice()))
+		} else {
+			e.v6 = append(e.v6, net.IP(ip.AsSlice()))
 		}
-		addrs = append(append(addrs, n.a...), n.aaaa...)
-	})
-	target := dns.Fqdn(name)
-	numbers := distinctNumbers(s.Ports)
-	if len(numbers) == 0 {
-		return
 	}
-	b.add(zone, name, func(n *node, owner string) {
-		weight := uint16(max(1, 100/len(numbers)))
-		for _, num := range numbers {
-			n.srv = append(n.srv, &dns.SRV{Hdr: b.hdr(owner, dns.TypeSRV), Priority: 0, Weight: weight, Port: num, Target: target})
-		}
-		n.srvExtra = addrs
-	})
 	for _, p := range s.Ports {
-		proto := protocolLabel(p.Protocol)
-		if p.Name == "" || proto == "" || !isLabel(strings.ToLower(p.Name)) {
+		if p.Number == 0 {
 			continue
 		}
-		b.add(zone, "_"+strings.ToLower(p.Name)+"."+proto+"."+name, func(n *node, owner string) {
-			n.srv = append(n.srv, &dns.SRV{Hdr: b.hdr(owner, dns.TypeSRV), Priority: 0, Weight: 100, Port: p.Number, Target: target})
-			n.srvExtra = addrs
-		})
-	}
-}
-
-// distinctNumbers lists the port numbers of ports once each, in their order (a port served
-// over TCP and UDP is one SRV record of the bare name, as Kubernetes DNS answers it).
-func distinctNumbers(ports []Port) []uint16 {
-	var out []uint16
-	for _, p := range ports {
-		if p.Number != 0 && !containsNumber(out, p.Number) {
-			out = append(out, p.Number)
+		if !slices.Contains(e.numbers, p.Number) {
+			e.numbers = append(e.numbers, p.Number)
+		}
+		proto := protocolLabel(p.Protocol)
+		name := strings.ToLower(p.Name)
+		if name != "" && proto != "" && isLabel(name) {
+			e.named = append(e.named, namedPort{label: "_" + name, proto: proto, number: p.Number})
 		}
 	}
-	return out
-}
-
-func containsNumber(s []uint16, n uint16) bool {
-	for _, v := range s {
-		if v == n {
-			return true
-		}
-	}
-	return false
+	return e
 }
 
 // addZone makes zone (lowercase, no trailing dot) an apex with its SOA and NS records.
@@ -230,22 +205,22 @@ func (b *builder) addZone(zone string) {
 	n := b.node(fq)
 	ns := "ns.dns." + fq
 	n.soa = []dns.RR{&dns.SOA{
-		Hdr: b.hdr(fq, dns.TypeSOA), Ns: ns, Mbox: "hostmaster." + fq, Serial: b.o.Serial,
+		Hdr: hdr(fq, dns.TypeSOA, b.o.TTL), Ns: ns, Mbox: "hostmaster." + fq, Serial: b.o.Serial,
 		Refresh: soaRefresh, Retry: soaRetry, Expire: soaExpire, Minttl: b.o.TTL,
 	}}
-	n.ns = []dns.RR{&dns.NS{Hdr: b.hdr(fq, dns.TypeNS), Ns: ns}}
+	n.ns = []dns.RR{&dns.NS{Hdr: hdr(fq, dns.TypeNS, b.o.TTL), Ns: ns}}
 	b.t.zones[fq] = n
 }
 
 // add calls fill with the node of name (lowercase, no trailing dot) in zone, making the node and
 // the empty non-terminals between it and the zone's apex as needed. A name that would be
 // longer than a domain name may be is skipped.
-func (b *builder) add(zone, name string, fill func(n *node, owner string)) {
+func (b *builder) add(zone, name string, fill func(n *node)) {
 	if len(name) > 253 {
 		return
 	}
 	fq := name + "."
-	fill(b.node(fq), fq)
+	fill(b.node(fq))
 	for parent := fq; parent != zone+"."; {
 		i := strings.IndexByte(parent, '.')
 		parent = parent[i+1:]
@@ -260,7 +235,7 @@ func (b *builder) add(zone, name string, fill func(n *node, owner string)) {
 func (b *builder) node(fq string) *node {
 	n, ok := b.t.names[fq]
 	if !ok {
-		n = &node{}
+		n = &node{name: fq}
 		b.t.names[fq] = n
 	}
 	return n
