@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "meshfed_dns_queries_total", Help: "DNS queries answered, by response code and transport.",
 		}, []string{"rcode", "transport"}),
 		services: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshfed_dns_services", Help: "Imported global services with names in the served table."}),
-		names:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshfed_dns_names", Help: "Names in the served table, zone apexes and empty non-terminals included."}),
+		names:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshfed_dns_names", Help: "Names stored in the served table: zone apexes, service names, empty non-terminals (the SRV names below service names are derived, not stored)."}),
 		problems: prometheus.NewGauge(prometheus.GaugeOpts{Name: "meshfed_dns_problems", Help: "Services or names of services left out of the served table (see the log)."}),
 		updates:  prometheus.NewCounter(prometheus.CounterOpts{Name: "meshfed_dns_table_updates_total", Help: "Tables published."}),
 	}
