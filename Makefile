@@ -38,12 +38,13 @@ test-all: verify lint tools ## Everything CI runs: verify, lint, then every test
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: ## Run the Go benchmarks, the hub's propagation and scale measurements, the HBONE and waypoint tables.
+bench: ## Run the Go benchmarks, the hub's propagation and scale measurements, the HBONE, waypoint and DNS tables.
 	go test -run='^$$' -bench=. -benchmem -count=5 ./federation/...
 	go test -run='^(TestPropagationLatency|TestScale20x1000x10)$$' -count=1 -v ./cmd/meshfed-hub/app ./federation/controller \
 		| grep -E '(latency|scale)_test.go|^(ok|FAIL|---)'
 	go run ./cmd/meshfed-bench hbone
 	go run ./cmd/meshfed-bench waypoint
+	go run ./cmd/meshfed-bench dns
 
 .PHONY: demo
 DURATION ?= 2m
@@ -92,8 +93,9 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned) with the project's config.
 ##@ Tools
 
 .PHONY: tools
-tools: ## Build kube-apiserver and etcd for envtest into the cache (seconds when cached).
+tools: ## Build kube-apiserver, etcd (envtest) and CoreDNS (DNS tests) into the cache (seconds when cached).
 	bash e2e/tools/build.sh
+	bash e2e/tools/coredns/build.sh
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(TOOLS_BIN)

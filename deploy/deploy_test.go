@@ -17,7 +17,7 @@ import (
 
 // bases are the kustomizations a user applies; TestBasesApply finds every kustomization under
 // deploy/ and fails if one of these is missing, so that a base cannot silently stop being tested.
-var bases = []string{"crds", "hub", "hub-embedded", "mcs", "waypoint"}
+var bases = []string{"crds", "dns", "hub", "hub-embedded", "mcs", "waypoint"}
 
 // TestBasesApply renders every kustomization under deploy/ and server-side applies each object
 // to a real API server in dry-run mode: schema, defaulting, validation and admission run, nothing

@@ -6,12 +6,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	dnsbin "github.com/meshfed/meshfed/cmd/meshfed-dns/app"
 	hub "github.com/meshfed/meshfed/cmd/meshfed-hub/app"
 	waypointbin "github.com/meshfed/meshfed/cmd/meshfed-waypoint/app"
 )
@@ -72,6 +74,31 @@ func TestWaypointEnv(t *testing.T) {
 	}
 	if o.Cluster != waypointTemplate.Cluster || o.Network != waypointTemplate.Network || !slices.Equal(o.EtcdEndpoints, waypointTemplate.EtcdEndpoints) {
 		t.Errorf("waypoint options %+v do not match the template %+v", o, waypointTemplate)
+	}
+}
+
+// TestDNSFlags parses the DNS container's arguments with meshfed-dns's own flag set, validates
+// them, and checks that the ports the Service targets are the ones it listens on.
+func TestDNSFlags(t *testing.T) {
+	dep := deploymentOf(t, "dns", "meshfed-dns")
+	c := dep.Spec.Template.Spec.Containers[0]
+	o := dnsbin.DefaultOptions()
+	fs := pflag.NewFlagSet("meshfed-dns", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	if err := fs.Parse(expand(t, c)); err != nil {
+		t.Fatalf("meshfed-dns rejects the arguments of deploy/dns: %v", err)
+	}
+	if err := o.Validate(); err != nil {
+		t.Fatalf("meshfed-dns options of deploy/dns: %v", err)
+	}
+	if *dep.Spec.Replicas != 2 {
+		t.Errorf("deploy/dns runs %d replicas, want 2", *dep.Spec.Replicas)
+	}
+	if o.ListenAddress != ":"+port(t, c, "dns") || o.ListenAddress != ":"+port(t, c, "dns-tcp") || o.AdminAddress != ":"+port(t, c, "admin") {
+		t.Errorf("deploy/dns: listen %s and admin %s addresses do not match the container ports", o.ListenAddress, o.AdminAddress)
+	}
+	if grace := dep.Spec.Template.Spec.TerminationGracePeriodSeconds; grace == nil || time.Duration(*grace)*time.Second <= o.ShutdownDelay {
+		t.Errorf("deploy/dns: termination grace period %v does not cover --shutdown-delay %s", grace, o.ShutdownDelay)
 	}
 }
 

@@ -94,6 +94,28 @@ const (
 	HBONEPort = 15008
 )
 
+// Names meshfed's DNS server (cmd/meshfed-dns) reads from the ServiceImports the hub writes into
+// a member, and the names it is deployed under there (DESIGN §6a).
+const (
+	// HostnameAnnotation on a ServiceImport is the global service's hostname,
+	// <name>.<namespace>.<segment domain>, that the member's DNS server answers with the
+	// import's IPs. The segment domain, everything after <name>.<namespace>., becomes one of the
+	// server's zones.
+	HostnameAnnotation = "meshfed.io/hostname"
+	// TakeoverAnnotation ("true") on a ServiceImport says that takeover is on for the service
+	// in this member: the DNS server answers <name>.<namespace>.svc.<cluster domain> with the
+	// import's IPs. The hub resolves ServiceTakeoverKey, its alias and global-only into this one
+	// value; the DNS server reads nothing else.
+	TakeoverAnnotation = "meshfed.io/takeover"
+	// ClusterSetDomain is the MCS DNS zone of ServiceImports: <name>.<namespace>.svc.<it>.
+	ClusterSetDomain = "clusterset.local"
+	// DefaultClusterDomain is a cluster's own DNS domain unless it was configured otherwise.
+	DefaultClusterDomain = "cluster.local"
+	// DNSName names meshfed's DNS Deployment, Service, ServiceAccount and RBAC objects in
+	// SystemNamespace of each member.
+	DNSName = "meshfed-dns"
+)
+
 // WaypointPodLabel is the label a namespace's waypoint pods carry with the value
 // WaypointName; every derived Service selects the pods of its namespace by it. The
 // waypoint Deployment (meshfedctl waypoint apply) must label its pod template so.

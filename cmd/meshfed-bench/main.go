@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/dnsbench"
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/hbonebench"
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/waypointbench"
 )
@@ -19,7 +20,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	root := &cobra.Command{Use: "meshfed-bench", Short: "Benchmarks of meshfed components", SilenceUsage: true, SilenceErrors: true}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	root.AddCommand(hbonebench.NewCommand(os.Stdout), waypointbench.NewCommand(os.Stdout, log))
+	root.AddCommand(hbonebench.NewCommand(os.Stdout), waypointbench.NewCommand(os.Stdout, log), dnsbench.NewCommand(os.Stdout, log))
 	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil {

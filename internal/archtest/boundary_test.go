@@ -65,6 +65,16 @@ var boundaries = []boundary{
 		Why:       "the waypoint reads only its Node's metadata: no typed clientset, no API group",
 	},
 	{
+		Pattern:   "./federation/dns/zone/... ./federation/dns/corefile/...",
+		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/", "github.com/quic-go/"},
+		Why:       "the DNS table and the Corefile editing are pure: no Kubernetes, no etcd",
+	},
+	{
+		Pattern:   "./cmd/meshfed-dns/...",
+		Forbidden: []string{"k8s.io/client-go/kubernetes", "sigs.k8s.io/controller-runtime", "go.etcd.io/", module + "/federation/store"},
+		Why:       "meshfed-dns reads only ServiceImports of its own cluster: no typed clientset of every API group, no store",
+	},
+	{
 		Pattern:   "./apis/...",
 		Forbidden: []string{"sigs.k8s.io/controller-runtime", "k8s.io/client-go", "go.etcd.io/"},
 		Why:       "API packages import only apimachinery, k8s.io/api and mcs-api",

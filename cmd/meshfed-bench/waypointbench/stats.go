@@ -1,20 +1,11 @@
 package waypointbench
 
 import (
-	"math"
 	"slices"
 	"time"
-)
 
-// percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of sorted: the smallest
-// value with at least p % of the samples at or below it; 0 for no samples.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	return sorted[min(max(rank, 1), len(sorted))-1]
-}
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchstat"
+)
 
 // latencies summarizes the answered requests of a window.
 type latencies struct {
@@ -51,8 +42,8 @@ func summarize(w window) latencies {
 	}
 	slices.Sort(lat)
 	slices.Sort(lag)
-	s.P50, s.P90, s.P99, s.Max = percentile(lat, 50), percentile(lat, 90), percentile(lat, 99), percentile(lat, 100)
-	s.LagP99 = percentile(lag, 99)
+	s.P50, s.P90, s.P99, s.Max = benchstat.Percentile(lat, 50), benchstat.Percentile(lat, 90), benchstat.Percentile(lat, 99), benchstat.Percentile(lat, 100)
+	s.LagP99 = benchstat.Percentile(lag, 99)
 	if w.elapsed > 0 {
 		s.Rate = float64(s.Sent) / w.elapsed.Seconds()
 	}

@@ -1,0 +1,85 @@
+package deploy_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	"github.com/meshfed/meshfed/apis/wellknown"
+	dnsbin "github.com/meshfed/meshfed/cmd/meshfed-dns/app"
+	"github.com/meshfed/meshfed/e2e/framework"
+)
+
+// TestDNSRunsWithItsRBAC runs meshfed-dns with deploy/dns's arguments as its ServiceAccount, with
+// exactly the RBAC deploy/dns grants: it gets ready and answers a ServiceImport's name.
+func TestDNSRunsWithItsRBAC(t *testing.T) {
+	c := framework.Start(t, 1, framework.WithNames("east-1"), framework.WithoutRepoCRDs())[0]
+	ctx := t.Context()
+	for _, obj := range render(t, "dns") {
+		switch obj.GetKind() {
+		case "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding":
+			if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("meshfed-deploy-test")); err != nil {
+				t.Fatalf("apply %s %s: %v", obj.GetKind(), obj.GetName(), err)
+			}
+		}
+	}
+	if err := c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	si := &mcsv1alpha1.ServiceImport{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue}},
+		Spec:       mcsv1alpha1.ServiceImportSpec{Type: mcsv1alpha1.ClusterSetIP, IPs: []string{"10.96.0.10"}, Ports: []mcsv1alpha1.ServicePort{{Port: 80}}},
+	}
+	if err := c.Client.Create(ctx, si); err != nil {
+		t.Fatal(err)
+	}
+
+	dep := deploymentOf(t, "dns", "meshfed-dns")
+	o := dnsbin.DefaultOptions()
+	fs := pflag.NewFlagSet("meshfed-dns", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	if err := fs.Parse(expand(t, dep.Spec.Template.Spec.Containers[0])); err != nil {
+		t.Fatal(err)
+	}
+	o.ListenAddress, o.AdminAddress = "127.0.0.1:"+freePort(t), "127.0.0.1:"+freePort(t)
+	o.ShutdownDelay = 0
+	o.Kubeconfig = serviceAccountKubeconfig(t, c, dep.Namespace, dep.Spec.Template.Spec.ServiceAccountName)
+	var logs syncBuffer
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- dnsbin.Run(runCtx, o, slog.New(slog.NewTextHandler(&logs, nil))) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("meshfed-dns: %v", err)
+		}
+		if strings.Contains(strings.ToLower(logs.String()), "forbidden") {
+			t.Errorf("meshfed-dns was refused something deploy/dns should grant it:\n%s", logs.String())
+		}
+	}()
+	waitFor(t, "meshfed-dns ready", func() bool {
+		resp, err := http.Get("http://" + o.AdminAddress + "/readyz")
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	req := new(dns.Msg)
+	req.SetQuestion("web.shop.svc.clusterset.local.", dns.TypeA)
+	resp, err := dns.ExchangeContext(ctx, req, o.ListenAddress)
+	if err != nil || len(resp.Answer) != 1 || resp.Answer[0].(*dns.A).A.String() != "10.96.0.10" {
+		t.Errorf("web.shop.svc.clusterset.local: %v %v", resp, err)
+	}
+}

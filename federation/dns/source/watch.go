@@ -1,0 +1,244 @@
+package source
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+
+	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/dns/zone"
+)
+
+// DefaultDebounce is how long a change waits for more before the table is rebuilt: a burst of
+// changes (the hub writing many imports at once) makes one table.
+const DefaultDebounce = 50 * time.Millisecond
+
+// Options configure a Watcher.
+type Options struct {
+	// Zone configures every table built (TTL, cluster domain, zones always served).
+	Zone zone.Options
+	// Publish receives every table built, the first one once the cache has synced. It must
+	// not block for long.
+	Publish func(*zone.Table)
+	// Debounce: 0 means DefaultDebounce.
+	Debounce time.Duration
+	Logger   *slog.Logger
+}
+
+// serviceImports is the resource the hub writes; the watch goes through the dynamic client and
+// decodes into the typed object itself, so the binary does not link the scheme of every
+// Kubernetes API group that generated clientsets register.
+var serviceImports = schema.GroupVersionResource{Group: mcsv1alpha1.GroupName, Version: "v1alpha1", Resource: "serviceimports"}
+
+// Watcher follows the meshfed ServiceImports of one cluster and publishes a table after every
+// change.
+type Watcher struct {
+	client   dynamic.Interface
+	o        Options
+	log      *slog.Logger
+	synced   atomic.Bool
+	serial   uint32
+	problems map[string]bool
+}
+
+// New makes a Watcher reading through cfg; it does no I/O.
+func New(cfg *rest.Config, o Options) (*Watcher, error) {
+	if o.Publish == nil {
+		return nil, errors.New("source: Options.Publish is required")
+	}
+	if err := o.Zone.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to make a ServiceImport client: %w", err)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	o.Debounce = cmp.Or(o.Debounce, DefaultDebounce)
+	return &Watcher{client: c, o: o, log: log, problems: map[string]bool{}}, nil
+}
+
+// Synced reports whether the first table, built from a complete list, has been published.
+func (w *Watcher) Synced() bool { return w.synced.Load() }
+
+// Run watches until ctx ends. It returns nil then, or an error when the cache cannot sync.
+func (w *Watcher) Run(ctx context.Context) error {
+	informer, err := w.informer()
+	if err != nil {
+		return err
+	}
+	changed := make(chan struct{}, 1)
+	kick := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { kick() }, UpdateFunc: func(any, any) { kick() }, DeleteFunc: func(any) { kick() },
+	}); err != nil {
+		return fmt.Errorf("failed to watch ServiceImports: %w", err)
+	}
+	go informer.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return errors.New("failed to sync the ServiceImport cache")
+	}
+	store := informer.GetStore()
+	w.rebuild(store)
+	w.synced.Store(true)
+	return w.loop(ctx, changed, store)
+}
+
+// informer lists and watches the ServiceImports labeled as meshfed's in every namespace and
+// caches them as slim typed objects.
+func (w *Watcher) informer() (cache.SharedIndexInformer, error) {
+	selector := wellknown.ManagedByLabel + "=" + wellknown.ManagedByValue
+	res := w.client.Resource(serviceImports)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = selector
+			return res.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = selector
+			return res.Watch(ctx, o)
+		},
+	}
+	informer := cache.NewSharedIndexInformerWithOptions(lw, &unstructured.Unstructured{}, cache.SharedIndexInformerOptions{ObjectDescription: "ServiceImport"})
+	if err := informer.SetTransform(slim); err != nil {
+		return nil, fmt.Errorf("failed to watch ServiceImports: %w", err)
+	}
+	if err := informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		w.log.Warn("ServiceImport watch failed; retrying", "error", err)
+	}); err != nil {
+		return nil, fmt.Errorf("failed to watch ServiceImports: %w", err)
+	}
+	return informer, nil
+}
+
+func (w *Watcher) loop(ctx context.Context, changed <-chan struct{}, store cache.Store) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(w.o.Debounce):
+		}
+		select { // changes during the wait are in this rebuild
+		case <-changed:
+		default:
+		}
+		w.rebuild(store)
+	}
+}
+
+// rebuild builds a table from every import in the cache and publishes it.
+func (w *Watcher) rebuild(store cache.Store) {
+	var list []*mcsv1alpha1.ServiceImport
+	for _, obj := range store.List() {
+		if si, ok := obj.(*mcsv1alpha1.ServiceImport); ok {
+			list = append(list, si)
+		}
+	}
+	slices.SortFunc(list, func(a, b *mcsv1alpha1.ServiceImport) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	services := make([]zone.Service, 0, len(list))
+	var problems []string
+	for _, si := range list {
+		s, err := Service(si)
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		services = append(services, s)
+	}
+	w.serial = max(w.serial+1, uint32(time.Now().Unix()))
+	o := w.o.Zone
+	o.Serial = w.serial
+	t, err := zone.Build(services, o)
+	if err != nil { // Options were validated in New
+		w.log.Error("failed to build the DNS table", "error", err)
+		return
+	}
+	for _, p := range t.Problems() {
+		problems = append(problems, p.String())
+	}
+	w.report(problems)
+	w.o.Publish(t)
+	w.log.Debug("DNS table published", "imports", len(list), "services", t.Services(), "names", t.Names(), "serial", w.serial)
+}
+
+// report logs each problem once, when it first appears, and when problems go away.
+func (w *Watcher) report(problems []string) {
+	now := make(map[string]bool, len(problems))
+	for _, p := range problems {
+		now[p] = true
+		if !w.problems[p] {
+			w.log.Warn("ServiceImport not served as it is", "problem", p)
+		}
+	}
+	for p := range w.problems {
+		if !now[p] {
+			w.log.Info("ServiceImport problem resolved", "problem", p)
+		}
+	}
+	w.problems = now
+}
+
+// slim decodes a listed or watched ServiceImport into the typed object and keeps only what the
+// table reads (namespace, name, type, IPs, ports, meshfed's annotations) and the resource
+// version, so the cache stays small.
+// The API server validates ServiceImports against the CRD's schema, so decoding does not fail;
+// if it did, the object is kept without its spec: it serves no name, and the table lists it
+// as a problem (no IPs).
+func slim(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	si := &mcsv1alpha1.ServiceImport{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, si); err != nil {
+		si = &mcsv1alpha1.ServiceImport{ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName(), ResourceVersion: u.GetResourceVersion()}}
+	}
+	slimmed := &mcsv1alpha1.ServiceImport{
+		ObjectMeta: metav1.ObjectMeta{Namespace: si.Namespace, Name: si.Name, ResourceVersion: si.ResourceVersion},
+		Spec:       mcsv1alpha1.ServiceImportSpec{Type: si.Spec.Type, IPs: si.Spec.IPs},
+	}
+	for _, k := range []string{wellknown.HostnameAnnotation, wellknown.TakeoverAnnotation} {
+		if v, ok := si.Annotations[k]; ok {
+			if slimmed.Annotations == nil {
+				slimmed.Annotations = map[string]string{}
+			}
+			slimmed.Annotations[k] = v
+		}
+	}
+	for _, p := range si.Spec.Ports {
+		slimmed.Spec.Ports = append(slimmed.Spec.Ports, mcsv1alpha1.ServicePort{Name: p.Name, Protocol: p.Protocol, Port: p.Port})
+	}
+	return slimmed, nil
+}

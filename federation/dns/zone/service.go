@@ -1,0 +1,90 @@
+package zone
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Service is one global service as a member cluster imports it: what its ServiceImport says.
+type Service struct {
+	// Namespace and Name are the ServiceImport's (namespace sameness: the global service's).
+	Namespace string
+	Name      string
+	// IPs are the addresses clients of this cluster use (the derived Service's ClusterIPs).
+	// A service without IPs (headless, or its derived Service has no address yet) has no names.
+	IPs []netip.Addr
+	// Ports are the service's ports; named ones get SRV records _<name>._<protocol>.
+	Ports []Port
+	// Hostname is <name>.<ns>.<segment domain>, or "" when the import names none.
+	Hostname string
+	// Takeover asks for <name>.<ns>.svc.<cluster domain> as well.
+	Takeover bool
+}
+
+// Port is a service port.
+type Port struct {
+	// Name is the port's name, "" for an unnamed port (no SRV record of its own).
+	Name string
+	// Protocol is TCP, UDP or SCTP (any case).
+	Protocol string
+	// Number is the service port.
+	Number uint16
+}
+
+// Problem says why Build left out a service, or a name of it.
+type Problem struct {
+	Namespace string
+	Name      string
+	Reason    string
+}
+
+func (p Problem) String() string { return p.Namespace + "/" + p.Name + ": " + p.Reason }
+
+// isLabel reports whether s is a DNS label as Kubernetes names use them (RFC 1123: lowercase
+// letters, digits and '-', not at either end, 1–63 characters).
+func isLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// IsDomain reports whether s (no trailing dot) is one or more DNS labels as Kubernetes names
+// use them (lowercase letters, digits and '-', not at either end, 1–63 characters), separated by
+// dots, at most 253 characters: the names this package serves zones for.
+func IsDomain(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if !isLabel(label) {
+			return false
+		}
+	}
+	return true
+}
+
+// isSubdomain reports whether child equals parent or lies below it (both without trailing dots).
+func isSubdomain(child, parent string) bool {
+	return child == parent || strings.HasSuffix(child, "."+parent)
+}
+
+// protocolLabel is the SRV protocol label of p (_tcp, _udp, _sctp), "" for an unknown protocol.
+func protocolLabel(p string) string {
+	switch strings.ToLower(p) {
+	case "tcp", "":
+		return "_tcp"
+	case "udp":
+		return "_udp"
+	case "sctp":
+		return "_sctp"
+	default:
+		return ""
+	}
+}
