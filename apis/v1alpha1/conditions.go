@@ -61,7 +61,7 @@ const (
 	// WaypointsReady, WaypointMissing, WaypointNotReady, NameClash.
 	GlobalServiceConditionWaypointReady GlobalServiceConditionType = "WaypointReady"
 	// GlobalServiceConditionTakeover reports the takeover of the plain service name. Reasons:
-	// NotRequested, TakeoverPending.
+	// NotRequested, TakeoverActive, TakeoverPending.
 	GlobalServiceConditionTakeover GlobalServiceConditionType = "Takeover"
 )
 
@@ -106,8 +106,12 @@ const (
 	GlobalServiceReasonInvalidHBONEAddress GlobalServiceConditionReason = "InvalidHBONEAddress"
 	// GlobalServiceReasonNotRequested: no export asks for takeover.
 	GlobalServiceReasonNotRequested GlobalServiceConditionReason = "NotRequested"
-	// GlobalServiceReasonTakeoverPending: takeover is asked for; it is delivered through DNS in
-	// a later milestone.
+	// GlobalServiceReasonTakeoverActive: the cluster-local name reaches the global service in
+	// every member the service is imported into.
+	GlobalServiceReasonTakeoverActive GlobalServiceConditionReason = "TakeoverActive"
+	// GlobalServiceReasonTakeoverPending: takeover is asked for but not active in some member
+	// (no meshfed-dns there, its CoreDNS cannot be configured, the import is not written); the
+	// message names them.
 	GlobalServiceReasonTakeoverPending GlobalServiceConditionReason = "TakeoverPending"
 )
 

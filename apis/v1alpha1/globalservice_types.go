@@ -133,6 +133,11 @@ type GlobalServiceStatus struct {
 	// +optional
 	// +listType=set
 	ImportedBy []string `json:"importedBy,omitempty"`
+	// TakeoverActiveIn lists the members where the service's cluster-local name
+	// (<name>.<namespace>.svc.cluster.local) reaches the global service, sorted.
+	// +optional
+	// +listType=set
+	TakeoverActiveIn []string `json:"takeoverActiveIn,omitempty"`
 	// Conflicts lists disagreements between exports and how they were resolved.
 	// +optional
 	// +listType=atomic

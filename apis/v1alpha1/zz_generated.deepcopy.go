@@ -136,6 +136,11 @@ func (in *GlobalServiceStatus) DeepCopyInto(out *GlobalServiceStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.TakeoverActiveIn != nil {
+		in, out := &in.TakeoverActiveIn, &out.TakeoverActiveIn
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Conflicts != nil {
 		in, out := &in.Conflicts, &out.Conflicts
 		*out = make([]ServiceConflict, len(*in))

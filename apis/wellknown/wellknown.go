@@ -107,6 +107,12 @@ const (
 	// import's IPs. The hub resolves ServiceTakeoverKey, its alias and global-only into this one
 	// value; the DNS server reads nothing else.
 	TakeoverAnnotation = "meshfed.io/takeover"
+	// TakeoverReleaseAnnotation on a ServiceImport whose takeover was turned off holds the
+	// time (RFC 3339) until which the DNS server keeps answering the cluster-local name: the
+	// hub first drops the name's forwarding block from CoreDNS, whose reload takes up to
+	// its reload interval, and removes TakeoverAnnotation only then, so no query finds the name
+	// forwarded but not answered.
+	TakeoverReleaseAnnotation = "meshfed.io/takeover-release"
 	// ClusterSetDomain is the MCS DNS zone of ServiceImports: <name>.<namespace>.svc.<it>.
 	ClusterSetDomain = "clusterset.local"
 	// DefaultClusterDomain is a cluster's own DNS domain unless it was configured otherwise.
@@ -147,4 +153,10 @@ func DerivedServiceName(name string) string {
 	tail := "-" + hex.EncodeToString(sum[:])[:derivedHashLen] + DerivedServiceSuffix
 	head := strings.TrimRight(name[:maxServiceName-len(tail)], "-")
 	return head + tail
+}
+
+// TakeoverName is the cluster-local name a global service takes over in a member:
+// <name>.<namespace>.svc.<DefaultClusterDomain>.
+func TakeoverName(namespace, name string) string {
+	return name + "." + namespace + ".svc." + DefaultClusterDomain
 }

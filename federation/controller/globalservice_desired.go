@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -87,9 +88,44 @@ func setConditions(gs *meshfedv1.GlobalService, problems []member.ServiceValuePr
 		Reason: string(meshfedv1.GlobalServiceReasonNotRequested), Message: "no export asks for takeover"}
 	if gs.Spec.Takeover {
 		takeover.Reason = string(meshfedv1.GlobalServiceReasonTakeoverPending)
-		takeover.Message = "takeover of the cluster.local name is delivered through DNS in a later milestone"
+		takeover.Message = "no member has taken over the cluster-local name yet"
 	}
 	meta.SetStatusCondition(&gs.Status.Conditions, takeover)
+}
+
+// setTakeoverStatus records where the service's takeover of its cluster-local name is active
+// (status.takeoverActiveIn) and the Takeover condition: True (TakeoverActive) when it is active
+// in every member the import was written to, else False (TakeoverPending) naming the members
+// where it is not, with why.
+func setTakeoverStatus(gs *meshfedv1.GlobalService, imports []writeback.Import) {
+	gs.Status.TakeoverActiveIn = nil
+	if !gs.Spec.Takeover {
+		return
+	}
+	var pending []string
+	for _, mi := range imports {
+		switch {
+		case mi.TakeoverActive:
+			gs.Status.TakeoverActiveIn = append(gs.Status.TakeoverActiveIn, mi.Cluster)
+		case mi.Imported || mi.TakeoverPending != "":
+			pending = append(pending, fmt.Sprintf("%s (%s)", mi.Cluster, cmp.Or(mi.TakeoverPending, "not configured")))
+		}
+	}
+	c := metav1.Condition{Type: string(meshfedv1.GlobalServiceConditionTakeover), Status: metav1.ConditionFalse,
+		Reason: string(meshfedv1.GlobalServiceReasonTakeoverPending)}
+	switch {
+	case len(pending) == 0 && len(gs.Status.TakeoverActiveIn) > 0:
+		c.Status, c.Reason = metav1.ConditionTrue, string(meshfedv1.GlobalServiceReasonTakeoverActive)
+		c.Message = "the cluster-local name reaches the global service in: " + strings.Join(gs.Status.TakeoverActiveIn, ", ")
+	case len(pending) == 0:
+		c.Message = "no member has taken over the cluster-local name yet"
+	default:
+		c.Message = "takeover pending in: " + strings.Join(pending, ", ")
+		if len(gs.Status.TakeoverActiveIn) > 0 {
+			c.Message += "; active in: " + strings.Join(gs.Status.TakeoverActiveIn, ", ")
+		}
+	}
+	meta.SetStatusCondition(&gs.Status.Conditions, c)
 }
 
 // setWriteBackStatus puts a write-back outcome on a desired GlobalService: WaypointMissing on

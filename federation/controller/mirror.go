@@ -37,6 +37,7 @@ func (f *Federation) mirror(ctx context.Context, res *merge.Result, p *pass, por
 		g := &svc.Global
 		desired := desiredGlobalService(svc, ports, problems[types.NamespacedName{Namespace: g.Namespace, Name: g.Name}], stale)
 		setWriteBackStatus(desired, wb.For(merge.KeyOf(g)))
+		setTakeoverStatus(desired, wb.For(merge.KeyOf(g)))
 		want[client.ObjectKeyFromObject(desired)] = true
 		if err := f.applyGlobalService(ctx, desired); err != nil {
 			return err

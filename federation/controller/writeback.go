@@ -22,6 +22,7 @@ import (
 func (f *Federation) writeBack(ctx context.Context, res *merge.Result, p *pass, ports map[portKey]int32) writeback.Report {
 	wants := writeback.Wants(res, p.clusters, p.segments)
 	exports := exportStates(res, p.problems)
+	zones := writeback.Zones(p.clusters, p.segments)
 	lookup := func(g *model.GlobalService, port model.Port) int32 {
 		return ports[portKey{svc: merge.KeyOf(g), port: port.Port, protocol: port.Protocol}]
 	}
@@ -36,7 +37,7 @@ func (f *Federation) writeBack(ctx context.Context, res *merge.Result, p *pass, 
 			continue
 		}
 		wg.Go(func() {
-			want := writeback.Want{Imports: wants[m.Cluster.Name], Exports: exports[m.Cluster.Name]}
+			want := writeback.Want{Imports: wants[m.Cluster.Name], Exports: exports[m.Cluster.Name], Zones: zones}
 			own, err := writeback.Member(ctx, m.Conn, want, lookup, opts)
 			if err != nil && ctx.Err() == nil {
 				f.log.Warn("write-back into member failed", "member", m.Cluster.Name, "error", err)

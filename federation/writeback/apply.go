@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +24,8 @@ type memberWriter struct {
 	// retry asks for another pass; it is called when a write met a cache that lagged behind
 	// the API server (already exists, conflict), which the next pass resolves.
 	retry func()
+	// now is when the pass began, for the takeover release times.
+	now time.Time
 }
 
 // applyDerived creates or updates the derived Service (cur is the member's current object of
@@ -79,6 +82,7 @@ func (w *memberWriter) applyImport(ctx context.Context, api importAPI, cur, desi
 			next.Labels = map[string]string{}
 		}
 		maps.Copy(next.Labels, desired.Labels)
+		next.Annotations = setAnnotations(next.Annotations, desired.Annotations)
 		next.Spec.Type, next.Spec.Ports, next.Spec.IPs, next.Spec.IPFamilies = desired.Spec.Type, desired.Spec.Ports, desired.Spec.IPs, desired.Spec.IPFamilies
 		if err := api.write(ctx, next, false); err != nil {
 			return false, w.lagged(err, "update", "ServiceImport", next)

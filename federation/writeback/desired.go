@@ -63,11 +63,12 @@ func desiredDerivedService(g *model.GlobalService, ports PortLookup) *corev1.Ser
 
 // desiredServiceImport builds the MCS ServiceImport of g in member cluster, named like the
 // service. A ClusterSetIP import carries the derived Service's ClusterIPs and IP families once
-// it has them; a Headless import carries none. Its status lists the exporting clusters whose
+// it has them; a Headless import carries none. It carries annotations, the hub's (see
+// importAnnotations) for the member's DNS server. Its status lists the exporting clusters whose
 // endpoints the member may address.
-func desiredServiceImport(g *model.GlobalService, cluster string, derived *corev1.Service) *mcsv1beta1.ServiceImport {
+func desiredServiceImport(g *model.GlobalService, cluster string, derived *corev1.Service, annotations map[string]string) *mcsv1beta1.ServiceImport {
 	si := &mcsv1beta1.ServiceImport{
-		ObjectMeta: metav1.ObjectMeta{Name: g.Name, Namespace: g.Namespace, Labels: writeBackLabels(g.Name)},
+		ObjectMeta: metav1.ObjectMeta{Name: g.Name, Namespace: g.Namespace, Labels: writeBackLabels(g.Name), Annotations: annotations},
 		Spec:       mcsv1beta1.ServiceImportSpec{Type: mcsv1beta1.ClusterSetIP, Ports: []mcsv1beta1.ServicePort{}},
 	}
 	if g.Type == model.ServiceTypeHeadless {
@@ -98,10 +99,10 @@ func derivedSpecEqual(cur, desired *corev1.Service) bool {
 	})
 }
 
-// importSpecEqual reports whether cur already has the labels, type, ports, IPs and IP families
-// of desired.
+// importSpecEqual reports whether cur already has the labels, the hub's annotations, type,
+// ports, IPs and IP families of desired.
 func importSpecEqual(cur, desired *mcsv1beta1.ServiceImport) bool {
-	if !hasLabels(cur.Labels, desired.Labels) || cur.Spec.Type != desired.Spec.Type || !slices.Equal(cur.Spec.IPs, desired.Spec.IPs) ||
+	if !hasLabels(cur.Labels, desired.Labels) || !annotationsHold(cur.Annotations, desired.Annotations) || cur.Spec.Type != desired.Spec.Type || !slices.Equal(cur.Spec.IPs, desired.Spec.IPs) ||
 		!slices.Equal(cur.Spec.IPFamilies, desired.Spec.IPFamilies) {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -107,7 +108,7 @@ func TestDesiredServiceImport(t *testing.T) {
 			g := testGlobal()
 			g.Type = tt.typ
 			g.Imports = []model.Import{{Cluster: "east-1", From: []string{"east-1", "west-1"}}, {Cluster: "west-1", From: []string{"west-1"}}}
-			got := desiredServiceImport(g, "east-1", derivedWithIPs(tt.ip))
+			got := desiredServiceImport(g, "east-1", derivedWithIPs(tt.ip), nil)
 			want := &mcsv1beta1.ServiceImport{
 				ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Labels: writeBackLabels("web")},
 				Spec:       mcsv1beta1.ServiceImportSpec{Type: tt.wantType, IPs: tt.wantIPs, IPFamilies: families(tt.wantIPs), Ports: ports},
@@ -176,7 +177,7 @@ func TestDerivedSpecEqual(t *testing.T) {
 }
 
 func TestImportSpecEqual(t *testing.T) {
-	desired := desiredServiceImport(testGlobal(), "east-1", derivedWithIPs("10.96.0.12"))
+	desired := desiredServiceImport(testGlobal(), "east-1", derivedWithIPs("10.96.0.12"), importAnnotations("web.shop.mesh.internal", true, nil, time.Now()))
 	tests := []struct {
 		name   string
 		change func(*mcsv1beta1.ServiceImport)
@@ -188,6 +189,8 @@ func TestImportSpecEqual(t *testing.T) {
 		{name: "port changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.Ports[2].Port = 9001 }, want: false},
 		{name: "families changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.IPFamilies = nil }, want: false},
 		{name: "status is not spec", change: func(s *mcsv1beta1.ServiceImport) { s.Status.Clusters = nil }, want: true},
+		{name: "takeover annotation lost", change: func(s *mcsv1beta1.ServiceImport) { delete(s.Annotations, wellknown.TakeoverAnnotation) }, want: false},
+		{name: "someone else's annotation", change: func(s *mcsv1beta1.ServiceImport) { s.Annotations["team"] = "shop" }, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package writeback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,12 +12,13 @@ import (
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/dns/corefile"
 )
 
 // RemoveAll deletes everything the hub wrote into a member — the ServiceImports and
 // derived Services carrying both write-back labels — through c, a client of that member. It is
 // the cleanup for a member that leaves the federation, whose connection the hub no longer
-// has. ServiceImports are removed through the v1beta1 API where served, else v1alpha1, and
+// has, and drops meshfed's block from the member's CoreDNS Corefile. ServiceImports are removed through the v1beta1 API where served, else v1alpha1, and
 // skipped on a member that serves neither; c's scheme must know both versions.
 func RemoveAll(ctx context.Context, c client.Client) error {
 	var imports mcsv1beta1.ServiceImportList
@@ -29,7 +31,15 @@ func RemoveAll(ctx context.Context, c client.Client) error {
 		return err
 	}
 	var svcs corev1.ServiceList
-	return removeAll(ctx, c, &svcs, func() []client.Object { return itemsOf(svcs.Items) })
+	if err := removeAll(ctx, c, &svcs, func() []client.Object { return itemsOf(svcs.Items) }); err != nil {
+		return err
+	}
+	// CoreDNS stops forwarding meshfed's names; a member without CoreDNS's ConfigMap has none.
+	err = editCorefile(ctx, c, c, corefile.Remove, nil)
+	if err != nil && !errors.Is(err, errNoCoreDNS) {
+		return err
+	}
+	return nil
 }
 
 // removeAll lists every object carrying both write-back labels into list and deletes each,

@@ -19,6 +19,12 @@ type Import struct {
 	WaypointMissing bool
 	// WaypointNotReady: the namespace's waypoint Service has no ready endpoint in the member.
 	WaypointNotReady bool
+	// TakeoverRequested: the service asks to take over its cluster-local name; TakeoverActive:
+	// the member's CoreDNS forwards that name to meshfed-dns, which answers it (else
+	// TakeoverPending says why not).
+	TakeoverRequested bool
+	TakeoverActive    bool
+	TakeoverPending   string
 	// Imported: the member has the import as desired — its ServiceImport, or its derived
 	// Service where the member serves no ServiceImport API.
 	Imported bool

@@ -52,3 +52,14 @@ func clusterDomains(clusters []model.Cluster, segments []model.Segment) map[stri
 	}
 	return out
 }
+
+// Zones lists the DNS zones a member's meshfed-dns answers: every cluster's segment domain and
+// the MCS zone clusterset.local, sorted.
+func Zones(clusters []model.Cluster, segments []model.Segment) []string {
+	out := []string{wellknown.ClusterSetDomain}
+	for _, d := range clusterDomains(clusters, segments) {
+		out = append(out, d)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

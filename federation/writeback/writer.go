@@ -42,6 +42,9 @@ type Want struct {
 	// Exports is what became of each Service the member exports with a ServiceExport, by the
 	// Service's namespace and name; ServiceExports not listed are reported as not merged yet.
 	Exports map[types.NamespacedName]ExportState
+	// Zones are the DNS zones the member's meshfed-dns answers, forwarded to it by the
+	// member's CoreDNS: every segment domain and clusterset.local.
+	Zones []string
 }
 
 // Member brings one member in line with want: for each import, the derived Service, then the
@@ -61,19 +64,21 @@ func Member(ctx context.Context, conn *member.Connection, want Want, ports PortL
 	}
 	ctx, cancel := context.WithTimeout(ctx, memberTimeout)
 	defer cancel()
-	w := &memberWriter{conn: conn, log: o.Log.With("member", conn.Name()), retry: o.Retry}
-	if err := w.write(ctx, objs, want.Imports, ports, &report); err != nil {
+	w := &memberWriter{conn: conn, log: o.Log.With("member", conn.Name()), retry: o.Retry, now: time.Now()}
+	st, err := w.write(ctx, objs, want.Imports, ports, &report)
+	if err != nil {
 		return report, err
 	}
+	w.dns(ctx, st, want.Zones, &report)
 	return report, w.writeExportStatus(ctx, objs, want.Exports)
 }
 
 // write brings one member in line: each wanted import, then the pruning of the rest.
-func (w *memberWriter) write(ctx context.Context, objs *member.Objects, wants []*model.GlobalService, ports PortLookup, report *Report) error {
+func (w *memberWriter) write(ctx context.Context, objs *member.Objects, wants []*model.GlobalService, ports PortLookup, report *Report) (*memberState, error) {
 	api := importAPI{c: w.conn.Cluster().GetClient(), reader: w.conn.Cluster().GetAPIReader(), legacy: w.conn.ImportVersion() == "v1alpha1"}
 	imports, hasImports, err := w.listImports(ctx, api)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st := &memberState{objs: objs, api: api, imports: imports, hasImports: hasImports, keep: map[string]bool{},
 		services: make(map[types.NamespacedName]*corev1.Service, len(objs.Services))}
@@ -84,11 +89,11 @@ func (w *memberWriter) write(ctx context.Context, objs *member.Objects, wants []
 	for _, g := range wants {
 		mi, err := w.writeImport(ctx, st, g, ports)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		report.add(merge.KeyOf(g), mi)
 	}
-	return w.prune(ctx, st)
+	return st, w.prune(ctx, st)
 }
 
 // memberState is what one pass read from a member, and the objects it means to keep there.
@@ -99,6 +104,8 @@ type memberState struct {
 	imports    map[types.NamespacedName]*mcsv1beta1.ServiceImport
 	hasImports bool
 	keep       map[string]bool
+	// takeover lists the cluster-local names of the imports written with takeover on.
+	takeover []string
 }
 
 // writeImport writes the derived Service, then the ServiceImport with its ClusterIPs, of one
@@ -132,10 +139,19 @@ func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *mode
 		mi.Imported = derived != nil
 		return mi, nil
 	}
-	si := desiredServiceImport(g, w.conn.Name(), derived)
+	key := types.NamespacedName{Namespace: g.Namespace, Name: g.Name}
+	var curAnnotations map[string]string
+	if cur := st.imports[key]; cur != nil {
+		curAnnotations = cur.Annotations
+	}
+	si := desiredServiceImport(g, w.conn.Name(), derived, importAnnotations(g.Hostname, g.Takeover, curAnnotations, w.now))
 	st.keep[objectRef("ServiceImport", si)] = true
-	imported, err := w.applyImport(ctx, st.api, st.imports[client.ObjectKeyFromObject(si)], si, &mi)
+	imported, err := w.applyImport(ctx, st.api, st.imports[key], si, &mi)
 	mi.Imported = imported
+	mi.TakeoverRequested = g.Takeover
+	if imported && g.Takeover {
+		st.takeover = append(st.takeover, wellknown.TakeoverName(g.Namespace, g.Name))
+	}
 	return mi, ignoreLagged(err)
 }
 

@@ -65,6 +65,11 @@ func copyContent(obj, desired client.Object) error {
 	case *rbacv1.ClusterRoleBinding:
 		o := obj.(*rbacv1.ClusterRoleBinding)
 		o.RoleRef, o.Subjects = d.RoleRef, d.Subjects
+	case *rbacv1.Role:
+		obj.(*rbacv1.Role).Rules = d.Rules
+	case *rbacv1.RoleBinding:
+		o := obj.(*rbacv1.RoleBinding)
+		o.RoleRef, o.Subjects = d.RoleRef, d.Subjects
 	case *corev1.Secret:
 		o := obj.(*corev1.Secret)
 		o.Type, o.Data = d.Type, d.Data

@@ -22,6 +22,9 @@ const (
 	MemberClusterLabel = "meshfed.io/member-cluster"
 	// KubeconfigKey is the Secret key holding the member kubeconfig.
 	KubeconfigKey = "kubeconfig"
+	// CoreDNSNamespace and CoreDNSConfigMap locate the member's CoreDNS configuration.
+	CoreDNSNamespace = "kube-system"
+	CoreDNSConfigMap = "coredns"
 )
 
 // Options describe one join.
@@ -52,6 +55,18 @@ func MemberObjects() []client.Object {
 		&rbacv1.ClusterRoleBinding{
 			ObjectMeta: meta(MemberClusterRole, ""),
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: MemberClusterRole},
+			Subjects: []rbacv1.Subject{{
+				Kind: rbacv1.ServiceAccountKind, Name: MemberServiceAccount, Namespace: wellknown.SystemNamespace,
+			}},
+		},
+		// CoreDNS forwards meshfed's zones and taken-over names to meshfed-dns: the hub edits
+		// meshfed's marked block of that one ConfigMap.
+		&rbacv1.Role{ObjectMeta: meta(MemberClusterRole, CoreDNSNamespace), Rules: []rbacv1.PolicyRule{{
+			APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{CoreDNSConfigMap}, Verbs: []string{"get", "update"},
+		}}},
+		&rbacv1.RoleBinding{
+			ObjectMeta: meta(MemberClusterRole, CoreDNSNamespace),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: MemberClusterRole},
 			Subjects: []rbacv1.Subject{{
 				Kind: rbacv1.ServiceAccountKind, Name: MemberServiceAccount, Namespace: wellknown.SystemNamespace,
 			}},
