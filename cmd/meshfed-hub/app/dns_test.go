@@ -108,4 +108,3 @@ func corefileOf(t *testing.T, m *framework.Cluster) string {
 	}
 	return cm.Data["Corefile"]
 }
-
