@@ -68,3 +68,12 @@ func Exit(w io.Writer, err error) int {
 	}
 	return ExitCode(err)
 }
+
+// Usage marks err, a mistake in the command line that only the command can see (flags that do
+// not hold together), as a UsageError; nil stays nil.
+func Usage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &UsageError{Err: err}
+}

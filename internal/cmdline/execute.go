@@ -150,9 +150,26 @@ func flagError(c *cobra.Command, err error) error {
 			name, c.CommandPath(), didYouMean(Suggest(name, flagNames(c)), "--"))}
 	case errors.As(err, &invalid):
 		return &UsageError{Command: c.CommandPath(), Err: fmt.Errorf("invalid value %q for --%s: %w",
-			invalid.GetValue(), invalid.GetFlag().Name, invalid.Unwrap())}
+			invalid.GetValue(), invalid.GetFlag().Name, wantOfType(invalid.GetFlag().Value.Type(), invalid.Unwrap()))}
 	default:
 		return &UsageError{Command: c.CommandPath(), Err: err}
+	}
+}
+
+// wantOfType says what a value of a flag of pflag type typ looks like, in place of the parser's
+// own error (strconv's and time's name functions, not the flag); other types keep cause.
+func wantOfType(typ string, cause error) error {
+	switch typ {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return errors.New("want a whole number")
+	case "float32", "float64":
+		return errors.New("want a number")
+	case "duration":
+		return errors.New("want a duration such as 500ms, 30s, 5m or 1h30m")
+	case "bool":
+		return errors.New("want true or false")
+	default:
+		return cause
 	}
 }
 
