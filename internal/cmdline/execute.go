@@ -17,6 +17,7 @@ import (
 // one with a suggestion (cobra would print help and exit 0).
 func Prepare(root *cobra.Command) {
 	addVersion(root)
+	root.InitDefaultCompletionCmd() // now rather than at Execute, so that it is wired too
 	root.SilenceErrors = true
 	root.SilenceUsage = true
 	root.SetFlagErrorFunc(flagError)
