@@ -29,7 +29,7 @@ many global services it imports. For a cluster that is not ready or not synced, 
 condition's reason and message. -o wide adds the region and the kubeconfig Secret; -o json
 prints the MemberCluster objects as a List (what kubectl get memberclusters -o json prints).`,
 		Example: `  meshfedctl status --context kind-hub
-  kubectl meshfed status -o json | jq -r '.items[] | select(.status.conditions[]? | .type == "Ready" and .status != "True") | .metadata.name'`,
+  kubectl meshfed status -o json | jq -r '.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True") | not) | .metadata.name'`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd.Context(), streams)
 		},
