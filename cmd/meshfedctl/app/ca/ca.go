@@ -42,7 +42,7 @@ func newInitCommand(streams cli.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a development root CA (ECDSA P-256) in --dir",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.NoArgs,
 		RunE:  func(*cobra.Command, []string) error { return runInit(streams, f) },
 	}
 	cmd.Flags().StringVar(&f.dir, "dir", "meshfed-ca", "directory for ca.crt and ca.key")
@@ -90,7 +90,7 @@ func newIssueCommand(streams cli.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "issue --spiffe-id spiffe://<td>/ns/<ns>/sa/<sa> --out DIR",
 		Short: "Issue an ECDSA P-256 workload certificate (tls.crt, tls.key, ca.crt in --out)",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.NoArgs,
 		RunE:  func(*cobra.Command, []string) error { return runIssue(streams, f) },
 	}
 	cmd.Flags().StringVar(&f.caDir, "ca-dir", "meshfed-ca", "directory of the CA, as ca init wrote it")
