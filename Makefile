@@ -24,8 +24,9 @@ help: ## Show this help.
 ##@ Build
 
 .PHONY: build
-build: ## Build every binary into ./bin.
+build: ## Build every binary into ./bin, and bin/kubectl-meshfed (the kubectl plugin, a link to meshfedctl).
 	go build -o bin/ ./cmd/...
+	ln -sf meshfedctl bin/kubectl-meshfed
 
 ##@ Test
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -18,7 +19,8 @@ const (
 	noCluster = "none"
 )
 
-// metrics are one waypoint's Prometheus metrics, in a registry of its own. Labels are bounded
+// metrics are one waypoint's Prometheus metrics, in a registry of its own, with the Go runtime's
+// (go_*) and the process's (process_*) as every meshfed binary serves them. Labels are bounded
 // by the services and clusters of the namespace and by status codes: no endpoint addresses.
 type metrics struct {
 	reg         *prometheus.Registry
@@ -56,7 +58,8 @@ func newMetrics(t *Table) *metrics {
 			Help: "Connections (or tunnels) to endpoints open now, by service: one per L4 connection, pooled ones for HTTP.",
 		}, []string{"service"}),
 	}
-	m.reg.MustRegister(m.requests, m.retries, m.latency, m.connections, m.active, tableCollector{t: t})
+	m.reg.MustRegister(m.requests, m.retries, m.latency, m.connections, m.active, tableCollector{t: t},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

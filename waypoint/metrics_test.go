@@ -156,3 +156,15 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	}
 	t.Fatal("web's route missing from /debug/endpoints")
 }
+
+// TestRuntimeMetrics: the waypoint serves the Go runtime's and the process's metrics beside its
+// own, as every meshfed binary does. It served neither before.
+func TestRuntimeMetrics(t *testing.T) {
+	e := newEnv(t, nil)
+	got := scrape(t, e)
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_cpu_seconds_total", "process_resident_memory_bytes"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -14,17 +13,32 @@ import (
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/dnsbench"
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/hbonebench"
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/waypointbench"
+	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	root := &cobra.Command{Use: "meshfed-bench", Short: "Benchmarks of meshfed components", SilenceUsage: true, SilenceErrors: true}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	root.AddCommand(hbonebench.NewCommand(os.Stdout), waypointbench.NewCommand(os.Stdout, log), dnsbench.NewCommand(os.Stdout, log))
-	err := root.ExecuteContext(ctx)
+	err := cmdline.Execute(ctx, newCommand(), os.Args[1:])
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
+	os.Exit(cmdline.Exit(os.Stderr, err))
+}
+
+// newCommand is meshfed-bench's command tree: one subcommand per benchmark, the shared log
+// flags (progress goes to stderr), --version and version.
+func newCommand() *cobra.Command {
+	logs := cmdline.NewLogFlags(slog.LevelInfo)
+	// The subcommands keep this pointer; its logger is set once the flags are parsed.
+	log := slog.New(slog.DiscardHandler)
+	root := &cobra.Command{
+		Use:   "meshfed-bench",
+		Short: "Benchmarks of meshfed components",
+		PersistentPreRun: func(c *cobra.Command, _ []string) {
+			*log = *logs.Logger(c.ErrOrStderr())
+		},
 	}
+	logs.AddFlags(root.PersistentFlags())
+	root.AddCommand(hbonebench.NewCommand(os.Stdout), waypointbench.NewCommand(os.Stdout, log), dnsbench.NewCommand(os.Stdout, log))
+	root.CompletionOptions.DisableDefaultCmd = true
+	cmdline.Prepare(root)
+	return root
 }

@@ -6,34 +6,17 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/spf13/pflag"
-
 	"github.com/meshfed/meshfed/cmd/meshfed-dns/app"
+	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
 func main() {
-	opts := app.DefaultOptions()
-	fs := pflag.NewFlagSet("meshfed-dns", pflag.ContinueOnError)
-	opts.AddFlags(fs)
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return
-		}
-		os.Exit(2)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: opts.LogLevel}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := app.Run(ctx, opts, log)
+	err := cmdline.Execute(ctx, app.NewCommand(), os.Args[1:])
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
-	}
+	os.Exit(cmdline.Exit(os.Stderr, err))
 }

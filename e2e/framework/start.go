@@ -27,6 +27,7 @@ const stopTimeout = 5 * time.Second
 // missing or any cluster does not come up.
 func Start(t testing.TB, n int, opts ...Option) []*Cluster {
 	t.Helper()
+	routeLogs()
 	began := time.Now()
 	clusters, err := start(t, n, newOptions(opts))
 	if errors.Is(err, ErrToolsMissing) {

@@ -43,8 +43,9 @@ var (
 	})
 	membersByState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "meshfed_hub_members",
-		Help: "Connected member clusters by state (ready, stale, withdrawn), as of the last federation pass.",
-	}, []string{"state"})
+		Help: "State of each connected member cluster as of the last federation pass: 1 for its state " +
+			"(ready, stale, withdrawn), 0 for the others; sum by (state) counts members.",
+	}, []string{"member", "state"})
 	federationPasses = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "meshfed_hub_federation_passes_total",
 		Help: "Federation passes by result (ok, error).",
@@ -53,9 +54,6 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(propagationSeconds, storeWrites, storeBytesWritten, membersByState, federationPasses)
-	for _, s := range []string{memberStateReady, memberStateStale, memberStateWithdrawn} {
-		membersByState.WithLabelValues(s)
-	}
 	for _, r := range []string{passResultOK, passResultError} {
 		federationPasses.WithLabelValues(r)
 	}
@@ -142,21 +140,28 @@ func (p *passMetrics) end(err error) {
 	setMemberStates(p.f.members.List(p.f.now()))
 }
 
-// setMemberStates sets the members gauge from the connected members.
+// memberStates are the values of the members gauge's state label.
+var memberStates = []string{memberStateReady, memberStateStale, memberStateWithdrawn}
+
+// setMemberStates sets the members gauge from the connected members: one series per member and
+// state, 1 for the member's state; members no longer connected disappear.
 func setMemberStates(ms []Member) {
-	counts := map[string]int{}
+	membersByState.Reset()
 	for _, m := range ms {
+		state := memberStateReady
 		switch {
 		case m.Withdrawn:
-			counts[memberStateWithdrawn]++
+			state = memberStateWithdrawn
 		case m.Stale:
-			counts[memberStateStale]++
-		default:
-			counts[memberStateReady]++
+			state = memberStateStale
 		}
-	}
-	for _, s := range []string{memberStateReady, memberStateStale, memberStateWithdrawn} {
-		membersByState.WithLabelValues(s).Set(float64(counts[s]))
+		for _, s := range memberStates {
+			v := 0.0
+			if s == state {
+				v = 1
+			}
+			membersByState.WithLabelValues(m.Cluster.Name, s).Set(v)
+		}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
 // Flags configure one benchmark run.
@@ -24,7 +26,7 @@ func NewCommand(out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "hbone",
 		Short: "Compare TCP, TLS 1.3, HBONE/h2 and HBONE/h3 on loopback",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			res, err := Run(cmd.Context(), *f)
 			if err != nil {

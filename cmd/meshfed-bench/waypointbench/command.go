@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
 // Flags configure one benchmark run.
@@ -78,10 +80,10 @@ func NewCommand(out io.Writer, log *slog.Logger) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "waypoint",
 		Short: "Latency, CPU and memory of meshfed-waypoint processes: direct, through a bare TCP relay, same network, across networks over HBONE",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.Validate(); err != nil {
-				return err
+				return cmdline.Usage(err)
 			}
 			res, err := Run(cmd.Context(), f, log)
 			if err != nil {

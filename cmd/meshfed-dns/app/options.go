@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -33,7 +32,6 @@ type Options struct {
 	// ShutdownDelay keeps answering after SIGTERM, with /readyz failing, so that clients move
 	// to the other replica before this one stops.
 	ShutdownDelay time.Duration
-	LogLevel      slog.Level
 }
 
 // DefaultOptions are the options without flags.
@@ -59,7 +57,6 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "the cluster's DNS domain, where takeover names <name>.<ns>.svc.<domain> live")
 	fs.IntVar(&o.MaxTCPConnections, "max-tcp-connections", o.MaxTCPConnections, "open DNS-over-TCP connections at most; more wait to be accepted")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "how long to keep answering after SIGTERM, with /readyz failing")
-	fs.TextVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn, error")
 }
 
 // maxTTL bounds --ttl: names of global services change with the federation, so caching them

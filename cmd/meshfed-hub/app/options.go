@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -51,7 +50,6 @@ type Options struct {
 	// MetricsAddr and HealthAddr are the listen addresses; "0" disables.
 	MetricsAddr string
 	HealthAddr  string
-	LogLevel    slog.Level
 }
 
 // DefaultOptions are the documented defaults.
@@ -78,8 +76,8 @@ func DefaultOptions() Options {
 
 // AddFlags registers every option as a flag.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig of the hub cluster (default: in-cluster, then $KUBECONFIG)")
-	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "hub namespace of member Secrets and the leader Lease")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "kubeconfig of the hub cluster (default: $KUBECONFIG, else the pod's service account in a cluster, else ~/.kube/config)")
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "hub namespace of member Secrets and the leader Lease; it must exist")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "data directory of the embedded etcd")
 	fs.StringVar(&o.EmbeddedClientURL, "embedded-etcd-client-url", o.EmbeddedClientURL, "client URL of the embedded etcd")
 	fs.StringVar(&o.EmbeddedPeerURL, "embedded-etcd-peer-url", o.EmbeddedPeerURL, "peer URL of the embedded etcd")
@@ -98,7 +96,6 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Identity, "identity", o.Identity, "name of this replica (default: host name)")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Prometheus metrics address; 0 disables")
 	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "/healthz and /readyz address; 0 disables")
-	fs.TextVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn, error")
 }
 
 // Validate checks the options hold together.

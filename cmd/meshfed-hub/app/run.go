@@ -42,9 +42,12 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	}
 	ports, _ := o.PortRange()
 	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
-	cfg, err := hubConfig(o.Kubeconfig)
+	cfg, err := o.RESTConfig()
 	if err != nil {
-		return fmt.Errorf("failed to load hub kubeconfig: %w", err)
+		return err
+	}
+	if err := awaitNamespace(ctx, cfg, o.Namespace, log); err != nil {
+		return err
 	}
 	st, closeStore, err := openStore(ctx, o, log)
 	if err != nil {

@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	ctrl "sigs.k8s.io/controller-runtime"
-
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
 )
@@ -42,12 +38,4 @@ func openStore(ctx context.Context, o Options, log *slog.Logger) (*store.Client,
 			emb.Close()
 		}
 	}, nil
-}
-
-// hubConfig loads the hub's client config from --kubeconfig, else in-cluster or $KUBECONFIG.
-func hubConfig(path string) (*rest.Config, error) {
-	if path != "" {
-		return clientcmd.BuildConfigFromFlags("", path)
-	}
-	return ctrl.GetConfig()
 }

@@ -2,7 +2,7 @@ package app
 
 import (
 	"errors"
-	"log/slog"
+	"fmt"
 	"strings"
 	"time"
 
@@ -35,7 +35,6 @@ type Options struct {
 	Profiling      bool
 	ConnectTimeout time.Duration
 	Retries        int
-	LogLevel       slog.Level
 	// CertFile, KeyFile and CAFile are the waypoint's SPIFFE certificate, its key and the
 	// trust bundle, reloaded on change; without them HBONE is off (same-network only).
 	CertFile string
@@ -119,7 +118,6 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on --admin-address")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", o.ConnectTimeout, "timeout of one connect attempt")
 	fs.IntVar(&o.Retries, "retries", o.Retries, "connect retries on another endpoint; negative disables")
-	fs.TextVar(&o.LogLevel, "log-level", o.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&o.CertFile, "cert-file", o.CertFile, "the waypoint's SPIFFE certificate (PEM), reloaded on change; without certificate files HBONE is off and only same-network endpoints are routed ($MESHFED_CERT_FILE)")
 	fs.StringVar(&o.KeyFile, "key-file", o.KeyFile, "private key of --cert-file ($MESHFED_KEY_FILE)")
 	fs.StringVar(&o.CAFile, "ca-file", o.CAFile, "trust bundle that peers' and callers' certificates chain to ($MESHFED_CA_FILE)")
@@ -132,11 +130,19 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 // Validate checks that the waypoint knows where it is and where the store is.
 func (o *Options) Validate() error {
 	var errs []error
-	if o.Namespace == "" || o.Cluster == "" || o.Network == "" {
-		errs = append(errs, errors.New("--namespace, --cluster and --network are required"))
+	required := []struct {
+		flag, env string
+		set       bool
+	}{
+		{"namespace", "POD_NAMESPACE", o.Namespace != ""},
+		{"cluster", "MESHFED_CLUSTER", o.Cluster != ""},
+		{"network", "MESHFED_NETWORK", o.Network != ""},
+		{"etcd-endpoints", "MESHFED_ETCD_ENDPOINTS", len(o.EtcdEndpoints) > 0},
 	}
-	if len(o.EtcdEndpoints) == 0 {
-		errs = append(errs, errors.New("--etcd-endpoints is required"))
+	for _, r := range required {
+		if !r.set {
+			errs = append(errs, fmt.Errorf("missing --%s (or $%s)", r.flag, r.env))
+		}
 	}
 	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
 		errs = append(errs, errors.New("--etcd-cert-file and --etcd-key-file go together"))

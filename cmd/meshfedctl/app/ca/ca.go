@@ -11,6 +11,7 @@ import (
 
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
 	"github.com/meshfed/meshfed/hbone/identity"
+	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
 // File names of the CA inside its directory.
@@ -41,7 +42,7 @@ func newInitCommand(streams cli.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a development root CA (ECDSA P-256) in --dir",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.NoArgs,
 		RunE:  func(*cobra.Command, []string) error { return runInit(streams, f) },
 	}
 	cmd.Flags().StringVar(&f.dir, "dir", "meshfed-ca", "directory for ca.crt and ca.key")
@@ -89,10 +90,10 @@ func newIssueCommand(streams cli.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "issue --spiffe-id spiffe://<td>/ns/<ns>/sa/<sa> --out DIR",
 		Short: "Issue an ECDSA P-256 workload certificate (tls.crt, tls.key, ca.crt in --out)",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.NoArgs,
 		RunE:  func(*cobra.Command, []string) error { return runIssue(streams, f) },
 	}
-	cmd.Flags().StringVar(&f.caDir, "ca-dir", "meshfed-ca", "directory written by `ca init`")
+	cmd.Flags().StringVar(&f.caDir, "ca-dir", "meshfed-ca", "directory of the CA, as ca init wrote it")
 	cmd.Flags().StringVar(&f.spiffeID, "spiffe-id", "", "SPIFFE ID of the workload (required)")
 	cmd.Flags().StringVar(&f.out, "out", "", "directory for tls.crt, tls.key and ca.crt (required)")
 	cmd.Flags().DurationVar(&f.ttl, "ttl", 24*time.Hour, "validity of the certificate (capped at the CA's)")
@@ -101,7 +102,7 @@ func newIssueCommand(streams cli.Streams) *cobra.Command {
 
 func runIssue(streams cli.Streams, f *issueFlags) error {
 	if f.spiffeID == "" || f.out == "" {
-		return errors.New("failed to issue certificate: --spiffe-id and --out are required")
+		return cmdline.Usage(errors.New("missing --spiffe-id or --out: both are required"))
 	}
 	id, err := identity.ParseID(f.spiffeID)
 	if err != nil {

@@ -17,6 +17,12 @@ func TestDescribeGlobalService(t *testing.T) {
 	e := startEnv(t)
 	checkErrors(t, e)
 
+	t.Run("-n and NAMESPACE/NAME", func(t *testing.T) {
+		if a, b := mustDescribe(t, e, "web", "-n", "shop"), mustDescribe(t, e, "shop/web"); a != b {
+			t.Errorf("describe web -n shop and describe shop/web differ:\n%s\n---\n%s", a, b)
+		}
+	})
+
 	t.Run("object only", func(t *testing.T) {
 		out := mustDescribe(t, e, "shop/web")
 		for _, want := range []string{
@@ -132,7 +138,9 @@ func checkErrors(t *testing.T, e *env) {
 		args []string
 		want string
 	}{
-		{"no namespace", []string{"web"}, "want NAMESPACE/NAME"},
+		{"bad name", []string{"shop/web/x"}, "want NAME or NAMESPACE/NAME"},
+		{"namespaces disagree", []string{"shop/web", "-n", "other"}, `namespace "shop" in "shop/web" and -n "other" disagree`},
+		{"not in the context's namespace", []string{"web"}, "failed to get global service default/web"},
 		{"unknown service", []string{"shop/nope"}, "failed to get global service shop/nope"},
 		{"from without store", []string{"shop/web", "--from", "east-1"}, "--from needs the federation store"},
 		{"bad from", []string{"shop/web", "--from", "east-1/", "--etcd-endpoints", e.etcd}, "want CLUSTER or CLUSTER/ZONE"},

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/resource"
 )
 
 // none is printed for an empty value, as kubectl describe does.
@@ -23,7 +24,7 @@ func writeObject(w io.Writer, gs *meshfedv1.GlobalService) error {
 	field(tw, "Scope", string(gs.Spec.Scope))
 	field(tw, "Type", string(gs.Spec.Type))
 	field(tw, "Takeover", fmt.Sprint(gs.Spec.Takeover))
-	field(tw, "Traffic Distribution", distribution(&gs.Spec))
+	field(tw, "Traffic Distribution", resource.Distribution(&gs.Spec))
 	field(tw, "Imported By", list(gs.Status.ImportedBy))
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("failed to write global service %s/%s: %w", gs.Namespace, gs.Name, err)
@@ -98,15 +99,4 @@ func writeExports(w io.Writer, gs *meshfedv1.GlobalService) error {
 		rows = append(rows, []string{c.Name, string(c.Scope), fmt.Sprintf("%d/%d", c.ReadyEndpoints, c.Endpoints), list(notes)})
 	}
 	return table(w, "Exporting Clusters:", "  ", rows)
-}
-
-// distribution renders the mode, with its key list for FailoverPriority.
-func distribution(spec *meshfedv1.GlobalServiceSpec) string {
-	if spec.TrafficDistribution == "" {
-		return none
-	}
-	if len(spec.FailoverPriority) > 0 {
-		return fmt.Sprintf("%s (%s)", spec.TrafficDistribution, strings.Join(spec.FailoverPriority, ","))
-	}
-	return string(spec.TrafficDistribution)
 }

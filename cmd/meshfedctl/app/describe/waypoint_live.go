@@ -42,44 +42,26 @@ func fetchWaypoint(ctx context.Context, base string) (*waypoint.DebugTable, erro
 }
 
 // writeWaypoint prints the live routes of gs in one waypoint: per port, the load of each tier
-// and each endpoint's tier, health, ejection and share, as the waypoint routes right now.
+// and a table of the endpoints with their tier, health, ejection, share and tunnel, and the
+// endpoints the waypoint cannot route, with the reason.
 func writeWaypoint(w io.Writer, base string, d *waypoint.DebugTable, gs *meshfedv1.GlobalService) error {
-	fmt.Fprintf(w, "Waypoint %s (store revision %d, ready %v, cross-network %s):\n", base, d.Revision, d.Ready, d.CrossNetwork)
+	fmt.Fprintf(w, "Waypoint %s:\n", base)
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	field(tw, "  Ready", yesNo(d.Ready))
+	field(tw, "  Store Revision", fmt.Sprint(d.Revision))
+	field(tw, "  Cross-Network", d.CrossNetwork)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	found := false
-	for _, r := range d.Routes {
+	for i := range d.Routes {
+		r := &d.Routes[i]
 		if r.Service != gs.Namespace+"/"+gs.Spec.ServiceName || r.Hostname != gs.Spec.Hostname {
 			continue
 		}
 		found = true
-		fmt.Fprintf(w, "  Port %s %d → waypoint port %d (%s, %s)\n", r.PortName, r.Port, r.ListenPort, r.Protocol, r.Distribution.Mode)
-		for t, pct := range r.TierPercent {
-			mark := ""
-			if t < len(r.TierPanic) && r.TierPanic[t] {
-				mark = " (panic)"
-			}
-			fmt.Fprintf(w, "    Tier %d: load %d%%%s\n", t, pct, mark)
-		}
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "    CLUSTER\tENDPOINT\tZONE\tTIER\tHEALTHY\tEJECTED\tSHARE\tIN FLIGHT\tVIA")
-		for _, e := range r.Endpoints {
-			ejected := "-"
-			if e.Ejected {
-				ejected = fmt.Sprintf("until %s (%d×)", e.EjectedUntil.Format(time.TimeOnly), e.TimesEjected)
-			}
-			via := "direct"
-			if len(e.Via) > 0 {
-				via = "hbone " + strings.Join(e.Via, ",")
-			}
-			fmt.Fprintf(tw, "    %s\t%s\t%s\t%d\t%v\t%s\t%.1f%%\t%d\t%s\n", e.Cluster, e.Target, e.Locality.Zone, e.Tier, e.Healthy, ejected, e.Share, max(e.InFlight, e.Requests), via)
-		}
-		if err := tw.Flush(); err != nil {
+		if err := writeRoute(w, r); err != nil {
 			return err
-		}
-		for _, s := range r.Skipped {
-			fmt.Fprintf(w, "    skipped %+v\n", s)
-		}
-		if r.Problem != "" {
-			fmt.Fprintf(w, "    problem: %s\n", r.Problem)
 		}
 	}
 	if !found {
@@ -87,4 +69,71 @@ func writeWaypoint(w io.Writer, base string, d *waypoint.DebugTable, gs *meshfed
 		return err
 	}
 	return nil
+}
+
+// writeRoute prints one port's route.
+func writeRoute(w io.Writer, r *waypoint.DebugRoute) error {
+	fmt.Fprintf(w, "  Port %s %d → waypoint port %d (%s, %s):\n", orDash(r.PortName), r.Port, r.ListenPort, r.Protocol, distributionName(r.Distribution))
+	for t, pct := range r.TierPercent {
+		panicked := t < len(r.TierPanic) && r.TierPanic[t]
+		fmt.Fprintf(w, "    Tier %d: load %d%%, panic %s\n", t, pct, yesNo(panicked))
+	}
+	rows := [][]string{{"TIER", "CLUSTER", "ENDPOINT", "ZONE", "HEALTH", "EJECTED", "SHARE", "IN FLIGHT", "VIA"}}
+	for _, e := range r.Endpoints {
+		rows = append(rows, []string{
+			fmt.Sprint(e.Tier), e.Cluster, e.Target, orDash(e.Locality.Zone), liveHealth(&e), ejection(&e),
+			fmt.Sprintf("%.1f%%", e.Share), fmt.Sprint(max(e.InFlight, e.Requests)), via(e.Via),
+		})
+	}
+	if err := table(w, "    Endpoints:", "      ", rows); err != nil {
+		return err
+	}
+	if len(r.Skipped) > 0 {
+		rows := [][]string{{"CLUSTER", "ADDRESS", "REASON"}}
+		for _, s := range r.Skipped {
+			rows = append(rows, []string{s.Cluster, s.Address, s.Reason})
+		}
+		if err := table(w, "    Not routed:", "      ", rows); err != nil {
+			return err
+		}
+	}
+	if r.Problem != "" {
+		_, err := fmt.Fprintf(w, "    Problem: %s\n", oneLine(r.Problem))
+		return err
+	}
+	return nil
+}
+
+// liveHealth says whether a waypoint's endpoint takes traffic and, if not, why.
+func liveHealth(e *waypoint.DebugEndpoint) string {
+	switch {
+	case e.Healthy:
+		return "healthy"
+	case e.Ejected:
+		return "ejected"
+	case e.Terminating:
+		return "terminating"
+	case !e.Ready:
+		return "not ready"
+	case !e.Serving:
+		return "not serving"
+	default:
+		return "unhealthy"
+	}
+}
+
+// ejection says until when an endpoint is ejected, and how often it was.
+func ejection(e *waypoint.DebugEndpoint) string {
+	if !e.Ejected {
+		return "-"
+	}
+	return fmt.Sprintf("until %s (%d×)", e.EjectedUntil.UTC().Format(time.TimeOnly), e.TimesEjected)
+}
+
+// via is "direct", or the HBONE addresses an endpoint is tunneled through.
+func via(addrs []string) string {
+	if len(addrs) == 0 {
+		return "direct"
+	}
+	return "hbone " + strings.Join(addrs, ",")
 }

@@ -47,7 +47,7 @@ func TestDescribeLiveWaypoint(t *testing.T) {
 
 	out := mustDescribe(t, e, "shop/web", "--waypoint", admin.URL)
 	t.Log(out)
-	for _, want := range []string{"Waypoint " + admin.URL, "ready true", "Port http 80 → waypoint port 20000", "Tier 0: load", "east-1", "direct"} {
+	for _, want := range []string{"Waypoint " + admin.URL + ":", "Ready:           yes", "Port http 80 → waypoint port 20000", "Tier 0: load", "east-1", "direct"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -1,6 +1,7 @@
 package join
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,42 +13,45 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
+	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
 type flags struct {
-	kube          cli.KubeFlags
-	hubContext    string
-	memberContext string
-	memberServer  string
-	network       string
-	region        string
-	segment       string
-	hubNamespace  string
-	tokenTTL      time.Duration
-	dryRun        bool
+	pair         *cli.PairFlags
+	memberServer string
+	network      string
+	region       string
+	segment      string
+	hubNamespace string
+	tokenTTL     time.Duration
+	dryRun       bool
 }
 
 // NewCommand returns the join command.
 func NewCommand(streams cli.Streams) *cobra.Command {
-	f := &flags{}
+	f := &flags{pair: cli.NewPairFlags("join")}
 	cmd := &cobra.Command{
-		Use:   "join NAME --hub-context H --member-context M --network N",
+		Use:   "join NAME --hub-context HUB --member-context MEMBER --network NETWORK",
 		Short: "Join a member cluster to the hub",
 		Long: `Join creates, in the member cluster, the namespace meshfed-system, a ServiceAccount
 with least-privilege RBAC (read Services, EndpointSlices, Nodes, Namespaces and ServiceExports;
 write ServiceImports, derived Services and Events) and a token for it; and, on the hub, a Secret
 holding a kubeconfig for that ServiceAccount (never your own credentials) and the MemberCluster.
 It checks that the hub's credentials reach the member. Running it again changes nothing while the
-stored credentials still work.`,
-		Args: cobra.ExactArgs(1),
+stored credentials still work.
+
+NAME, --network and --segment must be DNS-1123 labels; they are checked before anything is
+written. --hub-context and --member-context name the two clusters in one kubeconfig.`,
+		Example: `  meshfedctl join east-1 --hub-context kind-hub --member-context kind-east-1 \
+    --network net-a --member-server https://east-1-control-plane:6443`,
+		Args: cmdline.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd, streams, args[0])
 		},
 	}
 	fs := cmd.Flags()
-	f.kube.AddFlags(fs)
-	fs.StringVar(&f.hubContext, "hub-context", "", "kubeconfig context of the hub cluster")
-	fs.StringVar(&f.memberContext, "member-context", "", "kubeconfig context of the member cluster")
+	f.pair.AddFlags(fs)
+	cli.RegisterPairCompletions(cmd, f.pair)
 	fs.StringVar(&f.memberServer, "member-server", "", "member API server URL as the hub reaches it (default: the member context's server)")
 	fs.StringVar(&f.network, "network", "", "network of the member's pods (required)")
 	fs.StringVar(&f.region, "region", "", "region for endpoints on Nodes without a region label")
@@ -55,20 +59,22 @@ stored credentials still work.`,
 	fs.StringVar(&f.hubNamespace, "hub-namespace", wellknown.SystemNamespace, "hub namespace of member Secrets")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 365*24*time.Hour, "lifetime of the member token; join again to renew it")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the objects as YAML instead of creating them")
-	_ = cmd.MarkFlagRequired("network")
 	return cmd
 }
 
 func (f *flags) run(cmd *cobra.Command, streams cli.Streams, name string) error {
 	opts := membership.Options{Name: name, Network: f.network, Region: f.region, Segment: f.segment, HubNamespace: f.hubNamespace}
+	if err := f.validate(opts); err != nil {
+		return cmdline.Usage(err)
+	}
 	if f.dryRun {
 		return printYAML(streams, opts)
 	}
-	hubCfg, err := f.kube.RESTConfig(f.hubContext)
+	hubCfg, err := f.pair.Hub()
 	if err != nil {
 		return err
 	}
-	memberCfg, err := f.kube.RESTConfig(f.memberContext)
+	memberCfg, err := f.pair.Member()
 	if err != nil {
 		return err
 	}
@@ -85,6 +91,20 @@ func (f *flags) run(cmd *cobra.Command, streams cli.Streams, name string) error 
 		TokenTTL: f.tokenTTL, VerifyTimeout: 30 * time.Second,
 	}
 	return membership.Join(cmd.Context(), sides, opts, streams.Out)
+}
+
+// validate checks the line before any cluster is contacted: the names join writes, and both
+// contexts (not needed for --dry-run, which contacts none).
+func (f *flags) validate(opts membership.Options) error {
+	var errs []error
+	if opts.Network == "" {
+		errs = append(errs, errors.New("missing --network: the network of the member's pods"))
+	}
+	errs = append(errs, opts.Validate())
+	if !f.dryRun {
+		errs = append(errs, f.pair.Validate(true))
+	}
+	return errors.Join(errs...)
 }
 
 func printYAML(streams cli.Streams, opts membership.Options) error {

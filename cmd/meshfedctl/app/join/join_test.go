@@ -20,9 +20,11 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/ctltest"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/member"
+	"github.com/meshfed/meshfed/internal/golden"
 )
 
 // TestJoinUnjoin drives meshfedctl join and unjoin through the CLI against a real hub and a
@@ -34,6 +36,7 @@ func TestJoinUnjoin(t *testing.T) {
 	ctx := t.Context()
 	kubeconfig := mergedKubeconfig(t, cs...)
 	joinArgs := []string{"join", "east-1", "--kubeconfig", kubeconfig, "--hub-context", "hub", "--member-context", "east-1", "--network", "net-a", "--region", "eu"}
+	checkRefusedBeforeWriting(t, kubeconfig, hub, mem)
 
 	out := run(t, joinArgs...)
 	if !strings.Contains(out, "created") || !strings.Contains(out, "verified") {
@@ -110,6 +113,39 @@ func TestJoinRefusesForeignObjects(t *testing.T) {
 	}
 	if len(got.Rules) != 0 || got.Labels[wellknown.ManagedByLabel] != "" {
 		t.Errorf("foreign ClusterRole was changed: %+v", got)
+	}
+}
+
+// checkRefusedBeforeWriting: a join with a bad name, network or segment, or without both
+// contexts, fails with one line per problem before it writes anything on either side. Before,
+// join Bad_Name created the member's objects and then failed with the API server's regex.
+func checkRefusedBeforeWriting(t *testing.T, kubeconfig string, hub, mem *framework.Cluster) {
+	t.Helper()
+	lines := [][]string{
+		{"join", "Bad_Name", "--hub-context", "hub", "--member-context", "east-1", "--network", "net-a"},
+		{"join", "east-1", "--hub-context", "hub", "--member-context", "east-1", "--network", "Net_A", "--segment", "-west"},
+		{"join", "east-1", "--hub-context", "hub", "--member-context", "east-1"},
+		{"join", "east-1", "--context", "east-1", "--network", "net-a"},
+		{"join", "--hub-context", "hub", "--member-context", "east-1", "--network", "net-a"},
+		{"join", "east-1", "--hub-context", "hub", "--member-context", "nowhere", "--network", "net-a"},
+		{"unjoin", "Bad_Name", "--hub-context", "hub", "--hub-only"},
+		{"unjoin", "east-1", "--hub-context", "hub"},
+	}
+	var out strings.Builder
+	for _, l := range lines {
+		r := ctltest.Run(t, app.Program, append(append([]string{}, l...), "--kubeconfig", kubeconfig)...)
+		out.WriteString(r.Transcript(l...))
+		if r.Err == nil {
+			t.Errorf("meshfedctl %s succeeded", strings.Join(l, " "))
+		}
+	}
+	golden.Check(t, "join_refused", out.String())
+	if err := mem.Client.Get(t.Context(), client.ObjectKey{Name: wellknown.SystemNamespace}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a refused join created namespace %s in the member (err %v)", wellknown.SystemNamespace, err)
+	}
+	var mcs meshfedv1.MemberClusterList
+	if err := hub.Client.List(t.Context(), &mcs); err != nil || len(mcs.Items) != 0 {
+		t.Errorf("a refused join left %d MemberClusters on the hub (err %v)", len(mcs.Items), err)
 	}
 }
 

@@ -3,55 +3,58 @@ package status
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
-	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/get"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/output"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/resource"
 )
 
 type flags struct {
-	hub cli.HubFlags
+	cluster *cli.ClusterFlags
+	out     *output.Flags
 }
 
 // NewCommand returns the status command.
 func NewCommand(streams cli.Streams) *cobra.Command {
-	f := &flags{}
+	f := &flags{cluster: cli.NewClusterFlags(), out: output.NewFlags()}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the member clusters of the hub and whether they are connected and synced",
-		Long: `Status lists every MemberCluster of the hub: whether the hub reaches it (Ready), its
+		Long: `Status lists every MemberCluster of the hub: whether the hub reaches it (READY), its
 network and segment, when the hub last merged its state, how many Services it exports and how
 many global services it imports. For a cluster that is not ready or not synced, REASON gives the
-condition's reason and message.`,
-		Args: cobra.NoArgs,
+condition's reason and message. -o wide adds the region and the kubeconfig Secret; -o json
+prints the MemberCluster objects as a List (what kubectl get memberclusters -o json prints).`,
+		Example: `  meshfedctl status --context kind-hub
+  kubectl meshfed status -o json | jq -r '.items[] | select(any(.status.conditions[]?; .type == "Ready" and .status == "True") | not) | .metadata.name'`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd.Context(), streams)
 		},
 	}
-	fs := cmd.Flags()
-	f.hub.AddFlags(fs)
+	f.cluster.AddFlags(cmd.Flags())
+	f.out.AddFlags(cmd)
+	cli.RegisterCompletions(cmd, f.cluster)
 	return cmd
 }
 
 func (f *flags) run(ctx context.Context, streams cli.Streams) error {
-	cfg, err := f.hub.RESTConfig()
+	if err := f.out.Validate(); err != nil {
+		return err
+	}
+	c, cfg, err := f.cluster.Client()
 	if err != nil {
 		return err
 	}
-	hub, err := membership.NewClient(cfg)
+	objs, err := resource.MemberClusters.List(ctx, c)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (hub %s)", err, cfg.Host)
 	}
-	var list meshfedv1.MemberClusterList
-	if err := hub.List(ctx, &list); err != nil {
-		return fmt.Errorf("failed to list member clusters %s: %w", cfg.Host, err)
-	}
-	if len(list.Items) == 0 {
+	if len(objs) == 0 {
 		_, err := fmt.Fprintln(streams.ErrOut, "No member clusters joined to the hub.")
 		return err
 	}
-	return writeTable(streams.Out, list.Items, time.Now())
+	return get.Print(streams, f.out, resource.MemberClusters, objs, get.PrintOptions{})
 }

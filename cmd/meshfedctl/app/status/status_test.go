@@ -1,116 +1,103 @@
 package status_test
 
 import (
-	"bytes"
-	"regexp"
+	"encoding/json"
 	"strings"
 	"testing"
-	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app"
-	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/ctltest"
 	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/internal/golden"
 )
 
 // TestStatus runs meshfedctl status against a real hub API server whose MemberClusters carry
-// the status the hub would write, and checks every column of every row.
+// the status the hub would write, in every output format, and compares with
+// testdata/status.golden.
 func TestStatus(t *testing.T) {
 	hub := framework.Start(t, 1, framework.WithNames("hub"), framework.WithScheme(meshfedv1.AddToScheme))[0]
 	kubeconfig := hub.KubeconfigFile(t)
+	var out strings.Builder
+	run := func(args ...string) ctltest.Result {
+		r := ctltest.Run(t, app.Program, append(append([]string{}, args...), "--kubeconfig", kubeconfig)...)
+		out.WriteString(r.Transcript(args...))
+		return r
+	}
+	run("status", "--context", "hub")
+	ctltest.Members(t, hub)
+	for _, o := range []string{"", "wide", "yaml", "name", "jsonpath={.items[*].metadata.name}"} {
+		args := []string{"status", "--context", "hub"}
+		if o != "" {
+			args = append(args, "-o", o)
+		}
+		run(args...)
+	}
+	run("status", "-A")
+	run("status", "--contxt", "hub")
+	run("status", "--context", "nowhere")
+	golden.Check(t, "status", out.String())
 
-	out, errOut := run(t, "status", "--kubeconfig", kubeconfig, "--context", "hub")
-	if out != "" || !strings.Contains(errOut, "No member clusters") {
-		t.Fatalf("status with no clusters: stdout %q, stderr %q", out, errOut)
-	}
-
-	// 30 minutes renders as "30m" for the whole next minute (kubectl shows seconds only below
-	// 10 minutes), so a slow machine cannot change the expected cell.
-	synced := metav1.NewTime(time.Now().Add(-30 * time.Minute))
-	clusters := []struct {
-		name, network, segment string
-		conditions             []metav1.Condition
-		lastSync               *metav1.Time
-		exported, imported     int32
-	}{
-		{"east-1", "net-a", "", []metav1.Condition{
-			cond(meshfedv1.MemberClusterConditionReady, metav1.ConditionTrue, meshfedv1.MemberClusterReasonConnected, "reached"),
-			cond(meshfedv1.MemberClusterConditionSynced, metav1.ConditionTrue, meshfedv1.MemberClusterReasonCachesSynced, "merged"),
-		}, &synced, 4, 2},
-		{"west-1", "net-b", "west", []metav1.Condition{
-			cond(meshfedv1.MemberClusterConditionReady, metav1.ConditionFalse, meshfedv1.MemberClusterReasonUnreachable, "dial tcp 10.0.0.9:6443:\nconnection refused"),
-			cond(meshfedv1.MemberClusterConditionSynced, metav1.ConditionFalse, meshfedv1.MemberClusterReasonStale, "endpoints kept"),
-		}, &synced, 1, 0},
-		{"north-1", "net-a", "", []metav1.Condition{
-			cond(meshfedv1.MemberClusterConditionReady, metav1.ConditionTrue, meshfedv1.MemberClusterReasonConnected, "reached"),
-			cond(meshfedv1.MemberClusterConditionSynced, metav1.ConditionFalse, meshfedv1.MemberClusterReasonSyncing, "waiting for caches"),
-		}, nil, 0, 0},
-		{"south-1", "net-c", "", nil, nil, 0, 0},
-	}
-	for _, c := range clusters {
-		mc := &meshfedv1.MemberCluster{
-			ObjectMeta: metav1.ObjectMeta{Name: c.name},
-			Spec: meshfedv1.MemberClusterSpec{
-				Network: c.network, Segment: c.segment,
-				KubeconfigSecretRef: meshfedv1.SecretKeyRef{Name: "member-" + c.name},
-			},
-		}
-		if err := hub.Client.Create(t.Context(), mc); err != nil {
-			t.Fatal(err)
-		}
-		if c.conditions == nil {
-			continue
-		}
-		mc.Status = meshfedv1.MemberClusterStatus{
-			Conditions: c.conditions, LastSyncTime: c.lastSync,
-			ExportedServices: c.exported, ImportedServices: c.imported,
-		}
-		if err := hub.Client.Status().Update(t.Context(), mc); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	out, _ = run(t, "status", "--kubeconfig", kubeconfig, "--context", "hub")
-	t.Logf("meshfedctl status:\n%s", out)
-	got := rows(out)
-	want := [][]string{
-		{"NAME", "READY", "NETWORK", "SEGMENT", "LAST SYNC", "EXPORTED", "IMPORTED", "REASON"},
-		{"east-1", "True", "net-a", "default", "30m", "4", "2", "-"},
-		{"north-1", "True", "net-a", "default", "never", "0", "0", "Syncing: waiting for caches"},
-		{"south-1", "Unknown", "net-c", "default", "never", "0", "0", "the hub has not reported on this cluster yet"},
-		{"west-1", "False", "net-b", "west", "30m", "1", "0", "Unreachable: dial tcp 10.0.0.9:6443: connection refused"},
-	}
-	if len(got) != len(want) {
-		t.Fatalf("status printed %d lines, want %d:\n%s", len(got), len(want), out)
-	}
-	for i := range want {
-		if strings.Join(got[i], "|") != strings.Join(want[i], "|") {
-			t.Errorf("line %d = %q, want %q\n%s", i, got[i], want[i], out)
-		}
-	}
+	checkJSON(t, ctltest.Run(t, app.Plugin, "status", "-o", "json", "--kubeconfig", kubeconfig))
 }
 
-func cond(typ meshfedv1.MemberClusterConditionType, status metav1.ConditionStatus, reason meshfedv1.MemberClusterConditionReason, msg string) metav1.Condition {
-	return metav1.Condition{Type: string(typ), Status: status, Reason: string(reason), Message: msg, LastTransitionTime: metav1.Now()}
-}
-
-// rows splits tabular output into cells (columns are separated by at least two spaces).
-func rows(out string) [][]string {
-	sep := regexp.MustCompile(`\s{2,}`)
-	var got [][]string
-	for line := range strings.Lines(strings.TrimRight(out, "\n")) {
-		got = append(got, sep.Split(strings.TrimSpace(line), -1))
-	}
-	return got
-}
-
-func run(t *testing.T, args ...string) (stdout, stderr string) {
+// checkJSON checks what the README's `kubectl meshfed status -o json | jq` example reads: a
+// List whose items are MemberClusters with metadata.name, spec.network, spec.segment and
+// status.conditions (type, status, reason), lastSyncTime, exportedServices, importedServices.
+func checkJSON(t *testing.T, r ctltest.Result) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	if err := app.Run(t.Context(), cli.Streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args); err != nil {
-		t.Fatalf("meshfedctl %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
+	if r.Err != nil {
+		t.Fatalf("status -o json: %v", r.Err)
 	}
-	return out.String(), errOut.String()
+	var doc struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Items      []struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Metadata   struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+			Spec struct {
+				Network string `json:"network"`
+				Segment string `json:"segment"`
+			} `json:"spec"`
+			Status struct {
+				Conditions []struct {
+					Type, Status, Reason string
+				} `json:"conditions"`
+				LastSyncTime     *string `json:"lastSyncTime"`
+				ExportedServices int     `json:"exportedServices"`
+				ImportedServices int     `json:"importedServices"`
+			} `json:"status"`
+		} `json:"items"`
+	}
+	dec := json.NewDecoder(strings.NewReader(r.Stdout))
+	dec.DisallowUnknownFields()
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
+		t.Fatalf("status -o json is not JSON: %v\n%s", err, r.Stdout)
+	}
+	if doc.APIVersion != "v1" || doc.Kind != "List" || len(doc.Items) != 4 {
+		t.Fatalf("status -o json: apiVersion %q kind %q, %d items; want a v1 List of 4", doc.APIVersion, doc.Kind, len(doc.Items))
+	}
+	var notReady []string
+	for _, it := range doc.Items {
+		if it.APIVersion != "meshfed.io/v1alpha1" || it.Kind != "MemberCluster" || it.Metadata.Name == "" || it.Spec.Network == "" {
+			t.Errorf("item %+v lacks apiVersion, kind, metadata.name or spec.network", it)
+		}
+		ready := false
+		for _, c := range it.Status.Conditions {
+			ready = ready || (c.Type == "Ready" && c.Status == "True")
+		}
+		if !ready {
+			notReady = append(notReady, it.Metadata.Name)
+		}
+		if it.Metadata.Name == "east-1" && (it.Status.LastSyncTime == nil || it.Status.ExportedServices != 4 || it.Status.ImportedServices != 2 || it.Spec.Segment != "default") {
+			t.Errorf("east-1: %+v", it)
+		}
+	}
+	// What the README's jq filter selects.
+	if strings.Join(notReady, ",") != "south-1,west-1" {
+		t.Errorf("clusters not ready = %v, want south-1 and west-1", notReady)
+	}
 }

@@ -1,59 +1,61 @@
 package unjoin
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
+	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
 type flags struct {
-	kube          cli.KubeFlags
-	hubContext    string
-	memberContext string
-	hubNamespace  string
-	hubOnly       bool
+	pair         *cli.PairFlags
+	hubNamespace string
+	hubOnly      bool
 }
 
 // NewCommand returns the unjoin command.
 func NewCommand(streams cli.Streams) *cobra.Command {
-	f := &flags{}
+	f := &flags{pair: cli.NewPairFlags("unjoin")}
 	cmd := &cobra.Command{
-		Use:   "unjoin NAME --hub-context H --member-context M",
+		Use:   "unjoin NAME --hub-context HUB --member-context MEMBER",
 		Short: "Remove a member cluster from the hub, and what join created in it",
 		Long: `Unjoin deletes the MemberCluster and its kubeconfig Secret on the hub, then the
 ServiceAccount, RBAC and namespace join created in the member. Objects meshfed does not own are
-kept and reported. With --hub-only (for a member that is gone) the member is not contacted.`,
-		Args: cobra.ExactArgs(1),
+kept and reported. With --hub-only (for a member that is gone) the member is not contacted and
+--member-context is not needed.`,
+		Args: cmdline.ExactArgs(1),
+		ValidArgsFunction: func(c *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return cli.CompleteMembers(f.pair.HubClient, false)(c, args, prefix)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			hubCfg, err := f.kube.RESTConfig(f.hubContext)
-			if err != nil {
-				return err
-			}
-			hub, err := membership.NewClient(hubCfg)
-			if err != nil {
-				return err
-			}
 			opts := membership.Options{Name: args[0], HubNamespace: f.hubNamespace}
-			if f.hubOnly {
-				return membership.Unjoin(cmd.Context(), hub, nil, opts, streams.Out)
+			if err := errors.Join(opts.Validate(), f.pair.Validate(!f.hubOnly)); err != nil {
+				return cmdline.Usage(err)
 			}
-			memberCfg, err := f.kube.RESTConfig(f.memberContext)
+			hub, err := f.pair.HubClient()
 			if err != nil {
 				return err
 			}
-			memberClient, err := membership.NewClient(memberCfg)
-			if err != nil {
-				return err
+			var memberClient client.Client
+			if !f.hubOnly {
+				if memberClient, err = f.pair.MemberClient(); err != nil {
+					return err
+				}
 			}
 			return membership.Unjoin(cmd.Context(), hub, memberClient, opts, streams.Out)
 		},
 	}
 	fs := cmd.Flags()
-	f.kube.AddFlags(fs)
-	fs.StringVar(&f.hubContext, "hub-context", "", "kubeconfig context of the hub cluster")
-	fs.StringVar(&f.memberContext, "member-context", "", "kubeconfig context of the member cluster")
+	f.pair.AddFlags(fs)
+	cli.RegisterPairCompletions(cmd, f.pair)
 	fs.StringVar(&f.hubNamespace, "hub-namespace", wellknown.SystemNamespace, "hub namespace of member Secrets")
 	fs.BoolVar(&f.hubOnly, "hub-only", false, "only clean up the hub (the member is unreachable or gone)")
 	return cmd

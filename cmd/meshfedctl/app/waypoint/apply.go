@@ -22,7 +22,8 @@ var ErrNoNamespace = errors.New("namespace does not exist")
 
 // Apply creates the waypoint's objects in the cluster c reaches, or brings them to s, printing
 // for each whether it was created, configured or unchanged (side names the cluster in that
-// output). It fails with membership.ErrNotOwned on the first object that exists without
+// output). Before writing anything it checks that the namespace and the certificate Secrets
+// exist (CheckSecrets). It fails with membership.ErrNotOwned on the first object that exists without
 // meshfed's managed-by label, and leaves that object alone.
 func Apply(ctx context.Context, c client.Client, side string, s Spec, out io.Writer) error {
 	if err := c.Get(ctx, client.ObjectKey{Name: s.Namespace}, &corev1.Namespace{}); err != nil {
@@ -30,6 +31,9 @@ func Apply(ctx context.Context, c client.Client, side string, s Spec, out io.Wri
 			return fmt.Errorf("failed to apply the waypoint of %s in %s: %w", s.Namespace, side, ErrNoNamespace)
 		}
 		return fmt.Errorf("failed to get namespace %s in %s: %w", s.Namespace, side, err)
+	}
+	if err := CheckSecrets(ctx, c, side, s); err != nil {
+		return err
 	}
 	objs := Objects(s)
 	if err := checkOwned(ctx, c, side, objs); err != nil {

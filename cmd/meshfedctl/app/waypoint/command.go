@@ -3,39 +3,14 @@ package waypoint
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
-	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
+	"github.com/meshfed/meshfed/internal/cmdline"
 )
-
-// target is the cluster a waypoint command works on: --kubeconfig and --context.
-type target struct {
-	kube    cli.KubeFlags
-	context string
-}
-
-func (t *target) addFlags(cmd *cobra.Command) {
-	t.kube.AddFlags(cmd.Flags())
-	cmd.Flags().StringVar(&t.context, "context", "", "kubeconfig context of the member cluster (default: the current context)")
-}
-
-// connect returns a client for the target cluster and the context name that names it in output.
-func (t *target) connect() (client.Client, string, error) {
-	name, err := t.kube.ContextName(t.context)
-	if err != nil {
-		return nil, "", err
-	}
-	cfg, err := t.kube.RESTConfig(t.context)
-	if err != nil {
-		return nil, "", err
-	}
-	c, err := membership.NewClient(cfg)
-	return c, name, err
-}
 
 // NewCommand returns the waypoint command with its apply and delete subcommands.
 func NewCommand(streams cli.Streams) *cobra.Command {
@@ -50,50 +25,63 @@ namespace per member cluster, selected by the derived Services the hub writes th
 }
 
 type applyFlags struct {
-	target
+	pair        *cli.PairFlags
 	spec        Spec
 	serviceType string
 	dryRun      bool
 }
 
 func newApplyCommand(streams cli.Streams) *cobra.Command {
-	f := &applyFlags{}
+	f := &applyFlags{pair: cli.NewPairFlags("waypoint apply")}
 	cmd := &cobra.Command{
-		Use:   "apply -n NAMESPACE --cluster NAME --network N --etcd-endpoints URL[,URL]",
+		Use:   "apply -n NAMESPACE --cluster NAME --hub-context HUB --member-context MEMBER --etcd-endpoints URL[,URL]",
 		Short: "Create or update the waypoint of a namespace",
-		Long: `Apply creates, in namespace NAMESPACE of the cluster the context points at, the waypoint's
-ServiceAccount meshfed-waypoint, a ClusterRole and ClusterRoleBinding meshfed-waypoint-NAMESPACE
-that let it get Nodes (it reads its Node's topology labels to learn its region, zone and subzone),
-the Deployment meshfed-waypoint and the Service meshfed-waypoint (HBONE on port 15008, TCP and
-UDP). The pods mount the Secret --cert-secret (keys tls.crt, tls.key, ca.crt) read-only for their
-HBONE certificates, and --etcd-secret (same keys), if given, for a TLS federation store. The pods
-run with GOMAXPROCS set to --procs (default 2) rather than every CPU of the node: a waypoint's CPU
-per request grows with the number of Ps at a moderate load.
+		Long: `Apply creates, in namespace NAMESPACE of the member cluster --member-context points at, the
+waypoint's ServiceAccount meshfed-waypoint, a ClusterRole and ClusterRoleBinding
+meshfed-waypoint-NAMESPACE that let it get Nodes (it reads its Node's topology labels to learn its
+region, zone and subzone), the Deployment meshfed-waypoint and the Service meshfed-waypoint (HBONE
+on port 15008, TCP and UDP). The pods mount the Secret --cert-secret (keys tls.crt, tls.key,
+ca.crt) read-only for their HBONE certificates, and --etcd-secret (same keys), if given, for a TLS
+federation store. The pods run with GOMAXPROCS set to --procs (default 2) rather than every CPU of
+the node: a waypoint's CPU per request grows with the number of Ps at a moderate load.
+
+Before writing anything it checks, on the hub (--hub-context), that --cluster is joined and that
+--network is the network it joined with (without --network, the hub's is used), and, in the
+member, that the namespace and the certificate Secrets exist with their keys.
 
 It uses server-side apply and prints, for each object, created, configured or unchanged; applying
 again with the same flags prints only unchanged. An object that exists without the label
 app.kubernetes.io/managed-by=meshfed is never taken over: apply stops with an error naming it.
-The namespace must exist. With --dry-run it prints the objects as YAML and contacts no cluster.`,
-		Args: cobra.NoArgs,
+With --dry-run it prints the objects as YAML and contacts no cluster (then --network is needed).`,
+		Example: `  meshfedctl waypoint apply -n shop --cluster east-1 --hub-context kind-hub --member-context kind-east-1 \
+    --etcd-endpoints http://172.18.0.2:32379`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.validate(); err != nil {
-				return err
+				return cmdline.Usage(err)
 			}
 			if f.dryRun {
 				return WriteYAML(streams.Out, Objects(f.spec))
 			}
-			c, side, err := f.connect()
+			hub, err := f.pair.HubClient()
 			if err != nil {
 				return err
 			}
-			return Apply(cmd.Context(), c, side, f.spec, streams.Out)
+			if err := CheckHub(cmd.Context(), hub, &f.spec); err != nil {
+				return err
+			}
+			member, err := f.pair.MemberClient()
+			if err != nil {
+				return err
+			}
+			return Apply(cmd.Context(), member, f.pair.MemberContext(), f.spec, streams.Out)
 		},
 	}
-	f.addFlags(cmd)
 	fs := cmd.Flags()
+	f.pair.AddFlags(fs)
+	cli.RegisterPairCompletions(cmd, f.pair)
 	fs.StringVarP(&f.spec.Namespace, "namespace", "n", "", "namespace of the waypoint (required)")
-	fs.StringVar(&f.spec.Cluster, "cluster", "", "name of this member cluster, as joined to the hub (required)")
-	fs.StringVar(&f.spec.Network, "network", "", "network of this member cluster, as joined to the hub (required)")
+	fs.StringVar(&f.spec.Cluster, "cluster", "", "name of the member cluster, as joined to the hub (required)")
+	fs.StringVar(&f.spec.Network, "network", "", "network of the member cluster, as joined to the hub (default: the hub's)")
 	fs.StringSliceVar(&f.spec.EtcdEndpoints, "etcd-endpoints", nil, "client URLs of the federation store, as the waypoint pods reach them (required)")
 	fs.StringVar(&f.spec.Image, "image", DefaultImage, "waypoint container image")
 	fs.Int32Var(&f.spec.Replicas, "replicas", DefaultReplicas, "number of waypoint pods")
@@ -102,14 +90,28 @@ The namespace must exist. With --dry-run it prints the objects as YAML and conta
 	fs.StringVar(&f.serviceType, "service-type", string(corev1.ServiceTypeClusterIP), "type of the waypoint Service: ClusterIP, NodePort or LoadBalancer (other networks need an address they can reach)")
 	fs.Int32Var(&f.spec.Procs, "procs", DefaultProcs, "GOMAXPROCS of the waypoint pods: 1 costs the least CPU per request at moderate load, more serve more requests per pod; 0 leaves Go's default (every CPU of the node, or the container's CPU limit)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the objects as YAML instead of applying them")
-	for _, name := range []string{"namespace", "cluster", "network", "etcd-endpoints"} {
-		_ = cmd.MarkFlagRequired(name)
-	}
+	_ = cmd.RegisterFlagCompletionFunc("cluster", cli.CompleteMembers(f.pair.HubClient, false))
+	_ = cmd.RegisterFlagCompletionFunc("network", cli.CompleteMembers(f.pair.HubClient, true))
+	_ = cmd.RegisterFlagCompletionFunc("service-type", cobra.FixedCompletions([]string{"ClusterIP", "NodePort", "LoadBalancer"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
+// validate checks the line before any cluster is contacted.
 func (f *applyFlags) validate() error {
 	var errs []error
+	for _, r := range []struct{ flag, value string }{
+		{"namespace", f.spec.Namespace}, {"cluster", f.spec.Cluster}, {"etcd-endpoints", strings.Join(f.spec.EtcdEndpoints, ",")},
+	} {
+		if r.value == "" {
+			errs = append(errs, fmt.Errorf("missing --%s", r.flag))
+		}
+	}
+	if f.dryRun && f.spec.Network == "" {
+		errs = append(errs, errors.New("missing --network: --dry-run does not ask the hub for it"))
+	}
+	if !f.dryRun {
+		errs = append(errs, f.pair.Validate(true))
+	}
 	switch t := corev1.ServiceType(f.serviceType); t {
 	case corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer:
 		f.spec.ServiceType = t
@@ -129,26 +131,32 @@ func (f *applyFlags) validate() error {
 }
 
 func newDeleteCommand(streams cli.Streams) *cobra.Command {
-	f := &target{}
-	var ns string
+	cluster := cli.NewClusterFlags()
 	cmd := &cobra.Command{
-		Use:   "delete -n NAMESPACE",
+		Use:   "delete -n NAMESPACE [--context MEMBER]",
 		Short: "Remove the waypoint of a namespace",
-		Long: `Delete removes what apply creates for NAMESPACE: the Service, Deployment, ClusterRoleBinding,
-ClusterRole and ServiceAccount, printing deleted or absent for each. Objects without the label
+		Long: `Delete removes what apply creates for NAMESPACE in the member cluster --context points at
+(default: the current context): the Service, Deployment, ClusterRoleBinding, ClusterRole and
+ServiceAccount, printing deleted or absent for each. Objects without the label
 app.kubernetes.io/managed-by=meshfed are kept and reported. Deleting a waypoint that is gone
 succeeds. The Secrets the pods mount are not apply's and are left alone.`,
-		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, side, err := f.connect()
+			ns := cluster.NamespaceFlag()
+			if ns == "" {
+				return cmdline.Usagef("missing -n NAMESPACE: the namespace whose waypoint to delete")
+			}
+			c, _, err := cluster.Client()
+			if err != nil {
+				return err
+			}
+			side, err := cluster.ContextName()
 			if err != nil {
 				return err
 			}
 			return Delete(cmd.Context(), c, side, ns, streams.Out)
 		},
 	}
-	f.addFlags(cmd)
-	cmd.Flags().StringVarP(&ns, "namespace", "n", "", "namespace of the waypoint (required)")
-	_ = cmd.MarkFlagRequired("namespace")
+	cluster.AddFlags(cmd.Flags())
+	cli.RegisterCompletions(cmd, cluster)
 	return cmd
 }

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
@@ -34,10 +35,12 @@ import (
 // TestWaypoint drives meshfedctl waypoint apply and delete through the CLI against a real API
 // server.
 func TestWaypoint(t *testing.T) {
-	c := framework.Start(t, 1, framework.WithNames("east-1"))[0]
+	// One API server is both the hub (it holds the MemberCluster) and the member.
+	c := framework.Start(t, 1, framework.WithNames("east-1"), framework.WithScheme(meshfedv1.AddToScheme))[0]
 	kubeconfig := c.KubeconfigFile(t)
+	joinCluster(t, c, "east-1", "net-a")
 	apply := func(ns string, extra ...string) []string {
-		return append([]string{"waypoint", "apply", "-n", ns, "--kubeconfig", kubeconfig, "--context", "east-1",
+		return append([]string{"waypoint", "apply", "-n", ns, "--kubeconfig", kubeconfig, "--hub-context", "east-1", "--member-context", "east-1",
 			"--cluster", "east-1", "--network", "net-a", "--etcd-endpoints", "http://store-1:2379,http://store-2:2379"}, extra...)
 	}
 	del := func(ns string) []string {
@@ -278,9 +281,34 @@ func parseDocs(t *testing.T, out string) []*unstructured.Unstructured {
 	}
 }
 
+// createNamespace creates a namespace with the waypoint's certificate Secret in it.
 func createNamespace(t *testing.T, c *framework.Cluster, name string) {
 	t.Helper()
+	createBareNamespace(t, c, name)
+	certs := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: waypoint.DefaultCertSecret},
+		Data:       map[string][]byte{"tls.crt": []byte("cert"), "tls.key": []byte("key"), "ca.crt": []byte("ca")},
+	}
+	if err := c.Client.Create(t.Context(), certs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func createBareNamespace(t *testing.T, c *framework.Cluster, name string) {
+	t.Helper()
 	if err := c.Client.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// joinCluster creates the MemberCluster a join would, without the credentials.
+func joinCluster(t *testing.T, c *framework.Cluster, name, network string) {
+	t.Helper()
+	mc := &meshfedv1.MemberCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       meshfedv1.MemberClusterSpec{Network: network, KubeconfigSecretRef: meshfedv1.SecretKeyRef{Name: "member-" + name}},
+	}
+	if err := c.Client.Create(t.Context(), mc); err != nil {
 		t.Fatal(err)
 	}
 }
