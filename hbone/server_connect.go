@@ -52,11 +52,11 @@ func (s *Server) accept(r *http.Request, proto Protocol) (*Request, *Refusal) {
 	if ref != nil {
 		return nil, ref
 	}
-	caller, err := identity.PeerID(r.TLS)
+	caller, err := identity.Peer(r.TLS)
 	if err != nil {
 		return nil, &Refusal{Status: http.StatusUnauthorized, Reason: ReasonNoIdentity, Err: err}
 	}
-	return &Request{Caller: caller, Target: target, Header: r.Header, Protocol: proto, RemoteAddr: r.RemoteAddr}, nil
+	return &Request{Caller: caller.ID, CallerCluster: caller.Cluster, Target: target, Header: r.Header, Protocol: proto, RemoteAddr: r.RemoteAddr}, nil
 }
 
 // connect asks the Handler for the upstream connection within Limits.UpstreamTimeout.

@@ -39,7 +39,7 @@ func (p *testPKI) source(t testing.TB, ns, sa string) identity.Source {
 	if err != nil {
 		t.Fatalf("WorkloadID: %v", err)
 	}
-	issued, err := p.ca.Issue(id, time.Hour)
+	issued, err := p.ca.Issue(identity.Workload{ID: id}, time.Hour)
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}

@@ -105,7 +105,7 @@ func issueCertificate(dir string) error {
 	if err != nil {
 		return err
 	}
-	issued, err := ca.Issue(id, 24*time.Hour)
+	issued, err := ca.Issue(identity.Workload{ID: id}, 24*time.Hour)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func (c *testCA) files(t *testing.T, ns, sa string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issued, err := c.ca.Issue(id, time.Hour)
+	issued, err := c.ca.Issue(identity.Workload{ID: id}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
