@@ -25,10 +25,21 @@ func sourceOf(a net.Addr) source {
 		if a == nil {
 			return source{}
 		}
-		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
-			ip = ap.Addr()
-		}
+		return sourceOfString(a.String())
 	}
+	return sourceOfIP(ip)
+}
+
+// sourceOfString returns the source of an "ip:port" remote address.
+func sourceOfString(s string) source {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return source{}
+	}
+	return sourceOfIP(ap.Addr())
+}
+
+func sourceOfIP(ip netip.Addr) source {
 	ip = ip.Unmap().WithZone("")
 	bits := 32
 	if ip.Is6() {
@@ -50,18 +61,20 @@ const (
 	overTotal
 	overSource
 	overHandshakes
+	overTunnels
+	overSourceTunnels
 	numVerdicts
 )
 
 // String names the verdict, e.g. "per-source".
 func (v admitVerdict) String() string {
-	return [...]string{"admitted", "total", "per-source", "per-source-handshakes"}[v]
+	return [...]string{"admitted", "total", "per-source", "per-source-handshakes", "tunnels", "per-source-tunnels"}[v]
 }
 
-// sourceLoad is what one source holds: open connections, and how many of them are still in
-// their handshake.
+// sourceLoad is what one source holds: open connections, how many of them are still in
+// their handshake, and open tunnels.
 type sourceLoad struct {
-	conns, handshakes int
+	conns, handshakes, tunnels int
 }
 
 // admission counts the connections a Server holds, in total and per source, over both
@@ -70,9 +83,11 @@ type sourceLoad struct {
 // map is bounded by MaxConnections.
 type admission struct {
 	maxConns, maxPerSource, maxHandshakes int
+	maxTunnels, maxSourceTunnels          int
 
 	mu      sync.Mutex
 	total   int
+	tunnels int
 	sources map[source]*sourceLoad
 
 	refused [numVerdicts]atomic.Uint64
@@ -81,6 +96,7 @@ type admission struct {
 func newAdmission(l Limits) *admission {
 	return &admission{
 		maxConns: l.MaxConnections, maxPerSource: l.MaxConnectionsPerSource, maxHandshakes: l.MaxHandshakesPerSource,
+		maxTunnels: l.MaxTunnels, maxSourceTunnels: l.MaxTunnelsPerSource,
 		sources: make(map[source]*sourceLoad),
 	}
 }
@@ -144,8 +160,46 @@ func (a *admission) releaseLocked(src source, handshaking bool) {
 	if handshaking && load.handshakes > 0 {
 		load.handshakes--
 	}
-	if load.conns <= 0 {
+	if load.conns <= 0 && load.tunnels <= 0 {
 		delete(a.sources, src)
+	}
+}
+
+// admitTunnel counts a new tunnel of src unless MaxTunnels or MaxTunnelsPerSource is reached.
+func (a *admission) admitTunnel(src source) admitVerdict {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	load := a.sources[src]
+	v := admitted
+	switch {
+	case a.tunnels >= a.maxTunnels:
+		v = overTunnels
+	case load != nil && load.tunnels >= a.maxSourceTunnels:
+		v = overSourceTunnels
+	}
+	if v != admitted {
+		a.refused[v].Add(1)
+		return v
+	}
+	if load == nil {
+		load = &sourceLoad{}
+		a.sources[src] = load
+	}
+	a.tunnels++
+	load.tunnels++
+	return admitted
+}
+
+// releaseTunnel forgets a tunnel of src admitted by admitTunnel.
+func (a *admission) releaseTunnel(src source) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.tunnels--
+	if load := a.sources[src]; load != nil {
+		load.tunnels--
+		if load.conns <= 0 && load.tunnels <= 0 {
+			delete(a.sources, src)
+		}
 	}
 }
 

@@ -31,10 +31,15 @@ type flood struct {
 }
 
 func startFlood(addr string, n int, hello []byte) *flood {
+	return startFloodFrom(addr, n, hello, []net.IP{attackerIP})
+}
+
+// startFloodFrom is startFlood with the connections spread over sources.
+func startFloodFrom(addr string, n int, hello []byte, sources []net.IP) *flood {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &flood{cancel: cancel}
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: attackerIP}}
-	for range n {
+	for i := range n {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: sources[i%len(sources)]}}
 		f.wg.Go(func() {
 			buf := make([]byte, 64)
 			for ctx.Err() == nil {

@@ -189,6 +189,9 @@ type Stats struct {
 	// RefusedTotal, RefusedPerSource and RefusedHandshakes count connections refused because
 	// MaxConnections, MaxConnectionsPerSource or MaxHandshakesPerSource was reached.
 	RefusedTotal, RefusedPerSource, RefusedHandshakes uint64
+	// RefusedTunnels counts tunnels refused because MaxTunnels or MaxTunnelsPerSource was
+	// reached.
+	RefusedTunnels uint64
 	// IdleTunnelsClosed counts tunnels closed by TunnelIdleTimeout.
 	IdleTunnelsClosed uint64
 }
@@ -199,6 +202,7 @@ func (s *Server) Stats() Stats {
 		RefusedTotal:      s.adm.refused[overTotal].Load(),
 		RefusedPerSource:  s.adm.refused[overSource].Load(),
 		RefusedHandshakes: s.adm.refused[overHandshakes].Load(),
+		RefusedTunnels:    s.adm.refused[overTunnels].Load() + s.adm.refused[overSourceTunnels].Load(),
 		IdleTunnelsClosed: s.idleClosed.Load(),
 	}
 }

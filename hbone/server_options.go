@@ -20,6 +20,8 @@ const (
 	DefaultMaxConnections          = 4096
 	DefaultMaxConnectionsPerSource = 1024
 	DefaultMaxHandshakesPerSource  = 64
+	DefaultMaxTunnels              = 16384
+	DefaultMaxTunnelsPerSource     = 4096
 )
 
 // Limits bound what clients can make a Server hold. A source is an IPv4 address or an IPv6
@@ -50,6 +52,11 @@ type Limits struct {
 	// source cannot take more, so they cannot starve the others. A QUIC source holding that
 	// many connections must answer a Retry (prove its address) before it gets more.
 	MaxHandshakesPerSource int
+	// MaxTunnels bounds the tunnels open at once (each holds an upstream socket, two
+	// goroutines and its stream's buffers, ~18 KiB when idle); further CONNECTs are answered
+	// 503 tunnel-limit. MaxTunnelsPerSource bounds those of one source, so that one caller
+	// cannot take them all.
+	MaxTunnels, MaxTunnelsPerSource int
 }
 
 // ServerOptions configure a Server.
@@ -78,6 +85,8 @@ func (o *ServerOptions) setDefaults() {
 	setDefault(&l.MaxConnections, DefaultMaxConnections)
 	setDefault(&l.MaxConnectionsPerSource, min(DefaultMaxConnectionsPerSource, l.MaxConnections))
 	setDefault(&l.MaxHandshakesPerSource, min(DefaultMaxHandshakesPerSource, l.MaxConnectionsPerSource))
+	setDefault(&l.MaxTunnels, DefaultMaxTunnels)
+	setDefault(&l.MaxTunnelsPerSource, min(DefaultMaxTunnelsPerSource, l.MaxTunnels))
 	o.Transport.setDefaults()
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -95,6 +104,9 @@ func (o *ServerOptions) Validate() error {
 	if l := o.Limits; l.MaxHandshakesPerSource > l.MaxConnectionsPerSource || l.MaxConnectionsPerSource > l.MaxConnections {
 		return fmt.Errorf("hbone: limits must keep handshakes per source (%d) <= connections per source (%d) <= connections (%d)",
 			l.MaxHandshakesPerSource, l.MaxConnectionsPerSource, l.MaxConnections)
+	}
+	if l := o.Limits; l.MaxTunnelsPerSource > l.MaxTunnels {
+		return fmt.Errorf("hbone: limits must keep tunnels per source (%d) <= tunnels (%d)", l.MaxTunnelsPerSource, l.MaxTunnels)
 	}
 	return nil
 }

@@ -61,8 +61,9 @@ func closeWrite(c net.Conn) error {
 // returns, so the handler stays until the upstream finished sending; by then the client's
 // direction has either ended (its FIN was passed on as FIN) or is reset with NO_ERROR.
 func (s *Server) serveH2(w http.ResponseWriter, r *http.Request) {
-	req, ref := s.accept(r, ProtocolH2)
+	req, release, ref := s.accept(r, ProtocolH2)
 	if ref == nil {
+		defer release()
 		var up net.Conn
 		if up, ref = s.connect(r.Context(), req); ref == nil {
 			s.spliceH2(w, r, up)
@@ -99,8 +100,9 @@ func (s *Server) spliceH2(w http.ResponseWriter, r *http.Request, up net.Conn) {
 // serveH3 handles one HTTP/3 CONNECT; QUIC carries FIN per direction, so both directions
 // are spliced independently and the handler returns when both ended.
 func (s *Server) serveH3(w http.ResponseWriter, r *http.Request) {
-	req, ref := s.accept(r, ProtocolH3)
+	req, release, ref := s.accept(r, ProtocolH3)
 	if ref == nil {
+		defer release()
 		var up net.Conn
 		if up, ref = s.connect(r.Context(), req); ref == nil {
 			s.spliceH3(w, up)

@@ -86,6 +86,7 @@ func DefaultOptions(getenv func(string) string) Options {
 			HandshakeTimeout: hbone.DefaultHandshakeTimeout, TunnelIdleTimeout: hbone.DefaultTunnelIdleTimeout,
 			MaxConnections: hbone.DefaultMaxConnections, MaxConnectionsPerSource: hbone.DefaultMaxConnectionsPerSource,
 			MaxHandshakesPerSource: hbone.DefaultMaxHandshakesPerSource,
+			MaxTunnels:             hbone.DefaultMaxTunnels, MaxTunnelsPerSource: hbone.DefaultMaxTunnelsPerSource,
 		},
 	}
 }
@@ -143,6 +144,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&l.MaxConnections, "hbone-max-connections", l.MaxConnections, "inbound HBONE connections (TCP and QUIC) open at once; more are refused")
 	fs.IntVar(&l.MaxConnectionsPerSource, "hbone-max-connections-per-source", l.MaxConnectionsPerSource, "inbound HBONE connections open at once from one source (an IPv4 address or IPv6 /64)")
 	fs.IntVar(&l.MaxHandshakesPerSource, "hbone-max-handshakes-per-source", l.MaxHandshakesPerSource, "inbound HBONE connections of one source still in their handshake; more are refused, so idle or slow connections cannot starve other callers")
+	fs.IntVar(&l.MaxTunnels, "hbone-max-tunnels", l.MaxTunnels, "inbound tunnels open at once; more are answered 503 tunnel-limit")
+	fs.IntVar(&l.MaxTunnelsPerSource, "hbone-max-tunnels-per-source", l.MaxTunnelsPerSource, "inbound tunnels open at once from one source")
 	fs.BoolVar(&o.AllowLoopbackEndpoints, "allow-loopback-endpoints", o.AllowLoopbackEndpoints, "dial endpoints on loopback addresses, for labs that run every endpoint on one host; "+
 		"without it the waypoint refuses endpoints on loopback, link-local, unspecified, multicast or its own addresses whatever the store says")
 }
@@ -168,7 +171,8 @@ func (o *Options) Validate() error {
 	if _, err := ParseCallers(o.AllowCallers); err != nil {
 		errs = append(errs, err)
 	}
-	if l := o.HBONELimits; l.HandshakeTimeout < 0 || l.TunnelIdleTimeout < 0 || l.MaxConnections < 0 || l.MaxConnectionsPerSource < 0 || l.MaxHandshakesPerSource < 0 {
+	if l := o.HBONELimits; l.HandshakeTimeout < 0 || l.TunnelIdleTimeout < 0 || l.MaxConnections < 0 || l.MaxConnectionsPerSource < 0 || l.MaxHandshakesPerSource < 0 ||
+		l.MaxTunnels < 0 || l.MaxTunnelsPerSource < 0 {
 		errs = append(errs, errors.New("--hbone-* limits must not be negative (0 takes the default)"))
 	}
 	return errors.Join(errs...)
