@@ -37,6 +37,7 @@ test: tools ## Daily loop: every test with -short (skips only the 1 GiB HBONE tr
 .PHONY: test-all
 test-all: verify lint tools ## Everything CI runs: verify, lint, then every test including e2e.
 	go test $(GO_TEST_FLAGS) ./...
+	cd hbone/interop && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
 bench: ## Run the Go benchmarks, the hub's propagation and scale measurements, the HBONE, waypoint and DNS tables.
@@ -46,6 +47,7 @@ bench: ## Run the Go benchmarks, the hub's propagation and scale measurements, t
 	go run ./cmd/meshfed-bench hbone
 	go run ./cmd/meshfed-bench waypoint
 	go run ./cmd/meshfed-bench dns
+	cd hbone/interop && go test -run='^$$' -bench=. -benchmem -count=5 ./...
 
 .PHONY: demo
 DURATION ?= 2m
@@ -82,6 +84,7 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs into deploy/crds; deploy/waypoint 
 .PHONY: verify
 verify: generate manifests ## Regenerate, check formatting and modules, fail on any diff.
 	go mod tidy -diff
+	cd hbone/interop && go mod tidy -diff && go vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	go vet ./...
 	@git diff --exit-code -- apis deploy || { echo 'generated files are stale: run make generate manifests'; exit 1; }

@@ -53,6 +53,9 @@ type Peer struct {
 	// Identity is the SPIFFE ID the peer must present; zero accepts any workload of the trust
 	// domain.
 	Identity identity.ID
+	// Cluster is the member cluster the peer's certificate must name (identity.ClusterOf); ""
+	// accepts any cluster or none.
+	Cluster string
 	// Protocol selects HTTP/2 or HTTP/3.
 	Protocol Protocol
 }
@@ -124,7 +127,11 @@ func (d *Dialer) Dial(ctx context.Context, peer Peer, target netip.AddrPort, md 
 // ConnCount returns how many connections the pool holds to peer over protocol (ProtocolH2
 // or ProtocolH3).
 func (d *Dialer) ConnCount(peer Peer, protocol Protocol) int {
-	return d.pool.connCount(poolKey{addr: peer.Address, identity: peer.Identity.String(), protocol: wire(protocol)})
+	return d.pool.connCount(keyOf(peer, protocol))
+}
+
+func keyOf(peer Peer, protocol Protocol) poolKey {
+	return poolKey{addr: peer.Address, identity: peer.Identity.String(), cluster: peer.Cluster, protocol: wire(protocol)}
 }
 
 func wire(p Protocol) Protocol {
@@ -135,7 +142,7 @@ func wire(p Protocol) Protocol {
 }
 
 func (d *Dialer) dialProtocol(ctx context.Context, peer Peer, proto Protocol, target netip.AddrPort, md Metadata) (*Conn, error) {
-	key := poolKey{addr: peer.Address, identity: peer.Identity.String(), protocol: wire(proto)}
+	key := keyOf(peer, proto)
 	fail := func(kind Kind, status int, reason string, err error) error {
 		return &Error{Kind: kind, Status: status, Reason: reason, Peer: peer.Address, Target: target.String(), Err: err}
 	}
@@ -180,10 +187,11 @@ func muxAddrs(m mux) (net.Addr, net.Addr) {
 
 // dialMux is the pool's dial function: one new connection for key.
 func (d *Dialer) dialMux(ctx context.Context, key poolKey) (mux, error) {
-	want, err := identity.ParseIDOrZero(key.identity)
+	id, err := identity.ParseIDOrZero(key.identity)
 	if err != nil {
 		return nil, err
 	}
+	want := identity.Workload{ID: id, Cluster: key.cluster}
 	if key.protocol == ProtocolH3 {
 		return d.dialH3(ctx, key, identity.ClientConfig(d.opts.Source, want, []string{http3.NextProtoH3}))
 	}
@@ -214,15 +222,14 @@ func fallbackWorthy(err error) bool {
 	return k == KindUnreachable || k == KindTimeout
 }
 
-// classify maps a transport error to a Kind.
+// classify maps a transport error to a Kind. Whatever refused the peer's certificate is an
+// identity failure: identity.ErrRejected from our own verification (as HTTP/2 reports it),
+// a TLS alert or a QUIC crypto error (as HTTP/3 and a refusing server report it).
 func classify(err error) Kind {
-	if _, ok := errors.AsType[*identity.MismatchError](err); ok {
+	if errors.Is(err, identity.ErrRejected) || errors.Is(err, identity.ErrNoPeerCertificate) || isCertError(err) {
 		return KindIdentity
 	}
 	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return KindIdentity
-	}
-	if errors.Is(err, identity.ErrNoPeerCertificate) || isCertError(err) {
 		return KindIdentity
 	}
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {

@@ -89,6 +89,7 @@ const (
 	ReasonUpstreamUnreachable = "upstream-unreachable"
 	ReasonUpstreamTimeout     = "upstream-timeout"
 	ReasonShuttingDown        = "shutting-down"
+	ReasonTunnelLimit         = "tunnel-limit"
 )
 
 // Refusal is returned by a Handler to refuse a tunnel with an HTTP status and reason.

@@ -101,7 +101,7 @@ func floorClientConn(b *testing.B, pki *testPKI, addr string) *http.ClientConn {
 	b.Helper()
 	protocols := new(http.Protocols)
 	protocols.SetHTTP2(true)
-	conf := identity.ClientConfig(pki.source(b, "ns1", "client"), identity.ID{}, []string{"h2"})
+	conf := identity.ClientConfig(pki.source(b, "ns1", "client"), identity.Workload{}, []string{"h2"})
 	tr := &http.Transport{
 		Protocols: protocols,
 		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {

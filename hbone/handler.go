@@ -13,6 +13,10 @@ import (
 type Request struct {
 	// Caller is the verified SPIFFE ID of the client.
 	Caller identity.ID
+	// CallerCluster is the member cluster the client's verified certificate names, "" if it
+	// names none (see identity.ClusterOf). Unlike Locality().Cluster, which the client asserts
+	// in a header, it is authenticated: authorize by this one.
+	CallerCluster string
 	// Target is the :authority of the CONNECT request.
 	Target netip.AddrPort
 	// Header holds the request headers (Forwarded, Baggage, Traceparent, ...).
@@ -23,7 +27,8 @@ type Request struct {
 	RemoteAddr string
 }
 
-// Locality returns the caller's locality from the Baggage header.
+// Locality returns the caller's locality from the Baggage header: what the caller says about
+// itself, for balancing and telemetry, never for authorization.
 func (r *Request) Locality() Locality { return ParseBaggage(r.Header.Get(headerBaggage)) }
 
 // ForwardedFor returns the original client address from the Forwarded header, if any.

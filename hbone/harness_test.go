@@ -2,11 +2,19 @@ package hbone
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/netip"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,11 +43,17 @@ func newTestPKI(t testing.TB, trustDomain string) *testPKI {
 
 func (p *testPKI) material(t testing.TB, ns, sa string) *identity.Material {
 	t.Helper()
+	return p.materialIn(t, ns, sa, "")
+}
+
+// materialIn issues the credentials of ns/sa in cluster ("" names no cluster).
+func (p *testPKI) materialIn(t testing.TB, ns, sa, cluster string) *identity.Material {
+	t.Helper()
 	id, err := identity.WorkloadID(p.ca.TrustDomain(), ns, sa)
 	if err != nil {
 		t.Fatal(err)
 	}
-	issued, err := p.ca.Issue(id, time.Hour)
+	issued, err := p.ca.Issue(identity.Workload{ID: id, Cluster: cluster}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,4 +197,52 @@ func mustKind(t *testing.T, err error, want Kind) *Error {
 		t.Fatalf("error = %v, want Kind %s", err, want)
 	}
 	return e
+}
+
+// forged returns credentials whose certificate, signed by the test CA, is built from tmpl
+// (serial, validity and key added) while the Material claims ns/sa: the certificate of an
+// impostor or of a misconfigured issuer.
+func (p *testPKI) forged(t testing.TB, ns, sa string, tmpl *x509.Certificate) identity.StaticSource {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Minute), time.Now().Add(time.Hour)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca.Certificate, key.Public(), p.ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.WorkloadID(p.ca.TrustDomain(), ns, sa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(p.ca.Certificate)
+	return identity.NewStaticSource(&identity.Material{
+		Certificate: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
+		Workload:    identity.Workload{ID: id},
+		Roots:       roots,
+	})
+}
+
+// workloadTemplate is what identity.CA.Issue puts into a certificate for ns/sa, to be changed
+// by a test.
+func (p *testPKI) workloadTemplate(t testing.TB, ns, sa string) *x509.Certificate {
+	t.Helper()
+	id, err := identity.WorkloadID(p.ca.TrustDomain(), ns, sa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &x509.Certificate{
+		Subject:     pkix.Name{Organization: []string{identity.ClusterOrganization}},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		URIs:        []*url.URL{id.URL()},
+	}
 }

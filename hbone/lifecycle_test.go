@@ -18,7 +18,7 @@ func writeCreds(t *testing.T, dir string, pki *testPKI, sa string) identity.ID {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issued, err := pki.ca.Issue(id, time.Hour)
+	issued, err := pki.ca.Issue(identity.Workload{ID: id}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

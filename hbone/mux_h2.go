@@ -26,17 +26,28 @@ func (m *h2Mux) inFlight() int { return m.cc.InFlight() }
 func (m *h2Mux) close() error  { return m.cc.Close() }
 func (m *h2Mux) stalled() bool { return tcpStalled(m.tcp) }
 
-// open consumes the reservation: ClientConn.RoundTrip releases it on every path.
+// open consumes the reservation: ClientConn.RoundTrip releases it on every path. ctx bounds
+// the wait for the answer only: net/http ties a stream to its request's context, so the
+// request gets a context of its own, ended when the tunnel closes (or when ctx ends before
+// the answer came).
 func (m *h2Mux) open(ctx context.Context, req *http.Request) (stream, *http.Response, func(), error) {
 	pr, pw := io.Pipe()
-	req = req.WithContext(ctx)
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, cancel)
+	req = req.WithContext(sctx)
 	req.Body = pr
 	resp, err := m.cc.RoundTrip(req)
+	if !stop() && err == nil {
+		// ctx ended while the answer arrived: the stream is being reset.
+		_ = resp.Body.Close()
+		err = ctx.Err()
+	}
 	if err != nil {
+		cancel()
 		pw.CloseWithError(err)
 		return nil, nil, nil, err
 	}
-	s := &h2Stream{pw: pw, body: resp.Body}
+	s := &h2Stream{pw: pw, body: resp.Body, cancel: cancel}
 	if resp.StatusCode != http.StatusOK {
 		_ = s.abort() // the refusal is the result; a close error adds nothing
 		return nil, resp, nil, nil
@@ -45,10 +56,11 @@ func (m *h2Mux) open(ctx context.Context, req *http.Request) (stream, *http.Resp
 }
 
 // h2Stream sends through a pipe that the HTTP/2 transport drains into DATA frames and reads
-// the response body; closing the pipe sends END_STREAM.
+// the response body; closing the pipe sends END_STREAM. cancel ends the stream's context.
 type h2Stream struct {
-	pw   *io.PipeWriter
-	body io.ReadCloser
+	pw     *io.PipeWriter
+	body   io.ReadCloser
+	cancel context.CancelFunc
 }
 
 func (s *h2Stream) Read(p []byte) (int, error)  { return s.body.Read(p) }
@@ -57,7 +69,9 @@ func (s *h2Stream) closeWrite() error           { return s.pw.Close() }
 
 func (s *h2Stream) abort() error {
 	s.pw.CloseWithError(net.ErrClosed)
-	return s.body.Close()
+	err := s.body.Close()
+	s.cancel()
+	return err
 }
 
 func (s *h2Stream) setReadDeadline(time.Time) error  { return ErrDeadlineUnsupported }

@@ -25,11 +25,12 @@ type mux interface {
 	close() error
 }
 
-// poolKey identifies the connections that may carry a tunnel: same peer, same identity,
-// same protocol.
+// poolKey identifies the connections that may carry a tunnel: same peer, same identity and
+// cluster, same protocol.
 type poolKey struct {
 	addr     string
 	identity string
+	cluster  string
 	protocol Protocol
 }
 

@@ -237,7 +237,7 @@ type protoClient struct {
 
 func dialProtoClient(b *testing.B, pki *testPKI, addr string) *protoClient {
 	b.Helper()
-	conf := identity.ClientConfig(pki.source(b, "ns1", "client"), identity.ID{}, []string{"h2"})
+	conf := identity.ClientConfig(pki.source(b, "ns1", "client"), identity.Workload{}, []string{"h2"})
 	c, err := tls.Dial("tcp", addr, conf)
 	if err != nil {
 		b.Fatal(err)

@@ -125,7 +125,7 @@ func rawConnectH2(ctx context.Context, addr string, src identity.Source, authori
 		ForceAttemptHTTP2: true,
 		DialTLSContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d tls.Dialer
-			d.Config = identity.ClientConfig(src, identity.ID{}, []string{"h2"})
+			d.Config = identity.ClientConfig(src, identity.Workload{}, []string{"h2"})
 			return d.DialContext(ctx, "tcp", addr)
 		},
 	}

@@ -46,17 +46,23 @@ func validTraceparent(s string) bool {
 	return true
 }
 
-// accept turns an HTTP request into a tunnel Request or a refusal.
-func (s *Server) accept(r *http.Request, proto Protocol) (*Request, *Refusal) {
+// accept turns an HTTP request into a tunnel Request within the tunnel caps, or a refusal.
+// Unless it refuses, the caller calls release when the tunnel ends.
+func (s *Server) accept(r *http.Request, proto Protocol) (req *Request, release func(), ref *Refusal) {
 	target, ref := parseConnect(r.Method, r.Host, r.Header)
 	if ref != nil {
-		return nil, ref
+		return nil, nil, ref
 	}
-	caller, err := identity.PeerID(r.TLS)
+	caller, err := identity.Peer(r.TLS)
 	if err != nil {
-		return nil, &Refusal{Status: http.StatusUnauthorized, Reason: ReasonNoIdentity, Err: err}
+		return nil, nil, &Refusal{Status: http.StatusUnauthorized, Reason: ReasonNoIdentity, Err: err}
 	}
-	return &Request{Caller: caller, Target: target, Header: r.Header, Protocol: proto, RemoteAddr: r.RemoteAddr}, nil
+	src := sourceOfString(r.RemoteAddr)
+	if v := s.adm.admitTunnel(src); v != admitted {
+		return nil, nil, &Refusal{Status: http.StatusServiceUnavailable, Reason: ReasonTunnelLimit, Err: &admissionError{verdict: v}}
+	}
+	req = &Request{Caller: caller.ID, CallerCluster: caller.Cluster, Target: target, Header: r.Header, Protocol: proto, RemoteAddr: r.RemoteAddr}
+	return req, func() { s.adm.releaseTunnel(src) }, nil
 }
 
 // connect asks the Handler for the upstream connection within Limits.UpstreamTimeout.

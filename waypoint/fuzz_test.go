@@ -22,7 +22,7 @@ func FuzzTableInvariants(f *testing.F) {
 	f.Add([]byte{255, 17, 3, 9, 4, 128, 64, 2, 1, 1, 1, 1}, uint8(3), uint8(5))
 	f.Add([]byte{3, 0, 2, 1, 7, 0, 6, 1}, uint8(1), uint8(7))
 	modes := []model.Mode{model.ModeAny, model.ModePreferNetwork, model.ModePreferCluster, model.ModePreferRegion, model.ModePreferClose, model.ModePreferSameNode}
-	src := newTestPKI(f).waypointSource(f)
+	src := newTestPKI(f).waypointSource(f, "east")
 	f.Fuzz(func(t *testing.T, data []byte, mode, xnet uint8) {
 		if len(data) > 400 {
 			return

@@ -98,6 +98,7 @@ func newEnv(t *testing.T, tune func(*Options)) *env {
 	opts := Options{
 		Namespace: "shop", Cluster: "east", Locality: self, ListenHost: "127.0.0.1",
 		ConnectTimeout: time.Second, Seed: 42, Clock: e.clock, Logger: testLogger,
+		AllowLoopbackEndpoints: true, // every backend of these tests listens on 127.0.0.x
 	}
 	if tune != nil {
 		tune(&opts)

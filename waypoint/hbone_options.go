@@ -44,8 +44,8 @@ type HBONEOptions struct {
 // Enabled reports whether HBONE is configured.
 func (o *HBONEOptions) Enabled() bool { return o.Identity != nil }
 
-// validate checks the options against the namespace the waypoint serves.
-func (o *HBONEOptions) validate(namespace string) error {
+// validate checks the options against the namespace and the cluster the waypoint serves.
+func (o *HBONEOptions) validate(namespace, cluster string) error {
 	if o.Identity == nil {
 		return nil
 	}
@@ -66,6 +66,11 @@ func (o *HBONEOptions) validate(namespace string) error {
 	}
 	if got := m.ID.TrustDomain(); got != td {
 		return fmt.Errorf("failed to validate option trust domain %q: the certificate's identity %s is in trust domain %q", td, m.ID, got)
+	}
+	// Peers authorize this waypoint's tunnels by the cluster its certificate names, and
+	// expect that cluster of its server: without it, or with another, HBONE cannot work.
+	if m.Cluster != cluster {
+		return fmt.Errorf("failed to validate option hbone identity: the certificate names cluster %q, want %q (issue it with meshfedctl ca issue --cluster %s)", m.Cluster, cluster, cluster)
 	}
 	for _, id := range o.AllowCallers {
 		if id.IsZero() {

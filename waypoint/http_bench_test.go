@@ -30,7 +30,7 @@ func BenchmarkHTTPRequest(b *testing.B) {
 		backends[i] = l.Addr().String()
 	}
 	port := int32(freePort(b))
-	opts := Options{Namespace: "shop", Cluster: "east", Locality: self, ListenHost: "127.0.0.1", Seed: 1, Logger: testLogger}
+	opts := Options{Namespace: "shop", Cluster: "east", Locality: self, ListenHost: "127.0.0.1", Seed: 1, Logger: testLogger, AllowLoopbackEndpoints: true}
 	tab := NewTable(opts)
 	eps := make([]model.Endpoint, 0, len(backends))
 	for _, addr := range backends {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 
@@ -18,14 +19,17 @@ const (
 	// ReasonCallerNotAllowed: the caller's SPIFFE ID is not a waypoint of this namespace (or
 	// not in the allow list).
 	ReasonCallerNotAllowed = "caller-not-allowed"
-	// ReasonNoCallerCluster: the request's Baggage names no cluster, so the import check
-	// cannot be made.
+	// ReasonNoCallerCluster: the caller's certificate names no cluster (identity.ClusterOf),
+	// so the import check cannot be made. What the request's Baggage claims does not count.
 	ReasonNoCallerCluster = "no-caller-cluster"
 	// ReasonTargetNotAllowed: the target is not a ready endpoint of this cluster of a global
 	// service the caller's cluster imports from this cluster.
 	ReasonTargetNotAllowed = "target-not-allowed"
 	// ReasonNotSynced: the endpoint table has not been synced with the store yet.
 	ReasonNotSynced = "table-not-synced"
+	// ReasonTargetRefused: the target's address is one no tunnel may reach whatever the store
+	// says (loopback, link-local, unspecified, multicast or this host's own; see dialGuard).
+	ReasonTargetRefused = "target-address-refused"
 )
 
 // Inbound terminates HBONE tunnels from the waypoints of other networks: an hbone.Server on
@@ -39,6 +43,7 @@ type Inbound struct {
 	peerID  identity.ID     // the default policy's one caller
 	srv     *hbone.Server
 	changed <-chan struct{} // the table's snapshot swaps
+	guard   *dialGuard
 
 	mu      sync.Mutex
 	addr    string
@@ -54,6 +59,7 @@ func NewInbound(table *Table, opts Options) (*Inbound, error) {
 	}
 	in := &Inbound{
 		table: table, opts: opts, peerID: opts.HBONE.peerID(opts.Namespace), changed: table.Subscribe(),
+		guard:   newDialGuard(opts.AllowLoopbackEndpoints),
 		log:     opts.Logger.With("component", "waypoint-inbound", "namespace", opts.Namespace),
 		tunnels: make(map[*grantedConn]struct{}),
 	}
@@ -111,11 +117,10 @@ func (in *Inbound) ActiveTunnels() int { return in.srv.ActiveTunnels() }
 
 // Connect implements hbone.Handler. It authorizes the caller's SPIFFE ID, then the target: an
 // ip:port of a ready endpoint of this waypoint's cluster, of a global service whose store
-// record lets the caller's cluster import it from this cluster. The caller's cluster is the
-// k8s.cluster.name of the request's Baggage: it is asserted by the caller, which the TLS
-// layer has authenticated as a waypoint of this namespace (or an allow-listed identity), so a
-// waypoint is trusted to name its own cluster. Only then does it dial the target, within the
-// server's upstream timeout (ctx).
+// record lets the caller's cluster import it from this cluster. The caller's cluster is the one
+// its certificate names (hbone.Request.CallerCluster), never what its Baggage header says: a
+// waypoint can only reach what its own cluster may. Only then, and only if the dial guard lets
+// the address through, does it dial the target, within the server's upstream timeout (ctx).
 func (in *Inbound) Connect(ctx context.Context, req *hbone.Request) (net.Conn, error) {
 	if !in.callerAllowed(req.Caller) {
 		in.log.Warn("denied HBONE caller", "caller", req.Caller.String(), "remote", req.RemoteAddr, "target", req.Target.String())
@@ -124,14 +129,21 @@ func (in *Inbound) Connect(ctx context.Context, req *hbone.Request) (net.Conn, e
 	if !in.table.Ready() {
 		return nil, hbone.Unavailable(ReasonNotSynced, errors.New("endpoint table not synced with the store yet"))
 	}
-	cluster := req.Locality().Cluster
+	cluster := req.CallerCluster
 	if cluster == "" {
-		in.log.Debug("denied HBONE tunnel without caller cluster", "caller", req.Caller.String(), "target", req.Target.String())
+		in.log.Warn("denied HBONE caller whose certificate names no cluster", "caller", req.Caller.String(), "remote", req.RemoteAddr, "target", req.Target.String())
 		return nil, hbone.Deny(ReasonNoCallerCluster)
+	}
+	if claimed := req.Locality().Cluster; claimed != "" && claimed != cluster {
+		in.log.Warn("HBONE caller claims another cluster than its certificate's", "caller", req.Caller.String(), "callerCluster", cluster, "claimed", claimed, "remote", req.RemoteAddr)
 	}
 	if !in.table.Snapshot().local.allows(req.Target, cluster) {
 		in.log.Debug("denied HBONE target", "caller", req.Caller.String(), "callerCluster", cluster, "target", req.Target.String())
 		return nil, hbone.Deny(ReasonTargetNotAllowed)
+	}
+	if err := in.guard.check(req.Target.String(), true); err != nil {
+		in.log.Warn("refused HBONE target the store lists as a local endpoint", "callerCluster", cluster, "target", req.Target.String(), "error", err)
+		return nil, &hbone.Refusal{Status: http.StatusForbidden, Reason: ReasonTargetRefused, Err: err}
 	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", req.Target.String())

@@ -51,6 +51,10 @@ type Options struct {
 	Load priority.LoadOptions
 	// HBONE configures cross-network tunnels and the inbound server; off when its Identity is nil.
 	HBONE HBONEOptions
+	// AllowLoopbackEndpoints lets the waypoint dial endpoints on loopback addresses, for labs
+	// and tests that run every endpoint on one host. Off, a loopback endpoint is refused like
+	// one that is link-local, unspecified, multicast or one of the host's own addresses.
+	AllowLoopbackEndpoints bool
 	// Seed seeds endpoint picking; 0 means a seed from the current time.
 	Seed uint64
 	// Clock tells the time for outlier detection; nil means the system clock.
@@ -73,7 +77,7 @@ func (o *Options) Validate() error {
 	if o.Locality.Cluster != "" && o.Locality.Cluster != o.Cluster {
 		return fmt.Errorf("failed to validate option locality %s: cluster differs from %s", o.Locality.Cluster, o.Cluster)
 	}
-	if err := o.HBONE.validate(o.Namespace); err != nil {
+	if err := o.HBONE.validate(o.Namespace, o.Cluster); err != nil {
 		return err
 	}
 	return o.Outlier.Validate()

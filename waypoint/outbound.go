@@ -34,6 +34,8 @@ type Outbound struct {
 	metrics   *metrics
 	// timers carry the per-request timeouts and watches (coarse_timer.go).
 	timers *coarseTimers
+	// guard refuses endpoint addresses no dial may reach (connect.go).
+	guard *dialGuard
 
 	mu        sync.Mutex
 	listeners map[int32]net.Listener
@@ -51,6 +53,7 @@ func NewOutbound(table *Table, opts Options) *Outbound {
 		picker:    priority.NewLeastRequest(priority.NewSplitMix(opts.Seed ^ 0x5bd1e995)),
 		metrics:   newMetrics(table),
 		timers:    newCoarseTimers(coarseTick),
+		guard:     newDialGuard(opts.AllowLoopbackEndpoints),
 		listeners: make(map[int32]net.Listener),
 		conns:     make(map[net.Conn]struct{}),
 	}

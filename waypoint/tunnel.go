@@ -113,15 +113,15 @@ func newTunnels(opts Options) (*tunnels, error) {
 func (t *tunnels) close() { _ = t.dialer.Close() }
 
 // dial opens a tunnel to target (ip:port) through one of via's addresses, expecting the peer
-// to be a waypoint of this namespace. An HTTP/2 tunnel lives only as long as the context it
-// was opened with, so the per-try timeout cancels a dial in progress only; afterwards the
-// tunnel's context ends when the returned conn is closed (or ctx ends).
+// to be a waypoint of this namespace whose certificate names via's cluster. The per-try
+// timeout bounds the dial only (hbone.Dialer.Dial's context does not outlive the dial); the
+// dial's context is released when the returned conn is closed (or ctx ends).
 func (t *tunnels) dial(ctx context.Context, via *peerSet, target string) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(target)
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse tunnel target %s: %w", target, err)
 	}
-	peer := hbone.Peer{Address: via.pick(), Identity: t.peerID, Protocol: t.proto}
+	peer := hbone.Peer{Address: via.pick(), Identity: t.peerID, Cluster: via.cluster, Protocol: t.proto}
 	tctx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(t.timeout, func() { cancel(errTunnelTimeout) })
 	c, err := t.dialer.Dial(tctx, peer, ap, hbone.Metadata{ForwardedFor: clientAddr(ctx)})

@@ -24,13 +24,15 @@ func New(opts Options) (*Waypoint, error) {
 	}
 	t := NewTable(opts)
 	w := &Waypoint{table: t, outbound: NewOutbound(t, opts)}
+	refusals := refusalCollector{outbound: w.outbound.guard}
 	if opts.HBONE.Enabled() && opts.HBONE.ListenAddress != "" {
 		in, err := NewInbound(t, opts)
 		if err != nil {
 			return nil, err
 		}
-		w.inbound = in
+		w.inbound, refusals.inbound = in, in.guard
 	}
+	w.outbound.metrics.reg.MustRegister(refusals)
 	return w, nil
 }
 

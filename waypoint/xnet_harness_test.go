@@ -32,14 +32,15 @@ func newTestPKI(t testing.TB) *testPKI {
 	return &testPKI{ca: ca}
 }
 
-// source returns credentials of spiffe://cluster.local/ns/<ns>/sa/<sa>.
-func (p *testPKI) source(t testing.TB, ns, sa string) identity.Source {
+// source returns credentials of spiffe://cluster.local/ns/<ns>/sa/<sa> naming cluster ("" for
+// none).
+func (p *testPKI) source(t testing.TB, ns, sa, cluster string) identity.Source {
 	t.Helper()
 	id, err := identity.WorkloadID(DefaultTrustDomain, ns, sa)
 	if err != nil {
 		t.Fatalf("WorkloadID: %v", err)
 	}
-	issued, err := p.ca.Issue(id, time.Hour)
+	issued, err := p.ca.Issue(identity.Workload{ID: id, Cluster: cluster}, time.Hour)
 	if err != nil {
 		t.Fatalf("Issue: %v", err)
 	}
@@ -50,9 +51,9 @@ func (p *testPKI) source(t testing.TB, ns, sa string) identity.Source {
 	return identity.NewStaticSource(m)
 }
 
-// waypointSource is the credentials of the waypoint of namespace shop.
-func (p *testPKI) waypointSource(t testing.TB) identity.Source {
-	return p.source(t, "shop", ServiceAccount)
+// waypointSource is the credentials of the waypoint of namespace shop in cluster.
+func (p *testPKI) waypointSource(t testing.TB, cluster string) identity.Source {
+	return p.source(t, "shop", ServiceAccount, cluster)
 }
 
 // withHBONE tunes a waypoint to tunnel over proto with the shop waypoint's credentials and to
@@ -70,7 +71,7 @@ func (e *env) startWaypoint(opts Options) *Waypoint {
 	if opts.Namespace == "" {
 		opts.Namespace = "shop"
 	}
-	opts.Seed, opts.Clock, opts.Logger = 7, e.clock, testLogger
+	opts.Seed, opts.Clock, opts.Logger, opts.AllowLoopbackEndpoints = 7, e.clock, testLogger, true
 	wp, err := New(opts)
 	if err != nil {
 		e.t.Fatalf("New: %v", err)

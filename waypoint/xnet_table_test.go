@@ -18,7 +18,7 @@ import (
 // newHBONETable is newTestTable with HBONE credentials of the shop waypoint.
 func newHBONETable(t *testing.T) *Table {
 	t.Helper()
-	return newHBONETableFrom(t, newTestPKI(t).waypointSource(t))
+	return newHBONETableFrom(t, newTestPKI(t).waypointSource(t, "east"))
 }
 
 // newHBONETableFrom is newTestTable with HBONE credentials from src.
@@ -131,7 +131,8 @@ func TestInboundAuthorizes(t *testing.T) {
 	unready.Ready = false
 	opts := Options{
 		Namespace: "shop", Cluster: "west", Locality: westWaypoint, Logger: testLogger,
-		HBONE: HBONEOptions{Identity: pki.waypointSource(t), ListenAddress: "127.0.0.1:0"},
+		HBONE:                  HBONEOptions{Identity: pki.waypointSource(t, "west"), ListenAddress: "127.0.0.1:0"},
+		AllowLoopbackEndpoints: true,
 	}
 	tab := NewTable(opts)
 	in, err := NewInbound(tab, opts)
@@ -139,16 +140,22 @@ func TestInboundAuthorizes(t *testing.T) {
 		t.Fatalf("NewInbound: %v", err)
 	}
 	backend := netip.AddrPortFrom(netip.MustParseAddr(b.ip), uint16(b.port))
-	req := func(caller string, cluster string, target netip.AddrPort) *hbone.Request {
+	// req is a request of caller whose certificate names cluster and whose Baggage claims
+	// cluster too, or claims when set.
+	req := func(caller string, cluster string, target netip.AddrPort, claims ...string) *hbone.Request {
 		id, err := identity.ParseID(caller)
 		if err != nil {
 			t.Fatalf("ParseID: %v", err)
 		}
-		h := http.Header{}
-		if cluster != "" {
-			h.Set("Baggage", hbone.FormatBaggage(hbone.Locality{Cluster: cluster, Namespace: "shop"}))
+		claimed := cluster
+		if len(claims) > 0 {
+			claimed = claims[0]
 		}
-		return &hbone.Request{Caller: id, Target: target, Header: h}
+		h := http.Header{}
+		if claimed != "" {
+			h.Set("Baggage", hbone.FormatBaggage(hbone.Locality{Cluster: claimed, Namespace: "shop"}))
+		}
+		return &hbone.Request{Caller: id, CallerCluster: cluster, Target: target, Header: h}
 	}
 	const waypointEast = "spiffe://cluster.local/ns/shop/sa/meshfed-waypoint"
 	if _, err := in.Connect(t.Context(), req(waypointEast, "east", backend)); refusal(err) != http.StatusServiceUnavailable {
@@ -168,7 +175,10 @@ func TestInboundAuthorizes(t *testing.T) {
 		{"other service account of the namespace", req("spiffe://cluster.local/ns/shop/sa/web", "east", backend), nil, http.StatusForbidden},
 		{"other trust domain", req("spiffe://example.org/ns/shop/sa/meshfed-waypoint", "east", backend), nil, http.StatusForbidden},
 		{"no caller cluster", req(waypointEast, "", backend), nil, http.StatusForbidden},
+		{"no cluster in the certificate, east claimed", req(waypointEast, "", backend, "east"), nil, http.StatusForbidden},
 		{"caller cluster does not import the service", req(waypointEast, "north", backend), nil, http.StatusForbidden},
+		{"north claiming east", req(waypointEast, "north", backend, "east"), nil, http.StatusForbidden},
+		{"east claiming north", req(waypointEast, "east", backend, "north"), nil, 0},
 		{"unready endpoint", req(waypointEast, "east", netip.MustParseAddrPort("127.0.0.72:8080")), nil, http.StatusForbidden},
 		{"port the endpoint does not serve", req(waypointEast, "east", netip.AddrPortFrom(backend.Addr(), backend.Port()+1)), nil, http.StatusForbidden},
 		{"address of no endpoint", req(waypointEast, "east", netip.MustParseAddrPort("127.0.0.73:8080")), nil, http.StatusForbidden},
@@ -225,5 +235,21 @@ func waitAccepted(t *testing.T, b *backend, n int64) {
 			t.Fatalf("backend accepted %d connections, want %d", b.accepted.Load(), n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestValidateCertificateCluster: a waypoint whose certificate names no cluster, or another
+// than its own, could neither be authorized by its peers nor pass their check of its server,
+// so it does not start.
+func TestValidateCertificateCluster(t *testing.T) {
+	pki := newTestPKI(t)
+	for _, tt := range []struct {
+		cluster string
+		ok      bool
+	}{{"east", true}, {"west", false}, {"", false}} {
+		opts := Options{Namespace: "shop", Cluster: "east", HBONE: HBONEOptions{Identity: pki.waypointSource(t, tt.cluster)}}
+		if err := opts.Validate(); (err == nil) != tt.ok {
+			t.Errorf("certificate naming cluster %q: Validate = %v, want ok=%v", tt.cluster, err, tt.ok)
+		}
 	}
 }

@@ -31,14 +31,14 @@ func newXnet(t *testing.T, proto hbone.Protocol, tuneEast func(*Options)) *xnet 
 	t.Helper()
 	pki := newTestPKI(t)
 	e := newEnv(t, func(o *Options) {
-		withHBONE(pki.waypointSource(t), proto, "")(o)
+		withHBONE(pki.waypointSource(t, "east"), proto, "")(o)
 		if tuneEast != nil {
 			tuneEast(o)
 		}
 	})
 	west := e.startWaypoint(Options{
 		Cluster: "west", Locality: westWaypoint, ListenHost: "127.0.0.62", ConnectTimeout: time.Second,
-		HBONE: HBONEOptions{Identity: pki.waypointSource(t), Protocol: proto, ListenAddress: "127.0.0.61:0"},
+		HBONE: HBONEOptions{Identity: pki.waypointSource(t, "west"), Protocol: proto, ListenAddress: "127.0.0.61:0"},
 	})
 	return &xnet{env: e, pki: pki, west: west}
 }
@@ -110,7 +110,7 @@ func TestCrossNetworkThroughHBONE(t *testing.T) {
 			if n := x.west.Inbound().ActiveTunnels(); n != 1 {
 				t.Fatalf("west has %d active tunnels, want 1", n)
 			}
-			wire := hbone.Peer{Address: peer, Identity: x.wp.Outbound().tunnels.peerID, Protocol: proto}
+			wire := hbone.Peer{Address: peer, Identity: x.wp.Outbound().tunnels.peerID, Cluster: "west", Protocol: proto}
 			if n := x.wp.Outbound().tunnels.dialer.ConnCount(wire, proto); n != 1 {
 				t.Fatalf("east holds %d %s connections to %s, want 1", n, proto, peer)
 			}
@@ -140,9 +140,11 @@ func TestInboundRefusesOverTheWire(t *testing.T) {
 	x.eventually("west's table", func() bool {
 		return x.west.Table().Snapshot().local.allows(netip.AddrPortFrom(netip.MustParseAddr(ready.ip), uint16(ready.port)), "east")
 	})
-	dial := func(ns, sa string, target *backend) error {
+	// dial opens a tunnel as ns/sa with a certificate naming cluster, claiming east in its
+	// Baggage as a waypoint of east would.
+	dial := func(ns, sa, cluster string, target *backend) error {
 		t.Helper()
-		d, err := hbone.NewDialer(hbone.Options{Source: x.pki.source(t, ns, sa), Locality: hbone.Locality{Cluster: "east", Namespace: ns}, Logger: testLogger})
+		d, err := hbone.NewDialer(hbone.Options{Source: x.pki.source(t, ns, sa, cluster), Locality: hbone.Locality{Cluster: "east", Namespace: ns}, Logger: testLogger})
 		if err != nil {
 			t.Fatalf("NewDialer: %v", err)
 		}
@@ -156,22 +158,30 @@ func TestInboundRefusesOverTheWire(t *testing.T) {
 		}
 		return err
 	}
-	forbidden := func(err error) bool {
+	forbidden := func(err error, reason string) bool {
 		he, ok := errors.AsType[*hbone.Error](err)
-		return ok && he.Kind == hbone.KindRefused && he.Status == http.StatusForbidden
+		return ok && he.Kind == hbone.KindRefused && he.Status == http.StatusForbidden && he.Reason == reason
 	}
-	if err := dial("shop", ServiceAccount, ready); err != nil {
+	if err := dial("shop", ServiceAccount, "east", ready); err != nil {
 		t.Fatalf("the shop waypoint to a ready endpoint: %v", err)
 	}
-	if err := dial("shop", ServiceAccount, unready); !forbidden(err) {
+	before := ready.accepted.Load()
+	if err := dial("shop", ServiceAccount, "east", unready); !forbidden(err, ReasonTargetNotAllowed) {
 		t.Errorf("unready endpoint: %v, want 403", err)
 	}
-	if err := dial("shop", ServiceAccount, stray); !forbidden(err) {
+	if err := dial("shop", ServiceAccount, "east", stray); !forbidden(err, ReasonTargetNotAllowed) {
 		t.Errorf("address of no endpoint: %v, want 403", err)
 	}
-	before := ready.accepted.Load()
-	if err := dial("other", ServiceAccount, ready); !forbidden(err) {
+	if err := dial("other", ServiceAccount, "east", ready); !forbidden(err, ReasonCallerNotAllowed) {
 		t.Errorf("waypoint of another namespace: %v, want 403", err)
+	}
+	// A waypoint of north, whose scope lets it import nothing from west, claims to be east.
+	if err := dial("shop", ServiceAccount, "north", ready); !forbidden(err, ReasonTargetNotAllowed) {
+		t.Errorf("waypoint of north claiming east: %v, want 403", err)
+	}
+	// A certificate that names no cluster cannot claim one either.
+	if err := dial("shop", ServiceAccount, "", ready); !forbidden(err, ReasonNoCallerCluster) {
+		t.Errorf("certificate without cluster claiming east: %v, want 403 %s", err, ReasonNoCallerCluster)
 	}
 	if unready.accepted.Load() != 0 || stray.accepted.Load() != 0 || ready.accepted.Load() != before {
 		t.Fatalf("denied tunnels reached backends: unready %d, stray %d, ready %d (was %d)",
@@ -184,8 +194,8 @@ func TestRefusedAndUnreachablePeersAreRetried(t *testing.T) {
 	w1, w2 := startBackend(t, "w", "127.0.0.51"), startBackend(t, "w", "127.0.0.56")
 	deadPeer := "127.0.0.63:" + itoa(deadAddress(t, "127.0.0.63"))
 	port := int32(freePort(t))
-	// north's waypoint record points at west's server, which refuses north's endpoint (not one
-	// of west's); south's points at an address nothing listens on. Two live endpoints keep the
+	// north's waypoint record points at west's server, which is not north's (its certificate
+	// names west); south's points at an address nothing listens on. Two live endpoints keep the
 	// tier out of panic when both failing ones have been tried (2 of 4 healthy: 70%), so the
 	// last retry always lands on a live one.
 	x.put(
@@ -221,7 +231,7 @@ func TestWaypointStopsWhenHBONEPortIsTaken(t *testing.T) {
 	x := newXnet(t, hbone.ProtocolH2, nil)
 	wp, err := New(Options{
 		Namespace: "shop", Cluster: "west", Locality: westWaypoint, ListenHost: "127.0.0.64", Logger: testLogger,
-		HBONE: HBONEOptions{Identity: x.pki.waypointSource(t), ListenAddress: x.west.Inbound().Addr()},
+		HBONE: HBONEOptions{Identity: x.pki.waypointSource(t, "west"), ListenAddress: x.west.Inbound().Addr()},
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -242,7 +252,7 @@ func TestImpostorPeerIsNeverUsed(t *testing.T) {
 	w1, w2 := startBackend(t, "w", "127.0.0.51"), startBackend(t, "w", "127.0.0.56")
 	var proxied atomic.Int64
 	impostor, err := hbone.NewServer(hbone.ServerOptions{
-		Source: x.pki.source(t, "shop", "web"), Logger: testLogger,
+		Source: x.pki.source(t, "shop", "web", "north"), Logger: testLogger,
 		Handler: hbone.HandlerFunc(func(ctx context.Context, req *hbone.Request) (net.Conn, error) {
 			proxied.Add(1)
 			var d net.Dialer

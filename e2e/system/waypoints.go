@@ -67,7 +67,7 @@ func (f *Federation) DeployWaypoint(m *Member, ns string, o WaypointOptions) *Wa
 	f.waypoints[m.Name+"/"+ns] = w
 	w.HBONE = net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(wellknown.HBONEPort))
 	certs := filepath.Join(f.dir, "certs-"+m.Name+"-"+ns)
-	f.Ctl("ca", "issue", "--ca-dir", f.CADir, "--out", certs,
+	f.Ctl("ca", "issue", "--ca-dir", f.CADir, "--out", certs, "--cluster", m.Name,
 		"--spiffe-id", fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", TrustDomain, ns, wellknown.WaypointName))
 	f.createWaypointService(m, ns, w.HBONE)
 	w.args = []string{

@@ -8,12 +8,13 @@ import (
 )
 
 // Material is one consistent set of credentials: a workload certificate with its key, the
-// workload's own SPIFFE ID and the roots that peers' certificates must chain to.
+// workload it names (SPIFFE ID and cluster) and the roots that peers' certificates must chain
+// to.
 type Material struct {
 	// Certificate is presented to peers; Leaf is always set.
 	Certificate tls.Certificate
-	// ID is the SPIFFE ID in Certificate.
-	ID ID
+	// Workload is the SPIFFE ID and the cluster Certificate names.
+	Workload
 	// Roots verifies peers' certificates.
 	Roots *x509.CertPool
 }
@@ -30,7 +31,7 @@ func NewMaterial(certPEM, keyPEM, caPEM []byte) (*Material, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to load key pair %s: %w", "PEM", err)
 	}
-	id, err := FromCertificate(pair.Leaf)
+	w, err := WorkloadOf(pair.Leaf)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read identity of certificate %s: %w", pair.Leaf.Subject, err)
 	}
@@ -38,7 +39,7 @@ func NewMaterial(certPEM, keyPEM, caPEM []byte) (*Material, error) {
 	if !roots.AppendCertsFromPEM(caPEM) {
 		return nil, errors.New("failed to load CA bundle: no certificate found")
 	}
-	return &Material{Certificate: pair, ID: id, Roots: roots}, nil
+	return &Material{Certificate: pair, Workload: w, Roots: roots}, nil
 }
 
 // StaticSource is a Source whose Material never changes.

@@ -12,9 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
+	"net/netip"
 	"net/url"
 	"time"
 )
+
+// ErrInvalidSAN is wrapped by Issue's error for an extra SAN it cannot carry.
+var ErrInvalidSAN = errors.New("invalid subject alternative name")
 
 // clockSkew back-dates NotBefore so that peers with slightly slow clocks accept new certificates.
 const clockSkew = 5 * time.Minute
@@ -101,34 +106,32 @@ func (ca *CA) KeyPEM() ([]byte, error) {
 	return marshalKey(ca.Key)
 }
 
-// Issue signs a new ECDSA P-256 workload certificate for id, valid for ttl, usable for both
-// client and server authentication.
-func (ca *CA) Issue(id ID, ttl time.Duration) (*Issued, error) {
-	if id.IsZero() {
+// Issue signs a new ECDSA P-256 workload certificate for w, valid for ttl (at most until the
+// CA expires), usable for both client and server authentication. Its one URI SAN is w.ID; w's
+// cluster, if any, goes into the Subject (see ClusterOrganization). Each of sans, an IP
+// address or a DNS name, becomes an IP or DNS SAN: meshfed's peers verify the SPIFFE ID
+// only, but clients that check the server's address as a host name (Istio's Go HBONE dialer
+// does) need the address they dial.
+func (ca *CA) Issue(w Workload, ttl time.Duration, sans ...string) (*Issued, error) {
+	if w.ID.IsZero() {
 		return nil, fmt.Errorf("failed to issue certificate: %w: empty ID", ErrInvalidID)
+	}
+	tmpl, err := workloadTemplate(w, sans)
+	if err != nil {
+		return nil, fmt.Errorf("failed to issue certificate for %s: %w", w, err)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("failed to generate key for %s: %w", id, err)
+		return nil, fmt.Errorf("failed to generate key for %s: %w", w, err)
 	}
 	now := time.Now()
-	notAfter := now.Add(ttl)
-	if notAfter.After(ca.Certificate.NotAfter) {
-		notAfter = ca.Certificate.NotAfter
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{Organization: []string{"meshfed"}},
-		NotBefore:             now.Add(-clockSkew),
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		URIs:                  []*url.URL{id.URL()},
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-clockSkew), now.Add(ttl)
+	if tmpl.NotAfter.After(ca.Certificate.NotAfter) {
+		tmpl.NotAfter = ca.Certificate.NotAfter
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Certificate, key.Public(), ca.Key)
 	if err != nil {
-		return nil, fmt.Errorf("failed to sign certificate for %s: %w", id, err)
+		return nil, fmt.Errorf("failed to sign certificate for %s: %w", w, err)
 	}
 	keyPEM, err := marshalKey(key)
 	if err != nil {
@@ -138,6 +141,36 @@ func (ca *CA) Issue(id ID, ttl time.Duration) (*Issued, error) {
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM:  keyPEM,
 	}, nil
+}
+
+// workloadTemplate is the certificate template of w with sans, without validity.
+func workloadTemplate(w Workload, sans []string) (*x509.Certificate, error) {
+	subject := pkix.Name{Organization: []string{ClusterOrganization}}
+	if w.Cluster != "" {
+		if err := ValidateCluster(w.Cluster); err != nil {
+			return nil, err
+		}
+		subject.OrganizationalUnit = []string{w.Cluster}
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               subject,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		URIs:                  []*url.URL{w.ID.URL()},
+	}
+	for _, san := range sans {
+		if ip, err := netip.ParseAddr(san); err == nil && ip.Zone() == "" {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, net.IP(ip.Unmap().AsSlice()))
+			continue
+		}
+		if !isDNSSubdomain(san) {
+			return nil, fmt.Errorf("%w: SAN %q is neither an IP address nor a lower-case DNS name", ErrInvalidSAN, san)
+		}
+		tmpl.DNSNames = append(tmpl.DNSNames, san)
+	}
+	return tmpl, nil
 }
 
 func marshalKey(key crypto.Signer) ([]byte, error) {

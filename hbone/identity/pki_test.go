@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"crypto/x509"
 	"errors"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ func TestIssueAndVerify(t *testing.T) {
 	}
 	id, _ := WorkloadID("example.org", "ns", "sa")
 	foreign, _ := WorkloadID("other.org", "ns", "sa")
-	issued, err := ca.Issue(id, time.Hour)
+	issued, err := ca.Issue(Workload{ID: id}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestIssueAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreignIssued, err := ca.Issue(foreign, time.Hour)
+	foreignIssued, err := ca.Issue(Workload{ID: foreign}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,17 +54,17 @@ func TestIssueAndVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := VerifyChain(tt.chain, tt.mat.Roots, "example.org")
+			got, err := VerifyChain(tt.chain, tt.mat.Roots, "example.org", x509.ExtKeyUsageClientAuth)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("VerifyChain error = %v, wantErr %v", err, tt.wantErr)
 			}
-			if err == nil && got != id {
+			if err == nil && got.ID != id {
 				t.Fatalf("VerifyChain = %s, want %s", got, id)
 			}
 		})
 	}
 	var mm *MismatchError
-	if _, err := VerifyChain([][]byte{foreignMat.Certificate.Leaf.Raw}, m.Roots, "example.org"); !errors.As(err, &mm) {
+	if _, err := VerifyChain([][]byte{foreignMat.Certificate.Leaf.Raw}, m.Roots, "example.org", x509.ExtKeyUsageServerAuth); !errors.As(err, &mm) {
 		t.Fatalf("foreign trust domain error = %v, want *MismatchError", err)
 	}
 }
@@ -76,7 +77,7 @@ func TestFileSourceReload(t *testing.T) {
 	dir := t.TempDir()
 	write := func(sa string) ID {
 		id, _ := WorkloadID("example.org", "ns", sa)
-		issued, err := ca.Issue(id, time.Hour)
+		issued, err := ca.Issue(Workload{ID: id}, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,7 +52,7 @@ func material(ca *identity.CA, sa string) (*identity.Material, error) {
 	if err != nil {
 		return nil, err
 	}
-	issued, err := ca.Issue(id, time.Hour)
+	issued, err := ca.Issue(identity.Workload{ID: id}, time.Hour)
 	if err != nil {
 		return nil, err
 	}

@@ -219,7 +219,7 @@ func (e *env) tcpDial() (dialFunc, func(), error) {
 
 // tlsDial connects to the TLS proxy, which reads the target port from the first 2 bytes.
 func (e *env) tlsDial() (dialFunc, func(), error) {
-	conf := identity.ClientConfig(e.client, identity.ID{}, nil)
+	conf := identity.ClientConfig(e.client, identity.Workload{}, nil)
 	return func(ctx context.Context, t netip.AddrPort) (net.Conn, error) {
 		d := tls.Dialer{Config: conf}
 		c, err := d.DialContext(ctx, "tcp", e.tlsAddr)

@@ -54,7 +54,7 @@ func newEnv(ctx context.Context, f Flags, ps []pathSpec, log *slog.Logger) (_ *e
 		return nil, err
 	}
 	certDir := filepath.Join(dir, "certs")
-	if err := issueCertificate(certDir); err != nil {
+	if err := issueCertificates(certDir, nodesOf(ps)); err != nil {
 		return nil, err
 	}
 	if err := e.startBackend(); err != nil {
@@ -94,9 +94,10 @@ func (e *env) close() {
 	}
 }
 
-// issueCertificate writes spiffe://cluster.local/ns/bench/sa/meshfed-waypoint from a
-// throwaway development root into dir; every waypoint process uses it.
-func issueCertificate(dir string) error {
+// issueCertificates writes, from a throwaway development root, the certificate of
+// spiffe://cluster.local/ns/bench/sa/meshfed-waypoint in each node's cluster into
+// dir/<cluster>; the waypoints of a cluster share it.
+func issueCertificates(dir string, nodes []node) error {
 	ca, err := identity.NewRootCA(trustDomain, 24*time.Hour)
 	if err != nil {
 		return err
@@ -105,11 +106,16 @@ func issueCertificate(dir string) error {
 	if err != nil {
 		return err
 	}
-	issued, err := ca.Issue(id, 24*time.Hour)
-	if err != nil {
-		return err
+	for _, n := range nodes {
+		issued, err := ca.Issue(identity.Workload{ID: id, Cluster: n.cluster}, 24*time.Hour)
+		if err != nil {
+			return err
+		}
+		if err := identity.WriteFiles(filepath.Join(dir, n.cluster), issued, ca.CertPEM()); err != nil {
+			return err
+		}
 	}
-	return identity.WriteFiles(dir, issued, ca.CertPEM())
+	return nil
 }
 
 // payload is the body of every request and every response.

@@ -148,11 +148,11 @@ func (n node) args(etcd []string, certDir, hboneAddr string, profiled bool) []st
 	a = append(a,
 		"--namespace", namespace, "--cluster", n.cluster, "--network", n.network,
 		"--region", "r1", "--zone", "z1", "--node", "bench",
-		"--listen-host", n.listen, "--log-level", "warn",
+		"--listen-host", n.listen, "--log-level", "warn", "--allow-loopback-endpoints",
 		"--trust-domain", trustDomain, "--hbone-address", hboneAddr, "--hbone-transport", n.transport,
-		"--cert-file", filepath.Join(certDir, identity.CertFileName),
-		"--key-file", filepath.Join(certDir, identity.KeyFileName),
-		"--ca-file", filepath.Join(certDir, identity.CAFileName),
+		"--cert-file", filepath.Join(certDir, n.cluster, identity.CertFileName),
+		"--key-file", filepath.Join(certDir, n.cluster, identity.KeyFileName),
+		"--ca-file", filepath.Join(certDir, n.cluster, identity.CAFileName),
 	)
 	for _, e := range etcd {
 		a = append(a, "--etcd-endpoints", e)

@@ -30,14 +30,14 @@ func newTestCA(t *testing.T) *testCA {
 	return &testCA{ca: ca}
 }
 
-// files writes the certificate of ns/sa into a new directory and returns it.
+// files writes the certificate of ns/sa in cluster east into a new directory and returns it.
 func (c *testCA) files(t *testing.T, ns, sa string) string {
 	t.Helper()
 	id, err := identity.WorkloadID("cluster.local", ns, sa)
 	if err != nil {
 		t.Fatal(err)
 	}
-	issued, err := c.ca.Issue(id, time.Hour)
+	issued, err := c.ca.Issue(identity.Workload{ID: id, Cluster: "east"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestRunServesHBONE(t *testing.T) {
 		"MESHFED_HBONE_TRANSPORT": "h3",
 	}
 	o := DefaultOptions(func(k string) string { return env[k] })
-	o.EtcdEndpoints, o.ListenHost = emb.Endpoints(), "127.0.0.1"
+	o.EtcdEndpoints, o.ListenHost, o.AllowLoopbackEndpoints = emb.Endpoints(), "127.0.0.1", true
 	admin := runReady(t, o)
 
 	target := netip.MustParseAddrPort(net.JoinHostPort(backend.host, strconv.Itoa(backend.port)))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/waypoint"
 )
 
@@ -49,6 +50,10 @@ type Options struct {
 	// AllowCallers is a comma-separated list of SPIFFE IDs that replaces the default caller
 	// policy of the inbound server.
 	AllowCallers string
+	// HBONELimits bound what callers can make the inbound server hold.
+	HBONELimits hbone.Limits
+	// AllowLoopbackEndpoints lets the waypoint dial endpoints on loopback (single-host labs).
+	AllowLoopbackEndpoints bool
 }
 
 // DefaultOptions reads the defaults from the environment (getenv is os.Getenv in main).
@@ -76,6 +81,12 @@ func DefaultOptions(getenv func(string) string) Options {
 		HBONEAddress:   orDefault(getenv("MESHFED_HBONE_ADDRESS"), DefaultHBONEAddress),
 		HBONETransport: orDefault(getenv("MESHFED_HBONE_TRANSPORT"), "h2"),
 		AllowCallers:   getenv("MESHFED_ALLOW_CALLERS"),
+		HBONELimits: hbone.Limits{
+			HandshakeTimeout: hbone.DefaultHandshakeTimeout, TunnelIdleTimeout: hbone.DefaultTunnelIdleTimeout,
+			MaxConnections: hbone.DefaultMaxConnections, MaxConnectionsPerSource: hbone.DefaultMaxConnectionsPerSource,
+			MaxHandshakesPerSource: hbone.DefaultMaxHandshakesPerSource,
+			MaxTunnels:             hbone.DefaultMaxTunnels, MaxTunnelsPerSource: hbone.DefaultMaxTunnelsPerSource,
+		},
 	}
 }
 
@@ -125,6 +136,16 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.HBONEAddress, "hbone-address", o.HBONEAddress, "address of the inbound HBONE server, TCP (HTTP/2) and UDP (HTTP/3) on the same port; 0 or empty disables inbound ($MESHFED_HBONE_ADDRESS)")
 	fs.StringVar(&o.HBONETransport, "hbone-transport", o.HBONETransport, "transport of outbound tunnels: h2, or h3 (falls back to h2 when QUIC fails) ($MESHFED_HBONE_TRANSPORT)")
 	fs.StringVar(&o.AllowCallers, "allow-callers", o.AllowCallers, "comma-separated SPIFFE IDs allowed to open inbound tunnels, replacing the default (this namespace's meshfed-waypoint in --trust-domain) ($MESHFED_ALLOW_CALLERS)")
+	l := &o.HBONELimits
+	fs.DurationVar(&l.HandshakeTimeout, "hbone-handshake-timeout", l.HandshakeTimeout, "inbound HBONE connections that have not completed their TLS (or QUIC) handshake by then are closed")
+	fs.DurationVar(&l.TunnelIdleTimeout, "hbone-tunnel-idle-timeout", l.TunnelIdleTimeout, "inbound tunnels through which no byte passed, in either direction, for that long are closed")
+	fs.IntVar(&l.MaxConnections, "hbone-max-connections", l.MaxConnections, "inbound HBONE connections (TCP and QUIC) open at once; more are refused")
+	fs.IntVar(&l.MaxConnectionsPerSource, "hbone-max-connections-per-source", l.MaxConnectionsPerSource, "inbound HBONE connections open at once from one source (an IPv4 address or IPv6 /64)")
+	fs.IntVar(&l.MaxHandshakesPerSource, "hbone-max-handshakes-per-source", l.MaxHandshakesPerSource, "inbound HBONE connections of one source still in their handshake; more are refused, so idle or slow connections cannot starve other callers")
+	fs.IntVar(&l.MaxTunnels, "hbone-max-tunnels", l.MaxTunnels, "inbound tunnels open at once; more are answered 503 tunnel-limit")
+	fs.IntVar(&l.MaxTunnelsPerSource, "hbone-max-tunnels-per-source", l.MaxTunnelsPerSource, "inbound tunnels open at once from one source")
+	fs.BoolVar(&o.AllowLoopbackEndpoints, "allow-loopback-endpoints", o.AllowLoopbackEndpoints, "dial endpoints on loopback addresses, for labs that run every endpoint on one host; "+
+		"without it the waypoint refuses endpoints on loopback, link-local, unspecified, multicast or its own addresses whatever the store says")
 }
 
 // Validate checks that the waypoint knows where it is and where the store is.
@@ -155,6 +176,10 @@ func (o *Options) Validate() error {
 	}
 	if _, err := ParseCallers(o.AllowCallers); err != nil {
 		errs = append(errs, err)
+	}
+	if l := o.HBONELimits; l.HandshakeTimeout < 0 || l.TunnelIdleTimeout < 0 || l.MaxConnections < 0 || l.MaxConnectionsPerSource < 0 || l.MaxHandshakesPerSource < 0 ||
+		l.MaxTunnels < 0 || l.MaxTunnelsPerSource < 0 {
+		errs = append(errs, errors.New("--hbone-* limits must not be negative (0 takes the default)"))
 	}
 	return errors.Join(errs...)
 }

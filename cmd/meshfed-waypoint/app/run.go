@@ -31,6 +31,7 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		Namespace: o.Namespace, Cluster: o.Cluster, ListenHost: o.ListenHost,
 		Locality:       model.Locality{Network: o.Network, Region: o.Region, Zone: o.Zone, Subzone: o.Subzone, Node: o.Node, Cluster: o.Cluster},
 		ConnectTimeout: o.ConnectTimeout, Retries: o.Retries, HBONE: hb, Logger: log,
+		AllowLoopbackEndpoints: o.AllowLoopbackEndpoints,
 	})
 	if err != nil {
 		return err
@@ -51,6 +52,9 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		return err
 	}
 	defer stopAdmin()
+	if o.AllowLoopbackEndpoints {
+		log.Warn("dialing endpoints on loopback addresses (--allow-loopback-endpoints): for single-host labs only")
+	}
 	log.Info("waypoint starting", "namespace", o.Namespace, "cluster", o.Cluster, "network", o.Network, "zone", o.Zone)
 	if err := w.Run(ctx, st); err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -81,6 +85,7 @@ func hboneOptions(ctx context.Context, o Options, log *slog.Logger) (waypoint.HB
 	log.Info("HBONE enabled", "identity", src.Material().ID.String(), "transport", proto.String(), "inbound", o.inboundAddress(), "allowCallers", len(callers))
 	return waypoint.HBONEOptions{
 		Identity: src, TrustDomain: o.TrustDomain, ListenAddress: o.inboundAddress(), Protocol: proto, AllowCallers: callers,
+		Limits: o.HBONELimits,
 	}, nil
 }
 

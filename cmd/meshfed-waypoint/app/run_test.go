@@ -34,7 +34,7 @@ func TestRunServesFromStore(t *testing.T) {
 
 	o := DefaultOptions(func(string) string { return "" })
 	o.Namespace, o.Cluster, o.Network, o.Zone = "shop", "east", "net-a", "z1"
-	o.EtcdEndpoints, o.ListenHost = emb.Endpoints(), "127.0.0.1"
+	o.EtcdEndpoints, o.ListenHost, o.AllowLoopbackEndpoints = emb.Endpoints(), "127.0.0.1", true
 	admin := runReady(t, o)
 	var conn net.Conn
 	waitFor(t, "the waypoint listener", func() bool {

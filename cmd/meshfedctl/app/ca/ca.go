@@ -81,6 +81,8 @@ func runInit(streams cli.Streams, f *initFlags) error {
 type issueFlags struct {
 	caDir    string
 	spiffeID string
+	cluster  string
+	sans     []string
 	out      string
 	ttl      time.Duration
 }
@@ -88,13 +90,16 @@ type issueFlags struct {
 func newIssueCommand(streams cli.Streams) *cobra.Command {
 	f := &issueFlags{}
 	cmd := &cobra.Command{
-		Use:   "issue --spiffe-id spiffe://<td>/ns/<ns>/sa/<sa> --out DIR",
+		Use:   "issue --spiffe-id spiffe://<td>/ns/<ns>/sa/<sa> [--cluster NAME] --out DIR",
 		Short: "Issue an ECDSA P-256 workload certificate (tls.crt, tls.key, ca.crt in --out)",
 		Args:  cmdline.NoArgs,
 		RunE:  func(*cobra.Command, []string) error { return runIssue(streams, f) },
 	}
 	cmd.Flags().StringVar(&f.caDir, "ca-dir", "meshfed-ca", "directory of the CA, as ca init wrote it")
 	cmd.Flags().StringVar(&f.spiffeID, "spiffe-id", "", "SPIFFE ID of the workload (required)")
+	cmd.Flags().StringVar(&f.cluster, "cluster", "", "member cluster the workload runs in, written into the certificate's Subject (O=meshfed, OU=<cluster>); "+
+		"a waypoint's certificate needs it: other waypoints authorize its tunnels by this cluster")
+	cmd.Flags().StringSliceVar(&f.sans, "san", nil, "extra IP address or DNS name SAN (repeatable), for clients that check the server's address as a host name, such as Istio's Go HBONE dialer")
 	cmd.Flags().StringVar(&f.out, "out", "", "directory for tls.crt, tls.key and ca.crt (required)")
 	cmd.Flags().DurationVar(&f.ttl, "ttl", 24*time.Hour, "validity of the certificate (capped at the CA's)")
 	return cmd
@@ -115,14 +120,15 @@ func runIssue(streams cli.Streams, f *issueFlags) error {
 	if td := ca.TrustDomain(); td != "" && td != id.TrustDomain() {
 		return fmt.Errorf("failed to issue certificate %s: CA trust domain is %s", id, td)
 	}
-	issued, err := ca.Issue(id, f.ttl)
+	w := identity.Workload{ID: id, Cluster: f.cluster}
+	issued, err := ca.Issue(w, f.ttl, f.sans...)
 	if err != nil {
 		return err
 	}
 	if err := identity.WriteFiles(f.out, issued, ca.CertPEM()); err != nil {
 		return err
 	}
-	fmt.Fprintf(streams.Out, "Issued %s into %s\n", id, f.out)
+	fmt.Fprintf(streams.Out, "Issued %s into %s\n", w, f.out)
 	return nil
 }
 

@@ -71,8 +71,54 @@ func TestInitAndIssue(t *testing.T) {
 	if ttl := time.Until(leaf.NotAfter); ttl > 2*time.Hour || ttl < 110*time.Minute {
 		t.Fatalf("certificate valid for %v, want 2h", ttl)
 	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		t.Fatalf("issued certificate is not valid for server authentication: %v", err)
+	}
 	if _, err := identity.NewMaterial(read("tls.crt"), read("tls.key"), read("ca.crt")); err != nil {
 		t.Fatalf("files do not load as HBONE credentials: %v", err)
+	}
+}
+
+// TestIssueCluster issues a waypoint certificate naming its cluster, with an IP SAN for
+// clients that check the server's address.
+func TestIssueCluster(t *testing.T) {
+	caDir, outDir := filepath.Join(t.TempDir(), "ca"), filepath.Join(t.TempDir(), "wp")
+	if _, err := run(t, "init", "--dir", caDir, "--trust-domain", "example.org"); err != nil {
+		t.Fatal(err)
+	}
+	const id = "spiffe://example.org/ns/shop/sa/meshfed-waypoint"
+	out, err := run(t, "issue", "--ca-dir", caDir, "--spiffe-id", id, "--cluster", "east-1", "--san", "10.0.0.9", "--san", "wp.example", "--out", outDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "east-1") {
+		t.Fatalf("output %q does not name the cluster", out)
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(outDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	m, err := identity.NewMaterial(read("tls.crt"), read("tls.key"), read("ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID.String() != id || m.Cluster != "east-1" {
+		t.Fatalf("certificate names %s, want %s in cluster east-1", m.Workload, id)
+	}
+	if err := m.Certificate.Leaf.VerifyHostname("10.0.0.9"); err != nil {
+		t.Fatalf("IP SAN: %v", err)
+	}
+	if err := m.Certificate.Leaf.VerifyHostname("wp.example"); err != nil {
+		t.Fatalf("DNS SAN: %v", err)
+	}
+	for _, args := range [][]string{{"--cluster", "East_1"}, {"--san", "not a name"}} {
+		all := append([]string{"issue", "--ca-dir", caDir, "--spiffe-id", id, "--out", t.TempDir()}, args...)
+		if _, err := run(t, all...); err == nil {
+			t.Errorf("issue %v succeeded, want error", args)
+		}
 	}
 }
 
