@@ -15,6 +15,12 @@ GOLANGCI_LINT  := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 GO_TEST_FLAGS ?= -count=1 -timeout=30m
 
+# Images: version and commit stamped into the binaries (internal/version) and used as the tag.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGES  ?= meshfed-hub meshfed-waypoint
+CLUSTERS ?= 3
+
 ##@ General
 
 .PHONY: help
@@ -26,6 +32,10 @@ help: ## Show this help.
 .PHONY: build
 build: ## Build every binary into ./bin.
 	go build -o bin/ ./cmd/...
+
+.PHONY: images
+images: ## Build the images (IMAGES: meshfed-hub, meshfed-waypoint) with the local Docker engine, tagged $(VERSION) and dev.
+	VERSION=$(VERSION) COMMIT=$(COMMIT) bash deploy/images/build.sh $(IMAGES)
 
 ##@ Test
 
@@ -66,6 +76,14 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 15s).
 	    echo "fuzz $$pkg $$f"; go test -run='^$$' -fuzz="^$$f$$" -fuzztime=$${FUZZTIME:-15s} $$pkg; \
 	  done; \
 	done
+
+.PHONY: clusters
+clusters: ## Bring up CLUSTERS (3) real single-node clusters in Docker (e2e/clusters), or reuse them.
+	go run ./e2e/clusters/cmd/clusters up -n $(CLUSTERS)
+
+.PHONY: clusters-down
+clusters-down: ## Remove the clusters, their networks and state (images and build caches stay).
+	go run ./e2e/clusters/cmd/clusters down
 
 ##@ Code generation
 
