@@ -44,7 +44,7 @@ test: tools ## Daily loop: every test with -short (skips only the 1 GiB HBONE tr
 	go test -short $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-all
-test-all: verify lint tools ## Everything CI runs: verify, lint, then every test including e2e.
+test-all: verify lint tools cluster-tools ## Everything CI runs: verify, lint, then every test including e2e and the real clusters.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
@@ -114,6 +114,10 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned) with the project's config.
 tools: ## Build kube-apiserver, etcd (envtest) and CoreDNS (DNS tests) into the cache (seconds when cached).
 	bash e2e/tools/build.sh
 	bash e2e/tools/coredns/build.sh
+
+.PHONY: cluster-tools
+cluster-tools: ## Build what the real clusters run (node binaries, node image, pause/CoreDNS/echo images), once.
+	bash e2e/clusters/build.sh >/dev/null
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(TOOLS_BIN)
