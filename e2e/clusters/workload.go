@@ -46,7 +46,8 @@ spec:
 `, ns, name, c.Name, s.Artifacts.EchoImage, replicas)
 }
 
-// Apply applies YAML to cluster c (server-side), creating namespace ns first when it is not "".
+// Apply applies YAML to cluster c (server-side, taking over fields such as replicas that
+// `kubectl scale` changed since), creating namespace ns first when it is not "".
 func (s *Set) Apply(ctx context.Context, c *Cluster, ns, yaml string) error {
 	if ns != "" {
 		nsYAML := "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n"
@@ -54,7 +55,7 @@ func (s *Set) Apply(ctx context.Context, c *Cluster, ns, yaml string) error {
 			return err
 		}
 	}
-	_, err := s.Kubectl(ctx, c, strings.NewReader(yaml), "apply", "--server-side", "-f", "-")
+	_, err := s.Kubectl(ctx, c, strings.NewReader(yaml), "apply", "--server-side", "--force-conflicts", "-f", "-")
 	return err
 }
 
