@@ -15,6 +15,12 @@ GOLANGCI_LINT  := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 GO_TEST_FLAGS ?= -count=1 -timeout=30m
 
+# Images: version and commit stamped into the binaries (internal/version) and used as the tag.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGES  ?= meshfed-hub meshfed-waypoint
+CLUSTERS ?= 3
+
 ##@ General
 
 .PHONY: help
@@ -28,6 +34,10 @@ build: ## Build every binary into ./bin, and bin/kubectl-meshfed (the kubectl pl
 	go build -o bin/ ./cmd/...
 	ln -sf meshfedctl bin/kubectl-meshfed
 
+.PHONY: images
+images: ## Build the images (IMAGES: meshfed-hub, meshfed-waypoint) with the local Docker engine, tagged $(VERSION) and dev.
+	VERSION=$(VERSION) COMMIT=$(COMMIT) bash deploy/images/build.sh $(IMAGES)
+
 ##@ Test
 
 .PHONY: test
@@ -35,7 +45,7 @@ test: tools ## Daily loop: every test with -short (skips only the 1 GiB HBONE tr
 	go test -short $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-all
-test-all: verify lint tools ## Everything CI runs: verify, lint, then every test including e2e.
+test-all: verify lint tools cluster-tools ## Everything CI runs: verify, lint, then every test including e2e and the real clusters.
 	go test $(GO_TEST_FLAGS) ./...
 	cd hbone/interop && go test $(GO_TEST_FLAGS) ./...
 
@@ -70,6 +80,14 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 15s).
 	  done; \
 	done
 
+.PHONY: clusters
+clusters: ## Bring up CLUSTERS (3) real single-node clusters in Docker (e2e/clusters), or reuse them.
+	go run ./e2e/clusters/cmd/clusters up -n $(CLUSTERS)
+
+.PHONY: clusters-down
+clusters-down: ## Remove the clusters, their networks and state (images and build caches stay).
+	go run ./e2e/clusters/cmd/clusters down
+
 ##@ Code generation
 
 .PHONY: generate
@@ -100,6 +118,10 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned) with the project's config.
 tools: ## Build kube-apiserver, etcd (envtest) and CoreDNS (DNS tests) into the cache (seconds when cached).
 	bash e2e/tools/build.sh
 	bash e2e/tools/coredns/build.sh
+
+.PHONY: cluster-tools
+cluster-tools: ## Build what the real clusters run (node binaries, node image, pause/CoreDNS/echo images), once.
+	bash e2e/clusters/build.sh >/dev/null
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(TOOLS_BIN)

@@ -1,8 +1,11 @@
 package version
 
 import (
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +42,29 @@ func TestGet(t *testing.T) {
 	want := "meshfed-hub v1.2.3 (commit 0123abc, " + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")"
 	if got := i.String("meshfed-hub"); got != want {
 		t.Errorf("String = %q, want %q", got, want)
+	}
+}
+
+// TestLdflagsStamp builds a program with -ldflags -X, as deploy/images/build.sh does, and checks
+// that the stamp reaches what --version prints.
+func TestLdflagsStamp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skips building a program")
+	}
+	bin := filepath.Join(t.TempDir(), "stamped")
+	const pkg = "github.com/meshfed/meshfed/internal/version"
+	build := exec.Command("go", "build", "-o", bin,
+		"-ldflags", "-X "+pkg+".Version=v9.8.7 -X "+pkg+".Commit=abc123",
+		"./testdata/stamped")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin).Output()
+	if err != nil {
+		t.Fatalf("run %s: %v", bin, err)
+	}
+	want := "stamped v9.8.7 (commit abc123, " + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")"
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Fatalf("stamped binary printed %q, want %q", got, want)
 	}
 }

@@ -1,0 +1,56 @@
+package clusters
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+)
+
+// labelSet marks every container and network of a set of clusters with the set's prefix, so that
+// Down finds them all, and nothing else.
+const labelSet = "meshfed.io/cluster-set"
+
+// labelConfig holds the hash of what a node was created from; a node whose hash differs is
+// recreated instead of reused.
+const labelConfig = "meshfed.io/cluster-config"
+
+// docker runs the docker CLI and returns its standard output; stdin may be nil.
+func docker(ctx context.Context, stdin io.Reader, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("failed to run docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+// listLabeled returns the names of the containers (kind "ps") or networks (kind "network ls")
+// labeled with the set's prefix.
+func listLabeled(ctx context.Context, kind, prefix string) ([]string, error) {
+	args := append(strings.Fields(kind), "--filter", "label="+labelSet+"="+prefix, "--format", "{{.Names}}")
+	if kind == "ps" {
+		args = append(args, "--all")
+	} else {
+		args[len(args)-1] = "{{.Name}}"
+	}
+	out, err := docker(ctx, nil, args...)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(out), nil
+}
+
+// containerState returns whether the container is running and its config label ("" if absent).
+func containerState(ctx context.Context, name string) (running bool, config string, err error) {
+	out, err := docker(ctx, nil, "inspect", "--format",
+		`{{.State.Running}} {{index .Config.Labels "`+labelConfig+`"}}`, name)
+	if err != nil {
+		return false, "", err
+	}
+	state, config, _ := strings.Cut(out, " ")
+	return state == "true", config, nil
+}

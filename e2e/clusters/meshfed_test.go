@@ -1,0 +1,244 @@
+package clusters_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshfed/meshfed/e2e/clusters"
+	"github.com/meshfed/meshfed/e2e/framework"
+)
+
+// user runs commands as a user following the README's "On real clusters" steps would: kubectl
+// and meshfedctl with one kubeconfig holding every cluster's context, from the repository root.
+type user struct {
+	t          *testing.T
+	set        *clusters.Set
+	root       string
+	kubeconfig string
+	meshfedctl string
+	dir        string
+}
+
+func newUser(t *testing.T, set *clusters.Set) *user {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := framework.RepoRoot(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &user{t: t, set: set, root: root, dir: t.TempDir()}
+	var paths []string
+	for i := range set.Clusters {
+		paths = append(paths, set.Kubeconfig(&set.Clusters[i]))
+	}
+	u.kubeconfig = strings.Join(paths, string(os.PathListSeparator))
+	u.meshfedctl = filepath.Join(u.dir, "meshfedctl")
+	u.run(t.Context(), "go", "build", "-o", u.meshfedctl, "./cmd/meshfedctl")
+	return u
+}
+
+// run runs a command in the repository root with KUBECONFIG set and fails the test on error.
+func (u *user) run(ctx context.Context, name string, args ...string) string {
+	u.t.Helper()
+	out, err := u.try(ctx, name, args...)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	return out
+}
+
+func (u *user) try(ctx context.Context, name string, args ...string) (string, error) {
+	switch name {
+	case "kubectl":
+		name = u.set.Artifacts.Kubectl()
+	case "meshfedctl":
+		name = u.meshfedctl
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = u.root
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+u.kubeconfig)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s %s: %w\n%s%s", filepath.Base(name), strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// networkOf is the meshfed network name of a cluster.
+func networkOf(c *clusters.Cluster) string { return c.Network }
+
+const shopNS = "shop"
+
+// install follows the README's "On real clusters" steps: images, CRDs and the hub on cluster-1,
+// MCS CRDs and join for every member, a global Service web with backends in every cluster, and a
+// waypoint per cluster reachable from the other network through its node's transit address.
+func install(t *testing.T, set *clusters.Set) *user {
+	t.Helper()
+	ctx := t.Context()
+	u := newUser(t, set)
+	hub := &set.Clusters[0]
+
+	// 1. Images, built with the local Docker engine and copied into every node.
+	u.run(ctx, "make", "images")
+	if err := set.LoadImages(ctx, "meshfed-hub:dev", "meshfed-waypoint:dev"); err != nil {
+		t.Fatal(err)
+	}
+	// 2. CRDs and the hub (embedded store) on cluster-1; the MCS CRDs on every member.
+	u.run(ctx, "kubectl", "--context", hub.Name, "apply", "-k", "deploy/crds")
+	u.run(ctx, "kubectl", "--context", hub.Name, "apply", "-k", "deploy/hub-embedded")
+	u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "rollout", "status",
+		"deployment/meshfed-hub", "--timeout=3m")
+	for i := range set.Clusters {
+		u.run(ctx, "kubectl", "--context", set.Clusters[i].Name, "apply", "-k", "deploy/mcs")
+	}
+	// 3. Join every member with the API address the hub's pod reaches.
+	for i := range set.Clusters {
+		c := &set.Clusters[i]
+		u.run(ctx, "meshfedctl", "join", c.Name, "--hub-context", hub.Name, "--member-context", c.Name,
+			"--network", networkOf(c), "--member-server", c.APIServerURL())
+	}
+	// 4. A Service web in namespace shop of every cluster, exported globally.
+	for i := range set.Clusters {
+		c := &set.Clusters[i]
+		if err := set.Apply(ctx, c, shopNS, set.EchoDeployment(c, shopNS, "web", 2)); err != nil {
+			t.Fatal(err)
+		}
+		if err := set.Apply(ctx, c, "", webService); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 5. Waypoints: certificates, the store's address as pods of every cluster reach it, and an
+	// HBONE address other networks reach (the node's transit address and the NodePort).
+	u.run(ctx, "meshfedctl", "ca", "init", "--dir", filepath.Join(u.dir, "ca"))
+	u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "patch", "service", "meshfed-hub",
+		"-p", `{"spec":{"type":"NodePort"}}`)
+	etcdPort := strings.TrimSpace(u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "get", "service",
+		"meshfed-hub", "-o", `jsonpath={.spec.ports[?(@.name=="etcd-client")].nodePort}`))
+	etcd := "http://" + hub.TransitIP.String() + ":" + etcdPort
+	for i := range set.Clusters {
+		c := &set.Clusters[i]
+		// Each member's waypoints have their own certificate: it names their cluster, which the
+		// waypoints of other clusters authorize tunnels by.
+		// The CA is new on every run, so the Secret is replaced even on reused clusters.
+		certs := filepath.Join(u.dir, "wp-certs-"+c.Name)
+		u.run(ctx, "meshfedctl", "ca", "issue", "--ca-dir", filepath.Join(u.dir, "ca"), "--out", certs,
+			"--cluster", c.Name, "--spiffe-id", "spiffe://cluster.local/ns/"+shopNS+"/sa/meshfed-waypoint", "--ttl", "24h")
+		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "delete", "secret", "meshfed-waypoint-certs", "--ignore-not-found")
+		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "create", "secret", "generic",
+			"meshfed-waypoint-certs", "--from-file="+certs)
+		u.run(ctx, "meshfedctl", "waypoint", "apply", "-n", shopNS, "--hub-context", hub.Name, "--member-context", c.Name,
+			"--cluster", c.Name,
+			"--network", networkOf(c), "--etcd-endpoints", etcd, "--service-type", "NodePort")
+		hbonePort := strings.TrimSpace(u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "get", "service",
+			"meshfed-waypoint", "-o", `jsonpath={.spec.ports[?(@.name=="hbone")].nodePort}`))
+		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "annotate", "--overwrite", "service", "meshfed-waypoint",
+			"meshfed.io/hbone-address="+c.TransitIP.String()+":"+hbonePort)
+	}
+	for i := range set.Clusters {
+		c := &set.Clusters[i]
+		// Reused clusters keep running pods whose Deployment did not change: restart them so
+		// that they load this run's certificates.
+		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "rollout", "restart", "deployment/meshfed-waypoint")
+		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "rollout", "status", "deployment/meshfed-waypoint", "--timeout=3m")
+		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "rollout", "status", "deployment/web", "--timeout=3m")
+	}
+	return u
+}
+
+const webService = `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: ` + shopNS + `
+  labels:
+    meshfed.io/service-scope: global
+spec:
+  selector: {app: web}
+  ports:
+    - {name: http, port: 80, targetPort: http}
+`
+
+// answers sends n requests from the client pod to url and counts the clusters that answered;
+// failed requests are counted under "error".
+func answers(ctx context.Context, set *clusters.Set, c *clusters.Cluster, pod, url string, n int) map[string]int {
+	got := map[string]int{}
+	for range n {
+		out, err := set.Exec(ctx, c, shopNS, pod, "get", url)
+		if err != nil {
+			got["error"]++
+			continue
+		}
+		cluster, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(out), "cluster="), " ")
+		got[cluster]++
+	}
+	return got
+}
+
+// TestMeshfed installs meshfed on the real clusters as the README says, then checks that a
+// client pod's requests to the global service are answered by backends of several clusters, and
+// cross into network B through HBONE when network A has no backend left.
+func TestMeshfed(t *testing.T) {
+	set := realClusters(t)
+	install(t, set)
+	ctx := t.Context()
+	c1, c2, c3 := &set.Clusters[0], &set.Clusters[1], &set.Clusters[2]
+
+	if err := set.Apply(ctx, c1, shopNS, set.EchoDeployment(c1, shopNS, "client", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Rollout(ctx, c1, shopNS, "client", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	client, _, err := set.PodOf(ctx, c1, shopNS, "client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://web-global." + shopNS + ".svc.cluster.local/"
+
+	// The hub derives web-global once it has merged the exports and found the waypoint.
+	var last map[string]int
+	err = poll(ctx, 3*time.Minute, func() error {
+		last = answers(ctx, set, c1, client, url, 40)
+		if last[c1.Name] == 0 || last[c2.Name] == 0 || last["error"] > 0 {
+			return fmt.Errorf("answers %v", last)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("requests from %s to %s are not answered by %s and %s without errors: %v", c1.Name, url, c1.Name, c2.Name, err)
+	}
+	t.Logf("network A: %v", last)
+	if last[c3.Name] != 0 {
+		t.Errorf("with backends on network A (PreferNetwork), %s answered %d requests", c3.Name, last[c3.Name])
+	}
+
+	t.Run("CrossNetworkThroughHBONE", func(t *testing.T) {
+		for _, c := range []*clusters.Cluster{c1, c2} {
+			if _, err := set.Kubectl(ctx, c, nil, "-n", shopNS, "scale", "deployment/web", "--replicas=0"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := poll(ctx, 2*time.Minute, func() error {
+			last = answers(ctx, set, c1, client, url, 20)
+			if last[c3.Name] != 20 {
+				return fmt.Errorf("answers %v", last)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("with no backend on network A, requests are not all answered by %s: %v", c3.Name, err)
+		}
+		t.Logf("network A scaled to 0: %v", last)
+	})
+}
