@@ -39,7 +39,7 @@ func storeFailures(errs []*store.RecordError) StoreFailures {
 // them from: the Syncs under the namespaces plan against it rather than reading the store three
 // more times (at 21,000 keys each read took ~0.3 s). A record the store does not take fails
 // only its own service (or cluster, or namespace's waypoints): it is returned and the pass goes
-// on.
+// on; a new service whose service record failed gets no endpoints records either.
 func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord, snap *store.Snapshot) ([]*store.RecordError, error) {
 	defer recordStoreWrites(f.writer, f.writer.Stats())
 	var failed []*store.RecordError
@@ -66,9 +66,14 @@ func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.Ser
 	if _, err := sync("waypoint", store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindWaypoints}, d.Waypoints); err != nil {
 		return nil, err
 	}
+	unknown := unknownServices(failed, previous)
 	var eps []store.Record
 	for _, c := range slices.Sorted(maps.Keys(d.Endpoints)) {
-		eps = append(eps, d.Endpoints[c]...)
+		for _, r := range d.Endpoints[c] {
+			if k := r.Key(); !unknown[store.ServiceKey(k.Namespace, k.Domain, k.Name)] {
+				eps = append(eps, r)
+			}
+		}
 	}
 	r, err := sync("endpoint", store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindEndpoints}, eps)
 	if err != nil {
@@ -81,6 +86,24 @@ func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.Ser
 		}
 	}
 	return failed, nil
+}
+
+// unknownServices are the keys of the service records that failed and that the store did not
+// hold before the pass: readers do not know those services, so their endpoints are not written
+// either (and, never written, none is deleted). A service the store knew keeps its old record
+// and gets its endpoints.
+func unknownServices(failed []*store.RecordError, previous []*store.ServiceRecord) map[store.Key]bool {
+	known := make(map[store.Key]bool, len(previous))
+	for _, s := range previous {
+		known[s.Key()] = true
+	}
+	out := map[store.Key]bool{}
+	for _, e := range failed {
+		if e.Key.Kind == store.KindService && !known[e.Key] {
+			out[e.Key] = true
+		}
+	}
+	return out
 }
 
 // reportNotWritten logs the records the store did not take: a Warning when a record newly

@@ -18,7 +18,9 @@ import (
 
 // TestApplyFailsOnlyTheServiceItCannotWrite: a pass whose merge holds a service record too
 // large for the store writes every other service and returns the failure under that service,
-// without failing.
+// without failing. The failed service is new, so its endpoints are not written either: a reader
+// never sees endpoints of a service it does not know. Once the store knows the service, a
+// service record that fails keeps the stored one and the endpoints still follow.
 func TestApplyFailsOnlyTheServiceItCannotWrite(t *testing.T) {
 	ctx := t.Context()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
@@ -68,7 +70,27 @@ func TestApplyFailsOnlyTheServiceItCannotWrite(t *testing.T) {
 		t.Fatalf("failures %v, want the huge service's record too large", byService)
 	}
 	l, err := cli.List(ctx, store.NamespacePrefix("shop"))
-	if err != nil || len(l.Services()) != 2 || len(l.Endpoints()) != 3 {
-		t.Fatalf("the store holds %d services and %d endpoints records (%v), want 2 and 3", len(l.Services()), len(l.Endpoints()), err)
+	if err != nil || len(l.Services()) != 2 || len(l.Endpoints()) != 2 {
+		t.Fatalf("the store holds %d services and %d endpoints records (%v), want 2 and 2", len(l.Services()), len(l.Endpoints()), err)
+	}
+
+	// huge becomes small enough: written with its endpoints. Then it grows again, with a
+	// changed endpoint: the stored service record stays, the endpoint change is written.
+	res.Services[1] = service("huge", "")
+	if failed, err := f.apply(ctx, DesiredRecords(&res, members, nil), l.Services(), nil); err != nil || len(failed) != 0 {
+		t.Fatalf("apply: %v, not written %v", err, failed)
+	}
+	if l, err = cli.List(ctx, store.NamespacePrefix("shop")); err != nil || len(l.Services()) != 3 || len(l.Endpoints()) != 3 {
+		t.Fatalf("the store holds %d services and %d endpoints records (%v), want 3 and 3", len(l.Services()), len(l.Endpoints()), err)
+	}
+	res.Services[1] = service("huge", strings.Repeat("x", 1<<20))
+	res.Services[1].Endpoints[0].Endpoints[0].Ready = false
+	failed, err = f.apply(ctx, DesiredRecords(&res, members, nil), l.Services(), nil)
+	if err != nil || len(storeFailures(failed)[huge]) != 1 {
+		t.Fatalf("apply: %v, not written %v; want the huge service's record", err, failed)
+	}
+	e, found, err := cli.Get(ctx, store.EndpointsKey("shop", wellknown.DefaultSegmentDomain, "huge", "east"))
+	if err != nil || !found || e.Record.(*store.EndpointsRecord).Endpoints[0].Ready {
+		t.Fatalf("the known service's endpoint change was not written: found %v, %v", found, err)
 	}
 }
