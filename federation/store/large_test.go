@@ -141,6 +141,9 @@ func TestPutAndDeleteLargeRecord(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(e.Record, r) {
 		t.Fatalf("Get after Put: %v", err)
 	}
+	if _, _, err := w.client.Get(ctx, EndpointsChunkKey("shop", r.Domain, "cart", "east-1", "0123456789abcdef")); !errors.Is(err, ErrMalformedKey) {
+		t.Fatalf("Get of a chunk key: %v, want ErrMalformedKey", err)
+	}
 	small := largeEndpointsRecord("shop", "cart", "east-1", 3)
 	if written, err := w.Put(ctx, small); err != nil || !written {
 		t.Fatalf("smaller Put = %v, %v", written, err)

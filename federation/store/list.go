@@ -34,10 +34,13 @@ type Listing struct {
 
 // Get reads one record. found is false when the key does not exist; a value that does not
 // decode is returned as a *DecodeError. An endpoints record stored in parts is read with its
-// chunks, at one revision, and returned whole.
+// chunks, at one revision, and returned whole; a chunk's own key is refused.
 func (c *Client) Get(ctx context.Context, k Key) (e Entry, found bool, err error) {
 	if err := k.Validate(); err != nil {
 		return Entry{}, false, err
+	}
+	if k.Kind == KindEndpointsChunk {
+		return Entry{}, false, fmt.Errorf("failed to get key %s: a chunk is read with its endpoints record: %w", k, ErrMalformedKey)
 	}
 	key := k.String()
 	ops := []clientv3.Op{clientv3.OpGet(key)}
