@@ -38,6 +38,8 @@ type Federation struct {
 	namespaces map[string]bool
 	// reported are the member problems already recorded as Events; only the loop uses it.
 	reported map[problemKey]bool
+	// notWritten are the store records the last pass could not write; only the loop uses it.
+	notWritten map[store.Key]bool
 }
 
 // NewFederation returns the loop; Trigger wakes it.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
@@ -32,12 +31,16 @@ type pass struct {
 	snapshot *store.Snapshot
 }
 
-// outcome is what a store pass hands to the member side: the merge, what was gathered, and
-// the allocated waypoint ports. Nothing in it is changed after the pass returns it.
+// outcome is what a store pass hands to the member side: the merge, what was gathered, the
+// allocated waypoint ports, and the services whose records the store did not take. Nothing in
+// it is changed after the pass returns it.
 type outcome struct {
 	res   merge.Result
 	p     *pass
 	ports map[portKey]int32
+	// notWritten are the services whose service or endpoints records could not be written
+	// (see StoreFailures); each fails alone, the pass goes on.
+	notWritten StoreFailures
 }
 
 // SyncOnce runs one whole pass in the caller's goroutine: the store pass, then the member side
@@ -69,11 +72,13 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 	}
 	d := DesiredRecords(&res, p.states, ports)
 	d.Waypoints = p.waypoints
-	if err := f.apply(ctx, d, p.previous.Services(), p.snapshot); err != nil {
+	notWritten, err := f.apply(ctx, d, p.previous.Services(), p.snapshot)
+	if err != nil {
 		return nil, err
 	}
+	f.reportNotWritten(notWritten)
 	pm.storeWritten()
-	return &outcome{res: res, p: p, ports: ports}, nil
+	return &outcome{res: res, p: p, ports: ports, notWritten: storeFailures(notWritten)}, nil
 }
 
 // publish carries a store pass's outcome to the members and the hub: Warning Events for bad
@@ -204,60 +209,6 @@ func publishedServices(records []*store.ServiceRecord) []model.PublishedService 
 	out := make([]model.PublishedService, len(records))
 	for i, r := range records {
 		out[i] = r.Model()
-	}
-	return out
-}
-
-// apply writes the desired records, each Sync rewriting only the keys whose bytes changed.
-// New and changed services and waypoints go before endpoints, and withdrawn services after
-// them, so a watcher never sees endpoints of a service it does not know, nor a remote endpoint
-// before the waypoint that reaches it. Carried-over members are part of the merge, so one Sync
-// over every endpoint key withdraws exactly the removed and withdrawn clusters' keys and leaves
-// the rest untouched. previous are the service records the pass read, and snap what it read
-// them from: the Syncs under the namespaces plan against it rather than reading the store three
-// more times (at 21,000 keys each read took ~0.3 s).
-func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord, snap *store.Snapshot) error {
-	defer recordStoreWrites(f.writer, f.writer.Stats())
-	if _, err := f.writer.Sync(ctx, store.SelectClusters(), d.Clusters); err != nil {
-		return fmt.Errorf("failed to write cluster records: %w", err)
-	}
-	services := store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindService}
-	withdrawn := withdrawnServices(d.Services, previous)
-	if _, err := f.writer.SyncFrom(ctx, snap, services, append(slices.Clip(d.Services), withdrawn...)); err != nil {
-		return fmt.Errorf("failed to write service records: %w", err)
-	}
-	if _, err := f.writer.SyncFrom(ctx, snap, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindWaypoints}, d.Waypoints); err != nil {
-		return fmt.Errorf("failed to write waypoint records: %w", err)
-	}
-	var eps []store.Record
-	for _, c := range slices.Sorted(maps.Keys(d.Endpoints)) {
-		eps = append(eps, d.Endpoints[c]...)
-	}
-	r, err := f.writer.SyncFrom(ctx, snap, store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindEndpoints}, eps)
-	if err != nil {
-		return fmt.Errorf("failed to write endpoint records: %w", err)
-	}
-	f.log.Debug("endpoint records synced", "put", r.Put, "deleted", r.Deleted, "unchanged", r.Unchanged)
-	if len(withdrawn) > 0 {
-		if _, err := f.writer.SyncFrom(ctx, snap, services, d.Services); err != nil {
-			return fmt.Errorf("failed to withdraw service records: %w", err)
-		}
-	}
-	return nil
-}
-
-// withdrawnServices are the previous service records no longer desired; the first services
-// Sync keeps them (unchanged) until their endpoints are gone.
-func withdrawnServices(desired []store.Record, previous []*store.ServiceRecord) []store.Record {
-	want := make(map[string]bool, len(desired))
-	for _, r := range desired {
-		want[r.Key().String()] = true
-	}
-	var out []store.Record
-	for _, s := range previous {
-		if !want[s.Key().String()] {
-			out = append(out, s)
-		}
 	}
 	return out
 }

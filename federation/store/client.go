@@ -45,6 +45,8 @@ type ClientConfig struct {
 type Client struct {
 	etcd *clientv3.Client
 	log  *slog.Logger
+	// chunks are the chunks this client's listings decoded.
+	chunks chunkCache
 }
 
 // Connect opens a client and waits, up to DialTimeout, until etcd answers a read.

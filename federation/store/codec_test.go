@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -63,7 +65,10 @@ func TestDecodeRejects(t *testing.T) {
 		{"not json", epKey, []byte("{not json"), nil},
 		{"json array", epKey, []byte(`[1,2]`), nil},
 		{"no version", epKey, append([]byte("{"), goodEP[len(`{"v":1,`):]...), ErrUnsupportedVersion},
-		{"newer version", epKey, bytes.Replace(goodEP, []byte(`{"v":1,`), []byte(`{"v":2,`), 1), ErrUnsupportedVersion},
+		{"newer version", epKey, bytes.Replace(goodEP, []byte(`{"v":1,`), []byte(`{"v":3,`), 1), ErrUnsupportedVersion},
+		{"version 2 but no head", epKey, bytes.Replace(goodEP, []byte(`{"v":1,`), []byte(`{"v":2,`), 1), ErrInvalidRecord},
+		{"version 1 at a chunk key", epKey + "/0123456789abcdef", goodEP, ErrUnsupportedVersion},
+		{"head naming a chunk twice", epKey, []byte(`{"v":2,"namespace":"shop","domain":"mesh.internal","name":"cart","cluster":"east","scope":"global","count":2,"chunks":["0123456789abcdef","0123456789abcdef"]}`), ErrInvalidRecord},
 		{"other cluster in value", epKey, westEP, ErrKeyMismatch},
 		{"endpoint of another cluster", epKey, foreignVal, ErrKeyMismatch},
 		{"bad scope", epKey, bytes.Replace(goodEP, []byte(`"scope":"global"`), []byte(`"scope":"galaxy"`), 1), ErrInvalidRecord},
@@ -132,6 +137,14 @@ func FuzzDecode(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(key, val)
+	}
+	head, chunks := goldenV2()
+	for _, g := range append(chunks, head) {
+		b, err := os.ReadFile(filepath.Join("testdata", "v2", g.file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(g.key.String(), bytes.TrimSuffix(b, []byte("\n")))
 	}
 	f.Add("/meshfed/v1/clusters/east", []byte(`{"v":1,"name":"east"}`))
 	f.Add("/meshfed/v1/clusters/east", []byte(`{"v":2}`))

@@ -7,4 +7,8 @@
 // the project talks in model types. The etcd server lives in package embedded, so that clients
 // do not link it. Its record types are the stored format, pinned by golden files under
 // testdata/; from_model.go (for the hub) and to_model.go (for every reader) convert.
+//
+// An endpoints record too large for one etcd value is stored in parts (records_split.go:
+// chunks and a head naming them, split.go writes them); readers never see the parts, only whole
+// records, and only once every part is stored (join.go).
 package store

@@ -45,3 +45,45 @@ func (e *DecodeError) Error() string {
 
 // Unwrap returns the cause.
 func (e *DecodeError) Unwrap() error { return e.Err }
+
+// RecordError reports a desired record the writer could not write: it breaks a field rule
+// (ErrInvalidRecord) or is too large even split (ErrRecordTooLarge). It fails only that
+// record: what the store held for its key is left as it was.
+type RecordError struct {
+	// Key is the record's key.
+	Key Key
+	// Err says why; it wraps ErrInvalidRecord or ErrRecordTooLarge.
+	Err error
+}
+
+// Error implements error.
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("failed to write record %s: %v", e.Key, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// NotWrittenError is what Sync returns when it wrote every desired record but Records: the
+// caller reports each (for the hub, on its global service) and carries on.
+type NotWrittenError struct {
+	// Records are the records not written, sorted by key.
+	Records []*RecordError
+}
+
+// Error implements error.
+func (e *NotWrittenError) Error() string {
+	if len(e.Records) == 1 {
+		return e.Records[0].Error()
+	}
+	return fmt.Sprintf("failed to write %d records, the first: %v", len(e.Records), e.Records[0])
+}
+
+// Unwrap returns each record's error, so that errors.Is sees their causes.
+func (e *NotWrittenError) Unwrap() []error {
+	out := make([]error, len(e.Records))
+	for i, r := range e.Records {
+		out[i] = r
+	}
+	return out
+}

@@ -48,3 +48,24 @@ func endpointsRecord(ns, name, cluster string, n int) *EndpointsRecord {
 func waypointsRecord(ns, cluster string) *WaypointsRecord {
 	return NewWaypointsRecord(&model.PublishedWaypoints{Namespace: ns, Cluster: cluster, Network: "net-" + cluster, Addresses: []string{"192.0.2.10:15008", "wp.example.com:15008"}})
 }
+
+// largeEndpointsRecord is cluster's slice of ns/name with n endpoints as a real cluster has
+// them: pod IPs, EC2-style node names over 3 zones, one named port; every seventh endpoint is
+// not ready. About 240 bytes an endpoint.
+func largeEndpointsRecord(ns, name, cluster string, n int) *EndpointsRecord {
+	e := &model.PublishedEndpoints{Namespace: ns, Domain: wellknown.DefaultSegmentDomain, Name: name, Cluster: cluster, Scope: model.ScopeGlobal}
+	zones := []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
+	for i := range n {
+		node := i / 30
+		e.Endpoints = append(e.Endpoints, model.Endpoint{
+			Address: fmt.Sprintf("10.%d.%d.%d", 100+i/65536, i/256%256, i%256),
+			Ports:   []model.EndpointPort{{Name: "http", Port: 8080}},
+			Locality: model.Locality{
+				Network: "net-" + cluster, Region: "eu-west-1", Zone: zones[node%3],
+				Node: fmt.Sprintf("ip-10-%d-%d-%d.eu-west-1.compute.internal", 20+node/65536, node/256%256, node%256), Cluster: cluster,
+			},
+			Ready: i%7 != 0, Serving: true,
+		})
+	}
+	return NewEndpointsRecord(e)
+}

@@ -35,6 +35,9 @@ const (
 	KindEndpoints
 	// KindWaypoints is /meshfed/v1/ns/<ns>/waypoints/<cluster>.
 	KindWaypoints
+	// KindEndpointsChunk is /meshfed/v1/ns/<ns>/endpoints/<domain>/<name>/<cluster>/<chunk>:
+	// one part of an endpoints record stored in parts (see EndpointsHead).
+	KindEndpointsChunk
 )
 
 // String names the kind as it appears in keys.
@@ -48,19 +51,23 @@ func (k Kind) String() string {
 		return "endpoints"
 	case KindWaypoints:
 		return "waypoints"
+	case KindEndpointsChunk:
+		return "endpoints chunk"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
 // Key identifies one record. Only the fields its Kind uses are set: Cluster for KindCluster;
-// Namespace, Domain and Name for KindService; those and Cluster for KindEndpoints; Namespace
-// and Cluster for KindWaypoints.
+// Namespace, Domain and Name for KindService; those and Cluster for KindEndpoints; those and
+// Chunk for KindEndpointsChunk; Namespace and Cluster for KindWaypoints.
 type Key struct {
 	Kind      Kind
 	Namespace string
 	Domain    string
 	Name      string
 	Cluster   string
+	// Chunk is the chunk's ID: 16 lower-case hexadecimal digits (see EndpointsChunk).
+	Chunk string
 }
 
 // ClusterKey is the key of a cluster record.
@@ -74,6 +81,20 @@ func ServiceKey(ns, domain, name string) Key {
 // EndpointsKey is the key of one cluster's endpoints of a global service.
 func EndpointsKey(ns, domain, name, cluster string) Key {
 	return Key{Kind: KindEndpoints, Namespace: ns, Domain: domain, Name: name, Cluster: cluster}
+}
+
+// EndpointsChunkKey is the key of one chunk of a cluster's endpoints of a global service.
+func EndpointsChunkKey(ns, domain, name, cluster, chunk string) Key {
+	return Key{Kind: KindEndpointsChunk, Namespace: ns, Domain: domain, Name: name, Cluster: cluster, Chunk: chunk}
+}
+
+// Endpoints is the key of the endpoints record a chunk key belongs to; other keys are returned
+// as they are.
+func (k Key) Endpoints() Key {
+	if k.Kind != KindEndpointsChunk {
+		return k
+	}
+	return EndpointsKey(k.Namespace, k.Domain, k.Name, k.Cluster)
 }
 
 // WaypointsKey is the key of a namespace's waypoints in one cluster.
@@ -103,6 +124,8 @@ func (k Key) String() string {
 		return ServiceEndpointsPrefix(k.Namespace, k.Domain, k.Name) + k.Cluster
 	case KindWaypoints:
 		return NamespacePrefix(k.Namespace) + "waypoints/" + k.Cluster
+	case KindEndpointsChunk:
+		return ServiceEndpointsPrefix(k.Namespace, k.Domain, k.Name) + k.Cluster + "/" + k.Chunk
 	}
 	return ""
 }
@@ -113,6 +136,12 @@ func (k Key) Validate() error {
 	fields, err := k.fields()
 	if err != nil {
 		return err
+	}
+	if k.Kind == KindEndpointsChunk && !validChunkID(k.Chunk) {
+		return fmt.Errorf("failed to validate key %q: chunk %q is not 16 lower-case hexadecimal digits: %w", k.String(), k.Chunk, ErrMalformedKey)
+	}
+	if k.Kind != KindEndpointsChunk && k.Chunk != "" {
+		return fmt.Errorf("failed to validate key %q: chunk is set on a %s key: %w", k.String(), k.Kind, ErrMalformedKey)
 	}
 	for _, f := range fields {
 		if f.want && !validSegment(f.value) {
@@ -134,10 +163,11 @@ type keyField struct {
 
 func (k Key) fields() ([]keyField, error) {
 	uses := map[Kind][4]bool{
-		KindCluster:   {false, false, false, true},
-		KindService:   {true, true, true, false},
-		KindEndpoints: {true, true, true, true},
-		KindWaypoints: {true, false, false, true},
+		KindCluster:        {false, false, false, true},
+		KindService:        {true, true, true, false},
+		KindEndpoints:      {true, true, true, true},
+		KindWaypoints:      {true, false, false, true},
+		KindEndpointsChunk: {true, true, true, true},
 	}
 	u, ok := uses[k.Kind]
 	if !ok {
@@ -179,6 +209,8 @@ func keyFromParts(p []string) (Key, bool) {
 		return ServiceKey(p[1], p[3], p[4]), true
 	case len(p) == 6 && p[2] == "endpoints":
 		return EndpointsKey(p[1], p[3], p[4], p[5]), true
+	case len(p) == 7 && p[2] == "endpoints":
+		return EndpointsChunkKey(p[1], p[3], p[4], p[5], p[6]), true
 	case len(p) == 4 && p[2] == "waypoints":
 		return WaypointsKey(p[1], p[3]), true
 	}
@@ -197,6 +229,22 @@ func validSegment(s string) bool {
 		alnum := (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
 		edge := i == 0 || i == len(s)-1
 		if !alnum && (edge || (c != '-' && c != '.')) {
+			return false
+		}
+	}
+	return true
+}
+
+// chunkIDLen is the length of a chunk ID: 64 bits in hexadecimal.
+const chunkIDLen = 16
+
+// validChunkID reports whether s is 16 lower-case hexadecimal digits.
+func validChunkID(s string) bool {
+	if len(s) != chunkIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return false
 		}
 	}

@@ -15,6 +15,7 @@ func TestKeyStringAndParse(t *testing.T) {
 		{"service", ServiceKey("shop", "mesh.internal", "cart"), "/meshfed/v1/ns/shop/services/mesh.internal/cart"},
 		{"endpoints", EndpointsKey("shop", "mesh.internal", "cart", "east-1"), "/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east-1"},
 		{"waypoints", WaypointsKey("shop", "east-1"), "/meshfed/v1/ns/shop/waypoints/east-1"},
+		{"endpoints chunk", EndpointsChunkKey("shop", "mesh.internal", "cart", "east-1", "0123456789abcdef"), "/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east-1/0123456789abcdef"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +54,12 @@ func TestParseKeyRejects(t *testing.T) {
 		"/meshfed/v1/ns/sh_op/waypoints/east",
 		"/meshfed/v1/leader/694d7a1b2c3d4e5f",
 		"/meshfed/v1/ns/shop/waypoints/east\x00",
+		"/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east/0123456789ABCDEF",
+		"/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east/0123456789abcde",
+		"/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east/0123456789abcdef0",
+		"/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east/0123456789abcdeg",
+		"/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east/0123456789abcdef/x",
+		"/meshfed/v1/ns/shop/services/mesh.internal/cart/0123456789abcdef",
 	}
 	for _, s := range tests {
 		t.Run(s, func(t *testing.T) {
@@ -69,6 +76,8 @@ func TestKeyValidateRejectsFieldsOfOtherKinds(t *testing.T) {
 		{Kind: KindWaypoints, Namespace: "shop", Cluster: "east", Name: "cart"},
 		{Kind: KindService, Namespace: "shop", Domain: "d", Name: "cart", Cluster: "east"},
 		{Kind: Kind(9), Cluster: "east"},
+		{Kind: KindEndpoints, Namespace: "shop", Domain: "d", Name: "cart", Cluster: "east", Chunk: "0123456789abcdef"},
+		{Kind: KindEndpointsChunk, Namespace: "shop", Domain: "d", Name: "cart", Cluster: "east"},
 		{},
 	}
 	for _, k := range tests {
@@ -100,6 +109,7 @@ func FuzzParseKey(f *testing.F) {
 		"/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east",
 		"/meshfed/v1/ns/shop/waypoints/east",
 		"/meshfed/v1/ns/shop/waypoints/east/",
+		"/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east/0123456789abcdef",
 		"/meshfed/v1/leader/1",
 	} {
 		f.Add(s)

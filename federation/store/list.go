@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,43 +33,66 @@ type Listing struct {
 }
 
 // Get reads one record. found is false when the key does not exist; a value that does not
-// decode is returned as a *DecodeError.
+// decode is returned as a *DecodeError. An endpoints record stored in parts is read with its
+// chunks, at one revision, and returned whole; a chunk's own key is refused.
 func (c *Client) Get(ctx context.Context, k Key) (e Entry, found bool, err error) {
 	if err := k.Validate(); err != nil {
 		return Entry{}, false, err
 	}
-	resp, err := c.etcd.Get(ctx, k.String())
+	if k.Kind == KindEndpointsChunk {
+		return Entry{}, false, fmt.Errorf("failed to get key %s: a chunk is read with its endpoints record: %w", k, ErrMalformedKey)
+	}
+	key := k.String()
+	ops := []clientv3.Op{clientv3.OpGet(key)}
+	if k.Kind == KindEndpoints {
+		ops = append(ops, clientv3.OpGet(key+"/", clientv3.WithPrefix()))
+	}
+	resp, err := c.etcd.Txn(ctx).Then(ops...).Commit()
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("failed to get key %s: %w", k, err)
 	}
-	if len(resp.Kvs) == 0 {
+	var kvs []*storedKV
+	for _, r := range resp.Responses {
+		kvs = append(kvs, r.GetResponseRange().Kvs...)
+	}
+	if len(kvs) == 0 || string(kvs[0].Key) != key {
 		return Entry{}, false, nil
 	}
-	e, derr := decodeKV(resp.Kvs[0])
-	if derr != nil {
-		return Entry{}, true, derr
+	l := c.decodeListing(kvs, resp.Header.Revision, key+"/")
+	for _, e := range l.Entries {
+		if e.Key == k {
+			return e, true, nil
+		}
 	}
-	return e, true, nil
+	for _, derr := range l.Errors {
+		if derr.Key == key {
+			return Entry{}, true, derr
+		}
+	}
+	return Entry{}, true, &DecodeError{Key: key, Err: fmt.Errorf("no record decoded: %w", ErrInvalidRecord)}
 }
 
 // List reads every record under prefix (which must lie under Root) at one revision. Values that
-// do not decode are reported in Listing.Errors; the other records are still returned.
+// do not decode, and endpoints records whose parts do not join, are reported in
+// Listing.Errors; the other records are still returned. The chunks of an endpoints record are
+// joined into it only when the prefix holds the record's key.
 func (c *Client) List(ctx context.Context, prefix string) (Listing, error) {
 	kvs, rev, err := c.listRaw(ctx, prefix)
 	if err != nil {
 		return Listing{}, err
 	}
-	return decodeListing(kvs, rev), nil
+	return c.decodeListing(kvs, rev, prefix), nil
 }
 
 // parallelDecodeMin is the number of values from which decodeListing spreads the decoding
 // over the cores; below it a goroutine per core costs more than it saves.
 const parallelDecodeMin = 256
 
-// decodeListing decodes what listRaw read at revision rev, leaving out the leader key. Large
-// listings (a hub pass reads the whole store) are decoded on every core, each value on its own;
-// the entries keep the order of kvs.
-func decodeListing(kvs []*storedKV, rev int64) Listing {
+// decodeListing decodes what listRaw read of prefix at revision rev, leaving out the leader
+// key, and joins endpoints records stored in parts (joinEntries). Large listings (a hub pass
+// reads the whole store) are decoded on every core, each value on its own; chunks decoded by
+// an earlier listing are taken from the client's cache. The entries keep the order of kvs.
+func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string) Listing {
 	type decoded struct {
 		e    Entry
 		derr *DecodeError
@@ -81,7 +105,7 @@ func decodeListing(kvs []*storedKV, rev int64) Listing {
 				out[i].skip = true
 				continue
 			}
-			out[i].e, out[i].derr = decodeKV(kvs[i])
+			out[i].e, out[i].derr = c.decodeCached(kvs[i])
 		}
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(kvs)/parallelDecodeMin)
@@ -105,26 +129,40 @@ func decodeListing(kvs []*storedKV, rev int64) Listing {
 			l.Entries = append(l.Entries, d.e)
 		}
 	}
+	seen := make(map[string]bool)
+	for _, e := range l.Entries {
+		if e.Key.Kind == KindEndpointsChunk {
+			seen[e.Key.String()] = true
+		}
+	}
+	c.chunks.retain(prefix, seen)
+	var errs []*DecodeError
+	l.Entries, errs = joinEntries(l.Entries)
+	l.Errors = append(l.Errors, errs...)
 	return l
 }
 
 // listRaw reads every key-value under prefix, page by page, all pages at the revision of the
 // first.
 func (c *Client) listRaw(ctx context.Context, prefix string) ([]*mvccpb.KeyValue, int64, error) {
+	return c.listRawAt(ctx, prefix, 0)
+}
+
+// listRawAt is listRaw at revision rev, or at the current one when rev is 0.
+func (c *Client) listRawAt(ctx context.Context, prefix string, rev int64) ([]*mvccpb.KeyValue, int64, error) {
 	if !strings.HasPrefix(prefix, Root) {
 		return nil, 0, fmt.Errorf("failed to list prefix %q: not under %s: %w", prefix, Root, ErrMalformedKey)
 	}
 	end := clientv3.GetPrefixRangeEnd(prefix)
-	var (
-		out []*mvccpb.KeyValue
-		rev int64
-	)
+	var out []*mvccpb.KeyValue
 	for from := prefix; ; {
 		resp, err := c.etcd.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(listPageSize), clientv3.WithRev(rev))
 		if err != nil {
 			return nil, 0, fmt.Errorf("failed to list prefix %s: %w", prefix, err)
 		}
-		rev = resp.Header.Revision
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
 		out = append(out, resp.Kvs...)
 		if !resp.More || len(resp.Kvs) == 0 {
 			return out, rev, nil
@@ -132,6 +170,25 @@ func (c *Client) listRaw(ctx context.Context, prefix string) ([]*mvccpb.KeyValue
 		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
 }
+
+// decodeCached is decodeKV that takes chunks from the client's cache, and keeps them there.
+func (c *Client) decodeCached(kv *storedKV) (Entry, *DecodeError) {
+	if !bytes.HasPrefix(kv.Key, []byte(NamespacesPrefix)) || bytes.Count(kv.Key, []byte("/")) != chunkKeySlashes {
+		return decodeKV(kv)
+	}
+	if chunk, ok := c.chunks.get(kv); ok {
+		return Entry{Key: chunk.Key(), Record: chunk, ModRevision: kv.ModRevision}, nil
+	}
+	e, derr := decodeKV(kv)
+	if chunk, ok := e.Record.(*EndpointsChunk); ok {
+		c.chunks.put(kv, chunk)
+	}
+	return e, derr
+}
+
+// chunkKeySlashes is the number of '/' in a chunk key: /meshfed/v1/ns/<ns>/endpoints/<domain>/
+// <name>/<cluster>/<chunk>.
+const chunkKeySlashes = 9
 
 // decodeKV decodes one stored key-value into an Entry.
 func decodeKV(kv *mvccpb.KeyValue) (Entry, *DecodeError) {

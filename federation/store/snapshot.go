@@ -75,7 +75,7 @@ func (c *Client) ListSnapshot(ctx context.Context, prefix string) (Listing, *Sna
 		key := string(kv.Key)
 		snap.kvs[key] = stored{key: key, modRev: kv.ModRevision, sum: digest(kv.Value), digested: true}
 	}
-	return decodeListing(kvs, rev), snap, nil
+	return c.decodeListing(kvs, rev, prefix), snap, nil
 }
 
 // kvsFor returns the snapshot's key-values under prefix, or ok false when the snapshot cannot

@@ -1,13 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Limits of Sync.
@@ -21,6 +20,7 @@ const (
 
 // Selector names the set of keys one Sync owns: keys under Prefix, of Kind, and of Cluster when
 // it is set. Sync deletes the selected keys that are not desired and never touches the others.
+// A selector of KindEndpoints also owns the chunks of the endpoints records it selects.
 type Selector struct {
 	Prefix  string
 	Kind    Kind
@@ -56,30 +56,54 @@ func SelectClusterWaypoints(cluster string) Selector {
 // Matches reports whether the selector owns key k.
 func (s Selector) Matches(k Key) bool {
 	return strings.HasPrefix(k.String(), s.Prefix) &&
-		(s.Kind == 0 || k.Kind == s.Kind) &&
+		(s.Kind == 0 || k.Kind == s.Kind || (s.Kind == KindEndpoints && k.Kind == KindEndpointsChunk)) &&
 		(s.Cluster == "" || k.Cluster == s.Cluster)
 }
 
-// SyncResult counts what one Sync did.
+// SyncResult counts what one Sync did, in keys (an endpoints record stored in parts is several
+// keys), and the desired records it could not write.
 type SyncResult struct {
 	Put       int
 	Deleted   int
 	Unchanged int
+	Failed    int
 }
 
 // change is one planned write: a put of val, or a delete when val is nil. modRev is the key's
-// mod revision when planned (0 if absent), checked again at write time.
+// mod revision when planned (0 if absent), checked again at write time. owner is the key of the
+// record the key stores (the endpoints key of a chunk); part marks a chunk.
 type change struct {
 	key    string
 	val    []byte
 	modRev int64
+	owner  string
+	part   bool
+}
+
+// phase orders a plan's changes so that readers never see half a record: chunks are put
+// before the heads that name them and deleted after no head names them any more.
+func (c *change) phase() int {
+	switch {
+	case c.part && c.val != nil:
+		return 0
+	case c.part:
+		return 2
+	}
+	return 1
 }
 
 // Sync makes the selected keys equal desired: it puts the records whose stored value differs,
 // deletes selected keys not desired, and leaves identical keys and unselected keys alone.
-// Writes go in transactions of at most maxOpsPerTxn keys, each fenced by leadership and by the
-// mod revision each key had when read; if a key changed meanwhile, Sync reads and plans again.
-// Sync is not atomic across transactions, but every pass converges on desired.
+// Writes go in transactions of at most maxOpsPerTxn keys and maxTxnBytes, each fenced by
+// leadership and by the mod revision each key had when read; if a key changed meanwhile, Sync
+// reads and plans again. Sync is not atomic across transactions, but every pass converges on
+// desired, and an endpoints record stored in parts changes for readers only when its head
+// does, after every chunk it names is written.
+//
+// A desired record that cannot be written (it breaks a field rule, or is too large even split)
+// fails alone: Sync writes everything else, leaves what the store holds for that record as it
+// was, and returns a *NotWrittenError listing it. A desired record outside the selector, or
+// desired twice, fails the whole Sync with ErrInvalidRecord before anything is written.
 func (w *Writer) Sync(ctx context.Context, sel Selector, desired []Record) (SyncResult, error) {
 	return w.SyncFrom(ctx, nil, sel, desired)
 }
@@ -89,46 +113,68 @@ func (w *Writer) Sync(ctx context.Context, sel Selector, desired []Record) (Sync
 // snap. A pass that read the store once can so run several Syncs without reading it again. A
 // nil snap, or one that a conflict made stale, reads the store as Sync does.
 func (w *Writer) SyncFrom(ctx context.Context, snap *Snapshot, sel Selector, desired []Record) (SyncResult, error) {
-	want, err := encodeSelected(sel, desired)
+	want, failed, err := encodeSelected(sel, desired, w.splits.storedForm)
 	if err != nil {
 		return SyncResult{}, err
 	}
+	w.splits.retain(sel, owners(want))
 	var total SyncResult
 	for range syncAttempts {
-		res, err := w.syncOnce(ctx, snap, sel, want)
+		res, err := w.syncOnce(ctx, snap, sel, want, failed)
 		total.Put += res.Put
 		total.Deleted += res.Deleted
 		total.Unchanged = res.Unchanged
+		total.Failed = len(failed)
 		if !errors.Is(err, errConflict) {
+			if err == nil {
+				err = failed.err()
+			}
 			return total, err
 		}
 	}
 	return total, fmt.Errorf("failed to sync prefix %s after %d attempts: %w", sel.Prefix, syncAttempts, errConflict)
 }
 
-// encodeSelected encodes the desired records, refusing records outside the selector and
-// duplicates.
-func encodeSelected(sel Selector, desired []Record) (map[string][]byte, error) {
-	want := make(map[string][]byte, len(desired))
+// encodeSelected encodes the desired records into the key-values that store them (with
+// encode, storedForm or a cache of it), refusing records outside the selector and duplicates;
+// records that do not encode are failures.
+func encodeSelected(sel Selector, desired []Record, encode func(Record) ([]storedValue, error)) (map[string]storedValue, failures, error) {
+	want := make(map[string]storedValue, len(desired))
+	failed := failures{}
+	seen := make(map[Key]bool, len(desired))
 	for _, r := range desired {
-		key, val, err := Encode(r)
+		k := r.Key()
+		if !sel.Matches(k) {
+			return nil, nil, fmt.Errorf("failed to sync key %s: outside selector %+v: %w", k, sel, ErrInvalidRecord)
+		}
+		if seen[k] {
+			return nil, nil, fmt.Errorf("failed to sync key %s: desired twice: %w", k, ErrInvalidRecord)
+		}
+		seen[k] = true
+		vals, err := encode(r)
 		if err != nil {
-			return nil, err
+			failed.add(k, err)
+			continue
 		}
-		if !sel.Matches(r.Key()) {
-			return nil, fmt.Errorf("failed to sync key %s: outside selector %+v: %w", key, sel, ErrInvalidRecord)
+		for _, v := range vals {
+			want[v.key] = v
 		}
-		if _, dup := want[key]; dup {
-			return nil, fmt.Errorf("failed to sync key %s: desired twice: %w", key, ErrInvalidRecord)
-		}
-		want[key] = val
 	}
-	return want, nil
+	return want, failed, nil
+}
+
+// owners are the keys of the records want stores.
+func owners(want map[string]storedValue) map[string]bool {
+	out := make(map[string]bool, len(want))
+	for _, v := range want {
+		out[v.owner] = true
+	}
+	return out
 }
 
 // syncOnce reads the selected keys (from snap while it can answer), plans the changes and
 // writes them in batches. A conflict makes snap stale.
-func (w *Writer) syncOnce(ctx context.Context, snap *Snapshot, sel Selector, want map[string][]byte) (SyncResult, error) {
+func (w *Writer) syncOnce(ctx context.Context, snap *Snapshot, sel Selector, want map[string]storedValue, failed failures) (SyncResult, error) {
 	f, _, err := w.currentFence()
 	if err != nil {
 		return SyncResult{}, fmt.Errorf("failed to sync prefix %s: %w", sel.Prefix, err)
@@ -141,31 +187,21 @@ func (w *Writer) syncOnce(ctx context.Context, snap *Snapshot, sel Selector, wan
 		}
 		kvs = storedOf(raw)
 	}
-	changes, unchanged := plan(sel, kvs, want)
-	res := SyncResult{Unchanged: unchanged}
-	for batch := range slices.Chunk(changes, maxOpsPerTxn) {
-		rev, err := w.commit(ctx, f, batch)
-		if err != nil {
-			if errors.Is(err, errConflict) {
-				snap.invalidate()
-			}
-			return res, err
+	changes, unchanged := plan(sel, kvs, want, failed)
+	b := batcher{w: w, f: f, snap: snap, failed: failed, res: SyncResult{Unchanged: unchanged}}
+	if err := b.write(ctx, changes); err != nil {
+		if errors.Is(err, errConflict) {
+			snap.invalidate()
 		}
-		snap.applied(batch, rev)
-		for _, c := range batch {
-			if c.val == nil {
-				res.Deleted++
-			} else {
-				res.Put++
-			}
-		}
+		return b.res, err
 	}
 	w.stats.unchanged(unchanged)
-	return res, nil
+	return b.res, nil
 }
 
-// plan compares the stored keys with the desired ones and returns the changes, sorted by key.
-func plan(sel Selector, kvs []stored, want map[string][]byte) ([]change, int) {
+// plan compares the stored keys with the desired ones and returns the changes in the order
+// they are written: by phase, then by key. The keys of failed records are left as they are.
+func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failures) ([]change, int) {
 	var changes []change
 	unchanged := 0
 	seen := make(map[string]bool, len(kvs))
@@ -176,57 +212,42 @@ func plan(sel Selector, kvs []stored, want map[string][]byte) ([]change, int) {
 			continue
 		}
 		seen[key] = true
-		val, ok := want[key]
+		owner := k.Endpoints().String()
+		if failed[owner] != nil {
+			continue
+		}
+		v, ok := want[key]
 		switch {
 		case !ok:
-			changes = append(changes, change{key: key, modRev: kv.modRev})
-		case kv.holds(val):
+			changes = append(changes, change{key: key, modRev: kv.modRev, owner: owner, part: k.Kind == KindEndpointsChunk})
+		case kv.holds(v.val):
 			unchanged++
 		default:
-			changes = append(changes, change{key: key, val: val, modRev: kv.modRev})
+			changes = append(changes, change{key: key, val: v.val, modRev: kv.modRev, owner: v.owner, part: v.part})
 		}
 	}
-	for key, val := range want {
-		if !seen[key] {
-			changes = append(changes, change{key: key, val: val})
+	for key, v := range want {
+		if !seen[key] && failed[v.owner] == nil {
+			changes = append(changes, change{key: key, val: v.val, owner: v.owner, part: v.part})
 		}
 	}
-	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(changes, func(a, b change) int {
+		return cmp.Or(cmp.Compare(a.phase(), b.phase()), strings.Compare(a.key, b.key))
+	})
 	return changes, unchanged
 }
 
-// commit writes one batch in a transaction guarded by the leader fence and each key's mod
-// revision, and returns the revision it committed at. It tells a lost leadership
-// (ErrNotLeader) from a key changed meanwhile (errConflict).
-func (w *Writer) commit(ctx context.Context, f fence, batch []change) (int64, error) {
-	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(f.key), "=", f.rev)}
-	ops := make([]clientv3.Op, 0, len(batch))
-	for _, c := range batch {
-		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(c.key), "=", c.modRev))
-		if c.val == nil {
-			ops = append(ops, clientv3.OpDelete(c.key))
-		} else {
-			ops = append(ops, clientv3.OpPut(c.key, string(c.val)))
-		}
-	}
-	resp, err := w.client.etcd.Txn(ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(f.key)).Commit()
+// putParts writes an endpoints record stored in parts by syncing exactly its keys: the head and
+// the chunks under it.
+func (w *Writer) putParts(ctx context.Context, r Record) (bool, error) {
+	k := r.Key()
+	res, err := w.Sync(ctx, Selector{Prefix: k.String(), Kind: KindEndpoints, Cluster: k.Cluster}, []Record{r})
 	if err != nil {
-		return 0, fmt.Errorf("failed to commit batch from key %s: %w", batch[0].key, err)
-	}
-	w.stats.txn()
-	if !resp.Succeeded {
-		leader := resp.Responses[0].GetResponseRange().Kvs
-		if len(leader) == 0 || leader[0].CreateRevision != f.rev {
-			return 0, fmt.Errorf("failed to commit batch from key %s: %w", batch[0].key, ErrNotLeader)
+		var nw *NotWrittenError
+		if errors.As(err, &nw) {
+			return false, nw.Records[0]
 		}
-		return 0, errConflict
+		return false, err
 	}
-	for _, c := range batch {
-		if c.val == nil {
-			w.stats.deleted(c.key)
-		} else {
-			w.stats.put(c.key, c.val)
-		}
-	}
-	return resp.Header.Revision, nil
+	return res.Put+res.Deleted > 0, nil
 }

@@ -102,3 +102,46 @@ func validHostPort(a string) bool {
 	n, err := strconv.ParseUint(port, 10, 16)
 	return err == nil && n > 0
 }
+
+// Validate implements Record: at least one chunk, each named once by a valid ID. A head naming
+// a chunk twice could make a reader join far more endpoints than the store holds; the writer
+// never makes one, since a cluster's endpoints have distinct addresses and so distinct chunks.
+func (r *EndpointsHead) Validate() error {
+	if err := r.Key().Validate(); err != nil {
+		return err
+	}
+	if err := validScope(r, r.Scope); err != nil {
+		return err
+	}
+	if len(r.Chunks) == 0 || r.Count < 0 {
+		return invalid(r, fmt.Sprintf("%d chunks, count %d", len(r.Chunks), r.Count))
+	}
+	seen := make(map[string]bool, len(r.Chunks))
+	for _, id := range r.Chunks {
+		if !validChunkID(id) {
+			return invalid(r, fmt.Sprintf("chunk %q is not a chunk ID", id))
+		}
+		if seen[id] {
+			return invalid(r, fmt.Sprintf("chunk %s named twice", id))
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// Validate implements Record: at least one endpoint, each of the chunk's cluster (or none), as
+// in an EndpointsRecord.
+func (r *EndpointsChunk) Validate() error {
+	if err := r.Key().Validate(); err != nil {
+		return err
+	}
+	if len(r.Endpoints) == 0 {
+		return invalid(r, "no endpoints")
+	}
+	for i := range r.Endpoints {
+		if err := validEndpoint(&r.Endpoints[i], r.Cluster); err != nil {
+			return fmt.Errorf("failed to validate record %s: %w: %w", r.Key(), err, ErrInvalidRecord)
+		}
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -56,6 +57,10 @@ type Event struct {
 // it could not follow. A watcher sends one when started from revision 0 and whenever the
 // revision it must resume from has been compacted away. Otherwise a batch holds the events of
 // one or more consecutive revisions, all newer than any batch before.
+//
+// An endpoints record stored in parts arrives whole: the watcher keeps its chunks and delivers
+// the record (as a put of an *EndpointsRecord) when its head arrives, never a part of it. A
+// batch whose revisions changed only chunks holds no events.
 type Batch struct {
 	Snapshot bool
 	Revision int64
@@ -68,6 +73,8 @@ type Watcher struct {
 	prefix string
 	ch     chan Batch
 	rev    atomic.Int64
+	// parts holds the chunks under the prefix; only run's goroutine uses it.
+	parts *parts
 }
 
 // Watch follows every key under prefix (which must lie under Root). fromRevision is the last
@@ -77,7 +84,7 @@ func (c *Client) Watch(ctx context.Context, prefix string, fromRevision int64) (
 	if !strings.HasPrefix(prefix, Root) {
 		return nil, fmt.Errorf("failed to watch prefix %q: not under %s: %w", prefix, Root, ErrMalformedKey)
 	}
-	w := &Watcher{client: c, prefix: prefix, ch: make(chan Batch)}
+	w := &Watcher{client: c, prefix: prefix, ch: make(chan Batch), parts: newParts()}
 	w.rev.Store(fromRevision)
 	go w.run(ctx)
 	return w, nil
@@ -98,12 +105,21 @@ func (w *Watcher) Revision() int64 { return w.rev.Load() }
 func (w *Watcher) run(ctx context.Context) {
 	defer close(w.ch)
 	needSnapshot := w.rev.Load() == 0
+	needParts := !needSnapshot // resuming: learn the chunks stored at the revision resumed from
 	wait := minRetry
 	for ctx.Err() == nil {
 		var err error
-		if needSnapshot {
+		switch {
+		case needSnapshot:
 			err = w.snapshot(ctx)
 			needSnapshot = err != nil
+		case needParts:
+			var compacted bool
+			compacted, err = w.loadParts(ctx)
+			needParts, needSnapshot = err != nil && !compacted, compacted
+			if compacted {
+				continue
+			}
 		}
 		if err == nil {
 			var compacted bool
@@ -135,13 +151,40 @@ func (w *Watcher) snapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b := Batch{Snapshot: true, Revision: rev, Events: make([]Event, 0, len(kvs))}
+	events := make([]Event, 0, len(kvs))
+	w.parts = newParts()
 	for _, kv := range kvs {
 		if ev, ok := putEvent(kv); ok {
-			b.Events = append(b.Events, ev)
+			events = append(events, ev)
+			if c, ok := ev.Record.(*EndpointsChunk); ok {
+				w.parts.chunks[ev.Key.String()] = c // heads sort before their chunks
+			}
 		}
 	}
-	return w.deliver(ctx, b)
+	return w.deliver(ctx, Batch{Snapshot: true, Revision: rev, Events: w.parts.apply(events)})
+}
+
+// loadParts reads the chunks stored under the prefix at the revision the watcher resumes
+// from, so that heads arriving later can be joined with chunks written before. It reports
+// whether that revision was compacted.
+func (w *Watcher) loadParts(ctx context.Context) (compacted bool, err error) {
+	kvs, _, err := w.client.listRawAt(ctx, w.prefix, w.rev.Load())
+	if errors.Is(err, rpctypes.ErrCompacted) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	w.parts = newParts()
+	for _, kv := range kvs {
+		if k, err := ParseKey(string(kv.Key)); err != nil || k.Kind != KindEndpointsChunk {
+			continue
+		}
+		if ev, ok := putEvent(kv); ok && ev.Err == nil {
+			w.parts.chunks[ev.Key.String()] = ev.Record.(*EndpointsChunk)
+		}
+	}
+	return false, nil
 }
 
 // follow watches from the revision after the last delivered one until the watch fails. It
@@ -198,6 +241,7 @@ func (w *Watcher) handle(ctx context.Context, resp *clientv3.WatchResponse) erro
 	if b.Revision == last {
 		return nil
 	}
+	b.Events = w.parts.apply(b.Events)
 	return w.deliver(ctx, b)
 }
 

@@ -34,6 +34,7 @@ type Writer struct {
 	opts   WriterOptions
 	log    *slog.Logger
 	stats  counters
+	splits splitCache
 
 	mu       sync.Mutex
 	session  *concurrency.Session
@@ -129,18 +130,28 @@ func (w *Writer) currentFence() (fence, clientv3.Cmp, error) {
 }
 
 // Put writes one record unless the stored value is already identical, in which case nothing is
-// written and no revision is created. written reports whether a write happened.
+// written and no revision is created. written reports whether a write happened. An endpoints
+// record too large for one value is written in parts, as Sync writes it; a record that cannot
+// be written at all fails with a *RecordError.
 func (w *Writer) Put(ctx context.Context, r Record) (written bool, err error) {
-	key, val, err := Encode(r)
+	vals, err := w.splits.storedForm(r)
 	if err != nil {
-		return false, err
+		return false, &RecordError{Key: r.Key(), Err: err}
 	}
+	if len(vals) > 1 {
+		return w.putParts(ctx, r)
+	}
+	key, val := vals[0].key, vals[0].val
 	_, cmp, err := w.currentFence()
 	if err != nil {
 		return false, fmt.Errorf("failed to put key %s: %w", key, err)
 	}
 	same := clientv3.Compare(clientv3.Value(key), "=", string(val))
-	put := clientv3.OpTxn([]clientv3.Cmp{same}, nil, []clientv3.Op{clientv3.OpPut(key, string(val))})
+	ops := []clientv3.Op{clientv3.OpPut(key, string(val))}
+	if r.Key().Kind == KindEndpoints {
+		ops = append(ops, clientv3.OpDelete(key+"/", clientv3.WithPrefix())) // the parts of a former split form
+	}
+	put := clientv3.OpTxn([]clientv3.Cmp{same}, nil, ops)
 	resp, err := w.client.etcd.Txn(ctx).If(cmp).Then(put).Commit()
 	if err != nil {
 		return false, fmt.Errorf("failed to put key %s: %w", key, err)
@@ -157,8 +168,8 @@ func (w *Writer) Put(ctx context.Context, r Record) (written bool, err error) {
 	return true, nil
 }
 
-// Delete removes one record. deleted reports whether it existed; deleting an absent key writes
-// nothing.
+// Delete removes one record, with its parts when it is an endpoints record stored in parts.
+// deleted reports whether it existed; deleting an absent key writes nothing.
 func (w *Writer) Delete(ctx context.Context, k Key) (deleted bool, err error) {
 	if err := k.Validate(); err != nil {
 		return false, err
@@ -168,7 +179,11 @@ func (w *Writer) Delete(ctx context.Context, k Key) (deleted bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("failed to delete key %s: %w", key, err)
 	}
-	resp, err := w.client.etcd.Txn(ctx).If(cmp).Then(clientv3.OpDelete(key)).Commit()
+	ops := []clientv3.Op{clientv3.OpDelete(key)}
+	if k.Kind == KindEndpoints {
+		ops = append(ops, clientv3.OpDelete(key+"/", clientv3.WithPrefix())) // its parts, if split
+	}
+	resp, err := w.client.etcd.Txn(ctx).If(cmp).Then(ops...).Commit()
 	if err != nil {
 		return false, fmt.Errorf("failed to delete key %s: %w", key, err)
 	}

@@ -1,0 +1,250 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// Sizes of TestLargeServiceFederates.
+const (
+	largeNodes     = 300  // Nodes of the member, over three zones
+	largeSliceSize = 1000 // endpoints per EndpointSlice, the API's maximum
+	// smallPropagationBound is the longest a change to a small service may take to reach the
+	// store while a 50,000-endpoint service is written and churns: a few passes of the hub,
+	// each of which reads, merges and encodes the large service, on a shared test machine.
+	smallPropagationBound = 10 * time.Second
+)
+
+// TestLargeServiceFederates: a member exports a Service of 10,000 endpoints, then 50,000, with
+// the node and zone names of a real cloud cluster; each reaches the store whole (a ~2.4 MB and
+// a ~12 MB endpoints record, which etcd refuses as one value). Meanwhile and while the large
+// service then churns, every change to a small service of the same member reaches the store
+// within smallPropagationBound. It logs that propagation and the store bytes the hub writes per
+// change of the large service.
+func TestLargeServiceFederates(t *testing.T) {
+	env := startHub(t, "east-1")
+	c := env.members["east-1"].Client
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	createNodes(t, c, largeNodes)
+	export(t, c, "shop", "small", "global", "10.9.0.1", fixedIP)
+	w, err := env.store.Watch(ctx, store.NamespacePrefix("shop"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := endpointState{moving: "10.9.0.1", fixedReady: true}
+	awaitRecord(t, w, "small", func(r *store.EndpointsRecord) bool { return matches(r, small) }, 60*time.Second)
+	var slice discoveryv1.EndpointSlice
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "small-1"}, &slice); err != nil {
+		t.Fatal(err)
+	}
+
+	// The prober changes the small service, one change at a time, and times each until the
+	// store watcher sees it; the watcher also reports the large service's records.
+	big := make(chan int, 1024)
+	var latencies []time.Duration
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { latencies = probeSmall(probeCtx, t, c, w, &slice, small, big) })
+
+	createLargeService(t, c, "big", 0, 10000)
+	awaitCount(t, big, 10000)
+	createLargeService(t, c, "big", 10000, 50000)
+	awaitCount(t, big, 50000)
+
+	before := hubMetrics(t)
+	churns := churnLarge(t, c, "big", 30)
+	awaitQuiet(big)
+	after := hubMetrics(t)
+	stopProbe()
+	wg.Wait()
+
+	if len(latencies) < 5 {
+		t.Fatalf("only %d small-service changes were measured", len(latencies))
+	}
+	slices.Sort(latencies)
+	t.Logf("small-service propagation while the large one synced and churned: %d changes, p50 %s, p90 %s, max %s",
+		len(latencies), latencies[len(latencies)/2].Round(time.Millisecond), latencies[len(latencies)*9/10].Round(time.Millisecond), latencies[len(latencies)-1].Round(time.Millisecond))
+	t.Logf("large-service churn: %d readiness flips, %.0f store bytes written in all, %.0f per flip (small-service changes included)",
+		churns, after.bytes-before.bytes, (after.bytes-before.bytes)/float64(churns))
+	if worst := latencies[len(latencies)-1]; worst > smallPropagationBound {
+		t.Fatalf("a small-service change took %s to reach the store, bound %s", worst, smallPropagationBound)
+	}
+}
+
+// createNodes creates n Nodes named as a cloud provider names them, labelled with region and
+// zone.
+func createNodes(t *testing.T, c client.Client, n int) {
+	t.Helper()
+	for i := range n {
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
+			Name: nodeName(i),
+			Labels: map[string]string{
+				corev1.LabelTopologyRegion: "eu-west-1",
+				corev1.LabelTopologyZone:   "eu-west-1" + string(rune('a'+i%3)),
+			},
+		}}
+		if err := c.Create(t.Context(), node); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func nodeName(i int) string {
+	return fmt.Sprintf("ip-10-20-%d-%d.eu-west-1.compute.internal", i/256, i%256)
+}
+
+// createLargeService creates (once) Service ns shop/name and EndpointSlices holding endpoints
+// from up to to, largeSliceSize a slice, each on one of the Nodes.
+func createLargeService(t *testing.T, c client.Client, name string, from, to int) {
+	t.Helper()
+	ctx := t.Context()
+	if from == 0 {
+		export(t, c, "shop", name, "global")
+	}
+	port, pname := int32(8080), "http"
+	for s := from / largeSliceSize; s < to/largeSliceSize; s++ {
+		eps := &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: fmt.Sprintf("%s-large-%03d", name, s), Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Ports:       []discoveryv1.EndpointPort{{Name: &pname, Port: &port}},
+		}
+		for i := s * largeSliceSize; i < (s+1)*largeSliceSize; i++ {
+			eps.Endpoints = append(eps.Endpoints, discoveryv1.Endpoint{
+				Addresses:  []string{fmt.Sprintf("10.%d.%d.%d", 100+i/65536, i/256%256, i%256)},
+				Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(i%7 != 0), Serving: ptr.To(true)},
+				NodeName:   ptr.To(nodeName(i * 7919 % largeNodes)),
+			})
+		}
+		if err := c.Create(ctx, eps); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// churnLarge flips the readiness of one endpoint of the large service n times, one slice after
+// another, 200 ms apart, and returns n.
+func churnLarge(t *testing.T, c client.Client, name string, n int) int {
+	t.Helper()
+	ctx := t.Context()
+	for i := range n {
+		var eps discoveryv1.EndpointSlice
+		key := client.ObjectKey{Namespace: "shop", Name: fmt.Sprintf("%s-large-%03d", name, i*7%50)}
+		if err := c.Get(ctx, key, &eps); err != nil {
+			t.Fatal(err)
+		}
+		ep := &eps.Endpoints[i*131%len(eps.Endpoints)]
+		ep.Conditions.Ready = ptr.To(!*ep.Conditions.Ready)
+		if err := c.Update(ctx, &eps); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return n
+}
+
+// probeSmall changes the small service over and over, each change once the watcher saw the
+// previous one, until ctx ends, and returns how long each change took to reach the store. It
+// sends the endpoint count of every large-service record the watcher delivers to big.
+func probeSmall(ctx context.Context, t *testing.T, c client.Client, w *store.Watcher, slice *discoveryv1.EndpointSlice, s endpointState, big chan<- int) []time.Duration {
+	var out []time.Duration
+	for i := 1; ctx.Err() == nil; i++ {
+		s = nextState(s, i)
+		setState(slice, s)
+		sent := time.Now()
+		if err := c.Update(ctx, slice); err != nil {
+			if ctx.Err() == nil {
+				t.Errorf("update %d of the small service: %v", i, err)
+			}
+			return out
+		}
+		want := s
+		if !watchUntil(ctx, w, func(r *store.EndpointsRecord) bool {
+			if r.Name == "big" {
+				select {
+				case big <- len(r.Endpoints):
+				default:
+				}
+			}
+			return r.Name == "small" && matches(r, want)
+		}) {
+			return out
+		}
+		out = append(out, time.Since(sent))
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return out
+}
+
+// watchUntil reads batches until an endpoints record satisfies done (true) or ctx ends.
+func watchUntil(ctx context.Context, w *store.Watcher, done func(*store.EndpointsRecord) bool) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case b, ok := <-w.Batches():
+			if !ok {
+				return false
+			}
+			for _, ev := range b.Events {
+				if r, ok := ev.Record.(*store.EndpointsRecord); ok && done(r) {
+					return true
+				}
+			}
+		}
+	}
+}
+
+// awaitRecord reads the watcher until an endpoints record of name satisfies ok.
+func awaitRecord(t *testing.T, w *store.Watcher, name string, ok func(*store.EndpointsRecord) bool, limit time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	defer cancel()
+	if !watchUntil(ctx, w, func(r *store.EndpointsRecord) bool { return r.Name == name && ok(r) }) {
+		t.Fatalf("store watcher did not see %s within %s", name, limit)
+	}
+}
+
+// awaitCount waits until the large service's record holds n endpoints.
+func awaitCount(t *testing.T, big <-chan int, n int) {
+	t.Helper()
+	began := time.Now()
+	timeout := time.After(5 * time.Minute)
+	for {
+		select {
+		case got := <-big:
+			if got == n {
+				t.Logf("large service: %d endpoints in the store %s after its last slice was created", n, time.Since(began).Round(time.Millisecond))
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the store never held the large service with %d endpoints", n)
+		}
+	}
+}
+
+// awaitQuiet drains big until no large-service record arrived for 3 s.
+func awaitQuiet(big <-chan int) {
+	for {
+		select {
+		case <-big:
+		case <-time.After(3 * time.Second):
+			return
+		}
+	}
+}

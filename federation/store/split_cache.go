@@ -1,0 +1,145 @@
+package store
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// splitForm is how a record was split: its chunks in order, and by their first endpoint's
+// digest, so that the next split of the record reuses the chunks whose endpoints did not
+// change instead of encoding and hashing them again. The hub builds every record afresh each
+// pass; for a large service that is mostly unchanged, this saves encoding 12 MB a pass.
+type splitForm struct {
+	chunks  []*splitChunk
+	byFirst map[uint64][]*splitChunk
+}
+
+// splitChunk is one chunk of a split: the digests of its endpoints, its value, ID and key, and
+// what ended it.
+type splitChunk struct {
+	fps []uint64
+	val []byte
+	id  string
+	key string
+	end chunkEnd
+}
+
+// chunkEnd says what ended a chunk, and so whether the same endpoints elsewhere end it again.
+type chunkEnd int
+
+const (
+	// cutByContent: its own endpoints ended it; the same run of endpoints ends it again.
+	cutByContent chunkEnd = iota
+	// cutAtRecordEnd: the record ended; only a run at the end of a record ends there.
+	cutAtRecordEnd
+	// cutByNext: the endpoint after it was too large to fit; never reused.
+	cutByNext
+)
+
+func (f *splitForm) add(c *splitChunk) {
+	if f.byFirst == nil {
+		f.byFirst = make(map[uint64][]*splitChunk)
+	}
+	f.chunks = append(f.chunks, c)
+	f.byFirst[c.fps[0]] = append(f.byFirst[c.fps[0]], c)
+}
+
+// reusable returns a chunk of f that holds exactly the endpoints from fps[i] on up to a cut
+// that split would make there again, or nil.
+func (f *splitForm) reusable(fps []uint64, i int) *splitChunk {
+	if f == nil {
+		return nil
+	}
+	for _, c := range f.byFirst[fps[i]] {
+		n := len(c.fps)
+		switch {
+		case i+n > len(fps) || !slices.Equal(c.fps, fps[i:i+n]):
+		case c.end == cutByContent, c.end == cutAtRecordEnd && i+n == len(fps):
+			return c
+		}
+	}
+	return nil
+}
+
+// splitCache keeps, for a writer, the split form of every record it split, by key.
+type splitCache struct {
+	mu sync.Mutex
+	m  map[string]*splitForm
+}
+
+// storedForm is storedForm(r), reusing the chunks of the record's previous split.
+func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
+	key := r.Key().String()
+	c.mu.Lock()
+	prev := c.m[key]
+	c.mu.Unlock()
+	vals, next, err := storedFormAfter(r, prev)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case next != nil && c.m == nil:
+		c.m = map[string]*splitForm{key: next}
+	case next != nil:
+		c.m[key] = next
+	default:
+		delete(c.m, key)
+	}
+	return vals, nil
+}
+
+// retain drops the records sel selects that are not in keep.
+func (c *splitCache) retain(sel Selector, keep map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if !keep[k] && strings.HasPrefix(k, sel.Prefix) {
+			if pk, err := ParseKey(k); err == nil && sel.Matches(pk) {
+				delete(c.m, k)
+			}
+		}
+	}
+}
+
+// endpointDigest digests every field of an endpoint that its encoding holds, seeded per
+// process as the snapshot's digests are: two endpoints with the same digest encode the same
+// but by a chance of 2⁻⁶⁴ that no one can steer. Every string is length-prefixed, so no two
+// endpoints feed the hash the same bytes.
+func endpointDigest(e *StoredEndpoint, buf []byte) (uint64, []byte) {
+	buf = buf[:0]
+	str := func(s string) {
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	l := &e.Locality
+	for _, s := range []string{e.Address, l.Network, l.Region, l.Zone, l.Subzone, l.Node, l.Cluster} {
+		str(s)
+	}
+	flags := byte(0)
+	for i, b := range []bool{e.Ready, e.Serving, e.Terminating} {
+		if b {
+			flags |= 1 << i
+		}
+	}
+	buf = append(buf, flags)
+	buf = binary.AppendUvarint(buf, uint64(e.Weight))
+	buf = binary.AppendUvarint(buf, uint64(len(e.Ports)))
+	for _, p := range e.Ports {
+		str(p.Name)
+		buf = binary.AppendVarint(buf, int64(p.Port))
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(e.Labels)))
+	if len(e.Labels) > 0 {
+		for _, k := range slices.Sorted(maps.Keys(e.Labels)) {
+			str(k)
+			str(e.Labels[k])
+		}
+	}
+	return maphash.Bytes(valueSeed, buf), buf
+}
