@@ -63,6 +63,10 @@ const (
 	// GlobalServiceConditionTakeover reports the takeover of the plain service name. Reasons:
 	// NotRequested, TakeoverActive, TakeoverPending.
 	GlobalServiceConditionTakeover GlobalServiceConditionType = "Takeover"
+	// GlobalServiceConditionStored is False when the federation store did not take one of the
+	// service's records (too large even split into parts, or breaking a field rule); the
+	// waypoints keep what the store held for it. Reasons: Stored, NotStored.
+	GlobalServiceConditionStored GlobalServiceConditionType = "Stored"
 )
 
 const (
@@ -113,6 +117,10 @@ const (
 	// (no meshfed-dns there, its CoreDNS cannot be configured, the import is not written); the
 	// message names them.
 	GlobalServiceReasonTakeoverPending GlobalServiceConditionReason = "TakeoverPending"
+	// GlobalServiceReasonStored: every record of the service is in the federation store.
+	GlobalServiceReasonStored GlobalServiceConditionReason = "Stored"
+	// GlobalServiceReasonNotStored: a record of the service could not be written to the store.
+	GlobalServiceReasonNotStored GlobalServiceConditionReason = "NotStored"
 )
 
 // SegmentConditionAccepted reports whether the segment's spec is usable. Reasons: Accepted.

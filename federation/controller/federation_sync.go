@@ -82,12 +82,13 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 }
 
 // publish carries a store pass's outcome to the members and the hub: Warning Events for bad
-// exports and for conflicts, the write-back of imports, the GlobalService mirror, and the MemberCluster and
+// exports, for conflicts and for records the store did not take, the write-back of imports, the GlobalService mirror, and the MemberCluster and
 // Segment status.
 func (f *Federation) publish(ctx context.Context, o *outcome) error {
-	f.reportProblems(ctx, append(slices.Clone(o.p.problems), conflictProblems(&o.res)...))
+	problems := append(slices.Clone(o.p.problems), conflictProblems(&o.res)...)
+	f.reportProblems(ctx, append(problems, storeProblems(&o.res, o.notWritten)...))
 	wb := f.writeBack(ctx, &o.res, o.p, o.ports)
-	return errors.Join(f.mirror(ctx, &o.res, o.p, o.ports, &wb), f.writeStatus(ctx, &o.res, &wb))
+	return errors.Join(f.mirror(ctx, o, &wb), f.writeStatus(ctx, &o.res, &wb))
 }
 
 // gather reads the hub's MemberClusters and Segments, each connected member's exports, and the

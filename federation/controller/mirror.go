@@ -22,7 +22,8 @@ import (
 
 // mirror brings the hub's GlobalService objects in line with the merge result: create or update
 // (spec, then status, each only on change) and delete the ones meshfed owns that no longer merge.
-func (f *Federation) mirror(ctx context.Context, res *merge.Result, p *pass, ports map[portKey]int32, wb *writeback.Report) error {
+func (f *Federation) mirror(ctx context.Context, o *outcome, wb *writeback.Report) error {
+	res, p, ports := &o.res, o.p, o.ports
 	problems := map[types.NamespacedName][]member.ServiceValueProblem{}
 	for _, pr := range p.problems {
 		problems[pr.Service] = append(problems[pr.Service], pr.ServiceValueProblem)
@@ -38,6 +39,7 @@ func (f *Federation) mirror(ctx context.Context, res *merge.Result, p *pass, por
 		desired := desiredGlobalService(svc, ports, problems[types.NamespacedName{Namespace: g.Namespace, Name: g.Name}], stale)
 		setWriteBackStatus(desired, wb.For(merge.KeyOf(g)))
 		setTakeoverStatus(desired, wb.For(merge.KeyOf(g)))
+		setStoredStatus(desired, o.notWritten[merge.KeyOf(g)])
 		want[client.ObjectKeyFromObject(desired)] = true
 		if err := f.applyGlobalService(ctx, desired); err != nil {
 			return err
