@@ -70,7 +70,7 @@ func Join(ctx context.Context, s Sides, o Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := Ensure(ctx, s.Hub, "hub", hubNamespace(o.HubNamespace), "", out); err != nil {
+	if err := Ensure(ctx, s.Hub, "hub", hubNamespace(o.HubNamespace), HubOwner, out); err != nil {
 		return err
 	}
 	for _, obj := range HubObjects(o, kubeconfig) {

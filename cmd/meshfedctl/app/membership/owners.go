@@ -12,6 +12,10 @@ import (
 // same name into the same hub is the same join.
 func JoinID(member, hubClusterID string) string { return member + "@" + hubClusterID }
 
+// HubOwner marks the hub's own namespace as used by the hub: it holds every member's Secret, so
+// unjoining the hub cluster itself as a member never deletes it.
+const HubOwner = "hub"
+
 // Owners parses the value of wellknown.OwnersAnnotation: the join IDs it lists, sorted and
 // without duplicates or empty entries. Anything else in the value is kept as an opaque entry,
 // so an entry written by a newer meshfedctl is never lost.
