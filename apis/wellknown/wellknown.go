@@ -160,3 +160,21 @@ func DerivedServiceName(name string) string {
 func TakeoverName(namespace, name string) string {
 	return name + "." + namespace + ".svc." + DefaultClusterDomain
 }
+
+// One identity per cluster (MCS KEP-2149): a cluster's ID is the UID of its kube-system
+// Namespace, which the hub probes and meshfedctl join records, and which the MCS ClusterProperty
+// cluster.clusterset.k8s.io carries in the member.
+const (
+	// ClusterIDNamespace is the Namespace whose UID identifies a cluster.
+	ClusterIDNamespace = "kube-system"
+	// ClusterIDProperty names the MCS ClusterProperty (group about.k8s.io) holding a cluster's ID.
+	ClusterIDProperty = "cluster.clusterset.k8s.io"
+	// ClusterIDAnnotation on a MemberCluster is the cluster ID meshfedctl join read from the
+	// member, so that a second join of the same cluster under another name is refused even
+	// before the hub has probed the first (status.clusterID).
+	ClusterIDAnnotation = "meshfed.io/cluster-id"
+	// OwnersAnnotation on an object meshfedctl join writes into a member lists, comma separated
+	// and sorted, the joins that use it, each as <member name>@<hub cluster ID>. Unjoin removes
+	// its own entry and deletes the object only when no entry is left.
+	OwnersAnnotation = "meshfed.io/owners"
+)

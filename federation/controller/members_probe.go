@@ -12,11 +12,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
-
-// identityNamespace is the namespace whose UID identifies a cluster, as the MCS ClusterProperty
-// cluster.clusterset.k8s.io does (KEP-2149).
-const identityNamespace = "kube-system"
 
 // probe reads the member's kube-system Namespace every ProbeInterval with the hub's own
 // credentials: an answer proves the API server is reachable and the credentials are accepted
@@ -37,7 +34,7 @@ func (m *Members) probe(ctx context.Context, mc *memberConn, cfg *rest.Config) {
 	t := time.NewTicker(m.opts.ProbeInterval)
 	defer t.Stop()
 	for {
-		ns, perr := cs.CoreV1().Namespaces().Get(ctx, identityNamespace, metav1.GetOptions{})
+		ns, perr := cs.CoreV1().Namespaces().Get(ctx, wellknown.ClusterIDNamespace, metav1.GetOptions{})
 		if ctx.Err() != nil {
 			return
 		}

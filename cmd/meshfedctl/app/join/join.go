@@ -25,6 +25,7 @@ type flags struct {
 	hubNamespace string
 	tokenTTL     time.Duration
 	dryRun       bool
+	force        bool
 }
 
 // NewCommand returns the join command.
@@ -39,6 +40,18 @@ write ServiceImports, derived Services and Events) and a token for it; and, on t
 holding a kubeconfig for that ServiceAccount (never your own credentials) and the MemberCluster.
 It checks that the hub's credentials reach the member. Running it again changes nothing while the
 stored credentials still work.
+
+One cluster is joined once: join reads the member's cluster ID (the UID of its kube-system
+namespace), records it on the MemberCluster, and refuses a cluster the hub already has under
+another name. It writes the MCS ClusterProperty cluster.clusterset.k8s.io with that ID into the
+member when the member serves the ClusterProperty API and has none (an existing value is kept,
+and reported when it differs). Joining an existing member again with another --network or
+--segment, or pointing its name at another cluster, is refused unless --force; a forced change
+is printed and recorded as a Warning Event (reason ForcedChange) on the MemberCluster.
+
+The objects join writes into a member list the joins using them in the annotation
+meshfed.io/owners (NAME@HUB-CLUSTER-ID), so that the same cluster can be joined into several
+hubs and unjoin deletes only what no other join still uses.
 
 NAME, --network and --segment must be DNS-1123 labels; they are checked before anything is
 written. --hub-context and --member-context name the two clusters in one kubeconfig.`,
@@ -59,11 +72,12 @@ written. --hub-context and --member-context name the two clusters in one kubecon
 	fs.StringVar(&f.hubNamespace, "hub-namespace", wellknown.SystemNamespace, "hub namespace of member Secrets")
 	fs.DurationVar(&f.tokenTTL, "token-ttl", 365*24*time.Hour, "lifetime of the member token; join again to renew it")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the objects as YAML instead of creating them")
+	fs.BoolVar(&f.force, "force", false, "let a join move an existing member to another network or segment, or to another cluster")
 	return cmd
 }
 
 func (f *flags) run(cmd *cobra.Command, streams cli.Streams, name string) error {
-	opts := membership.Options{Name: name, Network: f.network, Region: f.region, Segment: f.segment, HubNamespace: f.hubNamespace}
+	opts := membership.Options{Name: name, Network: f.network, Region: f.region, Segment: f.segment, HubNamespace: f.hubNamespace, Force: f.force}
 	if err := f.validate(opts); err != nil {
 		return cmdline.Usage(err)
 	}

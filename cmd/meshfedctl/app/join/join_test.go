@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,6 +55,13 @@ func TestJoinUnjoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLeastPrivilege(t, secret.Data[membership.KubeconfigKey])
+	var hubNS corev1.Namespace
+	if err := hub.Client.Get(ctx, client.ObjectKey{Name: wellknown.SystemNamespace}, &hubNS); err != nil {
+		t.Fatal(err)
+	}
+	if got := membership.Owners(hubNS.Annotations[wellknown.OwnersAnnotation]); !slices.Contains(got, membership.HubOwner) {
+		t.Errorf("hub namespace owners %q lack %q: unjoining the hub cluster as a member would delete it", got, membership.HubOwner)
+	}
 
 	// Joining again changes nothing.
 	out = run(t, joinArgs...)
@@ -89,6 +97,14 @@ func TestJoinUnjoin(t *testing.T) {
 	var ns corev1.Namespace
 	if err := mem.Client.Get(ctx, client.ObjectKey{Name: wellknown.SystemNamespace}, &ns); err == nil && ns.DeletionTimestamp == nil {
 		t.Error("member namespace meshfed-system not deleted")
+	}
+
+	// The hub cluster joined as a member of itself shares the namespace of the hub's Secrets:
+	// unjoining it keeps that namespace. Before, unjoin deleted it.
+	run(t, "join", "self", "--kubeconfig", kubeconfig, "--hub-context", "hub", "--member-context", "hub", "--network", "net-a")
+	run(t, "unjoin", "self", "--kubeconfig", kubeconfig, "--hub-context", "hub", "--member-context", "hub")
+	if err := hub.Client.Get(ctx, client.ObjectKey{Name: wellknown.SystemNamespace}, &ns); err != nil || ns.DeletionTimestamp != nil {
+		t.Errorf("unjoining the hub cluster as a member deleted the hub namespace (err %v)", err)
 	}
 }
 

@@ -22,22 +22,25 @@ import (
 var ErrNotOwned = errors.New("object exists and is not managed by meshfed")
 
 // Ensure creates desired or brings the existing object to it, printing what happened. A
-// Namespace that exists already is shared, never taken over; any other object that exists
-// without meshfed's managed-by label fails with ErrNotOwned.
-func Ensure(ctx context.Context, c client.Client, side string, desired client.Object, out io.Writer) error {
+// Namespace that exists already without meshfed's managed-by label is shared, never taken over;
+// any other object that exists without it fails with ErrNotOwned. A non-empty owner (a JoinID)
+// is added to the object's wellknown.OwnersAnnotation, so that unjoin knows which joins still
+// use it.
+func Ensure(ctx context.Context, c client.Client, side string, desired client.Object, owner string, out io.Writer) error {
 	obj, ok := desired.DeepCopyObject().(client.Object)
 	if !ok {
 		return fmt.Errorf("failed to copy %T", desired)
 	}
 	res, err := controllerutil.CreateOrUpdate(ctx, c, obj, func() error {
-		if obj.GetResourceVersion() == "" {
-			return copyContent(obj, desired)
-		}
-		if _, isNS := obj.(*corev1.Namespace); isNS {
+		managed := obj.GetLabels()[wellknown.ManagedByLabel] == wellknown.ManagedByValue
+		if _, isNS := obj.(*corev1.Namespace); isNS && obj.GetResourceVersion() != "" && !managed {
 			return nil
 		}
-		if obj.GetLabels()[wellknown.ManagedByLabel] != wellknown.ManagedByValue {
+		if obj.GetResourceVersion() != "" && !managed {
 			return fmt.Errorf("%w: %s %s", ErrNotOwned, kindOf(obj), key(obj))
+		}
+		if owner != "" {
+			obj.SetAnnotations(addOwner(obj.GetAnnotations(), owner))
 		}
 		return copyContent(obj, desired)
 	})
@@ -58,6 +61,16 @@ func copyContent(obj, desired client.Object) error {
 		labels[k] = v
 	}
 	obj.SetLabels(labels)
+	if len(desired.GetAnnotations()) > 0 {
+		annotations := obj.GetAnnotations()
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		for k, v := range desired.GetAnnotations() {
+			annotations[k] = v
+		}
+		obj.SetAnnotations(annotations)
+	}
 	switch d := desired.(type) {
 	case *corev1.Namespace, *corev1.ServiceAccount:
 	case *rbacv1.ClusterRole:
@@ -124,6 +137,10 @@ func kindOf(obj client.Object) string {
 		return "ClusterRole"
 	case *rbacv1.ClusterRoleBinding:
 		return "ClusterRoleBinding"
+	case *rbacv1.Role:
+		return "Role"
+	case *rbacv1.RoleBinding:
+		return "RoleBinding"
 	case *corev1.Secret:
 		return "Secret"
 	case *meshfedv1.MemberCluster:

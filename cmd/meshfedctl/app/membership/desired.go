@@ -34,6 +34,12 @@ type Options struct {
 	Region       string
 	Segment      string
 	HubNamespace string
+	// ClusterID is the member's cluster ID (see ClusterID), recorded on the MemberCluster;
+	// Join reads it, and it is empty for --dry-run.
+	ClusterID string
+	// Force lets a join move an existing member to another network or segment, or point its
+	// name at another cluster; Join reports every such change.
+	Force bool
 }
 
 // SecretName is the hub Secret holding the member's kubeconfig.
@@ -104,13 +110,21 @@ func HubObjects(o Options, kubeconfig []byte) []client.Object {
 			Data:       map[string][]byte{KubeconfigKey: kubeconfig},
 		},
 		&meshfedv1.MemberCluster{
-			ObjectMeta: metav1.ObjectMeta{Name: o.Name, Labels: managedLabels()},
+			ObjectMeta: metav1.ObjectMeta{Name: o.Name, Labels: managedLabels(), Annotations: clusterIDAnnotation(o.ClusterID)},
 			Spec: meshfedv1.MemberClusterSpec{
 				Network: o.Network, Region: o.Region, Segment: o.Segment,
 				KubeconfigSecretRef: meshfedv1.SecretKeyRef{Name: SecretName(o.Name), Key: KubeconfigKey},
 			},
 		},
 	}
+}
+
+// clusterIDAnnotation records the member's cluster ID on its MemberCluster; none when unknown.
+func clusterIDAnnotation(id string) map[string]string {
+	if id == "" {
+		return nil
+	}
+	return map[string]string{wellknown.ClusterIDAnnotation: id}
 }
 
 // Kubeconfig renders a kubeconfig holding only a server, its CA and a bearer token: the one

@@ -37,25 +37,51 @@ type Sides struct {
 // Join creates (or brings up to date) everything membership needs on both sides and checks that
 // the hub's credentials reach the member. Running it again changes nothing while the stored
 // credentials still work.
+//
+// Before writing anything it reads the member's cluster ID and refuses a cluster the hub has
+// under another name (ErrDuplicateCluster), and a change of an existing member's network,
+// segment or cluster unless o.Force (ErrChangeRefused); a forced change is printed and recorded
+// as a Warning Event on the MemberCluster. Objects written into the member are marked as used
+// by this join (JoinID), and the member's ClusterProperty cluster.clusterset.k8s.io is written
+// when absent.
 func Join(ctx context.Context, s Sides, o Options, out io.Writer) error {
+	var err error
+	if o.ClusterID, err = ClusterID(ctx, s.Member, "the member"); err != nil {
+		return err
+	}
+	hubID, err := ClusterID(ctx, s.Hub, "the hub")
+	if err != nil {
+		return err
+	}
+	changes, err := preflight(ctx, s.Hub, o)
+	if err != nil {
+		return err
+	}
+	join := JoinID(o.Name, hubID)
 	for _, obj := range MemberObjects() {
-		if err := Ensure(ctx, s.Member, "member", obj, out); err != nil {
+		if err := Ensure(ctx, s.Member, "member", obj, join, out); err != nil {
 			return err
 		}
+	}
+	if err := ensureClusterProperty(ctx, s.Member, o.ClusterID, join, out); err != nil {
+		return err
 	}
 	kubeconfig, err := credentials(ctx, s, o, out)
 	if err != nil {
 		return err
 	}
-	if err := Ensure(ctx, s.Hub, "hub", hubNamespace(o.HubNamespace), out); err != nil {
+	if err := Ensure(ctx, s.Hub, "hub", hubNamespace(o.HubNamespace), HubOwner, out); err != nil {
 		return err
 	}
 	for _, obj := range HubObjects(o, kubeconfig) {
-		if err := Ensure(ctx, s.Hub, "hub", obj, out); err != nil {
+		if err := Ensure(ctx, s.Hub, "hub", obj, "", out); err != nil {
 			return err
 		}
 	}
-	_, err = fmt.Fprintf(out, "joined %s (network %s, segment %s)\n", o.Name, o.Network, o.Segment)
+	if err := reportChanges(ctx, s.Hub, o.Name, changes, out); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "joined %s (network %s, segment %s, cluster ID %s)\n", o.Name, o.Network, o.Segment, o.ClusterID)
 	return err
 }
 

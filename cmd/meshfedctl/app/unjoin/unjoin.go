@@ -24,10 +24,14 @@ func NewCommand(streams cli.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "unjoin NAME --hub-context HUB --member-context MEMBER",
 		Short: "Remove a member cluster from the hub, and what join created in it",
-		Long: `Unjoin deletes the MemberCluster and its kubeconfig Secret on the hub, then the
-ServiceAccount, RBAC and namespace join created in the member. Objects meshfed does not own are
-kept and reported. With --hub-only (for a member that is gone) the member is not contacted and
---member-context is not needed.`,
+		Long: `Unjoin deletes the MemberCluster and its kubeconfig Secret on the hub, then releases what
+join created in the member: it removes this join (NAME@HUB-CLUSTER-ID) from the
+meshfed.io/owners annotation of the ServiceAccount, RBAC, namespace and ClusterProperty, and
+deletes each only when no other join of the cluster (into another hub, or under another name)
+still uses it. The ServiceImports and derived Services the hub wrote are removed only with the
+cluster's last join. Objects meshfed does not own are kept and reported. A member context that
+is not the cluster the member was joined as is refused before anything changes. With --hub-only
+(for a member that is gone) the member is not contacted and --member-context is not needed.`,
 		Args: cmdline.ExactArgs(1),
 		ValidArgsFunction: func(c *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
 			if len(args) > 0 {
