@@ -15,6 +15,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
@@ -51,6 +52,9 @@ func (m *Members) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 		return reconcile.Result{}, m.writeReady(ctx, mc.Name)
 	}
 	if err := m.connect(ctx, &mc, hash, cfg); err != nil {
+		if ctx.Err() != nil {
+			return reconcile.Result{}, nil // the hub is stopping or handing over: nothing to report
+		}
 		return m.notReady(ctx, &mc, meshfedv1.MemberClusterReasonUnreachable, err)
 	}
 	m.changed()
@@ -183,10 +187,15 @@ func (m *Members) setCondition(ctx context.Context, mc *meshfedv1.MemberCluster,
 	return nil
 }
 
+// connectWorkers is how many members connect at once: a new leader connects to every member
+// before it can publish their changes, so they connect side by side.
+const connectWorkers = 8
+
 // SetupWithManager registers the reconciler for MemberClusters and their Secrets.
 func (m *Members) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membercluster").
+		WithOptions(controller.Options{MaxConcurrentReconciles: connectWorkers}).
 		For(&meshfedv1.MemberCluster{}).
 		Watches(&corev1.Secret{}, secretHandler(m.hub, m.opts.Namespace)).
 		Complete(m)
