@@ -13,7 +13,7 @@ import (
 func openStore(ctx context.Context, o Options, log *slog.Logger) (*store.Client, func(), error) {
 	endpoints := o.EtcdEndpoints
 	var emb *embedded.Server
-	if len(endpoints) == 0 {
+	if o.embeddedStore() {
 		var err error
 		emb, err = embedded.Start(ctx, embedded.Config{
 			DataDir: o.DataDir, ClientURL: o.EmbeddedClientURL, PeerURL: o.EmbeddedPeerURL, Logger: log,
