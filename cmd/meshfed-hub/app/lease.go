@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -35,9 +36,6 @@ type electorConfig struct {
 	// Identity is this replica's holder identity.
 	Identity string
 	Timing   leaseTiming
-	// Departed are holders known to have exited, whose Lease is taken at once instead of after
-	// it ran out: the previous incarnations of a hub with an embedded store (see Run).
-	Departed []string
 }
 
 // errLeaseTaken reports that another replica holds the Lease this one was renewing.
@@ -60,7 +58,6 @@ type elector struct {
 	ns, name string
 	identity string
 	timing   leaseTiming
-	departed map[string]bool
 	log      *slog.Logger
 	now      func() time.Time
 	// wake is poked on every event of the Lease.
@@ -69,19 +66,39 @@ type elector struct {
 	// observedAt: a holder's term is counted from there, on this replica's own clock.
 	observedVersion string
 	observedAt      time.Time
+
+	// departed are holders known to have exited (see depart); guarded by mu.
+	mu       sync.Mutex
+	departed map[string]bool
 }
 
 // newElector returns an elector; it does no I/O.
 func newElector(cs kubernetes.Interface, cfg electorConfig, log *slog.Logger) *elector {
-	departed := map[string]bool{}
-	for _, id := range cfg.Departed {
-		departed[id] = true
-	}
 	return &elector{
 		client: cs, leases: cs.CoordinationV1().Leases(cfg.Namespace), ns: cfg.Namespace, name: cfg.Name,
-		identity: cfg.Identity, timing: cfg.Timing, departed: departed,
+		identity: cfg.Identity, timing: cfg.Timing, departed: map[string]bool{},
 		log: log.With("lease", cfg.Namespace+"/"+cfg.Name, "identity", cfg.Identity), now: time.Now,
 		wake: make(chan struct{}, 1),
+	}
+}
+
+// depart names holders known to have exited, whose Lease is taken at once instead of after it
+// ran out (the previous incarnations of a hub with an embedded store, see Run), and wakes the
+// elector. It may be called while Run waits.
+func (e *elector) depart(ids ...string) {
+	e.mu.Lock()
+	for _, id := range ids {
+		e.departed[id] = true
+	}
+	e.mu.Unlock()
+	e.poke()
+}
+
+// poke wakes the elector if it waits for the Lease.
+func (e *elector) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -124,16 +141,10 @@ func (e *elector) watch(ctx context.Context) (stop func(), err error) {
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", e.name).String()
 		}))
-	poke := func() {
-		select {
-		case e.wake <- struct{}{}:
-		default:
-		}
-	}
 	_, err = f.Coordination().V1().Leases().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { poke() },
-		UpdateFunc: func(any, any) { poke() },
-		DeleteFunc: func(any) { poke() },
+		AddFunc:    func(any) { e.poke() },
+		UpdateFunc: func(any, any) { e.poke() },
+		DeleteFunc: func(any) { e.poke() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to watch lease %s/%s: %w", e.ns, e.name, err)
@@ -191,7 +202,9 @@ func (e *elector) tryAcquire(ctx context.Context) (held *coordinationv1.Lease, f
 	if cur.ResourceVersion != e.observedVersion {
 		e.observedVersion, e.observedAt = cur.ResourceVersion, now
 	}
+	e.mu.Lock()
 	ok, until := mayTake(cur.Spec, e.observedAt, now, e.identity, e.departed)
+	e.mu.Unlock()
 	if !ok {
 		return nil, cur.Spec, until, nil
 	}

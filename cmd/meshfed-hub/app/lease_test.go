@@ -98,17 +98,19 @@ type candidate struct {
 	ended   chan struct{} // closed when lead returns
 	done    chan error    // receives Run's result
 	cancel  context.CancelFunc
+	e       *elector
 }
 
 // run starts an elector for the test Lease; lead blocks until its context ends (or returns
 // leadErr at once), and counts itself in active, failing the test if another lead is active.
-func run(t *testing.T, cs kubernetes.Interface, identity string, timing leaseTiming, departed []string, active *atomic.Int32, leadErr error) *candidate {
+func run(t *testing.T, cs kubernetes.Interface, identity string, timing leaseTiming, active *atomic.Int32, leadErr error) *candidate {
 	t.Helper()
 	c := &candidate{leading: make(chan string, 1), ended: make(chan struct{}), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(t.Context())
 	c.cancel = cancel
-	e := newElector(cs, electorConfig{Namespace: "default", Name: "test", Identity: identity, Timing: timing, Departed: departed},
+	e := newElector(cs, electorConfig{Namespace: "default", Name: "test", Identity: identity, Timing: timing},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c.e = e
 	go func() {
 		c.done <- e.Run(ctx, func(ctx context.Context, previous string) error {
 			defer close(c.ended)
@@ -176,12 +178,12 @@ func TestElector(t *testing.T) {
 	t.Run("handover on release", func(t *testing.T) {
 		slow := leaseTiming{Duration: 60 * time.Second, RenewDeadline: 40 * time.Second, RetryPeriod: 20 * time.Second}
 		var active atomic.Int32
-		a := run(t, cs, "a_1", slow, nil, &active, nil)
+		a := run(t, cs, "a_1", slow, &active, nil)
 		if prev := a.waitLeading(t, 30*time.Second); prev != "" {
 			t.Errorf("a took the Lease from %q, want a free Lease", prev)
 		}
-		b := run(t, cs, "b_1", slow, nil, &active, nil)
-		standby := run(t, cs, "c_1", slow, nil, &active, nil)
+		b := run(t, cs, "b_1", slow, &active, nil)
+		standby := run(t, cs, "c_1", slow, &active, nil)
 		b.notLeading(t, time.Second)
 		standby.cancel()
 		if err := <-standby.done; err != nil {
@@ -207,7 +209,7 @@ func TestElector(t *testing.T) {
 		setHolder(t, cs, "dead_1", 2)
 		var active atomic.Int32
 		started := time.Now()
-		b := run(t, cs, "b_2", leaseTiming{Duration: 2 * time.Second, RenewDeadline: 1500 * time.Millisecond, RetryPeriod: 500 * time.Millisecond}, nil, &active, nil)
+		b := run(t, cs, "b_2", leaseTiming{Duration: 2 * time.Second, RenewDeadline: 1500 * time.Millisecond, RetryPeriod: 500 * time.Millisecond}, &active, nil)
 		if prev := b.waitLeading(t, 30*time.Second); prev != "dead_1" {
 			t.Errorf("took the Lease from %q, want dead_1", prev)
 		}
@@ -216,11 +218,14 @@ func TestElector(t *testing.T) {
 		}
 	})
 
-	// A departed holder's Lease is taken at once.
+	// A departed holder's Lease is taken at once, also when the elector learns of the departure
+	// while it waits (the hub learns it when its store has opened).
 	t.Run("departed holder", func(t *testing.T) {
 		setHolder(t, cs, "hub-0_old", 60)
 		var active atomic.Int32
-		b := run(t, cs, "hub-0_new", leaseTiming{Duration: 60 * time.Second, RenewDeadline: 40 * time.Second, RetryPeriod: 20 * time.Second}, []string{"hub-0_old"}, &active, nil)
+		b := run(t, cs, "hub-0_new", leaseTiming{Duration: 60 * time.Second, RenewDeadline: 40 * time.Second, RetryPeriod: 20 * time.Second}, &active, nil)
+		b.notLeading(t, time.Second)
+		b.e.depart("hub-0_old")
 		if prev := b.waitLeading(t, 10*time.Second); prev != "hub-0_old" {
 			t.Errorf("took the Lease from %q, want hub-0_old", prev)
 		}
@@ -230,7 +235,7 @@ func TestElector(t *testing.T) {
 	// the Lease it no longer holds.
 	t.Run("lease taken", func(t *testing.T) {
 		var active atomic.Int32
-		b := run(t, cs, "b_3", leaseTiming{Duration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 200 * time.Millisecond}, nil, &active, nil)
+		b := run(t, cs, "b_3", leaseTiming{Duration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 200 * time.Millisecond}, &active, nil)
 		b.waitLeading(t, 30*time.Second)
 		setHolder(t, cs, "thief_1", 60)
 		select {
@@ -257,7 +262,7 @@ func TestElector(t *testing.T) {
 		setHolder(t, cs, "", 1)
 		var active atomic.Int32
 		boom := errors.New("boom")
-		b := run(t, cs, "b_4", leaseTiming{Duration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}, nil, &active, boom)
+		b := run(t, cs, "b_4", leaseTiming{Duration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}, &active, boom)
 		b.waitLeading(t, 30*time.Second)
 		if err := <-b.done; !errors.Is(err, boom) {
 			t.Errorf("Run = %v, want boom", err)

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -16,7 +14,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -28,8 +25,6 @@ import (
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/apis/wellknown"
-	"github.com/meshfed/meshfed/federation/controller"
-	"github.com/meshfed/meshfed/federation/store"
 )
 
 // Run starts the hub and blocks until ctx ends or a component fails.
@@ -40,7 +35,12 @@ import (
 // resigns the store leadership (the writer's etcd session is revoked, so every later write of
 // this replica is refused by etcd), the member controller stops, then the Lease is released,
 // then the process exits. A successor takes the Lease at once (it watches it) and finds the
-// store election free.
+// store election free (README.md in the command's directory).
+//
+// The store opens in the background. The embedded store is written only by the process that
+// embeds it: a writer found in it then is a previous incarnation of this hub, which has exited
+// (this process holds the data directory). Its session would hold the store for a TTL (etcd
+// counts it afresh after a restart), and its Lease for a lease duration: both are taken at once.
 func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -53,65 +53,49 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := awaitNamespace(ctx, cfg, o.Namespace, log); err != nil {
 		return err
 	}
-	st, closeStore, err := openStore(ctx, o, log)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
 	mgr, err := newManager(cfg, o)
 	if err != nil {
 		return err
 	}
-	identity := replicaIdentity(o.Identity)
-	writer := store.NewWriter(st, store.WriterOptions{
-		Identity: identity, SessionTTL: int(leaseSeconds(o.LeaseDuration)), Logger: log,
-	})
-	leader, members, err := setUpLeaderWork(ctx, mgr, st, writer, o, log)
-	if members != nil {
-		defer members.Close()
-	}
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
+		return fmt.Errorf("failed to create leader election client: %w", err)
+	}
+	identity := replicaIdentity(o.Identity)
+	el := newElector(cs, electorConfig{
+		Namespace: o.Namespace, Name: wellknown.HubLeaseName, Identity: identity, Timing: o.leaseTiming(),
+	}, log)
+	st := openStore(ctx, o, identity, el.depart, log)
+	defer st.shutdown()
+	if err := warmCaches(ctx, mgr); err != nil {
 		return err
 	}
-	if err := errors.Join(mgr.AddHealthzCheck("ping", healthz.Ping), mgr.AddReadyzCheck("store", storeCheck(st))); err != nil {
+	if err := errors.Join(mgr.AddHealthzCheck("ping", healthz.Ping), mgr.AddReadyzCheck("store", st.check)); err != nil {
 		return fmt.Errorf("failed to add health checks: %w", err)
 	}
-	// The embedded store is written only by the process that embeds it: a writer found in it now
-	// is a previous incarnation of this hub, which has exited (this process holds the data
-	// directory). Its session would hold the store for a TTL (etcd counts it afresh after a
-	// restart), and its Lease for a lease duration: both are taken at once.
-	var departed []string
-	if o.embeddedStore() {
-		if departed, err = writer.Evict(ctx, func(string) bool { return true }); err != nil {
-			log.Warn("failed to evict the previous store writers; campaigning behind them", "error", err)
+	l := &leader{mgr: mgr, store: st, opts: o, log: log}
+	if err := errors.Join(mgr.Add(manager.RunnableFunc(st.watch)), mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if !o.LeaderElection {
+			return l.lead(ctx, "")
 		}
-	}
-	lead := func(ctx context.Context, previous string) error {
-		evictPrevious(ctx, writer, previous, log)
-		return leader.run(ctx)
-	}
-	if err := mgr.Add(leadership(cfg, o, identity, departed, lead, log)); err != nil {
-		return fmt.Errorf("failed to add leader election: %w", err)
+		return el.Run(ctx, l.lead)
+	}))); err != nil {
+		return fmt.Errorf("failed to add the leader's work: %w", err)
 	}
 	log.Info("hub starting", "identity", identity, "namespace", o.Namespace)
 	return mgr.Start(ctx)
 }
 
-// leadership runs lead while this replica holds the Lease (see elector), or all along without
-// leader election.
-func leadership(cfg *rest.Config, o Options, identity string, departed []string, lead func(context.Context, string) error, log *slog.Logger) manager.Runnable {
-	return manager.RunnableFunc(func(ctx context.Context) error {
-		if !o.LeaderElection {
-			return lead(ctx, "")
+// warmCaches starts the informers of the hub objects the leader's components read, on every
+// replica, so that a standby's member controller and federation loop start without a first list
+// when it takes over.
+func warmCaches(ctx context.Context, mgr ctrl.Manager) error {
+	for _, obj := range []client.Object{&meshfedv1.MemberCluster{}, &meshfedv1.Segment{}, &corev1.Secret{}} {
+		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
+			return fmt.Errorf("failed to watch %T: %w", obj, err)
 		}
-		cs, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return fmt.Errorf("failed to create leader election client: %w", err)
-		}
-		return newElector(cs, electorConfig{
-			Namespace: o.Namespace, Name: wellknown.HubLeaseName, Identity: identity, Timing: o.leaseTiming(), Departed: departed,
-		}, log).Run(ctx, lead)
-	})
+	}
+	return nil
 }
 
 // newManager creates the hub's controller-runtime manager. It runs no leader election of its
@@ -138,110 +122,6 @@ func newManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("failed to create manager: %w", err)
 	}
 	return mgr, nil
-}
-
-// setUpLeaderWork builds the leader's components, the member connections and the federation
-// loop, into a leaderWork, and makes the hub objects they follow wake the loop. Every replica
-// caches those objects (and the member Secrets), so that a standby's member controller starts
-// without a first list when it takes over. The caller closes members, when not nil.
-func setUpLeaderWork(ctx context.Context, mgr ctrl.Manager, st *store.Client, w *store.Writer, o Options, log *slog.Logger) (*leaderWork, *controller.Members, error) {
-	ports, _ := o.PortRange()
-	fed := controller.NewFederation(mgr.GetClient(), st, w, controller.FederationOptions{
-		Ports: ports, Debounce: 20 * time.Millisecond, Resync: o.Resync,
-	}, log)
-	members := controller.NewMembers(mgr.GetClient(), controller.MembersOptions{
-		Namespace: o.Namespace, StaleGrace: o.StaleGrace, ProbeInterval: o.ProbeInterval, SyncTimeout: time.Minute,
-	}, log, fed.Trigger)
-	fed.SetMembers(members)
-	leader := &leaderWork{Manager: mgr}
-	if err := members.SetupWithManager(leader); err != nil {
-		return nil, members, fmt.Errorf("failed to set up membercluster controller: %w", err)
-	}
-	if err := leader.Add(fed); err != nil {
-		return nil, members, fmt.Errorf("failed to add federation loop: %w", err)
-	}
-	if err := triggerOn(ctx, mgr, fed, &meshfedv1.Segment{}, &meshfedv1.MemberCluster{}); err != nil {
-		return nil, members, err
-	}
-	if _, err := mgr.GetCache().GetInformer(ctx, &corev1.Secret{}); err != nil {
-		return nil, members, fmt.Errorf("failed to watch member secrets: %w", err)
-	}
-	return leader, members, nil
-}
-
-// leaderWork is the manager as the leader's components see it: what they add to it (the
-// controllers the builder makes add themselves) runs only while this replica holds the Lease,
-// started by run; everything else is the manager's.
-type leaderWork struct {
-	manager.Manager
-	runnables []manager.Runnable
-}
-
-// Add keeps r for run instead of starting it with the manager.
-func (l *leaderWork) Add(r manager.Runnable) error {
-	l.runnables = append(l.runnables, r)
-	return nil
-}
-
-// run starts every runnable and returns when all have returned: when ctx ends, or after the
-// first one failed (the others are then stopped).
-func (l *leaderWork) run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, len(l.runnables))
-	for _, r := range l.runnables {
-		go func() {
-			err := r.Start(ctx)
-			if err != nil {
-				cancel()
-			}
-			errs <- err
-		}()
-	}
-	var all []error
-	for range l.runnables {
-		all = append(all, <-errs)
-	}
-	return errors.Join(all...)
-}
-
-// evictPrevious revokes the store session of the replica the Lease was taken from, if any: its
-// Lease ran out, so it has stopped leading, and the campaign that follows need not wait for its
-// session to expire. A failure only costs time: the campaign then waits for the session's TTL.
-func evictPrevious(ctx context.Context, w *store.Writer, previous string, log *slog.Logger) {
-	if previous == "" {
-		return
-	}
-	if _, err := w.Evict(ctx, func(id string) bool { return id == previous }); err != nil && ctx.Err() == nil {
-		log.Warn("failed to evict the previous store writer; campaigning behind it", "previous", previous, "error", err)
-	}
-}
-
-// triggerOn wakes the federation loop on every change of the given hub kinds.
-func triggerOn(ctx context.Context, mgr ctrl.Manager, fed *controller.Federation, objs ...client.Object) error {
-	for _, obj := range objs {
-		inf, err := mgr.GetCache().GetInformer(ctx, obj)
-		if err != nil {
-			return fmt.Errorf("failed to watch %T: %w", obj, err)
-		}
-		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { fed.Trigger() },
-			UpdateFunc: func(any, any) { fed.Trigger() },
-			DeleteFunc: func(any) { fed.Trigger() },
-		}); err != nil {
-			return fmt.Errorf("failed to watch %T: %w", obj, err)
-		}
-	}
-	return nil
-}
-
-func storeCheck(st *store.Client) healthz.Checker {
-	return func(req *http.Request) error {
-		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
-		defer cancel()
-		_, err := st.Revision(ctx)
-		return err
-	}
 }
 
 // replicaIdentity is the identity of this process in the Lease and the store's election: the
