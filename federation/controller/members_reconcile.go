@@ -16,7 +16,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/federation/member"
@@ -172,8 +174,11 @@ func (m *Members) notReady(ctx context.Context, mc *meshfedv1.MemberCluster, rea
 	return reconcile.Result{RequeueAfter: 10 * time.Second}, nil
 }
 
-// setCondition writes one condition, only when it changed.
+// setCondition writes one condition, only when it changed, and not on a standby.
 func (m *Members) setCondition(ctx context.Context, mc *meshfedv1.MemberCluster, t meshfedv1.MemberClusterConditionType, s metav1.ConditionStatus, reason, msg string) error {
+	if m.standby.Load() {
+		return nil
+	}
 	patch := client.MergeFrom(mc.DeepCopy())
 	changed := meta.SetStatusCondition(&mc.Status.Conditions, metav1.Condition{
 		Type: string(t), Status: s, Reason: reason, Message: msg, ObservedGeneration: mc.Generation,
@@ -187,8 +192,8 @@ func (m *Members) setCondition(ctx context.Context, mc *meshfedv1.MemberCluster,
 	return nil
 }
 
-// connectWorkers is how many members connect at once: a new leader connects to every member
-// before it can publish their changes, so they connect side by side.
+// connectWorkers is how many members connect at once: a hub that starts connects to every
+// member before it can publish their changes, so they connect side by side.
 const connectWorkers = 8
 
 // SetupWithManager registers the reconciler for MemberClusters and their Secrets.
@@ -198,5 +203,6 @@ func (m *Members) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: connectWorkers}).
 		For(&meshfedv1.MemberCluster{}).
 		Watches(&corev1.Secret{}, secretHandler(m.hub, m.opts.Namespace)).
+		WatchesRawSource(source.Channel(m.requeue, &handler.EnqueueRequestForObject{})).
 		Complete(m)
 }

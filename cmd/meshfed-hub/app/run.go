@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -25,17 +26,19 @@ import (
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/controller"
 )
 
 // Run starts the hub and blocks until ctx ends or a component fails.
 //
-// Only the replica holding the Lease (see elector) connects to the members and runs the
-// federation loop; every replica keeps its caches of the hub cluster and answers its probes.
-// When ctx ends, the leader stops in this order: its federation pass is abandoned and the loop
-// resigns the store leadership (the writer's etcd session is revoked, so every later write of
-// this replica is refused by etcd), the member controller stops, then the Lease is released,
-// then the process exits. A successor takes the Lease at once (it watches it) and finds the
-// store election free (README.md in the command's directory).
+// Every replica connects to the members and keeps their caches, and keeps its caches of the hub
+// cluster; only the replica holding the Lease (see elector) runs the federation loop and writes
+// (see leader). When ctx ends, the leader stops in this order: its federation pass is abandoned
+// and the loop resigns the store leadership (the writer's etcd session is revoked, so every
+// later write of this replica is refused by etcd), its member registry stops writing, then the
+// Lease is released, then the process exits. A successor takes the Lease at once (it watches
+// it), finds the store election free and its members connected (README.md in the command's
+// directory).
 //
 // The store opens in the background. The embedded store is written only by the process that
 // embeds it: a writer found in it then is a previous incarnation of this hub, which has exited
@@ -74,6 +77,14 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		return fmt.Errorf("failed to add health checks: %w", err)
 	}
 	l := &leader{mgr: mgr, store: st, opts: o, log: log}
+	l.members = controller.NewMembers(mgr.GetClient(), controller.MembersOptions{
+		Namespace: o.Namespace, StaleGrace: o.StaleGrace, ProbeInterval: o.ProbeInterval, SyncTimeout: time.Minute,
+		Standby: true,
+	}, log, l.membersChanged)
+	defer l.members.Close()
+	if err := l.members.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("failed to set up membercluster controller: %w", err)
+	}
 	if err := errors.Join(mgr.Add(manager.RunnableFunc(st.watch)), mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		if !o.LeaderElection {
 			return l.lead(ctx, "")
@@ -86,14 +97,12 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	return mgr.Start(ctx)
 }
 
-// warmCaches starts the informers of the hub objects the leader's components read, on every
-// replica, so that a standby's member controller and federation loop start without a first list
-// when it takes over.
+// warmCaches starts the informer of the Segments on every replica (the member registry starts
+// those of the MemberClusters and the member Secrets), so that a new leader's federation loop
+// starts without a first list.
 func warmCaches(ctx context.Context, mgr ctrl.Manager) error {
-	for _, obj := range []client.Object{&meshfedv1.MemberCluster{}, &meshfedv1.Segment{}, &corev1.Secret{}} {
-		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
-			return fmt.Errorf("failed to watch %T: %w", obj, err)
-		}
+	if _, err := mgr.GetCache().GetInformer(ctx, &meshfedv1.Segment{}); err != nil {
+		return fmt.Errorf("failed to watch segments: %w", err)
 	}
 	return nil
 }
