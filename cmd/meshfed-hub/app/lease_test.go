@@ -287,3 +287,34 @@ func setHolder(t *testing.T, cs kubernetes.Interface, holder string, seconds int
 		t.Fatal(err)
 	}
 }
+
+// FuzzMayTake checks mayTake's rule on any Lease a holder could have written: a replica never
+// takes a Lease another live holder renewed less than its stated duration ago, and when it may
+// not take it, it is told a later time to try again.
+func FuzzMayTake(f *testing.F) {
+	f.Add("other_1", int32(15), int64(14_000), false)
+	f.Add("", int32(1), int64(0), false)
+	f.Add("hub-0_old", int32(60), int64(0), true)
+	f.Add("me_1", int32(-5), int64(-1), false)
+	f.Fuzz(func(t *testing.T, holder string, seconds int32, elapsedMillis int64, departed bool) {
+		seen := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		now := seen.Add(time.Duration(elapsedMillis) * time.Millisecond)
+		spec := coordinationv1.LeaseSpec{HolderIdentity: ptr.To(holder), LeaseDurationSeconds: ptr.To(seconds)}
+		gone := map[string]bool{}
+		if departed {
+			gone[holder] = true
+		}
+		ok, until := mayTake(spec, seen, now, "me_1", gone)
+		live := holder != "" && holder != "me_1" && !departed
+		term := seen.Add(time.Duration(seconds) * time.Second)
+		if ok && live && now.Before(term) {
+			t.Fatalf("took %q's Lease %v after seeing it, within its %d s", holder, now.Sub(seen), seconds)
+		}
+		if !ok && !until.After(now) {
+			t.Fatalf("refused, and told to try again at %v, not after now %v", until, now)
+		}
+		if !live && !ok {
+			t.Fatalf("refused a Lease held by %q (departed %v)", holder, departed)
+		}
+	})
+}
