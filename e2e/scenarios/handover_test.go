@@ -32,6 +32,7 @@ const defaultLeaseDuration = 15 * time.Second
 func TestHandoverEmbedded(t *testing.T) {
 	f := system.Start(t, system.DefaultTopology())
 	f.WaitLeader()
+	assertSessionTTL(t, f, defaultLeaseDuration)
 	t.Run("graceful-restart", func(t *testing.T) {
 		r := measureGap(t, f, "graceful", func() {
 			terminateCleanly(t, f.WaitLeader())
@@ -55,6 +56,7 @@ func TestHandoverEmbedded(t *testing.T) {
 func TestHandoverHA(t *testing.T) {
 	f := system.StartWith(t, system.DefaultTopology(), system.HubConfig{Replicas: 2, Args: haLease})
 	f.WaitLeader()
+	assertSessionTTL(t, f, haLeaseDuration)
 	t.Run("rolling-upgrade", func(t *testing.T) {
 		r := measureGap(t, f, "rolling", func() {
 			for range 2 {
@@ -100,6 +102,25 @@ func assertGap(t *testing.T, r system.ChurnReport, bound time.Duration) {
 	}
 	if len(r.Deleted) > 0 || len(r.Lost) > 0 {
 		t.Errorf("store keys deleted %v, lost %v", r.Deleted, r.Lost)
+	}
+}
+
+// assertSessionTTL checks that the store session of the hub's writer has the lease duration as
+// its TTL: when nobody evicts a dead leader's session, it holds the store this long.
+func assertSessionTTL(t *testing.T, f *system.Federation, lease time.Duration) {
+	t.Helper()
+	var ttls map[string]int64
+	f.Eventually("a writer in the store's election", 30*time.Second, func() (bool, string) {
+		var err error
+		if ttls, err = f.StoreSessionTTLs(); err != nil {
+			return false, err.Error()
+		}
+		return len(ttls) > 0, "no writer yet"
+	})
+	for id, ttl := range ttls {
+		if want := int64(lease / time.Second); ttl != want {
+			t.Errorf("store session of %s granted a TTL of %d s, want the lease duration, %d s", id, ttl, want)
+		}
 	}
 }
 

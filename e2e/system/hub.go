@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -149,6 +150,32 @@ func (f *Federation) startStore() {
 // ConnectStore opens a client of the federation store; the caller closes it.
 func (f *Federation) ConnectStore() (*store.Client, error) {
 	return store.Connect(f.t.Context(), store.ClientConfig{Endpoints: []string{f.StoreURL}, DialTimeout: 2 * time.Second})
+}
+
+// StoreSessionTTLs are the TTLs, in seconds, that the sessions of the writers in the store's
+// election were granted, by writer identity (the leader key's value). etcd reports the TTL a
+// lease was granted with, so this is what the hub asked for, whatever time has passed since.
+func (f *Federation) StoreSessionTTLs() (map[string]int64, error) {
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{f.StoreURL}, DialTimeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("failed to connect to store %s: %w", f.StoreURL, err)
+	}
+	defer func() { _ = c.Close() }()
+	ctx, cancel := context.WithTimeout(f.t.Context(), 5*time.Second)
+	defer cancel()
+	resp, err := c.Get(ctx, store.LeaderPrefix+"/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("failed to list store writers %s: %w", store.LeaderPrefix, err)
+	}
+	ttls := map[string]int64{}
+	for _, kv := range resp.Kvs {
+		l, err := c.TimeToLive(ctx, clientv3.LeaseID(kv.Lease))
+		if err != nil {
+			return nil, fmt.Errorf("failed to read the session of store writer %s: %w", kv.Value, err)
+		}
+		ttls[string(kv.Value)] = l.GrantedTTL
+	}
+	return ttls, nil
 }
 
 // Hubs are the hub processes that have not exited.
