@@ -34,10 +34,12 @@ func openStore(ctx context.Context, o Options, identity string, departed func(id
 	s := &hubStore{opened: make(chan struct{}), close: func() {}}
 	go func() {
 		defer close(s.opened)
-		s.client, s.close, s.err = connectStore(ctx, o, log)
-		if s.err != nil {
+		client, closeStore, err := connectStore(ctx, o, log)
+		if err != nil {
+			s.err = err // s.close stays a no-op: nothing was opened
 			return
 		}
+		s.client, s.close = client, closeStore
 		s.writer = store.NewWriter(s.client, store.WriterOptions{
 			Identity: identity, SessionTTL: int(leaseSeconds(o.LeaseDuration)), Logger: log,
 		})
