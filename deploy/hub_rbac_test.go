@@ -99,6 +99,7 @@ func hubOptions(t *testing.T, hubCluster *framework.Cluster) hub.Options {
 		t.Fatalf("deploy/hub-embedded's etcd client URL %s is not on all interfaces", o.EmbeddedClientURL)
 	}
 	o.Kubeconfig = serviceAccountKubeconfig(t, hubCluster, dep.Namespace, dep.Spec.Template.Spec.ServiceAccountName)
+	checkLeaseAccess(t, o.Kubeconfig, dep.Namespace)
 	o.DataDir = t.TempDir()
 	o.EmbeddedClientURL = "http://0.0.0.0:" + freePort(t)
 	o.EmbeddedPeerURL = "http://127.0.0.1:" + freePort(t)
@@ -133,15 +134,18 @@ func serviceAccountKubeconfig(t *testing.T, c *framework.Cluster, ns, name strin
 		t.Fatal(err)
 	}
 	checkForbidden(t, restCfg)
-	checkLeaseAccess(t, restCfg, ns)
 	return path
 }
 
 // checkLeaseAccess: the hub's identity may watch its own Lease (the standby's wake-up when the
 // leader releases it), by name only. The hub would still work without the watch (it also
 // polls), so only this check shows that the grant is right.
-func checkLeaseAccess(t *testing.T, cfg *rest.Config, ns string) {
+func checkLeaseAccess(t *testing.T, kubeconfig, ns string) {
 	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
