@@ -51,6 +51,9 @@ type Members struct {
 	// the controller to reconcile a MemberCluster again.
 	standby atomic.Bool
 	requeue chan event.GenericEvent
+	// tried are the MemberClusters reconciled at least once, connected or not (see Warm);
+	// guarded by mu.
+	tried map[string]bool
 }
 
 // memberConn is one member's connection with what the hub tracks about it.
@@ -74,7 +77,7 @@ type memberConn struct {
 // NewMembers returns the member registry; changed is called (without locks held) whenever a
 // member's state or objects change.
 func NewMembers(hub client.Client, opts MembersOptions, log *slog.Logger, changed func()) *Members {
-	m := &Members{hub: hub, opts: opts, log: log, changed: changed, conns: map[string]*memberConn{}, requeue: make(chan event.GenericEvent)}
+	m := &Members{hub: hub, opts: opts, log: log, changed: changed, conns: map[string]*memberConn{}, requeue: make(chan event.GenericEvent), tried: map[string]bool{}}
 	m.standby.Store(opts.Standby)
 	return m
 }

@@ -39,6 +39,7 @@ func (m *Members) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 		}
 		return reconcile.Result{}, fmt.Errorf("failed to get membercluster %s: %w", req.Name, err)
 	}
+	defer m.markTried(mc.Name)
 	kubeconfig, reason, err := m.readSecret(ctx, &mc)
 	if err != nil {
 		return m.notReady(ctx, &mc, reason, err)

@@ -1,13 +1,16 @@
 package controller
 
 import (
+	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -29,6 +32,30 @@ func TestMembersStandby(t *testing.T) {
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)), func() {})
 	t.Cleanup(e.members.Close)
 	e.addMember(t)
+	if err := e.members.Warm(ctx); err != nil {
+		t.Errorf("Warm after east-1's reconcile = %v, want nil", err)
+	}
+	// A member whose Secret is missing is tried, not connected: it must not keep the registry
+	// unwarm, and before it is tried it must.
+	west := &meshfedv1.MemberCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: "west-1"},
+		Spec:       meshfedv1.MemberClusterSpec{Network: "net-1", KubeconfigSecretRef: meshfedv1.SecretKeyRef{Name: "missing"}},
+	}
+	if err := cs[0].Client.Create(ctx, west); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.members.Warm(ctx); !errors.Is(err, errNotWarm) || !strings.Contains(err.Error(), "west-1") {
+		t.Errorf("Warm before west-1's reconcile = %v, want errNotWarm naming west-1", err)
+	}
+	if _, err := e.members.Reconcile(ctx, reconcile.Request{NamespacedName: types.NamespacedName{Name: "west-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.members.Warm(ctx); err != nil {
+		t.Errorf("Warm after west-1's failed reconcile = %v, want nil", err)
+	}
+	if err := cs[0].Client.Delete(ctx, west); err != nil {
+		t.Fatal(err)
+	}
 
 	if got := e.members.List(time.Now()); len(got) != 1 || got[0].Cluster.Name != "east-1" {
 		t.Fatalf("standby connections = %+v, want east-1", got)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -84,6 +85,11 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	defer l.members.Close()
 	if err := l.members.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up membercluster controller: %w", err)
+	}
+	// Ready only once warm: a rolling update then stops the leader only when its successor has
+	// tried every member (README.md in the command's directory).
+	if err := mgr.AddReadyzCheck("members", func(req *http.Request) error { return l.members.Warm(req.Context()) }); err != nil {
+		return fmt.Errorf("failed to add health checks: %w", err)
 	}
 	if err := errors.Join(mgr.Add(manager.RunnableFunc(st.watch)), mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		if !o.LeaderElection {
