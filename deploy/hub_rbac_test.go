@@ -14,8 +14,11 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
@@ -96,6 +99,7 @@ func hubOptions(t *testing.T, hubCluster *framework.Cluster) hub.Options {
 		t.Fatalf("deploy/hub-embedded's etcd client URL %s is not on all interfaces", o.EmbeddedClientURL)
 	}
 	o.Kubeconfig = serviceAccountKubeconfig(t, hubCluster, dep.Namespace, dep.Spec.Template.Spec.ServiceAccountName)
+	checkLeaseAccess(t, o.Kubeconfig, dep.Namespace)
 	o.DataDir = t.TempDir()
 	o.EmbeddedClientURL = "http://0.0.0.0:" + freePort(t)
 	o.EmbeddedPeerURL = "http://127.0.0.1:" + freePort(t)
@@ -131,6 +135,34 @@ func serviceAccountKubeconfig(t *testing.T, c *framework.Cluster, ns, name strin
 	}
 	checkForbidden(t, restCfg)
 	return path
+}
+
+// checkLeaseAccess: the hub's identity may watch its own Lease (the standby's wake-up when the
+// leader releases it), by name only. The hub would still work without the watch (it also
+// polls), so only this check shows that the grant is right.
+func checkLeaseAccess(t *testing.T, kubeconfig, ns string) {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := cs.CoordinationV1().Leases(ns)
+	byName := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", wellknown.HubLeaseName).String()}
+	w, err := leases.Watch(t.Context(), byName)
+	if err != nil {
+		t.Fatalf("the hub's ServiceAccount cannot watch its Lease: %v", err)
+	}
+	w.Stop()
+	if _, err := leases.List(t.Context(), byName); err != nil {
+		t.Fatalf("the hub's ServiceAccount cannot list its Lease: %v", err)
+	}
+	if _, err := leases.List(t.Context(), metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("the hub's ServiceAccount lists every Lease of %s: err = %v, want forbidden", ns, err)
+	}
 }
 
 // checkForbidden: the hub's identity cannot read Secrets outside its namespace.

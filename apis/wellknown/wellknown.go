@@ -84,6 +84,8 @@ const (
 	DerivedServiceSuffix = "-global"
 	// SystemNamespace is where meshfed keeps its own objects in every cluster.
 	SystemNamespace = "meshfed-system"
+	// HubLeaseName is the hub replicas' leader-election Lease, in the hub's namespace.
+	HubLeaseName = "meshfed-hub"
 	// WaypointName names each namespace's waypoint Deployment, Service and ServiceAccount.
 	WaypointName = "meshfed-waypoint"
 	// DefaultSegment is the segment of a MemberCluster that names none.

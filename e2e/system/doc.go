@@ -10,7 +10,12 @@
 // its local waypoint pod's address (a client dials the waypoint pod on the allocated waypoint
 // port, as kube-proxy would forward the derived Service's ClusterIP).
 //
-// Addresses: API servers and the hub's health endpoints on loopback; the hub's embedded etcd
-// on the lab's host address (the transit network), where waypoints reach it; pods on their
+// The hub runs as deploy/hub-embedded does (one process embedding its store) or, with
+// HubConfig.Replicas > 1, as deploy/hub does (replicas electing a leader, the store an etcd
+// process of its own). A Churn changes EndpointSlices in the members at a fixed rate and
+// measures how long each change takes to reach the store.
+//
+// Addresses: API servers and the hub's health endpoints on loopback; the store (embedded or
+// not) on the lab's host address (the transit network), where waypoints reach it; pods on their
 // network's subnet; waypoints also on transit, where other networks reach their HBONE port.
 package system

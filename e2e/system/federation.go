@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -60,8 +59,7 @@ type Federation struct {
 
 	t         testing.TB
 	dir       string
-	hub       *Process
-	hubArgs   []string
+	hubs      hubs
 	backends  map[sliceKey]*[]*Backend
 	waypoints map[string]*Waypoint // by member/namespace
 }
@@ -74,16 +72,22 @@ type Member struct {
 	f       *Federation
 }
 
-// Start builds the whole system for the given members and joins them with meshfedctl.
-// It needs Main to have built the binaries.
+// Start builds the whole system for the given members and joins them with meshfedctl, with one
+// hub embedding its store. It needs Main to have built the binaries.
 func Start(t testing.TB, specs []MemberSpec) *Federation {
+	t.Helper()
+	return StartWith(t, specs, HubConfig{})
+}
+
+// StartWith is Start with the hub run as hc says.
+func StartWith(t testing.TB, specs []MemberSpec, hc HubConfig) *Federation {
 	t.Helper()
 	if bins == nil {
 		t.Fatal("system.Main must run from the package's TestMain (it builds the binaries)")
 	}
 	f := &Federation{
 		t: t, dir: t.TempDir(), Lab: netlab.New(t), Networks: map[string]*netlab.Network{},
-		backends: map[sliceKey]*[]*Backend{}, waypoints: map[string]*Waypoint{},
+		backends: map[sliceKey]*[]*Backend{}, waypoints: map[string]*Waypoint{}, hubs: hubs{config: hc},
 	}
 	names := []string{"hub"}
 	for _, s := range specs {
@@ -102,7 +106,7 @@ func Start(t testing.TB, specs []MemberSpec) *Federation {
 	f.CADir = filepath.Join(f.dir, "ca")
 	f.Ctl("ca", "init", "--dir", f.CADir, "--trust-domain", TrustDomain)
 	f.StoreURL = "http://" + net.JoinHostPort(f.Lab.HostAddr.String(), strconv.Itoa(freePort(t, f.Lab.HostAddr.String())))
-	f.StartHub()
+	f.startHubs()
 	for i, s := range specs {
 		m := &Member{MemberSpec: s, Cluster: cs[i+1], Net: f.Networks[s.Network], f: f}
 		f.Members = append(f.Members, m)
@@ -151,32 +155,6 @@ func (f *Federation) Member(name string) *Member {
 
 // NodeName is the Node of zone z in m.
 func (m *Member) NodeName(z string) string { return m.Name + "-" + z }
-
-// StartHub runs meshfed-hub with its embedded etcd at StoreURL (data kept across restarts).
-func (f *Federation) StartHub() {
-	f.t.Helper()
-	if f.hubArgs == nil {
-		kc, err := f.Hub.Kubeconfig()
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		path := filepath.Join(f.dir, "hub.kubeconfig")
-		if err := os.WriteFile(path, kc, 0o600); err != nil {
-			f.t.Fatal(err)
-		}
-		f.hubArgs = []string{
-			"--kubeconfig", path, "--data-dir", filepath.Join(f.dir, "etcd"), "--identity", "hub-0",
-			"--embedded-etcd-client-url", f.StoreURL,
-			"--embedded-etcd-peer-url", "http://127.0.0.1:" + strconv.Itoa(freePort(f.t, "127.0.0.1")),
-			"--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:" + strconv.Itoa(freePort(f.t, "127.0.0.1")),
-			"--probe-interval", "1s", "--resync", "5s", "--stale-grace", "10m",
-		}
-	}
-	f.hub = StartProcess(f.t, "hub", filepath.Join(f.dir, "hub.log"), exec.Command(bins.Hub, f.hubArgs...))
-}
-
-// KillHub ends the hub with SIGKILL.
-func (f *Federation) KillHub() { f.hub.Kill() }
 
 // Ctl runs meshfedctl with the harness kubeconfig and returns its output; a failure fails the
 // test with the output.

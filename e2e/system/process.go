@@ -1,6 +1,7 @@
 package system
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -14,6 +15,8 @@ type Process struct {
 	Log  string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// err is what Wait returned; set before done closes.
+	err error
 }
 
 // StartProcess starts cmd with its output in logPath. When the test fails, the log's tail is
@@ -34,7 +37,7 @@ func StartProcess(t testing.TB, name, logPath string, cmd *exec.Cmd) *Process {
 	}
 	p := &Process{Name: name, Log: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
-		_ = cmd.Wait()
+		p.err = cmd.Wait()
 		_ = logf.Close()
 		close(p.done)
 	}()
@@ -69,6 +72,28 @@ func (p *Process) Kill() {
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
+}
+
+// Terminate sends SIGTERM and waits up to limit for the process to exit by itself; then it is
+// killed. The error says when it had to be killed or exited with a failure status.
+func (p *Process) Terminate(limit time.Duration) error {
+	if p.Exited() {
+		if p.err != nil {
+			return fmt.Errorf("%s had already exited: %w", p.Name, p.err)
+		}
+		return fmt.Errorf("%s had already exited", p.Name)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(limit):
+		p.Kill()
+		return fmt.Errorf("%s did not exit within %v of SIGTERM", p.Name, limit)
+	}
+	if p.err != nil {
+		return fmt.Errorf("%s exited after SIGTERM: %w", p.Name, p.err)
+	}
+	return nil
 }
 
 // Stop ends the process with SIGTERM, then SIGKILL after 5s, and waits for it.

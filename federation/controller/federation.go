@@ -23,8 +23,8 @@ type FederationOptions struct {
 }
 
 // Federation merges every member's exports and publishes them: store records, and GlobalService
-// objects on the hub. It runs only on the leader, and every store write is fenced by the
-// writer's etcd leadership.
+// objects on the hub. The hub runs it only while it holds its Lease, and every store write is
+// fenced by the writer's etcd leadership.
 type Federation struct {
 	hub     client.Client
 	members *Members
@@ -58,19 +58,26 @@ func (f *Federation) Trigger() {
 	}
 }
 
-// NeedLeaderElection makes the manager run the loop on the leader only.
-func (f *Federation) NeedLeaderElection() bool { return true }
-
 // Start campaigns for store leadership, then runs passes until ctx ends. Store passes and
 // their publication to the members run in two goroutines: a store pass never waits for a
 // member's API server, and publication always works from the latest outcome (older ones it
 // has not reached are skipped). A failed step is logged and retried with backoff; it never
 // stops the loop.
+//
+// When ctx ends, Start abandons the pass in flight (the store stays consistent: a pass writes
+// services before their endpoints, and the next leader's first pass completes it), waits for
+// publication to stop, and resigns the store leadership before it returns, so that a successor
+// campaigns without waiting for this writer's session to expire. The caller releases its
+// Kubernetes Lease only after Start returned.
 func (f *Federation) Start(ctx context.Context) error {
 	if err := f.writer.Campaign(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // shut down before leading
+		}
 		return fmt.Errorf("failed to become store leader: %w", err)
 	}
 	f.log.Info("store leadership acquired")
+	defer f.resign()
 	latest := make(chan *outcome, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -92,6 +99,10 @@ func (f *Federation) Start(ctx context.Context) error {
 		}
 		o, err := f.storePass(ctx)
 		if err != nil {
+			if ctx.Err() != nil {
+				f.log.Info("federation pass abandoned: shutting down")
+				return nil
+			}
 			backoff = nextBackoff(backoff)
 			f.log.Error("federation pass failed", "error", err, "retryIn", backoff)
 			timer.Reset(backoff)
@@ -100,6 +111,19 @@ func (f *Federation) Start(ctx context.Context) error {
 		backoff = 0
 		timer.Reset(f.opts.Resync)
 		replaceLatest(latest, o)
+	}
+}
+
+// resignTimeout bounds the resignation of the store leadership at shutdown.
+const resignTimeout = 5 * time.Second
+
+// resign gives up the store leadership after the loop stopped. A failure is not fatal: the
+// session then ends with its TTL, and a successor that knows this replica is gone evicts it.
+func (f *Federation) resign() {
+	ctx, cancel := context.WithTimeout(context.Background(), resignTimeout)
+	defer cancel()
+	if err := f.writer.Resign(ctx); err != nil {
+		f.log.Warn("store leadership not resigned; it ends with its session", "error", err)
 	}
 }
 

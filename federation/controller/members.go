@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/apis/wellknown"
@@ -25,6 +27,8 @@ type MembersOptions struct {
 	ProbeInterval time.Duration
 	// SyncTimeout bounds the first cache sync of a new connection.
 	SyncTimeout time.Duration
+	// Standby starts the registry as a standby replica's (see Members.Lead).
+	Standby bool
 }
 
 // Members keeps one live connection per MemberCluster and tells the federation loop when any
@@ -42,6 +46,14 @@ type Members struct {
 	// (for the propagation histogram); guarded by pendingMu.
 	pendingMu sync.Mutex
 	pending   []time.Time
+
+	// standby is set while the registry only keeps connections warm (see Lead); requeue asks
+	// the controller to reconcile a MemberCluster again.
+	standby atomic.Bool
+	requeue chan event.GenericEvent
+	// tried are the MemberClusters reconciled at least once, connected or not (see Warm);
+	// guarded by mu.
+	tried map[string]bool
 }
 
 // memberConn is one member's connection with what the hub tracks about it.
@@ -65,7 +77,9 @@ type memberConn struct {
 // NewMembers returns the member registry; changed is called (without locks held) whenever a
 // member's state or objects change.
 func NewMembers(hub client.Client, opts MembersOptions, log *slog.Logger, changed func()) *Members {
-	return &Members{hub: hub, opts: opts, log: log, changed: changed, conns: map[string]*memberConn{}}
+	m := &Members{hub: hub, opts: opts, log: log, changed: changed, conns: map[string]*memberConn{}, requeue: make(chan event.GenericEvent), tried: map[string]bool{}}
+	m.standby.Store(opts.Standby)
+	return m
 }
 
 // Member is a snapshot of one connected member for the federation loop.

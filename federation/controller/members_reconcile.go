@@ -15,7 +15,10 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/federation/member"
@@ -36,6 +39,7 @@ func (m *Members) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 		}
 		return reconcile.Result{}, fmt.Errorf("failed to get membercluster %s: %w", req.Name, err)
 	}
+	defer m.markTried(mc.Name)
 	kubeconfig, reason, err := m.readSecret(ctx, &mc)
 	if err != nil {
 		return m.notReady(ctx, &mc, reason, err)
@@ -51,6 +55,9 @@ func (m *Members) Reconcile(ctx context.Context, req reconcile.Request) (reconci
 		return reconcile.Result{}, m.writeReady(ctx, mc.Name)
 	}
 	if err := m.connect(ctx, &mc, hash, cfg); err != nil {
+		if ctx.Err() != nil {
+			return reconcile.Result{}, nil // the hub is stopping or handing over: nothing to report
+		}
 		return m.notReady(ctx, &mc, meshfedv1.MemberClusterReasonUnreachable, err)
 	}
 	m.changed()
@@ -168,8 +175,11 @@ func (m *Members) notReady(ctx context.Context, mc *meshfedv1.MemberCluster, rea
 	return reconcile.Result{RequeueAfter: 10 * time.Second}, nil
 }
 
-// setCondition writes one condition, only when it changed.
+// setCondition writes one condition, only when it changed, and not on a standby.
 func (m *Members) setCondition(ctx context.Context, mc *meshfedv1.MemberCluster, t meshfedv1.MemberClusterConditionType, s metav1.ConditionStatus, reason, msg string) error {
+	if m.standby.Load() {
+		return nil
+	}
 	patch := client.MergeFrom(mc.DeepCopy())
 	changed := meta.SetStatusCondition(&mc.Status.Conditions, metav1.Condition{
 		Type: string(t), Status: s, Reason: reason, Message: msg, ObservedGeneration: mc.Generation,
@@ -183,11 +193,17 @@ func (m *Members) setCondition(ctx context.Context, mc *meshfedv1.MemberCluster,
 	return nil
 }
 
+// connectWorkers is how many members connect at once: a hub that starts connects to every
+// member before it can publish their changes, so they connect side by side.
+const connectWorkers = 8
+
 // SetupWithManager registers the reconciler for MemberClusters and their Secrets.
 func (m *Members) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("membercluster").
+		WithOptions(controller.Options{MaxConcurrentReconciles: connectWorkers}).
 		For(&meshfedv1.MemberCluster{}).
 		Watches(&corev1.Secret{}, secretHandler(m.hub, m.opts.Namespace)).
+		WatchesRawSource(source.Channel(m.requeue, &handler.EnqueueRequestForObject{})).
 		Complete(m)
 }

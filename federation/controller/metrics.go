@@ -64,9 +64,9 @@ func init() {
 const maxPending = 4096
 
 // observe records that the informer of a member delivered obj at now, when obj is an
-// EndpointSlice or Service.
+// EndpointSlice or Service, unless the registry is a standby's (another replica writes it).
 func (m *Members) observe(obj any, now time.Time) {
-	if !propagates(obj) {
+	if !propagates(obj) || m.standby.Load() {
 		return
 	}
 	m.pendingMu.Lock()

@@ -2,16 +2,21 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
 // DefaultSessionTTL is the lease TTL, in seconds, of a writer's leadership: a leader that stops
-// renewing it (crashed, partitioned) loses leadership this long after its last renewal.
+// renewing it (crashed, partitioned) loses leadership this long after its last renewal. etcd
+// keeps a lease across its own restart and then counts the whole TTL again from the moment it
+// is back, so a crashed writer's leadership can outlive it by a TTL after a store restart: see
+// Evict.
 const DefaultSessionTTL = 10
 
 // WriterOptions configure a Writer.
@@ -98,7 +103,9 @@ func (w *Writer) Done() <-chan struct{} {
 	return w.session.Done()
 }
 
-// Resign gives up leadership so that another writer can take over at once.
+// Resign gives up leadership so that another writer can take over at once: it deletes the
+// leader key, then revokes the session. Every write after Resign is refused, by the writer
+// itself (it has dropped its fence) and by etcd (the fence's key is gone).
 func (w *Writer) Resign(ctx context.Context) error {
 	w.mu.Lock()
 	s, e := w.session, w.election
@@ -116,6 +123,42 @@ func (w *Writer) Resign(ctx context.Context) error {
 	}
 	w.log.Info("resigned store leadership", "identity", w.opts.Identity)
 	return nil
+}
+
+// Evict revokes the sessions of the other writers, leading or campaigning, whose identity
+// (their leader key's value) gone reports as gone, and returns those identities. Their leader
+// keys go with their sessions, so a Campaign waiting behind them proceeds at once, and every
+// write they still attempt is refused by etcd (the fence holds without their cooperation).
+//
+// It is for a caller that knows those writers are dead without waiting for their sessions to
+// expire: the hub evicts the replica it took the Kubernetes Lease from (that replica's Lease ran
+// out, so it has stopped acting), and, on its embedded etcd, which only the process embedding it
+// writes, every session a previous incarnation left behind (etcd counts their TTL afresh after
+// its restart). This writer's own session is never evicted.
+func (w *Writer) Evict(ctx context.Context, gone func(identity string) bool) ([]string, error) {
+	resp, err := w.client.etcd.Get(ctx, LeaderPrefix+"/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("failed to list writers %s: %w", LeaderPrefix, err)
+	}
+	w.mu.Lock()
+	own := clientv3.NoLease
+	if w.session != nil {
+		own = w.session.Lease()
+	}
+	w.mu.Unlock()
+	var evicted []string
+	for _, kv := range resp.Kvs {
+		id, lease := string(kv.Value), clientv3.LeaseID(kv.Lease)
+		if lease == clientv3.NoLease || lease == own || !gone(id) {
+			continue
+		}
+		if _, err := w.client.etcd.Revoke(ctx, lease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			return evicted, fmt.Errorf("failed to evict writer %s: %w", id, err)
+		}
+		w.log.Info("evicted store writer", "identity", id, "leaderKey", string(kv.Key))
+		evicted = append(evicted, id)
+	}
+	return evicted, nil
 }
 
 // currentFence returns the compare that every write carries, or ErrNotLeader.

@@ -114,7 +114,7 @@ func tail(b []byte, n int) []byte {
 // leaseHolder is the replica identity holding the hub's Lease, "" if none.
 func leaseHolder(ctx context.Context, c client.Client) string {
 	var l coordinationv1.Lease
-	if err := c.Get(ctx, client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: leaseName}, &l); err != nil || l.Spec.HolderIdentity == nil {
+	if err := c.Get(ctx, client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: wellknown.HubLeaseName}, &l); err != nil || l.Spec.HolderIdentity == nil {
 		return ""
 	}
 	id, _, _ := strings.Cut(*l.Spec.HolderIdentity, "_")

@@ -110,7 +110,7 @@ func (o *Options) Validate() error {
 	if o.RetryPeriod <= 0 || o.RenewDeadline <= o.RetryPeriod || o.LeaseDuration <= o.RenewDeadline || o.LeaseDuration < time.Second {
 		errs = append(errs, errors.New("want 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration, and a lease of at least 1s"))
 	}
-	if len(o.EtcdEndpoints) == 0 && o.DataDir == "" {
+	if o.embeddedStore() && o.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir is required for the embedded etcd"))
 	}
 	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
@@ -120,6 +120,14 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("--namespace and --identity must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// embeddedStore reports whether the hub runs its own etcd (no external endpoints).
+func (o *Options) embeddedStore() bool { return len(o.EtcdEndpoints) == 0 }
+
+// leaseTiming is the Lease election's timing.
+func (o *Options) leaseTiming() leaseTiming {
+	return leaseTiming{Duration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod}
 }
 
 // PortRange parses WaypointPorts.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"time"
 
@@ -17,30 +16,39 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/controller"
-	"github.com/meshfed/meshfed/federation/store"
 )
 
-// leaseName is the hub's leader-election Lease in its namespace.
-const leaseName = "meshfed-hub"
-
 // Run starts the hub and blocks until ctx ends or a component fails.
+//
+// Every replica connects to the members and keeps their caches, and keeps its caches of the hub
+// cluster; only the replica holding the Lease (see elector) runs the federation loop and writes
+// (see leader). When ctx ends, the leader stops in this order: its federation pass is abandoned
+// and the loop resigns the store leadership (the writer's etcd session is revoked, so every
+// later write of this replica is refused by etcd), its member registry stops writing, then the
+// Lease is released, then the process exits. A successor takes the Lease at once (it watches
+// it), finds the store election free and its members connected (README.md in the command's
+// directory).
+//
+// The store opens in the background. The embedded store is written only by the process that
+// embeds it: a writer found in it then is a previous incarnation of this hub, which has exited
+// (this process holds the data directory). Its session would hold the store for a TTL (etcd
+// counts it afresh after a restart), and its Lease for a lease duration: both are taken at once.
 func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	ports, _ := o.PortRange()
 	ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
 	cfg, err := o.RESTConfig()
 	if err != nil {
@@ -49,32 +57,73 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := awaitNamespace(ctx, cfg, o.Namespace, log); err != nil {
 		return err
 	}
-	st, closeStore, err := openStore(ctx, o, log)
+	mgr, err := newManager(cfg, o)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("failed to create leader election client: %w", err)
+	}
+	identity := replicaIdentity(o.Identity)
+	el := newElector(cs, electorConfig{
+		Namespace: o.Namespace, Name: wellknown.HubLeaseName, Identity: identity, Timing: o.leaseTiming(),
+	}, log)
+	st := openStore(ctx, o, identity, el.depart, log)
+	defer st.shutdown()
+	if err := warmCaches(ctx, mgr); err != nil {
+		return err
+	}
+	if err := errors.Join(mgr.AddHealthzCheck("ping", healthz.Ping), mgr.AddReadyzCheck("store", st.check)); err != nil {
+		return fmt.Errorf("failed to add health checks: %w", err)
+	}
+	l := &leader{mgr: mgr, store: st, opts: o, log: log}
+	l.members = controller.NewMembers(mgr.GetClient(), controller.MembersOptions{
+		Namespace: o.Namespace, StaleGrace: o.StaleGrace, ProbeInterval: o.ProbeInterval, SyncTimeout: time.Minute,
+		Standby: true,
+	}, log, l.membersChanged)
+	defer l.members.Close()
+	if err := l.members.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("failed to set up membercluster controller: %w", err)
+	}
+	// Ready only once warm: a rolling update then stops the leader only when its successor has
+	// tried every member (README.md in the command's directory).
+	if err := mgr.AddReadyzCheck("members", func(req *http.Request) error { return l.members.Warm(req.Context()) }); err != nil {
+		return fmt.Errorf("failed to add health checks: %w", err)
+	}
+	if err := errors.Join(mgr.Add(manager.RunnableFunc(st.watch)), mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if !o.LeaderElection {
+			return l.lead(ctx, "")
+		}
+		return el.Run(ctx, l.lead)
+	}))); err != nil {
+		return fmt.Errorf("failed to add the leader's work: %w", err)
+	}
+	log.Info("hub starting", "identity", identity, "namespace", o.Namespace)
+	return mgr.Start(ctx)
+}
 
+// warmCaches starts the informer of the Segments on every replica (the member registry starts
+// those of the MemberClusters and the member Secrets), so that a new leader's federation loop
+// starts without a first list.
+func warmCaches(ctx context.Context, mgr ctrl.Manager) error {
+	if _, err := mgr.GetCache().GetInformer(ctx, &meshfedv1.Segment{}); err != nil {
+		return fmt.Errorf("failed to watch segments: %w", err)
+	}
+	return nil
+}
+
+// newManager creates the hub's controller-runtime manager. It runs no leader election of its
+// own: Run's elector starts the leader's work.
+func newManager(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	scheme := runtime.NewScheme()
 	if err := errors.Join(clientgoscheme.AddToScheme(scheme), meshfedv1.AddToScheme(scheme)); err != nil {
-		return fmt.Errorf("failed to build hub scheme: %w", err)
-	}
-	lock, err := leaderLock(cfg, o)
-	if err != nil {
-		return err
+		return nil, fmt.Errorf("failed to build hub scheme: %w", err)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                              scheme,
-		LeaderElection:                      o.LeaderElection,
-		LeaderElectionID:                    leaseName,
-		LeaderElectionNamespace:             o.Namespace,
-		LeaderElectionReleaseOnCancel:       true,
-		LeaderElectionResourceLockInterface: lock,
-		LeaseDuration:                       &o.LeaseDuration,
-		RenewDeadline:                       &o.RenewDeadline,
-		RetryPeriod:                         &o.RetryPeriod,
-		Metrics:                             metricsserver.Options{BindAddress: o.MetricsAddr},
-		HealthProbeBindAddress:              o.HealthAddr,
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress: o.HealthAddr,
 		// The hub reads only its own namespace's Secrets (member kubeconfigs): caching only those
 		// lets its RBAC be a Role there (deploy/hub) instead of reading every Secret of the cluster.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
@@ -85,72 +134,17 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
-		return fmt.Errorf("failed to create manager: %w", err)
+		return nil, fmt.Errorf("failed to create manager: %w", err)
 	}
-	writer := store.NewWriter(st, store.WriterOptions{
-		Identity: o.Identity, SessionTTL: int(math.Ceil(o.LeaseDuration.Seconds())), Logger: log,
-	})
-	fed := controller.NewFederation(mgr.GetClient(), st, writer, controller.FederationOptions{
-		Ports: ports, Debounce: 20 * time.Millisecond, Resync: o.Resync,
-	}, log)
-	members := controller.NewMembers(mgr.GetClient(), controller.MembersOptions{
-		Namespace: o.Namespace, StaleGrace: o.StaleGrace, ProbeInterval: o.ProbeInterval, SyncTimeout: time.Minute,
-	}, log, fed.Trigger)
-	defer members.Close()
-	fed.SetMembers(members)
-	if err := members.SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("failed to set up membercluster controller: %w", err)
-	}
-	if err := mgr.Add(fed); err != nil {
-		return fmt.Errorf("failed to add federation loop: %w", err)
-	}
-	if err := triggerOn(ctx, mgr, fed, &meshfedv1.Segment{}, &meshfedv1.MemberCluster{}); err != nil {
-		return err
-	}
-	if err := errors.Join(mgr.AddHealthzCheck("ping", healthz.Ping), mgr.AddReadyzCheck("store", storeCheck(st))); err != nil {
-		return fmt.Errorf("failed to add health checks: %w", err)
-	}
-	log.Info("hub starting", "identity", o.Identity, "namespace", o.Namespace)
-	return mgr.Start(ctx)
+	return mgr, nil
 }
 
-// triggerOn wakes the federation loop on every change of the given hub kinds.
-func triggerOn(ctx context.Context, mgr ctrl.Manager, fed *controller.Federation, objs ...client.Object) error {
-	for _, obj := range objs {
-		inf, err := mgr.GetCache().GetInformer(ctx, obj)
-		if err != nil {
-			return fmt.Errorf("failed to watch %T: %w", obj, err)
-		}
-		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc:    func(any) { fed.Trigger() },
-			UpdateFunc: func(any, any) { fed.Trigger() },
-			DeleteFunc: func(any) { fed.Trigger() },
-		}); err != nil {
-			return fmt.Errorf("failed to watch %T: %w", obj, err)
-		}
-	}
-	return nil
-}
-
-func storeCheck(st *store.Client) healthz.Checker {
-	return func(req *http.Request) error {
-		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
-		defer cancel()
-		_, err := st.Revision(ctx)
-		return err
-	}
-}
-
-// leaderLock is the hub's Lease lock. Its holder identity is the replica's --identity with a
-// random suffix, so that `kubectl get lease` names the pod that leads and two replicas given the
-// same identity by mistake still exclude each other.
-func leaderLock(cfg *rest.Config, o Options) (resourcelock.Interface, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("failed to create leader election client: %w", err)
-	}
+// replicaIdentity is the identity of this process in the Lease and the store's election: the
+// replica's --identity (the pod name) with a random suffix, so that `kubectl get lease` names
+// the pod that leads, a restarted process is told from its previous incarnation, and two
+// replicas given the same identity by mistake still exclude each other.
+func replicaIdentity(base string) string {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
-	return resourcelock.New(resourcelock.LeasesResourceLock, o.Namespace, leaseName, cs.CoreV1(), cs.CoordinationV1(),
-		resourcelock.ResourceLockConfig{Identity: o.Identity + "_" + hex.EncodeToString(suffix)})
+	return base + "_" + hex.EncodeToString(suffix)
 }
