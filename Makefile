@@ -57,6 +57,7 @@ bench: ## Run the Go benchmarks, the hub's propagation and scale measurements, t
 	go run ./cmd/meshfed-bench hbone
 	go run ./cmd/meshfed-bench waypoint
 	go run ./cmd/meshfed-bench dns
+	MESHFED_HANDOVER_BOUNDS=enforce go test -count=1 -v -run='^TestHandover' ./e2e/scenarios/
 	cd hbone/interop && go test -run='^$$' -bench=. -benchmem -count=5 ./...
 
 .PHONY: demo
