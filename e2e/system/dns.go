@@ -96,6 +96,7 @@ type MemberDNS struct {
 // meshfed-dns and CoreDNS, and the goroutine that follows the ConfigMap into CoreDNS.
 func (f *Federation) startDNS(m *Member) {
 	f.t.Helper()
+	begin := time.Now()
 	bin, err := framework.CoreDNSBinary()
 	if err != nil {
 		f.t.Fatal(err)
@@ -143,6 +144,7 @@ func (f *Federation) startDNS(m *Member) {
 		b := d.get("http://" + netip.AddrPortFrom(pod.Addr(m.Net), coreDNSReadyPort).String() + "/ready")
 		return a == nil && b == nil, fmt.Sprintf("meshfed-dns: %v; coredns: %v", a, b)
 	})
+	f.t.Logf("started CoreDNS and meshfed-dns of %s in %v", m.Name, time.Since(begin).Round(time.Millisecond))
 }
 
 // installDNSObjects creates CoreDNS's ConfigMap with BaseCorefile and the meshfed-dns Service
