@@ -34,103 +34,118 @@ func TestNames(t *testing.T) {
 		web[m.Name] = append(web[m.Name], f.AddBackend(m, m.Zones[0], shop, "web"), f.AddBackend(m, m.Zones[0], shop, "web"))
 		f.DeployWaypoint(m, shop, system.WaypointOptions{})
 	}
-	c := f.AddClient(east, "client")
+	n := &nameLab{f: f, east: east, west: west, c: f.AddClient(east, "client")}
+	t.Run("by name", func(t *testing.T) { n.byName(t, web[east.Name]) })
+	t.Run("takeover", n.takeover)
+	t.Run("removed", n.removed)
+}
 
-	t.Run("by name", func(t *testing.T) {
-		names := []string{"web.shop.svc.clusterset.local", "web.shop.mesh.internal"}
-		for _, name := range names {
-			f.Eventually(name+" answers", 60*time.Second, func() (bool, string) {
-				r := c.Get(t.Context(), name+":80")
-				return r.OK(), fmt.Sprintf("%+v", r)
-			})
+// nameLab is TestNames's federation: web exported by east-1 and west-1, a client in east-1.
+type nameLab struct {
+	f          *system.Federation
+	east, west *system.Member
+	c          *system.Client
+}
+
+// byName calls web by its two federation names, steady and after eastBackends crash.
+func (n *nameLab) byName(t *testing.T, eastBackends []*system.Backend) {
+	f, c := n.f, n.c
+	names := []string{"web.shop.svc.clusterset.local", "web.shop.mesh.internal"}
+	for _, name := range names {
+		f.Eventually(name+" answers", 60*time.Second, func() (bool, string) {
+			r := c.Get(t.Context(), name+":80")
+			return r.OK(), fmt.Sprintf("%+v", r)
+		})
+	}
+	derived := clusterIP(t, n.east, wellknown.DerivedServiceName("web"))
+	for _, name := range names {
+		if ip, err := c.Resolve(t.Context(), name); err != nil || ip != derived {
+			t.Errorf("%s resolves in east-1 to %v (%v), want web-global's ClusterIP %s", name, ip, err, derived)
 		}
-		derived := clusterIP(t, east, wellknown.DerivedServiceName("web"))
-		for _, name := range names {
-			if ip, err := c.Resolve(t.Context(), name); err != nil || ip != derived {
-				t.Errorf("%s resolves in east-1 to %v (%v), want web-global's ClusterIP %s", name, ip, err, derived)
+	}
+	ok, failed := callByName(t.Context(), c, names, 200)
+	t.Logf("by name, steady: %d ok, %d failed", ok, failed)
+	if failed > 0 {
+		t.Errorf("%d of %d requests by name failed", failed, ok+failed)
+	}
+
+	// Failover: east-1's backends crash; by name, traffic moves to west-1 across networks.
+	for _, b := range eastBackends {
+		b.Stop()
+	}
+	f.SetReady(false, eastBackends...)
+	f.Eventually("web by name served from west-1", 30*time.Second, func() (bool, string) {
+		r := c.Get(t.Context(), names[0]+":80")
+		return r.OK() && r.Cluster == n.west.Name, fmt.Sprintf("%+v", r)
+	})
+	ok, failed = callByName(t.Context(), c, names, 200)
+	t.Logf("by name, after failover: %d ok, %d failed", ok, failed)
+	if failed > 0 {
+		t.Errorf("%d of %d requests by name failed after failover", failed, ok+failed)
+	}
+}
+
+// takeover: east-1 has a cart of its own, not exported; west-1 exports cart as global-only,
+// which takes the plain name over in east-1, then releases it.
+func (n *nameLab) takeover(t *testing.T) {
+	f, c, east, west := n.f, n.c, n.east, n.west
+	localCart := createLocalService(t, east, "cart")
+	f.AddBackend(east, east.Zones[0], shop, "cart")
+	f.Export(west, shop, "cart", "global-only", nil)
+	f.AddBackend(west, west.Zones[0], shop, "cart")
+	plain := "cart.shop.svc.cluster.local"
+	start := time.Now()
+	f.Eventually(plain+" taken over in east-1", 60*time.Second, func() (bool, string) {
+		r := getFresh(t.Context(), c, plain+":80")
+		return r.OK() && r.Cluster == west.Name, fmt.Sprintf("%+v", r)
+	})
+	t.Logf("%s reached the global service %v after the export", plain, time.Since(start).Round(10*time.Millisecond))
+	if ip, err := c.Resolve(t.Context(), plain); err != nil || ip != clusterIP(t, east, wellknown.DerivedServiceName("cart")) {
+		t.Errorf("%s resolves to %v (%v), want cart-global's ClusterIP", plain, ip, err)
+	}
+	ok, failed := callByName(t.Context(), c, []string{plain}, 100)
+	if failed > 0 {
+		t.Errorf("%d of %d requests to %s failed under takeover", failed, ok+failed, plain)
+	}
+
+	// Released: scope global, no takeover. The name is east-1's own Service again.
+	setScope(t, west, "cart", "global")
+	start = time.Now()
+	f.Eventually(plain+" back to the local Service", 30*time.Second, func() (bool, string) {
+		ip, err := c.Resolve(t.Context(), plain)
+		r := getFresh(t.Context(), c, plain+":80")
+		return err == nil && ip == localCart && r.OK() && r.Cluster == east.Name, fmt.Sprintf("%v %v %+v", ip, err, r)
+	})
+	t.Logf("%s resolved to the local Service again %v after the release", plain, time.Since(start).Round(10*time.Millisecond))
+	if _, failed := callByName(t.Context(), c, []string{plain}, 100); failed > 0 {
+		t.Errorf("%d requests to the released %s failed", failed, plain)
+	}
+}
+
+// removed: cart leaves the federation; its federation names get NXDOMAIN, its local name stays.
+func (n *nameLab) removed(t *testing.T) {
+	f, c := n.f, n.c
+	names := []string{"cart.shop.svc.clusterset.local", "cart.shop.mesh.internal"}
+	for _, name := range names {
+		if _, err := c.Resolve(t.Context(), name); err != nil {
+			t.Fatalf("%s does not resolve before the removal: %v", name, err)
+		}
+	}
+	setScope(t, n.west, "cart", "")
+	start := time.Now()
+	for _, name := range names {
+		f.Eventually(name+" NXDOMAIN", 60*time.Second, func() (bool, string) {
+			resp, err := c.Query(t.Context(), name, dns.TypeA)
+			if err != nil {
+				return false, err.Error()
 			}
-		}
-		ok, failed := callByName(t.Context(), c, names, 200)
-		t.Logf("by name, steady: %d ok, %d failed", ok, failed)
-		if failed > 0 {
-			t.Errorf("%d of %d requests by name failed", failed, ok+failed)
-		}
-
-		// Failover: east-1's backends crash; by name, traffic moves to west-1 across networks.
-		for _, b := range web[east.Name] {
-			b.Stop()
-		}
-		f.SetReady(false, web[east.Name]...)
-		f.Eventually("web by name served from west-1", 30*time.Second, func() (bool, string) {
-			r := c.Get(t.Context(), names[0]+":80")
-			return r.OK() && r.Cluster == west.Name, fmt.Sprintf("%+v", r)
+			return resp.Rcode == dns.RcodeNameError, dns.RcodeToString[resp.Rcode]
 		})
-		ok, failed = callByName(t.Context(), c, names, 200)
-		t.Logf("by name, after failover: %d ok, %d failed", ok, failed)
-		if failed > 0 {
-			t.Errorf("%d of %d requests by name failed after failover", failed, ok+failed)
-		}
-	})
-
-	t.Run("takeover", func(t *testing.T) {
-		// east-1 has a cart of its own, not exported; west-1 exports cart as global-only.
-		localCart := createLocalService(t, east, "cart")
-		f.AddBackend(east, east.Zones[0], shop, "cart")
-		f.Export(west, shop, "cart", "global-only", nil)
-		f.AddBackend(west, west.Zones[0], shop, "cart")
-		plain := "cart.shop.svc.cluster.local"
-		start := time.Now()
-		f.Eventually(plain+" taken over in east-1", 60*time.Second, func() (bool, string) {
-			r := getFresh(t.Context(), c, plain+":80")
-			return r.OK() && r.Cluster == west.Name, fmt.Sprintf("%+v", r)
-		})
-		t.Logf("%s reached the global service %v after the export", plain, time.Since(start).Round(10*time.Millisecond))
-		if ip, err := c.Resolve(t.Context(), plain); err != nil || ip != clusterIP(t, east, wellknown.DerivedServiceName("cart")) {
-			t.Errorf("%s resolves to %v (%v), want cart-global's ClusterIP", plain, ip, err)
-		}
-		ok, failed := callByName(t.Context(), c, []string{plain}, 100)
-		if failed > 0 {
-			t.Errorf("%d of %d requests to %s failed under takeover", failed, ok+failed, plain)
-		}
-
-		// Released: scope global, no takeover. The name is east-1's own Service again.
-		setScope(t, west, "cart", "global")
-		start = time.Now()
-		f.Eventually(plain+" back to the local Service", 30*time.Second, func() (bool, string) {
-			ip, err := c.Resolve(t.Context(), plain)
-			r := getFresh(t.Context(), c, plain+":80")
-			return err == nil && ip == localCart && r.OK() && r.Cluster == east.Name, fmt.Sprintf("%v %v %+v", ip, err, r)
-		})
-		t.Logf("%s resolved to the local Service again %v after the release", plain, time.Since(start).Round(10*time.Millisecond))
-		if _, failed := callByName(t.Context(), c, []string{plain}, 100); failed > 0 {
-			t.Errorf("%d requests to the released %s failed", failed, plain)
-		}
-	})
-
-	t.Run("removed", func(t *testing.T) {
-		names := []string{"cart.shop.svc.clusterset.local", "cart.shop.mesh.internal"}
-		for _, name := range names {
-			if _, err := c.Resolve(t.Context(), name); err != nil {
-				t.Fatalf("%s does not resolve before the removal: %v", name, err)
-			}
-		}
-		setScope(t, west, "cart", "")
-		start := time.Now()
-		for _, name := range names {
-			f.Eventually(name+" NXDOMAIN", 60*time.Second, func() (bool, string) {
-				resp, err := c.Query(t.Context(), name, dns.TypeA)
-				if err != nil {
-					return false, err.Error()
-				}
-				return resp.Rcode == dns.RcodeNameError, dns.RcodeToString[resp.Rcode]
-			})
-			t.Logf("%s NXDOMAIN %v after the removal", name, time.Since(start).Round(10*time.Millisecond))
-		}
-		// The local Service keeps its own name.
-		if ip, err := c.Resolve(t.Context(), "cart.shop.svc.cluster.local"); err != nil || ip != clusterIP(t, east, "cart") {
-			t.Errorf("cart.shop.svc.cluster.local = %v (%v) after the removal, want the local Service", ip, err)
-		}
-	})
+		t.Logf("%s NXDOMAIN %v after the removal", name, time.Since(start).Round(10*time.Millisecond))
+	}
+	if ip, err := c.Resolve(t.Context(), "cart.shop.svc.cluster.local"); err != nil || ip != clusterIP(t, n.east, "cart") {
+		t.Errorf("cart.shop.svc.cluster.local = %v (%v) after the removal, want the local Service", ip, err)
+	}
 }
 
 // callByName sends n GETs to each name in turn, one after the other, and counts the outcomes.

@@ -195,26 +195,54 @@ func (f *Federation) relayAPIServer(m *Member, pod *netlab.Pod) {
 	if err != nil {
 		f.t.Fatalf("failed to relay the API server of %s into %s: %v", m.Name, pod.Name, err)
 	}
-	var wg sync.WaitGroup
-	f.t.Cleanup(func() { _ = l.Close(); wg.Wait() })
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns = map[net.Conn]bool{}
+	)
+	track := func(c net.Conn, add bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if add {
+			conns[c] = true
+		} else {
+			delete(conns, c)
+		}
+	}
+	f.t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		for c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	wg.Go(func() {
 		for {
 			in, err := l.Accept()
 			if err != nil {
 				return
 			}
-			wg.Go(func() { splice(in, u.Host) })
+			track(in, true)
+			wg.Go(func() {
+				defer track(in, false)
+				splice(in, u.Host, track)
+			})
 		}
 	})
 }
 
-// splice connects in to addr (dialed from the host) and copies both ways until both are done.
-func splice(in net.Conn, addr string) {
+// splice connects in to addr (dialed from the host) and copies both ways until both are done;
+// track registers the outgoing connection while it is open.
+func splice(in net.Conn, addr string, track func(net.Conn, bool)) {
 	defer func() { _ = in.Close() }()
 	out, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return
 	}
+	track(out, true)
+	defer track(out, false)
 	defer func() { _ = out.Close() }()
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -341,8 +369,7 @@ func (d *MemberDNS) readLog() string {
 
 // note appends a line of the harness to CoreDNS's log, which a failing test prints.
 func (d *MemberDNS) note(format string, args ...any) {
-	path := filepath.Join(filepath.Dir(d.corefile), "coredns-"+d.member.Name+".log")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(d.coredns.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return
 	}
