@@ -85,6 +85,7 @@ type MemberDNS struct {
 	kubeconfig string
 	coredns    *Process
 	meshfed    *Process
+	started    time.Time
 
 	mu      sync.Mutex
 	applied string // the ConfigMap's Corefile last written to the file
@@ -93,7 +94,7 @@ type MemberDNS struct {
 
 // startDNS installs the member's DNS and starts it before the member joins: the ConfigMap with
 // BaseCorefile and the meshfed-dns Service (as deploy/dns creates it), then the DNS pod with
-// meshfed-dns and CoreDNS, and the goroutine that follows the ConfigMap into CoreDNS.
+// meshfed-dns and CoreDNS. waitDNS waits for them and starts following the ConfigMap.
 func (f *Federation) startDNS(m *Member) {
 	f.t.Helper()
 	begin := time.Now()
@@ -131,20 +132,27 @@ func (f *Federation) startDNS(m *Member) {
 	}
 	d.coredns = StartProcess(f.t, "coredns "+m.Name, filepath.Join(f.dir, "coredns-"+m.Name+".log"),
 		pod.Command(bin, "-conf", d.corefile))
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { d.follow(ctx) })
-	f.t.Cleanup(func() { cancel(); wg.Wait() })
+	d.started = begin
+}
 
+// waitDNS waits until the member's CoreDNS and meshfed-dns are ready, then starts following
+// the ConfigMap (not before: CoreDNS ends on a SIGUSR1 that comes before its handler is set).
+func (f *Federation) waitDNS(m *Member) {
+	f.t.Helper()
+	d := m.DNS
 	f.Eventually("DNS of "+m.Name+" ready", 60*time.Second, func() (bool, string) {
 		if d.coredns.Exited() || d.meshfed.Exited() {
 			f.t.Fatalf("the DNS of %s exited (logs: %s, %s)", m.Name, d.coredns.Log, d.meshfed.Log)
 		}
-		a := d.get("http://" + admin + "/readyz")
-		b := d.get("http://" + netip.AddrPortFrom(pod.Addr(m.Net), coreDNSReadyPort).String() + "/ready")
+		a := d.get("http://" + netip.AddrPortFrom(d.Addr.Addr(), meshfedDNSAdminPort).String() + "/readyz")
+		b := d.get("http://" + netip.AddrPortFrom(d.Addr.Addr(), coreDNSReadyPort).String() + "/ready")
 		return a == nil && b == nil, fmt.Sprintf("meshfed-dns: %v; coredns: %v", a, b)
 	})
-	f.t.Logf("started CoreDNS and meshfed-dns of %s in %v", m.Name, time.Since(begin).Round(time.Millisecond))
+	f.t.Logf("started CoreDNS and meshfed-dns of %s: ready %v after their start", m.Name, time.Since(d.started).Round(time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.follow(ctx) })
+	f.t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
 // installDNSObjects creates CoreDNS's ConfigMap with BaseCorefile and the meshfed-dns Service

@@ -129,6 +129,9 @@ func StartWith(t testing.TB, specs []MemberSpec, hc HubConfig) *Federation {
 			}
 		}
 	}
+	for _, m := range f.Members {
+		f.waitDNS(m)
+	}
 	f.Eventually("every member ready", 60*time.Second, func() (bool, string) {
 		var list meshfedv1.MemberClusterList
 		if err := f.Hub.Client.List(t.Context(), &list); err != nil {
