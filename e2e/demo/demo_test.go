@@ -3,6 +3,7 @@ package demo
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -46,24 +47,31 @@ func TestLocalFederation(t *testing.T) {
 			}
 		}
 	}
-	var wpEast *system.Waypoint
 	for _, m := range f.Members {
-		w := f.DeployWaypoint(m, "shop", system.WaypointOptions{})
-		if m.Name == "east-1" {
-			wpEast = w
-		}
+		f.DeployWaypoint(m, "shop", system.WaypointOptions{})
 	}
 	client := f.AddClient(f.Member("east-1"), "client")
-	target := client.Target(wpEast, "shop", "web", system.HTTPPort)
 	say("meshfedctl get globalservices -A")
 	fmt.Print(f.Ctl("get", "globalservices", "-A", "--context", "hub"))
 
-	say("a client in east-1/us-east-1a sends 100 requests/s to web through its waypoint for %v (Ctrl-C ends early)", d)
+	const name = "web.shop.mesh.internal"
+	say("names, as a pod in east-1 resolves them through east-1's CoreDNS (meshfed's zones forwarded to meshfed-dns)")
+	f.Eventually(name+" answers", 60*time.Second, func() (bool, string) {
+		r := client.Get(ctx, name+":80")
+		return r.OK(), fmt.Sprintf("%+v", r)
+	})
+	for _, n := range []string{name, "web.shop.svc.clusterset.local", "web-global.shop.svc.cluster.local", "web.shop.svc.cluster.local"} {
+		ip, err := client.Resolve(ctx, n)
+		fmt.Printf("  %-34s %v\n", n, orErr(ip, err))
+	}
+	fmt.Println("  (the first three are the global service; web.shop.svc.cluster.local stays east-1's own web:\n   scope global-only would take that name over too)")
+
+	say("a client in east-1/us-east-1a sends 100 requests/s to http://%s/ through its waypoint for %v (Ctrl-C ends early)", name, d)
 	tab := newTable()
 	loadDone := make(chan struct{})
 	go func() {
 		defer close(loadDone)
-		client.Load(ctx, target, 100, d, tab.add)
+		client.Load(ctx, name+":80", 100, d, tab.add)
 	}()
 	events := []struct {
 		at   time.Duration
@@ -104,6 +112,14 @@ func TestLocalFederation(t *testing.T) {
 	if tab.failedTotal > 0 {
 		t.Errorf("%d requests failed", tab.failedTotal)
 	}
+}
+
+// orErr renders an address, or the error in its place.
+func orErr(ip netip.Addr, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return ip.String()
 }
 
 // crash stops backends (connections refused) and marks them not ready a second later, as a

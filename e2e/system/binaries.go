@@ -12,7 +12,7 @@ import (
 
 // Binaries are the meshfed programs built from the tree.
 type Binaries struct {
-	Hub, Waypoint, Ctl string
+	Hub, Waypoint, Ctl, DNS string
 }
 
 // bins is set by Main for the test binary's lifetime.
@@ -39,7 +39,7 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Build compiles meshfed-hub, meshfed-waypoint and meshfedctl into dir.
+// Build compiles meshfed-hub, meshfed-waypoint, meshfedctl and meshfed-dns into dir.
 func Build(dir string) (*Binaries, error) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -51,8 +51,9 @@ func Build(dir string) (*Binaries, error) {
 	}
 	b := &Binaries{
 		Hub: filepath.Join(dir, "meshfed-hub"), Waypoint: filepath.Join(dir, "meshfed-waypoint"), Ctl: filepath.Join(dir, "meshfedctl"),
+		DNS: filepath.Join(dir, "meshfed-dns"),
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/meshfed-hub", "./cmd/meshfed-waypoint", "./cmd/meshfedctl")
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/meshfed-hub", "./cmd/meshfed-waypoint", "./cmd/meshfedctl", "./cmd/meshfed-dns")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("failed to build the meshfed binaries: %w\n%s", err, out)

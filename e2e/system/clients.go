@@ -25,16 +25,19 @@ type Client struct {
 	f      *Federation
 }
 
-// AddClient adds a client pod on m's network.
+// AddClient adds a client pod on m's network. Its HTTP client dials IP addresses as they are
+// and resolves names through the member's CoreDNS (names.go).
 func (f *Federation) AddClient(m *Member, name string) *Client {
 	f.t.Helper()
 	pod, err := f.Lab.AddPod(name, m.Net)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	tr := &http.Transport{DialContext: pod.Dial, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	c := &Client{Pod: pod, Member: m, f: f}
+	tr := &http.Transport{DialContext: c.dial, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	f.t.Cleanup(tr.CloseIdleConnections)
-	return &Client{Pod: pod, Member: m, f: f, HTTP: &http.Client{Transport: tr, Timeout: 5 * time.Second}}
+	c.HTTP = &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	return c
 }
 
 // Target resolves port of the global service ns/svc, as the client's member imports it, to
@@ -72,7 +75,7 @@ type Reply struct {
 // OK reports a 200.
 func (r Reply) OK() bool { return r.Err == nil && r.Code == http.StatusOK }
 
-// Get sends one GET to http://addr/.
+// Get sends one GET to http://addr/; addr is IP:port or name:port.
 func (c *Client) Get(ctx context.Context, addr string) (r Reply) {
 	r.At = time.Now()
 	defer func() { r.Done = time.Now() }()

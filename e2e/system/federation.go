@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,7 +62,8 @@ type Federation struct {
 	dir       string
 	hubs      hubs
 	backends  map[sliceKey]*[]*Backend
-	waypoints map[string]*Waypoint // by member/namespace
+	waypoints map[string]*Waypoint // by member/namespace; written under wpMu
+	wpMu      sync.Mutex
 }
 
 // Member is one joined member cluster.
@@ -69,7 +71,9 @@ type Member struct {
 	MemberSpec
 	Cluster *framework.Cluster
 	Net     *netlab.Network
-	f       *Federation
+	// DNS is the member's cluster DNS: CoreDNS and meshfed-dns (dns.go).
+	DNS *MemberDNS
+	f   *Federation
 }
 
 // Start builds the whole system for the given members and joins them with meshfedctl, with one
@@ -110,6 +114,7 @@ func StartWith(t testing.TB, specs []MemberSpec, hc HubConfig) *Federation {
 	for i, s := range specs {
 		m := &Member{MemberSpec: s, Cluster: cs[i+1], Net: f.Networks[s.Network], f: f}
 		f.Members = append(f.Members, m)
+		f.startDNS(m)
 		args := []string{"join", s.Name, "--hub-context", "hub", "--member-context", s.Name, "--network", s.Network, "--region", s.Region}
 		if s.Segment != "" {
 			args = append(args, "--segment", s.Segment)
@@ -123,6 +128,9 @@ func StartWith(t testing.TB, specs []MemberSpec, hc HubConfig) *Federation {
 				t.Fatal(err)
 			}
 		}
+	}
+	for _, m := range f.Members {
+		f.waitDNS(m)
 	}
 	f.Eventually("every member ready", 60*time.Second, func() (bool, string) {
 		var list meshfedv1.MemberClusterList

@@ -64,7 +64,9 @@ func (f *Federation) DeployWaypoint(m *Member, ns string, o WaypointOptions) *Wa
 		f.t.Fatal(err)
 	}
 	w := &Waypoint{Pod: pod, Member: m, NS: ns, Addr: pod.Addr(m.Net)}
+	f.wpMu.Lock()
 	f.waypoints[m.Name+"/"+ns] = w
+	f.wpMu.Unlock()
 	w.HBONE = net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(wellknown.HBONEPort))
 	certs := filepath.Join(f.dir, "certs-"+m.Name+"-"+ns)
 	f.Ctl("ca", "issue", "--ca-dir", f.CADir, "--out", certs, "--cluster", m.Name,
@@ -90,7 +92,7 @@ func (f *Federation) DeployWaypoint(m *Member, ns string, o WaypointOptions) *Wa
 // none yet.
 func (f *Federation) DeployWaypointOnce(m *Member, ns string) *Waypoint {
 	f.t.Helper()
-	if w := f.waypoints[m.Name+"/"+ns]; w != nil {
+	if w := f.waypoint(m, ns); w != nil {
 		return w
 	}
 	return f.DeployWaypoint(m, ns, WaypointOptions{})
