@@ -27,7 +27,7 @@ func PrintTables(w io.Writer, res Result) {
 	}
 	fmt.Fprintf(w, "\n%-32s %8s %8s %12s %13s %9s %10s\n", "waypoint / peer (same workers)", "+p50", "+p99", "cores/1k rps", "cores/1k@max", "peak RSS", "max req/s")
 	for _, r := range ratios(sums) {
-		fmt.Fprintf(w, "%-32s %8s %8s %12s %13s %9s %10s\n", fmt.Sprintf("/ %s, %d workers", r.Peer, r.Workers),
+		fmt.Fprintf(w, "%-32s %8s %8s %12s %13s %9s %10s\n", fmt.Sprintf("/ %s, workers %d", r.Peer, r.Workers),
 			times(r.AddedP50), times(r.AddedP99), times(r.CoresPer1k), times(r.CoresPer1kMax), times(r.PeakRSS), times(r.MaxRate))
 	}
 	for _, s := range sums {
