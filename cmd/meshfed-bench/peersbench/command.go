@@ -32,6 +32,9 @@ type Flags struct {
 	Workers []int
 	// WaypointBinary is a prebuilt meshfed-waypoint; empty builds one from the module.
 	WaypointBinary string
+	// BaselineBinary, when set, is another meshfed-waypoint measured alongside as
+	// "waypoint-base" (a change's before, side by side with its after in the same rounds).
+	BaselineBinary string
 }
 
 // DefaultFlags are the flags of the command line.
@@ -121,5 +124,6 @@ saying what to install.`,
 	fs.IntVar(&f.Rounds, "rounds", f.Rounds, "rounds; each measures every proxy once, in the reverse order of the round before")
 	fs.IntSliceVar(&f.Workers, "workers", f.Workers, "worker counts to compare (waypoint GOMAXPROCS, haproxy nbthread, nginx worker_processes)")
 	fs.StringVar(&f.WaypointBinary, "waypoint-binary", "", "prebuilt meshfed-waypoint (default: go build it from this module)")
+	fs.StringVar(&f.BaselineBinary, "baseline-binary", "", "another meshfed-waypoint to measure alongside as waypoint-base, e.g. the build before a change")
 	return cmd
 }

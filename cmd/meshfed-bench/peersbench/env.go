@@ -27,8 +27,10 @@ const (
 	network = "n1"
 )
 
-// waypointIP is the listen address of the waypoint with w workers.
+// waypointIP is the listen address of the waypoint with w workers; baselineIP its baseline's.
 func waypointIP(w int) string { return "127.0.0." + strconv.Itoa(40+w) }
+
+func baselineIP(w int) string { return "127.0.0." + strconv.Itoa(60+w) }
 
 // env is everything running: the backends, the store and one process per proxy and worker
 // count.
@@ -81,7 +83,11 @@ func newEnv(ctx context.Context, f Flags, subjects []subject, log *slog.Logger) 
 	}
 	for i := range subjects {
 		s := &subjects[i]
-		if err := e.start(s, wpBin, peers, etcd); err != nil {
+		bin := wpBin
+		if s.kind == kindBaseline {
+			bin = f.BaselineBinary
+		}
+		if err := e.start(s, bin, peers, etcd); err != nil {
 			return nil, err
 		}
 	}
@@ -103,7 +109,7 @@ func (e *env) startMesh(ctx context.Context, workers []int, log *slog.Logger) ([
 	}
 	var hosts []string
 	for _, w := range workers {
-		hosts = append(hosts, waypointIP(w))
+		hosts = append(hosts, waypointIP(w), baselineIP(w))
 	}
 	port, err := benchmesh.FreePort(hosts...)
 	if err != nil {
@@ -128,8 +134,11 @@ func (e *env) start(s *subject, wpBin string, peers map[string]string, etcd []st
 	}
 	var bin string
 	var args, environ []string
-	if s.kind == kindWaypoint {
+	if s.isWaypoint() {
 		s.addr = benchmesh.Addr{IP: waypointIP(s.workers), Port: e.waypointPort}
+		if s.kind == kindBaseline {
+			s.addr.IP = baselineIP(s.workers)
+		}
 		w := benchmesh.Waypoint{Name: s.name(), Cluster: cluster, Network: network, Listen: s.addr.IP, Transport: "h2"}
 		bin, args = wpBin, w.Args(etcd, filepath.Join(e.dir, "certs"), "", "")
 		environ = []string{"GOMAXPROCS=" + strconv.Itoa(s.workers)}

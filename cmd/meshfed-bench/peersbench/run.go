@@ -41,7 +41,7 @@ type Measurement struct {
 // Run starts everything, measures every subject once per round in alternating order and
 // stops everything.
 func Run(ctx context.Context, f Flags, log *slog.Logger) (Result, error) {
-	subs := subjects(f.Workers)
+	subs := subjects(f.Workers, f.BaselineBinary != "")
 	res := Result{Flags: f, LoadBefore: loadAverage(), subjects: subs}
 	e, err := newEnv(ctx, f, subs, log)
 	if err != nil {

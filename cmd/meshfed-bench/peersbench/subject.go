@@ -15,6 +15,7 @@ type kind string
 const (
 	kindDirect      kind = "direct"
 	kindWaypoint    kind = "waypoint"
+	kindBaseline    kind = "waypoint-base"
 	kindHAProxyHTTP kind = "haproxy-http"
 	kindHAProxyTCP  kind = "haproxy-tcp"
 	kindNginx       kind = "nginx"
@@ -42,21 +43,29 @@ func (s subject) name() string {
 // fileName is name made safe for a file name.
 func (s subject) fileName() string { return strings.ReplaceAll(s.name(), "/", "-") }
 
-// subjects are direct, then the waypoint and each peer at each worker count.
-func subjects(workers []int) []subject {
+// subjects are direct, then the waypoint, its baseline when there is one, and each peer at
+// each worker count.
+func subjects(workers []int, baseline bool) []subject {
 	out := []subject{{kind: kindDirect}}
+	ks := []kind{kindWaypoint}
+	if baseline {
+		ks = append(ks, kindBaseline)
+	}
 	for _, w := range workers {
-		for _, k := range append([]kind{kindWaypoint}, peerKinds...) {
+		for _, k := range append(ks, peerKinds...) {
 			out = append(out, subject{kind: k, workers: w})
 		}
 	}
 	return out
 }
 
+// isWaypoint reports whether s runs meshfed-waypoint.
+func (s subject) isWaypoint() bool { return s.kind == kindWaypoint || s.kind == kindBaseline }
+
 // cluster is the X-Meshfed-Cluster s's answers carry: the waypoint's own cluster; nothing
 // from the backends directly or through a peer.
 func (s subject) cluster() string {
-	if s.kind == kindWaypoint {
+	if s.isWaypoint() {
 		return cluster
 	}
 	return ""

@@ -3,6 +3,7 @@ package peersbench
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,3 +116,28 @@ func TestSummarizeCountsErrors(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*max(1, math.Abs(b)) }
+
+// TestSubjectsBaseline: a baseline waypoint is measured at each worker count and compared
+// with like a peer.
+func TestSubjectsBaseline(t *testing.T) {
+	var names []string
+	for _, s := range subjects([]int{1, 2}, true) {
+		names = append(names, s.name())
+	}
+	want := "direct waypoint/1 waypoint-base/1 haproxy-http/1 haproxy-tcp/1 nginx/1 waypoint/2 waypoint-base/2 haproxy-http/2 haproxy-tcp/2 nginx/2"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("subjects = %s\nwant       %s", got, want)
+	}
+	if n := len(subjects([]int{1}, false)); n != 5 {
+		t.Fatalf("%d subjects without a baseline, want 5", n)
+	}
+	res := twoRounds()
+	res.subjects = append(res.subjects, subject{kind: kindBaseline, workers: 1})
+	for r := range res.Rounds {
+		res.Rounds[r] = append(res.Rounds[r], res.Rounds[r][1]) // the same figures as the waypoint
+	}
+	rs := ratios(summarize(res))
+	if len(rs) != 2 || rs[1].Peer != kindBaseline || !near(rs[1].CoresPer1k, 1) {
+		t.Fatalf("ratios %+v, want the second against waypoint-base at 1×", rs)
+	}
+}
