@@ -33,7 +33,7 @@ const (
 // started with.
 func (o *Outbound) handle(ctx context.Context, c net.Conn, port int32) {
 	if r := o.table.Snapshot().Route(port); r != nil && r.Protocol.PerRequest() {
-		o.serveHTTP(ctx, c, port)
+		o.serveHTTP(ctx, newQuietConn(c), port)
 		return
 	}
 	o.serve(ctx, c, port)

@@ -105,7 +105,7 @@ func (u *upstreams) dial(ctx context.Context, h *host) (net.Conn, error) {
 		return nil, &connectError{err: err}
 	}
 	u.o.metrics.upstreamOpened(r)
-	return &upstreamConn{Conn: c, release: func() {
+	return &upstreamConn{Conn: newQuietConn(c), release: func() {
 		h.inflight.Add(-1)
 		u.o.metrics.upstreamClosed(r)
 	}}, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/dnsbench"
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/hbonebench"
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/peersbench"
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/waypointbench"
 	"github.com/meshfed/meshfed/internal/cmdline"
 )
@@ -37,7 +38,7 @@ func newCommand() *cobra.Command {
 		},
 	}
 	logs.AddFlags(root.PersistentFlags())
-	root.AddCommand(hbonebench.NewCommand(os.Stdout), waypointbench.NewCommand(os.Stdout, log), dnsbench.NewCommand(os.Stdout, log))
+	root.AddCommand(hbonebench.NewCommand(os.Stdout), waypointbench.NewCommand(os.Stdout, log), peersbench.NewCommand(os.Stdout, log), dnsbench.NewCommand(os.Stdout, log))
 	root.CompletionOptions.DisableDefaultCmd = true
 	cmdline.Prepare(root)
 	return root

@@ -20,6 +20,7 @@ func TestCommandLine(t *testing.T) {
 		{"hbone", "--duraton", "1s"},
 		{"hbone", "--parallel", "many"},
 		{"waypoint", "--rate", "0"},
+		{"peers", "--workers", "1,1"},
 		{"hbone", "extra"},
 		{"--log-format", "xml", "hbone"},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/loadgen"
 	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
@@ -71,7 +72,7 @@ func (f *Flags) Validate() error {
 const (
 	maxRate        = 100_000
 	maxConcurrency = 1024
-	maxRequests    = 10_000_000
+	maxRequests    = loadgen.MaxRequests
 )
 
 // NewCommand returns the `waypoint` subcommand writing its table to out and progress to log.

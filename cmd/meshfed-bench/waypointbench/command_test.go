@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/loadgen"
 )
 
 // TestCommandSmoke runs the whole command with a tiny load: it builds meshfed-waypoint, starts
@@ -59,10 +61,10 @@ func TestFlagsValidate(t *testing.T) {
 // TestChecks: the marks follow the measured figures; the relay is a reference, not checked.
 func TestChecks(t *testing.T) {
 	res := Result{Paths: []PathResult{
-		{Name: "direct", latencies: latencies{P50: 100 * time.Microsecond, P99: time.Millisecond, Rate: 1000}},
-		{Name: "relay", latencies: latencies{P50: 250 * time.Microsecond, P99: 1200 * time.Microsecond, Rate: 1000},
+		{Name: "direct", Latencies: loadgen.Latencies{P50: 100 * time.Microsecond, P99: time.Millisecond, Rate: 1000}},
+		{Name: "relay", Latencies: loadgen.Latencies{P50: 250 * time.Microsecond, P99: 1200 * time.Microsecond, Rate: 1000},
 			Waypoints: []Usage{{Name: "relay", CPU: 1.5, Window: 10 * time.Second, HWM: 5 << 20}}},
-		{Name: "same-network", latencies: latencies{P50: 300 * time.Microsecond, P99: 1500 * time.Microsecond, Rate: 1000},
+		{Name: "same-network", Latencies: loadgen.Latencies{P50: 300 * time.Microsecond, P99: 1500 * time.Microsecond, Rate: 1000},
 			Waypoints: []Usage{{Name: "A-same", CPU: 0.5, Window: 10 * time.Second, HWM: 50 << 20}}},
 	}}
 	got := strings.Join(checks(res), "\n")

@@ -73,7 +73,7 @@ func (p *profiler) fetch(ctx context.Context, n node, query, kind string, timeou
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("status %s", resp.Status)
 		}
-		f, err := os.Create(filepath.Join(p.dir, strings.ReplaceAll(p.path, "/", "-")+"."+n.name+"."+kind+".pprof"))
+		f, err := os.Create(filepath.Join(p.dir, strings.ReplaceAll(p.path, "/", "-")+"."+n.Name+"."+kind+".pprof"))
 		if err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func (p *profiler) fetch(ctx context.Context, n node, query, kind string, timeou
 	}()
 	if err != nil {
 		p.mu.Lock()
-		p.errs = append(p.errs, fmt.Errorf("failed to fetch the %s profile of %s: %w", kind, n.name, err))
+		p.errs = append(p.errs, fmt.Errorf("failed to fetch the %s profile of %s: %w", kind, n.Name, err))
 		p.mu.Unlock()
 	}
 }

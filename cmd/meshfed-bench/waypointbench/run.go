@@ -7,19 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"time"
-)
 
-// The open-loop phase's bounds: requests in flight (goroutines; far above what 1,000
-// requests/s of sub-millisecond requests need, so that a stall of the machine queues requests
-// rather than dropping them) and keep-alive connections (a pool a real client would have;
-// requests beyond it wait for a connection, and the wait counts in their latency).
-const (
-	maxInFlight = 4096
-	poolConns   = 64
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchproc"
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/loadgen"
 )
-
-// settle is the pause between phases, so that one phase's tail does not land in the next.
-const settle = 300 * time.Millisecond
 
 // Result is one benchmark run.
 type Result struct {
@@ -30,7 +21,7 @@ type Result struct {
 // PathResult holds the figures of one path.
 type PathResult struct {
 	Name string
-	latencies
+	loadgen.Latencies
 	// MaxRate is answered requests per second of the closed-loop phase; MaxErrors its failures.
 	MaxRate   float64
 	MaxErrors int64
@@ -78,7 +69,7 @@ func Run(ctx context.Context, f Flags, log *slog.Logger) (Result, error) {
 			return res, fmt.Errorf("failed to measure path %s: %w", p.name, err)
 		}
 		res.Paths = append(res.Paths, r)
-		time.Sleep(settle)
+		time.Sleep(loadgen.Settle)
 	}
 	return res, nil
 }
@@ -86,11 +77,11 @@ func Run(ctx context.Context, f Flags, log *slog.Logger) (Result, error) {
 // measure runs the fixed-rate phase, then the closed-loop phase, on path p.
 func (e *env) measure(ctx context.Context, p pathSpec, f Flags) (PathResult, error) {
 	r := PathResult{Name: p.name}
-	fixed := e.target(p, poolConns)
-	defer fixed.close()
-	var before, after []usage
+	fixed := e.target(p, loadgen.PoolConns)
+	defer fixed.Close()
+	var before, after []benchproc.Usage
 	var errs []error
-	snap := func(into *[]usage) func() {
+	snap := func(into *[]benchproc.Usage) func() {
 		return func() {
 			u, err := e.usages(p)
 			*into, errs = u, append(errs, err)
@@ -102,26 +93,26 @@ func (e *env) measure(ctx context.Context, p pathSpec, f Flags) (PathResult, err
 		prof = &profiler{dir: f.ProfileDir, path: p.name, nodes: waypointsOf(p.nodes)}
 		begin = func() { snap(&before)(); prof.startCPU(ctx, f.Duration) }
 	}
-	w, err := fixedRate(ctx, fixed.do, f.Rate, f.Warmup, f.Duration, maxInFlight, begin, end)
+	w, err := loadgen.FixedRate(ctx, fixed.Do, f.Rate, f.Warmup, f.Duration, loadgen.MaxInFlight, begin, end)
 	if prof != nil {
 		errs = append(errs, prof.finish(ctx))
 	}
 	if err = errors.Join(append(errs, err)...); err != nil {
 		return r, err
 	}
-	r.latencies = summarize(w)
+	r.Latencies = loadgen.Summarize(w)
 	for i, n := range p.nodes {
 		r.Waypoints = append(r.Waypoints, Usage{
-			Name: n.name, Cluster: n.cluster, Network: n.network,
-			CPU: after[i].CPU - before[i].CPU, Window: w.elapsed, RSS: after[i].RSS, HWM: after[i].HWM,
+			Name: n.Name, Cluster: n.Cluster, Network: n.Network,
+			CPU: after[i].CPU - before[i].CPU, Window: w.Elapsed, RSS: after[i].RSS, HWM: after[i].HWM,
 		})
 	}
-	time.Sleep(settle)
+	time.Sleep(loadgen.Settle)
 
 	closed := e.target(p, f.Concurrency)
-	defer closed.close()
+	defer closed.Close()
 	snap(&before)()
-	ok, failed, elapsed := closedLoop(ctx, closed.do, f.Concurrency, f.MaxDuration)
+	ok, failed, elapsed := loadgen.ClosedLoop(ctx, closed.Do, f.Concurrency, f.MaxDuration)
 	snap(&after)()
 	if err := errors.Join(errs...); err != nil {
 		return r, err
@@ -134,10 +125,10 @@ func (e *env) measure(ctx context.Context, p pathSpec, f Flags) (PathResult, err
 }
 
 // usages reads every waypoint process of p.
-func (e *env) usages(p pathSpec) ([]usage, error) {
-	out := make([]usage, 0, len(p.nodes))
+func (e *env) usages(p pathSpec) ([]benchproc.Usage, error) {
+	out := make([]benchproc.Usage, 0, len(p.nodes))
 	for _, n := range p.nodes {
-		u, err := e.procs[n.name].usage()
+		u, err := e.procs[n.Name].Usage()
 		if err != nil {
 			return nil, err
 		}

@@ -1,14 +1,8 @@
 package waypointbench
 
 import (
-	"path/filepath"
-	"strconv"
-
-	"github.com/meshfed/meshfed/apis/wellknown"
-	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchmesh"
 	"github.com/meshfed/meshfed/federation/store"
-	"github.com/meshfed/meshfed/hbone/identity"
-	"github.com/meshfed/meshfed/waypoint"
 )
 
 // The benchmark's mesh, all on loopback. Networks are a store-level notion: a waypoint
@@ -25,11 +19,8 @@ import (
 // Every A waypoint imports all three services (and so listens on all three ports, on its own
 // address); only one of them carries load in a phase.
 const (
-	namespace   = "bench"
-	backendIP   = "127.0.0.31"
-	relayIP     = "127.0.0.14"
-	portName    = "http"
-	trustDomain = waypoint.DefaultTrustDomain
+	backendIP = "127.0.0.31"
+	relayIP   = "127.0.0.14"
 )
 
 // Service names, one per measured waypoint path.
@@ -39,27 +30,22 @@ const (
 	svcH3   = "xnet-h3"
 )
 
-// node is one waypoint process of the mesh.
+// node is one process of the mesh: a waypoint, or the reference relay.
 type node struct {
-	name      string
-	cluster   string
-	network   string
-	listen    string // outbound listeners' host
-	inbound   bool   // serves HBONE on listen:<port>
-	transport string // outbound tunnel transport
+	benchmesh.Waypoint
 	// relay marks the reference hop: a tcprelay process, not a waypoint, listening on
-	// listen:<relay port> and relaying to the backend.
+	// Listen:<relay port> and relaying to the backend.
 	relay bool
 }
 
 var (
-	nodeSame = node{name: "A-same", cluster: "a", network: "n1", listen: "127.0.0.11", transport: "h2"}
-	nodeA2   = node{name: "A-h2", cluster: "a", network: "n1", listen: "127.0.0.12", transport: "h2"}
-	nodeA3   = node{name: "A-h3", cluster: "a", network: "n1", listen: "127.0.0.13", transport: "h3"}
-	nodeB    = node{name: "B", cluster: "b", network: "n2", listen: "127.0.0.21", inbound: true, transport: "h2"}
-	nodeC    = node{name: "C", cluster: "c", network: "n2", listen: "127.0.0.22", inbound: true, transport: "h3"}
+	nodeSame = node{Waypoint: benchmesh.Waypoint{Name: "A-same", Cluster: "a", Network: "n1", Listen: "127.0.0.11", Transport: "h2"}}
+	nodeA2   = node{Waypoint: benchmesh.Waypoint{Name: "A-h2", Cluster: "a", Network: "n1", Listen: "127.0.0.12", Transport: "h2"}}
+	nodeA3   = node{Waypoint: benchmesh.Waypoint{Name: "A-h3", Cluster: "a", Network: "n1", Listen: "127.0.0.13", Transport: "h3"}}
+	nodeB    = node{Waypoint: benchmesh.Waypoint{Name: "B", Cluster: "b", Network: "n2", Listen: "127.0.0.21", Inbound: true, Transport: "h2"}}
+	nodeC    = node{Waypoint: benchmesh.Waypoint{Name: "C", Cluster: "c", Network: "n2", Listen: "127.0.0.22", Inbound: true, Transport: "h3"}}
 	// nodeRelay is the reference hop of the path "relay".
-	nodeRelay = node{name: "relay", listen: relayIP, relay: true}
+	nodeRelay = node{Waypoint: benchmesh.Waypoint{Name: "relay", Listen: relayIP}, relay: true}
 )
 
 // pathSpec is one measured path: where the client sends, which cluster must answer (the
@@ -85,46 +71,23 @@ func paths(skipH3 bool) []pathSpec {
 	return ps
 }
 
-// serviceRecord is a global HTTP service imported by cluster a from the exporting cluster.
-func serviceRecord(name string, waypointPort int32, from string) *store.ServiceRecord {
-	return store.NewServiceRecord(&model.PublishedService{
-		GlobalService: model.GlobalService{
-			Namespace: namespace, Name: name, Domain: wellknown.DefaultSegmentDomain,
-			Hostname: name + "." + namespace + "." + wellknown.DefaultSegmentDomain,
-			Scope:    model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
-			Ports:        []model.Port{{Name: portName, Port: 80, Protocol: "TCP", AppProtocol: "http"}},
-			Distribution: model.Distribution{Mode: model.ModeAny},
-			Imports:      []model.Import{{Cluster: "a", From: []string{from}}},
-		},
-		WaypointPorts: []int32{waypointPort},
-	})
-}
-
-// endpointsRecord is the exporting cluster's one ready endpoint: the backend.
+// endpointsRecord is n's cluster's one ready endpoint of service: the backend.
 func endpointsRecord(service string, n node, backendPort int32) *store.EndpointsRecord {
-	return store.NewEndpointsRecord(&model.PublishedEndpoints{
-		Namespace: namespace, Domain: wellknown.DefaultSegmentDomain, Name: service, Cluster: n.cluster,
-		Scope: model.ScopeGlobal,
-		Endpoints: []model.Endpoint{{
-			Address: backendIP, Ports: []model.EndpointPort{{Name: portName, Port: backendPort}},
-			Locality: model.Locality{Network: n.network, Region: "r1", Zone: "z1", Node: "bench", Cluster: n.cluster},
-			Ready:    true, Serving: true, Weight: 1,
-		}},
-	})
+	return benchmesh.EndpointsRecord(service, n.Cluster, n.Network, []benchmesh.Addr{{IP: backendIP, Port: backendPort}})
 }
 
 // records are everything the hub would publish for the mesh: three services, their endpoints
 // and the HBONE addresses of clusters b and c.
 func records(ports map[string]int32, backendPort int32, hbone map[string]string) []store.Record {
 	return []store.Record{
-		serviceRecord(svcSame, ports[svcSame], "a"),
-		serviceRecord(svcH2, ports[svcH2], "b"),
-		serviceRecord(svcH3, ports[svcH3], "c"),
+		benchmesh.ServiceRecord(svcSame, ports[svcSame], "a", "a"),
+		benchmesh.ServiceRecord(svcH2, ports[svcH2], "a", "b"),
+		benchmesh.ServiceRecord(svcH3, ports[svcH3], "a", "c"),
 		endpointsRecord(svcSame, nodeSame, backendPort),
 		endpointsRecord(svcH2, nodeB, backendPort),
 		endpointsRecord(svcH3, nodeC, backendPort),
-		&store.WaypointsRecord{Namespace: namespace, Cluster: "b", Network: "n2", Addresses: []string{hbone[nodeB.name]}},
-		&store.WaypointsRecord{Namespace: namespace, Cluster: "c", Network: "n2", Addresses: []string{hbone[nodeC.name]}},
+		&store.WaypointsRecord{Namespace: benchmesh.Namespace, Cluster: "b", Network: "n2", Addresses: []string{hbone[nodeB.Name]}},
+		&store.WaypointsRecord{Namespace: benchmesh.Namespace, Cluster: "c", Network: "n2", Addresses: []string{hbone[nodeC.Name]}},
 	}
 }
 
@@ -133,37 +96,20 @@ func records(ports map[string]int32, backendPort int32, hbone map[string]string)
 const adminPort = 15021
 
 // adminURL is n's admin server when it is profiled.
-func (n node) adminURL() string { return "http://" + hostPort(n.listen, adminPort) }
+func (n node) adminURL() string { return "http://" + benchmesh.HostPort(n.Listen, adminPort) }
 
 // args are the command line of n's waypoint process; profiled adds its admin server with
 // the profiling handlers.
 func (n node) args(etcd []string, certDir, hboneAddr string, profiled bool) []string {
-	if !n.inbound {
-		hboneAddr = "0"
-	}
-	a := []string{"--admin-address", "0"}
+	admin := ""
 	if profiled {
-		a = []string{"--admin-address", hostPort(n.listen, adminPort), "--profiling"}
+		admin = benchmesh.HostPort(n.Listen, adminPort)
 	}
-	a = append(a,
-		"--namespace", namespace, "--cluster", n.cluster, "--network", n.network,
-		"--region", "r1", "--zone", "z1", "--node", "bench",
-		"--listen-host", n.listen, "--log-level", "warn", "--allow-loopback-endpoints",
-		"--trust-domain", trustDomain, "--hbone-address", hboneAddr, "--hbone-transport", n.transport,
-		"--cert-file", filepath.Join(certDir, n.cluster, identity.CertFileName),
-		"--key-file", filepath.Join(certDir, n.cluster, identity.KeyFileName),
-		"--ca-file", filepath.Join(certDir, n.cluster, identity.CAFileName),
-	)
-	for _, e := range etcd {
-		a = append(a, "--etcd-endpoints", e)
-	}
-	return a
+	return n.Args(etcd, certDir, hboneAddr, admin)
 }
-
-func hostPort(host string, port int32) string { return host + ":" + strconv.Itoa(int(port)) }
 
 // relayArgs are the command line of the reference relay, listening on port and relaying to
 // the backend.
 func relayArgs(port, backendPort int32) []string {
-	return []string{"--listen", hostPort(relayIP, port), "--upstream", hostPort(backendIP, backendPort)}
+	return []string{"--listen", benchmesh.HostPort(relayIP, port), "--upstream", benchmesh.HostPort(backendIP, backendPort)}
 }

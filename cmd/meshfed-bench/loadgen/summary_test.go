@@ -1,4 +1,4 @@
-package waypointbench
+package loadgen
 
 import (
 	"errors"
@@ -7,14 +7,14 @@ import (
 )
 
 func TestSummarize(t *testing.T) {
-	w := window{elapsed: 2 * time.Second, samples: []sample{
+	w := Window{Elapsed: 2 * time.Second, Samples: []Sample{
 		{sent: true, latency: 3 * time.Millisecond, lag: time.Millisecond},
 		{sent: true, latency: time.Millisecond},
 		{sent: true, latency: 2 * time.Millisecond},
 		{sent: true, latency: time.Hour, err: errors.New("status 503")}, // failed: not a latency
-		{err: errNoSlot}, // never sent
+		{err: ErrNoSlot}, // never sent
 	}}
-	s := summarize(w)
+	s := Summarize(w)
 	if s.Sent != 4 || s.Errors != 1 || s.Dropped != 1 || s.Rate != 2 {
 		t.Fatalf("sent %d, errors %d, dropped %d, rate %v; want 4, 1, 1, 2", s.Sent, s.Errors, s.Dropped, s.Rate)
 	}

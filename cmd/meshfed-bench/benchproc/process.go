@@ -1,11 +1,10 @@
-package waypointbench
+package benchproc
 
 import (
 	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,10 +13,10 @@ import (
 	"time"
 )
 
-// modulePath is the module whose cmd/meshfed-waypoint is built.
+// modulePath is the module whose commands are built.
 const modulePath = "github.com/meshfed/meshfed"
 
-// stopTimeout is how long a waypoint has to exit after SIGTERM before it is killed.
+// stopTimeout is how long a process has to exit after SIGTERM before it is killed.
 const stopTimeout = 5 * time.Second
 
 // moduleRoot walks up from dir to the directory whose go.mod declares modulePath.
@@ -32,7 +31,7 @@ func moduleRoot(dir string) (string, error) {
 		}
 		dir = parent
 	}
-	return "", fmt.Errorf("failed to find the go.mod of %s above the working directory; pass --waypoint-binary and --relay-binary", modulePath)
+	return "", fmt.Errorf("failed to find the go.mod of %s above the working directory; pass prebuilt binaries", modulePath)
 }
 
 func declaresModule(gomod, path string) bool {
@@ -45,29 +44,8 @@ func declaresModule(gomod, path string) bool {
 	return false
 }
 
-// binPaths are the programs the benchmark runs.
-type binPaths struct{ waypoint, relay string }
-
-// binaries takes the prebuilt programs of f and builds the others from the module into dir.
-func binaries(ctx context.Context, f Flags, dir string, log *slog.Logger) (binPaths, error) {
-	b := binPaths{waypoint: f.WaypointBinary, relay: f.RelayBinary}
-	var err error
-	if b.waypoint == "" {
-		log.Info("building meshfed-waypoint")
-		if b.waypoint, err = build(ctx, dir, "meshfed-waypoint", "./cmd/meshfed-waypoint"); err != nil {
-			return b, err
-		}
-	}
-	if b.relay == "" {
-		if b.relay, err = build(ctx, dir, "tcprelay", "./cmd/meshfed-bench/tcprelay"); err != nil {
-			return b, err
-		}
-	}
-	return b, nil
-}
-
-// build runs go build of the module's package pkg into dir/name and returns the binary.
-func build(ctx context.Context, dir, name, pkg string) (string, error) {
+// Build runs go build of the module's package pkg into dir/name and returns the binary.
+func Build(ctx context.Context, dir, name, pkg string) (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -87,8 +65,8 @@ func build(ctx context.Context, dir, name, pkg string) (string, error) {
 	return bin, nil
 }
 
-// proc is one running meshfed-waypoint process.
-type proc struct {
+// Proc is one running child process of the benchmark.
+type Proc struct {
 	name    string
 	cmd     *exec.Cmd
 	logPath string
@@ -96,8 +74,9 @@ type proc struct {
 	err     error // set before done closes
 }
 
-// startProc runs bin with args, its output in a log file under dir.
-func startProc(name, bin, dir string, args []string) (*proc, error) {
+// Start runs bin with args, and env added to the benchmark's own environment, its output in
+// dir/<name>.log.
+func Start(name, bin, dir string, args, env []string) (*Proc, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -107,10 +86,13 @@ func startProc(name, bin, dir string, args []string) (*proc, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = childAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("failed to start waypoint %s: %w", name, err)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
 	}
-	p := &proc{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("failed to start process %s: %w", name, err)
+	}
+	p := &Proc{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -118,33 +100,35 @@ func startProc(name, bin, dir string, args []string) (*proc, error) {
 	return p, nil
 }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
+// PID is the process's id.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
 
-// exited returns an error with the end of the log if the process is no longer running.
-func (p *proc) exited() error {
+// Exited returns an error with the end of the log if the process is no longer running.
+func (p *Proc) Exited() error {
 	select {
 	case <-p.done:
 		err := p.err
 		if err == nil {
 			err = errors.New("exit status 0")
 		}
-		return fmt.Errorf("waypoint %s exited (%w): %s", p.name, err, p.logTail())
+		return fmt.Errorf("process %s exited (%w): %s", p.name, err, p.logTail())
 	default:
 		return nil
 	}
 }
 
-// usage reads the process's CPU time and memory.
-func (p *proc) usage() (usage, error) {
-	if err := p.exited(); err != nil {
-		return usage{}, err
+// Usage reads the CPU time and memory of the process and of its children (nginx's workers),
+// summed.
+func (p *Proc) Usage() (Usage, error) {
+	if err := p.Exited(); err != nil {
+		return Usage{}, err
 	}
-	return readUsage(p.pid())
+	return ReadTreeUsage(p.PID())
 }
 
-// stop sends SIGTERM, and SIGKILL after stopTimeout, to this process only, and waits for it.
-func (p *proc) stop() {
-	if p.exited() != nil {
+// Stop sends SIGTERM, and SIGKILL after stopTimeout, to this process only, and waits for it.
+func (p *Proc) Stop() {
+	if p.Exited() != nil {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
@@ -157,7 +141,7 @@ func (p *proc) stop() {
 }
 
 // logTail is the last lines of the process's output, for errors.
-func (p *proc) logTail() string {
+func (p *Proc) logTail() string {
 	b, err := os.ReadFile(p.logPath)
 	if err != nil {
 		return ""
@@ -168,6 +152,3 @@ func (p *proc) logTail() string {
 	}
 	return string(b)
 }
-
-// errNotReady is returned when a path does not answer in time.
-var errNotReady = errors.New("path not ready")

@@ -1,8 +1,10 @@
-package waypointbench
+package benchproc
 
 import (
 	"os"
+	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,15 +21,15 @@ Threads:	9
 `
 
 func TestParseStat(t *testing.T) {
-	got, err := parseStat(statFixture)
+	got, ppid, err := parseStat(statFixture)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (1234.0 + 567.0) / clockTicks; got != want {
-		t.Fatalf("parseStat = %v s, want %v s", got, want)
+	if want := (1234.0 + 567.0) / clockTicks; got != want || ppid != 1 {
+		t.Fatalf("parseStat = %v s, ppid %d; want %v s, ppid 1", got, ppid, want)
 	}
-	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 u 12", "1 x S 1"} {
-		if _, err := parseStat(bad); err == nil {
+	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 u 12", "1 (x) S -1 2 3 4 5 6 7 8 9 10 11 12 13", "1 x S 1"} {
+		if _, _, err := parseStat(bad); err == nil {
 			t.Errorf("parseStat(%q): no error", bad)
 		}
 	}
@@ -51,14 +53,14 @@ func TestParseStatus(t *testing.T) {
 // TestReadUsageSelf reads this test process: it has used some CPU and holds memory.
 func TestReadUsageSelf(t *testing.T) {
 	if runtime.GOOS != "linux" {
-		t.Skip("readUsage reads /proc, which only Linux has")
+		t.Skip("ReadUsage reads /proc, which only Linux has")
 	}
-	u, err := readUsage(os.Getpid())
+	u, err := ReadUsage(os.Getpid())
 	if err != nil {
 		t.Fatalf("reading /proc for this process: %v", err)
 	}
 	if u.RSS == 0 || u.HWM < u.RSS || u.CPU < 0 {
-		t.Fatalf("readUsage(self) = %+v", u)
+		t.Fatalf("ReadUsage(self) = %+v", u)
 	}
 }
 
@@ -68,8 +70,8 @@ func FuzzParseStat(f *testing.F) {
 	f.Add(statusFixture)
 	f.Add("1 ()) S" + strings.Repeat(" 9", 20))
 	f.Fuzz(func(t *testing.T, s string) {
-		if cpu, err := parseStat(s); err == nil && cpu < 0 {
-			t.Fatalf("negative CPU %v", cpu)
+		if cpu, ppid, err := parseStat(s); err == nil && (cpu < 0 || ppid < 0) {
+			t.Fatalf("negative CPU %v or ppid %d", cpu, ppid)
 		}
 		_, _, _ = parseStatus(s)
 	})
@@ -88,5 +90,31 @@ func TestDeclaresModule(t *testing.T) {
 		if got := declaresModule(tt.gomod, modulePath); got != tt.want {
 			t.Errorf("declaresModule(%q) = %v, want %v", tt.gomod, got, tt.want)
 		}
+	}
+}
+
+// TestChildren finds a child this test started, by its parent pid in /proc.
+func TestChildren(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("children reads /proc, which only Linux has")
+	}
+	cmd := exec.CommandContext(t.Context(), "sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("no sleep command: %v", err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if got := children(os.Getpid()); !slices.Contains(got, cmd.Process.Pid) {
+		t.Fatalf("children(self) = %v, want it to hold %d", got, cmd.Process.Pid)
+	}
+	self, err := ReadUsage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := ReadTreeUsage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.HWM <= self.HWM {
+		t.Fatalf("tree peak %d, self peak %d: the child's memory is not added", tree.HWM, self.HWM)
 	}
 }

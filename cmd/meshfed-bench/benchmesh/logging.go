@@ -1,4 +1,4 @@
-package waypointbench
+package benchmesh
 
 import (
 	"context"
@@ -12,7 +12,8 @@ type quiet struct {
 	min slog.Level
 }
 
-func quietLogger(log *slog.Logger, min slog.Level) *slog.Logger {
+// QuietLogger is log passing only records at or above min.
+func QuietLogger(log *slog.Logger, min slog.Level) *slog.Logger {
 	return slog.New(quiet{Handler: log.Handler(), min: min})
 }
 

@@ -1,4 +1,4 @@
-package waypointbench
+package loadgen
 
 import (
 	"slices"
@@ -7,8 +7,8 @@ import (
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchstat"
 )
 
-// latencies summarizes the answered requests of a window.
-type latencies struct {
+// Latencies summarizes the answered requests of a window.
+type Latencies struct {
 	P50, P90, P99, Max time.Duration
 	// LagP99 is the 99th percentile of how late requests were sent against their schedule: the
 	// load generator's own delay, not counted in the latencies.
@@ -21,10 +21,11 @@ type latencies struct {
 	FirstError error
 }
 
-func summarize(w window) latencies {
+// Summarize computes the percentiles and counts of w.
+func Summarize(w Window) Latencies {
 	var lat, lag []time.Duration
-	var s latencies
-	for _, x := range w.samples {
+	var s Latencies
+	for _, x := range w.Samples {
 		if !x.sent {
 			s.Dropped++
 			continue
@@ -44,8 +45,8 @@ func summarize(w window) latencies {
 	slices.Sort(lag)
 	s.P50, s.P90, s.P99, s.Max = benchstat.Percentile(lat, 50), benchstat.Percentile(lat, 90), benchstat.Percentile(lat, 99), benchstat.Percentile(lat, 100)
 	s.LagP99 = benchstat.Percentile(lag, 99)
-	if w.elapsed > 0 {
-		s.Rate = float64(s.Sent) / w.elapsed.Seconds()
+	if w.Elapsed > 0 {
+		s.Rate = float64(s.Sent) / w.Elapsed.Seconds()
 	}
 	return s
 }

@@ -1,6 +1,6 @@
-package waypointbench
+package benchproc
 
 import "syscall"
 
-// childAttr makes the kernel kill a waypoint if the benchmark dies without stopping it.
+// childAttr makes the kernel kill a child if the benchmark dies without stopping it.
 func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }

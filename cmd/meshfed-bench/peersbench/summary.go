@@ -1,0 +1,129 @@
+package peersbench
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+const mib = 1 << 20
+
+// Summary is one subject's figures over the rounds: medians, except the peak (the highest)
+// and the counts (totals).
+type Summary struct {
+	subject
+	P50, P99, LagP99 time.Duration
+	// AddedP50 and AddedP99 are the subject's percentile minus direct's in the same round.
+	AddedP50, AddedP99 time.Duration
+	Rate               float64
+	// CoresPer1k is CPU seconds per second per 1,000 requests/s of the fixed-rate window;
+	// CoresPer1kMax the same during the closed-loop phase.
+	CoresPer1k, CoresPer1kMax float64
+	MaxRate                   float64
+	PeakMiB                   float64
+	Errors, Dropped           int
+	FirstError                error
+}
+
+// summarize reduces the rounds of res to one Summary per subject, in the order of subjects.
+func summarize(res Result) []Summary {
+	direct := slices.IndexFunc(res.subjects, func(s subject) bool { return s.kind == kindDirect })
+	out := make([]Summary, len(res.subjects))
+	for i, s := range res.subjects {
+		var p50, p99, lag, add50, add99 []time.Duration
+		var rate, c1k, c1kMax, maxRate []float64
+		sum := Summary{subject: s}
+		for _, round := range res.Rounds {
+			m := round[i]
+			p50, p99, lag = append(p50, m.P50), append(p99, m.P99), append(lag, m.LagP99)
+			if direct >= 0 && i != direct {
+				add50, add99 = append(add50, m.P50-round[direct].P50), append(add99, m.P99-round[direct].P99)
+			}
+			rate, maxRate = append(rate, m.Rate), append(maxRate, m.MaxRate)
+			c1k = append(c1k, per1k(m.CPU, m.Window, m.Rate))
+			c1kMax = append(c1kMax, per1k(m.MaxCPU, m.MaxWindow, m.MaxRate))
+			sum.PeakMiB = max(sum.PeakMiB, float64(m.HWM)/mib)
+			sum.Errors += m.Errors + int(m.MaxErrors)
+			sum.Dropped += m.Dropped
+			if sum.FirstError == nil {
+				sum.FirstError = m.FirstError
+			}
+		}
+		sum.P50, sum.P99, sum.LagP99 = medianDur(p50), medianDur(p99), medianDur(lag)
+		sum.AddedP50, sum.AddedP99 = medianDur(add50), medianDur(add99)
+		sum.Rate, sum.MaxRate = median(rate), median(maxRate)
+		sum.CoresPer1k, sum.CoresPer1kMax = median(c1k), median(c1kMax)
+		out[i] = sum
+	}
+	return out
+}
+
+// per1k is cpu seconds over window, per second, per 1,000 requests/s of rate.
+func per1k(cpu float64, window time.Duration, rate float64) float64 {
+	if window <= 0 || rate <= 0 {
+		return 0
+	}
+	return cpu / window.Seconds() * 1000 / rate
+}
+
+// Ratio is the waypoint's figures divided by one peer's at the same worker count. A ratio
+// that has no meaning (a peer's figure of zero or less, or a waypoint that added less than
+// nothing) is NaN.
+type Ratio struct {
+	Peer    kind
+	Workers int
+	// Below 1 favours the waypoint for every ratio but MaxRate, where above 1 does.
+	AddedP50, AddedP99, CoresPer1k, CoresPer1kMax, PeakRSS, MaxRate float64
+}
+
+// ratios compares the waypoint with each peer at each worker count, in the order of sums.
+func ratios(sums []Summary) []Ratio {
+	var out []Ratio
+	for _, w := range sums {
+		if w.kind != kindWaypoint {
+			continue
+		}
+		for _, p := range sums {
+			if p.kind == kindWaypoint || p.kind == kindDirect || p.workers != w.workers {
+				continue
+			}
+			out = append(out, Ratio{
+				Peer: p.kind, Workers: w.workers,
+				AddedP50: ratio(float64(w.AddedP50), float64(p.AddedP50)), AddedP99: ratio(float64(w.AddedP99), float64(p.AddedP99)),
+				CoresPer1k: ratio(w.CoresPer1k, p.CoresPer1k), CoresPer1kMax: ratio(w.CoresPer1kMax, p.CoresPer1kMax),
+				PeakRSS: ratio(w.PeakMiB, p.PeakMiB), MaxRate: ratio(w.MaxRate, p.MaxRate),
+			})
+		}
+	}
+	return out
+}
+
+func ratio(a, b float64) float64 {
+	if b <= 0 || a < 0 {
+		return math.NaN()
+	}
+	return a / b
+}
+
+// median is the middle value of xs (the mean of the two middle ones for an even count); 0
+// for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func medianDur(ds []time.Duration) time.Duration {
+	xs := make([]float64, len(ds))
+	for i, d := range ds {
+		xs[i] = float64(d)
+	}
+	return time.Duration(math.Round(median(xs)))
+}

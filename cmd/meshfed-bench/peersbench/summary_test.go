@@ -1,0 +1,143 @@
+package peersbench
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/loadgen"
+)
+
+const us = time.Microsecond
+
+// twoRounds: direct, waypoint/1 and haproxy-http/1 over two rounds with known figures.
+func twoRounds() Result {
+	subs := []subject{{kind: kindDirect}, {kind: kindWaypoint, workers: 1}, {kind: kindHAProxyHTTP, workers: 1}}
+	m := func(p50, p99 time.Duration, cpu, maxCPU, maxRate float64, hwm uint64) Measurement {
+		return Measurement{
+			Latencies: loadgen.Latencies{P50: p50, P99: p99, Rate: 1000, Sent: 10000},
+			CPU:       cpu, Window: 10 * time.Second, MaxCPU: maxCPU, MaxWindow: 2 * time.Second, MaxRate: maxRate, HWM: hwm,
+		}
+	}
+	return Result{subjects: subs, Rounds: [][]Measurement{
+		{m(100*us, 500*us, 0, 0, 20000, 0), m(300*us, 1500*us, 2.0, 1.6, 8000, 30<<20), m(200*us, 700*us, 1.0, 1.0, 10000, 15<<20)},
+		{m(120*us, 600*us, 0, 0, 22000, 0), m(360*us, 2600*us, 3.0, 2.0, 10000, 32<<20), m(220*us, 900*us, 1.0, 1.0, 10000, 14<<20)},
+	}}
+}
+
+func TestSummarize(t *testing.T) {
+	sums := summarize(twoRounds())
+	d, w, h := sums[0], sums[1], sums[2]
+	// Added latency is taken round by round against direct, then the median of the rounds.
+	if w.AddedP50 != 220*us || w.AddedP99 != 1500*us { // (200, 240) and (1000, 2000)
+		t.Errorf("waypoint added p50 %v p99 %v; want 220µs, 1.5ms", w.AddedP50, w.AddedP99)
+	}
+	if h.AddedP50 != 100*us || h.AddedP99 != 250*us {
+		t.Errorf("haproxy added p50 %v p99 %v; want 100µs, 250µs", h.AddedP50, h.AddedP99)
+	}
+	// 2.0 and 3.0 CPU s over 10 s at 1,000 req/s: 0.2 and 0.3 cores per 1k, median 0.25.
+	if !near(w.CoresPer1k, 0.25) || !near(h.CoresPer1k, 0.1) {
+		t.Errorf("cores/1k: waypoint %v haproxy %v; want 0.25, 0.1", w.CoresPer1k, h.CoresPer1k)
+	}
+	// At max: 1.6 s / 2 s / 8,000 req/s = 0.1 per 1k; 2.0 / 2 / 10,000 = 0.1.
+	if !near(w.CoresPer1kMax, 0.1) || !near(w.MaxRate, 9000) || !near(w.PeakMiB, 32) {
+		t.Errorf("waypoint cores/1k@max %v, max rate %v, peak %v MiB; want 0.1, 9000, 32", w.CoresPer1kMax, w.MaxRate, w.PeakMiB)
+	}
+	if d.AddedP50 != 0 || d.P50 != 110*us || !near(d.MaxRate, 21000) {
+		t.Errorf("direct: added %v p50 %v max %v", d.AddedP50, d.P50, d.MaxRate)
+	}
+}
+
+func TestRatios(t *testing.T) {
+	rs := ratios(summarize(twoRounds()))
+	if len(rs) != 1 {
+		t.Fatalf("%d ratios, want 1 (waypoint/1 against haproxy-http/1)", len(rs))
+	}
+	r := rs[0]
+	for name, got := range map[string][2]float64{
+		"added p50":    {r.AddedP50, 2.2},
+		"added p99":    {r.AddedP99, 6},
+		"cores/1k":     {r.CoresPer1k, 2.5},
+		"cores/1k@max": {r.CoresPer1kMax, 2}, // 0.1 against 0.05
+		"peak RSS":     {r.PeakRSS, 32.0 / 15},
+		"max req/s":    {r.MaxRate, 0.9},
+	} {
+		if !near(got[0], got[1]) {
+			t.Errorf("%s ratio %v, want %v", name, got[0], got[1])
+		}
+	}
+	if r.Peer != kindHAProxyHTTP || r.Workers != 1 {
+		t.Errorf("ratio against %s/%d", r.Peer, r.Workers)
+	}
+}
+
+// TestRatioUndefined: a peer figure of zero, or a waypoint faster than direct, gives no ratio
+// rather than a misleading one.
+func TestRatioUndefined(t *testing.T) {
+	for _, tt := range [][2]float64{{1, 0}, {1, -5}, {-1, 5}} {
+		if r := ratio(tt[0], tt[1]); !math.IsNaN(r) {
+			t.Errorf("ratio(%v, %v) = %v, want NaN", tt[0], tt[1], r)
+		}
+	}
+	if times(math.NaN()) != "n/a" || times(1.234) != "1.23×" {
+		t.Errorf("times: %q %q", times(math.NaN()), times(1.234))
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tt := range []struct {
+		xs   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(tt.xs); got != tt.want {
+			t.Errorf("median(%v) = %v, want %v", tt.xs, got, tt.want)
+		}
+	}
+}
+
+func TestRoundOrderAlternates(t *testing.T) {
+	if got := roundOrder(3, 0); got[0] != 0 || got[2] != 2 {
+		t.Errorf("round 0 order %v", got)
+	}
+	if got := roundOrder(3, 1); got[0] != 2 || got[2] != 0 {
+		t.Errorf("round 1 order %v", got)
+	}
+}
+
+func TestSummarizeCountsErrors(t *testing.T) {
+	res := twoRounds()
+	res.Rounds[1][2].Errors, res.Rounds[1][2].MaxErrors, res.Rounds[1][2].FirstError = 2, 1, errors.New("status 503")
+	h := summarize(res)[2]
+	if h.Errors != 3 || h.FirstError == nil {
+		t.Errorf("errors %d, first %v; want 3 and the 503", h.Errors, h.FirstError)
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*max(1, math.Abs(b)) }
+
+// TestSubjectsBaseline: a baseline waypoint is measured at each worker count and compared
+// with like a peer.
+func TestSubjectsBaseline(t *testing.T) {
+	var names []string
+	for _, s := range subjects([]int{1, 2}, true) {
+		names = append(names, s.name())
+	}
+	want := "direct waypoint/1 waypoint-base/1 haproxy-http/1 haproxy-tcp/1 nginx/1 waypoint/2 waypoint-base/2 haproxy-http/2 haproxy-tcp/2 nginx/2"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("subjects = %s\nwant       %s", got, want)
+	}
+	if n := len(subjects([]int{1}, false)); n != 5 {
+		t.Fatalf("%d subjects without a baseline, want 5", n)
+	}
+	res := twoRounds()
+	res.subjects = append(res.subjects, subject{kind: kindBaseline, workers: 1})
+	for r := range res.Rounds {
+		res.Rounds[r] = append(res.Rounds[r], res.Rounds[r][1]) // the same figures as the waypoint
+	}
+	rs := ratios(summarize(res))
+	if len(rs) != 2 || rs[1].Peer != kindBaseline || !near(rs[1].CoresPer1k, 1) {
+		t.Fatalf("ratios %+v, want the second against waypoint-base at 1×", rs)
+	}
+}

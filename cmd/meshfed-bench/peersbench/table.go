@@ -1,0 +1,60 @@
+package peersbench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"time"
+)
+
+// PrintTables writes the absolute figures of every subject, then the ratios waypoint/peer.
+func PrintTables(w io.Writer, res Result) {
+	f := res.Flags
+	fmt.Fprintf(w, "HTTP/1.1 keep-alive, POST 1 KiB → 200 with 1 KiB, %d backends; fixed rate %.0f req/s for %s after %s warm-up; max: %d closed-loop clients for %s\n",
+		len(backendIPs3), f.Rate, f.Duration, f.Warmup, f.Concurrency, f.MaxDuration)
+	fmt.Fprintf(w, "%d rounds in alternating order, medians over rounds (peak: the highest); load average before %s, after %s\n\n", len(res.Rounds), res.LoadBefore, res.LoadAfter)
+	sums := summarize(res)
+	fmt.Fprintf(w, "%-15s %8s %6s %7s %9s %9s %9s %9s %9s %12s %13s %8s %10s\n",
+		"proxy", "req/s", "errors", "dropped", "p50", "p99", "+p50", "+p99", "lag p99", "cores/1k rps", "cores/1k@max", "peak MiB", "max req/s")
+	for _, s := range sums {
+		add50, add99, c1k, c1kMax, peak := "-", "-", "-", "-", "-"
+		if s.kind != kindDirect {
+			add50, add99 = signed(s.AddedP50), signed(s.AddedP99)
+			c1k, c1kMax, peak = fmt.Sprintf("%.3f", s.CoresPer1k), fmt.Sprintf("%.3f", s.CoresPer1kMax), fmt.Sprintf("%.1f", s.PeakMiB)
+		}
+		fmt.Fprintf(w, "%-15s %8.1f %6d %7d %9s %9s %9s %9s %9s %12s %13s %8s %10.0f\n", s.name(), s.Rate, s.Errors, s.Dropped,
+			dur(s.P50), dur(s.P99), add50, add99, dur(s.LagP99), c1k, c1kMax, peak, s.MaxRate)
+	}
+	fmt.Fprintf(w, "\n%-32s %8s %8s %12s %13s %9s %10s\n", "waypoint / peer (same workers)", "+p50", "+p99", "cores/1k rps", "cores/1k@max", "peak RSS", "max req/s")
+	for _, r := range ratios(sums) {
+		fmt.Fprintf(w, "%-32s %8s %8s %12s %13s %9s %10s\n", fmt.Sprintf("/ %s, workers %d", r.Peer, r.Workers),
+			times(r.AddedP50), times(r.AddedP99), times(r.CoresPer1k), times(r.CoresPer1kMax), times(r.PeakRSS), times(r.MaxRate))
+	}
+	for _, s := range sums {
+		if s.FirstError != nil {
+			fmt.Fprintf(w, "%s: first error: %v\n", s.name(), s.FirstError)
+		}
+	}
+}
+
+// times formats a ratio as "1.23×", or "n/a" when it has no meaning.
+func times(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", r)
+}
+
+func dur(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+func signed(d time.Duration) string {
+	if d >= 0 {
+		return "+" + d.Round(time.Microsecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}
