@@ -21,15 +21,16 @@ import (
 )
 
 // joinSegment runs the join code path for a member, placing it in a segment; joining again
-// brings the existing MemberCluster's spec to the new options.
+// moves the existing member to the new network and segment (--force).
 func joinSegment(t *testing.T, hub, m *framework.Cluster, network, segment string) {
 	t.Helper()
-	joinNamed(t, hub, m, m.Name, network, segment)
+	joinNamed(t, hub, m, membership.Options{Name: m.Name, Network: network, Segment: segment, Force: true})
 }
 
-// joinNamed joins the cluster m under the member name name.
-func joinNamed(t *testing.T, hub, m *framework.Cluster, name, network, segment string) {
+// joinNamed joins the cluster m with opts (into the hub's namespace).
+func joinNamed(t *testing.T, hub, m *framework.Cluster, opts membership.Options) {
 	t.Helper()
+	name, segment := opts.Name, opts.Segment
 	hubClient, err := membership.NewClient(hub.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +40,7 @@ func joinNamed(t *testing.T, hub, m *framework.Cluster, name, network, segment s
 		t.Fatal(err)
 	}
 	sides := membership.Sides{Hub: hubClient, Member: memberClient, MemberConfig: m.Config, TokenTTL: time.Hour, VerifyTimeout: 30 * time.Second}
-	opts := membership.Options{Name: name, Network: network, Segment: segment, HubNamespace: wellknown.SystemNamespace}
+	opts.HubNamespace = wellknown.SystemNamespace
 	if err := membership.Join(t.Context(), sides, opts, &discard{}); err != nil {
 		t.Fatalf("join %s as %s into segment %s: %v", m.Name, name, segment, err)
 	}

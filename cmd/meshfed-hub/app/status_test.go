@@ -135,9 +135,10 @@ func TestMemberStatusFollowsReality(t *testing.T) {
 	})
 }
 
-// TestDuplicateClusterNotFederated: joining a member's cluster again under another name is
-// refused by the hub — the alias is Ready False (DuplicateCluster) and none of its endpoints
-// are federated — while the original member keeps working.
+// TestDuplicateClusterNotFederated: a second MemberCluster for a member's cluster (meshfedctl
+// join refuses to make one, but two joins at once, or one written by hand or by GitOps, can) is
+// refused by the hub — the alias is Ready False (DuplicateCluster) and none of its endpoints are
+// federated — while the original member keeps working.
 func TestDuplicateClusterNotFederated(t *testing.T) {
 	env := startHub(t, "east-1")
 	east := env.members["east-1"]
@@ -146,7 +147,11 @@ func TestDuplicateClusterNotFederated(t *testing.T) {
 		id := env.memberCluster(t, "east-1").Status.ClusterID
 		return id != "", id
 	})
-	joinNamed(t, env.hub, east, "east-alias", "net-9", wellknown.DefaultSegment)
+	alias := &meshfedv1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: "east-alias"}, Spec: env.memberCluster(t, "east-1").Spec}
+	alias.Spec.Network = "net-9"
+	if err := env.hub.Client.Create(t.Context(), alias); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, "the alias refused as a duplicate", func() (bool, string) {
 		mc := env.memberCluster(t, "east-alias")
 		r, s := condition(mc, meshfedv1.MemberClusterConditionReady), condition(mc, meshfedv1.MemberClusterConditionSynced)
