@@ -133,7 +133,7 @@ func (o *Outbound) pickFor(r *Route, tried []*host, in priority.InFlight) (*host
 	}
 	for n, avoid := range levels {
 		unhealthy := func(i int) bool { return r.ejected[i] || slices.Contains(tried, r.hosts[i]) || avoid(i) }
-		plan := priority.NewPlan(r.Endpoints, r.Tiers, unhealthy, o.opts.Load)
+		plan := priority.NewPlan(r.Endpoints, r.Tiers, unhealthy, r.Load)
 		h, ok := o.draw(r, plan, tried, in)
 		if !ok {
 			continue

@@ -25,6 +25,11 @@ type DebugRoute struct {
 	ListenPort   int32              `json:"listenPort"`
 	Distribution model.Distribution `json:"distribution"`
 	Protocol     Protocol           `json:"protocol"`
+	// OverprovisioningFactor and PanicThreshold are the load split's settings in force for the
+	// route, in percent (the service's load policy over the waypoint's options); a threshold of
+	// 0 means panic is off.
+	OverprovisioningFactor uint32 `json:"overprovisioningFactor"`
+	PanicThreshold         uint32 `json:"panicThreshold"`
 	// TierPercent is each tier's share of the route's traffic going to its healthy endpoints,
 	// TierDegradedPercent the share going to its degraded ones; TierPanic marks tiers in panic.
 	TierPercent         []uint32        `json:"tierPercent"`
@@ -83,6 +88,7 @@ func debugRoute(r *Route, now time.Time) DebugRoute {
 		TierDegradedPercent: r.Plan.Load.DegradedPercent, TierPanic: r.Plan.Load.Panic,
 		Skipped: r.Skipped, Problem: r.Problem, Endpoints: make([]DebugEndpoint, 0, len(r.Endpoints)),
 	}
+	dr.OverprovisioningFactor, dr.PanicThreshold = r.Load.Effective()
 	shares, degraded := tierShares(r, r.Plan.Tier), tierShares(r, r.Plan.DegradedTier)
 	for i := range r.Endpoints {
 		ep, h := &r.Endpoints[i], r.hosts[i]

@@ -47,7 +47,9 @@ type Options struct {
 	PerTryTimeout time.Duration
 	// Outlier configures outlier detection of connect failures.
 	Outlier OutlierOptions
-	// Load tunes the load split across tiers (Envoy's defaults when zero).
+	// Load tunes the load split across tiers (Envoy's defaults when zero); a service's load
+	// policy (meshfed.io/overprovisioning-factor, meshfed.io/panic-threshold) replaces each
+	// setting it sets, for that service.
 	Load priority.LoadOptions
 	// HBONE configures cross-network tunnels and the inbound server; off when its Identity is nil.
 	HBONE HBONEOptions

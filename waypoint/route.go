@@ -22,6 +22,9 @@ type Route struct {
 	ListenPort int32
 	// Distribution is the traffic distribution the tiers follow.
 	Distribution model.Distribution
+	// Load is how the route splits load across its tiers: the waypoint's options with the
+	// service's load policy on top.
+	Load priority.LoadOptions
 	// Protocol says whether the route is balanced per connection or per request (ProtocolOf).
 	Protocol Protocol
 	// Endpoints are the routable endpoints (serving this port; on another network only when

@@ -103,7 +103,7 @@ func (b *builder) route(svc *model.PublishedService, p model.Port, wp int32, gro
 	r := &Route{
 		Namespace: svc.Namespace, Name: svc.Name, Domain: svc.Domain, Hostname: svc.Hostname,
 		PortName: p.Name, Port: p.Port, ListenPort: wp, Distribution: svc.Distribution,
-		Protocol: ProtocolOf(p),
+		Load: b.opts.Load.With(svc.Load), Protocol: ProtocolOf(p),
 	}
 	pk := poolKey(svc, r.Port)
 	outlier := b.opts.Outlier.withPolicy(svc.Outlier)
@@ -132,7 +132,7 @@ func (b *builder) route(svc *model.PublishedService, p model.Port, wp int32, gro
 			r.expires = until
 		}
 	}
-	r.Plan = priority.NewPlan(r.Endpoints, r.Tiers, r.Ejected, b.opts.Load)
+	r.Plan = priority.NewPlan(r.Endpoints, r.Tiers, r.Ejected, r.Load)
 	return r
 }
 

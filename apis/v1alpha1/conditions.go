@@ -50,11 +50,12 @@ type GlobalServiceConditionReason string
 
 const (
 	// GlobalServiceConditionConflict is True when exports disagree. Reasons: NoConflict and the
-	// MCS reasons PortConflict, TypeConflict, TrafficDistributionConflict.
+	// MCS reasons PortConflict, TypeConflict, TrafficDistributionConflict, and
+	// LoadPolicyConflict.
 	GlobalServiceConditionConflict GlobalServiceConditionType = "Conflict"
 	// GlobalServiceConditionValid is False when a cluster's Service carries a value the hub
 	// cannot use. Reasons: Valid, InvalidScope, InvalidTrafficDistribution, InvalidTakeover,
-	// UnsupportedType.
+	// UnsupportedType, InvalidOutlierDetection, InvalidLoadPolicy.
 	GlobalServiceConditionValid GlobalServiceConditionType = "Valid"
 	// GlobalServiceConditionWaypointReady is False when an importing cluster has no waypoint
 	// in the namespace, its waypoint has no ready pod, or a derived object name is taken. Reasons:
@@ -79,6 +80,10 @@ const (
 	// GlobalServiceReasonTrafficDistributionConflict: exports ask for different modes; the
 	// default is used.
 	GlobalServiceReasonTrafficDistributionConflict GlobalServiceConditionReason = "TrafficDistributionConflict"
+	// GlobalServiceReasonLoadPolicyConflict: exports set different load policies
+	// (meshfed.io/overprovisioning-factor, meshfed.io/panic-threshold); the oldest export that
+	// sets one wins.
+	GlobalServiceReasonLoadPolicyConflict GlobalServiceConditionReason = "LoadPolicyConflict"
 	// GlobalServiceReasonValid: every value read is usable.
 	GlobalServiceReasonValid GlobalServiceConditionReason = "Valid"
 	// GlobalServiceReasonInvalidScope: a Service or Namespace has an unknown scope value; that
@@ -104,6 +109,10 @@ const (
 	// GlobalServiceReasonInvalidOutlierDetection: a meshfed.io/outlier-detection value does not
 	// parse; the waypoints' defaults are used for that export.
 	GlobalServiceReasonInvalidOutlierDetection GlobalServiceConditionReason = "InvalidOutlierDetection"
+	// GlobalServiceReasonInvalidLoadPolicy: a meshfed.io/overprovisioning-factor or
+	// meshfed.io/panic-threshold value does not parse; the waypoints' default is used for that
+	// setting of that export.
+	GlobalServiceReasonInvalidLoadPolicy GlobalServiceConditionReason = "InvalidLoadPolicy"
 	// GlobalServiceReasonInvalidHBONEAddress: a waypoint Service's meshfed.io/hbone-address is
 	// not a host:port; its load balancer address is used instead. Reported as an Event on the
 	// waypoint Service.

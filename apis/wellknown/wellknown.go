@@ -35,13 +35,13 @@ const (
 	// OverprovisioningFactorKey (annotation on a Service or its Namespace) sets Envoy's
 	// overprovisioning factor for the service's load split across priority tiers, as a whole
 	// number of percent as Envoy writes it: "140" (the default) means 1.4. The Service's value
-	// beats the Namespace's. Parsed by federation/priority.ResolveLoad; the hub does not read
-	// it yet.
+	// beats the Namespace's. Parsed by federation/priority.ResolveLoad; an invalid value is a
+	// Warning Event on the Service and keeps the default.
 	OverprovisioningFactorKey = "meshfed.io/overprovisioning-factor"
 	// PanicThresholdKey (annotation on a Service or its Namespace) sets Envoy's healthy panic
 	// threshold in percent, "0" to "100" ("50" is the default, "0" disables panic). The
-	// Service's value beats the Namespace's. Parsed by federation/priority.ResolveLoad; the hub
-	// does not read it yet.
+	// Service's value beats the Namespace's. Parsed by federation/priority.ResolveLoad; an
+	// invalid value is a Warning Event on the Service and keeps the default.
 	PanicThresholdKey = "meshfed.io/panic-threshold"
 
 	// OutlierDetectionKey (annotation on a Service or its Namespace) configures the waypoints'

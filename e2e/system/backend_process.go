@@ -54,6 +54,7 @@ func serveBackend(addr, cluster, zone, pod string) error {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
 		w.Header().Set(HeaderCluster, cluster)
 		w.Header().Set(HeaderZone, zone)
+		w.Header().Set(HeaderPod, pod)
 		_, _ = fmt.Fprintf(w, "%s %s %s\n", cluster, zone, pod)
 	})}
 	var wg sync.WaitGroup

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -36,6 +37,7 @@ const (
 const (
 	HeaderCluster = "X-Backend-Cluster"
 	HeaderZone    = "X-Backend-Zone"
+	HeaderPod     = "X-Backend-Pod"
 )
 
 type sliceKey struct{ member, ns, svc string }
@@ -50,10 +52,11 @@ type Backend struct {
 	Service string
 	Addr    netip.Addr
 
-	mu       sync.Mutex
-	proc     *exec.Cmd
-	done     <-chan struct{}
-	notReady bool
+	mu          sync.Mutex
+	proc        *exec.Cmd
+	done        <-chan struct{}
+	notReady    bool
+	terminating bool
 }
 
 // Export creates a Service (ports HTTPPort/http and TCPPort/tcp) with the scope annotation and
@@ -85,6 +88,18 @@ func (f *Federation) Export(m *Member, ns, svc, scope string, annotations map[st
 // service's EndpointSlice.
 func (f *Federation) AddBackend(m *Member, z, ns, svc string) *Backend {
 	f.t.Helper()
+	return f.addBackend(m, z, ns, svc, true)
+}
+
+// AddStartingBackend is AddBackend for a pod that has not passed its readiness probe yet: its
+// process runs, and the EndpointSlice lists it neither ready nor serving until SetReady.
+func (f *Federation) AddStartingBackend(m *Member, z, ns, svc string) *Backend {
+	f.t.Helper()
+	return f.addBackend(m, z, ns, svc, false)
+}
+
+func (f *Federation) addBackend(m *Member, z, ns, svc string, ready bool) *Backend {
+	f.t.Helper()
 	k := sliceKey{m.Name, ns, svc}
 	list := f.backends[k]
 	if list == nil {
@@ -99,7 +114,7 @@ func (f *Federation) AddBackend(m *Member, z, ns, svc string) *Backend {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	b := &Backend{Pod: pod, Member: m, Zone: z, NS: ns, Service: svc, Addr: pod.Addr(m.Net)}
+	b := &Backend{Pod: pod, Member: m, Zone: z, NS: ns, Service: svc, Addr: pod.Addr(m.Net), notReady: !ready}
 	if err := b.Start(); err != nil {
 		f.t.Fatal(err)
 	}
@@ -206,6 +221,39 @@ func (f *Federation) SetReady(ready bool, bs ...*Backend) {
 	}
 }
 
+// SetTerminating marks backends as a deleted pod in its grace period that still passes its
+// readiness probe: ready false, serving true, terminating true (Kubernetes' terminating-serving
+// endpoints). Their processes keep serving.
+func (f *Federation) SetTerminating(bs ...*Backend) {
+	f.t.Helper()
+	keys := map[sliceKey]bool{}
+	for _, b := range bs {
+		b.mu.Lock()
+		b.terminating = true
+		b.mu.Unlock()
+		keys[sliceKey{b.Member.Name, b.NS, b.Service}] = true
+	}
+	for k := range keys {
+		f.writeSlice(k)
+	}
+}
+
+// RemoveBackends ends pods as the kubelet does when their grace period is over: each process is
+// killed, then the endpoint leaves the EndpointSlice (the pod object is gone).
+func (f *Federation) RemoveBackends(bs ...*Backend) {
+	f.t.Helper()
+	keys := map[sliceKey]bool{}
+	for _, b := range bs {
+		b.Stop()
+		k := sliceKey{b.Member.Name, b.NS, b.Service}
+		*f.backends[k] = slices.DeleteFunc(*f.backends[k], func(x *Backend) bool { return x == b })
+		keys[k] = true
+	}
+	for k := range keys {
+		f.writeSlice(k)
+	}
+}
+
 // writeSlice writes the EndpointSlice <svc>-e2e of a service from its backends.
 func (f *Federation) writeSlice(k sliceKey) {
 	f.t.Helper()
@@ -220,12 +268,15 @@ func (f *Federation) writeSlice(k sliceKey) {
 	}
 	for _, b := range *f.backends[k] {
 		b.mu.Lock()
-		ready := !b.notReady
+		ready, serving, terminating := !b.notReady && !b.terminating, !b.notReady, b.terminating
 		b.mu.Unlock()
 		node, zone := m.NodeName(b.Zone), b.Zone
+		c := discoveryv1.EndpointConditions{Ready: &ready, Serving: &serving}
+		if terminating {
+			c.Terminating = &terminating
+		}
 		want.Endpoints = append(want.Endpoints, discoveryv1.Endpoint{
-			Addresses: []string{b.Addr.String()}, NodeName: &node, Zone: &zone,
-			Conditions: discoveryv1.EndpointConditions{Ready: &ready, Serving: &ready},
+			Addresses: []string{b.Addr.String()}, NodeName: &node, Zone: &zone, Conditions: c,
 		})
 	}
 	var cur discoveryv1.EndpointSlice

@@ -68,8 +68,10 @@ type Reply struct {
 	// At is when the request was sent, Done when its answer (or error) came back.
 	At, Done      time.Time
 	Cluster, Zone string
-	Code          int
-	Err           error
+	// Pod is the name of the backend pod that answered.
+	Pod  string
+	Code int
+	Err  error
 }
 
 // OK reports a 200.
@@ -91,7 +93,7 @@ func (c *Client) Get(ctx context.Context, addr string) (r Reply) {
 	}
 	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, resp.Body)
-	r.Code, r.Cluster, r.Zone = resp.StatusCode, resp.Header.Get(HeaderCluster), resp.Header.Get(HeaderZone)
+	r.Code, r.Cluster, r.Zone, r.Pod = resp.StatusCode, resp.Header.Get(HeaderCluster), resp.Header.Get(HeaderZone), resp.Header.Get(HeaderPod)
 	return r
 }
 
@@ -127,4 +129,48 @@ func (c *Client) Load(ctx context.Context, addr string, rate int, d time.Duratio
 	}
 	wg.Wait()
 	return replies[:sent]
+}
+
+// Steady sends GETs to addr at rate per second until stop is called, which waits for the
+// requests in flight (each bounded by the client's timeout) and returns every reply in the
+// order sent. Unlike Load, its length need not be known in advance, and stopping it fails no
+// request.
+func (c *Client) Steady(ctx context.Context, addr string, rate int) (stop func() []Reply) {
+	var (
+		mu      sync.Mutex
+		replies []Reply
+		wg      sync.WaitGroup
+	)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			i := len(replies)
+			replies = append(replies, Reply{})
+			mu.Unlock()
+			wg.Go(func() {
+				r := c.Get(ctx, addr)
+				mu.Lock()
+				replies[i] = r
+				mu.Unlock()
+			})
+		}
+	}()
+	return func() []Reply {
+		close(done)
+		<-finished
+		wg.Wait()
+		return replies
+	}
 }

@@ -5,8 +5,9 @@
 //
 // The harness plays kubelet and kube-proxy, which the test API servers do not have: it creates
 // Nodes with topology labels, runs backend processes inside pod namespaces (the test binary
-// re-executed as an HTTP echo naming its cluster and zone plus a TCP echo; Backend.Stop is a
-// SIGKILL) and writes their EndpointSlices, runs each waypoint inside a waypoint pod, and resolves a derived Service to
+// re-executed as an HTTP echo naming its cluster, zone and pod plus a TCP echo; Backend.Stop is
+// a SIGKILL) and writes their EndpointSlices (ready, starting, or serving-but-terminating as a
+// deleted pod in its grace period), runs each waypoint inside a waypoint pod, and resolves a derived Service to
 // its local waypoint pod's address (a client dials the waypoint pod on the allocated waypoint
 // port, as kube-proxy would forward the derived Service's ClusterIP).
 //

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -117,7 +119,23 @@ func (w *Waypoint) Debug(v any) error {
 	return err
 }
 
-// admin GETs an admin path from inside the waypoint's pod.
+// Metrics returns the lines of the waypoint's /metrics that start with prefix.
+func (w *Waypoint) Metrics(prefix string) ([]string, error) {
+	var body []byte
+	if _, err := w.admin("/metrics", &body); err != nil {
+		return nil, err
+	}
+	var out []string
+	for line := range strings.Lines(string(body)) {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out, nil
+}
+
+// admin GETs an admin path from inside the waypoint's pod: into v as JSON, or as it is when v
+// is a *[]byte.
 func (w *Waypoint) admin(path string, v any) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -132,7 +150,12 @@ func (w *Waypoint) admin(path string, v any) (int, error) {
 		return 0, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if v != nil {
+	switch v := v.(type) {
+	case nil:
+	case *[]byte:
+		*v, err = io.ReadAll(resp.Body)
+		return resp.StatusCode, err
+	default:
 		return resp.StatusCode, json.NewDecoder(resp.Body).Decode(v)
 	}
 	return resp.StatusCode, nil

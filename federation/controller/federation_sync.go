@@ -199,7 +199,8 @@ func carryOver(services []model.PublishedService, endpoints []*store.EndpointsRe
 		e := r.Model()
 		out = append(out, model.ClusterExport{
 			Cluster: cluster, Namespace: e.Namespace, Name: e.Name, Scope: e.Scope, Takeover: s.Takeover,
-			Type: s.Type, Ports: slices.Clone(s.Ports), Distribution: s.Distribution, Outlier: s.Outlier.Clone(), Endpoints: e.Endpoints,
+			Type: s.Type, Ports: slices.Clone(s.Ports), Distribution: s.Distribution, Outlier: s.Outlier.Clone(), Load: s.Load.Clone(),
+			Endpoints: e.Endpoints,
 		})
 	}
 	return out

@@ -89,6 +89,8 @@ func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExpor
 	if oproblem != nil {
 		problems = append(problems, *oproblem)
 	}
+	load, lproblems := readLoad(key, src)
+	problems = append(problems, lproblems...)
 	created := svc.CreationTimestamp.Time
 	if se != nil && dec.Scope == model.ScopeGlobal && se.CreationTimestamp.After(created) {
 		created = se.CreationTimestamp.Time
@@ -107,6 +109,7 @@ func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExpor
 		Distribution:    res.Distribution,
 		DistributionSet: res.Explicit,
 		Outlier:         outlier,
+		Load:            load,
 		Endpoints:       EndpointsFromSlices(siteNS, objs.EndpointSlices[key], objs.Nodes),
 	}, true, problems
 }
@@ -161,6 +164,25 @@ func readOutlier(key types.NamespacedName, svc *corev1.Service, ns *corev1.Names
 		return nil, nil
 	}
 	return &p, nil
+}
+
+// readLoad reads the Service's load policy (meshfed.io/overprovisioning-factor and
+// meshfed.io/panic-threshold, the Service's value beating its Namespace's, as
+// priority.ResolveLoad decides). An invalid value is a problem and leaves that setting at the
+// waypoints' default; nil when nothing usable is set.
+func readLoad(key types.NamespacedName, src priority.Sources) (*model.LoadPolicy, []ValueProblem) {
+	p, ps := priority.ResolveLoad(src)
+	var problems []ValueProblem
+	for _, pr := range ps {
+		problems = append(problems, ValueProblem{
+			Reason:  meshfedv1.GlobalServiceReasonInvalidLoadPolicy,
+			Message: fmt.Sprintf("Service %s: %v; using the waypoints' default", key, pr),
+		})
+	}
+	if p.IsZero() {
+		return nil, problems
+	}
+	return &p, problems
 }
 
 // HasReadyEndpoint reports whether the Service svc has at least one ready endpoint in its

@@ -1,6 +1,8 @@
 package member
 
 import (
+	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +132,70 @@ func TestExportsOutlier(t *testing.T) {
 	}
 	if len(problems) != 1 || problems[0].Service.Name != "broken" || problems[0].Reason != meshfedv1.GlobalServiceReasonInvalidOutlierDetection {
 		t.Errorf("problems %+v, want one InvalidOutlierDetection on broken", problems)
+	}
+}
+
+// TestExportsLoadPolicy: the load policy travels on the export, the Service's value of each
+// setting beating the Namespace's; an invalid value is an InvalidLoadPolicy problem naming the
+// key and leaves that setting at the default while the other setting still applies.
+func TestExportsLoadPolicy(t *testing.T) {
+	svc := func(name string, ann map[string]string) corev1.Service {
+		a := map[string]string{wellknown.ServiceScopeKey: "global"}
+		maps.Copy(a, ann)
+		return corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, Annotations: a},
+			Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.10", Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+		}
+	}
+	nsAnn := func(ann map[string]string) map[string]*corev1.Namespace {
+		return map[string]*corev1.Namespace{"shop": {ObjectMeta: metav1.ObjectMeta{Name: "shop", Annotations: ann}}}
+	}
+	tests := []struct {
+		name        string
+		svc         map[string]string
+		ns          map[string]string
+		want        string // LoadPolicy.String(), "nil" for no policy
+		wantProblem string // a substring of the one problem's message, "" for none
+	}{
+		{name: "nothing set", want: "nil"},
+		{name: "service sets both", svc: map[string]string{wellknown.OverprovisioningFactorKey: "200", wellknown.PanicThresholdKey: "0"},
+			want: "overprovisioning-factor=200,panic-threshold=0"},
+		{name: "namespace value", ns: map[string]string{wellknown.PanicThresholdKey: "30%"}, want: "panic-threshold=30"},
+		{name: "service beats namespace per setting",
+			svc:  map[string]string{wellknown.PanicThresholdKey: "10"},
+			ns:   map[string]string{wellknown.PanicThresholdKey: "90", wellknown.OverprovisioningFactorKey: "100"},
+			want: "overprovisioning-factor=100,panic-threshold=10"},
+		{name: "invalid factor keeps the threshold",
+			svc:  map[string]string{wellknown.OverprovisioningFactorKey: "1.4", wellknown.PanicThresholdKey: "20"},
+			want: "panic-threshold=20", wantProblem: wellknown.OverprovisioningFactorKey},
+		{name: "invalid service value does not fall back to the namespace",
+			svc:  map[string]string{wellknown.PanicThresholdKey: "101"},
+			ns:   map[string]string{wellknown.PanicThresholdKey: "40"},
+			want: "nil", wantProblem: wellknown.PanicThresholdKey},
+		{name: "invalid namespace value", ns: map[string]string{wellknown.OverprovisioningFactorKey: "0"},
+			want: "nil", wantProblem: "Namespace annotation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs := &Objects{Services: []corev1.Service{svc("cart", tt.svc)}, Namespaces: nsAnn(tt.ns)}
+			exports, problems := Exports(Site{Cluster: "east-1", Network: "n1"}, objs)
+			if len(exports) != 1 {
+				t.Fatalf("%d exports, want 1", len(exports))
+			}
+			got := "nil"
+			if p := exports[0].Load; p != nil {
+				got = p.String()
+			}
+			if got != tt.want {
+				t.Errorf("load policy %q, want %q", got, tt.want)
+			}
+			switch {
+			case tt.wantProblem == "" && len(problems) != 0:
+				t.Errorf("problems %+v, want none", problems)
+			case tt.wantProblem != "" && (len(problems) != 1 || problems[0].Reason != meshfedv1.GlobalServiceReasonInvalidLoadPolicy ||
+				!strings.Contains(problems[0].Message, tt.wantProblem) || problems[0].Service.Name != "cart"):
+				t.Errorf("problems %+v, want one InvalidLoadPolicy on cart mentioning %q", problems, tt.wantProblem)
+			}
+		})
 	}
 }

@@ -155,3 +155,35 @@ func oldestOutlier(aged []source) *model.OutlierPolicy {
 	}
 	return nil
 }
+
+// mergeLoad is the load policy of the oldest export that sets one (MCS: properties of the
+// oldest export win), copied. Exports that set none never conflict, as with the traffic
+// distribution; setters whose policies differ are a LoadPolicyConflict. The whole policy wins,
+// not each setting on its own: an overprovisioning factor and a panic threshold are tuned
+// together, and a mix of two clusters' settings would be a policy nobody chose.
+func mergeLoad(aged []source) (*model.LoadPolicy, *model.Conflict) {
+	var winner *source
+	g := valueGroups{}
+	for i := range aged {
+		p := aged[i].export.Load
+		if p == nil || p.IsZero() {
+			continue
+		}
+		if winner == nil {
+			winner = &aged[i]
+		}
+		g.add(p.String(), aged[i].cluster())
+	}
+	if winner == nil {
+		return nil, nil
+	}
+	policy := winner.export.Load.Clone()
+	if len(g) == 1 {
+		return policy, nil
+	}
+	return policy, &model.Conflict{
+		Reason:   model.ReasonLoadPolicyConflict,
+		Message:  fmt.Sprintf("load policy: the oldest export setting one (%s) wins with %s; %s", winner.cluster(), policy, g),
+		Clusters: g.clusters(),
+	}
+}

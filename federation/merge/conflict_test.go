@@ -112,18 +112,23 @@ func TestDistribution(t *testing.T) {
 // TestConflictsAllKinds: one service with every kind of conflict reports each, sorted by
 // reason, and none is dropped.
 func TestConflictsAllKinds(t *testing.T) {
+	zero, fifty := uint32(0), uint32(50)
+	withLoad := func(p uint32) exportOption {
+		return func(e *model.ClusterExport) { e.Load = &model.LoadPolicy{PanicThreshold: &p} }
+	}
 	in := Input{Clusters: fixtureClusters(), Segments: fixtureSegments(), Exports: []model.ClusterExport{
 		export("e1", model.ScopeGlobal, 0, withType(model.ServiceTypeHeadless), withDistribution(model.ModeAny),
-			withPorts(tcp("http", 80), app(tcp("grpc", 90), "grpc"))),
+			withPorts(tcp("http", 80), app(tcp("grpc", 90), "grpc")), withLoad(zero)),
 		export("e2", model.ScopeGlobal, 1, withDistribution(model.ModePreferClose),
-			withPorts(tcp("http", 81), app(tcp("grpc", 90), "http"))),
+			withPorts(tcp("http", 81), app(tcp("grpc", 90), "http")), withLoad(fifty)),
 	}}
 	svc := onlyService(t, in).Global
 	var reasons []model.ConflictReason
 	for _, c := range svc.Conflicts {
 		reasons = append(reasons, c.Reason)
 	}
-	want := []model.ConflictReason{model.ReasonPortConflict, model.ReasonPortConflict, model.ReasonTrafficDistributionConflict, model.ReasonTypeConflict}
+	want := []model.ConflictReason{model.ReasonLoadPolicyConflict, model.ReasonPortConflict, model.ReasonPortConflict,
+		model.ReasonTrafficDistributionConflict, model.ReasonTypeConflict}
 	if !slices.Equal(reasons, want) {
 		t.Errorf("conflict reasons %v, want %v", reasons, want)
 	}
@@ -155,6 +160,74 @@ func TestOutlierOldestWins(t *testing.T) {
 				*svc.Outlier.Consecutive5xxErrors = 99
 				for _, e := range in.Exports {
 					if e.Outlier != nil && *e.Outlier.Consecutive5xxErrors == 99 {
+						t.Error("the merged policy shares memory with an export")
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestMergeLoadPolicy: the whole load policy of the oldest export that sets one is the
+// service's (a copy); exports that set none never conflict; setters that differ are one
+// LoadPolicyConflict naming every setter, with the winner first in the message.
+func TestMergeLoadPolicy(t *testing.T) {
+	u := func(n uint32) *uint32 { return &n }
+	with := func(p *model.LoadPolicy) exportOption { return func(e *model.ClusterExport) { e.Load = p } }
+	factor := func(n uint32) *model.LoadPolicy { return &model.LoadPolicy{OverprovisioningFactor: u(n)} }
+	both := func(f, p uint32) *model.LoadPolicy {
+		return &model.LoadPolicy{OverprovisioningFactor: u(f), PanicThreshold: u(p)}
+	}
+	tests := []struct {
+		name     string
+		exports  []model.ClusterExport
+		want     *model.LoadPolicy
+		clusters []string // of the LoadPolicyConflict; nil for none
+		winner   string
+	}{
+		{name: "none sets one", exports: []model.ClusterExport{export("e1", model.ScopeGlobal, 0), export("e2", model.ScopeGlobal, 1)}},
+		{name: "one setter, others silent", exports: []model.ClusterExport{
+			export("e1", model.ScopeGlobal, 0), export("e2", model.ScopeGlobal, 1, with(both(200, 0))),
+		}, want: both(200, 0)},
+		{name: "setters agree", exports: []model.ClusterExport{
+			export("e1", model.ScopeGlobal, 0, with(both(100, 30))), export("e2", model.ScopeGlobal, 1, with(both(100, 30))),
+		}, want: both(100, 30)},
+		{name: "oldest setter wins, by creation time not name", exports: []model.ClusterExport{
+			export("e1", model.ScopeGlobal, 2, with(factor(300))), export("e2", model.ScopeGlobal, 1, with(factor(100))),
+			export("e3", model.ScopeGlobal, 0),
+		}, want: factor(100), clusters: []string{"e1", "e2"}, winner: "e2"},
+		{name: "whole policy wins, never a mix of settings", exports: []model.ClusterExport{
+			export("e1", model.ScopeGlobal, 0, with(factor(150))), export("e2", model.ScopeGlobal, 1, with(both(140, 0))),
+		}, want: factor(150), clusters: []string{"e1", "e2"}, winner: "e1"},
+		{name: "an empty policy is no policy", exports: []model.ClusterExport{
+			export("e1", model.ScopeGlobal, 0, with(&model.LoadPolicy{})), export("e2", model.ScopeGlobal, 1, with(factor(120))),
+		}, want: factor(120)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := Input{Clusters: fixtureClusters(), Segments: fixtureSegments(), Exports: tt.exports}
+			svc := onlyService(t, in).Global
+			if !reflect.DeepEqual(svc.Load, tt.want) {
+				t.Fatalf("load policy %v, want %v", svc.Load, tt.want)
+			}
+			var got []model.Conflict
+			for _, c := range svc.Conflicts {
+				if c.Reason == model.ReasonLoadPolicyConflict {
+					got = append(got, c)
+				}
+			}
+			switch {
+			case tt.clusters == nil && len(got) != 0:
+				t.Fatalf("conflicts %v, want none", got)
+			case tt.clusters != nil && (len(got) != 1 || !slices.Equal(got[0].Clusters, tt.clusters)):
+				t.Fatalf("conflicts %v, want one naming %v", got, tt.clusters)
+			case tt.clusters != nil && !strings.Contains(got[0].Message, "("+tt.winner+") wins with "+tt.want.String()):
+				t.Errorf("message %q does not name the winner %s", got[0].Message, tt.winner)
+			}
+			if svc.Load != nil && svc.Load.OverprovisioningFactor != nil {
+				*svc.Load.OverprovisioningFactor = 99999
+				for _, e := range in.Exports {
+					if e.Load != nil && e.Load.OverprovisioningFactor != nil && *e.Load.OverprovisioningFactor == 99999 {
 						t.Error("the merged policy shares memory with an export")
 					}
 				}

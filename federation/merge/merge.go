@@ -42,11 +42,12 @@ func mergeService(k Key, sorted []source, idx *index) (Service, []InputProblem) 
 	}
 	var names [][]namePair
 	svc.Ports, names, svc.Conflicts = mergePorts(aged)
-	var typeConflict, distConflict *model.Conflict
+	var typeConflict, distConflict, loadConflict *model.Conflict
 	svc.Type, typeConflict = mergeType(aged)
 	svc.Distribution, distConflict = mergeDistribution(sorted)
 	svc.Outlier = oldestOutlier(aged)
-	svc.Conflicts = appendConflicts(svc.Conflicts, typeConflict, distConflict)
+	svc.Load, loadConflict = mergeLoad(aged)
+	svc.Conflicts = appendConflicts(svc.Conflicts, typeConflict, distConflict, loadConflict)
 	slices.SortFunc(svc.Conflicts, compareConflicts)
 	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted))}
 	svc.Exporters = make([]model.Exporter, len(sorted))

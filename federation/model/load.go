@@ -1,9 +1,14 @@
 package model
 
+import (
+	"fmt"
+	"strings"
+)
+
 // LoadPolicy is one service's tuning of the load split across priority tiers, from the
 // annotations meshfed.io/overprovisioning-factor and meshfed.io/panic-threshold (parsed and
-// validated by federation/priority). A nil field keeps the waypoint's default. No export or
-// global service carries it yet.
+// validated by federation/priority). A nil field keeps the waypoint's default. A ClusterExport
+// carries its cluster's policy, a GlobalService the policy of its oldest export that sets one.
 type LoadPolicy struct {
 	// OverprovisioningFactor is Envoy's overprovisioning factor in percent (140 means 1.4); at
 	// least 1.
@@ -21,4 +26,17 @@ func (p *LoadPolicy) Clone() *LoadPolicy {
 		return nil
 	}
 	return &LoadPolicy{OverprovisioningFactor: clonePtr(p.OverprovisioningFactor), PanicThreshold: clonePtr(p.PanicThreshold)}
+}
+
+// String formats the set fields in the annotations' syntax, for example
+// "overprovisioning-factor=150,panic-threshold=0"; "" when nothing is set.
+func (p LoadPolicy) String() string {
+	var parts []string
+	if p.OverprovisioningFactor != nil {
+		parts = append(parts, fmt.Sprintf("overprovisioning-factor=%d", *p.OverprovisioningFactor))
+	}
+	if p.PanicThreshold != nil {
+		parts = append(parts, fmt.Sprintf("panic-threshold=%d", *p.PanicThreshold))
+	}
+	return strings.Join(parts, ",")
 }

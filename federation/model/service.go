@@ -53,7 +53,10 @@ type ClusterExport struct {
 	// unset distribution never conflicts with another cluster's.
 	DistributionSet bool
 	// Outlier is the cluster's outlier-detection policy, nil when it sets none.
-	Outlier   *OutlierPolicy
+	Outlier *OutlierPolicy
+	// Load is the cluster's load policy (overprovisioning factor, panic threshold), nil when
+	// it sets none.
+	Load      *LoadPolicy
 	Endpoints []Endpoint
 }
 
@@ -65,6 +68,8 @@ const (
 	ReasonPortConflict                ConflictReason = "PortConflict"
 	ReasonTypeConflict                ConflictReason = "TypeConflict"
 	ReasonTrafficDistributionConflict ConflictReason = "TrafficDistributionConflict"
+	// ReasonLoadPolicyConflict: exports set different load policies; the oldest wins.
+	ReasonLoadPolicyConflict ConflictReason = "LoadPolicyConflict"
 )
 
 // Conflict is a disagreement between exports, resolved by a documented rule and reported.
@@ -103,7 +108,9 @@ type GlobalService struct {
 	Ports        []Port
 	Distribution Distribution
 	// Outlier is the outlier-detection policy of the oldest export that sets one.
-	Outlier   *OutlierPolicy
+	Outlier *OutlierPolicy
+	// Load is the load policy of the oldest export that sets one, nil for the defaults.
+	Load      *LoadPolicy
 	Exporters []Exporter
 	Imports   []Import
 	Conflicts []Conflict

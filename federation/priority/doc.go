@@ -4,9 +4,8 @@
 // operators already know.
 //
 // It is pure and deterministic: no I/O, no mutable package state, no Kubernetes types. The hub
-// calls Resolve; the waypoint calls Assign, NewPlan and Plan.Pick. ResolveLoad (a service's
-// load policy, for the hub) and LoadOptions.With (that policy over the waypoint's options) are
-// not called by either yet.
+// calls Resolve and ResolveLoad (a service's load policy); the waypoint calls Assign,
+// LoadOptions.With (that policy over its own options), NewPlan and Plan.Pick.
 //
 // # Mode and precedence
 //

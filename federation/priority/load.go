@@ -35,6 +35,12 @@ func (o LoadOptions) With(p *model.LoadPolicy) LoadOptions {
 	return o
 }
 
+// Effective returns the overprovisioning factor and the panic threshold in force, in percent,
+// defaults filled in; a threshold of 0 means panic is off.
+func (o LoadOptions) Effective() (factor, threshold uint32) {
+	return uint32(o.factor()), uint32(o.threshold())
+}
+
 // factor is the effective overprovisioning factor.
 func (o LoadOptions) factor() uint64 {
 	if o.OverprovisioningFactor == 0 {

@@ -205,3 +205,20 @@ func TestLoadOptionsWith(t *testing.T) {
 		t.Errorf("a policy threshold re-enables panic: %+v", got)
 	}
 }
+
+func TestLoadOptionsEffective(t *testing.T) {
+	tests := []struct {
+		o                 LoadOptions
+		factor, threshold uint32
+	}{
+		{LoadOptions{}, DefaultOverprovisioningFactor, DefaultPanicThreshold},
+		{LoadOptions{OverprovisioningFactor: 200, PanicThreshold: 30}, 200, 30},
+		{LoadOptions{PanicThreshold: 30, DisablePanic: true}, DefaultOverprovisioningFactor, 0},
+		{LoadOptions{PanicThreshold: 500}, DefaultOverprovisioningFactor, 100},
+	}
+	for _, tt := range tests {
+		if f, th := tt.o.Effective(); f != tt.factor || th != tt.threshold {
+			t.Errorf("%+v: Effective = %d, %d; want %d, %d", tt.o, f, th, tt.factor, tt.threshold)
+		}
+	}
+}

@@ -99,6 +99,11 @@ func TestEncodeRejectsInvalidRecords(t *testing.T) {
 	badType.Type = "LoadBalancer"
 	badWaypoint := waypointsRecord("shop", "east")
 	badWaypoint.Addresses = []string{"192.0.2.1"}
+	zero, over := uint32(0), uint32(101)
+	badFactor := serviceRecord("shop", "cart")
+	badFactor.LoadPolicy = &StoredLoadPolicy{OverprovisioningFactor: &zero}
+	badThreshold := serviceRecord("shop", "cart")
+	badThreshold.LoadPolicy = &StoredLoadPolicy{PanicThreshold: &over}
 	tests := []struct {
 		name string
 		rec  Record
@@ -107,6 +112,8 @@ func TestEncodeRejectsInvalidRecords(t *testing.T) {
 		{"waypoint port", badPort},
 		{"service type", badType},
 		{"waypoint address", badWaypoint},
+		{"overprovisioning factor 0", badFactor},
+		{"panic threshold above 100", badThreshold},
 		{"no hostname", &ServiceRecord{Namespace: "a", Domain: "d", Name: "n", Scope: string(model.ScopeGlobal), Type: string(model.ServiceTypeHeadless)}},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/priority"
 )
 
 // FuzzOutlierRecord: every outlier policy the annotation parser accepts survives the store,
@@ -31,6 +32,38 @@ func FuzzOutlierRecord(f *testing.F) {
 		back := r.(*ServiceRecord).Model()
 		if !reflect.DeepEqual(back.Outlier, &p) {
 			t.Fatalf("%q stored as %s reads back as %+v, want %+v", s, val, back.Outlier, p)
+		}
+	})
+}
+
+// FuzzLoadPolicyRecord: every load policy the annotation parsers accept survives the store,
+// model → record → value → record → model, unchanged; an unset policy reads back as nil (the
+// waypoints' defaults).
+func FuzzLoadPolicyRecord(f *testing.F) {
+	for _, s := range [][2]string{{"", ""}, {"140", "50"}, {"1", "0"}, {"4294967295", "100%"}, {" 200 ", ""}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, factor, threshold string) {
+		p, problems := priority.ResolveLoad(priority.Sources{Service: priority.Annotations{OverprovisioningFactor: factor, PanicThreshold: threshold}})
+		if len(problems) > 0 {
+			return
+		}
+		svc := serviceRecord("shop", "cart").Model()
+		var want *model.LoadPolicy
+		if !p.IsZero() {
+			want = &p
+		}
+		svc.Load = want
+		key, val, err := Encode(NewServiceRecord(&svc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Decode(key, val)
+		if err != nil {
+			t.Fatalf("Decode(%s): %v", val, err)
+		}
+		if back := r.(*ServiceRecord).Model(); !reflect.DeepEqual(back.Load, want) {
+			t.Fatalf("%q/%q stored as %s reads back as %+v, want %+v", factor, threshold, val, back.Load, want)
 		}
 	})
 }

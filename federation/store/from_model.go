@@ -25,6 +25,7 @@ func NewServiceRecord(s *model.PublishedService) *ServiceRecord {
 		Namespace: s.Namespace, Name: s.Name, Domain: s.Domain, Hostname: s.Hostname,
 		Scope: string(s.Scope), Takeover: s.Takeover, Type: string(s.Type), Ports: ports,
 		Distribution: storedDistribution(s.Distribution), Outlier: storedOutlier(s.Outlier),
+		LoadPolicy: storedLoadPolicy(s.Load),
 		Exporters: convert(s.Exporters, func(e *model.Exporter) StoredExporter {
 			return StoredExporter{Cluster: e.Cluster, Scope: string(e.Scope)}
 		}),
@@ -66,6 +67,13 @@ func storedOutlier(p *model.OutlierPolicy) *StoredOutlier {
 		MaxEjectionTime:                castPtr[StoredDuration](p.MaxEjectionTime),
 		MaxEjectionPercent:             clonePtr(p.MaxEjectionPercent),
 	}
+}
+
+func storedLoadPolicy(p *model.LoadPolicy) *StoredLoadPolicy {
+	if p == nil {
+		return nil
+	}
+	return &StoredLoadPolicy{OverprovisioningFactor: clonePtr(p.OverprovisioningFactor), PanicThreshold: clonePtr(p.PanicThreshold)}
 }
 
 // storedEndpoints converts endpoints with two allocations however many there are: the

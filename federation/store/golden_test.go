@@ -24,7 +24,9 @@ type golden struct {
 
 // goldenV1 are the schema version 1 values. Their bytes were written by the store code of
 // December 2026 (before the store had its own record types) and must never be regenerated:
-// a hub upgrade reads exactly these bytes.
+// a hub upgrade reads exactly these bytes. Optional fields added within version 1 get a value
+// of their own (service-loadpolicy.json, written when ServiceRecord.LoadPolicy was added), so
+// that the older files keep pinning how a record without them reads.
 func goldenV1() []golden {
 	u := func(n uint32) *uint32 { return &n }
 	d := func(v time.Duration) *time.Duration { return &v }
@@ -52,6 +54,17 @@ func goldenV1() []golden {
 				}},
 			},
 			WaypointPorts: []int32{20000, 0},
+		}},
+		{"service-loadpolicy.json", ServiceKey("shop", "mesh.internal", "search"), &model.PublishedService{
+			GlobalService: model.GlobalService{
+				Namespace: "shop", Name: "search", Domain: "mesh.internal", Hostname: "search.shop.mesh.internal",
+				Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+				Ports:        []model.Port{{Name: "http", Port: 8080, Protocol: "TCP"}},
+				Distribution: model.Distribution{Mode: model.ModePreferClose},
+				Load:         &model.LoadPolicy{OverprovisioningFactor: u(200), PanicThreshold: u(0)},
+				Imports:      []model.Import{{Cluster: "east-1", From: []string{"east-1"}}},
+			},
+			WaypointPorts: []int32{20001},
 		}},
 		{"service-minimal.json", ServiceKey("shop", "mesh.internal", "db"), &model.PublishedService{
 			GlobalService: model.GlobalService{

@@ -42,6 +42,16 @@ type StoredOutlier struct {
 	MaxEjectionPercent *uint32 `json:"maxEjectionPercent,omitempty"`
 }
 
+// StoredLoadPolicy is a service's load policy (meshfed.io/overprovisioning-factor,
+// meshfed.io/panic-threshold). An absent field keeps the waypoint's default.
+type StoredLoadPolicy struct {
+	// OverprovisioningFactor is Envoy's overprovisioning factor in percent (140 means 1.4); at
+	// least 1.
+	OverprovisioningFactor *uint32 `json:"overprovisioningFactor,omitempty"`
+	// PanicThreshold is Envoy's healthy panic threshold in percent (0–100); 0 disables panic.
+	PanicThreshold *uint32 `json:"panicThreshold,omitempty"`
+}
+
 // StoredDuration is a duration stored as Go formats it ("1m30s").
 type StoredDuration time.Duration
 

@@ -61,6 +61,10 @@ type ServiceRecord struct {
 	Distribution StoredDistribution `json:"distribution"`
 	// Outlier is the service's outlier-detection policy; absent when none is set.
 	Outlier *StoredOutlier `json:"outlier,omitempty"`
+	// LoadPolicy tunes the split of the service's load across priority tiers; absent when the
+	// service keeps the waypoints' defaults (added within schema version 1: a record without it
+	// reads as the defaults).
+	LoadPolicy *StoredLoadPolicy `json:"loadPolicy,omitempty"`
 	// Exporters are the clusters that export the service, sorted by cluster; absent when none.
 	Exporters []StoredExporter `json:"exporters,omitempty"`
 	// Imports are the clusters where the service is visible, sorted by cluster, each with the

@@ -30,6 +30,7 @@ func (r *ServiceRecord) Model() model.PublishedService {
 			}),
 			Distribution: model.Distribution{Mode: model.Mode(r.Distribution.Mode), FailoverPriority: r.Distribution.FailoverPriority},
 			Outlier:      modelOutlier(r.Outlier),
+			Load:         modelLoadPolicy(r.LoadPolicy),
 			Exporters: convert(r.Exporters, func(e *StoredExporter) model.Exporter {
 				return model.Exporter{Cluster: e.Cluster, Scope: model.Scope(e.Scope), Endpoints: e.Endpoints, Ready: e.Ready}
 			}),
@@ -70,6 +71,13 @@ func modelOutlier(p *StoredOutlier) *model.OutlierPolicy {
 		MaxEjectionTime:                castPtr[time.Duration](p.MaxEjectionTime),
 		MaxEjectionPercent:             clonePtr(p.MaxEjectionPercent),
 	}
+}
+
+func modelLoadPolicy(p *StoredLoadPolicy) *model.LoadPolicy {
+	if p == nil {
+		return nil
+	}
+	return &model.LoadPolicy{OverprovisioningFactor: clonePtr(p.OverprovisioningFactor), PanicThreshold: clonePtr(p.PanicThreshold)}
 }
 
 // modelEndpoints converts endpoints with two allocations, as storedEndpoints does.

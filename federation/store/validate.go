@@ -33,6 +33,20 @@ func (r *ServiceRecord) Validate() error {
 			return invalid(r, fmt.Sprintf("port %q out of range", p.Name))
 		}
 	}
+	return validLoadPolicy(r, r.LoadPolicy)
+}
+
+// validLoadPolicy checks the ranges the annotations' parsers enforce: an overprovisioning
+// factor of at least 1, a panic threshold of at most 100.
+func validLoadPolicy(r Record, p *StoredLoadPolicy) error {
+	switch {
+	case p == nil:
+		return nil
+	case p.OverprovisioningFactor != nil && *p.OverprovisioningFactor == 0:
+		return invalid(r, "overprovisioning factor is 0")
+	case p.PanicThreshold != nil && *p.PanicThreshold > 100:
+		return invalid(r, fmt.Sprintf("panic threshold %d is above 100", *p.PanicThreshold))
+	}
 	return nil
 }
 

@@ -46,8 +46,9 @@ with their locality and health.
 With --from CLUSTER[/ZONE] it shows the service as a waypoint in that cluster (network and region
 from its MemberCluster, zone from the flag) would route it: only the exports visible to that
 cluster, ranked into priority tiers by the service's traffic distribution, and the share of
-requests each tier receives (Envoy's priority load, with panic mode). Outlier ejections live in
-each waypoint and are not included there.
+requests each tier receives (Envoy's priority load, with panic mode, and the service's load
+policy from meshfed.io/overprovisioning-factor and meshfed.io/panic-threshold, printed when it is
+not the default). Outlier ejections live in each waypoint and are not included there.
 
 With --waypoint URL (a waypoint's admin address, e.g. http://127.0.0.1:15021 after
 kubectl port-forward deploy/meshfed-waypoint 15021) it reads that waypoint's /debug/endpoints and

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/store"
 )
 
 // TestDescribeGlobalService describes shop/web from a real hub API server and a real
@@ -128,6 +129,38 @@ func TestDescribeGlobalService(t *testing.T) {
 	if !strings.Contains(out, "Every tier is in panic") {
 		t.Errorf("total panic not reported:\n%s", out)
 	}
+	if strings.Contains(out, "Load policy:") {
+		t.Errorf("a service with the default policy printed one:\n%s", out)
+	}
+	checkLoadPolicy(t, e)
+}
+
+// checkLoadPolicy: a service's load policy from the store is shown and changes the split as a
+// waypoint computes it.
+func checkLoadPolicy(t *testing.T, e *env) {
+	t.Helper()
+	factor, off := uint32(200), uint32(0)
+	withPolicy := serviceRecord("")
+	withPolicy.LoadPolicy = &store.StoredLoadPolicy{OverprovisioningFactor: &factor, PanicThreshold: &off}
+	e.put(t, withPolicy)
+	defer e.put(t, serviceRecord(""))
+	// Nothing healthy, panic off: tier 0 takes all the load and nothing panics.
+	out := mustDescribe(t, e, "shop/web", "--etcd-endpoints", e.etcd, "--from", "east-1/eu-1")
+	checkTiers(t, out, []tier{
+		{load: 100, healthy: "0/2", panic: "no", addrs: []string{"10.1.0.1", "10.1.0.2"}},
+		{load: 0, healthy: "0/2", panic: "no", addrs: []string{"10.2.0.1", "10.2.0.2"}},
+	})
+	if want := "Load policy: overprovisioning factor 200% (default 140%), panic threshold off (default 50%)"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	// Half of tier 0 healthy: factor 2 makes it whole (100/0; the default 1.4 gives 70/30).
+	e.putEndpoints(t, "east-1", model.ScopeGlobal, ep("10.1.0.1", "net-a", "eu", "eu-1", true), ep("10.1.0.2", "net-a", "eu", "eu-1", false))
+	e.putEndpoints(t, "east-2", model.ScopeGlobal, ep("10.2.0.1", "net-a", "eu", "eu-2", true), ep("10.2.0.2", "net-a", "eu", "eu-2", true))
+	out = mustDescribe(t, e, "shop/web", "--etcd-endpoints", e.etcd, "--from", "east-1/eu-1")
+	checkTiers(t, out, []tier{
+		{load: 100, healthy: "1/2", panic: "no", addrs: []string{"10.1.0.1", "10.1.0.2"}},
+		{load: 0, healthy: "2/2", panic: "no", addrs: []string{"10.2.0.1", "10.2.0.2"}},
+	})
 }
 
 // checkErrors: bad input fails with an error naming the problem, and prints nothing.

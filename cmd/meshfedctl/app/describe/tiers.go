@@ -15,6 +15,8 @@ type tierView struct {
 	from   viewpoint
 	client model.Locality
 	dist   model.Distribution
+	// policy is the service's load policy, nil for Envoy's defaults.
+	policy *model.LoadPolicy
 	// visible lists the exporting clusters the viewpoint's cluster may address; nil when it
 	// does not import the service.
 	visible []string
@@ -31,13 +33,14 @@ type tierView struct {
 
 // computeTiers keeps the endpoints visible to the viewpoint's cluster (the record's Imports, as
 // merge built them), ranks them for the viewpoint's locality and splits the load across tiers
-// with Envoy's defaults and no ejections.
+// with the service's load policy over Envoy's defaults, as a waypoint does, and no ejections.
 func computeTiers(v *storeView, from *viewpoint, mc *meshfedv1.MemberCluster) (*tierView, error) {
 	svc := v.service
 	tv := &tierView{
 		from:   *from,
 		client: model.Locality{Network: mc.Spec.Network, Region: mc.Spec.Region, Zone: from.Zone, Cluster: from.Cluster},
 		dist:   svc.Distribution,
+		policy: svc.Load,
 	}
 	tv.visible = merge.ReachOf(svc.Imports).From(from.Cluster)
 	for _, e := range svc.Exporters {
@@ -52,7 +55,7 @@ func computeTiers(v *storeView, from *viewpoint, mc *meshfedv1.MemberCluster) (*
 	}
 	tv.tiers = tiers
 	tv.health = tiers.Health(tv.endpoints, nil)
-	tv.load = priority.Distribute(tv.health, priority.LoadOptions{})
+	tv.load = priority.Distribute(tv.health, priority.LoadOptions{}.With(tv.policy))
 	return tv, nil
 }
 

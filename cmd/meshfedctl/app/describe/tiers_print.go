@@ -3,8 +3,10 @@ package describe
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/priority"
 )
 
 // tierColumns are the columns of each tier's endpoint table.
@@ -19,6 +21,9 @@ func writeTiers(w io.Writer, tv *tierView) error {
 	if tv.visible == nil {
 		_, err := fmt.Fprintf(w, "  %s does not import this service: no export is addressable from it\n", tv.from.Cluster)
 		return err
+	}
+	if tv.policy != nil && !tv.policy.IsZero() {
+		fmt.Fprintf(w, "  Load policy: %s\n", loadPolicyText(tv.policy))
 	}
 	fmt.Fprintf(w, "  Visible exports: %s\n", list(tv.visible))
 	for _, e := range tv.hidden {
@@ -72,4 +77,19 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// loadPolicyText describes the settings a load policy sets, for example "overprovisioning
+// factor 200% (default 140%), panic threshold off (default 50%)".
+func loadPolicyText(p *model.LoadPolicy) string {
+	var parts []string
+	if p.OverprovisioningFactor != nil {
+		parts = append(parts, fmt.Sprintf("overprovisioning factor %d%% (default %d%%)", *p.OverprovisioningFactor, priority.DefaultOverprovisioningFactor))
+	}
+	if t := p.PanicThreshold; t != nil && *t == 0 {
+		parts = append(parts, fmt.Sprintf("panic threshold off (default %d%%)", priority.DefaultPanicThreshold))
+	} else if t != nil {
+		parts = append(parts, fmt.Sprintf("panic threshold %d%% (default %d%%)", *t, priority.DefaultPanicThreshold))
+	}
+	return strings.Join(parts, ", ")
 }
