@@ -20,7 +20,7 @@ import (
 	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
-// TestRunDrains stops a waypoint under steady HTTP traffic, with a TCP connection open, and
+// TestRunDrains stops a waypoint under steady HTTP/1.1 and h2c traffic, with a TCP connection open, and
 // checks the drain: /readyz fails at once while requests are still served; the listeners
 // then close (new connections are refused); every request sent before that is answered 200,
 // the ones in flight included, and the open TCP connection still carries data both ways; a
@@ -71,7 +71,7 @@ func TestRunDrains(t *testing.T) {
 	echo(t, inFlight, "before")
 	echo(t, stuck, "before")
 
-	load := startLoad(t, httpAddr, 4)
+	load := startLoad(t, httpAddr, 4, 2)
 	time.Sleep(500 * time.Millisecond)
 	stopped := time.Now()
 	stop()
@@ -125,8 +125,8 @@ func TestRunDrains(t *testing.T) {
 	}
 }
 
-// load sends GET requests from several workers, one after the other on keep-alive
-// connections, until a new connection is refused (the listener closed).
+// load sends GET requests from several workers, HTTP/1.1 and h2c, one after the other on
+// kept-alive connections, until a new connection is refused (the listener closed).
 type load struct {
 	ok   atomic.Int64
 	wg   sync.WaitGroup
@@ -134,10 +134,15 @@ type load struct {
 	errs []error
 }
 
-func startLoad(t *testing.T, addr string, workers int) *load {
+func startLoad(t *testing.T, addr string, h1Workers, h2cWorkers int) *load {
 	l := &load{}
-	for range workers {
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 20 * time.Second}
+	for i := range h1Workers + h2cWorkers {
+		tr := &http.Transport{MaxIdleConnsPerHost: 1}
+		if i >= h1Workers { // HTTP/2 with prior knowledge: drained by GOAWAY
+			tr.Protocols = new(http.Protocols)
+			tr.Protocols.SetUnencryptedHTTP2(true)
+		}
+		client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
 		l.wg.Go(func() {
 			defer client.CloseIdleConnections()
 			for {
@@ -151,7 +156,7 @@ func startLoad(t *testing.T, addr string, workers int) *load {
 				}
 				body, err := io.ReadAll(resp.Body)
 				_ = resp.Body.Close()
-				if err != nil || resp.StatusCode != http.StatusOK || string(body) != "ok" {
+				if err != nil || resp.StatusCode != http.StatusOK || string(body) != "ok" || resp.ProtoMajor != 1+min(i/h1Workers, 1) {
 					l.fail(errors.Join(err, errors.New(resp.Status+" "+string(body))))
 					return
 				}

@@ -114,6 +114,16 @@ ca.crt) read-only for their HBONE certificates, and --etcd-secret (same keys), i
 federation store. The pods run with GOMAXPROCS set to --procs (default 2) rather than every CPU of
 the node: a waypoint's CPU per request grows with the number of Ps at a moderate load.
 
+Placement: --node-selector and --toleration put the pods on dedicated nodes; with more than one
+pod they prefer different nodes, then zones (--anti-affinity). Requests and limits default to
+the measured cost of --pod-rps requests/s per pod (0.4 cores per 1,000 requests/s; 40 MiB,
+not less, plus half again; memory limit 4 × the request; CPU limit --procs cores). With more
+than one pod a PodDisruptionBudget keeps one available through node drains; --autoscale MIN:MAX
+adds a HorizontalPodAutoscaler on CPU instead of --replicas. A stopping pod fails readiness,
+keeps accepting for --shutdown-delay, then finishes what is in flight for up to
+--drain-timeout; the termination grace period covers both. Applying with fewer pods or without
+--autoscale deletes the budget or the autoscaler it no longer wants.
+
 Before writing anything it checks, on the hub (--hub-context), that --cluster is joined and that
 --network is the network it joined with (without --network, the hub's is used), and, in the
 member, that the namespace and the certificate Secrets exist with their keys.
@@ -209,8 +219,9 @@ func newDeleteCommand(streams cli.Streams) *cobra.Command {
 		Use:   "delete -n NAMESPACE [--context MEMBER]",
 		Short: "Remove the waypoint of a namespace",
 		Long: `Delete removes what apply creates for NAMESPACE in the member cluster --context points at
-(default: the current context): the Service, Deployment, ClusterRoleBinding, ClusterRole and
-ServiceAccount, printing deleted or absent for each. Objects without the label
+(default: the current context): the HorizontalPodAutoscaler, PodDisruptionBudget, Service,
+Deployment, ClusterRoleBinding, ClusterRole and ServiceAccount, printing deleted or absent for
+each. Objects without the label
 app.kubernetes.io/managed-by=meshfed are kept and reported. Deleting a waypoint that is gone
 succeeds. The Secrets the pods mount are not apply's and are left alone.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
