@@ -75,6 +75,12 @@ func TestWaypointEnv(t *testing.T) {
 	if o.Cluster != waypointTemplate.Cluster || o.Network != waypointTemplate.Network || !slices.Equal(o.EtcdEndpoints, waypointTemplate.EtcdEndpoints) {
 		t.Errorf("waypoint options %+v do not match the template %+v", o, waypointTemplate)
 	}
+	if o.ShutdownDelay != waypointTemplate.Drain.ShutdownDelay || o.DrainTimeout != waypointTemplate.Drain.Timeout {
+		t.Errorf("waypoint drain %s + %s, want the template's %+v", o.ShutdownDelay, o.DrainTimeout, waypointTemplate.Drain)
+	}
+	if grace := dep.Spec.Template.Spec.TerminationGracePeriodSeconds; grace == nil || time.Duration(*grace)*time.Second <= o.ShutdownDelay+o.DrainTimeout {
+		t.Errorf("deploy/waypoint: termination grace period %v does not cover --shutdown-delay %s and --drain-timeout %s", grace, o.ShutdownDelay, o.DrainTimeout)
+	}
 }
 
 // TestDNSFlags parses the DNS container's arguments with meshfed-dns's own flag set, validates

@@ -27,6 +27,7 @@ var waypointTemplate = waypoint.Spec{
 	CertSecret:    waypoint.DefaultCertSecret,
 	Procs:         waypoint.DefaultProcs,
 	ServiceType:   corev1.ServiceTypeClusterIP,
+	Drain:         waypoint.DefaultDrain(),
 }
 
 // generated are the files under deploy/ that are written from Go, not by hand.

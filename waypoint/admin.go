@@ -11,13 +11,24 @@ import (
 //	/readyz           200 once the first snapshot from the store has been applied, else 503
 //	/debug/endpoints  the endpoint table as JSON (DebugTable)
 func AdminHandler(t *Table) http.Handler {
+	return adminHandler(t, func() string {
+		if !t.Ready() {
+			return "endpoint table not synced with the store yet"
+		}
+		return ""
+	})
+}
+
+// adminHandler is AdminHandler with /readyz answering 503 and the reason whenever notReady
+// returns one.
+func adminHandler(t *Table, notReady func() string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !t.Ready() {
-			http.Error(w, "endpoint table not synced with the store yet", http.StatusServiceUnavailable)
+		if why := notReady(); why != "" {
+			http.Error(w, why, http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))

@@ -26,7 +26,10 @@ type h1Response struct {
 	header      http.Header
 	wroteHeader bool
 	hijacked    bool
-	closeAfter  bool  // the connection ends after this response
+	closeAfter  bool // the connection ends after this response
+	// closeIf, when set, is asked as the headers are written whether the connection ends
+	// after this response (the waypoint is draining).
+	closeIf     func() bool
 	bodyless    bool  // HEAD, 1xx, 204, 304: no body whatever is written
 	length      int64 // declared Content-Length, -1 when none
 	written     int64
@@ -64,7 +67,7 @@ func (w *h1Response) WriteHeader(code int) {
 		}
 	}
 	// ReadRequest set Close for "Connection: close", and for HTTP/1.0 without keep-alive.
-	if httpguts.HeaderValuesContainsToken(h["Connection"], "close") || w.req.Close {
+	if httpguts.HeaderValuesContainsToken(h["Connection"], "close") || w.req.Close || (w.closeIf != nil && w.closeIf()) {
 		w.closeAfter = true
 	}
 	switch {

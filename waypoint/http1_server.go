@@ -54,11 +54,17 @@ func (o *Outbound) serveHTTP(ctx context.Context, c net.Conn, port int32) {
 func (o *Outbound) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, port int32) {
 	bw := bufio.NewWriterSize(c, 4<<10)
 	remote := c.RemoteAddr().String()
+	idle := &h1Idle{c: c}
+	defer o.onDrain(idle.drain)()
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(clientIdleTimeout))
-		if _, err := br.Peek(1); err != nil {
-			return // closed, or idle too long
+		if !idle.wait() {
+			return // draining: no request has begun on this connection
 		}
+		if _, err := br.Peek(1); err != nil {
+			return // closed, idle too long, or woken by drain
+		}
+		idle.busy()
 		_ = c.SetReadDeadline(time.Now().Add(clientHeaderTimeout))
 		cr.limit(clientMaxHeaderBytes + br.Buffered())
 		req, err := http.ReadRequest(br)
@@ -71,7 +77,7 @@ func (o *Outbound) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader,
 			}
 			return
 		}
-		if !o.serveOne(ctx, c, cr, br, bw, req, remote, port) {
+		if !o.serveOne(ctx, c, cr, br, bw, req, remote, port, idle) {
 			return
 		}
 	}
@@ -79,11 +85,12 @@ func (o *Outbound) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader,
 
 // serveOne proxies one request and writes its response; it reports whether the connection
 // can carry the next request.
-func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *http.Request, remote string, port int32) (keep bool) {
+func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *http.Request, remote string, port int32, idle *h1Idle) (keep bool) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req.RemoteAddr = remote
 	w := newH1Response(c, br, bw, req)
+	w.closeIf = idle.isDraining
 	if req.Host == "" && req.ProtoAtLeast(1, 1) {
 		// RFC 9112 §3.2, as http.Server (which also accepts an empty Host; ReadRequest
 		// removes the header, so the two look alike here)
@@ -125,7 +132,7 @@ func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, b
 	if w.hijacked {
 		return false
 	}
-	if err := w.finish(); err != nil || w.closeAfter || req.Close {
+	if err := w.finish(); err != nil || w.closeAfter || req.Close || idle.isDraining() {
 		return false
 	}
 	return body.drain(clientDrainLimit)
@@ -134,6 +141,7 @@ func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, b
 // serveH2C serves an HTTP/2 prior-knowledge connection with net/http's server.
 func (o *Outbound) serveH2C(ctx context.Context, c net.Conn, port int32) {
 	l := newConnListener(c)
+	closed, closeOnce := make(chan struct{}), sync.Once{}
 	var handlers sync.WaitGroup
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -148,11 +156,18 @@ func (o *Outbound) serveH2C(ctx context.Context, c net.Conn, port int32) {
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			if s == http.StateClosed || s == http.StateHijacked {
 				_ = l.Close()
+				closeOnce.Do(func() { close(closed) })
 			}
 		},
 		ErrorLog: slog.NewLogLogger(o.log.Handler(), slog.LevelDebug),
 	}
-	_ = srv.Serve(l) // returns once the connection has closed
+	defer o.onDrain(func() {
+		// Shutdown sends GOAWAY, lets the streams in flight finish and closes the
+		// connection; drain's own deadline bounds the wait.
+		go func() { _ = srv.Shutdown(context.WithoutCancel(ctx)) }()
+	})()
+	_ = srv.Serve(l) // returns once the connection has closed, or at Shutdown
+	<-closed         // after Shutdown, once the streams in flight have been answered
 	handlers.Wait()
 }
 

@@ -57,6 +57,8 @@ type Options struct {
 	// and tests that run every endpoint on one host. Off, a loopback endpoint is refused like
 	// one that is link-local, unspecified, multicast or one of the host's own addresses.
 	AllowLoopbackEndpoints bool
+	// Drain is what Run does when its context ends; the zero value closes everything at once.
+	Drain DrainOptions
 	// Seed seeds endpoint picking; 0 means a seed from the current time.
 	Seed uint64
 	// Clock tells the time for outlier detection; nil means the system clock.
@@ -80,6 +82,9 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("failed to validate option locality %s: cluster differs from %s", o.Locality.Cluster, o.Cluster)
 	}
 	if err := o.HBONE.validate(o.Namespace, o.Cluster); err != nil {
+		return err
+	}
+	if err := o.Drain.Validate(); err != nil {
 		return err
 	}
 	return o.Outlier.Validate()

@@ -8,6 +8,7 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meshfed/meshfed/federation/priority"
@@ -41,6 +42,11 @@ type Outbound struct {
 	listeners map[int32]net.Listener
 	conns     map[net.Conn]struct{}
 	wg        sync.WaitGroup
+	// draining: drain has closed the listeners and reconcile opens none (drain.go).
+	draining   bool
+	drainHooks map[*drainHook]struct{}
+	// synced: a reconcile has run on a snapshot of a ready table (its listeners are open).
+	synced atomic.Bool
 }
 
 // NewOutbound returns the outbound side for table; it does no I/O until Run.
@@ -56,6 +62,8 @@ func NewOutbound(table *Table, opts Options) *Outbound {
 		guard:     newDialGuard(opts.AllowLoopbackEndpoints),
 		listeners: make(map[int32]net.Listener),
 		conns:     make(map[net.Conn]struct{}),
+
+		drainHooks: make(map[*drainHook]struct{}),
 	}
 	o.proxy, o.upstreams = o.newReverseProxy(), newUpstreams(o)
 	return o
@@ -101,10 +109,17 @@ func (o *Outbound) Ports() []int32 {
 
 // reconcile opens a listener for every route without one and closes those without a route.
 func (o *Outbound) reconcile(ctx context.Context) {
+	ready := o.table.Ready() // before the snapshot: a ready table has swapped its first one in
 	snap := o.table.Snapshot()
 	o.upstreams.retain(snap)
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.draining {
+		return
+	}
+	if ready {
+		defer o.synced.Store(true)
+	}
 	for port, l := range o.listeners {
 		if snap.Route(port) == nil {
 			_ = l.Close()

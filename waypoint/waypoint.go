@@ -3,8 +3,10 @@ package waypoint
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/meshfed/meshfed/federation/store"
 )
@@ -12,9 +14,12 @@ import (
 // Waypoint is one namespace's waypoint: the endpoint table following the store, the outbound
 // listeners using it and, with HBONE configured, the inbound HBONE server.
 type Waypoint struct {
+	opts     Options
+	log      *slog.Logger
 	table    *Table
 	outbound *Outbound
 	inbound  *Inbound
+	draining atomic.Bool
 }
 
 // New validates opts and builds a waypoint; it does no I/O.
@@ -23,7 +28,8 @@ func New(opts Options) (*Waypoint, error) {
 		return nil, err
 	}
 	t := NewTable(opts)
-	w := &Waypoint{table: t, outbound: NewOutbound(t, opts)}
+	opts = opts.withDefaults()
+	w := &Waypoint{opts: opts, log: opts.Logger.With("component", "waypoint", "namespace", opts.Namespace), table: t, outbound: NewOutbound(t, opts)}
 	refusals := refusalCollector{outbound: w.outbound.guard}
 	if opts.HBONE.Enabled() && opts.HBONE.ListenAddress != "" {
 		in, err := NewInbound(t, opts)
@@ -45,34 +51,65 @@ func (w *Waypoint) Outbound() *Outbound { return w.outbound }
 // Inbound is the waypoint's HBONE server; nil when HBONE or its listen address is not set.
 func (w *Waypoint) Inbound() *Inbound { return w.inbound }
 
-// Admin is the handler of the admin endpoints (see AdminHandler) and of /metrics.
+// Admin is the handler of the admin endpoints (see AdminHandler) and of /metrics. Its
+// /readyz answers 200 only once the table has its first snapshot from the store and the
+// outbound listeners of that snapshot have been opened, and 503 again from the moment the
+// waypoint starts to drain.
 func (w *Waypoint) Admin() http.Handler {
-	return withMetrics(AdminHandler(w.table), w.outbound.metrics.reg)
+	return withMetrics(adminHandler(w.table, w.readiness), w.outbound.metrics.reg)
+}
+
+// readiness is "" when the waypoint is ready, else why not.
+func (w *Waypoint) readiness() string {
+	switch {
+	case w.draining.Load():
+		return "draining"
+	case !w.table.Ready():
+		return "endpoint table not synced with the store yet"
+	case !w.outbound.synced.Load():
+		return "listeners not opened yet"
+	}
+	return ""
 }
 
 // Run follows the store through c and serves the outbound listeners and the inbound server
-// until ctx ends, or until one of them fails (which stops the others); it returns after every
+// until ctx ends, or until one of them fails (which stops the others at once). When ctx ends
+// it drains (Options.Drain): /readyz fails at once, listeners keep accepting for
+// ShutdownDelay, then close, and requests, connections and tunnels in flight get up to
+// Drain.Timeout to finish while the table keeps following the store. It returns after every
 // listener and connection has been closed, with the errors of the table's watch, the
 // outbound side and the inbound server.
 func (w *Waypoint) Run(ctx context.Context, c *store.Client) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	serve, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	failed := make(chan struct{})
+	var failOnce sync.Once
+	fail := func() { failOnce.Do(func() { close(failed) }) }
 	var wg sync.WaitGroup
-	var outErr, inErr error
+	var outErr, inErr, tableErr error
 	wg.Go(func() {
-		if outErr = w.outbound.Run(ctx); outErr != nil {
-			cancel()
+		if outErr = w.outbound.Run(serve); outErr != nil {
+			fail()
 		}
 	})
 	if w.inbound != nil {
 		wg.Go(func() {
-			if inErr = w.inbound.Run(ctx); inErr != nil {
-				cancel()
+			if inErr = w.inbound.Run(serve); inErr != nil {
+				fail()
 			}
 		})
 	}
-	err := w.table.Run(ctx, c)
-	cancel()
+	wg.Go(func() {
+		if tableErr = w.table.Run(serve, c); tableErr != nil {
+			fail()
+		}
+	})
+	select {
+	case <-ctx.Done():
+		w.drain(failed)
+	case <-failed:
+	}
+	stop()
 	wg.Wait()
-	return errors.Join(err, outErr, inErr)
+	return errors.Join(tableErr, outErr, inErr)
 }

@@ -21,7 +21,8 @@ func apiServerFlags() map[string][]string {
 		// Groups meshfed never reads or writes; each served resource costs
 		// a storage, a watch cache and OpenAPI. Core, apps, discovery,
 		// coordination, rbac, networking, admissionregistration,
-		// apiextensions and the aggregator stay on, and so do two groups
+		// apiextensions, the aggregator, policy/v1 and autoscaling/v2 (the
+		// waypoint's PodDisruptionBudget and HorizontalPodAutoscaler) stay on, and so do two groups
 		// the API server itself needs: scheduling (the Priority admission
 		// plugin reads PriorityClasses on every Pod create) and storage
 		// (without it the informer-sync check of /readyz never passes).
@@ -34,11 +35,9 @@ func apiServerFlags() map[string][]string {
 // disabledGroups are turned off by apiServerFlags.
 var disabledGroups = []string{
 	"autoscaling/v1=false",
-	"autoscaling/v2=false",
 	"batch/v1=false",
 	"certificates.k8s.io/v1=false",
 	"flowcontrol.apiserver.k8s.io/v1=false",
-	"policy/v1=false",
 	"resource.k8s.io/v1=false",
 }
 

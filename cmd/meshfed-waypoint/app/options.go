@@ -54,7 +54,17 @@ type Options struct {
 	HBONELimits hbone.Limits
 	// AllowLoopbackEndpoints lets the waypoint dial endpoints on loopback (single-host labs).
 	AllowLoopbackEndpoints bool
+	// ShutdownDelay and DrainTimeout are the drain on SIGTERM (waypoint.DrainOptions).
+	ShutdownDelay time.Duration
+	DrainTimeout  time.Duration
 }
+
+// Defaults of the drain on SIGTERM; meshfedctl waypoint apply sets both and a termination
+// grace period that covers them.
+const (
+	DefaultShutdownDelay = 5 * time.Second
+	DefaultDrainTimeout  = 20 * time.Second
+)
 
 // DefaultOptions reads the defaults from the environment (getenv is os.Getenv in main).
 func DefaultOptions(getenv func(string) string) Options {
@@ -81,6 +91,8 @@ func DefaultOptions(getenv func(string) string) Options {
 		HBONEAddress:   orDefault(getenv("MESHFED_HBONE_ADDRESS"), DefaultHBONEAddress),
 		HBONETransport: orDefault(getenv("MESHFED_HBONE_TRANSPORT"), "h2"),
 		AllowCallers:   getenv("MESHFED_ALLOW_CALLERS"),
+		ShutdownDelay:  durationOr(getenv("MESHFED_SHUTDOWN_DELAY"), DefaultShutdownDelay),
+		DrainTimeout:   durationOr(getenv("MESHFED_DRAIN_TIMEOUT"), DefaultDrainTimeout),
 		HBONELimits: hbone.Limits{
 			HandshakeTimeout: hbone.DefaultHandshakeTimeout, TunnelIdleTimeout: hbone.DefaultTunnelIdleTimeout,
 			MaxConnections: hbone.DefaultMaxConnections, MaxConnectionsPerSource: hbone.DefaultMaxConnectionsPerSource,
@@ -98,6 +110,19 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// durationOr parses v, or returns def when v is empty. A value that does not parse is kept
+// as -1 so that Validate reports it rather than a default silently taking its place.
+func durationOr(v string, def time.Duration) time.Duration {
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 func splitList(s string) []string {
@@ -136,6 +161,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.HBONEAddress, "hbone-address", o.HBONEAddress, "address of the inbound HBONE server, TCP (HTTP/2) and UDP (HTTP/3) on the same port; 0 or empty disables inbound ($MESHFED_HBONE_ADDRESS)")
 	fs.StringVar(&o.HBONETransport, "hbone-transport", o.HBONETransport, "transport of outbound tunnels: h2, or h3 (falls back to h2 when QUIC fails) ($MESHFED_HBONE_TRANSPORT)")
 	fs.StringVar(&o.AllowCallers, "allow-callers", o.AllowCallers, "comma-separated SPIFFE IDs allowed to open inbound tunnels, replacing the default (this namespace's meshfed-waypoint in --trust-domain) ($MESHFED_ALLOW_CALLERS)")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "on SIGTERM, how long /readyz fails while the listeners keep accepting, for Services and peers to stop sending new connections ($MESHFED_SHUTDOWN_DELAY)")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "then, with the listeners closed, how long requests, connections and tunnels in flight get to finish before the rest is closed ($MESHFED_DRAIN_TIMEOUT)")
 	l := &o.HBONELimits
 	fs.DurationVar(&l.HandshakeTimeout, "hbone-handshake-timeout", l.HandshakeTimeout, "inbound HBONE connections that have not completed their TLS (or QUIC) handshake by then are closed")
 	fs.DurationVar(&l.TunnelIdleTimeout, "hbone-tunnel-idle-timeout", l.TunnelIdleTimeout, "inbound tunnels through which no byte passed, in either direction, for that long are closed")
@@ -170,6 +197,9 @@ func (o *Options) Validate() error {
 	}
 	if n := countSet(o.CertFile, o.KeyFile, o.CAFile); n != 0 && n != 3 {
 		errs = append(errs, errors.New("--cert-file, --key-file and --ca-file go together"))
+	}
+	if o.ShutdownDelay < 0 || o.DrainTimeout < 0 {
+		errs = append(errs, errors.New("--shutdown-delay and --drain-timeout ($MESHFED_SHUTDOWN_DELAY, $MESHFED_DRAIN_TIMEOUT) must be durations, not negative"))
 	}
 	if _, err := parseTransport(o.HBONETransport); err != nil {
 		errs = append(errs, err)

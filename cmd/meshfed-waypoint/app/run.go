@@ -16,8 +16,10 @@ import (
 	"github.com/meshfed/meshfed/waypoint"
 )
 
-// Run starts the waypoint and blocks until ctx ends. A store that cannot be reached at start is
-// retried by the store client; the waypoint serves its last snapshot whenever the store is away.
+// Run starts the waypoint and blocks until ctx ends and it has drained (--shutdown-delay,
+// --drain-timeout). A store that cannot be reached at start is retried by the store client;
+// the waypoint serves its last snapshot whenever the store is away, and is not ready before
+// it has had one.
 func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -32,26 +34,27 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		Locality:       model.Locality{Network: o.Network, Region: o.Region, Zone: o.Zone, Subzone: o.Subzone, Node: o.Node, Cluster: o.Cluster},
 		ConnectTimeout: o.ConnectTimeout, Retries: o.Retries, HBONE: hb, Logger: log,
 		AllowLoopbackEndpoints: o.AllowLoopbackEndpoints,
+		Drain:                  waypoint.DrainOptions{ShutdownDelay: o.ShutdownDelay, Timeout: o.DrainTimeout},
 	})
 	if err != nil {
 		return err
 	}
-	st, err := store.Connect(ctx, store.ClientConfig{
-		Endpoints: o.EtcdEndpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile, Logger: log,
-	})
-	if err != nil {
-		return fmt.Errorf("failed to connect to the federation store: %w", err)
-	}
-	defer func() { _ = st.Close() }()
 	admin := w.Admin()
 	if o.Profiling {
 		admin = withProfiling(admin)
 	}
+	// The admin server comes first: while the store cannot be reached the waypoint is live
+	// (/healthz) but not ready (/readyz), rather than restarting.
 	stopAdmin, err := serveAdmin(o.AdminAddr, admin, log)
 	if err != nil {
 		return err
 	}
 	defer stopAdmin()
+	st, err := connectStore(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
 	if o.AllowLoopbackEndpoints {
 		log.Warn("dialing endpoints on loopback addresses (--allow-loopback-endpoints): for single-host labs only")
 	}
@@ -60,6 +63,31 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// storeRetry is the wait between attempts to reach the federation store at start.
+const storeRetry = 2 * time.Second
+
+// connectStore connects to the federation store, trying again while it does not answer,
+// until ctx ends.
+func connectStore(ctx context.Context, o Options, log *slog.Logger) (*store.Client, error) {
+	cfg := store.ClientConfig{Endpoints: o.EtcdEndpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile, Logger: log}
+	for {
+		st, err := store.Connect(ctx, cfg)
+		if err == nil {
+			return st, nil
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			// not a store that did not answer in time: a bad certificate file, or stopping
+			return nil, fmt.Errorf("failed to connect to the federation store: %w", err)
+		}
+		log.Warn("federation store not reachable, not ready; retrying", "endpoints", o.EtcdEndpoints, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("failed to connect to the federation store: %w", ctx.Err())
+		case <-time.After(storeRetry):
+		}
+	}
 }
 
 // hboneOptions loads the certificate files, reloaded until ctx ends, into the waypoint's

@@ -51,8 +51,32 @@ func Apply(ctx context.Context, c client.Client, side string, s Spec, out io.Wri
 			return err
 		}
 	}
+	if err := prune(ctx, c, side, objs, out); err != nil {
+		return err
+	}
 	_, err = fmt.Fprintf(out, "waypoint of namespace %s applied to %s\n", s.Namespace, side)
 	return err
+}
+
+// prune deletes the optional objects (disruption budget, autoscaler) that an earlier apply
+// created and that these flags no longer want; one that is absent is not mentioned, one that
+// meshfed does not manage is kept.
+func prune(ctx context.Context, c client.Client, side string, wanted []client.Object, out io.Writer) error {
+	for _, obj := range optionalObjects(wanted[0].GetNamespace()) {
+		if slices.ContainsFunc(wanted, func(w client.Object) bool { return kindName(w) == kindName(obj) }) {
+			continue
+		}
+		switch err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return fmt.Errorf("failed to get %s %s in %s: %w", kindName(obj), client.ObjectKeyFromObject(obj), side, err)
+		}
+		if err := membership.Remove(ctx, c, side, obj, out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkOwned fails with membership.ErrNotOwned when any of objs exists without meshfed's
@@ -82,11 +106,12 @@ func kindName(obj client.Object) string {
 	return t[strings.LastIndexByte(t, '.')+1:]
 }
 
-// Delete removes what Apply creates for namespace ns, in reverse order, printing each step.
+// Delete removes what Apply creates for namespace ns, in reverse order, printing each step
+// (the disruption budget and autoscaler whether or not the last apply wanted them).
 // Objects that are absent are reported as such, objects without meshfed's managed-by label are
 // kept, so deleting twice succeeds.
 func Delete(ctx context.Context, c client.Client, side, ns string, out io.Writer) error {
-	objs := Objects(Spec{Namespace: ns})
+	objs := append(Objects(Spec{Namespace: ns}), optionalObjects(ns)...)
 	slices.Reverse(objs)
 	for _, obj := range objs {
 		if err := membership.Remove(ctx, c, side, obj, out); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
@@ -29,6 +30,74 @@ type applyFlags struct {
 	spec        Spec
 	serviceType string
 	dryRun      bool
+	placement   placementFlags
+}
+
+// placementFlags are the flags of where the pods run, what they may use and how they scale.
+type placementFlags struct {
+	nodeSelector []string
+	tolerations  []string
+	antiAffinity string
+	podRPS       int32
+	resources    ResourceFlags
+	autoscale    string
+	autoscaleCPU int32
+	// replicasSet: --replicas was given, which --autoscale replaces.
+	replicasSet bool
+}
+
+func (p *placementFlags) addFlags(fs *pflag.FlagSet, drain *Drain) {
+	fs.StringSliceVar(&p.nodeSelector, "node-selector", nil, "KEY=VALUE node labels the pods must run on (repeat or comma separate), e.g. a node pool dedicated to gateways")
+	fs.StringSliceVar(&p.tolerations, "toleration", nil, "KEY[=VALUE][:EFFECT] taint the pods tolerate (repeat or comma separate): without =VALUE any value, without :EFFECT every effect (NoSchedule, PreferNoSchedule, NoExecute)")
+	fs.StringVar(&p.antiAffinity, "anti-affinity", string(AntiAffinityPreferred), "spreading of the pods over nodes, then zones, when more than one can run: preferred, required (never two on one node) or none")
+	fs.Int32Var(&p.podRPS, "pod-rps", DefaultPodRPS, "requests per second one pod is sized for: the CPU and memory defaults follow from it (400m CPU and at least 64Mi per 1,000 requests/s, measured)")
+	fs.StringVar(&p.resources.CPURequest, "cpu-request", "", "CPU request of a pod (default: derived from --pod-rps)")
+	fs.StringVar(&p.resources.CPULimit, "cpu-limit", "", "CPU limit of a pod, 0 for none (default: --procs cores, none with --procs 0)")
+	fs.StringVar(&p.resources.MemoryRequest, "memory-request", "", "memory request of a pod (default: derived from --pod-rps)")
+	fs.StringVar(&p.resources.MemoryLimit, "memory-limit", "", "memory limit of a pod, 0 for none (default: 4 × the memory request)")
+	fs.StringVar(&p.autoscale, "autoscale", "", "MIN:MAX: add a HorizontalPodAutoscaler that scales the pods on CPU between MIN and MAX, instead of --replicas")
+	fs.Int32Var(&p.autoscaleCPU, "autoscale-cpu", DefaultAutoscaleCPU, "with --autoscale: target average CPU use in percent of the CPU request")
+	fs.DurationVar(&drain.ShutdownDelay, "shutdown-delay", DefaultShutdownDelay, "how long a stopping pod fails readiness but keeps accepting, while Services and peers drop it")
+	fs.DurationVar(&drain.Timeout, "drain-timeout", DefaultDrainTimeout, "how long a stopping pod then waits for requests, connections and tunnels in flight; the termination grace period covers both and 5 s more")
+}
+
+// apply checks the placement flags and sets them in s; all errors are reported together.
+func (p *placementFlags) apply(s *Spec) error {
+	var errs []error
+	var err error
+	if s.NodeSelector, err = ParseNodeSelector(p.nodeSelector); err != nil {
+		errs = append(errs, err)
+	}
+	if s.Tolerations, err = ParseTolerations(p.tolerations); err != nil {
+		errs = append(errs, err)
+	}
+	if s.AntiAffinity, err = ParseAntiAffinity(p.antiAffinity); err != nil {
+		errs = append(errs, err)
+	}
+	if p.podRPS < 1 || p.podRPS > MaxPodRPS {
+		errs = append(errs, fmt.Errorf("invalid --pod-rps %d: want 1 to %d", p.podRPS, MaxPodRPS))
+	} else if r, err := p.resources.Resolve(p.podRPS, s.Procs); err != nil {
+		errs = append(errs, err)
+	} else {
+		s.Resources = &r
+	}
+	if p.autoscale != "" {
+		lo, hi, err := ParseAutoscale(p.autoscale)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if err := validateCPUPercent(p.autoscaleCPU); err != nil {
+			errs = append(errs, err)
+		}
+		if p.replicasSet {
+			errs = append(errs, errors.New("--replicas and --autoscale exclude each other: the autoscaler sets the replicas"))
+		}
+		s.Autoscale = &Autoscale{Min: lo, Max: hi, CPUPercent: p.autoscaleCPU}
+	}
+	if err := s.Drain.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 func newApplyCommand(streams cli.Streams) *cobra.Command {
@@ -45,6 +114,16 @@ ca.crt) read-only for their HBONE certificates, and --etcd-secret (same keys), i
 federation store. The pods run with GOMAXPROCS set to --procs (default 2) rather than every CPU of
 the node: a waypoint's CPU per request grows with the number of Ps at a moderate load.
 
+Placement: --node-selector and --toleration put the pods on dedicated nodes; with more than one
+pod they prefer different nodes, then zones (--anti-affinity). Requests and limits default to
+the measured cost of --pod-rps requests/s per pod (0.4 cores per 1,000 requests/s; 40 MiB,
+not less, plus half again; memory limit 4 × the request; CPU limit --procs cores). With more
+than one pod a PodDisruptionBudget keeps one available through node drains; --autoscale MIN:MAX
+adds a HorizontalPodAutoscaler on CPU instead of --replicas. A stopping pod fails readiness,
+keeps accepting for --shutdown-delay, then finishes what is in flight for up to
+--drain-timeout; the termination grace period covers both. Applying with fewer pods or without
+--autoscale deletes the budget or the autoscaler it no longer wants.
+
 Before writing anything it checks, on the hub (--hub-context), that --cluster is joined and that
 --network is the network it joined with (without --network, the hub's is used), and, in the
 member, that the namespace and the certificate Secrets exist with their keys.
@@ -56,6 +135,7 @@ With --dry-run it prints the objects as YAML and contacts no cluster (then --net
 		Example: `  meshfedctl waypoint apply -n shop --cluster east-1 --hub-context kind-hub --member-context kind-east-1 \
     --etcd-endpoints http://172.18.0.2:32379`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.placement.replicasSet = cmd.Flags().Changed("replicas")
 			if err := f.validate(); err != nil {
 				return cmdline.Usage(err)
 			}
@@ -89,10 +169,12 @@ With --dry-run it prints the objects as YAML and contacts no cluster (then --net
 	fs.StringVar(&f.spec.EtcdSecret, "etcd-secret", "", "Secret with tls.crt, tls.key and ca.crt for a TLS federation store (default: none, plain HTTP)")
 	fs.StringVar(&f.serviceType, "service-type", string(corev1.ServiceTypeClusterIP), "type of the waypoint Service: ClusterIP, NodePort or LoadBalancer (other networks need an address they can reach)")
 	fs.Int32Var(&f.spec.Procs, "procs", DefaultProcs, "GOMAXPROCS of the waypoint pods: 1 costs the least CPU per request at moderate load, more serve more requests per pod; 0 leaves Go's default (every CPU of the node, or the container's CPU limit)")
+	f.placement.addFlags(fs, &f.spec.Drain)
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the objects as YAML instead of applying them")
 	_ = cmd.RegisterFlagCompletionFunc("cluster", cli.CompleteMembers(f.pair.HubClient, false))
 	_ = cmd.RegisterFlagCompletionFunc("network", cli.CompleteMembers(f.pair.HubClient, true))
 	_ = cmd.RegisterFlagCompletionFunc("service-type", cobra.FixedCompletions([]string{"ClusterIP", "NodePort", "LoadBalancer"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("anti-affinity", cobra.FixedCompletions([]string{"preferred", "required", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -127,6 +209,7 @@ func (f *applyFlags) validate() error {
 	if f.spec.CertSecret == "" {
 		errs = append(errs, errors.New("--cert-secret must not be empty: the waypoint needs its HBONE certificate"))
 	}
+	errs = append(errs, f.placement.apply(&f.spec))
 	return errors.Join(errs...)
 }
 
@@ -136,8 +219,9 @@ func newDeleteCommand(streams cli.Streams) *cobra.Command {
 		Use:   "delete -n NAMESPACE [--context MEMBER]",
 		Short: "Remove the waypoint of a namespace",
 		Long: `Delete removes what apply creates for NAMESPACE in the member cluster --context points at
-(default: the current context): the Service, Deployment, ClusterRoleBinding, ClusterRole and
-ServiceAccount, printing deleted or absent for each. Objects without the label
+(default: the current context): the HorizontalPodAutoscaler, PodDisruptionBudget, Service,
+Deployment, ClusterRoleBinding, ClusterRole and ServiceAccount, printing deleted or absent for
+each. Objects without the label
 app.kubernetes.io/managed-by=meshfed are kept and reported. Deleting a waypoint that is gone
 succeeds. The Secrets the pods mount are not apply's and are left alone.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {

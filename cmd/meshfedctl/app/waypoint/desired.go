@@ -8,7 +8,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -64,6 +63,19 @@ type Spec struct {
 	ServiceType corev1.ServiceType
 	// Procs is the pods' GOMAXPROCS; 0 leaves Go's default (the node's CPUs, or the CPU limit).
 	Procs int32
+	// NodeSelector and Tolerations put the pods on nodes dedicated to them.
+	NodeSelector map[string]string
+	Tolerations  []corev1.Toleration
+	// AntiAffinity spreads the pods over nodes and zones when more than one can run; empty is
+	// AntiAffinityPreferred.
+	AntiAffinity AntiAffinity
+	// Resources of the waypoint container; the zero value takes DefaultResources at
+	// DefaultPodRPS and Procs.
+	Resources *Resources
+	// Autoscale, when set, adds a HorizontalPodAutoscaler and leaves Replicas to it.
+	Autoscale *Autoscale
+	// Drain is the pods' shutdown sequence, and sets their termination grace period.
+	Drain Drain
 }
 
 // RBACName names the ClusterRole and ClusterRoleBinding of namespace ns's waypoint: one pair per
@@ -85,7 +97,7 @@ func Objects(s Spec) []client.Object {
 		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: maps.Clone(labels)}
 	}
 	name := wellknown.WaypointName
-	return []client.Object{
+	objs := []client.Object{
 		&corev1.ServiceAccount{ObjectMeta: meta(name, s.Namespace)},
 		&rbacv1.ClusterRole{
 			ObjectMeta: meta(RBACName(s.Namespace), ""),
@@ -99,6 +111,13 @@ func Objects(s Spec) []client.Object {
 		deployment(s, meta(name, s.Namespace)),
 		service(s, meta(name, s.Namespace)),
 	}
+	if s.wantsDisruptionBudget() {
+		objs = append(objs, disruptionBudget(meta(name, s.Namespace)))
+	}
+	if s.Autoscale != nil {
+		objs = append(objs, autoscaler(*s.Autoscale, meta(name, s.Namespace)))
+	}
+	return objs
 }
 
 func service(s Spec, meta metav1.ObjectMeta) *corev1.Service {
@@ -116,11 +135,15 @@ func service(s Spec, meta metav1.ObjectMeta) *corev1.Service {
 }
 
 func deployment(s Spec, meta metav1.ObjectMeta) *appsv1.Deployment {
-	replicas := s.Replicas
+	// With an autoscaler, replicas belong to it: apply leaves the field alone.
+	var replicas *int32
+	if s.Autoscale == nil {
+		replicas = ptr.To(s.Replicas)
+	}
 	return &appsv1.Deployment{
 		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
-			Replicas: &replicas,
+			Replicas: replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: wellknown.WaypointSelector()},
 			// A waypoint carries its namespace's cross-cluster traffic: keep every pod serving
 			// until its replacement is ready.
@@ -149,7 +172,11 @@ func podSpec(s Spec) corev1.PodSpec {
 	c := container(s)
 	c.VolumeMounts = mounts
 	return corev1.PodSpec{
-		ServiceAccountName: wellknown.WaypointName,
+		ServiceAccountName:            wellknown.WaypointName,
+		NodeSelector:                  s.NodeSelector,
+		Tolerations:                   s.Tolerations,
+		Affinity:                      affinity(s.AntiAffinity, s.maxPods()),
+		TerminationGracePeriodSeconds: ptr.To(s.Drain.gracePeriodSeconds()),
 		SecurityContext: &corev1.PodSecurityContext{
 			RunAsNonRoot: &nonRoot, RunAsUser: &id, RunAsGroup: &id, FSGroup: &id,
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
@@ -173,12 +200,8 @@ func container(s Spec) corev1.Container {
 			{Name: "hbone-h3", ContainerPort: wellknown.HBONEPort, Protocol: corev1.ProtocolUDP},
 			{Name: "admin", ContainerPort: AdminPort, Protocol: corev1.ProtocolTCP},
 		},
-		// Requests keep the data plane out of the BestEffort class; no limits, so that a burst
-		// is not throttled.
-		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-			corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
-		}},
-		ReadinessProbe: probe("/readyz"),
+		Resources:      s.resources().requirements(),
+		ReadinessProbe: readinessProbe(probe("/readyz")),
 		LivenessProbe:  probe("/healthz"),
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: &noEscalation, ReadOnlyRootFilesystem: &readOnly,
@@ -202,6 +225,7 @@ func env(s Spec) []corev1.EnvVar {
 		{Name: "MESHFED_KEY_FILE", Value: certDir + "/" + corev1.TLSPrivateKeyKey},
 		{Name: "MESHFED_CA_FILE", Value: certDir + "/" + caKey},
 	}
+	vars = append(vars, s.Drain.env()...)
 	if s.Procs > 0 {
 		vars = append(vars, corev1.EnvVar{Name: "GOMAXPROCS", Value: strconv.Itoa(int(s.Procs))})
 	}
@@ -219,4 +243,20 @@ func env(s Spec) []corev1.EnvVar {
 func secretVolume(name, secret string) corev1.Volume {
 	mode := int32(0o440)
 	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret, DefaultMode: &mode}}}
+}
+
+// resources are s.Resources, or the defaults for DefaultPodRPS.
+func (s Spec) resources() Resources {
+	if s.Resources != nil {
+		return *s.Resources
+	}
+	return DefaultResources(DefaultPodRPS, s.Procs)
+}
+
+// readinessProbe checks /readyz every 2 s, so that a pod is ready soon after its table has
+// synced; a draining waypoint leaves its Services' endpoints at once anyway, since Kubernetes
+// takes terminating pods out of them.
+func readinessProbe(p *corev1.Probe) *corev1.Probe {
+	p.PeriodSeconds = 2
+	return p
 }

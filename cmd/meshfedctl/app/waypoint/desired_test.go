@@ -54,6 +54,16 @@ func TestApplyRejectsBadFlags(t *testing.T) {
 		"negative procs":    {"--procs", "-1"},
 		"too many procs":    {"--procs", "100000"},
 		"no cert secret":    {"--cert-secret", ""},
+		"node selector":     {"--node-selector", "role"},
+		"toleration":        {"--toleration", "k:Sometimes"},
+		"anti-affinity":     {"--anti-affinity", "strict"},
+		"pod rps":           {"--pod-rps", "0"},
+		"cpu request":       {"--cpu-request", "fast"},
+		"limit < request":   {"--memory-request", "1Gi", "--memory-limit", "512Mi"},
+		"autoscale":         {"--autoscale", "3:2"},
+		"autoscale cpu":     {"--autoscale", "1:2", "--autoscale-cpu", "0"},
+		"both":              {"--autoscale", "1:2", "--replicas", "2"},
+		"drain":             {"--drain-timeout", "-1s"},
 		"no network":        nil,
 	} {
 		args := append([]string{}, base...)

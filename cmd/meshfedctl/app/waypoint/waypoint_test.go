@@ -50,14 +50,14 @@ func TestWaypoint(t *testing.T) {
 	t.Run("apply, apply again, delete, delete again", func(t *testing.T) {
 		createNamespace(t, c, "shop")
 		out := run(t, apply("shop")...)
-		if got := countLines(out, " created\n"); got != 5 {
-			t.Errorf("first apply created %d objects, want 5:\n%s", got, out)
+		if got := countLines(out, " created\n"); got != 6 {
+			t.Errorf("first apply created %d objects, want 6 (with the disruption budget):\n%s", got, out)
 		}
 		checkObjects(t, c, "shop")
 		before := resourceVersions(t, c, "shop")
 
 		out = run(t, apply("shop")...)
-		if got := countLines(out, " unchanged\n"); got != 5 || strings.Contains(out, "created") || strings.Contains(out, "configured") {
+		if got := countLines(out, " unchanged\n"); got != 6 || strings.Contains(out, "created") || strings.Contains(out, "configured") {
 			t.Errorf("second apply was not a no-op:\n%s", out)
 		}
 		if after := resourceVersions(t, c, "shop"); !maps.Equal(before, after) {
@@ -65,13 +65,13 @@ func TestWaypoint(t *testing.T) {
 		}
 
 		out = run(t, apply("shop", "--replicas", "3")...)
-		if !strings.Contains(out, "Deployment/shop/meshfed-waypoint configured") || countLines(out, " unchanged\n") != 4 {
+		if !strings.Contains(out, "Deployment/shop/meshfed-waypoint configured") || countLines(out, " unchanged\n") != 5 {
 			t.Errorf("apply with --replicas 3 should configure only the Deployment:\n%s", out)
 		}
 
 		out = run(t, del("shop")...)
-		if got := countLines(out, " deleted\n"); got != 5 {
-			t.Errorf("delete removed %d objects, want 5:\n%s", got, out)
+		if got := countLines(out, " deleted\n"); got != 6 || countLines(out, " absent\n") != 1 {
+			t.Errorf("delete removed %d objects, want 6 (and the autoscaler absent):\n%s", got, out)
 		}
 		for _, obj := range waypoint.Objects(waypoint.Spec{Namespace: "shop"}) {
 			if err := c.Client.Get(t.Context(), client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
@@ -79,8 +79,8 @@ func TestWaypoint(t *testing.T) {
 			}
 		}
 		out = run(t, del("shop")...)
-		if got := countLines(out, " absent\n"); got != 5 {
-			t.Errorf("second delete: %d objects absent, want 5:\n%s", got, out)
+		if got := countLines(out, " absent\n"); got != 7 {
+			t.Errorf("second delete: %d objects absent, want 7:\n%s", got, out)
 		}
 	})
 
@@ -95,7 +95,7 @@ func TestWaypoint(t *testing.T) {
 			}
 			kinds = append(kinds, d.GetKind())
 		}
-		want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service"}
+		want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service", "PodDisruptionBudget"}
 		if !slices.Equal(kinds, want) {
 			t.Errorf("dry run kinds %v, want %v", kinds, want)
 		}
@@ -104,6 +104,10 @@ func TestWaypoint(t *testing.T) {
 				t.Errorf("dry run created %T %s (err %v)", obj, obj.GetName(), err)
 			}
 		}
+	})
+
+	t.Run("placement, disruption budget and autoscaler", func(t *testing.T) {
+		testPlacement(t, c, apply)
 	})
 
 	t.Run("an unlabeled Service is not taken over", func(t *testing.T) {

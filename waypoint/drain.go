@@ -1,0 +1,164 @@
+package waypoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// DrainOptions are what a waypoint does when Run's context ends. The zero value closes
+// everything at once.
+type DrainOptions struct {
+	// ShutdownDelay is how long the waypoint keeps accepting after it started failing /readyz:
+	// the time its Services' endpoints, every node's kube-proxy and the peers reaching it
+	// through a load balancer need to stop sending it new connections.
+	ShutdownDelay time.Duration
+	// Timeout bounds the wait, after the listeners closed, for requests, connections and
+	// tunnels in flight; whatever is left then is closed.
+	Timeout time.Duration
+}
+
+// Validate rejects negative durations.
+func (d DrainOptions) Validate() error {
+	if d.ShutdownDelay < 0 || d.Timeout < 0 {
+		return fmt.Errorf("failed to validate drain options %+v: durations must not be negative", d)
+	}
+	return nil
+}
+
+// Draining reports whether the waypoint has begun to drain (Run's context ended).
+func (w *Waypoint) Draining() bool { return w.draining.Load() }
+
+// drain fails readiness, keeps serving for ShutdownDelay, then stops accepting (outbound
+// listeners, the inbound HBONE server) and waits up to Timeout for what is in flight.
+func (w *Waypoint) drain(failed <-chan struct{}) {
+	d := w.opts.Drain
+	w.draining.Store(true)
+	if d == (DrainOptions{}) {
+		return
+	}
+	w.log.Info("draining: failing readiness, still accepting", "shutdownDelay", d.ShutdownDelay, "drainTimeout", d.Timeout)
+	select {
+	case <-time.After(d.ShutdownDelay):
+	case <-failed:
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.Timeout)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var outErr, inErr error
+	wg.Go(func() { outErr = w.outbound.drain(ctx) })
+	if w.inbound != nil {
+		wg.Go(func() { inErr = w.inbound.srv.Shutdown(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(outErr, inErr); err != nil {
+		w.log.Warn("drain timed out: closing what is left", "after", time.Since(start).Round(time.Millisecond), "error", err)
+		return
+	}
+	w.log.Info("drained", "after", time.Since(start).Round(time.Millisecond))
+}
+
+// drain closes the listeners, lets every HTTP/1.1 connection finish the request it is
+// serving (its response says Connection: close) and closes the idle ones, asks every h2c
+// connection to finish (GOAWAY), and waits until every connection has ended or ctx ends.
+// Connections still open then are left to shutdown.
+func (o *Outbound) drain(ctx context.Context) error {
+	o.mu.Lock()
+	o.draining = true
+	for port, l := range o.listeners {
+		_ = l.Close()
+		delete(o.listeners, port)
+	}
+	hooks := make([]func(), 0, len(o.drainHooks))
+	for h := range o.drainHooks {
+		hooks = append(hooks, h.fn)
+	}
+	o.mu.Unlock()
+	for _, fn := range hooks {
+		fn()
+	}
+	done := make(chan struct{})
+	go func() {
+		o.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		o.mu.Lock()
+		n := len(o.conns)
+		o.mu.Unlock()
+		return fmt.Errorf("failed to drain %d client connections: %w", n, ctx.Err())
+	}
+}
+
+// drainHook is what a connection does when the waypoint starts to drain.
+type drainHook struct{ fn func() }
+
+// onDrain registers fn to run when draining starts, or runs it now if it has; the returned
+// function unregisters it.
+func (o *Outbound) onDrain(fn func()) (remove func()) {
+	h := &drainHook{fn: fn}
+	o.mu.Lock()
+	if o.draining {
+		o.mu.Unlock()
+		fn()
+		return func() {}
+	}
+	o.drainHooks[h] = struct{}{}
+	o.mu.Unlock()
+	return func() {
+		o.mu.Lock()
+		delete(o.drainHooks, h)
+		o.mu.Unlock()
+	}
+}
+
+// h1Idle tracks whether an HTTP/1.1 client connection waits for its next request, so that a
+// drain closes it then and only then: a request that has begun to arrive is served.
+type h1Idle struct {
+	mu       sync.Mutex
+	c        net.Conn
+	idle     bool
+	draining bool
+}
+
+// wait marks the connection idle before it waits for the next request; false when draining
+// has begun (close the connection).
+func (h *h1Idle) wait() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.idle = !h.draining
+	return !h.draining
+}
+
+// busy marks the connection as reading a request. The caller sets its read deadline after
+// this, which overrides the one drain may have set meanwhile.
+func (h *h1Idle) busy() {
+	h.mu.Lock()
+	h.idle = false
+	h.mu.Unlock()
+}
+
+// drain wakes an idle connection's wait at once (its read fails) and makes a busy one close
+// after its response.
+func (h *h1Idle) drain() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.draining = true
+	if h.idle {
+		_ = h.c.SetReadDeadline(time.Now())
+	}
+}
+
+func (h *h1Idle) isDraining() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.draining
+}
