@@ -139,7 +139,9 @@ func install(t *testing.T, set *clusters.Set) *user {
 			"meshfed-waypoint-certs", "--from-file="+certs)
 		u.run(ctx, "meshfedctl", "waypoint", "apply", "-n", shopNS, "--hub-context", hub.Name, "--member-context", c.Name,
 			"--cluster", c.Name,
-			"--network", networkOf(c), "--etcd-endpoints", etcd, "--service-type", "NodePort")
+			"--network", networkOf(c), "--etcd-endpoints", etcd, "--service-type", "NodePort",
+			// The test's single-node clusters have 2 cores for everything; this load is small.
+			"--pod-rps", "250")
 		hbonePort := strings.TrimSpace(u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "get", "service",
 			"meshfed-waypoint", "-o", `jsonpath={.spec.ports[?(@.name=="hbone")].nodePort}`))
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "annotate", "--overwrite", "service", "meshfed-waypoint",
