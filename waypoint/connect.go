@@ -25,7 +25,7 @@ var ErrNoEndpoint = errors.New("no endpoint available")
 // serve carries one accepted connection to an endpoint of the route on port.
 func (o *Outbound) serve(ctx context.Context, c net.Conn, port int32) {
 	up, h, err := o.connect(withClientAddr(ctx, c.RemoteAddr()), port)
-	r := o.table.Snapshot().Route(port)
+	r := o.table.View().Route(port)
 	o.metrics.connection(r, h)
 	if err != nil {
 		o.log.Warn("failed to connect client", "client", c.RemoteAddr().String(), "port", port, "error", err)
@@ -53,7 +53,7 @@ func (o *Outbound) connect(ctx context.Context, port int32) (net.Conn, *host, er
 	var tried []*host
 	lastErr := ErrNoEndpoint
 	for try := 0; try <= o.opts.Retries; try++ {
-		r := o.table.Snapshot().Route(port)
+		r := o.table.View().Route(port)
 		if r == nil {
 			return nil, nil, fmt.Errorf("failed to route port %d: %w", port, ErrNoEndpoint)
 		}

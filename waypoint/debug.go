@@ -72,7 +72,7 @@ type DebugEndpoint struct {
 
 // Debug renders the current table for /debug/endpoints.
 func (t *Table) Debug() DebugTable {
-	s := t.Snapshot()
+	s := t.View()
 	now := t.clock.Now()
 	d := DebugTable{Revision: t.Revision(), Ready: t.Ready(), CrossNetwork: crossNetworkMode(&t.opts.HBONE), Routes: make([]DebugRoute, 0, len(s.Routes))}
 	for _, r := range s.Routes {

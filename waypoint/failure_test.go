@@ -67,7 +67,7 @@ func TestConsecutiveConnectFailuresEjectAndFailOver(t *testing.T) {
 	)
 	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 3 })
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
-	if got := e.wp.Table().Snapshot().Route(port).Plan.Load.Percent; !slices.Equal(got, []uint32{100, 0, 0}) {
+	if got := e.wp.Table().View().Route(port).Plan.Load.Percent; !slices.Equal(got, []uint32{100, 0, 0}) {
 		t.Fatalf("initial tier load = %v, want [100 0 0]", got)
 	}
 
@@ -82,7 +82,7 @@ func TestConsecutiveConnectFailuresEjectAndFailOver(t *testing.T) {
 	if !row.Ejected || row.Failures != 5 || !row.EjectedUntil.Equal(start.Add(DefaultBaseEjectionTime)) || row.TimesEjected != 1 {
 		t.Fatalf("after 5 failures: %+v, want ejected until +30s, once, 5 failures", row)
 	}
-	if got := e.wp.Table().Snapshot().Route(port).Plan.Load.Percent; !slices.Equal(got, []uint32{0, 100, 0}) {
+	if got := e.wp.Table().View().Route(port).Plan.Load.Percent; !slices.Equal(got, []uint32{0, 100, 0}) {
 		t.Fatalf("tier load while ejected = %v, want [0 100 0]", got)
 	}
 	// While ejected, load goes to tier 1 without trying the dead endpoint.
@@ -108,7 +108,7 @@ func TestConsecutiveConnectFailuresEjectAndFailOver(t *testing.T) {
 		t.Fatalf("second ejection: %+v, want 10 failures, twice, until %s", row, want)
 	}
 	e.clock.Advance(time.Minute + time.Second)
-	if r := e.wp.Table().Snapshot().Route(port); r.Ejected(0) {
+	if r := e.wp.Table().View().Route(port); r.Ejected(0) {
 		t.Fatal("endpoint still ejected after its ejection time")
 	}
 }

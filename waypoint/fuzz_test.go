@@ -59,7 +59,7 @@ func FuzzTableInvariants(f *testing.F) {
 			tab = newHBONETableFrom(t, src)
 		}
 		tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: events})
-		r := tab.Snapshot().Route(20000)
+		r := tab.View().Route(20000)
 		if r == nil {
 			t.Fatal("no route")
 		}

@@ -190,7 +190,7 @@ func (e *env) eventually(what string, cond func() bool) {
 // waitRoute waits until the route on port satisfies cond (a nil route is passed as nil).
 func (e *env) waitRoute(what string, port int32, cond func(*Route) bool) {
 	e.t.Helper()
-	e.eventually(what, func() bool { return cond(e.wp.Table().Snapshot().Route(port)) })
+	e.eventually(what, func() bool { return cond(e.wp.Table().View().Route(port)) })
 }
 
 // backend is a TCP echo server bound on its own loopback address: it greets with its name and

@@ -32,7 +32,7 @@ const (
 // for HTTP routes, spliced to one endpoint otherwise. A connection keeps the protocol it
 // started with.
 func (o *Outbound) handle(ctx context.Context, c net.Conn, port int32) {
-	if r := o.table.Snapshot().Route(port); r != nil && r.Protocol.PerRequest() {
+	if r := o.table.View().Route(port); r != nil && r.Protocol.PerRequest() {
 		o.serveHTTP(ctx, newQuietConn(c), port)
 		return
 	}

@@ -59,7 +59,7 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 		endpoints("east", a1.endpoint(sameZone), a2.endpoint(sameZone)),
 		endpoints("west", c1.endpoint(otherZone), c2.endpoint(otherZone)),
 	)
-	load := func() []uint32 { return e.wp.Table().Snapshot().Route(port).Plan.Load.Percent }
+	load := func() []uint32 { return e.wp.Table().View().Route(port).Plan.Load.Percent }
 	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 4 })
 	if got := load(); !slices.Equal(got, []uint32{100, 0}) {
 		t.Fatalf("tier load %v, want [100 0]", got)

@@ -30,7 +30,7 @@ func (b balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 	var last *http.Response // the last gateway-error response, buffered, returned if nothing better comes
 	lastErr := error(ErrNoEndpoint)
 	for try := 0; try <= o.opts.Retries; try++ {
-		r := o.table.Snapshot().Route(ex.port)
+		r := o.table.View().Route(ex.port)
 		if r == nil {
 			break
 		}

@@ -105,7 +105,7 @@ func TestHTTPHalfHealthyTierSplitsSeventyThirty(t *testing.T) {
 		endpoints("west", f.byName["c1"].endpoint(otherZone), f.byName["d1"].endpoint(otherRegion)),
 	)
 	e.waitRoute("route with 6 endpoints", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 6 })
-	if got := e.wp.Table().Snapshot().Route(port).Plan.Load.Percent; !slices.Equal(got, []uint32{70, 30, 0}) {
+	if got := e.wp.Table().View().Route(port).Plan.Load.Percent; !slices.Equal(got, []uint32{70, 30, 0}) {
 		t.Fatalf("tier load = %v, want [70 30 0]", got)
 	}
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })

@@ -116,7 +116,7 @@ type tryRouteKey struct{}
 
 // retain closes the pools of hosts no route of snap uses any more (idle connections at once,
 // busy ones when their requests end).
-func (u *upstreams) retain(snap *Snapshot) {
+func (u *upstreams) retain(snap *TableView) {
 	used := make(map[upstreamKey]bool)
 	for _, r := range snap.Routes {
 		for _, h := range r.hosts {

@@ -137,7 +137,7 @@ func (in *Inbound) Connect(ctx context.Context, req *hbone.Request) (net.Conn, e
 	if claimed := req.Locality().Cluster; claimed != "" && claimed != cluster {
 		in.log.Warn("HBONE caller claims another cluster than its certificate's", "caller", req.Caller.String(), "callerCluster", cluster, "claimed", claimed, "remote", req.RemoteAddr)
 	}
-	if !in.table.Snapshot().local.allows(req.Target, cluster) {
+	if !in.table.View().local.allows(req.Target, cluster) {
 		in.log.Debug("denied HBONE target", "caller", req.Caller.String(), "callerCluster", cluster, "target", req.Target.String())
 		return nil, hbone.Deny(ReasonTargetNotAllowed)
 	}
@@ -200,7 +200,7 @@ func (in *Inbound) revokeLoop(ctx context.Context) {
 			return
 		case <-in.changed:
 		}
-		granted := in.table.Snapshot().granted
+		granted := in.table.View().granted
 		var revoked []*grantedConn
 		in.mu.Lock()
 		for gc := range in.tunnels {

@@ -77,7 +77,7 @@ func TestRouteUsesServiceLoadPolicy(t *testing.T) {
 			tab := NewTable(opts)
 			svc := edit(service(wp, model.ModePreferClose), func(s *model.PublishedService) { s.Load = tt.policy })
 			tab.Apply(store.Batch{Snapshot: true, Revision: 2, Events: put(2, append([]store.Record{svc}, tt.records...)...)})
-			r := tab.Snapshot().Route(wp)
+			r := tab.View().Route(wp)
 			if r == nil {
 				t.Fatal("no route")
 			}

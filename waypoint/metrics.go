@@ -118,7 +118,7 @@ func (c tableCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, r := range c.t.Snapshot().Routes {
+	for _, r := range c.t.View().Routes {
 		ch <- prometheus.MustNewConstMetric(ejectionsDesc, prometheus.CounterValue,
 			float64(r.pool.ejections.Load()), serviceLabel(r), strconv.Itoa(int(r.Port)))
 	}

@@ -90,7 +90,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	e.eventually("listeners", func() bool {
 		ports := e.wp.Outbound().Ports()
 		return slices.Contains(ports, web) && slices.Contains(ports, db) && slices.Contains(ports, empty) &&
-			len(e.wp.Table().Snapshot().Route(web).Endpoints) == 2
+			len(e.wp.Table().View().Route(web).Endpoints) == 2
 	})
 	counts := requests(t, newClient(t), web, 40, 4).snapshot()
 	for range 3 {

@@ -110,7 +110,7 @@ func (o *Outbound) Ports() []int32 {
 // reconcile opens a listener for every route without one and closes those without a route.
 func (o *Outbound) reconcile(ctx context.Context) {
 	ready := o.table.Ready() // before the snapshot: a ready table has swapped its first one in
-	snap := o.table.Snapshot()
+	snap := o.table.View()
 	o.upstreams.retain(snap)
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -27,7 +27,7 @@ type Table struct {
 	st      state
 	builder builder
 
-	snap    atomic.Pointer[Snapshot]
+	snap    atomic.Pointer[TableView]
 	rev     atomic.Int64
 	applied atomic.Int64 // wall time of the last applied batch, Unix nanoseconds
 	ready   atomic.Bool
@@ -44,7 +44,7 @@ func NewTable(opts Options) *Table {
 		builder: builder{opts: opts, log: log, pools: make(map[string]*pool)},
 	}
 	t.changed = t.Subscribe()
-	t.snap.Store(&Snapshot{byPort: map[int32]*Route{}})
+	t.snap.Store(&TableView{byPort: map[int32]*Route{}})
 	return t
 }
 
@@ -67,7 +67,7 @@ func (t *Table) Run(ctx context.Context, c *store.Client) error {
 			}
 			t.Apply(b)
 		case <-ticker.C:
-			t.Snapshot() // rebuilds when an ejection has ended
+			t.View() // rebuilds when an ejection has ended
 		}
 	}
 }
@@ -89,9 +89,9 @@ func (t *Table) Apply(b store.Batch) {
 	t.ready.Store(true)
 }
 
-// Snapshot returns the current snapshot. When an ejection recorded in it has ended by the
+// View returns the current view of the table. When an ejection recorded in it has ended by the
 // table's clock, it first rebuilds so that the endpoint counts as healthy again.
-func (t *Table) Snapshot() *Snapshot {
+func (t *Table) View() *TableView {
 	s := t.snap.Load()
 	if s.expires.IsZero() || t.clock.Now().Before(s.expires) {
 		return s
@@ -112,7 +112,7 @@ func (t *Table) refresh() {
 }
 
 // swap builds and stores a new snapshot and signals every subscriber (Changed too); t.mu is held.
-func (t *Table) swap(rev int64) *Snapshot {
+func (t *Table) swap(rev int64) *TableView {
 	s := t.builder.build(&t.st, rev, t.clock.Now())
 	t.snap.Store(s)
 	for _, c := range t.subs {

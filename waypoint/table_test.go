@@ -83,7 +83,7 @@ func TestTableAddressesOnlyWhatItImports(t *testing.T) {
 			if !tab.Ready() || tab.Revision() != 7 {
 				t.Fatalf("ready %v revision %d, want true 7", tab.Ready(), tab.Revision())
 			}
-			r := tab.Snapshot().Route(wp)
+			r := tab.View().Route(wp)
 			if tt.wantTargets == nil {
 				if r != nil {
 					t.Fatalf("route %v, want none", r.Targets)
@@ -113,24 +113,24 @@ func TestTableEventsAndSnapshots(t *testing.T) {
 	svc := service(wp, model.ModeAny)
 	east := endpoints("east", endpoint("10.0.0.1", 8080, sameZone))
 	tab.Apply(store.Batch{Snapshot: true, Revision: 3, Events: put(3, svc, east)})
-	first := tab.Snapshot()
+	first := tab.View()
 
 	// A value that failed to decode removes what was held for its key.
 	bad := store.Event{Type: store.EventPut, Key: east.Key(), Err: &store.DecodeError{Key: east.Key().String(), Err: store.ErrUnsupportedVersion}, Revision: 4}
 	tab.Apply(store.Batch{Revision: 4, Events: []store.Event{bad}})
-	if r := tab.Snapshot().Route(wp); r == nil || len(r.Targets) != 0 {
+	if r := tab.View().Route(wp); r == nil || len(r.Targets) != 0 {
 		t.Fatalf("after an undecodable endpoints value: %+v, want the route with no endpoint", r)
 	}
 	if first.Route(wp).Targets[0] != "10.0.0.1:8080" {
 		t.Fatal("an older snapshot changed after a swap")
 	}
 	tab.Apply(store.Batch{Revision: 5, Events: put(5, east)})
-	if r := tab.Snapshot().Route(wp); len(r.Targets) != 1 {
+	if r := tab.View().Route(wp); len(r.Targets) != 1 {
 		t.Fatalf("after re-adding: %v", r.Targets)
 	}
 	// A snapshot batch replaces everything: the service is gone.
 	tab.Apply(store.Batch{Snapshot: true, Revision: 9, Events: put(9, east)})
-	if r := tab.Snapshot().Route(wp); r != nil || tab.Revision() != 9 {
+	if r := tab.View().Route(wp); r != nil || tab.Revision() != 9 {
 		t.Fatalf("after a snapshot without the service: route %v, revision %d", r, tab.Revision())
 	}
 	tab.Apply(store.Batch{Revision: 10, Events: []store.Event{{Type: store.EventDelete, Key: east.Key(), Revision: 10}}})

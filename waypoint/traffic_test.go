@@ -90,7 +90,7 @@ func TestHalfUnreadyTierSplitsSeventyThirty(t *testing.T) {
 		endpoints("west", f.c.endpoint(otherZone), f.d.endpoint(otherRegion)),
 	)
 	e.waitRoute("route with 6 endpoints", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 6 })
-	r := e.wp.Table().Snapshot().Route(port)
+	r := e.wp.Table().View().Route(port)
 	if got := r.Plan.Load.Percent; !slices.Equal(got, []uint32{70, 30, 0}) {
 		t.Fatalf("tier load = %v, want [70 30 0] (health 140×2/4 = 70, then 30 to tier 1)", got)
 	}

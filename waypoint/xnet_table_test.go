@@ -44,7 +44,7 @@ func TestTableRoutesCrossNetworkThroughWaypoints(t *testing.T) {
 
 	tab := newHBONETable(t)
 	tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: put(1, svc, east, west, north, westWaypoints, waypointsRecord("north", "n2"))})
-	r := tab.Snapshot().Route(wp)
+	r := tab.View().Route(wp)
 	if r == nil {
 		t.Fatal("no route")
 	}
@@ -70,7 +70,7 @@ func TestTableRoutesCrossNetworkThroughWaypoints(t *testing.T) {
 
 	// Withdrawing west's waypoints skips its endpoint again.
 	tab.Apply(store.Batch{Revision: 2, Events: []store.Event{{Type: store.EventDelete, Key: westWaypoints.Key(), Revision: 2}}})
-	r = tab.Snapshot().Route(wp)
+	r = tab.View().Route(wp)
 	if !slices.Equal(r.Targets, []string{"10.0.0.1:8080"}) || len(r.Skipped) != 2 {
 		t.Fatalf("after the waypoint record was deleted: targets %v skipped %+v", r.Targets, r.Skipped)
 	}

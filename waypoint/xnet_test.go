@@ -138,7 +138,7 @@ func TestInboundRefusesOverTheWire(t *testing.T) {
 		endpoints("west", ready.endpoint(otherNetwork), notReady),
 	)
 	x.eventually("west's table", func() bool {
-		return x.west.Table().Snapshot().local.allows(netip.AddrPortFrom(netip.MustParseAddr(ready.ip), uint16(ready.port)), "east")
+		return x.west.Table().View().local.allows(netip.AddrPortFrom(netip.MustParseAddr(ready.ip), uint16(ready.port)), "east")
 	})
 	// dial opens a tunnel as ns/sa with a certificate naming cluster, claiming east in its
 	// Baggage as a waypoint of east would.

@@ -28,7 +28,7 @@ type pass struct {
 	published []model.PublishedService
 	// snapshot is what the read that gave previous saw of each key (mod revision, value
 	// digest); the pass's Syncs plan against it instead of reading the store again.
-	snapshot *store.Snapshot
+	snapshot *store.Baseline
 }
 
 // outcome is what a store pass hands to the member side: the merge, what was gathered, the
@@ -102,7 +102,7 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 	if err := f.hub.List(ctx, &segs); err != nil {
 		return nil, fmt.Errorf("failed to list segments: %w", err)
 	}
-	previous, snap, err := f.store.ListSnapshot(ctx, store.NamespacesPrefix)
+	previous, snap, err := f.store.ListBaseline(ctx, store.NamespacesPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the federation store: %w", err)
 	}

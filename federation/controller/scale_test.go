@@ -90,9 +90,9 @@ func TestScale20x1000x10(t *testing.T) {
 		var p scalePass
 		before := w.Stats()
 		start := time.Now()
-		previous, snap, err := cli.ListSnapshot(ctx, store.NamespacesPrefix)
+		previous, snap, err := cli.ListBaseline(ctx, store.NamespacesPrefix)
 		if err != nil {
-			t.Fatalf("%s: ListSnapshot: %v", name, err)
+			t.Fatalf("%s: ListBaseline: %v", name, err)
 		}
 		p.list = time.Since(start)
 		mark := time.Now()

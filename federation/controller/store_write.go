@@ -40,7 +40,7 @@ func storeFailures(errs []*store.RecordError) StoreFailures {
 // more times (at 21,000 keys each read took ~0.3 s). A record the store does not take fails
 // only its own service (or cluster, or namespace's waypoints): it is returned and the pass goes
 // on; a new service whose service record failed gets no endpoints records either.
-func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord, snap *store.Snapshot) ([]*store.RecordError, error) {
+func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord, snap *store.Baseline) ([]*store.RecordError, error) {
 	defer recordStoreWrites(f.writer, f.writer.Stats())
 	var failed []*store.RecordError
 	sync := func(what string, sel store.Selector, recs []store.Record) (store.SyncResult, error) {

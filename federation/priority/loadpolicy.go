@@ -15,10 +15,10 @@ import (
 // Service's value beats the Namespace's. A value that does not parse leaves that setting unset
 // (the waypoint's default) and yields a Problem; the Namespace's value is not used instead, as
 // Resolve never falls back to a wider object.
-func ResolveLoad(src Sources) (model.LoadPolicy, []*Problem) {
+func ResolveLoad(src Sources) (model.LoadPolicy, []*SettingProblem) {
 	var (
 		p        model.LoadPolicy
-		problems []*Problem
+		problems []*SettingProblem
 	)
 	settings := []struct {
 		in    input
@@ -36,7 +36,7 @@ func ResolveLoad(src Sources) (model.LoadPolicy, []*Problem) {
 		}
 		v, err := s.parse(s.in.value)
 		if err != nil {
-			problems = append(problems, &Problem{Origin: s.in.origin, Key: s.in.key, Value: s.in.value, Reason: ReasonInvalidLoadPolicy, Err: err})
+			problems = append(problems, &SettingProblem{Origin: s.in.origin, Key: s.in.key, Value: s.in.value, Reason: ReasonInvalidLoadPolicy, Err: err})
 			continue
 		}
 		*s.dst = &v

@@ -50,10 +50,10 @@ const (
 	ReasonInvalidLoadPolicy Reason = "InvalidLoadBalancing"
 )
 
-// Problem is one reportable issue with a traffic-distribution or load-balancing input. It is
+// SettingProblem is one reportable issue with a traffic-distribution or load-balancing input. It is
 // never fatal: the resolution it belongs to is still usable. The hub turns it into a Warning
 // Event on the Service.
-type Problem struct {
+type SettingProblem struct {
 	// Origin is where the offending value was set.
 	Origin Origin
 	// Key is the annotation key, or "spec.trafficDistribution".
@@ -67,9 +67,9 @@ type Problem struct {
 }
 
 // Error describes the problem for humans: where, which key, which value, and why.
-func (p *Problem) Error() string {
+func (p *SettingProblem) Error() string {
 	return fmt.Sprintf("%s %s=%q: %v", p.Origin, p.Key, p.Value, p.Err)
 }
 
 // Unwrap returns the underlying error so that errors.Is finds the sentinel.
-func (p *Problem) Unwrap() error { return p.Err }
+func (p *SettingProblem) Unwrap() error { return p.Err }

@@ -19,7 +19,7 @@ type Resolution struct {
 	// Origin is where Distribution came from; OriginDefault when nothing valid decided.
 	Origin Origin
 	// Problems lists invalid or ignored values; empty when all is well.
-	Problems []*Problem
+	Problems []*SettingProblem
 }
 
 // Resolve picks a Service's traffic distribution from its sources, in this precedence:
@@ -56,7 +56,7 @@ func setInputs(level []input) []input {
 func resolveLevel(set []input, def model.Mode) Resolution {
 	winner, err := parseInput(set[0])
 	if err != nil {
-		problems := []*Problem{problemFor(set[0], err)}
+		problems := []*SettingProblem{problemFor(set[0], err)}
 		if set[0].key != wellknown.IstioTrafficDistributionKey {
 			return defaultResolution(def, problems)
 		}
@@ -73,7 +73,7 @@ func resolveLevel(set []input, def model.Mode) Resolution {
 }
 
 // defaultResolution is def with the given problems.
-func defaultResolution(def model.Mode, problems []*Problem) Resolution {
+func defaultResolution(def model.Mode, problems []*SettingProblem) Resolution {
 	return Resolution{Distribution: model.Distribution{Mode: def}, Origin: OriginDefault, Problems: problems}
 }
 
@@ -93,17 +93,17 @@ func parseInput(in input) (model.Distribution, error) {
 }
 
 // problemFor reports an input that failed to parse.
-func problemFor(in input, err error) *Problem {
+func problemFor(in input, err error) *SettingProblem {
 	reason := ReasonUnknownMode
 	if errors.Is(err, ErrInvalidFailoverPriority) {
 		reason = ReasonInvalidFailoverPriority
 	}
-	return &Problem{Origin: in.origin, Key: in.key, Value: in.value, Reason: reason, Err: err}
+	return &SettingProblem{Origin: in.origin, Key: in.key, Value: in.value, Reason: reason, Err: err}
 }
 
 // ignoredProblem reports an input that lost to another key on the same object.
-func ignoredProblem(loser, winner input) *Problem {
-	return &Problem{
+func ignoredProblem(loser, winner input) *SettingProblem {
+	return &SettingProblem{
 		Origin: loser.origin, Key: loser.key, Value: loser.value, Reason: ReasonIgnoredValue,
 		Err: &ignoredError{winnerKey: winner.key},
 	}

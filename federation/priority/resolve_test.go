@@ -116,7 +116,7 @@ func TestResolveInvalidValues(t *testing.T) {
 }
 
 // checkProblems compares problems with their expected shape.
-func checkProblems(t *testing.T, got []*Problem, want []wantProblem) {
+func checkProblems(t *testing.T, got []*SettingProblem, want []wantProblem) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("problems = %v, want %d", got, len(want))
@@ -138,7 +138,7 @@ func TestResolveDefaultWaypointMode(t *testing.T) {
 
 func TestProblemUnwrap(t *testing.T) {
 	got := Resolve(Sources{Spec: "x"}, model.DefaultBackendMode)
-	var p *Problem
+	var p *SettingProblem
 	if len(got.Problems) != 1 || !errors.As(got.Problems[0], &p) || !errors.Is(p, ErrUnknownMode) {
 		t.Fatalf("problem %v does not unwrap to ErrUnknownMode", got.Problems)
 	}

@@ -108,11 +108,11 @@ func (w *Writer) Sync(ctx context.Context, sel Selector, desired []Record) (Sync
 	return w.SyncFrom(ctx, nil, sel, desired)
 }
 
-// SyncFrom is Sync whose first plan is made against snap (from ListSnapshot of a prefix that
+// SyncFrom is Sync whose first plan is made against snap (from ListBaseline of a prefix that
 // contains sel.Prefix) instead of a fresh read of the store, and which records its writes in
 // snap. A pass that read the store once can so run several Syncs without reading it again. A
 // nil snap, or one that a conflict made stale, reads the store as Sync does.
-func (w *Writer) SyncFrom(ctx context.Context, snap *Snapshot, sel Selector, desired []Record) (SyncResult, error) {
+func (w *Writer) SyncFrom(ctx context.Context, snap *Baseline, sel Selector, desired []Record) (SyncResult, error) {
 	want, failed, err := encodeSelected(sel, desired, w.splits.storedForm)
 	if err != nil {
 		return SyncResult{}, err
@@ -174,7 +174,7 @@ func owners(want map[string]storedValue) map[string]bool {
 
 // syncOnce reads the selected keys (from snap while it can answer), plans the changes and
 // writes them in batches. A conflict makes snap stale.
-func (w *Writer) syncOnce(ctx context.Context, snap *Snapshot, sel Selector, want map[string]storedValue, failed failures) (SyncResult, error) {
+func (w *Writer) syncOnce(ctx context.Context, snap *Baseline, sel Selector, want map[string]storedValue, failed failures) (SyncResult, error) {
 	f, _, err := w.currentFence()
 	if err != nil {
 		return SyncResult{}, fmt.Errorf("failed to sync prefix %s: %w", sel.Prefix, err)

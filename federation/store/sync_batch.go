@@ -25,7 +25,7 @@ const (
 type batcher struct {
 	w      *Writer
 	f      fence
-	snap   *Snapshot
+	snap   *Baseline
 	failed failures
 	res    SyncResult
 }

@@ -74,6 +74,6 @@ func (m *metrics) answered(rcode int, tcp bool) {
 func (m *metrics) published(t *zone.Table) {
 	m.services.Set(float64(t.Services()))
 	m.names.Set(float64(t.Names()))
-	m.problems.Set(float64(len(t.Problems())))
+	m.problems.Set(float64(len(t.Omissions())))
 	m.updates.Inc()
 }

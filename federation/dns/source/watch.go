@@ -185,7 +185,7 @@ func (w *Watcher) rebuild(store cache.Store) {
 		w.log.Error("failed to build the DNS table", "error", err)
 		return
 	}
-	for _, p := range t.Problems() {
+	for _, p := range t.Omissions() {
 		problems = append(problems, p.String())
 	}
 	w.report(problems)

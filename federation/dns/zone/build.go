@@ -84,7 +84,7 @@ func checkZone(z, clusterDomain string) error {
 
 // Build makes the table of services. Services that cannot be served (no IPs, invalid names, a
 // namespace and name seen twice) and hostnames that are not <name>.<ns>.<valid zone> are left
-// out and listed in Table.Problems; the rest is served. Build fails only for invalid Options.
+// out and listed in Table.Omissions; the rest is served. Build fails only for invalid Options.
 func Build(services []Service, o Options) (*Table, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -115,7 +115,7 @@ func hdr(owner string, t uint16, ttl uint32) dns.RR_Header {
 }
 
 func (b *builder) problem(s *Service, format string, args ...any) {
-	b.t.problems = append(b.t.problems, Problem{Namespace: s.Namespace, Name: s.Name, Reason: fmt.Sprintf(format, args...)})
+	b.t.problems = append(b.t.problems, Omission{Namespace: s.Namespace, Name: s.Name, Reason: fmt.Sprintf(format, args...)})
 }
 
 // service adds the names of one service: the clusterset name always, the hostname and the

@@ -34,7 +34,7 @@ func TestBuildProblems(t *testing.T) {
 				t.Fatal(err)
 			}
 			var reasons []string
-			for _, p := range tbl.Problems() {
+			for _, p := range tbl.Omissions() {
 				reasons = append(reasons, p.String())
 			}
 			if got := strings.Join(reasons, "; "); (tt.problem == "") != (got == "") || !strings.Contains(got, tt.problem) {
@@ -55,8 +55,8 @@ func TestBuildTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tbl.Services() != 1 || len(tbl.Problems()) != 1 || !strings.Contains(tbl.Problems()[0].Reason, "twice") {
-		t.Errorf("services %d problems %v, want 1 and one listed twice", tbl.Services(), tbl.Problems())
+	if tbl.Services() != 1 || len(tbl.Omissions()) != 1 || !strings.Contains(tbl.Omissions()[0].Reason, "twice") {
+		t.Errorf("services %d problems %v, want 1 and one listed twice", tbl.Services(), tbl.Omissions())
 	}
 }
 

@@ -31,14 +31,14 @@ type Port struct {
 	Number uint16
 }
 
-// Problem says why Build left out a service, or a name of it.
-type Problem struct {
+// Omission says why Build left out a service, or a name of it.
+type Omission struct {
 	Namespace string
 	Name      string
 	Reason    string
 }
 
-func (p Problem) String() string { return p.Namespace + "/" + p.Name + ": " + p.Reason }
+func (p Omission) String() string { return p.Namespace + "/" + p.Name + ": " + p.Reason }
 
 // isLabel reports whether s is a DNS label as Kubernetes names use them (RFC 1123: lowercase
 // letters, digits and '-', not at either end, 1–63 characters).

@@ -19,7 +19,7 @@ type Table struct {
 	// the service's ports when asked for.
 	names    map[string]*node
 	services int
-	problems []Problem
+	problems []Omission
 }
 
 // node is one name: the service it names, or the zone's SOA and NS records at an apex, or the
@@ -175,5 +175,5 @@ func (t *Table) Services() int { return t.services }
 // below services' names are not stored).
 func (t *Table) Names() int { return len(t.names) }
 
-// Problems lists the services, or names of services, that Build left out, and why.
-func (t *Table) Problems() []Problem { return t.problems }
+// Omissions lists the services, or names of services, that Build left out, and why.
+func (t *Table) Omissions() []Omission { return t.problems }

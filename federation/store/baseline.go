@@ -8,23 +8,23 @@ import (
 	"sync"
 )
 
-// Snapshot is what one read of a prefix saw of each key (ListSnapshot). A Writer's
+// Baseline is what one read of a prefix saw of each key (ListBaseline). A Writer's
 // SyncFrom plans against it instead of reading the store again, and keeps it up to date with
-// what it writes. Every write is guarded by the mod revision the key had in the snapshot, so a
+// what it writes. Every write is guarded by the mod revision the key had in the baseline, so a
 // write to a key that changed meanwhile fails its transaction; SyncFrom then reads the store
-// and plans again (as Sync does) and stops trusting the snapshot.
+// and plans again (as Sync does) and stops trusting the baseline.
 //
-// What a snapshot cannot see is a change by someone else to a key it has no reason to write
+// What a baseline cannot see is a change by someone else to a key it has no reason to write
 // (one it holds as already desired, or one created after it was read): such a change stays
 // until the next read, as a change made just after Sync's own read does. The hub is the
-// store's only (fenced) writer and takes a new snapshot every pass, so a pass converges on
+// store's only (fenced) writer and takes a new baseline every pass, so a pass converges on
 // what the previous one left.
 //
-// A snapshot keeps a 64-bit digest of each value, not the value (8 bytes a key instead of the
+// A baseline keeps a 64-bit digest of each value, not the value (8 bytes a key instead of the
 // record: the hub's 21,020-key scale test holds 60 MB of values). The digests are seeded per
 // process (hash/maphash), so a value that differs from the stored one looks the same only by a
 // chance of 2⁻⁶⁴ a key that no one can steer.
-type Snapshot struct {
+type Baseline struct {
 	prefix string
 	mu     sync.Mutex
 	kvs    map[string]stored
@@ -63,14 +63,14 @@ func storedOf(kvs []*storedKV) []stored {
 	return out
 }
 
-// ListSnapshot reads every record under prefix once, like List, and also returns its
-// Snapshot for SyncFrom.
-func (c *Client) ListSnapshot(ctx context.Context, prefix string) (Listing, *Snapshot, error) {
+// ListBaseline reads every record under prefix once, like List, and also returns its
+// Baseline for SyncFrom.
+func (c *Client) ListBaseline(ctx context.Context, prefix string) (Listing, *Baseline, error) {
 	kvs, rev, err := c.listRaw(ctx, prefix)
 	if err != nil {
 		return Listing{}, nil, err
 	}
-	snap := &Snapshot{prefix: prefix, kvs: make(map[string]stored, len(kvs))}
+	snap := &Baseline{prefix: prefix, kvs: make(map[string]stored, len(kvs))}
 	for _, kv := range kvs {
 		key := string(kv.Key)
 		snap.kvs[key] = stored{key: key, modRev: kv.ModRevision, sum: digest(kv.Value), digested: true}
@@ -80,7 +80,7 @@ func (c *Client) ListSnapshot(ctx context.Context, prefix string) (Listing, *Sna
 
 // kvsFor returns the snapshot's key-values under prefix, or ok false when the snapshot cannot
 // answer for prefix (nil, stale, or read under another prefix).
-func (s *Snapshot) kvsFor(prefix string) (kvs []stored, ok bool) {
+func (s *Baseline) kvsFor(prefix string) (kvs []stored, ok bool) {
 	if s == nil || !strings.HasPrefix(prefix, s.prefix) {
 		return nil, false
 	}
@@ -99,7 +99,7 @@ func (s *Snapshot) kvsFor(prefix string) (kvs []stored, ok bool) {
 }
 
 // applied records a committed batch: its puts now have mod revision rev, its deletes are gone.
-func (s *Snapshot) applied(batch []change, rev int64) {
+func (s *Baseline) applied(batch []change, rev int64) {
 	if s == nil {
 		return
 	}
@@ -115,7 +115,7 @@ func (s *Snapshot) applied(batch []change, rev int64) {
 }
 
 // invalidate makes the snapshot answer no more plans.
-func (s *Snapshot) invalidate() {
+func (s *Baseline) invalidate() {
 	if s == nil {
 		return
 	}

@@ -15,10 +15,10 @@ import (
 	"github.com/meshfed/meshfed/federation/store"
 )
 
-// Snapshot is the endpoint table at one store revision: one Route per service port that has a
+// TableView is the endpoint table at one store revision: one Route per service port that has a
 // waypoint port, sorted by listen port. It is immutable and shared by all connections.
-type Snapshot struct {
-	// Revision is the store revision the snapshot reflects.
+type TableView struct {
+	// Revision is the store revision the view reflects.
 	Revision int64
 	// Routes are sorted by ListenPort; a listen port appears once.
 	Routes []*Route
@@ -30,7 +30,7 @@ type Snapshot struct {
 }
 
 // Route returns the route listening on port, or nil.
-func (s *Snapshot) Route(port int32) *Route { return s.byPort[port] }
+func (s *TableView) Route(port int32) *Route { return s.byPort[port] }
 
 // builder turns store state into a Snapshot for one waypoint. pools carries outlier state from
 // one build to the next.
@@ -43,8 +43,8 @@ type builder struct {
 
 // build computes the snapshot of st at rev and time now, and drops pools and hosts no route
 // uses any more.
-func (b *builder) build(st *state, rev int64, now time.Time) *Snapshot {
-	s := &Snapshot{Revision: rev, byPort: make(map[int32]*Route)}
+func (b *builder) build(st *state, rev int64, now time.Time) *TableView {
+	s := &TableView{Revision: rev, byPort: make(map[int32]*Route)}
 	s.local, s.granted = indexTargets(st, b.opts.Cluster)
 	b.peers = peerSets(st, &b.opts.HBONE)
 	used := make(map[string]bool)

@@ -20,12 +20,12 @@ func TestSyncFromSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	listing, snap, err := w.client.ListSnapshot(ctx, NamespacesPrefix)
+	listing, snap, err := w.client.ListBaseline(ctx, NamespacesPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(listing.Entries) != 4 || len(listing.Errors) != 0 {
-		t.Fatalf("ListSnapshot listed %d entries and %d errors, want 4 and 0", len(listing.Entries), len(listing.Errors))
+		t.Fatalf("ListBaseline listed %d entries and %d errors, want 4 and 0", len(listing.Entries), len(listing.Errors))
 	}
 
 	// Services first, then endpoints, then services again: the third plans against what the
@@ -62,7 +62,7 @@ func TestSyncFromSnapshot(t *testing.T) {
 	assertStore(t, w, "[service shop/c endpoints shop/a@east:4]")
 
 	// A snapshot of another prefix is never used for a selector outside it.
-	_, other, err := w.client.ListSnapshot(ctx, ServicesPrefix("blog"))
+	_, other, err := w.client.ListBaseline(ctx, ServicesPrefix("blog"))
 	if err != nil {
 		t.Fatal(err)
 	}
