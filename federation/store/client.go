@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -32,8 +33,14 @@ type ClientConfig struct {
 	// ServerName overrides the name verified in the server certificate.
 	ServerName string
 	// Username and Password authenticate with etcd's role-based access control, if enabled.
+	// Without them, an etcd with --client-cert-auth takes the user from the client
+	// certificate's Common Name.
 	Username string
 	Password string
+	// Scope is the prefix this client reads, at least the range its etcd role may read: Connect
+	// and Revision probe the single key Scope, so that a waypoint whose role reads only
+	// NamespacePrefix(ns) can connect. Empty means Root (the hub, which reads everything).
+	Scope string
 	// DialTimeout bounds Connect; 0 means DefaultDialTimeout.
 	DialTimeout time.Duration
 	// Logger receives etcd client warnings; nil means slog.Default().
@@ -43,8 +50,9 @@ type ClientConfig struct {
 // Client is a connection to the federation store. It reads (Get, List, Watch); NewWriter turns
 // it into a fenced writer.
 type Client struct {
-	etcd *clientv3.Client
-	log  *slog.Logger
+	etcd  *clientv3.Client
+	log   *slog.Logger
+	scope string
 	// chunks are the chunks this client's listings decoded.
 	chunks chunkCache
 }
@@ -52,6 +60,10 @@ type Client struct {
 // Connect opens a client and waits, up to DialTimeout, until etcd answers a read.
 func Connect(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	endpoints := strings.Join(cfg.Endpoints, ",")
+	scope := cmp.Or(cfg.Scope, Root)
+	if !strings.HasPrefix(scope, Root) {
+		return nil, fmt.Errorf("failed to connect to etcd %s: scope %q not under %s: %w", endpoints, scope, Root, ErrMalformedKey)
+	}
 	tlsCfg, err := cfg.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -78,7 +90,7 @@ func Connect(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Client{etcd: cli, log: log.With("component", "store")}
+	c := &Client{etcd: cli, log: log.With("component", "store"), scope: scope}
 	pingCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if _, err := c.Revision(pingCtx); err != nil {
@@ -96,11 +108,13 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Revision returns the store's current revision, for example to report a watcher's lag.
+// Revision returns the store's current revision, for example to report a watcher's lag. It
+// reads the one key ClientConfig.Scope (which need not exist), so it needs only the read
+// permission the client's role has anyway.
 func (c *Client) Revision(ctx context.Context) (int64, error) {
-	resp, err := c.etcd.Get(ctx, Root, clientv3.WithCountOnly())
+	resp, err := c.etcd.Get(ctx, c.scope, clientv3.WithCountOnly())
 	if err != nil {
-		return 0, fmt.Errorf("failed to read revision %s: %w", Root, err)
+		return 0, fmt.Errorf("failed to read revision %s: %w", c.scope, err)
 	}
 	return resp.Header.Revision, nil
 }
