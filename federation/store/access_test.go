@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -211,7 +213,10 @@ func TestPasswordUser(t *testing.T) {
 	if _, err := e.dial(t, cfg, NamespacePrefix("shop")); err == nil {
 		t.Fatal("Connect with a wrong password succeeded")
 	}
-	cfg.Password = "s3cret"
+	cfg.Password, cfg.PasswordFile = "", filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(cfg.PasswordFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c, err := e.dial(t, cfg, NamespacePrefix("shop"))
 	if err != nil {
 		t.Fatalf("Connect with the password: %v", err)

@@ -37,6 +37,9 @@ type ClientConfig struct {
 	// certificate's Common Name.
 	Username string
 	Password string
+	// PasswordFile, when set, holds Password (surrounding white space is dropped), so that it
+	// comes from a mounted Secret rather than a command line.
+	PasswordFile string
 	// Scope is the prefix this client reads, at least the range its etcd role may read: Connect
 	// and Revision probe the single key Scope, so that a waypoint whose role reads only
 	// NamespacePrefix(ns) can connect. Empty means Root (the hub, which reads everything).
@@ -66,6 +69,9 @@ func Connect(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	}
 	tlsCfg, err := cfg.tlsConfig()
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.loadPassword(); err != nil {
 		return nil, err
 	}
 	timeout := cfg.DialTimeout
@@ -144,6 +150,29 @@ func (cfg ClientConfig) tlsConfig() (*tls.Config, error) {
 		t.Certificates = []tls.Certificate{pair}
 	}
 	return t, nil
+}
+
+// errPlainPassword refuses to send a password over plain http.
+var errPlainPassword = errors.New("a user name and password need https endpoints")
+
+// loadPassword reads PasswordFile into Password and refuses a password over plain http.
+func (cfg *ClientConfig) loadPassword() error {
+	if cfg.PasswordFile != "" {
+		b, err := os.ReadFile(cfg.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("failed to read password file %s: %w", cfg.PasswordFile, err)
+		}
+		cfg.Password = strings.TrimSpace(string(b))
+	}
+	if cfg.Username == "" && cfg.Password == "" {
+		return nil
+	}
+	for _, e := range cfg.Endpoints {
+		if !strings.HasPrefix(e, "https://") {
+			return fmt.Errorf("failed to connect to etcd %s as %s: %w", e, cfg.Username, errPlainPassword)
+		}
+	}
+	return nil
 }
 
 func anyHTTPS(endpoints []string) bool {

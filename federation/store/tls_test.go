@@ -170,10 +170,14 @@ func TestConnectRejectsBadTLSFiles(t *testing.T) {
 		{"missing CA", ClientConfig{CAFile: filepath.Join(dir, "absent.crt")}},
 		{"CA without PEM", ClientConfig{CAFile: notPEM}},
 		{"missing key pair", ClientConfig{CertFile: notPEM, KeyFile: notPEM}},
+		{"missing password file", ClientConfig{Username: "u", PasswordFile: filepath.Join(dir, "absent")}},
+		{"password over http", ClientConfig{Username: "u", Password: "p", Endpoints: []string{"http://127.0.0.1:1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Endpoints = []string{"https://127.0.0.1:1"}
+			if tt.cfg.Endpoints == nil {
+				tt.cfg.Endpoints = []string{"https://127.0.0.1:1"}
+			}
 			if c, err := Connect(t.Context(), tt.cfg); err == nil {
 				_ = c.Close()
 				t.Fatal("Connect accepted bad TLS files")

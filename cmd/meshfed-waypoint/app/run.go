@@ -71,7 +71,12 @@ const storeRetry = 2 * time.Second
 // connectStore connects to the federation store, trying again while it does not answer,
 // until ctx ends.
 func connectStore(ctx context.Context, o Options, log *slog.Logger) (*store.Client, error) {
-	cfg := store.ClientConfig{Endpoints: o.EtcdEndpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile, Logger: log}
+	// The waypoint reads only its namespace: Scope keeps every read inside the one prefix a
+	// waypoint's etcd role grants (federation/store, "Access").
+	cfg := store.ClientConfig{
+		Endpoints: o.EtcdEndpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile,
+		Username: o.EtcdUsername, PasswordFile: o.EtcdPasswordFile, Scope: store.NamespacePrefix(o.Namespace), Logger: log,
+	}
 	for {
 		st, err := store.Connect(ctx, cfg)
 		if err == nil {
