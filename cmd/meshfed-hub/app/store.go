@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -183,9 +184,9 @@ func openEmbedded(ctx context.Context, o Options, tlsCfg embedded.Config, files 
 		}
 		emb.Close()
 	}
-	cc := store.ClientConfig{Endpoints: emb.Endpoints(), Logger: log}
+	cc := store.ClientConfig{Endpoints: loopbackEndpoints(emb.Endpoints()), Logger: log}
 	if files != nil {
-		cc.CAFile, cc.ServerName = files.ca, "localhost"
+		cc.CAFile = files.ca
 		cc.CertFile, cc.KeyFile = files.rootCert, files.rootKey
 		if conn.root, err = store.Connect(ctx, cc); err == nil {
 			err = conn.root.EnableAccess(ctx)
@@ -259,4 +260,20 @@ func (o *Options) embeddedSANs() []string {
 		}
 	}
 	return append(sans, o.EmbeddedSANs...)
+}
+
+// loopbackEndpoints are the embedded etcd's endpoints as the hub itself reaches them: a
+// wildcard listen address (0.0.0.0, [::]) is dialled on 127.0.0.1, which the serving
+// certificate names.
+func loopbackEndpoints(endpoints []string) []string {
+	out := make([]string, 0, len(endpoints))
+	for _, e := range endpoints {
+		u, err := url.Parse(e)
+		if err == nil && net.ParseIP(u.Hostname()) != nil && net.ParseIP(u.Hostname()).IsUnspecified() {
+			u.Host = net.JoinHostPort("127.0.0.1", u.Port())
+			e = u.String()
+		}
+		out = append(out, e)
+	}
+	return out
 }
