@@ -70,7 +70,7 @@ func DefaultOptions() Options {
 		Namespace:         wellknown.SystemNamespace,
 		DataDir:           "/var/lib/meshfed/etcd",
 		EmbeddedClientURL: "https://127.0.0.1:2379",
-		CASecret:          "meshfed-ca",
+		CASecret:          wellknown.StoreCASecret,
 		EmbeddedPeerURL:   "http://127.0.0.1:2380",
 		StaleGrace:        10 * time.Minute,
 		ProbeInterval:     5 * time.Second,
