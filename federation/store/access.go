@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -168,3 +171,25 @@ func (c *Client) ensureRole(ctx context.Context, role, prefix string, perm clien
 
 // endpoints names the etcd cluster in errors.
 func (c *Client) endpoints() string { return strings.Join(c.etcd.Endpoints(), ",") }
+
+// ConnectAwaitingAccess connects like Connect; while etcd refuses the client's user (a waypoint
+// started before the hub created its user), it logs why and tries again, waiting first and then
+// twice as long each time up to maxWait, until ctx ends. Any other error is returned at once.
+func ConnectAwaitingAccess(ctx context.Context, cfg ClientConfig, first, maxWait time.Duration) (*Client, error) {
+	log := cmp.Or(cfg.Logger, slog.Default())
+	wait := first
+	for {
+		c, err := Connect(ctx, cfg)
+		if !IsPermissionDenied(err) {
+			return c, err
+		}
+		log.Warn("the store refuses this client's user, retrying: a waypoint's user exists once the hub has published the waypoint",
+			"scope", cfg.Scope, "retryIn", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("failed to connect to the store: %w (last refusal: %w)", ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxWait)
+	}
+}
