@@ -35,17 +35,20 @@ func testStoreCert(t *testing.T, c *framework.Cluster, kubeconfig string) {
 			"--cluster", "east-1", "--etcd-endpoints", "https://store-1:2379"}, extra...)
 	}
 	createNamespace(t, c, "store")
+	// The waypoint's objects (a disruption budget too, with its two default replicas) and the
+	// store Secret.
+	objects := len(waypoint.Objects(waypoint.Spec{Namespace: "store", Replicas: waypoint.DefaultReplicas})) + 1
 	out := run(t, apply("store")...)
-	if got := countLines(out, " created\n"); got != 6 || !strings.Contains(out, "Secret/store/"+wellknown.WaypointStoreSecret+" created") {
-		t.Fatalf("first apply created %d objects, want 6 with the store Secret:\n%s", got, out)
+	if got := countLines(out, " created\n"); got != objects || !strings.Contains(out, "Secret/store/"+wellknown.WaypointStoreSecret+" created") {
+		t.Fatalf("first apply created %d objects, want %d with the store Secret:\n%s", got, objects, out)
 	}
 	first := checkStoreSecret(t, c, ca, time.Now())
 	checkStoreMount(t, c)
 	before := resourceVersions(t, c, "store")
 
 	out = run(t, apply("store")...)
-	if got := countLines(out, " unchanged\n"); got != 6 {
-		t.Errorf("second apply: %d objects unchanged, want 6:\n%s", got, out)
+	if got := countLines(out, " unchanged\n"); got != objects {
+		t.Errorf("second apply: %d objects unchanged, want %d:\n%s", got, objects, out)
 	}
 	if after := resourceVersions(t, c, "store"); !maps.Equal(before, after) {
 		t.Errorf("second apply changed resource versions: before %v, after %v", before, after)
@@ -67,7 +70,7 @@ func testStoreCert(t *testing.T, c *framework.Cluster, kubeconfig string) {
 	}
 	out = run(t, apply("store")...)
 	if !strings.Contains(out, "Secret/store/"+wellknown.WaypointStoreSecret+" configured") ||
-		!strings.Contains(out, "Deployment/store/meshfed-waypoint configured") || countLines(out, " unchanged\n") != 4 {
+		!strings.Contains(out, "Deployment/store/meshfed-waypoint configured") || countLines(out, " unchanged\n") != objects-2 {
 		t.Errorf("apply within the renewal window should renew the Secret and roll the Deployment:\n%s", out)
 	}
 	renewed := checkStoreSecret(t, c, ca, time.Now())
