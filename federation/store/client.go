@@ -125,6 +125,10 @@ func (c *Client) Revision(ctx context.Context) (int64, error) {
 	return resp.Header.Revision, nil
 }
 
+// TLSConfig is the TLS configuration Connect uses for cfg, for a tool that talks to the same
+// etcd with its own client; nil when cfg sets no TLS file.
+func (cfg ClientConfig) TLSConfig() (*tls.Config, error) { return cfg.tlsConfig() }
+
 // tlsConfig builds the client TLS configuration, or nil when no TLS file is set and every
 // endpoint is plain http.
 func (cfg ClientConfig) tlsConfig() (*tls.Config, error) {
