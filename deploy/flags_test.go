@@ -27,7 +27,7 @@ func TestHubFlags(t *testing.T) {
 			return o.LeaderElection && len(o.EtcdEndpoints) > 0 && o.EtcdCertFile != "" && o.EtcdCAFile != ""
 		},
 		"hub-embedded": func(o hub.Options) bool {
-			return o.LeaderElection && len(o.EtcdEndpoints) == 0 && o.DataDir != "" && o.EmbeddedClientURL == "http://0.0.0.0:2379"
+			return o.LeaderElection && len(o.EtcdEndpoints) == 0 && o.DataDir != "" && o.EmbeddedClientURL == "https://0.0.0.0:2379" && !o.EmbeddedInsecure
 		},
 	} {
 		t.Run(dir, func(t *testing.T) {

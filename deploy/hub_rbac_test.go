@@ -95,13 +95,13 @@ func hubOptions(t *testing.T, hubCluster *framework.Cluster) hub.Options {
 	if err := fs.Parse(expand(t, dep.Spec.Template.Spec.Containers[0])); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(o.EmbeddedClientURL, "http://0.0.0.0:") {
+	if !strings.HasPrefix(o.EmbeddedClientURL, "https://0.0.0.0:") {
 		t.Fatalf("deploy/hub-embedded's etcd client URL %s is not on all interfaces", o.EmbeddedClientURL)
 	}
 	o.Kubeconfig = serviceAccountKubeconfig(t, hubCluster, dep.Namespace, dep.Spec.Template.Spec.ServiceAccountName)
 	checkLeaseAccess(t, o.Kubeconfig, dep.Namespace)
 	o.DataDir = t.TempDir()
-	o.EmbeddedClientURL = "http://0.0.0.0:" + freePort(t)
+	o.EmbeddedClientURL = "https://0.0.0.0:" + freePort(t)
 	o.EmbeddedPeerURL = "http://127.0.0.1:" + freePort(t)
 	o.MetricsAddr, o.HealthAddr = "0", "0"
 	o.ProbeInterval, o.Resync = 300*time.Millisecond, 2*time.Second

@@ -86,6 +86,16 @@ const (
 	SystemNamespace = "meshfed-system"
 	// HubLeaseName is the hub replicas' leader-election Lease, in the hub's namespace.
 	HubLeaseName = "meshfed-hub"
+	// StoreCASecret, in the hub's SystemNamespace, holds the CA of the embedded store (tls.crt,
+	// tls.key): the hub creates it at first start, meshfedctl waypoint apply signs waypoints'
+	// store client certificates with it.
+	StoreCASecret = "meshfed-ca"
+	// WaypointStoreSecret, in a waypoint's namespace, holds its store client certificate (tls.crt,
+	// tls.key, ca.crt) as meshfedctl waypoint apply issues it.
+	WaypointStoreSecret = "meshfed-waypoint-store"
+	// StoreCertAnnotation on a waypoint's pod template names the store client certificate it
+	// mounts, so that a renewed certificate rolls the pods.
+	StoreCertAnnotation = "meshfed.io/store-cert"
 	// WaypointName names each namespace's waypoint Deployment, Service and ServiceAccount.
 	WaypointName = "meshfed-waypoint"
 	// DefaultSegment is the segment of a MemberCluster that names none.

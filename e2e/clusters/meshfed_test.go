@@ -97,6 +97,10 @@ func install(t *testing.T, set *clusters.Set) *user {
 	// 2. CRDs and the hub (embedded store) on cluster-1; the MCS CRDs on every member.
 	u.run(ctx, "kubectl", "--context", hub.Name, "apply", "-k", "deploy/crds")
 	u.run(ctx, "kubectl", "--context", hub.Name, "apply", "-k", "deploy/hub-embedded")
+	// The store's serving certificate names the address the waypoints dial: the hub node's
+	// transit address.
+	u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "patch", "deployment", "meshfed-hub", "--type", "json",
+		"-p", `[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--embedded-etcd-san=`+hub.TransitIP.String()+`"}]`)
 	u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "rollout", "status",
 		"deployment/meshfed-hub", "--timeout=3m")
 	for i := range set.Clusters {
@@ -125,7 +129,8 @@ func install(t *testing.T, set *clusters.Set) *user {
 		"-p", `{"spec":{"type":"NodePort"}}`)
 	etcdPort := strings.TrimSpace(u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "get", "service",
 		"meshfed-hub", "-o", `jsonpath={.spec.ports[?(@.name=="etcd-client")].nodePort}`))
-	etcd := "http://" + hub.TransitIP.String() + ":" + etcdPort
+	// https: waypoint apply issues each waypoint's store client certificate from the hub's CA.
+	etcd := "https://" + hub.TransitIP.String() + ":" + etcdPort
 	for i := range set.Clusters {
 		c := &set.Clusters[i]
 		// Each member's waypoints have their own certificate: it names their cluster, which the

@@ -319,7 +319,7 @@ func (w *world) seeAll(t *testing.T, what string) {
 // a restart the hub converges without deleting anything from the store.
 func (w *world) hubKilled(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Connect(ctx, store.ClientConfig{Endpoints: []string{w.f.StoreURL}})
+	st, err := store.Connect(ctx, w.f.StoreClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

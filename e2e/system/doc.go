@@ -24,7 +24,10 @@
 //
 // The hub runs as deploy/hub-embedded does (one process embedding its store) or, with
 // HubConfig.Replicas > 1, as deploy/hub does (replicas electing a leader, the store an etcd
-// process of its own). A Churn changes EndpointSlices in the members at a fixed rate and
+// process of its own). The embedded store serves mutual TLS with etcd auth, as deployed: each
+// waypoint gets its store client certificate from the hub's CA Secret as meshfedctl waypoint
+// apply issues it, and the tests read the store with the hub's own certificate. The external
+// etcd of the replicated hub is plain HTTP. A Churn changes EndpointSlices in the members at a fixed rate and
 // measures how long each change takes to reach the store.
 //
 // Addresses: API servers and the hub's health endpoints on loopback; the store (embedded or

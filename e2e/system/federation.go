@@ -53,7 +53,8 @@ type Federation struct {
 	Members  []*Member
 	// Kubeconfig holds one context per cluster, named after it ("hub", member names).
 	Kubeconfig string
-	// StoreURL is the embedded etcd's client URL, on the lab's host address.
+	// StoreURL is the store's client URL, on the lab's host address: https for the embedded
+	// store (StoreClientConfig has the credentials), http for an external etcd.
 	StoreURL string
 	// CADir is the development CA (meshfedctl ca init).
 	CADir string
@@ -109,7 +110,13 @@ func StartWith(t testing.TB, specs []MemberSpec, hc HubConfig) *Federation {
 	f.Kubeconfig = f.mergedKubeconfig(cs)
 	f.CADir = filepath.Join(f.dir, "ca")
 	f.Ctl("ca", "init", "--dir", f.CADir, "--trust-domain", TrustDomain)
-	f.StoreURL = "http://" + net.JoinHostPort(f.Lab.HostAddr.String(), strconv.Itoa(freePort(t, f.Lab.HostAddr.String())))
+	// The embedded store serves mutual TLS with etcd auth, as deploy/hub-embedded does; the
+	// external etcd of the replicated hub is plain HTTP (deploy/hub leaves its TLS to its operator).
+	scheme := "https"
+	if f.hubs.external() {
+		scheme = "http"
+	}
+	f.StoreURL = scheme + "://" + net.JoinHostPort(f.Lab.HostAddr.String(), strconv.Itoa(freePort(t, f.Lab.HostAddr.String())))
 	f.startHubs()
 	for i, s := range specs {
 		m := &Member{MemberSpec: s, Cluster: cs[i+1], Net: f.Networks[s.Network], f: f}

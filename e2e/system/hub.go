@@ -149,14 +149,33 @@ func (f *Federation) startStore() {
 
 // ConnectStore opens a client of the federation store; the caller closes it.
 func (f *Federation) ConnectStore() (*store.Client, error) {
-	return store.Connect(f.t.Context(), store.ClientConfig{Endpoints: []string{f.StoreURL}, DialTimeout: 2 * time.Second})
+	cfg := f.StoreClientConfig()
+	cfg.DialTimeout = 2 * time.Second
+	return store.Connect(f.t.Context(), cfg)
+}
+
+// StoreClientConfig is how the tests reach the store: the external etcd as anyone, the
+// embedded one as the hub's user, with the certificate the hub issued itself in its data
+// directory (the embedded store accepts nothing else).
+func (f *Federation) StoreClientConfig() store.ClientConfig {
+	cfg := store.ClientConfig{Endpoints: []string{f.StoreURL}}
+	if !f.hubs.external() {
+		dir := filepath.Join(f.dir, "etcd", "tls")
+		cfg.CAFile, cfg.CertFile, cfg.KeyFile = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "hub.crt"), filepath.Join(dir, "hub.key")
+	}
+	return cfg
 }
 
 // StoreSessionTTLs are the TTLs, in seconds, that the sessions of the writers in the store's
 // election were granted, by writer identity (the leader key's value). etcd reports the TTL a
 // lease was granted with, so this is what the hub asked for, whatever time has passed since.
 func (f *Federation) StoreSessionTTLs() (map[string]int64, error) {
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{f.StoreURL}, DialTimeout: 2 * time.Second})
+	cfg := f.StoreClientConfig()
+	tlsCfg, err := cfg.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	c, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: tlsCfg, DialTimeout: 2 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to store %s: %w", f.StoreURL, err)
 	}

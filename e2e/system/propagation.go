@@ -179,7 +179,9 @@ func (c *Churn) poll() {
 		}
 		if st == nil {
 			var err error
-			if st, err = store.Connect(c.f.t.Context(), store.ClientConfig{Endpoints: []string{c.f.StoreURL}, DialTimeout: 250 * time.Millisecond}); err != nil {
+			cfg := c.f.StoreClientConfig()
+			cfg.DialTimeout = 250 * time.Millisecond
+			if st, err = store.Connect(c.f.t.Context(), cfg); err != nil {
 				st = nil
 				continue
 			}

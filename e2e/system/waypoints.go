@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,7 +20,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/cmd/meshfedctl/app/waypoint"
 	"github.com/meshfed/meshfed/e2e/netlab"
+	"github.com/meshfed/meshfed/federation/credentials"
 )
 
 // WaypointAdminPort serves the waypoint's /healthz, /readyz, /metrics and /debug/endpoints.
@@ -85,9 +88,44 @@ func (f *Federation) DeployWaypoint(m *Member, ns string, o WaypointOptions) *Wa
 		"--hbone-address", net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(wellknown.HBONEPort)),
 		"--hbone-transport", o.Transport,
 	}
+	w.args = append(w.args, f.waypointStoreArgs(m, ns)...)
 	w.log = filepath.Join(f.dir, "waypoint-"+m.Name+"-"+ns+".log")
 	w.Start(f)
 	return w
+}
+
+// waypointStoreArgs are the store credentials of the waypoint of ns in m: with the embedded
+// store, a client certificate issued from the hub's CA Secret as meshfedctl waypoint apply
+// issues it, written to files; none for the external etcd.
+func (f *Federation) waypointStoreArgs(m *Member, ns string) []string {
+	f.t.Helper()
+	if f.hubs.external() {
+		return nil
+	}
+	now := time.Now()
+	ca, err := waypoint.ReadStoreCA(f.t.Context(), f.Hub.Client, waypoint.DefaultStoreCA, now)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	bundle, err := waypoint.StoreBundle(ca, ns, m.Name, now)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	dir := filepath.Join(f.dir, "store-certs-"+m.Name+"-"+ns)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		f.t.Fatal(err)
+	}
+	var args []string
+	for _, file := range []struct{ flag, key string }{
+		{"--etcd-ca-file", credentials.CAKey}, {"--etcd-cert-file", credentials.CertKey}, {"--etcd-key-file", credentials.KeyKey},
+	} {
+		path := filepath.Join(dir, file.key)
+		if err := os.WriteFile(path, bundle[file.key], 0o600); err != nil {
+			f.t.Fatal(err)
+		}
+		args = append(args, file.flag, path)
+	}
+	return args
 }
 
 // DeployWaypointOnce returns the waypoint of ns in m, deploying it with defaults if there is

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -32,8 +33,17 @@ type ClientConfig struct {
 	// ServerName overrides the name verified in the server certificate.
 	ServerName string
 	// Username and Password authenticate with etcd's role-based access control, if enabled.
+	// Without them, an etcd with --client-cert-auth takes the user from the client
+	// certificate's Common Name.
 	Username string
 	Password string
+	// PasswordFile, when set, holds Password (surrounding white space is dropped), so that it
+	// comes from a mounted Secret rather than a command line.
+	PasswordFile string
+	// Scope is the prefix this client reads, at least the range its etcd role may read: Connect
+	// and Revision probe the single key Scope, so that a waypoint whose role reads only
+	// NamespacePrefix(ns) can connect. Empty means Root (the hub, which reads everything).
+	Scope string
 	// DialTimeout bounds Connect; 0 means DefaultDialTimeout.
 	DialTimeout time.Duration
 	// Logger receives etcd client warnings; nil means slog.Default().
@@ -43,8 +53,9 @@ type ClientConfig struct {
 // Client is a connection to the federation store. It reads (Get, List, Watch); NewWriter turns
 // it into a fenced writer.
 type Client struct {
-	etcd *clientv3.Client
-	log  *slog.Logger
+	etcd  *clientv3.Client
+	log   *slog.Logger
+	scope string
 	// chunks are the chunks this client's listings decoded.
 	chunks chunkCache
 }
@@ -52,8 +63,15 @@ type Client struct {
 // Connect opens a client and waits, up to DialTimeout, until etcd answers a read.
 func Connect(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	endpoints := strings.Join(cfg.Endpoints, ",")
+	scope := cmp.Or(cfg.Scope, Root)
+	if !strings.HasPrefix(scope, Root) {
+		return nil, fmt.Errorf("failed to connect to etcd %s: scope %q not under %s: %w", endpoints, scope, Root, ErrMalformedKey)
+	}
 	tlsCfg, err := cfg.tlsConfig()
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.loadPassword(); err != nil {
 		return nil, err
 	}
 	timeout := cfg.DialTimeout
@@ -78,7 +96,7 @@ func Connect(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Client{etcd: cli, log: log.With("component", "store")}
+	c := &Client{etcd: cli, log: log.With("component", "store"), scope: scope}
 	pingCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if _, err := c.Revision(pingCtx); err != nil {
@@ -96,14 +114,20 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Revision returns the store's current revision, for example to report a watcher's lag.
+// Revision returns the store's current revision, for example to report a watcher's lag. It
+// reads the one key ClientConfig.Scope (which need not exist), so it needs only the read
+// permission the client's role has anyway.
 func (c *Client) Revision(ctx context.Context) (int64, error) {
-	resp, err := c.etcd.Get(ctx, Root, clientv3.WithCountOnly())
+	resp, err := c.etcd.Get(ctx, c.scope, clientv3.WithCountOnly())
 	if err != nil {
-		return 0, fmt.Errorf("failed to read revision %s: %w", Root, err)
+		return 0, fmt.Errorf("failed to read revision %s: %w", c.scope, err)
 	}
 	return resp.Header.Revision, nil
 }
+
+// TLSConfig is the TLS configuration Connect uses for cfg, for a tool that talks to the same
+// etcd with its own client; nil when cfg sets no TLS file.
+func (cfg ClientConfig) TLSConfig() (*tls.Config, error) { return cfg.tlsConfig() }
 
 // tlsConfig builds the client TLS configuration, or nil when no TLS file is set and every
 // endpoint is plain http.
@@ -130,6 +154,29 @@ func (cfg ClientConfig) tlsConfig() (*tls.Config, error) {
 		t.Certificates = []tls.Certificate{pair}
 	}
 	return t, nil
+}
+
+// errPlainPassword refuses to send a password over plain http.
+var errPlainPassword = errors.New("a user name and password need https endpoints")
+
+// loadPassword reads PasswordFile into Password and refuses a password over plain http.
+func (cfg *ClientConfig) loadPassword() error {
+	if cfg.PasswordFile != "" {
+		b, err := os.ReadFile(cfg.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("failed to read password file %s: %w", cfg.PasswordFile, err)
+		}
+		cfg.Password = strings.TrimSpace(string(b))
+	}
+	if cfg.Username == "" && cfg.Password == "" {
+		return nil
+	}
+	for _, e := range cfg.Endpoints {
+		if !strings.HasPrefix(e, "https://") {
+			return fmt.Errorf("failed to connect to etcd %s as %s: %w", e, cfg.Username, errPlainPassword)
+		}
+	}
+	return nil
 }
 
 func anyHTTPS(endpoints []string) bool {

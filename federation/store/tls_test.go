@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ import (
 // written as PEM files.
 type testPKI struct {
 	ca, serverCert, serverKey, clientCert, clientKey string
+
+	dir    string
+	caCert *x509.Certificate
+	caKey  *ecdsa.PrivateKey
 }
 
 func newTestPKI(t *testing.T) testPKI {
@@ -29,7 +34,7 @@ func newTestPKI(t *testing.T) testPKI {
 	caKey, caCert := issue(t, "meshfed-test-ca", nil, nil, func(c *x509.Certificate) {
 		c.IsCA, c.BasicConstraintsValid, c.KeyUsage = true, true, x509.KeyUsageCertSign
 	})
-	p := testPKI{ca: writePEM(t, dir, "ca.crt", "CERTIFICATE", caCert.Raw)}
+	p := testPKI{ca: writePEM(t, dir, "ca.crt", "CERTIFICATE", caCert.Raw), dir: dir, caCert: caCert, caKey: caKey}
 	sKey, sCert := issue(t, "etcd", caCert, caKey, func(c *x509.Certificate) {
 		c.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
 		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
@@ -42,6 +47,21 @@ func newTestPKI(t *testing.T) testPKI {
 	p.clientCert = writePEM(t, dir, "client.crt", "CERTIFICATE", cCert.Raw)
 	p.clientKey = writeKey(t, dir, "client.key", cKey)
 	return p
+}
+
+// client issues a client certificate with Common Name cn and returns a ClientConfig that
+// presents it.
+func (p testPKI) client(t *testing.T, cn string) ClientConfig {
+	t.Helper()
+	key, cert := issue(t, cn, p.caCert, p.caKey, func(c *x509.Certificate) {
+		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	})
+	name := strings.NewReplacer("/", "_", ":", "_").Replace(cn)
+	return ClientConfig{
+		CAFile:   p.ca,
+		CertFile: writePEM(t, p.dir, name+".crt", "CERTIFICATE", cert.Raw),
+		KeyFile:  writeKey(t, p.dir, name+".key", key),
+	}
 }
 
 // issue creates a key and a certificate signed by parent (self-signed when parent is nil).
@@ -150,10 +170,14 @@ func TestConnectRejectsBadTLSFiles(t *testing.T) {
 		{"missing CA", ClientConfig{CAFile: filepath.Join(dir, "absent.crt")}},
 		{"CA without PEM", ClientConfig{CAFile: notPEM}},
 		{"missing key pair", ClientConfig{CertFile: notPEM, KeyFile: notPEM}},
+		{"missing password file", ClientConfig{Username: "u", PasswordFile: filepath.Join(dir, "absent")}},
+		{"password over http", ClientConfig{Username: "u", Password: "p", Endpoints: []string{"http://127.0.0.1:1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Endpoints = []string{"https://127.0.0.1:1"}
+			if tt.cfg.Endpoints == nil {
+				tt.cfg.Endpoints = []string{"https://127.0.0.1:1"}
+			}
 			if c, err := Connect(t.Context(), tt.cfg); err == nil {
 				_ = c.Close()
 				t.Fatal("Connect accepted bad TLS files")

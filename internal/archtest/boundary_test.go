@@ -30,6 +30,11 @@ var boundaries = []boundary{
 		Why:       "pure packages import no client-go, controller-runtime, etcd or quic-go",
 	},
 	{
+		Pattern:   "./federation/credentials/...",
+		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/", "github.com/", "golang.org/"},
+		Why:       "certificate building is pure: the standard library only, shared by the hub and meshfedctl",
+	},
+	{
 		Pattern:   "./hbone/...",
 		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/", module + "/apis", module + "/federation", module + "/waypoint", module + "/cmd", module + "/internal"},
 		Why:       "hbone imports no Kubernetes, no etcd and nothing of the module outside hbone",

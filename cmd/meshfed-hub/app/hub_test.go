@@ -63,6 +63,7 @@ func startHubWith(t *testing.T, tune func(*Options), memberNames ...string) *hub
 	o := DefaultOptions()
 	o.Kubeconfig, o.DataDir, o.Identity = kcPath, t.TempDir(), "hub-test"
 	o.EmbeddedClientURL, o.EmbeddedPeerURL = "http://"+freeAddr(t), "http://"+freeAddr(t)
+	o.EmbeddedInsecure = true // TestEmbeddedStoreAuthenticated runs the authenticated default
 	o.MetricsAddr, o.HealthAddr = "0", "0"
 	o.ProbeInterval, o.Resync = 300*time.Millisecond, 2*time.Second
 	if tune != nil {
@@ -70,13 +71,30 @@ func startHubWith(t *testing.T, tune func(*Options), memberNames ...string) *hub
 	}
 	env.opts = o
 	env.startHubProcess(t)
-	st, err := store.Connect(t.Context(), store.ClientConfig{Endpoints: []string{o.EmbeddedClientURL}})
+	if !o.EmbeddedInsecure {
+		eventually(t, "hub certificates written", func() (bool, string) {
+			_, err := os.Stat(filepath.Join(o.DataDir, "tls", "hub.key"))
+			return err == nil, fmt.Sprint(err)
+		})
+	}
+	st, err := store.Connect(t.Context(), hubClientConfig(o))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	env.store = st
 	return env
+}
+
+// hubClientConfig connects to the hub's embedded etcd as the hub does: anonymously when it is
+// insecure, else with the meshfed-hub certificate the hub wrote into its data dir.
+func hubClientConfig(o Options) store.ClientConfig {
+	cfg := store.ClientConfig{Endpoints: []string{o.EmbeddedClientURL}, DialTimeout: 10 * time.Second}
+	if !o.EmbeddedInsecure {
+		dir := filepath.Join(o.DataDir, "tls")
+		cfg.CAFile, cfg.CertFile, cfg.KeyFile = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "hub.crt"), filepath.Join(dir, "hub.key")
+	}
+	return cfg
 }
 
 // startHubProcess runs the hub (embedded etcd included) until stopHub or the end of the test.

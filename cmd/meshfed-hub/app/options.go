@@ -26,11 +26,22 @@ type Options struct {
 	EmbeddedClientURL string
 	// EmbeddedPeerURL is the embedded etcd's peer URL.
 	EmbeddedPeerURL string
+	// EmbeddedInsecure serves the embedded etcd over plain HTTP without authentication (labs
+	// only); by default it serves mutual TLS with etcd auth on, from certificates of CASecret.
+	EmbeddedInsecure bool
+	// EmbeddedSANs are extra names (DNS names or IPs) of the embedded etcd's certificate, beyond
+	// loopback and the hub Service.
+	EmbeddedSANs []string
+	// CASecret names the Secret in Namespace that holds the hub's CA (tls.crt, tls.key); the hub
+	// creates it at first start when it does not exist.
+	CASecret string
 	// EtcdEndpoints point at an external etcd cluster instead of the embedded one.
-	EtcdEndpoints []string
-	EtcdCAFile    string
-	EtcdCertFile  string
-	EtcdKeyFile   string
+	EtcdEndpoints    []string
+	EtcdCAFile       string
+	EtcdCertFile     string
+	EtcdKeyFile      string
+	EtcdUsername     string
+	EtcdPasswordFile string
 	// StaleGrace is how long an unreachable member's endpoints are kept, marked stale.
 	StaleGrace time.Duration
 	// ProbeInterval is how often each member's API server is probed.
@@ -58,7 +69,8 @@ func DefaultOptions() Options {
 	return Options{
 		Namespace:         wellknown.SystemNamespace,
 		DataDir:           "/var/lib/meshfed/etcd",
-		EmbeddedClientURL: "http://127.0.0.1:2379",
+		EmbeddedClientURL: "https://127.0.0.1:2379",
+		CASecret:          wellknown.StoreCASecret,
 		EmbeddedPeerURL:   "http://127.0.0.1:2380",
 		StaleGrace:        10 * time.Minute,
 		ProbeInterval:     5 * time.Second,
@@ -81,10 +93,17 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "data directory of the embedded etcd")
 	fs.StringVar(&o.EmbeddedClientURL, "embedded-etcd-client-url", o.EmbeddedClientURL, "client URL of the embedded etcd")
 	fs.StringVar(&o.EmbeddedPeerURL, "embedded-etcd-peer-url", o.EmbeddedPeerURL, "peer URL of the embedded etcd")
+	fs.BoolVar(&o.EmbeddedInsecure, "embedded-etcd-insecure", o.EmbeddedInsecure, "serve the embedded etcd over plain HTTP without authentication, for labs only (the client URL must then be http://); "+
+		"by default it serves mutual TLS with etcd users and roles, from certificates issued by the CA of --ca-secret")
+	fs.StringSliceVar(&o.EmbeddedSANs, "embedded-etcd-san", o.EmbeddedSANs, "extra DNS name or IP address of the embedded etcd's serving certificate (repeatable); "+
+		"localhost, 127.0.0.1, ::1 and meshfed-hub.<namespace>.svc[.cluster.local] are always included")
+	fs.StringVar(&o.CASecret, "ca-secret", o.CASecret, "Secret in --namespace holding the hub's CA (tls.crt, tls.key, e.g. from cert-manager); created at first start when missing")
 	fs.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", o.EtcdEndpoints, "external etcd endpoints; the embedded etcd is not started when set")
 	fs.StringVar(&o.EtcdCAFile, "etcd-ca-file", o.EtcdCAFile, "CA bundle verifying the external etcd")
 	fs.StringVar(&o.EtcdCertFile, "etcd-cert-file", o.EtcdCertFile, "client certificate for the external etcd")
 	fs.StringVar(&o.EtcdKeyFile, "etcd-key-file", o.EtcdKeyFile, "client key for the external etcd")
+	fs.StringVar(&o.EtcdUsername, "etcd-username", o.EtcdUsername, "etcd user for the external etcd, with --etcd-password-file, instead of the client certificate's Common Name")
+	fs.StringVar(&o.EtcdPasswordFile, "etcd-password-file", o.EtcdPasswordFile, "file holding the password of --etcd-username; https endpoints only")
 	fs.DurationVar(&o.StaleGrace, "stale-grace", o.StaleGrace, "how long an unreachable member's endpoints are kept (marked stale) before they are withdrawn")
 	fs.DurationVar(&o.ProbeInterval, "probe-interval", o.ProbeInterval, "how often each member API server is probed")
 	fs.StringVar(&o.WaypointPorts, "waypoint-ports", o.WaypointPorts, "waypoint listener port range, first-last")
@@ -115,6 +134,15 @@ func (o *Options) Validate() error {
 	}
 	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
 		errs = append(errs, errors.New("--etcd-cert-file and --etcd-key-file go together"))
+	}
+	if (o.EtcdUsername == "") != (o.EtcdPasswordFile == "") {
+		errs = append(errs, errors.New("--etcd-username and --etcd-password-file go together"))
+	}
+	if len(o.EtcdEndpoints) == 0 && o.EmbeddedInsecure == strings.HasPrefix(o.EmbeddedClientURL, "https://") {
+		errs = append(errs, fmt.Errorf("--embedded-etcd-client-url %s: want https:// (or http:// with --embedded-etcd-insecure)", o.EmbeddedClientURL))
+	}
+	if len(o.EtcdEndpoints) == 0 && !o.EmbeddedInsecure && o.CASecret == "" {
+		errs = append(errs, errors.New("--ca-secret must not be empty"))
 	}
 	if o.Namespace == "" || o.Identity == "" {
 		errs = append(errs, errors.New("--namespace and --identity must not be empty"))

@@ -69,7 +69,7 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	el := newElector(cs, electorConfig{
 		Namespace: o.Namespace, Name: wellknown.HubLeaseName, Identity: identity, Timing: o.leaseTiming(),
 	}, log)
-	st := openStore(ctx, o, identity, el.depart, log)
+	st := openStore(ctx, cfg, o, identity, el.depart, log)
 	defer st.shutdown()
 	if err := warmCaches(ctx, mgr); err != nil {
 		return err

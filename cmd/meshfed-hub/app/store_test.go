@@ -20,10 +20,10 @@ func TestStoreOpenFails(t *testing.T) {
 	}
 	o := Options{
 		DataDir: notADir, EmbeddedClientURL: "http://" + freeAddr(t), EmbeddedPeerURL: "http://" + freeAddr(t),
-		LeaseDuration: 15 * time.Second,
+		LeaseDuration: 15 * time.Second, EmbeddedInsecure: true,
 	}
 	departed := 0
-	st := openStore(t.Context(), o, "hub-0_1", func(...string) { departed++ }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st := openStore(t.Context(), nil, o, "hub-0_1", func(...string) { departed++ }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if _, _, err := st.wait(t.Context()); err == nil {
 		t.Fatal("the store opened on a data directory that is a file")
 	}

@@ -23,11 +23,15 @@ type Options struct {
 	Node      string
 	// Kubeconfig reads the Node for its topology labels; empty means in-cluster (in a pod) or none.
 	Kubeconfig string
-	// EtcdEndpoints are the federation store's client URLs; the TLS files are optional.
-	EtcdEndpoints []string
-	EtcdCAFile    string
-	EtcdCertFile  string
-	EtcdKeyFile   string
+	// EtcdEndpoints are the federation store's client URLs. The store authenticates the waypoint
+	// by its client certificate (Common Name meshfed-waypoint:<ns>:<cluster>, reloaded on change)
+	// or by a user name and a password read from a file.
+	EtcdEndpoints    []string
+	EtcdCAFile       string
+	EtcdCertFile     string
+	EtcdKeyFile      string
+	EtcdUsername     string
+	EtcdPasswordFile string
 	// ListenHost is where outbound listeners bind.
 	ListenHost string
 	// AdminAddr serves /healthz, /readyz and /debug/endpoints; "0" disables.
@@ -69,30 +73,32 @@ const (
 // DefaultOptions reads the defaults from the environment (getenv is os.Getenv in main).
 func DefaultOptions(getenv func(string) string) Options {
 	return Options{
-		Namespace:      getenv("POD_NAMESPACE"),
-		Cluster:        getenv("MESHFED_CLUSTER"),
-		Network:        getenv("MESHFED_NETWORK"),
-		Region:         getenv("MESHFED_REGION"),
-		Zone:           getenv("MESHFED_ZONE"),
-		Subzone:        getenv("MESHFED_SUBZONE"),
-		Node:           getenv("NODE_NAME"),
-		EtcdEndpoints:  splitList(getenv("MESHFED_ETCD_ENDPOINTS")),
-		EtcdCAFile:     getenv("MESHFED_ETCD_CA_FILE"),
-		EtcdCertFile:   getenv("MESHFED_ETCD_CERT_FILE"),
-		EtcdKeyFile:    getenv("MESHFED_ETCD_KEY_FILE"),
-		ListenHost:     "0.0.0.0",
-		AdminAddr:      ":15021",
-		ConnectTimeout: waypoint.DefaultConnectTimeout,
-		Retries:        waypoint.DefaultRetries,
-		CertFile:       getenv("MESHFED_CERT_FILE"),
-		KeyFile:        getenv("MESHFED_KEY_FILE"),
-		CAFile:         getenv("MESHFED_CA_FILE"),
-		TrustDomain:    orDefault(getenv("MESHFED_TRUST_DOMAIN"), waypoint.DefaultTrustDomain),
-		HBONEAddress:   orDefault(getenv("MESHFED_HBONE_ADDRESS"), DefaultHBONEAddress),
-		HBONETransport: orDefault(getenv("MESHFED_HBONE_TRANSPORT"), "h2"),
-		AllowCallers:   getenv("MESHFED_ALLOW_CALLERS"),
-		ShutdownDelay:  durationOr(getenv("MESHFED_SHUTDOWN_DELAY"), DefaultShutdownDelay),
-		DrainTimeout:   durationOr(getenv("MESHFED_DRAIN_TIMEOUT"), DefaultDrainTimeout),
+		Namespace:        getenv("POD_NAMESPACE"),
+		Cluster:          getenv("MESHFED_CLUSTER"),
+		Network:          getenv("MESHFED_NETWORK"),
+		Region:           getenv("MESHFED_REGION"),
+		Zone:             getenv("MESHFED_ZONE"),
+		Subzone:          getenv("MESHFED_SUBZONE"),
+		Node:             getenv("NODE_NAME"),
+		EtcdEndpoints:    splitList(getenv("MESHFED_ETCD_ENDPOINTS")),
+		EtcdCAFile:       getenv("MESHFED_ETCD_CA_FILE"),
+		EtcdCertFile:     getenv("MESHFED_ETCD_CERT_FILE"),
+		EtcdKeyFile:      getenv("MESHFED_ETCD_KEY_FILE"),
+		EtcdUsername:     getenv("MESHFED_ETCD_USERNAME"),
+		EtcdPasswordFile: getenv("MESHFED_ETCD_PASSWORD_FILE"),
+		ListenHost:       "0.0.0.0",
+		AdminAddr:        ":15021",
+		ConnectTimeout:   waypoint.DefaultConnectTimeout,
+		Retries:          waypoint.DefaultRetries,
+		CertFile:         getenv("MESHFED_CERT_FILE"),
+		KeyFile:          getenv("MESHFED_KEY_FILE"),
+		CAFile:           getenv("MESHFED_CA_FILE"),
+		TrustDomain:      orDefault(getenv("MESHFED_TRUST_DOMAIN"), waypoint.DefaultTrustDomain),
+		HBONEAddress:     orDefault(getenv("MESHFED_HBONE_ADDRESS"), DefaultHBONEAddress),
+		HBONETransport:   orDefault(getenv("MESHFED_HBONE_TRANSPORT"), "h2"),
+		AllowCallers:     getenv("MESHFED_ALLOW_CALLERS"),
+		ShutdownDelay:    durationOr(getenv("MESHFED_SHUTDOWN_DELAY"), DefaultShutdownDelay),
+		DrainTimeout:     durationOr(getenv("MESHFED_DRAIN_TIMEOUT"), DefaultDrainTimeout),
 		HBONELimits: hbone.Limits{
 			HandshakeTimeout: hbone.DefaultHandshakeTimeout, TunnelIdleTimeout: hbone.DefaultTunnelIdleTimeout,
 			MaxConnections: hbone.DefaultMaxConnections, MaxConnectionsPerSource: hbone.DefaultMaxConnectionsPerSource,
@@ -149,6 +155,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EtcdCAFile, "etcd-ca-file", o.EtcdCAFile, "CA bundle verifying the store ($MESHFED_ETCD_CA_FILE)")
 	fs.StringVar(&o.EtcdCertFile, "etcd-cert-file", o.EtcdCertFile, "client certificate for the store ($MESHFED_ETCD_CERT_FILE)")
 	fs.StringVar(&o.EtcdKeyFile, "etcd-key-file", o.EtcdKeyFile, "client key for the store ($MESHFED_ETCD_KEY_FILE)")
+	fs.StringVar(&o.EtcdUsername, "etcd-username", o.EtcdUsername, "etcd user to log in as with --etcd-password-file, instead of the client certificate's Common Name ($MESHFED_ETCD_USERNAME)")
+	fs.StringVar(&o.EtcdPasswordFile, "etcd-password-file", o.EtcdPasswordFile, "file holding the password of --etcd-username; https endpoints only ($MESHFED_ETCD_PASSWORD_FILE)")
 	fs.StringVar(&o.ListenHost, "listen-host", o.ListenHost, "address the outbound listeners bind to")
 	fs.StringVar(&o.AdminAddr, "admin-address", o.AdminAddr, "address of /healthz, /readyz and /debug/endpoints; 0 disables")
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on --admin-address")
@@ -194,6 +202,9 @@ func (o *Options) Validate() error {
 	}
 	if (o.EtcdCertFile == "") != (o.EtcdKeyFile == "") {
 		errs = append(errs, errors.New("--etcd-cert-file and --etcd-key-file go together"))
+	}
+	if (o.EtcdUsername == "") != (o.EtcdPasswordFile == "") {
+		errs = append(errs, errors.New("--etcd-username and --etcd-password-file go together"))
 	}
 	if n := countSet(o.CertFile, o.KeyFile, o.CAFile); n != 0 && n != 3 {
 		errs = append(errs, errors.New("--cert-file, --key-file and --ca-file go together"))

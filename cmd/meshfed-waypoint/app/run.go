@@ -68,12 +68,24 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 // storeRetry is the wait between attempts to reach the federation store at start.
 const storeRetry = 2 * time.Second
 
-// connectStore connects to the federation store, trying again while it does not answer,
-// until ctx ends.
+// A store that refuses the waypoint's user (the hub creates it once it has published the
+// waypoint) is retried after accessRetry, then twice as long each time up to accessRetryMax.
+const (
+	accessRetry    = time.Second
+	accessRetryMax = 10 * time.Second
+)
+
+// connectStore connects to the federation store, trying again while it does not answer or
+// refuses the waypoint's user, until ctx ends.
 func connectStore(ctx context.Context, o Options, log *slog.Logger) (*store.Client, error) {
-	cfg := store.ClientConfig{Endpoints: o.EtcdEndpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile, Logger: log}
+	// The waypoint reads only its namespace: Scope keeps every read inside the one prefix a
+	// waypoint's etcd role grants (federation/store, "Access").
+	cfg := store.ClientConfig{
+		Endpoints: o.EtcdEndpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile,
+		Username: o.EtcdUsername, PasswordFile: o.EtcdPasswordFile, Scope: store.NamespacePrefix(o.Namespace), Logger: log,
+	}
 	for {
-		st, err := store.Connect(ctx, cfg)
+		st, err := store.ConnectAwaitingAccess(ctx, cfg, accessRetry, accessRetryMax)
 		if err == nil {
 			return st, nil
 		}

@@ -27,6 +27,9 @@ const (
 // errNoDataDir reports a Config without a data directory.
 var errNoDataDir = errors.New("no data dir")
 
+// errTLSMismatch reports TLS files with an http client URL, or an https one without them.
+var errTLSMismatch = errors.New("an https client URL and TLS files (CertFile, KeyFile) go together")
+
 // Config configures an etcd server running inside the hub process.
 type Config struct {
 	// DataDir holds the WAL and the database. Starting again on the same directory resumes the
@@ -34,7 +37,7 @@ type Config struct {
 	DataDir string
 	// Name is the etcd member name; default DefaultName.
 	Name string
-	// ClientURL is where clients connect (https:// when CertFile is set); default
+	// ClientURL is where clients connect: https:// exactly when CertFile is set; default
 	// DefaultClientURL.
 	ClientURL string
 	// PeerURL is the raft peer URL; a single member never receives peer traffic, but etcd binds
@@ -124,6 +127,10 @@ func (cfg Config) etcdConfig(closing *atomic.Bool) (*embed.Config, error) {
 	peer, err := url.Parse(orDefault(cfg.PeerURL, DefaultPeerURL))
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse peer URL %s: %w", cfg.PeerURL, err)
+	}
+	if tlsFiles := cfg.CertFile != "" || cfg.KeyFile != "" || cfg.ClientCAFile != ""; tlsFiles != (client.Scheme == "https") {
+		// etcd would serve plain HTTP on an http URL and ignore the TLS files: refuse instead.
+		return nil, fmt.Errorf("failed to configure embedded etcd %s: %w", client.Redacted(), errTLSMismatch)
 	}
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,5 +91,24 @@ func TestCompactionRetention(t *testing.T) {
 		if got := compactionRetention(tt.in); got != tt.want {
 			t.Errorf("compactionRetention(%s) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestStartRefusesTLSMismatch(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"TLS files on http", Config{ClientURL: "http://127.0.0.1:1", CertFile: "tls.crt", KeyFile: "tls.key"}},
+		{"client CA on http", Config{ClientURL: "http://127.0.0.1:1", ClientCAFile: "ca.crt"}},
+		{"https without TLS files", Config{ClientURL: "https://127.0.0.1:1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.DataDir = t.TempDir()
+			if _, err := tt.cfg.etcdConfig(new(atomic.Bool)); !errors.Is(err, errTLSMismatch) {
+				t.Fatalf("etcdConfig = %v, want errTLSMismatch", err)
+			}
+		})
 	}
 }

@@ -26,11 +26,8 @@ var ErrNoNamespace = errors.New("namespace does not exist")
 // exist (CheckSecrets). It fails with membership.ErrNotOwned on the first object that exists without
 // meshfed's managed-by label, and leaves that object alone.
 func Apply(ctx context.Context, c client.Client, side string, s Spec, out io.Writer) error {
-	if err := c.Get(ctx, client.ObjectKey{Name: s.Namespace}, &corev1.Namespace{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("failed to apply the waypoint of %s in %s: %w", s.Namespace, side, ErrNoNamespace)
-		}
-		return fmt.Errorf("failed to get namespace %s in %s: %w", s.Namespace, side, err)
+	if err := checkNamespace(ctx, c, side, s.Namespace); err != nil {
+		return err
 	}
 	if err := CheckSecrets(ctx, c, side, s); err != nil {
 		return err
@@ -75,6 +72,17 @@ func prune(ctx context.Context, c client.Client, side string, wanted []client.Ob
 		if err := membership.Remove(ctx, c, side, obj, out); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkNamespace fails with ErrNoNamespace when namespace ns does not exist.
+func checkNamespace(ctx context.Context, c client.Client, side, ns string) error {
+	if err := c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to apply the waypoint of %s in %s: %w", ns, side, ErrNoNamespace)
+		}
+		return fmt.Errorf("failed to get namespace %s in %s: %w", ns, side, err)
 	}
 	return nil
 }

@@ -1,14 +1,19 @@
 package waypoint
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/cli"
 	"github.com/meshfed/meshfed/internal/cmdline"
 )
@@ -31,6 +36,9 @@ type applyFlags struct {
 	serviceType string
 	dryRun      bool
 	placement   placementFlags
+	// storeCA is --store-ca-secret; issueStore is set when apply issues the store certificate.
+	storeCA    string
+	issueStore bool
 }
 
 // placementFlags are the flags of where the pods run, what they may use and how they scale.
@@ -110,8 +118,8 @@ waypoint's ServiceAccount meshfed-waypoint, a ClusterRole and ClusterRoleBinding
 meshfed-waypoint-NAMESPACE that let it get Nodes (it reads its Node's topology labels to learn its
 region, zone and subzone), the Deployment meshfed-waypoint and the Service meshfed-waypoint (HBONE
 on port 15008, TCP and UDP). The pods mount the Secret --cert-secret (keys tls.crt, tls.key,
-ca.crt) read-only for their HBONE certificates, and --etcd-secret (same keys), if given, for a TLS
-federation store. The pods run with GOMAXPROCS set to --procs (default 2) rather than every CPU of
+ca.crt) read-only for their HBONE certificates, and a Secret with their store client certificate
+(same keys) when the store is https. The pods run with GOMAXPROCS set to --procs (default 2) rather than every CPU of
 the node: a waypoint's CPU per request grows with the number of Ps at a moderate load.
 
 Placement: --node-selector and --toleration put the pods on dedicated nodes; with more than one
@@ -128,12 +136,19 @@ Before writing anything it checks, on the hub (--hub-context), that --cluster is
 --network is the network it joined with (without --network, the hub's is used), and, in the
 member, that the namespace and the certificate Secrets exist with their keys.
 
+With https --etcd-endpoints and no --etcd-secret, apply issues the store client certificate
+itself: it reads the hub's CA from --store-ca-secret on the hub, signs a certificate for the etcd
+user meshfed-waypoint:NAMESPACE:CLUSTER (which reads that namespace's records only), valid 30
+days, and writes it into the Secret meshfed-waypoint-store of the namespace. Running apply again
+keeps that Secret while it has more than 10 days left, and issues a new one (rolling the pods)
+otherwise: re-run apply to renew it. --etcd-secret names a Secret you provide instead.
+
 It uses server-side apply and prints, for each object, created, configured or unchanged; applying
 again with the same flags prints only unchanged. An object that exists without the label
 app.kubernetes.io/managed-by=meshfed is never taken over: apply stops with an error naming it.
 With --dry-run it prints the objects as YAML and contacts no cluster (then --network is needed).`,
 		Example: `  meshfedctl waypoint apply -n shop --cluster east-1 --hub-context kind-hub --member-context kind-east-1 \
-    --etcd-endpoints http://172.18.0.2:32379`,
+    --etcd-endpoints https://172.18.0.2:32379`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.placement.replicasSet = cmd.Flags().Changed("replicas")
 			if err := f.validate(); err != nil {
@@ -153,6 +168,11 @@ With --dry-run it prints the objects as YAML and contacts no cluster (then --net
 			if err != nil {
 				return err
 			}
+			if f.issueStore {
+				if err := f.issueStoreCert(cmd.Context(), hub, member, streams.Out); err != nil {
+					return err
+				}
+			}
 			return Apply(cmd.Context(), member, f.pair.MemberContext(), f.spec, streams.Out)
 		},
 	}
@@ -166,7 +186,8 @@ With --dry-run it prints the objects as YAML and contacts no cluster (then --net
 	fs.StringVar(&f.spec.Image, "image", DefaultImage, "waypoint container image")
 	fs.Int32Var(&f.spec.Replicas, "replicas", DefaultReplicas, "number of waypoint pods")
 	fs.StringVar(&f.spec.CertSecret, "cert-secret", DefaultCertSecret, "Secret with the waypoint's tls.crt, tls.key and ca.crt")
-	fs.StringVar(&f.spec.EtcdSecret, "etcd-secret", "", "Secret with tls.crt, tls.key and ca.crt for a TLS federation store (default: none, plain HTTP)")
+	fs.StringVar(&f.spec.EtcdSecret, "etcd-secret", "", "Secret with tls.crt, tls.key and ca.crt for a TLS federation store (default: with https endpoints, "+wellknown.WaypointStoreSecret+", issued by apply)")
+	fs.StringVar(&f.storeCA, "store-ca-secret", DefaultStoreCA.String(), "NAMESPACE/NAME of the hub's store CA Secret, which signs the store certificate apply issues")
 	fs.StringVar(&f.serviceType, "service-type", string(corev1.ServiceTypeClusterIP), "type of the waypoint Service: ClusterIP, NodePort or LoadBalancer (other networks need an address they can reach)")
 	fs.Int32Var(&f.spec.Procs, "procs", DefaultProcs, "GOMAXPROCS of the waypoint pods: 1 costs the least CPU per request at moderate load, more serve more requests per pod; 0 leaves Go's default (every CPU of the node, or the container's CPU limit)")
 	f.placement.addFlags(fs, &f.spec.Drain)
@@ -206,11 +227,34 @@ func (f *applyFlags) validate() error {
 	if f.spec.Procs < 0 || f.spec.Procs > MaxProcs {
 		errs = append(errs, fmt.Errorf("invalid --procs %d: want 0 (Go's default) to %d", f.spec.Procs, MaxProcs))
 	}
+	if NeedsStoreCert(f.spec.EtcdEndpoints) && f.spec.EtcdSecret == "" {
+		f.spec.EtcdSecret, f.issueStore = wellknown.WaypointStoreSecret, true
+	}
+	if ns, name, ok := strings.Cut(f.storeCA, "/"); !ok || ns == "" || name == "" {
+		errs = append(errs, fmt.Errorf("invalid --store-ca-secret %q: want NAMESPACE/NAME", f.storeCA))
+	}
 	if f.spec.CertSecret == "" {
 		errs = append(errs, errors.New("--cert-secret must not be empty: the waypoint needs its HBONE certificate"))
 	}
 	errs = append(errs, f.placement.apply(&f.spec))
 	return errors.Join(errs...)
+}
+
+// issueStoreCert reads the hub's CA and makes the member's store Secret current
+// (EnsureStoreSecret), after checking the namespace exists.
+func (f *applyFlags) issueStoreCert(ctx context.Context, hub, member client.Client, out io.Writer) error {
+	side := f.pair.MemberContext()
+	if err := checkNamespace(ctx, member, side, f.spec.Namespace); err != nil {
+		return err
+	}
+	ns, name, _ := strings.Cut(f.storeCA, "/")
+	now := time.Now()
+	ca, err := ReadStoreCA(ctx, hub, client.ObjectKey{Namespace: ns, Name: name}, now)
+	if err != nil {
+		return err
+	}
+	f.spec.StoreCert, err = EnsureStoreSecret(ctx, member, side, ca, f.spec, now, out)
+	return err
 }
 
 func newDeleteCommand(streams cli.Streams) *cobra.Command {

@@ -150,6 +150,10 @@ func TestWaypoint(t *testing.T) {
 			t.Fatalf("apply err = %v, want ErrNoNamespace", err)
 		}
 	})
+
+	t.Run("an https store: apply issues, keeps and renews the store certificate", func(t *testing.T) {
+		testStoreCert(t, c, kubeconfig)
+	})
 }
 
 // checkObjects checks what apply created in ns: the pods are what the hub's derived Services
