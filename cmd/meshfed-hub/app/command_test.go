@@ -68,7 +68,7 @@ func TestAwaitNamespace(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- cmdline.Execute(ctx, cmd, []string{"--kubeconfig", hub.KubeconfigFile(t), "--namespace", "hub-system",
-			"--data-dir", t.TempDir(), "--embedded-etcd-client-url", "http://" + freeAddr(t),
+			"--data-dir", t.TempDir(), "--embedded-etcd-client-url", "https://" + freeAddr(t),
 			"--embedded-etcd-peer-url", "http://" + freeAddr(t), "--metrics-bind-address", "0", "--health-probe-bind-address", "0"})
 	}()
 	time.Sleep(2 * time.Second) // ten polls
