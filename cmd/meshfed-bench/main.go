@@ -3,10 +3,8 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
-	"os/signal"
 
 	"github.com/spf13/cobra"
 
@@ -17,12 +15,7 @@ import (
 	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := cmdline.Execute(ctx, newCommand(), os.Args[1:])
-	stop()
-	os.Exit(cmdline.Exit(os.Stderr, err))
-}
+func main() { cmdline.Main(newCommand()) }
 
 // newCommand is meshfed-bench's command tree: one subcommand per benchmark, the shared log
 // flags (progress goes to stderr), --version and version.

@@ -5,18 +5,8 @@
 package main
 
 import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/meshfed/meshfed/cmd/meshfed-dns/app"
 	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := cmdline.Execute(ctx, app.NewCommand(), os.Args[1:])
-	stop()
-	os.Exit(cmdline.Exit(os.Stderr, err))
-}
+func main() { cmdline.Main(app.NewCommand()) }

@@ -5,18 +5,10 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/meshfed/meshfed/cmd/meshfed-waypoint/app"
 	"github.com/meshfed/meshfed/internal/cmdline"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := cmdline.Execute(ctx, app.NewCommand(os.Getenv), os.Args[1:])
-	stop()
-	os.Exit(cmdline.Exit(os.Stderr, err))
-}
+func main() { cmdline.Main(app.NewCommand(os.Getenv)) }

@@ -5,5 +5,8 @@
 // command itself exits with code 1.
 //
 // Commands are cobra commands; Prepare wires a command tree, Execute runs it, and Exit turns
-// the result into the message and exit code main should use.
+// the result into the message and exit code main should use. Main does all of it for a main
+// function, under a context that SIGINT and SIGTERM cancel. NewServerCommand builds the command
+// of a long-running program (the hub, a waypoint, meshfed-dns) from its flags, validation and
+// run function.
 package cmdline
