@@ -1,6 +1,7 @@
 package dnsbench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchcmd"
 )
 
 // Flags configure one benchmark run.
@@ -63,28 +67,19 @@ func (f *Flags) Validate() error {
 // NewCommand returns the `dns` subcommand writing its table to out and progress to log.
 func NewCommand(out io.Writer, log *slog.Logger) *cobra.Command {
 	f := DefaultFlags()
-	cmd := &cobra.Command{
+	return benchcmd.New(out, benchcmd.Spec[Result]{
 		Use:   "dns",
 		Short: "Queries per second, latency and memory of meshfed-dns against CoreDNS serving the same names from zone files",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.Validate(); err != nil {
-				return err
-			}
-			res, err := Run(cmd.Context(), f, log)
-			if err != nil {
-				return err
-			}
-			PrintTable(out, res)
-			return nil
+		AddFlags: func(fs *pflag.FlagSet) {
+			fs.IntVar(&f.Services, "services", f.Services, "global services (ServiceImports) served by both servers")
+			fs.IntVar(&f.Rounds, "rounds", f.Rounds, "rounds; each measures both servers, in alternating order")
+			fs.DurationVar(&f.Duration, "duration", f.Duration, "length of each measured phase")
+			fs.DurationVar(&f.Warmup, "warmup", f.Warmup, "unmeasured load before each server's phases of a round")
+			fs.IntVar(&f.Concurrency, "concurrency", f.Concurrency, "closed-loop clients of the throughput phase")
+			fs.StringVar(&f.DNSBinary, "dns-binary", f.DNSBinary, "a prebuilt meshfed-dns (default: go build from the module)")
 		},
-	}
-	fs := cmd.Flags()
-	fs.IntVar(&f.Services, "services", f.Services, "global services (ServiceImports) served by both servers")
-	fs.IntVar(&f.Rounds, "rounds", f.Rounds, "rounds; each measures both servers, in alternating order")
-	fs.DurationVar(&f.Duration, "duration", f.Duration, "length of each measured phase")
-	fs.DurationVar(&f.Warmup, "warmup", f.Warmup, "unmeasured load before each server's phases of a round")
-	fs.IntVar(&f.Concurrency, "concurrency", f.Concurrency, "closed-loop clients of the throughput phase")
-	fs.StringVar(&f.DNSBinary, "dns-binary", f.DNSBinary, "a prebuilt meshfed-dns (default: go build from the module)")
-	return cmd
+		Validate: f.Validate,
+		Run:      func(ctx context.Context) (Result, error) { return Run(ctx, f, log) },
+		Print:    PrintTable,
+	})
 }

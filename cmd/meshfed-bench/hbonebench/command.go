@@ -1,13 +1,15 @@
 package hbonebench
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
-	"github.com/meshfed/meshfed/internal/cmdline"
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchcmd"
 )
 
 // Flags configure one benchmark run.
@@ -23,23 +25,17 @@ type Flags struct {
 // NewCommand returns the `hbone` subcommand writing its table to out.
 func NewCommand(out io.Writer) *cobra.Command {
 	f := &Flags{}
-	cmd := &cobra.Command{
+	return benchcmd.New(out, benchcmd.Spec[[]Result]{
 		Use:   "hbone",
 		Short: "Compare TCP, TLS 1.3, HBONE/h2 and HBONE/h3 on loopback",
-		Args:  cmdline.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := Run(cmd.Context(), *f)
-			if err != nil {
-				return err
-			}
-			PrintTable(out, res)
-			return nil
+		AddFlags: func(fs *pflag.FlagSet) {
+			fs.DurationVar(&f.Duration, "duration", 2*time.Second, "length of each measurement")
+			fs.IntVar(&f.Parallel, "parallel", 16, "streams in the parallel throughput run")
+			fs.IntVar(&f.SetupRounds, "setup-rounds", 200, "tunnels opened to time setup")
 		},
-	}
-	cmd.Flags().DurationVar(&f.Duration, "duration", 2*time.Second, "length of each measurement")
-	cmd.Flags().IntVar(&f.Parallel, "parallel", 16, "streams in the parallel throughput run")
-	cmd.Flags().IntVar(&f.SetupRounds, "setup-rounds", 200, "tunnels opened to time setup")
-	return cmd
+		Run:   func(ctx context.Context) ([]Result, error) { return Run(ctx, *f) },
+		Print: PrintTable,
+	})
 }
 
 // PrintTable writes results as a table followed by the target checks.

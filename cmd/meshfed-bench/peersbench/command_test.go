@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/loadgen"
 )
 
 // TestCommandSmoke runs one tiny round through the real haproxy and nginx (installing them
@@ -55,7 +57,7 @@ func TestFlagsValidate(t *testing.T) {
 		"repeated workers": func(f *Flags) { f.Workers = []int{1, 1} },
 		"no clients":       func(f *Flags) { f.Concurrency = 0 },
 		"too many requests": func(f *Flags) {
-			f.Rate, f.Duration = maxRate, time.Hour
+			f.Rate, f.Duration = loadgen.MaxRate, time.Hour
 		},
 	} {
 		f := DefaultFlags()

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"time"
+
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchstat"
 )
 
 // PrintTables writes the absolute figures of every subject, then the ratios waypoint/peer.
@@ -19,11 +20,11 @@ func PrintTables(w io.Writer, res Result) {
 	for _, s := range sums {
 		add50, add99, c1k, c1kMax, peak := "-", "-", "-", "-", "-"
 		if s.kind != kindDirect {
-			add50, add99 = signed(s.AddedP50), signed(s.AddedP99)
+			add50, add99 = benchstat.Signed(s.AddedP50), benchstat.Signed(s.AddedP99)
 			c1k, c1kMax, peak = fmt.Sprintf("%.3f", s.CoresPer1k), fmt.Sprintf("%.3f", s.CoresPer1kMax), fmt.Sprintf("%.1f", s.PeakMiB)
 		}
 		fmt.Fprintf(w, "%-15s %8.1f %6d %7d %9s %9s %9s %9s %9s %12s %13s %8s %10.0f\n", s.name(), s.Rate, s.Errors, s.Dropped,
-			dur(s.P50), dur(s.P99), add50, add99, dur(s.LagP99), c1k, c1kMax, peak, s.MaxRate)
+			benchstat.Duration(s.P50), benchstat.Duration(s.P99), add50, add99, benchstat.Duration(s.LagP99), c1k, c1kMax, peak, s.MaxRate)
 	}
 	fmt.Fprintf(w, "\n%-32s %8s %8s %12s %13s %9s %10s\n", "waypoint / peer (same workers)", "+p50", "+p99", "cores/1k rps", "cores/1k@max", "peak RSS", "max req/s")
 	for _, r := range ratios(sums) {
@@ -43,18 +44,4 @@ func times(r float64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.2f×", r)
-}
-
-func dur(d time.Duration) string {
-	if d == 0 {
-		return "-"
-	}
-	return d.Round(time.Microsecond).String()
-}
-
-func signed(d time.Duration) string {
-	if d >= 0 {
-		return "+" + d.Round(time.Microsecond).String()
-	}
-	return d.Round(time.Microsecond).String()
 }

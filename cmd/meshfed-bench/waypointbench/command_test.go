@@ -47,7 +47,7 @@ func TestFlagsValidate(t *testing.T) {
 		"no clients":       func(f *Flags) { f.Concurrency = 0 },
 		"too many clients": func(f *Flags) { f.Concurrency = 5000 },
 		"too many requests": func(f *Flags) {
-			f.Rate, f.Duration = maxRate, time.Hour
+			f.Rate, f.Duration = loadgen.MaxRate, time.Hour
 		},
 	} {
 		f := DefaultFlags()

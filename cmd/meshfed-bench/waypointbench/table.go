@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchstat"
 )
 
 // The targets of the waypoint (the figures; Istio's waypoint is ~0.25 vCPU and 60 MB
@@ -32,10 +34,10 @@ func PrintTable(w io.Writer, res Result) {
 		}
 		add50, add99 := "-", "-"
 		if direct != nil && p != direct {
-			add50, add99 = signed(p.P50-direct.P50), signed(p.P99-direct.P99)
+			add50, add99 = benchstat.Signed(p.P50-direct.P50), benchstat.Signed(p.P99-direct.P99)
 		}
 		fmt.Fprintf(w, "%-17s %8.1f %6d %7d %9s %9s %9s %9s %9s %9s %9s %10.0f\n", p.Name, p.Rate, p.Errors+int(p.MaxErrors), p.Dropped,
-			dur(p.P50), dur(p.P90), dur(p.P99), dur(p.Max), add50, add99, dur(p.LagP99), p.MaxRate)
+			benchstat.Duration(p.P50), benchstat.Duration(p.P90), benchstat.Duration(p.P99), benchstat.Duration(p.Max), add50, add99, benchstat.Duration(p.LagP99), p.MaxRate)
 	}
 	fmt.Fprintf(w, "\n%-8s %-8s %-17s %7s %7s %12s %8s %9s %10s %13s\n",
 		"process", "cluster", "path", "CPU s", "cores", "cores/1k rps", "RSS MiB", "peak MiB", "cores@max", "cores/1k@max")
@@ -78,11 +80,11 @@ func checks(res Result) []string {
 	if direct != nil && same != nil {
 		add50, add99 := same.P50-direct.P50, same.P99-direct.P99
 		out = append(out,
-			fmt.Sprintf("%s same-network adds %s to p50 over direct (target ≤ %s)", mark(add50 <= targetAddedP50), signed(add50), targetAddedP50),
-			fmt.Sprintf("%s same-network adds %s to p99 over direct (target ≤ %s)", mark(add99 <= targetAddedP99), signed(add99), targetAddedP99))
+			fmt.Sprintf("%s same-network adds %s to p50 over direct (target ≤ %s)", mark(add50 <= targetAddedP50), benchstat.Signed(add50), targetAddedP50),
+			fmt.Sprintf("%s same-network adds %s to p99 over direct (target ≤ %s)", mark(add99 <= targetAddedP99), benchstat.Signed(add99), targetAddedP99))
 	}
 	if direct != nil && relay != nil {
-		line := fmt.Sprintf("· reference: the bare TCP relay adds %s to p50 and %s to p99 over direct", signed(relay.P50-direct.P50), signed(relay.P99-direct.P99))
+		line := fmt.Sprintf("· reference: the bare TCP relay adds %s to p50 and %s to p99 over direct", benchstat.Signed(relay.P50-direct.P50), benchstat.Signed(relay.P99-direct.P99))
 		if len(relay.Waypoints) == 1 {
 			line += fmt.Sprintf(" and uses %.3f cores per 1,000 req/s", per1k(relay.Waypoints[0].Cores(), relay.Rate))
 		}
@@ -118,18 +120,4 @@ func mark(ok bool) string {
 		return "✓"
 	}
 	return "✗"
-}
-
-func dur(d time.Duration) string {
-	if d == 0 {
-		return "-"
-	}
-	return d.Round(time.Microsecond).String()
-}
-
-func signed(d time.Duration) string {
-	if d >= 0 {
-		return "+" + d.Round(time.Microsecond).String()
-	}
-	return d.Round(time.Microsecond).String()
 }
