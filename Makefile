@@ -112,7 +112,7 @@ verify: generate manifests ## Regenerate, check formatting and modules, fail on 
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned) with the project's config.
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 ##@ Tools
 
