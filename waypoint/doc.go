@@ -23,7 +23,7 @@
 //
 // # Per-request routes
 //
-// A port whose appProtocol or name says HTTP, h2c or gRPC (ProtocolOf) is served as HTTP/1.1
+// A port whose appProtocol or name says HTTP, h2c or gRPC (table.ProtocolOf) is served as HTTP/1.1
 // and h2c: every request is picked from the plan by requests in flight, sent over a
 // per-endpoint connection pool whose connections Outbound.dial opens (direct or through a
 // tunnel), retried on another endpoint as far as its method and body allow, and its 5xx and

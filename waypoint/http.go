@@ -9,6 +9,8 @@ import (
 	"net/http/httputil"
 	"sync"
 	"time"
+
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // Timeouts of the client side of per-request routes.
@@ -51,8 +53,8 @@ func clientProtocols() *http.Protocols {
 // exchange is what the proxy learns about one client request while serving it.
 type exchange struct {
 	port    int32
-	route   *Route // the route of the first try; nil when there was none
-	cluster string // the cluster whose endpoint answered; noCluster when none did
+	route   *table.Route // the route of the first try; nil when there was none
+	cluster string       // the cluster whose endpoint answered; noCluster when none did
 }
 
 type exchangeKey struct{}

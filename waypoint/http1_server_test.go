@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // h1Route starts a waypoint whose per-request route on a new port leads to b, and returns
@@ -26,7 +27,7 @@ func h1Route(t *testing.T, b *rawBackend) (*env, int32) {
 	ep := endpoint(host, int32(bp), sameZone)
 	ep.Ports[0].Name = "http"
 	e.put(httpService(port, model.ModeAny, "http", "http"), endpoints("east", ep))
-	e.waitRoute("http route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 1 })
+	e.waitRoute("http route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 1 })
 	return e, port
 }
 

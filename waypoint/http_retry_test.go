@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // send makes one request with a body of size bytes (known length) and header h.
@@ -92,7 +93,7 @@ func TestHTTPConnectFailureRetriedForAnyMethod(t *testing.T) {
 	deadEp := endpoint("127.0.0.84", dead, sameZone)
 	deadEp.Ports[0].Name = "http"
 	e.put(httpService(port, model.ModeAny, "http", ""), endpoints("east", good.endpoint(sameZone), deadEp))
-	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 2 })
+	e.waitRoute("route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 2 })
 	c := newClient(t)
 	e.eventually("listener", func() bool { return get(t.Context(), c, port).err == nil })
 	for i := range 30 {

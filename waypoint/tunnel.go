@@ -6,84 +6,29 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
+	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // errTunnelTimeout is the cause of a tunnel dial cut short by the per-try timeout.
 var errTunnelTimeout = errors.New("tunnel dial timed out")
 
-// peerSet is the HBONE addresses of one cluster's waypoints (its WaypointsRecord) as one
-// snapshot knows them. Tunnels take the addresses in turn.
-type peerSet struct {
-	cluster string
-	addrs   []string
-	next    atomic.Uint64
-}
-
-// pick returns the next address in turn.
-func (p *peerSet) pick() string {
-	return p.addrs[(p.next.Add(1)-1)%uint64(len(p.addrs))]
-}
-
-// peerSets returns the peers of every cluster with at least one waypoint address; nil when
-// HBONE is off.
-func peerSets(st *state, o *HBONEOptions) map[string]*peerSet {
-	if !o.Enabled() {
-		return nil
-	}
-	out := make(map[string]*peerSet, len(st.waypoints))
-	for cluster, rec := range st.waypoints {
-		if len(rec.Addresses) > 0 {
-			out[cluster] = &peerSet{cluster: cluster, addrs: slices.Clone(rec.Addresses)}
-		}
-	}
-	return out
-}
-
-// tunnelPeers returns the peers an endpoint of cluster on another network is tunneled
-// through, or nil and the reason it cannot be routed.
-func (b *builder) tunnelPeers(cluster string) (*peerSet, string) {
-	if !b.opts.HBONE.Enabled() {
-		return nil, SkipNoHBONE
-	}
-	if p := b.peers[cluster]; p != nil {
-		return p, ""
-	}
-	return nil, SkipNoWaypoint
-}
-
-// tunnelHostKey is the host key of a target reached through HBONE, distinct from the same
-// target reached directly so that the two paths keep separate outlier state.
-func tunnelHostKey(key string) string { return key + " via hbone" }
-
-// setVia records that h is tunneled through via (nothing when via is nil).
-func (r *Route) setVia(h *host, via *peerSet) {
-	if via == nil {
-		return
-	}
-	if r.via == nil {
-		r.via = make(map[*host]*peerSet)
-	}
-	r.via[h] = via
-}
-
 // open connects to h: directly over TCP when it is on this waypoint's network, else through an
 // HBONE tunnel to a waypoint of its cluster. Each try is bounded by ConnectTimeout.
-func (o *Outbound) open(ctx context.Context, r *Route, h *host) (net.Conn, error) {
-	via := r.via[h]
+func (o *Outbound) open(ctx context.Context, r *table.Route, h *balance.Host) (net.Conn, error) {
+	via := r.Via(h)
 	if via == nil {
 		d := net.Dialer{Timeout: o.opts.ConnectTimeout}
-		return d.DialContext(ctx, "tcp", h.addr)
+		return d.DialContext(ctx, "tcp", h.Addr())
 	}
 	if o.tunnels == nil {
-		return nil, fmt.Errorf("failed to tunnel to %s: HBONE dialer not running", h.addr)
+		return nil, fmt.Errorf("failed to tunnel to %s: HBONE dialer not running", h.Addr())
 	}
-	return o.tunnels.dial(ctx, via, h.addr)
+	return o.tunnels.dial(ctx, via, h.Addr())
 }
 
 // tunnels opens HBONE tunnels to endpoints on other networks through their clusters'
@@ -116,12 +61,12 @@ func (t *tunnels) close() { _ = t.dialer.Close() }
 // to be a waypoint of this namespace whose certificate names via's cluster. The per-try
 // timeout bounds the dial only (hbone.Dialer.Dial's context does not outlive the dial); the
 // dial's context is released when the returned conn is closed (or ctx ends).
-func (t *tunnels) dial(ctx context.Context, via *peerSet, target string) (net.Conn, error) {
+func (t *tunnels) dial(ctx context.Context, via *table.Peers, target string) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(target)
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse tunnel target %s: %w", target, err)
 	}
-	peer := hbone.Peer{Address: via.pick(), Identity: t.peerID, Cluster: via.cluster, Protocol: t.proto}
+	peer := hbone.Peer{Address: via.Pick(), Identity: t.peerID, Cluster: via.Cluster(), Protocol: t.proto}
 	tctx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(t.timeout, func() { cancel(errTunnelTimeout) })
 	c, err := t.dialer.Dial(tctx, peer, ap, hbone.Metadata{ForwardedFor: clientAddr(ctx)})
@@ -134,7 +79,7 @@ func (t *tunnels) dial(ctx context.Context, via *peerSet, target string) (net.Co
 			err = fmt.Errorf("%w after %s: %w", errTunnelTimeout, t.timeout, err)
 		}
 		cancel(nil)
-		return nil, fmt.Errorf("failed to tunnel to %s via %s (cluster %s): %w", target, peer.Address, via.cluster, err)
+		return nil, fmt.Errorf("failed to tunnel to %s via %s (cluster %s): %w", target, peer.Address, via.Cluster(), err)
 	}
 	return &tunnelConn{Conn: c, cancel: func() { cancel(nil) }}, nil
 }
@@ -171,14 +116,6 @@ func clientAddr(ctx context.Context) netip.Addr {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap()
-}
-
-// viaAddrs returns the waypoint addresses h is tunneled through, nil for a direct endpoint.
-func (r *Route) viaAddrs(h *host) []string {
-	if p := r.via[h]; p != nil {
-		return p.addrs
-	}
-	return nil
 }
 
 // crossNetworkMode describes, for /debug/endpoints, how endpoints on other networks are

@@ -1,10 +1,12 @@
-package waypoint
+package table
 
 import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
+
+	"github.com/meshfed/meshfed/waypoint/balance"
 )
 
 // Route is one global-service port as this waypoint serves it: the endpoints it may address
@@ -40,10 +42,10 @@ type Route struct {
 	Problem string
 
 	ejected []bool
-	hosts   []*host
-	pool    *pool
+	hosts   []*balance.Host
+	pool    *balance.Pool
 	expires time.Time
-	via     map[*host]*peerSet // the waypoints an endpoint on another network is tunneled through
+	via     map[*balance.Host]*Peers // the waypoints an endpoint on another network is tunneled through
 }
 
 // Skipped is an endpoint left out of a route, with the reason.
@@ -67,10 +69,21 @@ const (
 
 // InFlight implements priority.InFlight: connections currently open (or being connected) to
 // endpoint i.
-func (r *Route) InFlight(i int) int64 { return r.hosts[i].inflight.Load() }
+func (r *Route) InFlight(i int) int64 { return r.hosts[i].InFlight.Load() }
 
 // Ejected reports whether outlier detection ejected endpoint i when the route was built.
 func (r *Route) Ejected(i int) bool { return r.ejected[i] }
 
 // Service is the route's service as namespace/name.
 func (r *Route) Service() string { return r.Namespace + "/" + r.Name }
+
+// Host returns the balancing state of endpoint i (outlier detection and in-flight counts).
+func (r *Route) Host(i int) *balance.Host { return r.hosts[i] }
+
+// Hosts returns the balancing state of every endpoint, in the order of Endpoints; callers
+// must not change the slice.
+func (r *Route) Hosts() []*balance.Host { return r.hosts }
+
+// Pool is the outlier detection of the route's service port, shared by the routes that
+// replace this one.
+func (r *Route) Pool() *balance.Pool { return r.pool }

@@ -1,4 +1,4 @@
-package waypoint
+package balance
 
 import (
 	"strconv"
@@ -76,11 +76,11 @@ func TestPoolEjection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPool(tt.opts.withDefaults())
-			hosts := make([]*host, tt.hosts)
+			p := NewPool(tt.opts.WithDefaults())
+			hosts := make([]*Host, tt.hosts)
 			for i := range hosts {
 				addr := "127.0.0.1:" + strconv.Itoa(1000+i)
-				hosts[i] = p.host(hostKey("east", addr), "east", addr)
+				hosts[i] = p.Host(HostKey("east", addr), "east", addr)
 			}
 			now := t0
 			for i, s := range tt.steps {
@@ -90,21 +90,21 @@ func TestPoolEjection(t *testing.T) {
 				}
 				h := hosts[s.host]
 				if s.success {
-					p.success(h)
+					p.Success(h)
 					continue
 				}
 				ejected := false
 				for range s.fails {
-					ejected = p.failure(h, now) || ejected
+					ejected = p.Failure(h, now) || ejected
 				}
 				if ejected != s.wantEjected {
 					t.Fatalf("step %d: ejected = %v, want %v", i, ejected, s.wantEjected)
 				}
 				if s.wantEjected {
-					if got := p.ejectedUntil(h, now); !got.Equal(now.Add(s.wantUntil)) {
+					if got := p.EjectedUntil(h, now); !got.Equal(now.Add(s.wantUntil)) {
 						t.Fatalf("step %d: ejected until %s, want +%s", i, got.Sub(now), s.wantUntil)
 					}
-					if !p.ejectedUntil(h, now.Add(s.wantUntil)).IsZero() {
+					if !p.EjectedUntil(h, now.Add(s.wantUntil)).IsZero() {
 						t.Fatalf("step %d: still ejected when the time has passed", i)
 					}
 				}

@@ -1,4 +1,4 @@
-package waypoint
+package table
 
 import (
 	"cmp"
@@ -13,11 +13,13 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
 	"github.com/meshfed/meshfed/federation/store"
+
+	"github.com/meshfed/meshfed/waypoint/balance"
 )
 
-// TableView is the endpoint table at one store revision: one Route per service port that has a
+// View is the endpoint table at one store revision: one Route per service port that has a
 // waypoint port, sorted by listen port. It is immutable and shared by all connections.
-type TableView struct {
+type View struct {
 	// Revision is the store revision the view reflects.
 	Revision int64
 	// Routes are sorted by ListenPort; a listen port appears once.
@@ -30,23 +32,23 @@ type TableView struct {
 }
 
 // Route returns the route listening on port, or nil.
-func (s *TableView) Route(port int32) *Route { return s.byPort[port] }
+func (s *View) Route(port int32) *Route { return s.byPort[port] }
 
 // builder turns store state into a Snapshot for one waypoint. pools carries outlier state from
 // one build to the next.
 type builder struct {
 	opts  Options
 	log   *slog.Logger
-	pools map[string]*pool
-	peers map[string]*peerSet // HBONE peers by cluster, for the build in progress
+	pools map[string]*balance.Pool
+	peers map[string]*Peers // HBONE peers by cluster, for the build in progress
 }
 
 // build computes the snapshot of st at rev and time now, and drops pools and hosts no route
 // uses any more.
-func (b *builder) build(st *state, rev int64, now time.Time) *TableView {
-	s := &TableView{Revision: rev, byPort: make(map[int32]*Route)}
+func (b *builder) build(st *state, rev int64, now time.Time) *View {
+	s := &View{Revision: rev, byPort: make(map[int32]*Route)}
 	s.local, s.granted = indexTargets(st, b.opts.Cluster)
-	b.peers = peerSets(st, &b.opts.HBONE)
+	b.peers = peerSets(st, b.opts.Tunnels)
 	used := make(map[string]bool)
 	for _, key := range slices.Sorted(maps.Keys(st.services)) {
 		svc := st.services[key]
@@ -106,13 +108,13 @@ func (b *builder) route(svc *model.PublishedService, p model.Port, wp int32, gro
 		Load: b.opts.Load.With(svc.Load), Protocol: ProtocolOf(p),
 	}
 	pk := poolKey(svc, r.Port)
-	outlier := b.opts.Outlier.withPolicy(svc.Outlier)
+	outlier := b.opts.Outlier.WithPolicy(svc.Outlier)
 	r.pool = b.pools[pk]
 	if r.pool == nil {
-		r.pool = newPool(outlier)
+		r.pool = balance.NewPool(outlier)
 		b.pools[pk] = r.pool
 	} else {
-		r.pool.configure(outlier)
+		r.pool.Configure(outlier)
 	}
 	b.collect(r, groups)
 	client := priority.Client{Locality: b.opts.Locality, Labels: b.opts.Labels}
@@ -126,7 +128,7 @@ func (b *builder) route(svc *model.PublishedService, p model.Port, wp int32, gro
 	r.Tiers = tiers
 	r.ejected = make([]bool, len(r.hosts))
 	for i, h := range r.hosts {
-		until := r.pool.ejectedUntil(h, now)
+		until := r.pool.EjectedUntil(h, now)
 		r.ejected[i] = !until.IsZero()
 		if r.ejected[i] && (r.expires.IsZero() || until.Before(r.expires)) {
 			r.expires = until
@@ -151,8 +153,8 @@ func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints) {
 				continue
 			}
 			target := net.JoinHostPort(ep.Address, strconv.Itoa(int(port)))
-			key := hostKey(g.Cluster, target)
-			var via *peerSet
+			key := balance.HostKey(g.Cluster, target)
+			var via *Peers
 			if ep.Locality.Network != b.opts.Locality.Network {
 				var reason string
 				if via, reason = b.tunnelPeers(g.Cluster); via == nil {
@@ -165,17 +167,29 @@ func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints) {
 				continue // the same target twice in one cluster's record: route it once
 			}
 			keep[key] = true
-			h := r.pool.host(key, g.Cluster, target)
+			h := r.pool.Host(key, g.Cluster, target)
 			r.Endpoints = append(r.Endpoints, ep)
 			r.Targets = append(r.Targets, target)
 			r.hosts = append(r.hosts, h)
-			r.setVia(h, via)
+			r.SetVia(h, via)
 		}
 	}
-	r.pool.retain(keep)
+	r.pool.Retain(keep)
 }
 
 // poolKey identifies a service port across snapshots.
 func poolKey(svc *model.PublishedService, port int32) string {
 	return store.ServiceKey(svc.Namespace, svc.Domain, svc.Name).String() + "#" + strconv.Itoa(int(port))
+}
+
+// ServiceRoutes builds the routes of one service as the table of a waypoint with opts would,
+// with no endpoint ejected: svc is the service's record, endpoints its endpoints records by
+// cluster and waypoints the namespace's waypoints records by cluster (those of the clusters
+// with endpoints suffice). It is for readers that look at one service without following the
+// store, such as meshfedctl describe --from; nil when opts.Cluster does not import svc.
+func ServiceRoutes(opts Options, svc *model.PublishedService, endpoints map[string]*model.PublishedEndpoints, waypoints map[string]*model.PublishedWaypoints) []*Route {
+	opts = opts.withDefaults()
+	st := state{waypoints: waypoints}
+	b := builder{opts: opts, log: opts.Logger, pools: make(map[string]*balance.Pool), peers: peerSets(&st, opts.Tunnels)}
+	return b.routes(svc, endpoints, opts.Clock.Now())
 }

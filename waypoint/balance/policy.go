@@ -1,11 +1,11 @@
-package waypoint
+package balance
 
 import "github.com/meshfed/meshfed/federation/model"
 
-// withPolicy returns o (defaults applied) overridden by a service's outlier policy (the
+// WithPolicy returns o (defaults applied) overridden by a service's outlier policy (the
 // meshfed.io/outlier-detection annotation, carried in its store record). A threshold of 0 in the
 // policy turns that detector off, as in Istio; nil changes nothing.
-func (o OutlierOptions) withPolicy(p *model.OutlierPolicy) OutlierOptions {
+func (o OutlierOptions) WithPolicy(p *model.OutlierPolicy) OutlierOptions {
 	if p == nil {
 		return o
 	}
@@ -34,9 +34,9 @@ func (o OutlierOptions) withPolicy(p *model.OutlierPolicy) OutlierOptions {
 	return o
 }
 
-// configure replaces the pool's options (a service's policy changed); counts and ejections
+// Configure replaces the pool's options (a service's policy changed); counts and ejections
 // in progress are kept.
-func (p *pool) configure(o OutlierOptions) {
+func (p *Pool) Configure(o OutlierOptions) {
 	p.mu.Lock()
 	p.opts = o
 	p.mu.Unlock()

@@ -1,4 +1,4 @@
-package waypoint
+package table
 
 import (
 	"net/netip"
@@ -64,4 +64,16 @@ func (l localTargets) normalize() {
 		slices.Sort(clusters)
 		l[ap] = slices.Compact(clusters)
 	}
+}
+
+// Accepts reports whether a new inbound tunnel from a waypoint of cluster may reach target:
+// a ready (or degraded) endpoint of this waypoint's cluster that cluster imports from here.
+func (s *View) Accepts(target netip.AddrPort, cluster string) bool {
+	return s.local.allows(target, cluster)
+}
+
+// Grants reports whether an open inbound tunnel from a waypoint of cluster may stay on target:
+// an endpoint of this waypoint's cluster in the store, ready or not, that cluster imports.
+func (s *View) Grants(target netip.AddrPort, cluster string) bool {
+	return s.granted.allows(target, cluster)
 }

@@ -1,10 +1,12 @@
-package waypoint
+package table
 
 import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
+
+	"github.com/meshfed/meshfed/waypoint/balance"
 )
 
 // DebugTable is the JSON document of /debug/endpoints.
@@ -57,7 +59,7 @@ type DebugEndpoint struct {
 	// Via lists the HBONE addresses of the waypoints an endpoint on another network is
 	// tunneled through; empty for a direct connection.
 	Via []string `json:"via,omitempty"`
-	outlierState
+	balance.OutlierState
 	// TierShare is the endpoint's share of its tier's traffic in percent (0 when it is not a
 	// candidate of its tier); Share is its share of the route's traffic.
 	TierShare float64 `json:"tierShare"`
@@ -74,7 +76,7 @@ type DebugEndpoint struct {
 func (t *Table) Debug() DebugTable {
 	s := t.View()
 	now := t.clock.Now()
-	d := DebugTable{Revision: t.Revision(), Ready: t.Ready(), CrossNetwork: crossNetworkMode(&t.opts.HBONE), Routes: make([]DebugRoute, 0, len(s.Routes))}
+	d := DebugTable{Revision: t.Revision(), Ready: t.Ready(), CrossNetwork: t.opts.CrossNetwork, Routes: make([]DebugRoute, 0, len(s.Routes))}
 	for _, r := range s.Routes {
 		d.Routes = append(d.Routes, debugRoute(r, now))
 	}
@@ -94,12 +96,12 @@ func debugRoute(r *Route, now time.Time) DebugRoute {
 		ep, h := &r.Endpoints[i], r.hosts[i]
 		tier := r.Tiers.Of[i]
 		dr.Endpoints = append(dr.Endpoints, DebugEndpoint{
-			Cluster: h.cluster, Target: h.addr, Locality: ep.Locality, Tier: tier,
+			Cluster: h.Cluster(), Target: h.Addr(), Locality: ep.Locality, Tier: tier,
 			Healthy: ep.Healthy() && !r.ejected[i], Ready: ep.Ready, Serving: ep.Serving, Terminating: ep.Terminating,
-			Weight: ep.EffectiveWeight(), Via: r.viaAddrs(h), outlierState: r.pool.state(h, now),
+			Weight: ep.EffectiveWeight(), Via: r.viaAddrs(h), OutlierState: r.pool.State(h, now),
 			Degraded: ep.Degraded() && !r.ejected[i], TierShare: tierShare(&r.Plan.Load, tier, shares[i], degraded[i]),
 			Share:    (shares[i]*float64(r.Plan.Load.Percent[tier]) + degraded[i]*float64(r.Plan.Load.DegradedPercent[tier])) / 100,
-			InFlight: h.inflight.Load(), Requests: h.requests.Load(), Connects: h.connects.Load(), Failures: h.failures.Load(),
+			InFlight: h.InFlight.Load(), Requests: h.Requests.Load(), Connects: h.Connects(), Failures: h.Failures(),
 		})
 	}
 	return dr

@@ -7,31 +7,8 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
-
-func TestWithPolicy(t *testing.T) {
-	u := func(n uint32) *uint32 { return &n }
-	d := func(v time.Duration) *time.Duration { return &v }
-	base := OutlierOptions{}.withDefaults()
-	tests := []struct {
-		name   string
-		policy *model.OutlierPolicy
-		want   OutlierOptions
-	}{
-		{"nil keeps the defaults", nil, base},
-		{"thresholds", &model.OutlierPolicy{Consecutive5xxErrors: u(2), ConsecutiveGatewayErrors: u(0), ConsecutiveLocalOriginFailures: u(9)},
-			OutlierOptions{ConsecutiveFailures: 9, Consecutive5xx: 2, ConsecutiveGatewayErrors: -1,
-				BaseEjectionTime: base.BaseEjectionTime, MaxEjectionTime: base.MaxEjectionTime, MaxEjectionPercent: base.MaxEjectionPercent}},
-		{"times and percent; the cap is never below the base", &model.OutlierPolicy{BaseEjectionTime: d(10 * time.Minute), MaxEjectionPercent: u(100)},
-			OutlierOptions{ConsecutiveFailures: base.ConsecutiveFailures, Consecutive5xx: base.Consecutive5xx, ConsecutiveGatewayErrors: base.ConsecutiveGatewayErrors,
-				BaseEjectionTime: 10 * time.Minute, MaxEjectionTime: 10 * time.Minute, MaxEjectionPercent: 100}},
-	}
-	for _, tc := range tests {
-		if got := base.withPolicy(tc.policy); got != tc.want {
-			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
-		}
-	}
-}
 
 // TestServicePolicyEjects: a service whose record says consecutive5xxErrors=1 and
 // baseEjectionTime=5s ejects a 503 endpoint after one answer, for 5s; a policy turning the
@@ -47,7 +24,7 @@ func TestServicePolicyEjects(t *testing.T) {
 		s.Outlier = &model.OutlierPolicy{Consecutive5xxErrors: &one, ConsecutiveLocalOriginFailures: &zero, BaseEjectionTime: &five}
 	})
 	e.put(svc, endpoints("east", bad.endpoint(sameZone), good.endpoint(sameZone)))
-	e.waitRoute("HTTP route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 2 })
+	e.waitRoute("HTTP route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 2 })
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 	c := newClient(t)
 	for i := 0; bad.hits.Load() < 1 && i < 100; i++ {

@@ -1,4 +1,4 @@
-package waypoint
+package table
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/store"
+
+	"github.com/meshfed/meshfed/waypoint/balance"
 )
 
 // refreshInterval is how often a running Table looks for ejections that have ended while no
@@ -27,7 +29,7 @@ type Table struct {
 	st      state
 	builder builder
 
-	snap    atomic.Pointer[TableView]
+	snap    atomic.Pointer[View]
 	rev     atomic.Int64
 	applied atomic.Int64 // wall time of the last applied batch, Unix nanoseconds
 	ready   atomic.Bool
@@ -41,10 +43,10 @@ func NewTable(opts Options) *Table {
 	log := opts.Logger.With("component", "waypoint-table", "namespace", opts.Namespace)
 	t := &Table{
 		opts: opts, log: log, clock: opts.Clock, st: newState(),
-		builder: builder{opts: opts, log: log, pools: make(map[string]*pool)},
+		builder: builder{opts: opts, log: log, pools: make(map[string]*balance.Pool)},
 	}
 	t.changed = t.Subscribe()
-	t.snap.Store(&TableView{byPort: map[int32]*Route{}})
+	t.snap.Store(&View{byPort: map[int32]*Route{}})
 	return t
 }
 
@@ -91,7 +93,7 @@ func (t *Table) Apply(b store.Batch) {
 
 // View returns the current view of the table. When an ejection recorded in it has ended by the
 // table's clock, it first rebuilds so that the endpoint counts as healthy again.
-func (t *Table) View() *TableView {
+func (t *Table) View() *View {
 	s := t.snap.Load()
 	if s.expires.IsZero() || t.clock.Now().Before(s.expires) {
 		return s
@@ -104,15 +106,15 @@ func (t *Table) View() *TableView {
 	return s
 }
 
-// refresh rebuilds the snapshot after an ejection.
-func (t *Table) refresh() {
+// Refresh rebuilds the view after an ejection.
+func (t *Table) Refresh() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.swap(t.rev.Load())
 }
 
 // swap builds and stores a new snapshot and signals every subscriber (Changed too); t.mu is held.
-func (t *Table) swap(rev int64) *TableView {
+func (t *Table) swap(rev int64) *View {
 	s := t.builder.build(&t.st, rev, t.clock.Now())
 	t.snap.Store(s)
 	for _, c := range t.subs {
@@ -151,3 +153,11 @@ func (t *Table) Changed() <-chan struct{} { return t.changed }
 
 // Clock is the table's clock.
 func (t *Table) Clock() Clock { return t.clock }
+
+// Applied is when the table last applied a watch batch; zero before the first.
+func (t *Table) Applied() time.Time {
+	if at := t.applied.Load(); at != 0 {
+		return time.Unix(0, at)
+	}
+	return time.Time{}
+}

@@ -1,4 +1,4 @@
-package waypoint
+package table
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/waypoint/internal/wptest"
 )
 
 // FuzzTableInvariants builds tables from arbitrary endpoint sets and checks what the data path
@@ -22,7 +23,6 @@ func FuzzTableInvariants(f *testing.F) {
 	f.Add([]byte{255, 17, 3, 9, 4, 128, 64, 2, 1, 1, 1, 1}, uint8(3), uint8(5))
 	f.Add([]byte{3, 0, 2, 1, 7, 0, 6, 1}, uint8(1), uint8(7))
 	modes := []model.Mode{model.ModeAny, model.ModePreferNetwork, model.ModePreferCluster, model.ModePreferRegion, model.ModePreferClose, model.ModePreferSameNode}
-	src := newTestPKI(f).waypointSource(f, "east")
 	f.Fuzz(func(t *testing.T, data []byte, mode, xnet uint8) {
 		if len(data) > 400 {
 			return
@@ -35,28 +35,28 @@ func FuzzTableInvariants(f *testing.F) {
 				Network: fmt.Sprintf("n%d", a>>1&1), Region: fmt.Sprintf("r%d", a>>2&1),
 				Zone: fmt.Sprintf("z%d", a>>3&1), Node: fmt.Sprintf("node%d", a>>4&1), Cluster: cluster,
 			}
-			ep := endpoint(fmt.Sprintf("10.0.%d.%d", i/256, i%256), int32(b)+1, loc)
+			ep := wptest.Endpoint(fmt.Sprintf("10.0.%d.%d", i/256, i%256), int32(b)+1, loc)
 			ep.Ready, ep.Serving, ep.Terminating = b&1 == 0, b&2 == 0, b&4 != 0
 			if a&32 != 0 {
 				ep.Ports[0].Name = "other"
 			}
 			byCluster[cluster] = append(byCluster[cluster], ep)
 		}
-		svc := service(20000, modes[int(mode)%len(modes)])
-		events := put(1, svc)
+		svc := wptest.Service(20000, modes[int(mode)%len(modes)])
+		events := wptest.Put(1, svc)
 		for c, eps := range byCluster {
-			events = append(events, put(1, endpoints(c, eps...))...)
+			events = append(events, wptest.Put(1, wptest.Endpoints(c, eps...))...)
 		}
 		records := map[string]*store.WaypointsRecord{}
 		for i, c := range []string{"east", "west"} {
 			if xnet&(2<<i) != 0 {
-				records[c] = waypointsRecord(c, "n"+strconv.Itoa(i), "192.0.2."+strconv.Itoa(i+1)+":15008")
-				events = append(events, put(1, records[c])...)
+				records[c] = wptest.WaypointsRecord(c, "n"+strconv.Itoa(i), "192.0.2."+strconv.Itoa(i+1)+":15008")
+				events = append(events, wptest.Put(1, records[c])...)
 			}
 		}
 		tab := newTestTable(t)
 		if xnet&1 != 0 {
-			tab = newHBONETableFrom(t, src)
+			tab = newTunnelTable(t)
 		}
 		tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: events})
 		r := tab.View().Route(20000)
@@ -76,7 +76,7 @@ func FuzzTableInvariants(f *testing.F) {
 				t.Fatalf("routed endpoint %+v as %s", ep, r.Targets[i])
 			}
 			via := r.viaAddrs(r.hosts[i])
-			if ep.Locality.Network == self.Network {
+			if ep.Locality.Network == wptest.Self.Network {
 				if via != nil {
 					t.Fatalf("same-network endpoint %+v tunneled via %v", ep, via)
 				}

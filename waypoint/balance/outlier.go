@@ -1,4 +1,4 @@
-package waypoint
+package balance
 
 import (
 	"fmt"
@@ -61,7 +61,8 @@ func (o *OutlierOptions) Validate() error {
 	return nil
 }
 
-func (o OutlierOptions) withDefaults() OutlierOptions {
+// WithDefaults returns the options with every zero field set to its default.
+func (o OutlierOptions) WithDefaults() OutlierOptions {
 	if o.ConsecutiveFailures == 0 {
 		o.ConsecutiveFailures = DefaultConsecutiveFailures
 	}
@@ -84,35 +85,36 @@ func (o OutlierOptions) withDefaults() OutlierOptions {
 	return o
 }
 
-// pool is the outlier-detection state of one route's endpoints. It outlives snapshots: a
+// Pool is the outlier-detection state of one route's endpoints. It outlives snapshots: a
 // rebuilt route reuses the hosts of its predecessor, so counts and ejections survive endpoint
 // and service changes. mu guards the outlier fields of every host of the pool.
-type pool struct {
+type Pool struct {
 	opts  OutlierOptions
 	mu    sync.Mutex
-	hosts map[string]*host
+	hosts map[string]*Host
 	// ejections counts the pool's ejections since it was created (for metrics).
 	ejections atomic.Int64
 }
 
-func newPool(opts OutlierOptions) *pool {
-	return &pool{opts: opts, hosts: make(map[string]*host)}
+// NewPool returns an empty pool detecting outliers with opts (defaults applied).
+func NewPool(opts OutlierOptions) *Pool {
+	return &Pool{opts: opts, hosts: make(map[string]*Host)}
 }
 
-// host returns the pool's host for key, creating it.
-func (p *pool) host(key, cluster, addr string) *host {
+// Host returns the pool's host for key, creating it.
+func (p *Pool) Host(key, cluster, addr string) *Host {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	h, ok := p.hosts[key]
 	if !ok {
-		h = &host{key: key, cluster: cluster, addr: addr}
+		h = &Host{key: key, cluster: cluster, addr: addr}
 		p.hosts[key] = h
 	}
 	return h
 }
 
-// retain drops the hosts not in keep; connections still holding them finish normally.
-func (p *pool) retain(keep map[string]bool) {
+// Retain drops the hosts not in keep; connections still holding them finish normally.
+func (p *Pool) Retain(keep map[string]bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k := range p.hosts {
@@ -122,16 +124,16 @@ func (p *pool) retain(keep map[string]bool) {
 	}
 }
 
-// success records a connect that succeeded: the run of consecutive failures ends.
-func (p *pool) success(h *host) {
+// Success records a connect that succeeded: the run of consecutive failures ends.
+func (p *Pool) Success(h *Host) {
 	h.connects.Add(1)
 	p.mu.Lock()
 	h.consecutive = 0
 	p.mu.Unlock()
 }
 
-// failure records a failed connect at now and reports whether it ejected the host.
-func (p *pool) failure(h *host, now time.Time) bool {
+// Failure records a failed connect at now and reports whether it ejected the host.
+func (p *Pool) Failure(h *Host, now time.Time) bool {
 	h.connects.Add(1)
 	h.failures.Add(1)
 	p.mu.Lock()
@@ -149,7 +151,7 @@ func (p *pool) failure(h *host, now time.Time) bool {
 // eject ejects h at now unless MaxEjectionPercent is reached, and reports whether it did. An
 // ejection ends every run of h; a refused one leaves them counting, so that the next failure
 // tries again. mu is held.
-func (p *pool) eject(h *host, now time.Time) bool {
+func (p *Pool) eject(h *Host, now time.Time) bool {
 	if p.ejectedCount(now) >= p.ejectionLimit() {
 		return false
 	}
@@ -161,7 +163,7 @@ func (p *pool) eject(h *host, now time.Time) bool {
 }
 
 // ejectedCount counts the pool's hosts ejected at now; mu is held.
-func (p *pool) ejectedCount(now time.Time) int {
+func (p *Pool) ejectedCount(now time.Time) int {
 	n := 0
 	for _, h := range p.hosts {
 		if h.ejectedAt(now) {
@@ -173,22 +175,22 @@ func (p *pool) ejectedCount(now time.Time) int {
 
 // ejectionLimit is how many hosts may be ejected at once: MaxEjectionPercent of the pool,
 // rounded down, but at least one; mu is held.
-func (p *pool) ejectionLimit() int {
+func (p *Pool) ejectionLimit() int {
 	return max(1, len(p.hosts)*p.opts.MaxEjectionPercent/100)
 }
 
 // decayed is the host's ejection count after the time it has spent unejected: one less per
 // BaseEjectionTime since its last ejection ended (Envoy decrements it once per detection
 // interval while the host is not ejected).
-func decayed(h *host, now time.Time, base time.Duration) int {
+func decayed(h *Host, now time.Time, base time.Duration) int {
 	if h.times == 0 || h.ejectedUntil.IsZero() {
 		return h.times
 	}
 	return max(0, h.times-int(now.Sub(h.ejectedUntil)/base))
 }
 
-// outlierState is a host's outlier state at now, for the debug table.
-type outlierState struct {
+// OutlierState is a host's outlier state at now, for the debug table.
+type OutlierState struct {
 	Ejected             bool      `json:"ejected"`
 	EjectedUntil        time.Time `json:"ejectedUntil,omitzero"`
 	TimesEjected        int       `json:"timesEjected"`
@@ -197,10 +199,11 @@ type outlierState struct {
 	ConsecutiveGateway  int       `json:"consecutiveGatewayErrors"`
 }
 
-func (p *pool) state(h *host, now time.Time) outlierState {
+// State is the outlier state of h at now, for the debug table.
+func (p *Pool) State(h *Host, now time.Time) OutlierState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := outlierState{
+	s := OutlierState{
 		Ejected: h.ejectedAt(now), TimesEjected: h.times, ConsecutiveFailures: h.consecutive,
 		Consecutive5xx: h.run5xx, ConsecutiveGateway: h.runGateway,
 	}
@@ -210,8 +213,8 @@ func (p *pool) state(h *host, now time.Time) outlierState {
 	return s
 }
 
-// ejectedUntil returns until when the host is ejected; zero when it is not at now.
-func (p *pool) ejectedUntil(h *host, now time.Time) time.Time {
+// EjectedUntil returns until when the host is ejected; zero when it is not at now.
+func (p *Pool) EjectedUntil(h *Host, now time.Time) time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if h.ejectedAt(now) {
@@ -219,3 +222,6 @@ func (p *pool) ejectedUntil(h *host, now time.Time) time.Time {
 	}
 	return time.Time{}
 }
+
+// Ejections counts the pool's ejections since it was created (for metrics).
+func (p *Pool) Ejections() int64 { return p.ejections.Load() }

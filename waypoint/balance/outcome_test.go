@@ -1,4 +1,4 @@
-package waypoint
+package balance
 
 import (
 	"strconv"
@@ -55,24 +55,24 @@ func TestPoolHTTPEjection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPool(tt.opts.withDefaults())
-			hosts := make([]*host, 4)
+			p := NewPool(tt.opts.WithDefaults())
+			hosts := make([]*Host, 4)
 			for i := range hosts {
 				addr := "127.0.0.1:" + strconv.Itoa(1000+i)
-				hosts[i] = p.host(hostKey("east", addr), "east", addr)
+				hosts[i] = p.Host(HostKey("east", addr), "east", addr)
 			}
 			for i, code := range tt.codes {
-				oc := outcomeGateway
+				oc := OutcomeGateway
 				if code != 0 {
-					oc = outcomeOf(code)
+					oc = OutcomeOf(code)
 				}
-				ejected := p.response(hosts[0], oc, t0)
+				ejected := p.Response(hosts[0], oc, t0)
 				if ejected != (i == tt.ejectAt) {
 					t.Fatalf("response %d (%d): ejected = %v, want ejection at %d", i, code, ejected, tt.ejectAt)
 				}
 			}
-			if tt.ejectAt >= 0 && !p.ejectedUntil(hosts[0], t0).Equal(t0.Add(DefaultBaseEjectionTime)) {
-				t.Fatalf("ejected until %s, want +%s", p.ejectedUntil(hosts[0], t0), DefaultBaseEjectionTime)
+			if tt.ejectAt >= 0 && !p.EjectedUntil(hosts[0], t0).Equal(t0.Add(DefaultBaseEjectionTime)) {
+				t.Fatalf("ejected until %s, want +%s", p.EjectedUntil(hosts[0], t0), DefaultBaseEjectionTime)
 			}
 		})
 	}
@@ -80,22 +80,22 @@ func TestPoolHTTPEjection(t *testing.T) {
 
 func TestPoolHTTPEjectionRespectsMaxPercent(t *testing.T) {
 	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	p := newPool(OutlierOptions{}.withDefaults()) // 10%: one of four
-	hosts := make([]*host, 4)
+	p := NewPool(OutlierOptions{}.WithDefaults()) // 10%: one of four
+	hosts := make([]*Host, 4)
 	for i := range hosts {
 		addr := "127.0.0.1:" + strconv.Itoa(1000+i)
-		hosts[i] = p.host(hostKey("east", addr), "east", addr)
+		hosts[i] = p.Host(HostKey("east", addr), "east", addr)
 	}
 	for range DefaultConsecutive5xx {
-		p.response(hosts[0], outcomeGateway, t0)
+		p.Response(hosts[0], OutcomeGateway, t0)
 	}
 	for i := range 3 * DefaultConsecutive5xx {
-		if p.response(hosts[1], outcomeGateway, t0) {
+		if p.Response(hosts[1], OutcomeGateway, t0) {
 			t.Fatalf("second host ejected at its response %d although one of four is ejected already", i)
 		}
 	}
 	// Once the first ejection has ended, the second host's run (still counting) ejects it.
-	if !p.response(hosts[1], outcomeGateway, t0.Add(DefaultBaseEjectionTime)) {
+	if !p.Response(hosts[1], OutcomeGateway, t0.Add(DefaultBaseEjectionTime)) {
 		t.Fatal("second host not ejected once the first ejection ended")
 	}
 	if got := p.ejections.Load(); got != 2 {
@@ -104,9 +104,9 @@ func TestPoolHTTPEjectionRespectsMaxPercent(t *testing.T) {
 }
 
 func TestOutcomeOf(t *testing.T) {
-	for code, want := range map[int]outcome{200: outcomeOK, 404: outcomeOK, 499: outcomeOK, 500: outcome5xx, 501: outcome5xx, 502: outcomeGateway, 503: outcomeGateway, 504: outcomeGateway, 505: outcome5xx} {
-		if got := outcomeOf(code); got != want {
-			t.Errorf("outcomeOf(%d) = %d, want %d", code, got, want)
+	for code, want := range map[int]Outcome{200: OutcomeOK, 404: OutcomeOK, 499: OutcomeOK, 500: Outcome5xx, 501: Outcome5xx, 502: OutcomeGateway, 503: OutcomeGateway, 504: OutcomeGateway, 505: Outcome5xx} {
+		if got := OutcomeOf(code); got != want {
+			t.Errorf("OutcomeOf(%d) = %d, want %d", code, got, want)
 		}
 	}
 }

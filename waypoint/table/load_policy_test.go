@@ -1,4 +1,4 @@
-package waypoint
+package table
 
 import (
 	"slices"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/waypoint/internal/wptest"
 )
 
 // TestRouteUsesServiceLoadPolicy: a service record's load policy changes how the waypoint
@@ -15,26 +16,26 @@ func TestRouteUsesServiceLoadPolicy(t *testing.T) {
 	const wp = 20000
 	u := func(v uint32) *uint32 { return &v }
 	unready := func(ip string, loc model.Locality) model.Endpoint {
-		e := endpoint(ip, 8080, loc)
+		e := wptest.Endpoint(ip, 8080, loc)
 		e.Ready, e.Serving = false, false
 		return e
 	}
 	terminating := func(ip string, loc model.Locality) model.Endpoint {
-		e := endpoint(ip, 8080, loc)
+		e := wptest.Endpoint(ip, 8080, loc)
 		e.Ready, e.Terminating = false, true
 		return e
 	}
 	halfHealthy := []store.Record{
-		endpoints("east", endpoint("10.0.0.1", 8080, sameZone), unready("10.0.0.2", sameZone)),
-		endpoints("west", endpoint("10.0.0.3", 8080, otherZone)),
+		wptest.Endpoints("east", wptest.Endpoint("10.0.0.1", 8080, wptest.SameZone), unready("10.0.0.2", wptest.SameZone)),
+		wptest.Endpoints("west", wptest.Endpoint("10.0.0.3", 8080, wptest.OtherZone)),
 	}
 	quarterHealthy := []store.Record{
-		endpoints("east", endpoint("10.0.0.1", 8080, sameZone), unready("10.0.0.2", sameZone), unready("10.0.0.4", sameZone), unready("10.0.0.5", sameZone)),
-		endpoints("west", unready("10.0.0.3", otherZone)),
+		wptest.Endpoints("east", wptest.Endpoint("10.0.0.1", 8080, wptest.SameZone), unready("10.0.0.2", wptest.SameZone), unready("10.0.0.4", wptest.SameZone), unready("10.0.0.5", wptest.SameZone)),
+		wptest.Endpoints("west", unready("10.0.0.3", wptest.OtherZone)),
 	}
 	degraded := []store.Record{
-		endpoints("east", endpoint("10.0.0.1", 8080, sameZone), terminating("10.0.0.2", sameZone)),
-		endpoints("west", unready("10.0.0.3", otherZone)),
+		wptest.Endpoints("east", wptest.Endpoint("10.0.0.1", 8080, wptest.SameZone), terminating("10.0.0.2", wptest.SameZone)),
+		wptest.Endpoints("west", unready("10.0.0.3", wptest.OtherZone)),
 	}
 	tests := []struct {
 		name      string
@@ -67,16 +68,13 @@ func TestRouteUsesServiceLoadPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := Options{Namespace: "shop", Cluster: "east", Locality: self, Clock: newManualClock(), Logger: testLogger}
+			opts := Options{Namespace: "shop", Cluster: "east", Locality: wptest.Self, Clock: wptest.NewManualClock(), Logger: wptest.Logger}
 			if tt.opts != nil {
 				tt.opts(&opts)
 			}
-			if err := opts.Validate(); err != nil {
-				t.Fatalf("Validate: %v", err)
-			}
 			tab := NewTable(opts)
-			svc := edit(service(wp, model.ModePreferClose), func(s *model.PublishedService) { s.Load = tt.policy })
-			tab.Apply(store.Batch{Snapshot: true, Revision: 2, Events: put(2, append([]store.Record{svc}, tt.records...)...)})
+			svc := wptest.Edit(wptest.Service(wp, model.ModePreferClose), func(s *model.PublishedService) { s.Load = tt.policy })
+			tab.Apply(store.Batch{Snapshot: true, Revision: 2, Events: wptest.Put(2, append([]store.Record{svc}, tt.records...)...)})
 			r := tab.View().Route(wp)
 			if r == nil {
 				t.Fatal("no route")
