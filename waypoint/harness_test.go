@@ -44,7 +44,7 @@ var (
 type manualClock = wptest.ManualClock
 
 // waitTimeout bounds every wait for the table or the network in these tests.
-const waitTimeout = 10 * time.Second
+const waitTimeout = wptest.WaitTimeout
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) int {

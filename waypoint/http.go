@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshfed/meshfed/waypoint/internal/quietconn"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
 
@@ -35,7 +36,7 @@ const (
 // started with.
 func (o *Outbound) handle(ctx context.Context, c net.Conn, port int32) {
 	if r := o.table.View().Route(port); r != nil && r.Protocol.PerRequest() {
-		o.serveHTTP(ctx, newQuietConn(c), port)
+		o.serveHTTP(ctx, quietconn.New(c), port)
 		return
 	}
 	o.serve(ctx, c, port)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/http1"
+	"github.com/meshfed/meshfed/waypoint/internal/coarse"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
 
@@ -25,7 +27,7 @@ func (b balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if ex == nil {
 		return nil, fmt.Errorf("failed to route request %s: %w", req.URL, ErrNoEndpoint)
 	}
-	body, err := newReplayBody(req)
+	body, err := http1.NewReplayBody(req)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +55,7 @@ func (b balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return o.answered(ex, h, resp), nil
 		}
 		if err == nil {
-			buffered, ok := bufferResponse(resp)
+			buffered, ok := http1.BufferResponse(resp)
 			if !ok {
 				return o.answered(ex, h, resp), nil // too large to hold while retrying
 			}
@@ -84,15 +86,15 @@ func (o *Outbound) answered(ex *exchange, h *balance.Host, resp *http.Response) 
 // try sends one try of req to h, bounded by the per-try timeout until the response headers
 // arrive, and records its outcome for outlier detection. The request counts in h.Requests
 // until the response body is closed (or the try fails).
-func (o *Outbound) try(req *http.Request, r *table.Route, h *balance.Host, body *replayBody) (*http.Response, error) {
+func (o *Outbound) try(req *http.Request, r *table.Route, h *balance.Host, body *http1.ReplayBody) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(context.WithValue(req.Context(), tryRouteKey{}, r))
-	var timer *coarseTimer
+	var timer *coarse.Timer
 	if o.opts.PerTryTimeout > 0 {
 		timer = o.timers.AfterFunc(o.opts.PerTryTimeout, func() { cancel(errTryTimeout) })
 	}
 	out := req.Clone(ctx)
 	out.URL.Host = h.Addr()
-	out.Body, out.GetBody = body.open()
+	out.Body, out.GetBody = body.Open()
 	h.Requests.Add(1)
 	resp, err := o.upstreams.transport(r, h).RoundTrip(out)
 	if timer != nil && !timer.Stop() && err == nil {
@@ -112,7 +114,7 @@ func (o *Outbound) try(req *http.Request, r *table.Route, h *balance.Host, body 
 		return nil, err
 	}
 	o.record(r, h, balance.OutcomeOf(resp.StatusCode))
-	resp.Body = newTryBody(resp.Body, func() { h.Requests.Add(-1); cancel(nil) })
+	resp.Body = http1.NewTryBody(resp.Body, func() { h.Requests.Add(-1); cancel(nil) })
 	return resp, nil
 }
 
@@ -132,26 +134,16 @@ func (o *Outbound) record(r *table.Route, h *balance.Host, oc balance.Outcome) {
 //	reset before any response byte          any method, if the body was buffered or empty
 //	per-try timeout                         idempotent methods, body buffered or empty
 //	502, 503, 504                           idempotent methods, body buffered or empty
-func retryable(req *http.Request, body *replayBody, err error) bool {
+func retryable(req *http.Request, body *http1.ReplayBody, err error) bool {
 	var ce *connectError
 	switch {
 	case errors.As(err, &ce):
-		return body.resendable()
+		return body.Resendable()
 	case errors.Is(err, errTryTimeout), err == nil:
-		return idempotent(req) && body.replayable()
+		return http1.Idempotent(req) && body.Replayable()
 	default:
-		return body.replayable()
+		return body.Replayable()
 	}
-}
-
-// idempotent reports whether req may be repeated: GET, HEAD, OPTIONS, PUT, DELETE, TRACE, or
-// a request with an Idempotency-Key header.
-func idempotent(req *http.Request) bool {
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
-		return true
-	}
-	return req.Header.Get("Idempotency-Key") != ""
 }
 
 // requestLoad is a route's priority.InFlight counting requests rather than connections.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/http1"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
 
@@ -52,7 +53,7 @@ func TestHTTPRetryPolicy(t *testing.T) {
 		{name: "POST", method: http.MethodPost, size: 1 << 10},
 		{name: "POST with Idempotency-Key", method: http.MethodPost, size: 1 << 10, header: key, retried: true},
 		{name: "PUT with a 100 KiB body", method: http.MethodPut, size: 100 << 10},
-		{name: "POST with Idempotency-Key and a 64 KiB body", method: http.MethodPost, size: maxReplayBody, header: key, retried: true},
+		{name: "POST with Idempotency-Key and a 64 KiB body", method: http.MethodPost, size: http1.MaxReplayBody, header: key, retried: true},
 	}
 	const n = 40
 	for _, tt := range tests {

@@ -9,15 +9,9 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/http1"
+	"github.com/meshfed/meshfed/waypoint/internal/quietconn"
 	"github.com/meshfed/meshfed/waypoint/table"
-)
-
-// Tuning of the upstream connection pools of per-request routes.
-const (
-	// upstreamIdlePerHost is how many idle HTTP/1.1 connections are kept per endpoint.
-	upstreamIdlePerHost = 64
-	// upstreamIdleTimeout closes a pooled connection idle for this long.
-	upstreamIdleTimeout = 60 * time.Second
 )
 
 // errNoTryRoute reports a dial without the route of the try in its context: a bug.
@@ -69,7 +63,7 @@ func (u *upstreams) transport(r *table.Route, h *balance.Host) upstreamPool {
 	if r.Protocol == table.ProtocolH2C {
 		t = u.netTransport(h, r.Protocol)
 	} else {
-		t = newH1Pool(func(ctx context.Context) (net.Conn, error) { return u.dial(ctx, h) },
+		t = http1.NewPool(func(ctx context.Context) (net.Conn, error) { return u.dial(ctx, h) },
 			func() *http.Transport { return u.netTransport(h, r.Protocol) })
 	}
 	u.m[k] = t
@@ -80,8 +74,8 @@ func (u *upstreams) transport(r *table.Route, h *balance.Host) upstreamPool {
 func (u *upstreams) netTransport(h *balance.Host, proto table.Protocol) *http.Transport {
 	t := &http.Transport{
 		DialContext:           func(ctx context.Context, _, _ string) (net.Conn, error) { return u.dial(ctx, h) },
-		MaxIdleConnsPerHost:   upstreamIdlePerHost,
-		IdleConnTimeout:       upstreamIdleTimeout,
+		MaxIdleConnsPerHost:   http1.IdlePerHost,
+		IdleConnTimeout:       http1.IdleTimeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true, // pass bodies through as they are
 		Protocols:             new(http.Protocols),
@@ -108,7 +102,7 @@ func (u *upstreams) dial(ctx context.Context, h *balance.Host) (net.Conn, error)
 		return nil, &connectError{err: err}
 	}
 	u.o.metrics.upstreamOpened(r)
-	return &upstreamConn{Conn: newQuietConn(c), release: func() {
+	return &upstreamConn{Conn: quietconn.New(c), release: func() {
 		h.InFlight.Add(-1)
 		u.o.metrics.upstreamClosed(r)
 	}}, nil
@@ -130,8 +124,8 @@ func (u *upstreams) retain(snap *table.View) {
 	defer u.mu.Unlock()
 	for k, t := range u.m {
 		if !used[k] {
-			if p, ok := t.(*h1Pool); ok {
-				p.close()
+			if p, ok := t.(*http1.Pool); ok {
+				p.Close()
 			} else {
 				t.CloseIdleConnections()
 			}

@@ -45,7 +45,7 @@ type Options struct {
 	Retries int
 	// PerTryTimeout bounds each try of a request on a per-request (HTTP) route, from the pick
 	// until the response headers arrive; the body then streams unbounded. The timeout fires
-	// up to 10 ms late (coarseTick). 0 means DefaultPerTryTimeout, negative disables it.
+	// up to 10 ms late (coarse.Tick). 0 means DefaultPerTryTimeout, negative disables it.
 	PerTryTimeout time.Duration
 	// Outlier configures outlier detection of connect failures.
 	Outlier balance.OutlierOptions

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meshfed/meshfed/waypoint/internal/coarse"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
 
@@ -34,7 +35,7 @@ type Outbound struct {
 	upstreams *upstreams
 	metrics   *metrics
 	// timers carry the per-request timeouts and watches (coarse_timer.go).
-	timers *coarseTimers
+	timers *coarse.Timers
 	// guard refuses endpoint addresses no dial may reach (connect.go).
 	guard *dialGuard
 
@@ -57,7 +58,7 @@ func NewOutbound(tab *table.Table, opts Options) *Outbound {
 		log:       opts.Logger.With("component", "waypoint-outbound", "namespace", opts.Namespace),
 		picker:    table.NewPicker(opts.Seed),
 		metrics:   newMetrics(tab),
-		timers:    newCoarseTimers(coarseTick),
+		timers:    coarse.NewTimers(coarse.Tick),
 		guard:     newDialGuard(opts.AllowLoopbackEndpoints),
 		listeners: make(map[int32]net.Listener),
 		conns:     make(map[net.Conn]struct{}),

@@ -66,6 +66,11 @@ var boundaries = []boundary{
 		Why:       "the endpoint table decides and never connects: another reader of the store (DNS, meshfedctl describe) can link it without HBONE, QUIC, metrics or Kubernetes (net/http comes only with the etcd client)",
 	},
 	{
+		Pattern:   "./waypoint/http1/... ./waypoint/internal/coarse/... ./waypoint/internal/quietconn/...",
+		Forbidden: []string{module + "/federation", "go.etcd.io/", module + "/hbone", "github.com/quic-go/", "github.com/prometheus/", module + "/waypoint/table", module + "/waypoint/balance", "k8s.io/"},
+		Why:       "the HTTP/1.1 engine speaks to one endpoint it is given a dial for: it knows no store, no endpoint table, no outlier detection, no tunnel and no metrics",
+	},
+	{
 		Pattern:   "./waypoint/...",
 		Forbidden: []string{"sigs.k8s.io/controller-runtime"},
 		Why:       "waypoint imports no controller-runtime",

@@ -1,19 +1,19 @@
-package waypoint
+package coarse
 
 import (
 	"sync"
 	"time"
 )
 
-// coarseTick is the resolution of the per-request timers (coarseTimers): a timer fires up to
+// Tick is the resolution of the per-request timers (Timers): a timer fires up to
 // one tick after its time.
-const coarseTick = 10 * time.Millisecond
+const Tick = 10 * time.Millisecond
 
-// coarseIdleTicks is how many ticks without a pending timer the ticking goroutine waits
+// idleTicks is how many ticks without a pending timer the ticking goroutine waits
 // before it exits; the next timer starts it again.
-const coarseIdleTicks = 100
+const idleTicks = 100
 
-// coarseTimers runs functions after a delay, up to one tick late, from a single goroutine
+// Timers runs functions after a delay, up to one tick late, from a single goroutine
 // that ticks only while timers are pending (and a little after).
 //
 // It exists for the timers every request arms and almost always stops: the per-try timeout
@@ -21,28 +21,28 @@ const coarseIdleTicks = 100
 // poller or another thread to re-arm its sleep (wakeNetPoller); at a steady rate with idle
 // gaps that was a thread wake-up per request (~4 % of the waypoint's CPU in profiles). Arming
 // a coarse timer takes a lock and an append.
-type coarseTimers struct {
+type Timers struct {
 	tick time.Duration
 
 	mu      sync.Mutex
-	pending []*coarseTimer // unordered; each knows its index
+	pending []*Timer // unordered; each knows its index
 	ticking bool
 }
 
-// coarseTimer is one pending function of coarseTimers.
-type coarseTimer struct {
-	ct  *coarseTimers
+// Timer is one pending function of Timers.
+type Timer struct {
+	ct  *Timers
 	at  time.Time
 	fn  func()
 	idx int // in ct.pending, -1 once fired or stopped
 }
 
-func newCoarseTimers(tick time.Duration) *coarseTimers { return &coarseTimers{tick: tick} }
+func NewTimers(tick time.Duration) *Timers { return &Timers{tick: tick} }
 
 // AfterFunc runs fn on the timers' goroutine once d has passed, within one tick after. fn
 // must not block: the timers due in one tick run one after the other.
-func (ct *coarseTimers) AfterFunc(d time.Duration, fn func()) *coarseTimer {
-	t := &coarseTimer{ct: ct, at: time.Now().Add(d), fn: fn}
+func (ct *Timers) AfterFunc(d time.Duration, fn func()) *Timer {
+	t := &Timer{ct: ct, at: time.Now().Add(d), fn: fn}
 	ct.mu.Lock()
 	t.idx = len(ct.pending)
 	ct.pending = append(ct.pending, t)
@@ -57,7 +57,7 @@ func (ct *coarseTimers) AfterFunc(d time.Duration, fn func()) *coarseTimer {
 
 // Stop keeps t from firing; it reports false if t has already fired (its function may still
 // be running) or was stopped before, as time.Timer.Stop.
-func (t *coarseTimer) Stop() bool {
+func (t *Timer) Stop() bool {
 	ct := t.ct
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
@@ -69,7 +69,7 @@ func (t *coarseTimer) Stop() bool {
 }
 
 // remove takes t out of pending; ct.mu is held.
-func (ct *coarseTimers) remove(t *coarseTimer) {
+func (ct *Timers) remove(t *Timer) {
 	last := len(ct.pending) - 1
 	moved := ct.pending[last]
 	ct.pending[t.idx], moved.idx = moved, t.idx
@@ -78,11 +78,11 @@ func (ct *coarseTimers) remove(t *coarseTimer) {
 	t.idx = -1
 }
 
-// run ticks until no timer has been pending for coarseIdleTicks ticks.
-func (ct *coarseTimers) run() {
+// run ticks until no timer has been pending for idleTicks ticks.
+func (ct *Timers) run() {
 	ticker := time.NewTicker(ct.tick)
 	defer ticker.Stop()
-	var due []*coarseTimer
+	var due []*Timer
 	idle := 0
 	for now := range ticker.C {
 		ct.mu.Lock()
@@ -95,7 +95,7 @@ func (ct *coarseTimers) run() {
 			i++
 		}
 		if len(ct.pending) == 0 && len(due) == 0 {
-			if idle++; idle >= coarseIdleTicks {
+			if idle++; idle >= idleTicks {
 				ct.ticking = false
 				ct.mu.Unlock()
 				return

@@ -1,4 +1,4 @@
-package waypoint
+package quietconn
 
 import (
 	"bytes"
@@ -31,9 +31,9 @@ func quietPair(t *testing.T) (net.Conn, *net.TCPConn) {
 	if peer == nil {
 		t.Fatal("accept failed")
 	}
-	q := newQuietConn(c)
-	if _, ok := q.(*quietConn); !ok {
-		t.Fatalf("newQuietConn(%T) = %T, want *quietConn", c, q)
+	q := New(c)
+	if _, ok := q.(*conn); !ok {
+		t.Fatalf("New(%T) = %T, want *conn", c, q)
 	}
 	t.Cleanup(func() { _ = q.Close(); _ = peer.Close() })
 	return q, peer.(*net.TCPConn)
@@ -52,7 +52,7 @@ func TestQuietConnCopiesBothWays(t *testing.T) {
 	if n, err := q.Write(payload); err != nil || n != len(payload) {
 		t.Fatalf("Write = %d, %v; want %d, nil", n, err, len(payload))
 	}
-	_ = q.(*quietConn).CloseWrite()
+	_ = q.(*conn).CloseWrite()
 	if b := <-got; !bytes.Equal(b, payload) {
 		t.Fatalf("peer read %d bytes, want the %d written", len(b), len(payload))
 	}
@@ -123,7 +123,7 @@ func TestNewQuietConnLeavesOthers(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if got := newQuietConn(a); got != a {
-		t.Fatalf("newQuietConn(pipe) = %T, want the pipe itself", got)
+	if got := New(a); got != a {
+		t.Fatalf("New(pipe) = %T, want the pipe itself", got)
 	}
 }

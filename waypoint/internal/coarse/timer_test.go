@@ -1,4 +1,4 @@
-package waypoint
+package coarse
 
 import (
 	"sync/atomic"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestCoarseTimerFiresAfterItsTime(t *testing.T) {
-	ct := newCoarseTimers(time.Millisecond)
+	ct := NewTimers(time.Millisecond)
 	const d = 30 * time.Millisecond
 	start := time.Now()
 	fired := make(chan time.Duration, 1)
@@ -23,7 +23,7 @@ func TestCoarseTimerFiresAfterItsTime(t *testing.T) {
 }
 
 func TestCoarseTimerStop(t *testing.T) {
-	ct := newCoarseTimers(time.Millisecond)
+	ct := NewTimers(time.Millisecond)
 	var ran atomic.Int32
 	stopped := ct.AfterFunc(20*time.Millisecond, func() { ran.Add(1) })
 	if !stopped.Stop() {
@@ -47,10 +47,10 @@ func TestCoarseTimerStop(t *testing.T) {
 // TestCoarseTimersManyStopped arms many timers, stops every other one out of order, and
 // checks that exactly the others run: removal keeps every index right.
 func TestCoarseTimersManyStopped(t *testing.T) {
-	ct := newCoarseTimers(time.Millisecond)
+	ct := NewTimers(time.Millisecond)
 	const n = 500
 	ran := make([]atomic.Int32, n)
-	timers := make([]*coarseTimer, n)
+	timers := make([]*Timer, n)
 	var left atomic.Int32
 	left.Store(n / 2)
 	done := make(chan struct{})
@@ -81,9 +81,9 @@ func TestCoarseTimersManyStopped(t *testing.T) {
 }
 
 // TestCoarseTimersGoroutineEnds: the ticking goroutine exits once nothing has been pending
-// for coarseIdleTicks ticks, and the next timer starts it again.
+// for idleTicks ticks, and the next timer starts it again.
 func TestCoarseTimersGoroutineEnds(t *testing.T) {
-	ct := newCoarseTimers(time.Millisecond)
+	ct := NewTimers(time.Millisecond)
 	for round := range 2 {
 		done := make(chan struct{})
 		ct.AfterFunc(time.Millisecond, func() { close(done) })

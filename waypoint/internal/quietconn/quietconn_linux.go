@@ -1,4 +1,4 @@
-package waypoint
+package quietconn
 
 import (
 	"io"
@@ -8,7 +8,7 @@ import (
 	"unsafe"
 )
 
-// quietConn is a TCP connection whose Read and Write make their system calls as raw calls on
+// conn is a TCP connection whose Read and Write make their system calls as raw calls on
 // the non-blocking socket, waiting in the network poller when it is not ready, instead of
 // through syscall.Syscall.
 //
@@ -19,13 +19,13 @@ import (
 // wake-up, per request. A read or write on a non-blocking socket never blocks, so it needs
 // none of that. Everything but Read and Write is the *net.TCPConn's own (deadlines,
 // CloseWrite, ReadFrom for copies).
-type quietConn struct {
+type conn struct {
 	*net.TCPConn
 	rc syscall.RawConn
 }
 
-// newQuietConn wraps c when it is a TCP connection, and returns it as it is otherwise.
-func newQuietConn(c net.Conn) net.Conn {
+// New wraps c when it is a TCP connection, and returns it as it is otherwise.
+func New(c net.Conn) net.Conn {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return c
@@ -34,12 +34,12 @@ func newQuietConn(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &quietConn{TCPConn: tc, rc: rc}
+	return &conn{TCPConn: tc, rc: rc}
 }
 
 // Read reads as net.Conn's Read: deadlines and Close interrupt the wait; 0 bytes and no
 // error from the socket is io.EOF.
-func (c *quietConn) Read(p []byte) (int, error) {
+func (c *conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -70,7 +70,7 @@ func (c *quietConn) Read(p []byte) (int, error) {
 }
 
 // Write writes all of p unless an error, a deadline or Close stops it, as net.Conn's Write.
-func (c *quietConn) Write(p []byte) (int, error) {
+func (c *conn) Write(p []byte) (int, error) {
 	var n int
 	var errno syscall.Errno
 	err := c.rc.Write(func(fd uintptr) bool {
@@ -101,6 +101,6 @@ func (c *quietConn) Write(p []byte) (int, error) {
 
 // opError wraps err as net.Conn's methods do, so that callers' errors.Is and Timeout checks
 // see the same errors (net.ErrClosed, os.ErrDeadlineExceeded, syscall.ECONNRESET).
-func (c *quietConn) opError(op string, err error) error {
+func (c *conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }

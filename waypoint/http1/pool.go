@@ -1,4 +1,4 @@
-package waypoint
+package http1
 
 import (
 	"bufio"
@@ -13,14 +13,14 @@ import (
 	"time"
 )
 
-// h1Pool is the HTTP/1.1 connection pool of one endpoint. A request it can send whole before
+// Pool is the HTTP/1.1 connection pool of one endpoint. A request it can send whole before
 // reading the answer (no Expect, no Upgrade, a body that is empty or held in memory: every
-// request whose body replayBody buffered) is written and answered on the calling goroutine, on
+// request whose body ReplayBody buffered) is written and answered on the calling goroutine, on
 // a kept-alive connection: no writer or reader goroutine per connection and no hand-off
 // between goroutines per request, which is most of what http.Transport costs per request at a
 // waypoint's rates. Any other request (streamed bodies, 100-continue, protocol upgrades) needs
 // reading and writing at once and goes to a net/http Transport of the same endpoint.
-type h1Pool struct {
+type Pool struct {
 	dial     func(ctx context.Context) (net.Conn, error)
 	fallback func() *http.Transport // created on first use
 
@@ -49,14 +49,32 @@ func (pc *h1Conn) close() {
 	pc.end()
 }
 
+// Tuning of the upstream connection pools.
+const (
+	// IdlePerHost is how many idle HTTP/1.1 connections are kept per endpoint.
+	IdlePerHost = 64
+	// IdleTimeout closes a pooled connection idle for this long.
+	IdleTimeout = 60 * time.Second
+)
+
+// Idempotent reports whether req may be repeated: GET, HEAD, OPTIONS, PUT, DELETE, TRACE, or
+// a request with an Idempotency-Key header.
+func Idempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
+		return true
+	}
+	return req.Header.Get("Idempotency-Key") != ""
+}
+
 // Buffer sizes of upstream connections: a request's headers with a small body fit in one write.
 const (
 	h1ReadBuffer  = 4 << 10
 	h1WriteBuffer = 8 << 10
 )
 
-func newH1Pool(dial func(ctx context.Context) (net.Conn, error), fallback func() *http.Transport) *h1Pool {
-	return &h1Pool{dial: dial, fallback: fallback, maxIdle: upstreamIdlePerHost, idleFor: upstreamIdleTimeout, now: time.Now}
+func NewPool(dial func(ctx context.Context) (net.Conn, error), fallback func() *http.Transport) *Pool {
+	return &Pool{dial: dial, fallback: fallback, maxIdle: IdlePerHost, idleFor: IdleTimeout, now: time.Now}
 }
 
 // errStaleConn is a kept-alive connection the endpoint had closed while it was idle: writing
@@ -66,7 +84,7 @@ var errStaleConn = errors.New("kept-alive upstream connection closed by the endp
 
 // RoundTrip sends req and returns the response whose body, read to its end, gives the
 // connection back to the pool.
-func (p *h1Pool) RoundTrip(req *http.Request) (*http.Response, error) {
+func (p *Pool) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !inline(req) {
 		return p.transport().RoundTrip(req)
 	}
@@ -101,7 +119,7 @@ func inline(req *http.Request) bool {
 // exchange writes req on pc and reads the response head. The connection's deadline follows
 // the request's context, so a per-try timeout or a client that leaves ends a blocked read or
 // write.
-func (p *h1Pool) exchange(pc *h1Conn, req *http.Request) (*http.Response, error) {
+func (p *Pool) exchange(pc *h1Conn, req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	stop := context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
 	fail := func(err error) (*http.Response, error) {
@@ -117,13 +135,13 @@ func (p *h1Pool) exchange(pc *h1Conn, req *http.Request) (*http.Response, error)
 		err = pc.bw.Flush()
 	}
 	if err != nil {
-		if pc.reused && closedByPeer(err) {
+		if pc.reused && ClosedByPeer(err) {
 			return fail(errStaleConn) // nothing reached a live endpoint
 		}
 		return fail(fmt.Errorf("failed to write request upstream: %w", err))
 	}
 	if _, err := pc.br.Peek(1); err != nil {
-		if pc.reused && closedByPeer(err) && idempotent(req) {
+		if pc.reused && ClosedByPeer(err) && Idempotent(req) {
 			return fail(errStaleConn) // closed while idle, as far as can be told
 		}
 		return fail(fmt.Errorf("failed to read response from upstream: %w", err))
@@ -147,15 +165,15 @@ func (p *h1Pool) exchange(pc *h1Conn, req *http.Request) (*http.Response, error)
 	}
 }
 
-// closedByPeer reports the errors of a connection the endpoint closed: end of stream, reset,
+// ClosedByPeer reports the errors of a connection the endpoint closed: end of stream, reset,
 // broken pipe.
-func closedByPeer(err error) bool {
+func ClosedByPeer(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // done ends pc's exchange: it goes back to the pool when reuse, else it is closed.
-func (p *h1Pool) done(pc *h1Conn, stop func() bool, reuse bool) {
+func (p *Pool) done(pc *h1Conn, stop func() bool, reuse bool) {
 	if !stop() {
 		reuse = false // the context ended: the deadline may be set
 	}
@@ -175,7 +193,7 @@ func (p *h1Pool) done(pc *h1Conn, stop func() bool, reuse bool) {
 }
 
 // get returns the most recently used idle connection, closing those idle too long, or dials.
-func (p *h1Pool) get(ctx context.Context) (*h1Conn, error) {
+func (p *Pool) get(ctx context.Context) (*h1Conn, error) {
 	now := p.now()
 	p.mu.Lock()
 	for len(p.idle) > 0 {
@@ -209,7 +227,7 @@ func (p *h1Pool) get(ctx context.Context) (*h1Conn, error) {
 }
 
 // transport returns the endpoint's net/http Transport for requests that cannot go inline.
-func (p *h1Pool) transport() *http.Transport {
+func (p *Pool) transport() *http.Transport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.slow == nil {
@@ -219,7 +237,7 @@ func (p *h1Pool) transport() *http.Transport {
 }
 
 // CloseIdleConnections closes the idle connections, here and in the fallback Transport.
-func (p *h1Pool) CloseIdleConnections() {
+func (p *Pool) CloseIdleConnections() {
 	p.mu.Lock()
 	idle, slow := p.idle, p.slow
 	p.idle = nil
@@ -234,7 +252,7 @@ func (p *h1Pool) CloseIdleConnections() {
 
 // close closes the idle connections and every connection given back later: the endpoint has
 // left the routes; requests in flight finish.
-func (p *h1Pool) close() {
+func (p *Pool) Close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
@@ -247,7 +265,7 @@ func (p *h1Pool) close() {
 type h1Body struct {
 	rc    io.ReadCloser
 	pc    *h1Conn
-	pool  *h1Pool
+	pool  *Pool
 	stop  func() bool
 	reuse bool
 	once  sync.Once

@@ -1,4 +1,4 @@
-package waypoint
+package http1
 
 import (
 	"bytes"
@@ -10,43 +10,43 @@ import (
 	"sync/atomic"
 )
 
-// maxReplayBody is the largest request body the waypoint holds in memory so that a request
+// MaxReplayBody is the largest request body the waypoint holds in memory so that a request
 // can be retried, and the largest error response it holds while retrying.
-const maxReplayBody = 64 << 10
+const MaxReplayBody = 64 << 10
 
-// replayBody is a request body as the tries of one request send it. A body of known length up
-// to maxReplayBody is read first and sent again by every try; any other body (larger, or of
+// ReplayBody is a request body as the tries of one request send it. A body of known length up
+// to MaxReplayBody is read first and sent again by every try; any other body (larger, or of
 // unknown length: chunked uploads, gRPC streams) streams through once, and can only be sent by a
 // second try if the first took no byte of it (a connect failure).
-type replayBody struct {
+type ReplayBody struct {
 	buf    []byte // the whole body, when buffered (nil and !stream: empty)
 	stream *countingReader
 }
 
-// newReplayBody reads req's body when it is small and of known length.
-func newReplayBody(req *http.Request) (*replayBody, error) {
+// NewReplayBody reads req's body when it is small and of known length.
+func NewReplayBody(req *http.Request) (*ReplayBody, error) {
 	switch {
 	case req.Body == nil || req.Body == http.NoBody:
-		return &replayBody{}, nil
-	case req.ContentLength < 0 || req.ContentLength > maxReplayBody:
-		return &replayBody{stream: &countingReader{r: req.Body}}, nil
+		return &ReplayBody{}, nil
+	case req.ContentLength < 0 || req.ContentLength > MaxReplayBody:
+		return &ReplayBody{stream: &countingReader{r: req.Body}}, nil
 	}
 	buf := make([]byte, req.ContentLength)
 	if _, err := io.ReadFull(req.Body, buf); err != nil {
 		return nil, fmt.Errorf("failed to read request body of %d bytes: %w", req.ContentLength, err)
 	}
-	return &replayBody{buf: buf}, nil
+	return &ReplayBody{buf: buf}, nil
 }
 
-// replayable reports whether every try can send the whole body.
-func (b *replayBody) replayable() bool { return b.stream == nil }
+// Replayable reports whether every try can send the whole body.
+func (b *ReplayBody) Replayable() bool { return b.stream == nil }
 
-// resendable reports whether another try can send the whole body: it is replayable, or no
+// Resendable reports whether another try can send the whole body: it is replayable, or no
 // byte of the stream has been taken yet.
-func (b *replayBody) resendable() bool { return b.stream == nil || b.stream.n.Load() == 0 }
+func (b *ReplayBody) Resendable() bool { return b.stream == nil || b.stream.n.Load() == 0 }
 
-// open returns the body and GetBody for one try.
-func (b *replayBody) open() (io.ReadCloser, func() (io.ReadCloser, error)) {
+// Open returns the body and GetBody for one try.
+func (b *ReplayBody) Open() (io.ReadCloser, func() (io.ReadCloser, error)) {
 	switch {
 	case b.stream != nil:
 		return io.NopCloser(b.stream), nil // the server closes the client's body
@@ -83,9 +83,9 @@ func (b *tryBody) Close() error {
 	return err
 }
 
-// newTryBody wraps body so that done runs once when it is closed. The body of a 101
+// NewTryBody wraps body so that done runs once when it is closed. The body of a 101
 // (protocol upgrade) is the connection itself and stays writable, as ReverseProxy needs.
-func newTryBody(body io.ReadCloser, done func()) io.ReadCloser {
+func NewTryBody(body io.ReadCloser, done func()) io.ReadCloser {
 	tb := &tryBody{ReadCloser: body, done: done}
 	if rw, ok := body.(io.ReadWriteCloser); ok {
 		return &tryConnBody{tryBody: tb, w: rw}
@@ -101,11 +101,11 @@ type tryConnBody struct {
 
 func (b *tryConnBody) Write(p []byte) (int, error) { return b.w.Write(p) }
 
-// bufferResponse reads a response of at most maxReplayBody bytes into memory and closes its
+// BufferResponse reads a response of at most MaxReplayBody bytes into memory and closes its
 // body, so that its connection is free while another try runs. It returns false, leaving resp
 // untouched, when the body is larger or of unknown length.
-func bufferResponse(resp *http.Response) (*http.Response, bool) {
-	if resp.ContentLength < 0 || resp.ContentLength > maxReplayBody {
+func BufferResponse(resp *http.Response) (*http.Response, bool) {
+	if resp.ContentLength < 0 || resp.ContentLength > MaxReplayBody {
 		return nil, false
 	}
 	buf, err := io.ReadAll(resp.Body)
