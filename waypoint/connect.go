@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshfed/meshfed/waypoint/balance"
 	"github.com/meshfed/meshfed/waypoint/table"
+	"github.com/meshfed/meshfed/waypoint/tunnel"
 )
 
 // ErrNoEndpoint reports that a route had no endpoint to try.
@@ -21,7 +22,7 @@ var ErrNoEndpoint = errors.New("no endpoint available")
 
 // serve carries one accepted connection to an endpoint of the route on port.
 func (o *Outbound) serve(ctx context.Context, c net.Conn, port int32) {
-	up, h, err := o.connect(withClientAddr(ctx, c.RemoteAddr()), port)
+	up, h, err := o.connect(tunnel.WithClientAddr(ctx, c.RemoteAddr()), port)
 	r := o.table.View().Route(port)
 	o.metrics.connection(r, h)
 	if err != nil {

@@ -31,7 +31,7 @@ type upstreamKey struct {
 }
 
 // upstreams holds the connection pools of each endpoint and protocol, so that each endpoint
-// has its own kept-alive connections: an h1Pool for HTTP/1.1, a net/http Transport with its
+// has its own kept-alive connections: an http1.Pool for HTTP/1.1, a net/http Transport with its
 // one multiplexed connection for h2c. Every connection is opened by Outbound.dial, so connect
 // failures feed outlier detection and endpoints on other networks are reached however dial
 // reaches them.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/meshfed/meshfed/waypoint/internal/coarse"
 	"github.com/meshfed/meshfed/waypoint/table"
+	"github.com/meshfed/meshfed/waypoint/tunnel"
 )
 
 // relistenInterval is how often Outbound retries listeners that failed to bind, even when the
@@ -29,7 +30,7 @@ type Outbound struct {
 	// picker picks endpoints from the routes' plans, retries included (table.Picker).
 	picker *table.Picker
 	// tunnels is the HBONE dialer, set by Run when HBONE is enabled, before any connection.
-	tunnels *tunnels
+	tunnels *tunnel.Dialer
 	// proxy, upstreams and metrics serve per-request routes (http.go) and count traffic.
 	proxy     *httputil.ReverseProxy
 	upstreams *upstreams
@@ -79,7 +80,7 @@ func (o *Outbound) Run(ctx context.Context) error {
 			return err
 		}
 		o.tunnels = t
-		defer t.close()
+		defer t.Close()
 	}
 	ticker := time.NewTicker(relistenInterval)
 	defer ticker.Stop()

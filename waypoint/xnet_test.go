@@ -111,8 +111,7 @@ func TestCrossNetworkThroughHBONE(t *testing.T) {
 			if n := x.west.Inbound().ActiveTunnels(); n != 1 {
 				t.Fatalf("west has %d active tunnels, want 1", n)
 			}
-			wire := hbone.Peer{Address: peer, Identity: x.wp.Outbound().tunnels.peerID, Cluster: "west", Protocol: proto}
-			if n := x.wp.Outbound().tunnels.dialer.ConnCount(wire, proto); n != 1 {
+			if n := x.wp.Outbound().tunnels.ConnCount(peer, "west", proto); n != 1 {
 				t.Fatalf("east holds %d %s connections to %s, want 1", n, proto, peer)
 			}
 			close(reply)

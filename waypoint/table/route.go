@@ -11,7 +11,7 @@ import (
 
 // Route is one global-service port as this waypoint serves it: the endpoints it may address
 // through that port, their tiers for the waypoint's locality and the load plan. A Route is
-// immutable; the Table replaces it (in a new Snapshot) when anything it depends on changes.
+// immutable; the Table replaces it (in a new View) when anything it depends on changes.
 type Route struct {
 	// Namespace, Name, Domain and Hostname name the global service.
 	Namespace string

@@ -18,8 +18,8 @@ import (
 const refreshInterval = time.Second
 
 // Table is the waypoint's endpoint table: it follows the store for one namespace and keeps the
-// current Snapshot, rebuilt and swapped atomically on every change of the store or of an
-// ejection. Readers never block on the store: when it is unreachable the last Snapshot stays.
+// current View, rebuilt and swapped atomically on every change of the store or of an
+// ejection. Readers never block on the store: when it is unreachable the last View stays.
 type Table struct {
 	opts  Options
 	log   *slog.Logger

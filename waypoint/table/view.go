@@ -34,7 +34,7 @@ type View struct {
 // Route returns the route listening on port, or nil.
 func (s *View) Route(port int32) *Route { return s.byPort[port] }
 
-// builder turns store state into a Snapshot for one waypoint. pools carries outlier state from
+// builder turns store state into a View for one waypoint. pools carries outlier state from
 // one build to the next.
 type builder struct {
 	opts  Options
