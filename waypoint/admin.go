@@ -3,14 +3,16 @@ package waypoint
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // AdminHandler serves the waypoint's admin endpoints:
 //
 //	/healthz          200 while the process serves
 //	/readyz           200 once the first snapshot from the store has been applied, else 503
-//	/debug/endpoints  the endpoint table as JSON (DebugTable)
-func AdminHandler(t *Table) http.Handler {
+//	/debug/endpoints  the endpoint table as JSON (table.DebugTable)
+func AdminHandler(t *table.Table) http.Handler {
 	return adminHandler(t, func() string {
 		if !t.Ready() {
 			return "endpoint table not synced with the store yet"
@@ -21,7 +23,7 @@ func AdminHandler(t *Table) http.Handler {
 
 // adminHandler is AdminHandler with /readyz answering 503 and the reason whenever notReady
 // returns one.
-func adminHandler(t *Table, notReady func() string) http.Handler {
+func adminHandler(t *table.Table, notReady func() string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 func TestAddressRefusal(t *testing.T) {
@@ -159,7 +160,7 @@ func TestForgedEndpointsAreRefused(t *testing.T) {
 		endpoint("0.0.0.0", admin.port, sameZone),
 	}
 	e.put(service(port, model.ModeAny), endpoints("east", forged...))
-	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == len(forged) })
+	e.waitRoute("route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == len(forged) })
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 	for i := range 6 {
 		if name, err := roundTrip(port); err == nil {

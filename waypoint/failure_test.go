@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // debugEndpoint returns the debug row of target on the route listening on port.
-func debugEndpoint(t *testing.T, e *env, port int32, target string) DebugEndpoint {
+func debugEndpoint(t *testing.T, e *env, port int32, target string) table.DebugEndpoint {
 	t.Helper()
 	for _, r := range e.wp.Table().Debug().Routes {
 		if r.ListenPort != port {
@@ -22,7 +24,7 @@ func debugEndpoint(t *testing.T, e *env, port int32, target string) DebugEndpoin
 		}
 	}
 	t.Fatalf("endpoint %s not in the table of port %d", target, port)
-	return DebugEndpoint{}
+	return table.DebugEndpoint{}
 }
 
 func TestConnectFailureIsRetriedOnAnotherEndpoint(t *testing.T) {
@@ -31,7 +33,7 @@ func TestConnectFailureIsRetriedOnAnotherEndpoint(t *testing.T) {
 	deadPort := deadAddress(t, "127.0.0.31")
 	port := int32(freePort(t))
 	e.put(service(port, model.ModeAny), endpoints("east", a.endpoint(sameZone), b.endpoint(sameZone), endpoint("127.0.0.31", deadPort, sameZone)))
-	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 3 })
+	e.waitRoute("route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 3 })
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 
 	const n = 200
@@ -65,21 +67,21 @@ func TestConsecutiveConnectFailuresEjectAndFailOver(t *testing.T) {
 		endpoints("east", endpoint("127.0.0.31", deadPort, sameZone)),
 		endpoints("west", c.endpoint(otherZone), d.endpoint(otherRegion)),
 	)
-	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 3 })
+	e.waitRoute("route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 3 })
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 	if got := e.wp.Table().View().Route(port).Plan.Load.Percent; !slices.Equal(got, []uint32{100, 0, 0}) {
 		t.Fatalf("initial tier load = %v, want [100 0 0]", got)
 	}
 
 	// Each of the first five connections tries tier 0, fails, and is retried on tier 1.
-	for i := range DefaultConsecutiveFailures {
+	for i := range balance.DefaultConsecutiveFailures {
 		if name, err := roundTrip(port); err != nil || name != "c" {
 			t.Fatalf("connection %d: answered by %q, %v; want c", i, name, err)
 		}
 	}
 	row := debugEndpoint(t, e, port, dead)
 	start := e.clock.Now()
-	if !row.Ejected || row.Failures != 5 || !row.EjectedUntil.Equal(start.Add(DefaultBaseEjectionTime)) || row.TimesEjected != 1 {
+	if !row.Ejected || row.Failures != 5 || !row.EjectedUntil.Equal(start.Add(balance.DefaultBaseEjectionTime)) || row.TimesEjected != 1 {
 		t.Fatalf("after 5 failures: %+v, want ejected until +30s, once, 5 failures", row)
 	}
 	if got := e.wp.Table().View().Route(port).Plan.Load.Percent; !slices.Equal(got, []uint32{0, 100, 0}) {
@@ -96,14 +98,14 @@ func TestConsecutiveConnectFailuresEjectAndFailOver(t *testing.T) {
 
 	// Once the ejection ends, the endpoint is tried again; five more failures eject it for
 	// twice the base time.
-	e.clock.Advance(DefaultBaseEjectionTime)
-	for i := range DefaultConsecutiveFailures {
+	e.clock.Advance(balance.DefaultBaseEjectionTime)
+	for i := range balance.DefaultConsecutiveFailures {
 		if name, err := roundTrip(port); err != nil || name != "c" {
 			t.Fatalf("connection %d after unejection: answered by %q, %v; want c", i, name, err)
 		}
 	}
 	row = debugEndpoint(t, e, port, dead)
-	want := e.clock.Now().Add(2 * DefaultBaseEjectionTime)
+	want := e.clock.Now().Add(2 * balance.DefaultBaseEjectionTime)
 	if !row.Ejected || row.Failures != 10 || row.TimesEjected != 2 || !row.EjectedUntil.Equal(want) {
 		t.Fatalf("second ejection: %+v, want 10 failures, twice, until %s", row, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // h2cClient speaks HTTP/2 with prior knowledge, as gRPC clients do without TLS.
@@ -40,7 +41,7 @@ func TestH2CUpstreamAndGRPCLikeStream(t *testing.T) {
 				return ep
 			}
 			e.put(httpService(port, model.ModeAny, tt.portName, tt.appProtocol), endpoints("east", ep(east, sameZone)), endpoints("west", ep(west, otherZone)))
-			e.waitRoute("h2c route", port, func(r *Route) bool { return r != nil && r.Protocol == ProtocolH2C && len(r.Endpoints) == 2 })
+			e.waitRoute("h2c route", port, func(r *table.Route) bool { return r != nil && r.Protocol == table.ProtocolH2C && len(r.Endpoints) == 2 })
 			e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 
 			// Both an HTTP/1.1 and an h2c client reach the endpoints over HTTP/2.

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,48 +13,38 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
+	"github.com/meshfed/meshfed/waypoint/internal/wptest"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
-// testLogger logs only errors, to stderr: etcd goroutines may log after a test has ended.
-var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-
-// waitTimeout bounds every wait for the table or the network in these tests.
-const waitTimeout = 10 * time.Second
-
-// The waypoint's own locality and the localities of the test endpoints.
+// The shared test records, localities and clock (internal/wptest), by their names here.
 var (
-	self         = model.Locality{Network: "n1", Region: "r1", Zone: "z1", Node: "node1", Cluster: "east"}
-	sameZone     = model.Locality{Network: "n1", Region: "r1", Zone: "z1", Node: "node2", Cluster: "east"}
-	otherZone    = model.Locality{Network: "n1", Region: "r1", Zone: "z2", Node: "node3", Cluster: "west"}
-	otherRegion  = model.Locality{Network: "n1", Region: "r2", Zone: "z3", Node: "node4", Cluster: "west"}
-	otherNetwork = model.Locality{Network: "n2", Region: "r1", Zone: "z1", Node: "node5", Cluster: "west"}
+	testLogger      = wptest.Logger
+	self            = wptest.Self
+	sameZone        = wptest.SameZone
+	otherZone       = wptest.OtherZone
+	otherRegion     = wptest.OtherRegion
+	otherNetwork    = wptest.OtherNetwork
+	westWaypoint    = wptest.WestWaypoint
+	northNetwork    = wptest.NorthNetwork
+	southNetwork    = wptest.SouthNetwork
+	newManualClock  = wptest.NewManualClock
+	endpoint        = wptest.Endpoint
+	service         = wptest.Service
+	edit            = wptest.Edit
+	endpoints       = wptest.Endpoints
+	waypointsRecord = wptest.WaypointsRecord
+	put             = wptest.Put
 )
 
 // manualClock is a Clock that moves only when told to.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type manualClock = wptest.ManualClock
 
-func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// waitTimeout bounds every wait for the table or the network in these tests.
+const waitTimeout = wptest.WaitTimeout
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(t testing.TB) int {
@@ -188,7 +176,7 @@ func (e *env) eventually(what string, cond func() bool) {
 }
 
 // waitRoute waits until the route on port satisfies cond (a nil route is passed as nil).
-func (e *env) waitRoute(what string, port int32, cond func(*Route) bool) {
+func (e *env) waitRoute(what string, port int32, cond func(*table.Route) bool) {
 	e.t.Helper()
 	e.eventually(what, func() bool { return cond(e.wp.Table().View().Route(port)) })
 }
@@ -249,45 +237,7 @@ func deadAddress(t *testing.T, ip string) int32 {
 	return port
 }
 
-// endpoint is a ready endpoint at ip:port serving the service port "tcp".
-func endpoint(ip string, port int32, loc model.Locality) model.Endpoint {
-	return model.Endpoint{
-		Address: ip, Ports: []model.EndpointPort{{Name: "tcp", Port: port}},
-		Locality: loc, Ready: true, Serving: true, Weight: 1,
-	}
-}
-
 func (b *backend) endpoint(loc model.Locality) model.Endpoint { return endpoint(b.ip, b.port, loc) }
-
-// service is the record of shop/echo with one port "tcp" on waypoint port wp, imported by east
-// from east and west.
-func service(wp int32, mode model.Mode) *store.ServiceRecord {
-	return store.NewServiceRecord(&model.PublishedService{
-		GlobalService: model.GlobalService{
-			Namespace: "shop", Name: "echo", Domain: wellknown.DefaultSegmentDomain,
-			Hostname: "echo.shop." + wellknown.DefaultSegmentDomain, Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
-			Ports:        []model.Port{{Name: "tcp", Port: 80, Protocol: "TCP"}},
-			Distribution: model.Distribution{Mode: mode},
-			Imports:      []model.Import{{Cluster: "east", From: []string{"east", "west"}}, {Cluster: "west", From: []string{"east", "west"}}},
-		},
-		WaypointPorts: []int32{wp},
-	})
-}
-
-// edit changes a service record through its model, as the hub would write the result.
-func edit(r *store.ServiceRecord, change func(*model.PublishedService)) *store.ServiceRecord {
-	m := r.Model()
-	change(&m)
-	return store.NewServiceRecord(&m)
-}
-
-// endpoints is cluster's record of shop/echo.
-func endpoints(cluster string, eps ...model.Endpoint) *store.EndpointsRecord {
-	return store.NewEndpointsRecord(&model.PublishedEndpoints{
-		Namespace: "shop", Domain: wellknown.DefaultSegmentDomain, Name: "echo", Cluster: cluster,
-		Scope: model.ScopeGlobal, Endpoints: eps,
-	})
-}
 
 // roundTrip connects through the waypoint port, sends a line, half-closes and reads the reply:
 // the name of the backend that answered. It fails when the echo is not exact.

@@ -9,6 +9,9 @@ import (
 	"net/http/httputil"
 	"sync"
 	"time"
+
+	"github.com/meshfed/meshfed/waypoint/internal/quietconn"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // Timeouts of the client side of per-request routes.
@@ -33,7 +36,7 @@ const (
 // started with.
 func (o *Outbound) handle(ctx context.Context, c net.Conn, port int32) {
 	if r := o.table.View().Route(port); r != nil && r.Protocol.PerRequest() {
-		o.serveHTTP(ctx, newQuietConn(c), port)
+		o.serveHTTP(ctx, quietconn.New(c), port)
 		return
 	}
 	o.serve(ctx, c, port)
@@ -51,8 +54,8 @@ func clientProtocols() *http.Protocols {
 // exchange is what the proxy learns about one client request while serving it.
 type exchange struct {
 	port    int32
-	route   *Route // the route of the first try; nil when there was none
-	cluster string // the cluster whose endpoint answered; noCluster when none did
+	route   *table.Route // the route of the first try; nil when there was none
+	cluster string       // the cluster whose endpoint answered; noCluster when none did
 }
 
 type exchangeKey struct{}

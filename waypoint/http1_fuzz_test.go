@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/meshfed/meshfed/waypoint/http1"
 )
 
 // FuzzHTTP1ClientSide feeds arbitrary bytes to the HTTP/1.1 client side of a per-request
@@ -50,7 +52,7 @@ func FuzzHTTP1ClientSide(f *testing.F) {
 		}()
 		_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
 		out, err := io.ReadAll(client)
-		if err != nil && !closedByPeer(err) {
+		if err != nil && !http1.ClosedByPeer(err) {
 			t.Fatalf("reading what the waypoint wrote: %v", err)
 		}
 		select {

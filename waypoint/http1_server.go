@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/meshfed/meshfed/waypoint/internal/coarse"
 )
 
 // Bounds of the HTTP/1.1 client side of per-request routes.
@@ -239,7 +241,7 @@ func (r *clientReader) Read(p []byte) (int, error) {
 // starts after clientWatchDelay, so that fast requests do not pay for it.
 type clientWatch struct {
 	r       *clientReader
-	timer   *coarseTimer
+	timer   *coarse.Timer
 	mu      sync.Mutex
 	stopped bool
 	running bool
@@ -249,7 +251,7 @@ type clientWatch struct {
 // watchAfter starts watching r's connection after d (on timers: up to a tick later), once
 // body has been read to its end and nothing of a next request is buffered (a pipelined
 // request is read after this one).
-func (r *clientReader) watchAfter(timers *coarseTimers, d time.Duration, br *bufio.Reader, body *trackedBody, cancel context.CancelFunc) *clientWatch {
+func (r *clientReader) watchAfter(timers *coarse.Timers, d time.Duration, br *bufio.Reader, body *trackedBody, cancel context.CancelFunc) *clientWatch {
 	w := &clientWatch{r: r, done: make(chan struct{})}
 	w.timer = timers.AfterFunc(d, func() {
 		w.mu.Lock()

@@ -13,20 +13,22 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/internal/wptest"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // h1Route starts a waypoint whose per-request route on a new port leads to b, and returns
 // that port.
-func h1Route(t *testing.T, b *rawBackend) (*env, int32) {
+func h1Route(t *testing.T, b *wptest.RawBackend) (*env, int32) {
 	t.Helper()
 	e := newEnv(t, nil)
-	host, p, _ := net.SplitHostPort(b.addr)
+	host, p, _ := net.SplitHostPort(b.Addr)
 	bp, _ := strconv.Atoi(p)
 	port := int32(freePort(t))
 	ep := endpoint(host, int32(bp), sameZone)
 	ep.Ports[0].Name = "http"
 	e.put(httpService(port, model.ModeAny, "http", "http"), endpoints("east", ep))
-	e.waitRoute("http route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 1 })
+	e.waitRoute("http route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 1 })
 	return e, port
 }
 
@@ -78,8 +80,8 @@ func (rc *rawClient) closed() bool {
 
 // echoBackend answers every request with its method, path and body length, keeping the
 // connection; a "chunked" path answers in chunks with a trailer.
-func echoBackend(t *testing.T) *rawBackend {
-	return startRawBackend(t, func(c net.Conn, br *bufio.Reader) {
+func echoBackend(t *testing.T) *wptest.RawBackend {
+	return wptest.StartRawBackend(t, func(c net.Conn, br *bufio.Reader) {
 		for {
 			req, err := http.ReadRequest(br)
 			if err != nil {
@@ -218,7 +220,7 @@ func TestHTTP1ClientSide(t *testing.T) {
 
 func TestHTTP1ClientLeavesWhileWaiting(t *testing.T) {
 	released := make(chan error, 1)
-	b := startRawBackend(t, func(c net.Conn, br *bufio.Reader) {
+	b := wptest.StartRawBackend(t, func(c net.Conn, br *bufio.Reader) {
 		if _, err := http.ReadRequest(br); err != nil {
 			return
 		}
@@ -241,7 +243,7 @@ func TestHTTP1ClientLeavesWhileWaiting(t *testing.T) {
 }
 
 func TestHTTP1Upgrade(t *testing.T) {
-	b := startRawBackend(t, func(c net.Conn, br *bufio.Reader) {
+	b := wptest.StartRawBackend(t, func(c net.Conn, br *bufio.Reader) {
 		req, err := http.ReadRequest(br)
 		if err != nil || req.Header.Get("Upgrade") != "echo" {
 			return

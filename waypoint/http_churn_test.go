@@ -7,6 +7,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 func TestHTTPEndpointChurnUnderLoad(t *testing.T) {
@@ -25,7 +26,7 @@ func TestHTTPEndpointChurnUnderLoad(t *testing.T) {
 	}
 	port := int32(freePort(t))
 	e.put(httpService(port, model.ModePreferClose, "http", ""), east("a1", "a2"), endpoints("west", b["c1"].endpoint(otherZone)))
-	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 3 })
+	e.waitRoute("route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 3 })
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 
 	l := startLoad(t, e, port, 200, 6*time.Second)
@@ -41,7 +42,7 @@ func TestHTTPEndpointChurnUnderLoad(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 		e.put(rec)
 	}
-	e.waitRoute("last change applied", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 3 })
+	e.waitRoute("last change applied", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 3 })
 	time.Sleep(300 * time.Millisecond)
 	replies := l.wait()
 	counts := map[string]int{}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // timedReply is a reply with the time its request was sent, from the start of the load.
@@ -60,7 +62,7 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 		endpoints("west", c1.endpoint(otherZone), c2.endpoint(otherZone)),
 	)
 	load := func() []uint32 { return e.wp.Table().View().Route(port).Plan.Load.Percent }
-	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 4 })
+	e.waitRoute("route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 4 })
 	if got := load(); !slices.Equal(got, []uint32{100, 0}) {
 		t.Fatalf("tier load %v, want [100 0]", got)
 	}
@@ -82,7 +84,7 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 	restarting := time.Since(start)
 	a1.start()
 	a2.start()
-	e.clock.Advance(DefaultBaseEjectionTime) // the ejections end
+	e.clock.Advance(balance.DefaultBaseEjectionTime) // the ejections end
 	e.eventually("tier 0 back", func() bool { return slices.Equal(load(), []uint32{100, 0}) })
 	back := time.Since(start)
 	time.Sleep(5*time.Second - time.Since(start))

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // httpRoute puts shop/echo as an HTTP service of mode Any with the backends in east and waits
@@ -18,7 +20,7 @@ func httpRoute(t *testing.T, e *env, backends ...*httpBackend) int32 {
 		eps = append(eps, b.endpoint(sameZone))
 	}
 	e.put(httpService(port, model.ModeAny, "http", ""), endpoints("east", eps...))
-	e.waitRoute("HTTP route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == len(backends) })
+	e.waitRoute("HTTP route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == len(backends) })
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 	return port
 }
@@ -36,25 +38,25 @@ func TestHTTP503EjectsAndRejoins(t *testing.T) {
 	// One at a time until the bad endpoint has answered five times: each of its 503s is
 	// retried on a good endpoint, so the client never sees one.
 	var tl tally
-	for i := 0; bad.hits.Load() < DefaultConsecutive5xx && i < 400; i++ {
+	for i := 0; bad.hits.Load() < balance.DefaultConsecutive5xx && i < 400; i++ {
 		tl.add(get(t.Context(), c, port))
 	}
 	row := debugEndpoint(t, e, port, bad.target())
-	if !row.Ejected || row.TimesEjected != 1 || !row.EjectedUntil.Equal(e.clock.Now().Add(DefaultBaseEjectionTime)) {
-		t.Fatalf("after %d 503s: %+v, want ejected for %s", bad.hits.Load(), row, DefaultBaseEjectionTime)
+	if !row.Ejected || row.TimesEjected != 1 || !row.EjectedUntil.Equal(e.clock.Now().Add(balance.DefaultBaseEjectionTime)) {
+		t.Fatalf("after %d 503s: %+v, want ejected for %s", bad.hits.Load(), row, balance.DefaultBaseEjectionTime)
 	}
 	counts := requests(t, c, port, 200, 4).snapshot()
 	if counts[""] != 0 || tl.snapshot()[""] != 0 {
 		t.Fatalf("failed requests: %d before ejection, %d after, want none", tl.snapshot()[""], counts[""])
 	}
-	if got := bad.hits.Load(); got != DefaultConsecutive5xx {
-		t.Fatalf("the ejected endpoint got %d requests, want it left alone after %d", got, DefaultConsecutive5xx)
+	if got := bad.hits.Load(); got != balance.DefaultConsecutive5xx {
+		t.Fatalf("the ejected endpoint got %d requests, want it left alone after %d", got, balance.DefaultConsecutive5xx)
 	}
 
 	// The ejection ends by the waypoint's clock: the endpoint takes requests again; healthy
 	// now, it stays in.
 	bad.status.Store(0)
-	e.clock.Advance(DefaultBaseEjectionTime)
+	e.clock.Advance(balance.DefaultBaseEjectionTime)
 	counts = requests(t, c, port, 200, 4).snapshot()
 	t.Logf("after the ejection ended: %v", counts)
 	if counts["bad"] < 20 || counts[""] != 0 {

@@ -5,6 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/http1"
+	"github.com/meshfed/meshfed/waypoint/internal/coarse"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // errTryTimeout is the cause of a try cut short by the per-try timeout.
@@ -22,11 +27,11 @@ func (b balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 	if ex == nil {
 		return nil, fmt.Errorf("failed to route request %s: %w", req.URL, ErrNoEndpoint)
 	}
-	body, err := newReplayBody(req)
+	body, err := http1.NewReplayBody(req)
 	if err != nil {
 		return nil, err
 	}
-	var tried []*host
+	var tried []*balance.Host
 	var last *http.Response // the last gateway-error response, buffered, returned if nothing better comes
 	lastErr := error(ErrNoEndpoint)
 	for try := 0; try <= o.opts.Retries; try++ {
@@ -37,7 +42,7 @@ func (b balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if ex.route == nil {
 			ex.route = r
 		}
-		h, ok := o.pickFor(r, tried, requestLoad{r})
+		h, ok := o.picker.PickFor(r, tried, requestLoad{r})
 		if !ok || (len(tried) > 0 && h == tried[len(tried)-1]) {
 			break // never the same endpoint twice in a row
 		}
@@ -46,11 +51,11 @@ func (b balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 			o.metrics.retry(r)
 		}
 		resp, err := o.try(req, r, h, body)
-		if err == nil && (outcomeOf(resp.StatusCode) != outcomeGateway || try == o.opts.Retries || !retryable(req, body, nil)) {
+		if err == nil && (balance.OutcomeOf(resp.StatusCode) != balance.OutcomeGateway || try == o.opts.Retries || !retryable(req, body, nil)) {
 			return o.answered(ex, h, resp), nil
 		}
 		if err == nil {
-			buffered, ok := bufferResponse(resp)
+			buffered, ok := http1.BufferResponse(resp)
 			if !ok {
 				return o.answered(ex, h, resp), nil // too large to hold while retrying
 			}
@@ -72,54 +77,54 @@ func (b balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // answered marks resp as served by h's cluster.
-func (o *Outbound) answered(ex *exchange, h *host, resp *http.Response) *http.Response {
-	ex.cluster = h.cluster
-	resp.Header.Set(HeaderCluster, h.cluster)
+func (o *Outbound) answered(ex *exchange, h *balance.Host, resp *http.Response) *http.Response {
+	ex.cluster = h.Cluster()
+	resp.Header.Set(HeaderCluster, h.Cluster())
 	return resp
 }
 
 // try sends one try of req to h, bounded by the per-try timeout until the response headers
-// arrive, and records its outcome for outlier detection. The request counts in h.requests
+// arrive, and records its outcome for outlier detection. The request counts in h.Requests
 // until the response body is closed (or the try fails).
-func (o *Outbound) try(req *http.Request, r *Route, h *host, body *replayBody) (*http.Response, error) {
+func (o *Outbound) try(req *http.Request, r *table.Route, h *balance.Host, body *http1.ReplayBody) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(context.WithValue(req.Context(), tryRouteKey{}, r))
-	var timer *coarseTimer
+	var timer *coarse.Timer
 	if o.opts.PerTryTimeout > 0 {
 		timer = o.timers.AfterFunc(o.opts.PerTryTimeout, func() { cancel(errTryTimeout) })
 	}
 	out := req.Clone(ctx)
-	out.URL.Host = h.addr
-	out.Body, out.GetBody = body.open()
-	h.requests.Add(1)
+	out.URL.Host = h.Addr()
+	out.Body, out.GetBody = body.Open()
+	h.Requests.Add(1)
 	resp, err := o.upstreams.transport(r, h).RoundTrip(out)
 	if timer != nil && !timer.Stop() && err == nil {
 		_ = resp.Body.Close() // the timeout won the race with the headers
 		err = errTryTimeout
 	}
 	if err != nil {
-		h.requests.Add(-1)
+		h.Requests.Add(-1)
 		cancel(nil)
 		if errors.Is(context.Cause(ctx), errTryTimeout) {
-			err = fmt.Errorf("failed to get a response from endpoint %s within %s: %w", h.addr, o.opts.PerTryTimeout, errTryTimeout)
+			err = fmt.Errorf("failed to get a response from endpoint %s within %s: %w", h.Addr(), o.opts.PerTryTimeout, errTryTimeout)
 		}
 		var ce *connectError
 		if !errors.As(err, &ce) && req.Context().Err() == nil {
-			o.record(r, h, outcomeGateway) // reset or timeout after the connection was made
+			o.record(r, h, balance.OutcomeGateway) // reset or timeout after the connection was made
 		}
 		return nil, err
 	}
-	o.record(r, h, outcomeOf(resp.StatusCode))
-	resp.Body = newTryBody(resp.Body, func() { h.requests.Add(-1); cancel(nil) })
+	o.record(r, h, balance.OutcomeOf(resp.StatusCode))
+	resp.Body = http1.NewTryBody(resp.Body, func() { h.Requests.Add(-1); cancel(nil) })
 	return resp, nil
 }
 
 // record feeds one try's outcome to outlier detection, rebuilding the snapshot on ejection.
-func (o *Outbound) record(r *Route, h *host, oc outcome) {
-	if !r.pool.response(h, oc, o.table.clock.Now()) {
+func (o *Outbound) record(r *table.Route, h *balance.Host, oc balance.Outcome) {
+	if !r.Pool().Response(h, oc, o.table.Clock().Now()) {
 		return
 	}
-	o.log.Warn("ejected endpoint after consecutive error responses", "service", r.Service(), "port", r.Port, "endpoint", h.addr, "cluster", h.cluster)
-	o.table.refresh()
+	o.log.Warn("ejected endpoint after consecutive error responses", "service", r.Service(), "port", r.Port, "endpoint", h.Addr(), "cluster", h.Cluster())
+	o.table.Refresh()
 }
 
 // retryable reports whether a try that failed with err, or (err nil) answered with a gateway
@@ -129,29 +134,19 @@ func (o *Outbound) record(r *Route, h *host, oc outcome) {
 //	reset before any response byte          any method, if the body was buffered or empty
 //	per-try timeout                         idempotent methods, body buffered or empty
 //	502, 503, 504                           idempotent methods, body buffered or empty
-func retryable(req *http.Request, body *replayBody, err error) bool {
+func retryable(req *http.Request, body *http1.ReplayBody, err error) bool {
 	var ce *connectError
 	switch {
 	case errors.As(err, &ce):
-		return body.resendable()
+		return body.Resendable()
 	case errors.Is(err, errTryTimeout), err == nil:
-		return idempotent(req) && body.replayable()
+		return http1.Idempotent(req) && body.Replayable()
 	default:
-		return body.replayable()
+		return body.Replayable()
 	}
-}
-
-// idempotent reports whether req may be repeated: GET, HEAD, OPTIONS, PUT, DELETE, TRACE, or
-// a request with an Idempotency-Key header.
-func idempotent(req *http.Request) bool {
-	switch req.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
-		return true
-	}
-	return req.Header.Get("Idempotency-Key") != ""
 }
 
 // requestLoad is a route's priority.InFlight counting requests rather than connections.
-type requestLoad struct{ r *Route }
+type requestLoad struct{ r *table.Route }
 
-func (l requestLoad) InFlight(i int) int64 { return l.r.hosts[i].requests.Load() }
+func (l requestLoad) InFlight(i int) int64 { return l.r.Host(i).Requests.Load() }

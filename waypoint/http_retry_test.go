@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/http1"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // send makes one request with a body of size bytes (known length) and header h.
@@ -51,7 +53,7 @@ func TestHTTPRetryPolicy(t *testing.T) {
 		{name: "POST", method: http.MethodPost, size: 1 << 10},
 		{name: "POST with Idempotency-Key", method: http.MethodPost, size: 1 << 10, header: key, retried: true},
 		{name: "PUT with a 100 KiB body", method: http.MethodPut, size: 100 << 10},
-		{name: "POST with Idempotency-Key and a 64 KiB body", method: http.MethodPost, size: maxReplayBody, header: key, retried: true},
+		{name: "POST with Idempotency-Key and a 64 KiB body", method: http.MethodPost, size: http1.MaxReplayBody, header: key, retried: true},
 	}
 	const n = 40
 	for _, tt := range tests {
@@ -92,7 +94,7 @@ func TestHTTPConnectFailureRetriedForAnyMethod(t *testing.T) {
 	deadEp := endpoint("127.0.0.84", dead, sameZone)
 	deadEp.Ports[0].Name = "http"
 	e.put(httpService(port, model.ModeAny, "http", ""), endpoints("east", good.endpoint(sameZone), deadEp))
-	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 2 })
+	e.waitRoute("route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 2 })
 	c := newClient(t)
 	e.eventually("listener", func() bool { return get(t.Context(), c, port).err == nil })
 	for i := range 30 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // rackKey is a failover-priority label the waypoint and some endpoints carry.
@@ -65,8 +66,8 @@ func TestHTTPRequestsStayInExpectedTierPerMode(t *testing.T) {
 		t.Run(string(tt.dist.Mode), func(t *testing.T) {
 			svc := edit(httpService(port, tt.dist.Mode, "http", ""), func(s *model.PublishedService) { s.Distribution = tt.dist })
 			e.put(svc)
-			e.waitRoute("route with "+string(tt.dist.Mode), port, func(r *Route) bool {
-				return r != nil && r.Distribution.Equal(tt.dist) && len(r.Endpoints) == 8 && r.Protocol == ProtocolHTTP
+			e.waitRoute("route with "+string(tt.dist.Mode), port, func(r *table.Route) bool {
+				return r != nil && r.Distribution.Equal(tt.dist) && len(r.Endpoints) == 8 && r.Protocol == table.ProtocolHTTP
 			})
 			e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 			counts := requests(t, client, port, n, 8).snapshot()
@@ -104,7 +105,7 @@ func TestHTTPHalfHealthyTierSplitsSeventyThirty(t *testing.T) {
 		endpoints("east", f.byName["a1"].endpoint(sameZone), f.byName["a2"].endpoint(sameZone), unready("b1"), unready("b2")),
 		endpoints("west", f.byName["c1"].endpoint(otherZone), f.byName["d1"].endpoint(otherRegion)),
 	)
-	e.waitRoute("route with 6 endpoints", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 6 })
+	e.waitRoute("route with 6 endpoints", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 6 })
 	if got := e.wp.Table().View().Route(port).Plan.Load.Percent; !slices.Equal(got, []uint32{70, 30, 0}) {
 		t.Fatalf("tier load = %v, want [70 30 0]", got)
 	}

@@ -7,14 +7,11 @@ import (
 	"net/http"
 	"sync"
 	"time"
-)
 
-// Tuning of the upstream connection pools of per-request routes.
-const (
-	// upstreamIdlePerHost is how many idle HTTP/1.1 connections are kept per endpoint.
-	upstreamIdlePerHost = 64
-	// upstreamIdleTimeout closes a pooled connection idle for this long.
-	upstreamIdleTimeout = 60 * time.Second
+	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/http1"
+	"github.com/meshfed/meshfed/waypoint/internal/quietconn"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // errNoTryRoute reports a dial without the route of the try in its context: a bug.
@@ -29,12 +26,12 @@ func (e *connectError) Unwrap() error { return e.err }
 
 // upstreamKey names one connection pool: a host, spoken to in one protocol.
 type upstreamKey struct {
-	h     *host
-	proto Protocol
+	h     *balance.Host
+	proto table.Protocol
 }
 
 // upstreams holds the connection pools of each endpoint and protocol, so that each endpoint
-// has its own kept-alive connections: an h1Pool for HTTP/1.1, a net/http Transport with its
+// has its own kept-alive connections: an http1.Pool for HTTP/1.1, a net/http Transport with its
 // one multiplexed connection for h2c. Every connection is opened by Outbound.dial, so connect
 // failures feed outlier detection and endpoints on other networks are reached however dial
 // reaches them.
@@ -55,7 +52,7 @@ func newUpstreams(o *Outbound) *upstreams {
 }
 
 // transport returns the pool for h in the route's protocol, creating it.
-func (u *upstreams) transport(r *Route, h *host) upstreamPool {
+func (u *upstreams) transport(r *table.Route, h *balance.Host) upstreamPool {
 	k := upstreamKey{h: h, proto: r.Protocol}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -63,10 +60,10 @@ func (u *upstreams) transport(r *Route, h *host) upstreamPool {
 		return t
 	}
 	var t upstreamPool
-	if r.Protocol == ProtocolH2C {
+	if r.Protocol == table.ProtocolH2C {
 		t = u.netTransport(h, r.Protocol)
 	} else {
-		t = newH1Pool(func(ctx context.Context) (net.Conn, error) { return u.dial(ctx, h) },
+		t = http1.NewPool(func(ctx context.Context) (net.Conn, error) { return u.dial(ctx, h) },
 			func() *http.Transport { return u.netTransport(h, r.Protocol) })
 	}
 	u.m[k] = t
@@ -74,16 +71,16 @@ func (u *upstreams) transport(r *Route, h *host) upstreamPool {
 }
 
 // netTransport is a net/http Transport to h alone.
-func (u *upstreams) netTransport(h *host, proto Protocol) *http.Transport {
+func (u *upstreams) netTransport(h *balance.Host, proto table.Protocol) *http.Transport {
 	t := &http.Transport{
 		DialContext:           func(ctx context.Context, _, _ string) (net.Conn, error) { return u.dial(ctx, h) },
-		MaxIdleConnsPerHost:   upstreamIdlePerHost,
-		IdleConnTimeout:       upstreamIdleTimeout,
+		MaxIdleConnsPerHost:   http1.IdlePerHost,
+		IdleConnTimeout:       http1.IdleTimeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true, // pass bodies through as they are
 		Protocols:             new(http.Protocols),
 	}
-	if proto == ProtocolH2C {
+	if proto == table.ProtocolH2C {
 		t.Protocols.SetUnencryptedHTTP2(true)
 		t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 10 * time.Second, PingTimeout: 5 * time.Second}
 	} else {
@@ -93,10 +90,10 @@ func (u *upstreams) netTransport(h *host, proto Protocol) *http.Transport {
 }
 
 // dial opens a connection to h for the route of the try that asked for it. The connection is
-// counted in h.inflight and in the active-upstream gauge until it is closed, as dial's contract
+// counted in h.InFlight and in the active-upstream gauge until it is closed, as dial's contract
 // asks; requests are counted separately (host.requests).
-func (u *upstreams) dial(ctx context.Context, h *host) (net.Conn, error) {
-	r, _ := ctx.Value(tryRouteKey{}).(*Route)
+func (u *upstreams) dial(ctx context.Context, h *balance.Host) (net.Conn, error) {
+	r, _ := ctx.Value(tryRouteKey{}).(*table.Route)
 	if r == nil {
 		return nil, errNoTryRoute
 	}
@@ -105,8 +102,8 @@ func (u *upstreams) dial(ctx context.Context, h *host) (net.Conn, error) {
 		return nil, &connectError{err: err}
 	}
 	u.o.metrics.upstreamOpened(r)
-	return &upstreamConn{Conn: newQuietConn(c), release: func() {
-		h.inflight.Add(-1)
+	return &upstreamConn{Conn: quietconn.New(c), release: func() {
+		h.InFlight.Add(-1)
 		u.o.metrics.upstreamClosed(r)
 	}}, nil
 }
@@ -116,10 +113,10 @@ type tryRouteKey struct{}
 
 // retain closes the pools of hosts no route of snap uses any more (idle connections at once,
 // busy ones when their requests end).
-func (u *upstreams) retain(snap *TableView) {
+func (u *upstreams) retain(snap *table.View) {
 	used := make(map[upstreamKey]bool)
 	for _, r := range snap.Routes {
-		for _, h := range r.hosts {
+		for _, h := range r.Hosts() {
 			used[upstreamKey{h: h, proto: r.Protocol}] = true
 		}
 	}
@@ -127,8 +124,8 @@ func (u *upstreams) retain(snap *TableView) {
 	defer u.mu.Unlock()
 	for k, t := range u.m {
 		if !used[k] {
-			if p, ok := t.(*h1Pool); ok {
-				p.close()
+			if p, ok := t.(*http1.Pool); ok {
+				p.Close()
 			} else {
 				t.CloseIdleConnections()
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // Reasons of the inbound server's refusals (sent in hbone.ReasonHeader).
@@ -36,7 +37,7 @@ const (
 // one port (TCP for HTTP/2, UDP for HTTP/3) whose handler authorizes the caller and the target
 // against the endpoint table before it dials anything.
 type Inbound struct {
-	table   *Table
+	table   *table.Table
 	opts    Options
 	log     *slog.Logger
 	allowed map[string]bool // caller SPIFFE IDs; nil means the default policy
@@ -52,13 +53,13 @@ type Inbound struct {
 
 // NewInbound returns the inbound server of table; opts must be valid with HBONE enabled. It
 // does no I/O until Run.
-func NewInbound(table *Table, opts Options) (*Inbound, error) {
+func NewInbound(tab *table.Table, opts Options) (*Inbound, error) {
 	opts = opts.withDefaults()
 	if !opts.HBONE.Enabled() {
 		return nil, fmt.Errorf("failed to build HBONE inbound: no identity: %w", errMissingOption)
 	}
 	in := &Inbound{
-		table: table, opts: opts, peerID: opts.HBONE.peerID(opts.Namespace), changed: table.Subscribe(),
+		table: tab, opts: opts, peerID: opts.HBONE.peerID(opts.Namespace), changed: tab.Subscribe(),
 		guard:   newDialGuard(opts.AllowLoopbackEndpoints),
 		log:     opts.Logger.With("component", "waypoint-inbound", "namespace", opts.Namespace),
 		tunnels: make(map[*grantedConn]struct{}),
@@ -137,7 +138,7 @@ func (in *Inbound) Connect(ctx context.Context, req *hbone.Request) (net.Conn, e
 	if claimed := req.Locality().Cluster; claimed != "" && claimed != cluster {
 		in.log.Warn("HBONE caller claims another cluster than its certificate's", "caller", req.Caller.String(), "callerCluster", cluster, "claimed", claimed, "remote", req.RemoteAddr)
 	}
-	if !in.table.View().local.allows(req.Target, cluster) {
+	if !in.table.View().Accepts(req.Target, cluster) {
 		in.log.Debug("denied HBONE target", "caller", req.Caller.String(), "callerCluster", cluster, "target", req.Target.String())
 		return nil, hbone.Deny(ReasonTargetNotAllowed)
 	}
@@ -200,11 +201,11 @@ func (in *Inbound) revokeLoop(ctx context.Context) {
 			return
 		case <-in.changed:
 		}
-		granted := in.table.View().granted
+		view := in.table.View()
 		var revoked []*grantedConn
 		in.mu.Lock()
 		for gc := range in.tunnels {
-			if !granted.allows(gc.target, gc.cluster) {
+			if !view.Grants(gc.target, gc.cluster) {
 				revoked = append(revoked, gc)
 			}
 		}

@@ -44,7 +44,7 @@ func TestInboundRevokesTunnels(t *testing.T) {
 	ep.Ready = false
 	x.put(endpoints("west", ep))
 	x.eventually("west refuses new tunnels to the unready endpoint", func() bool {
-		return !x.west.Table().View().local.allows(target, "east")
+		return !x.west.Table().View().Accepts(target, "east")
 	})
 	time.Sleep(100 * time.Millisecond) // the revocation check runs after the swap
 	if err := echo("draining"); err != nil || x.west.Inbound().ActiveTunnels() != 1 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // TestTableRoutesLargeService: a 10,000-endpoint service, which the store keeps in parts, is
@@ -20,10 +21,10 @@ func TestTableRoutesLargeService(t *testing.T) {
 		eps[i].Locality.Node = fmt.Sprintf("ip-10-20-%d-%d.eu-west-1.compute.internal", i/30/256, i/30%256)
 	}
 	e.put(service(port, model.ModeAny), endpoints("east", eps...))
-	e.waitRoute("route of 10,000 endpoints", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == n })
+	e.waitRoute("route of 10,000 endpoints", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == n })
 	eps[n/2].Ready = false
 	e.put(endpoints("east", eps...))
-	e.waitRoute("one endpoint not ready", port, func(r *Route) bool {
+	e.waitRoute("one endpoint not ready", port, func(r *table.Route) bool {
 		if r == nil || len(r.Endpoints) != n {
 			t.Fatalf("the route was lost or held part of the record while it changed (want %d endpoints)", n)
 		}

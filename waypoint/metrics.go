@@ -8,6 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // Label values of the metrics.
@@ -33,7 +36,7 @@ type metrics struct {
 
 // newMetrics registers the waypoint's metrics; the ejection and store metrics read t when
 // scraped.
-func newMetrics(t *Table) *metrics {
+func newMetrics(t *table.Table) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -64,28 +67,28 @@ func newMetrics(t *Table) *metrics {
 }
 
 // request records one finished client request.
-func (m *metrics) request(r *Route, cluster string, code int, took time.Duration) {
+func (m *metrics) request(r *table.Route, cluster string, code int, took time.Duration) {
 	svc := serviceLabel(r)
 	m.requests.WithLabelValues(svc, cluster, strconv.Itoa(code)).Inc()
 	m.latency.WithLabelValues(svc).Observe(took.Seconds())
 }
 
-func (m *metrics) retry(r *Route) { m.retries.WithLabelValues(serviceLabel(r)).Inc() }
+func (m *metrics) retry(r *table.Route) { m.retries.WithLabelValues(serviceLabel(r)).Inc() }
 
 // connection records one L4 client connection: connected to h, or failed (h nil).
-func (m *metrics) connection(r *Route, h *host) {
+func (m *metrics) connection(r *table.Route, h *balance.Host) {
 	if h == nil {
 		m.connections.WithLabelValues(serviceLabel(r), noCluster, resultFailed).Inc()
 		return
 	}
-	m.connections.WithLabelValues(serviceLabel(r), h.cluster, resultConnected).Inc()
+	m.connections.WithLabelValues(serviceLabel(r), h.Cluster(), resultConnected).Inc()
 }
 
-func (m *metrics) upstreamOpened(r *Route) { m.active.WithLabelValues(serviceLabel(r)).Inc() }
-func (m *metrics) upstreamClosed(r *Route) { m.active.WithLabelValues(serviceLabel(r)).Dec() }
+func (m *metrics) upstreamOpened(r *table.Route) { m.active.WithLabelValues(serviceLabel(r)).Inc() }
+func (m *metrics) upstreamClosed(r *table.Route) { m.active.WithLabelValues(serviceLabel(r)).Dec() }
 
 // serviceLabel names a route's service in metrics: its hostname (namespace/name when none).
-func serviceLabel(r *Route) string {
+func serviceLabel(r *table.Route) string {
 	if r == nil {
 		return noCluster
 	}
@@ -97,7 +100,7 @@ func serviceLabel(r *Route) string {
 
 // tableCollector reports, when scraped, what the table knows: ejections per route and how far
 // the table is from the store.
-type tableCollector struct{ t *Table }
+type tableCollector struct{ t *table.Table }
 
 var (
 	ejectionsDesc = prometheus.NewDesc("meshfed_waypoint_ejections_total",
@@ -120,12 +123,12 @@ func (c tableCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range c.t.View().Routes {
 		ch <- prometheus.MustNewConstMetric(ejectionsDesc, prometheus.CounterValue,
-			float64(r.pool.ejections.Load()), serviceLabel(r), strconv.Itoa(int(r.Port)))
+			float64(r.Pool().Ejections()), serviceLabel(r), strconv.Itoa(int(r.Port)))
 	}
 	ch <- prometheus.MustNewConstMetric(revisionDesc, prometheus.GaugeValue, float64(c.t.Revision()))
 	lag := -1.0
-	if at := c.t.applied.Load(); at != 0 {
-		lag = time.Since(time.Unix(0, at)).Seconds()
+	if at := c.t.Applied(); !at.IsZero() {
+		lag = time.Since(at).Seconds()
 	}
 	ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, lag)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // scrape reads /metrics from the waypoint's admin handler and returns the samples by series
@@ -141,7 +142,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatalf("GET /debug/endpoints: %v", err)
 	}
 	defer resp.Body.Close()
-	var d DebugTable
+	var d table.DebugTable
 	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
 		t.Fatalf("decode /debug/endpoints: %v", err)
 	}
@@ -149,7 +150,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		if r.ListenPort != web {
 			continue
 		}
-		if r.Protocol != ProtocolHTTP || len(r.Endpoints) != 2 || r.Endpoints[0].Share+r.Endpoints[1].Share != 100 {
+		if r.Protocol != table.ProtocolHTTP || len(r.Endpoints) != 2 || r.Endpoints[0].Share+r.Endpoints[1].Share != 100 {
 			t.Fatalf("debug route of web: %+v, want HTTP with two endpoints sharing 100%%", r)
 		}
 		return

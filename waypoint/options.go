@@ -8,6 +8,8 @@ import (
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
+	"github.com/meshfed/meshfed/waypoint/balance"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // Defaults of Options.
@@ -43,10 +45,10 @@ type Options struct {
 	Retries int
 	// PerTryTimeout bounds each try of a request on a per-request (HTTP) route, from the pick
 	// until the response headers arrive; the body then streams unbounded. The timeout fires
-	// up to 10 ms late (coarseTick). 0 means DefaultPerTryTimeout, negative disables it.
+	// up to 10 ms late (coarse.Tick). 0 means DefaultPerTryTimeout, negative disables it.
 	PerTryTimeout time.Duration
 	// Outlier configures outlier detection of connect failures.
-	Outlier OutlierOptions
+	Outlier balance.OutlierOptions
 	// Load tunes the load split across tiers (Envoy's defaults when zero); a service's load
 	// policy (meshfed.io/overprovisioning-factor, meshfed.io/panic-threshold) replaces each
 	// setting it sets, for that service.
@@ -62,7 +64,7 @@ type Options struct {
 	// Seed seeds endpoint picking; 0 means a seed from the current time.
 	Seed uint64
 	// Clock tells the time for outlier detection; nil means the system clock.
-	Clock Clock
+	Clock table.Clock
 	// Logger receives state changes and warnings; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -117,22 +119,27 @@ func (o Options) withDefaults() Options {
 		o.Seed = uint64(time.Now().UnixNano())
 	}
 	if o.Clock == nil {
-		o.Clock = SystemClock{}
+		o.Clock = table.SystemClock{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	o.Outlier = o.Outlier.withDefaults()
+	o.Outlier = o.Outlier.WithDefaults()
 	return o
 }
 
-// Clock tells the time. Tests inject a manual clock so that ejections are deterministic.
-type Clock interface {
-	Now() time.Time
+// tableOptions are the options of the waypoint's endpoint table; o has its defaults.
+func (o *Options) tableOptions() table.Options {
+	return table.Options{
+		Namespace: o.Namespace, Cluster: o.Cluster, Locality: o.Locality, Labels: o.Labels,
+		Load: o.Load, Outlier: o.Outlier, Tunnels: o.HBONE.Enabled(), CrossNetwork: crossNetworkMode(&o.HBONE),
+		Clock: o.Clock, Logger: o.Logger,
+	}
 }
 
-// SystemClock is the Clock of the running system.
-type SystemClock struct{}
-
-// Now implements Clock.
-func (SystemClock) Now() time.Time { return time.Now() }
+// NewTable returns the endpoint table of a waypoint with opts, empty and not yet ready; it does
+// no I/O. opts must be valid.
+func NewTable(opts Options) *table.Table {
+	opts = opts.withDefaults()
+	return table.NewTable(opts.tableOptions())
+}

@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/meshfed/meshfed/federation/priority"
+	"github.com/meshfed/meshfed/waypoint/internal/coarse"
+	"github.com/meshfed/meshfed/waypoint/table"
+	"github.com/meshfed/meshfed/waypoint/tunnel"
 )
 
 // relistenInterval is how often Outbound retries listeners that failed to bind, even when the
@@ -22,19 +24,19 @@ const relistenInterval = 5 * time.Second
 // per Route of the table's current snapshot, opened and closed as routes come and go. Closing a
 // listener (a service or port withdrawn) leaves its accepted connections running.
 type Outbound struct {
-	table  *Table
-	opts   Options
-	log    *slog.Logger
-	src    *priority.SplitMix
-	picker *priority.LeastRequest
+	table *table.Table
+	opts  Options
+	log   *slog.Logger
+	// picker picks endpoints from the routes' plans, retries included (table.Picker).
+	picker *table.Picker
 	// tunnels is the HBONE dialer, set by Run when HBONE is enabled, before any connection.
-	tunnels *tunnels
+	tunnels *tunnel.Dialer
 	// proxy, upstreams and metrics serve per-request routes (http.go) and count traffic.
 	proxy     *httputil.ReverseProxy
 	upstreams *upstreams
 	metrics   *metrics
 	// timers carry the per-request timeouts and watches (coarse_timer.go).
-	timers *coarseTimers
+	timers *coarse.Timers
 	// guard refuses endpoint addresses no dial may reach (connect.go).
 	guard *dialGuard
 
@@ -50,15 +52,14 @@ type Outbound struct {
 }
 
 // NewOutbound returns the outbound side for table; it does no I/O until Run.
-func NewOutbound(table *Table, opts Options) *Outbound {
+func NewOutbound(tab *table.Table, opts Options) *Outbound {
 	opts = opts.withDefaults()
 	o := &Outbound{
-		table: table, opts: opts,
+		table: tab, opts: opts,
 		log:       opts.Logger.With("component", "waypoint-outbound", "namespace", opts.Namespace),
-		src:       priority.NewSplitMix(opts.Seed),
-		picker:    priority.NewLeastRequest(priority.NewSplitMix(opts.Seed ^ 0x5bd1e995)),
-		metrics:   newMetrics(table),
-		timers:    newCoarseTimers(coarseTick),
+		picker:    table.NewPicker(opts.Seed),
+		metrics:   newMetrics(tab),
+		timers:    coarse.NewTimers(coarse.Tick),
 		guard:     newDialGuard(opts.AllowLoopbackEndpoints),
 		listeners: make(map[int32]net.Listener),
 		conns:     make(map[net.Conn]struct{}),
@@ -79,7 +80,7 @@ func (o *Outbound) Run(ctx context.Context) error {
 			return err
 		}
 		o.tunnels = t
-		defer t.close()
+		defer t.Close()
 	}
 	ticker := time.NewTicker(relistenInterval)
 	defer ticker.Stop()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // serveOne starts a listener on ip whose first connection is handled by handle.
@@ -112,7 +113,7 @@ func TestHalfCloseCarriedBothWays(t *testing.T) {
 			port := int32(freePort(t))
 			target := net.JoinHostPort(ip, strconv.Itoa(int(bport)))
 			e.put(endpoints("east", endpoint(ip, bport, sameZone)), service(port, model.ModeAny))
-			e.waitRoute("route to "+target, port, func(r *Route) bool { return r != nil && slices.Equal(r.Targets, []string{target}) })
+			e.waitRoute("route to "+target, port, func(r *table.Route) bool { return r != nil && slices.Equal(r.Targets, []string{target}) })
 			e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 			tt.client(t, dialWaypoint(t, port), got)
 		})
@@ -126,7 +127,7 @@ func TestListenersFollowServicesAndOpenConnectionsFinish(t *testing.T) {
 	svc := service(port, model.ModeAny)
 	eps := endpoints("east", a.endpoint(sameZone))
 	e.put(eps, svc)
-	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 1 })
+	e.waitRoute("route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 1 })
 	e.eventually("listener opened", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 
 	c := dialWaypoint(t, port)
@@ -136,7 +137,7 @@ func TestListenersFollowServicesAndOpenConnectionsFinish(t *testing.T) {
 	}
 	// Withdraw the endpoint, then the service: new connections find nothing, the open one goes on.
 	e.del(eps.Key())
-	e.waitRoute("endpoint withdrawn", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 0 })
+	e.waitRoute("endpoint withdrawn", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 0 })
 	if name, err := roundTrip(port); err == nil {
 		t.Fatalf("a new connection without endpoints was answered by %s", name)
 	}
@@ -157,7 +158,7 @@ func TestListenersFollowServicesAndOpenConnectionsFinish(t *testing.T) {
 
 	// The service comes back: the listener reopens.
 	e.put(eps, svc)
-	e.waitRoute("route back", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 1 })
+	e.waitRoute("route back", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 1 })
 	e.eventually("listener reopened", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 	if name, err := roundTrip(port); err != nil || name != "a" {
 		t.Fatalf("after re-adding: %q, %v", name, err)
@@ -169,7 +170,7 @@ func TestConnectionsFlowThroughStoreOutage(t *testing.T) {
 	a, f := startBackend(t, "a", "127.0.0.11"), startBackend(t, "f", "127.0.0.16")
 	port := int32(freePort(t))
 	e.put(service(port, model.ModeAny), endpoints("east", a.endpoint(sameZone)))
-	e.waitRoute("route", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 1 })
+	e.waitRoute("route", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 1 })
 	e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
 	rev := e.wp.Table().Revision()
 
@@ -185,7 +186,7 @@ func TestConnectionsFlowThroughStoreOutage(t *testing.T) {
 	e.startEtcd() // same data dir and ports
 	e.put(endpoints("east", a.endpoint(sameZone), f.endpoint(sameZone)))
 	t.Logf("first write after restart %s after the stop", time.Since(stopped).Round(time.Millisecond))
-	e.waitRoute("new endpoint after restart", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 2 })
+	e.waitRoute("new endpoint after restart", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 2 })
 	t.Logf("table caught up %s after the stop, revision %d → %d", time.Since(stopped).Round(time.Millisecond), rev, e.wp.Table().Revision())
 	counts := spread(t, port, 100)
 	t.Logf("after restart: %v", counts)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // fleet is the standard set of backends: two in the waypoint's zone (east), one in another zone
@@ -50,7 +51,7 @@ func TestTrafficStaysInExpectedTierPerMode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.mode), func(t *testing.T) {
 			e.put(service(port, tt.mode))
-			e.waitRoute("route with mode "+string(tt.mode), port, func(r *Route) bool {
+			e.waitRoute("route with mode "+string(tt.mode), port, func(r *table.Route) bool {
 				return r != nil && r.Distribution.Mode == tt.mode && len(r.Endpoints) == 4
 			})
 			e.eventually("listener", func() bool { return slices.Contains(e.wp.Outbound().Ports(), port) })
@@ -89,7 +90,7 @@ func TestHalfUnreadyTierSplitsSeventyThirty(t *testing.T) {
 		endpoints("east", f.a.endpoint(sameZone), f.b.endpoint(sameZone), unready(a2), unready(b2)),
 		endpoints("west", f.c.endpoint(otherZone), f.d.endpoint(otherRegion)),
 	)
-	e.waitRoute("route with 6 endpoints", port, func(r *Route) bool { return r != nil && len(r.Endpoints) == 6 })
+	e.waitRoute("route with 6 endpoints", port, func(r *table.Route) bool { return r != nil && len(r.Endpoints) == 6 })
 	r := e.wp.Table().View().Route(port)
 	if got := r.Plan.Load.Percent; !slices.Equal(got, []uint32{70, 30, 0}) {
 		t.Fatalf("tier load = %v, want [70 30 0] (health 140×2/4 = 70, then 30 to tier 1)", got)

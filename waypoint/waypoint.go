@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // Waypoint is one namespace's waypoint: the endpoint table following the store, the outbound
@@ -16,7 +17,7 @@ import (
 type Waypoint struct {
 	opts     Options
 	log      *slog.Logger
-	table    *Table
+	table    *table.Table
 	outbound *Outbound
 	inbound  *Inbound
 	draining atomic.Bool
@@ -43,7 +44,7 @@ func New(opts Options) (*Waypoint, error) {
 }
 
 // Table is the waypoint's endpoint table.
-func (w *Waypoint) Table() *Table { return w.table }
+func (w *Waypoint) Table() *table.Table { return w.table }
 
 // Outbound is the waypoint's outbound side.
 func (w *Waypoint) Outbound() *Outbound { return w.outbound }

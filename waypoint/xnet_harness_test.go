@@ -11,13 +11,6 @@ import (
 	"github.com/meshfed/meshfed/hbone/identity"
 )
 
-// Localities of the second waypoint (cluster west on network n2) and of a third cluster on n2.
-var (
-	westWaypoint = model.Locality{Network: "n2", Region: "r1", Zone: "z1", Node: "node6", Cluster: "west"}
-	northNetwork = model.Locality{Network: "n2", Region: "r1", Zone: "z1", Node: "node7", Cluster: "north"}
-	southNetwork = model.Locality{Network: "n3", Region: "r1", Zone: "z1", Node: "node8", Cluster: "south"}
-)
-
 // testPKI issues SPIFFE certificates of DefaultTrustDomain from a fresh development root.
 type testPKI struct {
 	ca *identity.CA
@@ -91,11 +84,6 @@ func (e *env) startWaypoint(opts Options) *Waypoint {
 		e.eventually("HBONE server of "+opts.Cluster, func() bool { return wp.Inbound().Addr() != "" })
 	}
 	return wp
-}
-
-// waypointsRecord is the store record of cluster's shop waypoints at addrs.
-func waypointsRecord(cluster, network string, addrs ...string) *store.WaypointsRecord {
-	return &store.WaypointsRecord{Namespace: "shop", Cluster: cluster, Network: network, Addresses: addrs}
 }
 
 // serviceImportedBy is service(wp, mode) imported by east and west from all of from.

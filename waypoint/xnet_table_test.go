@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,67 +12,17 @@ import (
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
-// newHBONETable is newTestTable with HBONE credentials of the shop waypoint.
-func newHBONETable(t *testing.T) *Table {
-	t.Helper()
-	return newHBONETableFrom(t, newTestPKI(t).waypointSource(t, "east"))
-}
-
-// newHBONETableFrom is newTestTable with HBONE credentials from src.
-func newHBONETableFrom(t *testing.T, src identity.Source) *Table {
+// newTestTable is the table of shop's waypoint in cluster east, built as New builds it.
+func newTestTable(t *testing.T) *table.Table {
 	t.Helper()
 	opts := Options{Namespace: "shop", Cluster: "east", Locality: self, Clock: newManualClock(), Logger: testLogger}
-	opts.HBONE.Identity = src
 	if err := opts.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
 	return NewTable(opts)
-}
-
-func TestTableRoutesCrossNetworkThroughWaypoints(t *testing.T) {
-	const wp = 20000
-	svc := edit(service(wp, model.ModePreferNetwork), func(s *model.PublishedService) {
-		s.Imports = []model.Import{{Cluster: "east", From: []string{"east", "north", "west"}}}
-	})
-	east := endpoints("east", endpoint("10.0.0.1", 8080, sameZone))
-	west := endpoints("west", endpoint("10.1.0.1", 8080, otherNetwork))
-	north := endpoints("north", endpoint("10.2.0.1", 8080, northNetwork))
-	westWaypoints := waypointsRecord("west", "n2", "192.0.2.1:15008", "192.0.2.2:15008")
-
-	tab := newHBONETable(t)
-	tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: put(1, svc, east, west, north, westWaypoints, waypointsRecord("north", "n2"))})
-	r := tab.View().Route(wp)
-	if r == nil {
-		t.Fatal("no route")
-	}
-	if want := []string{"10.0.0.1:8080", "10.1.0.1:8080"}; !slices.Equal(r.Targets, want) {
-		t.Fatalf("targets %v, want %v", r.Targets, want)
-	}
-	if len(r.Skipped) != 1 || r.Skipped[0] != (Skipped{Cluster: "north", Address: "10.2.0.1", Reason: SkipNoWaypoint}) {
-		t.Fatalf("skipped %+v, want north's endpoint (its record has no address)", r.Skipped)
-	}
-	if got := r.viaAddrs(r.hosts[1]); !slices.Equal(got, westWaypoints.Addresses) {
-		t.Fatalf("west endpoint via %v, want %v", got, westWaypoints.Addresses)
-	}
-	if r.viaAddrs(r.hosts[0]) != nil {
-		t.Fatal("same-network endpoint routed through a tunnel")
-	}
-	if !slices.Equal(r.Tiers.Of, []int{0, 1}) || !slices.Equal(r.Plan.Load.Percent, []uint32{100, 0}) {
-		t.Fatalf("tiers %v load %v, want the other network one tier below", r.Tiers.Of, r.Plan.Load.Percent)
-	}
-	d := tab.Debug()
-	if d.CrossNetwork == "" || !slices.Equal(d.Routes[0].Endpoints[1].Via, westWaypoints.Addresses) {
-		t.Fatalf("debug table: crossNetwork %q, endpoints %+v", d.CrossNetwork, d.Routes[0].Endpoints)
-	}
-
-	// Withdrawing west's waypoints skips its endpoint again.
-	tab.Apply(store.Batch{Revision: 2, Events: []store.Event{{Type: store.EventDelete, Key: westWaypoints.Key(), Revision: 2}}})
-	r = tab.View().Route(wp)
-	if !slices.Equal(r.Targets, []string{"10.0.0.1:8080"}) || len(r.Skipped) != 2 {
-		t.Fatalf("after the waypoint record was deleted: targets %v skipped %+v", r.Targets, r.Skipped)
-	}
 }
 
 func TestTableWithoutHBONESaysSo(t *testing.T) {
@@ -82,42 +31,8 @@ func TestTableWithoutHBONESaysSo(t *testing.T) {
 		service(20000, model.ModeAny), endpoints("west", endpoint("10.1.0.1", 8080, otherNetwork)), waypointsRecord("west", "n2", "192.0.2.1:15008"),
 	)})
 	d := tab.Debug()
-	if d.CrossNetwork != crossNetworkMode(&HBONEOptions{}) || len(d.Routes[0].Skipped) != 1 || d.Routes[0].Skipped[0].Reason != SkipNoHBONE {
+	if d.CrossNetwork != crossNetworkMode(&HBONEOptions{}) || len(d.Routes[0].Skipped) != 1 || d.Routes[0].Skipped[0].Reason != table.SkipNoHBONE {
 		t.Fatalf("debug table without HBONE: %+v", d)
-	}
-}
-
-func TestIndexLocalTargets(t *testing.T) {
-	st := newState()
-	svc := edit(service(20000, model.ModeAny), func(s *model.PublishedService) {
-		s.Ports, s.WaypointPorts = append(s.Ports, model.Port{Name: "admin", Port: 9090, Protocol: "TCP"}), append(s.WaypointPorts, 0)
-		s.Imports = []model.Import{{Cluster: "east", From: []string{"west"}}, {Cluster: "north", From: []string{"east"}}, {Cluster: "west", From: []string{"west"}}}
-	})
-	ready := endpoint("10.1.0.1", 8080, otherNetwork)
-	ready.Ports = append(ready.Ports, model.EndpointPort{Name: "admin", Port: 9091}, model.EndpointPort{Name: "debug", Port: 6060})
-	unready := endpoint("10.1.0.2", 8080, otherNetwork)
-	unready.Ready = false
-	st.apply(store.Batch{Snapshot: true, Events: put(1, svc, endpoints("west", ready, unready), endpoints("east", endpoint("10.0.0.1", 8080, sameZone)))}, testLogger)
-
-	got, granted := indexTargets(&st, "west")
-	want := localTargets{
-		netip.MustParseAddrPort("10.1.0.1:8080"): {"east", "west"},
-		netip.MustParseAddrPort("10.1.0.1:9091"): {"east", "west"},
-	}
-	if len(got) != len(want) {
-		t.Fatalf("index %v, want %v", got, want)
-	}
-	for ap, clusters := range want {
-		if !slices.Equal(got[ap], clusters) {
-			t.Errorf("%s: %v, want %v", ap, got[ap], clusters)
-		}
-	}
-	if got.allows(netip.MustParseAddrPort("10.1.0.1:8080"), "north") {
-		t.Error("north imports only from east, yet may reach west's endpoint")
-	}
-	if !granted.allows(netip.MustParseAddrPort("10.1.0.2:8080"), "east") || !granted.allows(netip.MustParseAddrPort("10.1.0.1:9091"), "east") ||
-		granted.allows(netip.MustParseAddrPort("10.1.0.2:8080"), "north") || len(granted) != 3 {
-		t.Errorf("granted targets %v: want west's ready and unready endpoints, for east and west only", granted)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/hbone"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // xnet is a two-network test mesh on one store: the harness waypoint of cluster east on
@@ -46,12 +47,12 @@ func newXnet(t *testing.T, proto hbone.Protocol, tuneEast func(*Options)) *xnet 
 // waitTunneled waits until east routes port to n endpoints, all through tunnels.
 func (x *xnet) waitTunneled(port int32, n int) {
 	x.t.Helper()
-	x.waitRoute("tunneled route", port, func(r *Route) bool {
+	x.waitRoute("tunneled route", port, func(r *table.Route) bool {
 		if r == nil || len(r.Endpoints) != n {
 			return false
 		}
-		for _, h := range r.hosts {
-			if r.viaAddrs(h) == nil {
+		for _, h := range r.Hosts() {
+			if r.Via(h) == nil {
 				return false
 			}
 		}
@@ -110,8 +111,7 @@ func TestCrossNetworkThroughHBONE(t *testing.T) {
 			if n := x.west.Inbound().ActiveTunnels(); n != 1 {
 				t.Fatalf("west has %d active tunnels, want 1", n)
 			}
-			wire := hbone.Peer{Address: peer, Identity: x.wp.Outbound().tunnels.peerID, Cluster: "west", Protocol: proto}
-			if n := x.wp.Outbound().tunnels.dialer.ConnCount(wire, proto); n != 1 {
+			if n := x.wp.Outbound().tunnels.ConnCount(peer, "west", proto); n != 1 {
 				t.Fatalf("east holds %d %s connections to %s, want 1", n, proto, peer)
 			}
 			close(reply)
@@ -138,7 +138,7 @@ func TestInboundRefusesOverTheWire(t *testing.T) {
 		endpoints("west", ready.endpoint(otherNetwork), notReady),
 	)
 	x.eventually("west's table", func() bool {
-		return x.west.Table().View().local.allows(netip.AddrPortFrom(netip.MustParseAddr(ready.ip), uint16(ready.port)), "east")
+		return x.west.Table().View().Accepts(netip.AddrPortFrom(netip.MustParseAddr(ready.ip), uint16(ready.port)), "east")
 	})
 	// dial opens a tunnel as ns/sa with a certificate naming cluster, claiming east in its
 	// Baggage as a waypoint of east would.
@@ -287,7 +287,7 @@ func TestImpostorPeerIsNeverUsed(t *testing.T) {
 	if proxied.Load() != 0 {
 		t.Fatalf("the impostor carried %d tunnels", proxied.Load())
 	}
-	var north *DebugEndpoint
+	var north *table.DebugEndpoint
 	for _, ep := range x.wp.Table().Debug().Routes[0].Endpoints {
 		if ep.Cluster == "north" {
 			north = &ep

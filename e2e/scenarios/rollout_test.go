@@ -12,7 +12,7 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/system"
-	"github.com/meshfed/meshfed/waypoint"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // rollout is the service whose pods TestRollout replaces.
@@ -155,7 +155,7 @@ func waitForSplit(t *testing.T, f *system.Federation, wp *system.Waypoint, p rol
 	t.Helper()
 	want := fmt.Sprintf("%d endpoints, healthy [%d] degraded [%d] panic [false] factor %d", endpoints, p.healthy, p.degraded, p.factor)
 	f.Eventually(p.name, 30*time.Second, func() (bool, string) {
-		var d waypoint.DebugTable
+		var d table.DebugTable
 		if err := wp.Debug(&d); err != nil {
 			return false, err.Error()
 		}

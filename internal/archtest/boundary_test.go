@@ -11,7 +11,8 @@ import (
 const module = "github.com/meshfed/meshfed"
 
 // boundary says that no package matching Pattern may depend, even transitively, on a package
-// with one of the Forbidden prefixes.
+// with one of the Forbidden prefixes; a Forbidden entry ending in "$" names one package exactly
+// (module + "/waypoint$" is the waypoint package, not its sub-packages).
 type boundary struct {
 	Pattern   string
 	Forbidden []string
@@ -48,6 +49,26 @@ var boundaries = []boundary{
 		Pattern:   "./cmd/meshfedctl/...",
 		Forbidden: []string{module + "/federation/controller"},
 		Why:       "the CLI shares names through apis/wellknown, not the hub's reconcilers",
+	},
+	{
+		Pattern:   "./cmd/meshfedctl/...",
+		Forbidden: []string{module + "/waypoint$", module + "/hbone$", "github.com/quic-go/"},
+		Why:       "describe reuses the waypoint's table builder (waypoint/table) and reads /debug/endpoints as table.DebugTable: the CLI links no data plane, no tunnel and no QUIC",
+	},
+	{
+		Pattern:   "./waypoint/balance/...",
+		Forbidden: []string{"net", "k8s.io/", "sigs.k8s.io/", "go.etcd.io/", "google.golang.org/", "github.com/quic-go/", "github.com/prometheus/", module + "/federation/store", module + "/hbone", module + "/waypoint/table"},
+		Why:       "outlier detection and in-flight counts are pure: no network, no store, no metrics; the table builds on them, not the other way round",
+	},
+	{
+		Pattern:   "./waypoint/table/...",
+		Forbidden: []string{module + "/hbone", "github.com/quic-go/", "github.com/prometheus/", "k8s.io/", "sigs.k8s.io/"},
+		Why:       "the endpoint table decides and never connects: another reader of the store (DNS, meshfedctl describe) can link it without HBONE, QUIC, metrics or Kubernetes (net/http comes only with the etcd client)",
+	},
+	{
+		Pattern:   "./waypoint/http1/... ./waypoint/internal/coarse/... ./waypoint/internal/quietconn/...",
+		Forbidden: []string{module + "/federation", "go.etcd.io/", module + "/hbone", "github.com/quic-go/", "github.com/prometheus/", module + "/waypoint/table", module + "/waypoint/balance", "k8s.io/"},
+		Why:       "the HTTP/1.1 engine speaks to one endpoint it is given a dial for: it knows no store, no endpoint table, no outlier detection, no tunnel and no metrics",
 	},
 	{
 		Pattern:   "./waypoint/...",
@@ -95,7 +116,7 @@ func TestPackageBoundaries(t *testing.T) {
 						continue
 					}
 					for _, bad := range b.Forbidden {
-						if strings.HasPrefix(dep, bad) {
+						if forbids(bad, dep) {
 							t.Errorf("%s depends on %s: %s", pkg, dep, b.Why)
 						}
 					}
@@ -103,6 +124,15 @@ func TestPackageBoundaries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// forbids reports whether the Forbidden entry bad matches the package dep: a prefix, or the
+// package exactly when bad ends in "$".
+func forbids(bad, dep string) bool {
+	if exact, ok := strings.CutSuffix(bad, "$"); ok {
+		return dep == exact
+	}
+	return strings.HasPrefix(dep, bad)
 }
 
 // listDeps maps each non-test package matching pattern to its transitive dependencies. A
@@ -138,4 +168,23 @@ func goList(t *testing.T, args []string) []string {
 		}
 	}
 	return lines
+}
+
+func TestForbids(t *testing.T) {
+	tests := []struct {
+		bad, dep string
+		want     bool
+	}{
+		{module + "/hbone", module + "/hbone/identity", true},
+		{module + "/hbone$", module + "/hbone", true},
+		{module + "/hbone$", module + "/hbone/identity", false},
+		{module + "/waypoint$", module + "/waypoint/table", false},
+		{"net", "net/netip", true},
+		{"net", "encoding/json", false},
+	}
+	for _, tt := range tests {
+		if got := forbids(tt.bad, tt.dep); got != tt.want {
+			t.Errorf("forbids(%q, %q) = %v, want %v", tt.bad, tt.dep, got, tt.want)
+		}
+	}
 }

@@ -44,11 +44,15 @@ for each, traffic distribution, conflicts, conditions and the exporting clusters
 with their locality and health.
 
 With --from CLUSTER[/ZONE] it shows the service as a waypoint in that cluster (network and region
-from its MemberCluster, zone from the flag) would route it: only the exports visible to that
-cluster, ranked into priority tiers by the service's traffic distribution, and the share of
-requests each tier receives (Envoy's priority load, with panic mode, and the service's load
-policy from meshfed.io/overprovisioning-factor and meshfed.io/panic-threshold, printed when it is
-not the default). Outlier ejections live in each waypoint and are not included there.
+from its MemberCluster, zone from the flag) would route it, computed by the waypoint's own table
+builder: only the exports visible to that cluster, ranked into priority tiers by the service's
+traffic distribution, and the share of requests each tier receives (Envoy's priority load, with
+panic mode, and the service's load policy from meshfed.io/overprovisioning-factor and
+meshfed.io/panic-threshold, printed when it is not the default), per port when the service has
+several. Endpoints on another network are routed through a waypoint of their cluster, as a
+waypoint with HBONE credentials does; those without a waypoint address in the store, or without
+a target port for the service port, are listed as not routed. Outlier ejections live in each
+waypoint and are not included there.
 
 With --waypoint URL (a waypoint's admin address, e.g. http://127.0.0.1:15021 after
 kubectl port-forward deploy/meshfed-waypoint 15021) it reads that waypoint's /debug/endpoints and

@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
+	wptable "github.com/meshfed/meshfed/waypoint/table"
 )
 
 // TestDescribeGlobalService describes shop/web from a real hub API server and a real
@@ -96,6 +97,23 @@ func TestDescribeGlobalService(t *testing.T) {
 			}
 		})
 	}
+
+	// A waypoint reaches another network only through a waypoint of the endpoint's cluster:
+	// without an address in the store, east-2's endpoints are listed as not routed.
+	t.Run("other network without a waypoint address", func(t *testing.T) {
+		e.put(t, waypointsRecord("east-2", "net-a"))
+		out := mustDescribe(t, e, "shop/web", "--etcd-endpoints", e.etcd, "--from", "west-1/us-1")
+		e.put(t, waypointsRecord("east-2", "net-a", "192.0.2.2:15008"))
+		checkTiers(t, out, []tier{
+			{load: 100, healthy: "1/1", panic: "no", addrs: []string{"10.3.0.1"}},
+			{load: 0, healthy: "2/2", panic: "no", addrs: []string{"10.1.0.1", "10.1.0.2"}},
+		})
+		for _, addr := range []string{"10.2.0.1", "10.2.0.2"} {
+			if !strings.Contains(out, "Not routed: "+addr+" (east-2): "+wptable.SkipNoWaypoint) {
+				t.Errorf("output does not list %s as not routed:\n%s", addr, out)
+			}
+		}
+	})
 
 	t.Run("does not import", func(t *testing.T) {
 		e.put(t, serviceRecord("lone-1"))

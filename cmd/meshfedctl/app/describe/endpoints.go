@@ -17,7 +17,10 @@ type storeView struct {
 	// service is nil when the store has no service record.
 	service *model.PublishedService
 	// endpoints holds one record per exporting cluster, sorted by cluster.
-	endpoints    []*model.PublishedEndpoints
+	endpoints []*model.PublishedEndpoints
+	// waypoints holds the waypoints records of the clusters in endpoints, by cluster; read
+	// only for a viewpoint (loadWaypoints).
+	waypoints    map[string]*model.PublishedWaypoints
 	decodeErrors []error
 }
 

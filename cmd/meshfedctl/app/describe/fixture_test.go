@@ -116,6 +116,13 @@ func (e *env) startStore(t *testing.T) {
 	e.putEndpoints(t, "east-1", model.ScopeGlobal, ep("10.1.0.1", "net-a", "eu", "eu-1", true), ep("10.1.0.2", "net-a", "eu", "eu-1", true))
 	e.putEndpoints(t, "east-2", model.ScopeGlobal, ep("10.2.0.1", "net-a", "eu", "eu-2", true), ep("10.2.0.2", "net-a", "eu", "eu-2", true))
 	e.putEndpoints(t, "west-1", model.ScopeSegment, ep("10.3.0.1", "net-b", "us", "us-1", true))
+	e.put(t, waypointsRecord("east-1", "net-a", "192.0.2.1:15008"))
+	e.put(t, waypointsRecord("east-2", "net-a", "192.0.2.2:15008"))
+}
+
+// waypointsRecord is the record of cluster's shop waypoints at addrs, as the hub publishes it.
+func waypointsRecord(cluster, network string, addrs ...string) *store.WaypointsRecord {
+	return store.NewWaypointsRecord(&model.PublishedWaypoints{Namespace: "shop", Cluster: cluster, Network: network, Addresses: addrs})
 }
 
 // serviceRecord is shop/web's service record as the hub writes it; the cluster without (if

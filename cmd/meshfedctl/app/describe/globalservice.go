@@ -81,6 +81,11 @@ func (f *flags) describeFromStore(ctx context.Context, streams cli.Streams, gs *
 	if err != nil {
 		return err
 	}
+	if from != nil {
+		if err := loadWaypoints(ctx, st, v, gs.Namespace); err != nil {
+			return err
+		}
+	}
 	for _, derr := range v.decodeErrors {
 		fmt.Fprintf(streams.ErrOut, "warning: %v\n", derr)
 	}
@@ -93,11 +98,7 @@ func (f *flags) describeFromStore(ctx context.Context, streams cli.Streams, gs *
 	if v.service == nil {
 		return fmt.Errorf("failed to compute tiers of %s/%s from %s: the federation store has no service record", gs.Namespace, gs.Name, from.Cluster)
 	}
-	tv, err := computeTiers(v, from, mc)
-	if err != nil {
-		return err
-	}
-	return writeTiers(streams.Out, tv)
+	return writeTiers(streams.Out, computeTiers(v, from, mc, quietLogger(streams.ErrOut)))
 }
 
 // memberCluster reads the MemberCluster a viewpoint names.

@@ -7,13 +7,14 @@ import (
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
+	wptable "github.com/meshfed/meshfed/waypoint/table"
 )
 
 // tierColumns are the columns of each tier's endpoint table.
 var tierColumns = []string{"ADDRESS", "CLUSTER", "NETWORK", "REGION", "ZONE", "SUBZONE", "NODE", "HEALTH"}
 
-// writeTiers prints the viewpoint, which exports it sees, and each tier with its load share
-// and endpoints.
+// writeTiers prints the viewpoint, which exports it sees, and each route's tiers with their
+// load share and endpoints, and the endpoints the waypoint would not route.
 func writeTiers(w io.Writer, tv *tierView) error {
 	c := tv.client
 	fmt.Fprintf(w, "Tiers from %s (network %s, region %s, zone %s), traffic distribution %s:\n",
@@ -29,27 +30,51 @@ func writeTiers(w io.Writer, tv *tierView) error {
 	for _, e := range tv.hidden {
 		fmt.Fprintf(w, "  Not visible: %s (scope %s)\n", e.Cluster, e.Scope)
 	}
-	if len(tv.endpoints) == 0 {
+	if len(tv.routes) == 0 {
+		_, err := fmt.Fprintf(w, "  Tiers: %s (no port has a waypoint port: waypoints do not route this service)\n", none)
+		return err
+	}
+	for _, r := range tv.routes {
+		if err := writeRouteTiers(w, tv, r, len(tv.routes) > 1); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintln(w, "  Load assumes no outlier ejections: each waypoint ejects failing endpoints on its own.")
+	return err
+}
+
+// writeRouteTiers prints one route's tiers, headed by its port when the service has several.
+func writeRouteTiers(w io.Writer, tv *tierView, r *wptable.Route, named bool) error {
+	if named {
+		fmt.Fprintf(w, "  Port %s (%d), waypoint port %d, protocol %s:\n", orNone(r.PortName), r.Port, r.ListenPort, r.Protocol)
+	}
+	if r.Problem != "" {
+		fmt.Fprintf(w, "  Problem: %s\n", r.Problem)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "  Not routed: %s (%s): %s\n", s.Address, s.Cluster, s.Reason)
+	}
+	if len(r.Endpoints) == 0 {
 		_, err := fmt.Fprintf(w, "  Tiers: %s (no endpoints)\n", none)
 		return err
 	}
-	if tv.load.TotalPanic {
+	load, health := &r.Plan.Load, r.Tiers.Health(r.Endpoints, r.Ejected)
+	if load.TotalPanic {
 		fmt.Fprintln(w, "  Every tier is in panic: load follows endpoint counts.")
 	}
-	for t, members := range tv.tiers.Members {
-		h := tv.health[t]
+	for t, members := range r.Tiers.Members {
+		h := health[t]
 		title := fmt.Sprintf("  Tier %d: load %d%% (%d%% to degraded), %d/%d healthy, %d degraded, health %d%%, panic %s",
-			t, tv.load.Share(t), tv.load.DegradedPercent[t], h.Healthy, h.Total, h.Degraded, tv.load.Health[t], yesNo(tv.load.Panic[t]))
+			t, load.Share(t), load.DegradedPercent[t], h.Healthy, h.Total, h.Degraded, load.Health[t], yesNo(load.Panic[t]))
 		rows := [][]string{tierColumns}
 		for _, i := range members {
-			rows = append(rows, tierCells(&tv.endpoints[i], tv.stale[i]))
+			rows = append(rows, tierCells(&r.Endpoints[i], tv.stale[r.Host(i).Cluster()]))
 		}
 		if err := table(w, title, "    ", rows); err != nil {
 			return fmt.Errorf("failed to write tier %d: %w", t, err)
 		}
 	}
-	_, err := fmt.Fprintln(w, "  Load assumes no outlier ejections: each waypoint ejects failing endpoints on its own.")
-	return err
+	return nil
 }
 
 // tierCells is one endpoint's row under tierColumns.

@@ -11,14 +11,14 @@ import (
 	"time"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
-	"github.com/meshfed/meshfed/waypoint"
+	wptable "github.com/meshfed/meshfed/waypoint/table"
 )
 
 // maxDebugBytes bounds the /debug/endpoints document read from a waypoint.
 const maxDebugBytes = 16 << 20
 
 // fetchWaypoint reads a waypoint's /debug/endpoints from its admin base URL.
-func fetchWaypoint(ctx context.Context, base string) (*waypoint.DebugTable, error) {
+func fetchWaypoint(ctx context.Context, base string) (*wptable.DebugTable, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	u := strings.TrimSuffix(base, "/") + "/debug/endpoints"
@@ -34,7 +34,7 @@ func fetchWaypoint(ctx context.Context, base string) (*waypoint.DebugTable, erro
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("failed to read waypoint %s: %s", u, resp.Status)
 	}
-	var d waypoint.DebugTable
+	var d wptable.DebugTable
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxDebugBytes)).Decode(&d); err != nil {
 		return nil, fmt.Errorf("failed to decode %s: %w", u, err)
 	}
@@ -44,7 +44,7 @@ func fetchWaypoint(ctx context.Context, base string) (*waypoint.DebugTable, erro
 // writeWaypoint prints the live routes of gs in one waypoint: per port, the load of each tier
 // and a table of the endpoints with their tier, health, ejection, share and tunnel, and the
 // endpoints the waypoint cannot route, with the reason.
-func writeWaypoint(w io.Writer, base string, d *waypoint.DebugTable, gs *meshfedv1.GlobalService) error {
+func writeWaypoint(w io.Writer, base string, d *wptable.DebugTable, gs *meshfedv1.GlobalService) error {
 	fmt.Fprintf(w, "Waypoint %s:\n", base)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	field(tw, "  Ready", yesNo(d.Ready))
@@ -72,7 +72,7 @@ func writeWaypoint(w io.Writer, base string, d *waypoint.DebugTable, gs *meshfed
 }
 
 // writeRoute prints one port's route.
-func writeRoute(w io.Writer, r *waypoint.DebugRoute) error {
+func writeRoute(w io.Writer, r *wptable.DebugRoute) error {
 	fmt.Fprintf(w, "  Port %s %d → waypoint port %d (%s, %s):\n", orDash(r.PortName), r.Port, r.ListenPort, r.Protocol, distributionName(r.Distribution))
 	for t, pct := range r.TierPercent {
 		panicked := t < len(r.TierPanic) && r.TierPanic[t]
@@ -105,7 +105,7 @@ func writeRoute(w io.Writer, r *waypoint.DebugRoute) error {
 }
 
 // liveHealth says whether a waypoint's endpoint takes traffic and, if not, why.
-func liveHealth(e *waypoint.DebugEndpoint) string {
+func liveHealth(e *wptable.DebugEndpoint) string {
 	switch {
 	case e.Healthy:
 		return "healthy"
@@ -123,7 +123,7 @@ func liveHealth(e *waypoint.DebugEndpoint) string {
 }
 
 // ejection says until when an endpoint is ejected, and how often it was.
-func ejection(e *waypoint.DebugEndpoint) string {
+func ejection(e *wptable.DebugEndpoint) string {
 	if !e.Ejected {
 		return "-"
 	}

@@ -1,0 +1,105 @@
+package coarse
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCoarseTimerFiresAfterItsTime(t *testing.T) {
+	ct := NewTimers(time.Millisecond)
+	const d = 30 * time.Millisecond
+	start := time.Now()
+	fired := make(chan time.Duration, 1)
+	ct.AfterFunc(d, func() { fired <- time.Since(start) })
+	select {
+	case got := <-fired:
+		if got < d {
+			t.Fatalf("fired after %s, before its %s", got, d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not fire")
+	}
+}
+
+func TestCoarseTimerStop(t *testing.T) {
+	ct := NewTimers(time.Millisecond)
+	var ran atomic.Int32
+	stopped := ct.AfterFunc(20*time.Millisecond, func() { ran.Add(1) })
+	if !stopped.Stop() {
+		t.Fatal("Stop of a pending timer reported false")
+	}
+	if stopped.Stop() {
+		t.Fatal("second Stop reported true")
+	}
+	done := make(chan struct{})
+	fired := ct.AfterFunc(time.Millisecond, func() { close(done) })
+	<-done
+	if fired.Stop() {
+		t.Fatal("Stop of a fired timer reported true")
+	}
+	time.Sleep(40 * time.Millisecond) // past the stopped timer's time
+	if ran.Load() != 0 {
+		t.Fatal("a stopped timer ran")
+	}
+}
+
+// TestCoarseTimersManyStopped arms many timers, stops every other one out of order, and
+// checks that exactly the others run: removal keeps every index right.
+func TestCoarseTimersManyStopped(t *testing.T) {
+	ct := NewTimers(time.Millisecond)
+	const n = 500
+	ran := make([]atomic.Int32, n)
+	timers := make([]*Timer, n)
+	var left atomic.Int32
+	left.Store(n / 2)
+	done := make(chan struct{})
+	for i := range n {
+		timers[i] = ct.AfterFunc(time.Duration(i%7)*time.Millisecond+5*time.Millisecond, func() {
+			ran[i].Add(1)
+			if left.Add(-1) == 0 {
+				close(done)
+			}
+		})
+	}
+	for i := n - 1; i >= 0; i -= 2 {
+		if !timers[i].Stop() {
+			t.Fatalf("timer %d fired before it was stopped", i)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%d timers did not fire", left.Load())
+	}
+	time.Sleep(20 * time.Millisecond)
+	for i := range n {
+		if want := int32((i + 1) % 2); ran[i].Load() != want {
+			t.Errorf("timer %d ran %d times, want %d", i, ran[i].Load(), want)
+		}
+	}
+}
+
+// TestCoarseTimersGoroutineEnds: the ticking goroutine exits once nothing has been pending
+// for idleTicks ticks, and the next timer starts it again.
+func TestCoarseTimersGoroutineEnds(t *testing.T) {
+	ct := NewTimers(time.Millisecond)
+	for round := range 2 {
+		done := make(chan struct{})
+		ct.AfterFunc(time.Millisecond, func() { close(done) })
+		<-done
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			ct.mu.Lock()
+			ticking := ct.ticking
+			ct.mu.Unlock()
+			if !ticking {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: still ticking 5s after the last timer", round)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}

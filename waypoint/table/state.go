@@ -1,0 +1,99 @@
+package table
+
+import (
+	"log/slog"
+
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/store"
+)
+
+// state is what the store holds for one namespace, as far as the waypoint uses it, read with
+// the store's conversion: services by service key, endpoints by service key then cluster, and
+// the namespace's waypoint addresses by cluster.
+type state struct {
+	services  map[string]*model.PublishedService
+	endpoints map[string]map[string]*model.PublishedEndpoints
+	waypoints map[string]*model.PublishedWaypoints
+}
+
+func newState() state {
+	return state{
+		services:  make(map[string]*model.PublishedService),
+		endpoints: make(map[string]map[string]*model.PublishedEndpoints),
+		waypoints: make(map[string]*model.PublishedWaypoints),
+	}
+}
+
+// apply applies one watch batch; a snapshot replaces everything. It reports whether anything
+// the waypoint uses may have changed. A value that failed to decode removes what was held for
+// its key, as the store's contract asks, and is reported.
+func (s *state) apply(b store.Batch, log *slog.Logger) bool {
+	changed := false
+	if b.Snapshot {
+		changed = len(s.services) > 0 || len(s.endpoints) > 0 || len(s.waypoints) > 0
+		*s = newState()
+	}
+	for i := range b.Events {
+		if s.applyEvent(&b.Events[i], log) {
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (s *state) applyEvent(ev *store.Event, log *slog.Logger) bool {
+	if ev.Err != nil {
+		log.Warn("ignoring undecodable store value", "key", ev.Err.Key, "revision", ev.Revision, "error", ev.Err)
+		return s.remove(ev.Key)
+	}
+	if ev.Type == store.EventDelete {
+		return s.remove(ev.Key)
+	}
+	switch r := ev.Record.(type) {
+	case *store.ServiceRecord:
+		m := r.Model()
+		s.services[r.Key().String()] = &m
+		return true
+	case *store.EndpointsRecord:
+		svc := serviceKeyOf(r.Key()).String()
+		if s.endpoints[svc] == nil {
+			s.endpoints[svc] = make(map[string]*model.PublishedEndpoints)
+		}
+		m := r.Model()
+		s.endpoints[svc][r.Cluster] = &m
+		return true
+	case *store.WaypointsRecord:
+		m := r.Model()
+		s.waypoints[r.Cluster] = &m
+		return true
+	}
+	return false
+}
+
+// remove drops what is held for k; zero keys (malformed) are ignored.
+func (s *state) remove(k store.Key) bool {
+	switch k.Kind {
+	case store.KindService:
+		_, ok := s.services[k.String()]
+		delete(s.services, k.String())
+		return ok
+	case store.KindEndpoints:
+		svc := serviceKeyOf(k).String()
+		byCluster := s.endpoints[svc]
+		_, ok := byCluster[k.Cluster]
+		delete(byCluster, k.Cluster)
+		if len(byCluster) == 0 {
+			delete(s.endpoints, svc)
+		}
+		return ok
+	case store.KindWaypoints:
+		_, ok := s.waypoints[k.Cluster]
+		delete(s.waypoints, k.Cluster)
+		return ok
+	default:
+		return false
+	}
+}
+
+// serviceKeyOf is the key of the service an endpoints key belongs to.
+func serviceKeyOf(k store.Key) store.Key { return store.ServiceKey(k.Namespace, k.Domain, k.Name) }

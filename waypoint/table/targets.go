@@ -1,0 +1,79 @@
+package table
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/meshfed/meshfed/federation/merge"
+)
+
+// localTargets is what the inbound server may connect to: every ip:port of a ready endpoint, or
+// a degraded one (serving while terminating, which callers pick only when too few are ready), of
+// this waypoint's cluster serving a port of a global service of the namespace, with the
+// clusters whose import of that service lists this cluster (sorted, deduplicated).
+type localTargets map[netip.AddrPort][]string
+
+// allows reports whether a tunnel from a waypoint of cluster may reach target.
+func (l localTargets) allows(target netip.AddrPort, cluster string) bool {
+	_, ok := slices.BinarySearch(l[target], cluster)
+	return ok
+}
+
+// indexTargets builds, in one pass over the store state, the targets of cluster that new
+// tunnels may reach (ready or degraded endpoints) and those open tunnels may stay on (every endpoint in
+// the store, ready or not: an endpoint that stops being ready drains; one withdrawn, with
+// its service or the caller's import, is closed).
+func indexTargets(st *state, cluster string) (ready, granted localTargets) {
+	ready, granted = make(localTargets), make(localTargets)
+	for key, svc := range st.services {
+		rec := st.endpoints[key][cluster]
+		if rec == nil {
+			continue
+		}
+		importers := merge.ReachOf(svc.Imports).To(cluster)
+		if len(importers) == 0 {
+			continue
+		}
+		for i := range rec.Endpoints {
+			ep := &rec.Endpoints[i]
+			addr, err := netip.ParseAddr(ep.Address)
+			if err != nil {
+				continue
+			}
+			for _, p := range svc.Ports {
+				port, ok := ep.TargetPort(p.Name)
+				if !ok || port <= 0 || port > 65535 {
+					continue
+				}
+				ap := netip.AddrPortFrom(addr.Unmap(), uint16(port))
+				granted[ap] = append(granted[ap], importers...)
+				if ep.Ready || ep.Degraded() {
+					ready[ap] = append(ready[ap], importers...)
+				}
+			}
+		}
+	}
+	ready.normalize()
+	granted.normalize()
+	return ready, granted
+}
+
+// normalize sorts and deduplicates every target's clusters.
+func (l localTargets) normalize() {
+	for ap, clusters := range l {
+		slices.Sort(clusters)
+		l[ap] = slices.Compact(clusters)
+	}
+}
+
+// Accepts reports whether a new inbound tunnel from a waypoint of cluster may reach target:
+// a ready (or degraded) endpoint of this waypoint's cluster that cluster imports from here.
+func (s *View) Accepts(target netip.AddrPort, cluster string) bool {
+	return s.local.allows(target, cluster)
+}
+
+// Grants reports whether an open inbound tunnel from a waypoint of cluster may stay on target:
+// an endpoint of this waypoint's cluster in the store, ready or not, that cluster imports.
+func (s *View) Grants(target netip.AddrPort, cluster string) bool {
+	return s.granted.allows(target, cluster)
+}

@@ -1,0 +1,89 @@
+package table
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/waypoint/internal/wptest"
+)
+
+func TestTableRoutesCrossNetworkThroughWaypoints(t *testing.T) {
+	const wp = 20000
+	svc := wptest.Edit(wptest.Service(wp, model.ModePreferNetwork), func(s *model.PublishedService) {
+		s.Imports = []model.Import{{Cluster: "east", From: []string{"east", "north", "west"}}}
+	})
+	east := wptest.Endpoints("east", wptest.Endpoint("10.0.0.1", 8080, wptest.SameZone))
+	west := wptest.Endpoints("west", wptest.Endpoint("10.1.0.1", 8080, wptest.OtherNetwork))
+	north := wptest.Endpoints("north", wptest.Endpoint("10.2.0.1", 8080, wptest.NorthNetwork))
+	westWaypoints := wptest.WaypointsRecord("west", "n2", "192.0.2.1:15008", "192.0.2.2:15008")
+
+	tab := newTunnelTable(t)
+	tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: wptest.Put(1, svc, east, west, north, westWaypoints, wptest.WaypointsRecord("north", "n2"))})
+	r := tab.View().Route(wp)
+	if r == nil {
+		t.Fatal("no route")
+	}
+	if want := []string{"10.0.0.1:8080", "10.1.0.1:8080"}; !slices.Equal(r.Targets, want) {
+		t.Fatalf("targets %v, want %v", r.Targets, want)
+	}
+	if len(r.Skipped) != 1 || r.Skipped[0] != (Skipped{Cluster: "north", Address: "10.2.0.1", Reason: SkipNoWaypoint}) {
+		t.Fatalf("skipped %+v, want north's endpoint (its record has no address)", r.Skipped)
+	}
+	if got := r.viaAddrs(r.hosts[1]); !slices.Equal(got, westWaypoints.Addresses) {
+		t.Fatalf("west endpoint via %v, want %v", got, westWaypoints.Addresses)
+	}
+	if r.viaAddrs(r.hosts[0]) != nil {
+		t.Fatal("same-network endpoint routed through a tunnel")
+	}
+	if !slices.Equal(r.Tiers.Of, []int{0, 1}) || !slices.Equal(r.Plan.Load.Percent, []uint32{100, 0}) {
+		t.Fatalf("tiers %v load %v, want the other network one tier below", r.Tiers.Of, r.Plan.Load.Percent)
+	}
+	d := tab.Debug()
+	if d.CrossNetwork == "" || !slices.Equal(d.Routes[0].Endpoints[1].Via, westWaypoints.Addresses) {
+		t.Fatalf("debug table: crossNetwork %q, endpoints %+v", d.CrossNetwork, d.Routes[0].Endpoints)
+	}
+
+	// Withdrawing west's waypoints skips its endpoint again.
+	tab.Apply(store.Batch{Revision: 2, Events: []store.Event{{Type: store.EventDelete, Key: westWaypoints.Key(), Revision: 2}}})
+	r = tab.View().Route(wp)
+	if !slices.Equal(r.Targets, []string{"10.0.0.1:8080"}) || len(r.Skipped) != 2 {
+		t.Fatalf("after the waypoint record was deleted: targets %v skipped %+v", r.Targets, r.Skipped)
+	}
+}
+
+func TestIndexLocalTargets(t *testing.T) {
+	st := newState()
+	svc := wptest.Edit(wptest.Service(20000, model.ModeAny), func(s *model.PublishedService) {
+		s.Ports, s.WaypointPorts = append(s.Ports, model.Port{Name: "admin", Port: 9090, Protocol: "TCP"}), append(s.WaypointPorts, 0)
+		s.Imports = []model.Import{{Cluster: "east", From: []string{"west"}}, {Cluster: "north", From: []string{"east"}}, {Cluster: "west", From: []string{"west"}}}
+	})
+	ready := wptest.Endpoint("10.1.0.1", 8080, wptest.OtherNetwork)
+	ready.Ports = append(ready.Ports, model.EndpointPort{Name: "admin", Port: 9091}, model.EndpointPort{Name: "debug", Port: 6060})
+	unready := wptest.Endpoint("10.1.0.2", 8080, wptest.OtherNetwork)
+	unready.Ready = false
+	st.apply(store.Batch{Snapshot: true, Events: wptest.Put(1, svc, wptest.Endpoints("west", ready, unready), wptest.Endpoints("east", wptest.Endpoint("10.0.0.1", 8080, wptest.SameZone)))}, wptest.Logger)
+
+	got, granted := indexTargets(&st, "west")
+	want := localTargets{
+		netip.MustParseAddrPort("10.1.0.1:8080"): {"east", "west"},
+		netip.MustParseAddrPort("10.1.0.1:9091"): {"east", "west"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("index %v, want %v", got, want)
+	}
+	for ap, clusters := range want {
+		if !slices.Equal(got[ap], clusters) {
+			t.Errorf("%s: %v, want %v", ap, got[ap], clusters)
+		}
+	}
+	if got.allows(netip.MustParseAddrPort("10.1.0.1:8080"), "north") {
+		t.Error("north imports only from east, yet may reach west's endpoint")
+	}
+	if !granted.allows(netip.MustParseAddrPort("10.1.0.2:8080"), "east") || !granted.allows(netip.MustParseAddrPort("10.1.0.1:9091"), "east") ||
+		granted.allows(netip.MustParseAddrPort("10.1.0.2:8080"), "north") || len(granted) != 3 {
+		t.Errorf("granted targets %v: want west's ready and unready endpoints, for east and west only", granted)
+	}
+}
