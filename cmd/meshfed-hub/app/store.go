@@ -14,9 +14,9 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/meshfed/meshfed/federation/credentials"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
+	"github.com/meshfed/meshfed/pki"
 )
 
 // errStoreNotOpen is the readiness failure while the store is being opened.
@@ -211,7 +211,7 @@ type embeddedCerts struct {
 
 // writeEmbeddedCerts issues the embedded etcd's serving certificate and the hub's root and
 // meshfed-hub client certificates from ca, and writes them with the CA certificate.
-func writeEmbeddedCerts(ca *credentials.CA, o Options) (embeddedCerts, error) {
+func writeEmbeddedCerts(ca *pki.CA, o Options) (embeddedCerts, error) {
 	dir := filepath.Join(o.DataDir, "tls")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return embeddedCerts{}, fmt.Errorf("failed to create directory %s: %w", dir, err)

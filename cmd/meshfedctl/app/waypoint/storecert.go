@@ -16,8 +16,8 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
-	"github.com/meshfed/meshfed/federation/credentials"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/pki"
 )
 
 // A waypoint's store client certificate is short-lived: apply issues it for StoreCertValidity
@@ -41,12 +41,12 @@ func NeedsStoreCert(endpoints []string) bool {
 }
 
 // ReadStoreCA reads the hub's CA from its Secret ref (tls.crt, tls.key).
-func ReadStoreCA(ctx context.Context, hub client.Client, ref client.ObjectKey, now time.Time) (*credentials.CA, error) {
+func ReadStoreCA(ctx context.Context, hub client.Client, ref client.ObjectKey, now time.Time) (*pki.CA, error) {
 	var sec corev1.Secret
 	if err := hub.Get(ctx, ref, &sec); err != nil {
 		return nil, fmt.Errorf("failed to read the store CA Secret %s on the hub: %w (the hub creates it at first start)", ref, err)
 	}
-	ca, err := credentials.ParseCA(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], now)
+	ca, err := pki.ParseCA(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], now)
 	if err != nil {
 		return nil, fmt.Errorf("failed to load the store CA Secret %s: %w", ref, err)
 	}
@@ -55,16 +55,16 @@ func ReadStoreCA(ctx context.Context, hub client.Client, ref client.ObjectKey, n
 
 // StoreBundle issues the store client certificate of the waypoint of namespace ns in cluster:
 // its Common Name is that waypoint's etcd user, which reads ns's records only.
-func StoreBundle(ca *credentials.CA, ns, cluster string, now time.Time) (map[string][]byte, error) {
+func StoreBundle(ca *pki.CA, ns, cluster string, now time.Time) (map[string][]byte, error) {
 	return ca.ClientBundle(store.WaypointUser(ns, cluster), now, StoreCertValidity)
 }
 
 // EnsureStoreSecret makes s.EtcdSecret in the member hold a current store client certificate
-// for the waypoint of s: a Secret that still serves (credentials.CA.ClientCurrent, outside the
+// for the waypoint of s: a Secret that still serves (pki.CA.ClientCurrent, outside the
 // renewal window) is left alone and reported unchanged; otherwise a new certificate is issued
 // and applied. A Secret without meshfed's managed-by label is never replaced. It returns the
 // certificate's fingerprint, which the pod template carries so that a new one rolls the pods.
-func EnsureStoreSecret(ctx context.Context, c client.Client, side string, ca *credentials.CA, s Spec, now time.Time, out io.Writer) (string, error) {
+func EnsureStoreSecret(ctx context.Context, c client.Client, side string, ca *pki.CA, s Spec, now time.Time, out io.Writer) (string, error) {
 	user := store.WaypointUser(s.Namespace, s.Cluster)
 	key := client.ObjectKey{Namespace: s.Namespace, Name: s.EtcdSecret}
 	var cur corev1.Secret

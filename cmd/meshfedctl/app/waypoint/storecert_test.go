@@ -22,7 +22,7 @@ import (
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/waypoint"
 	"github.com/meshfed/meshfed/e2e/framework"
-	"github.com/meshfed/meshfed/federation/credentials"
+	"github.com/meshfed/meshfed/pki"
 )
 
 // testStoreCert runs apply with https endpoints on c, which is both hub and member east-1:
@@ -108,9 +108,9 @@ func testStoreCert(t *testing.T, c *framework.Cluster, kubeconfig string) {
 }
 
 // createStoreCA creates the hub's CA Secret, as the hub does at first start.
-func createStoreCA(t *testing.T, c *framework.Cluster) *credentials.CA {
+func createStoreCA(t *testing.T, c *framework.Cluster) *pki.CA {
 	t.Helper()
-	ca, err := credentials.NewCA("test store CA", time.Now(), 365*24*time.Hour)
+	ca, err := pki.NewCA("test store CA", time.Now(), 365*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func createStoreCA(t *testing.T, c *framework.Cluster) *credentials.CA {
 // checkStoreSecret checks the store Secret: a client certificate of the waypoint's etcd user,
 // signed by ca, valid for 30 days from about now, with ca's certificate as its bundle. It
 // returns the certificate's PEM.
-func checkStoreSecret(t *testing.T, c *framework.Cluster, ca *credentials.CA, now time.Time) []byte {
+func checkStoreSecret(t *testing.T, c *framework.Cluster, ca *pki.CA, now time.Time) []byte {
 	t.Helper()
 	var sec corev1.Secret
 	if err := c.Client.Get(t.Context(), client.ObjectKey{Namespace: "store", Name: wellknown.WaypointStoreSecret}, &sec); err != nil {

@@ -1,7 +1,10 @@
-package credentials
+package pki
 
 import (
+	"crypto/x509"
+	"errors"
 	"maps"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +85,55 @@ func FuzzClientCurrent(f *testing.F) {
 			t.Fatalf("accepted a certificate of %q not signed by the CA", c.Subject.CommonName)
 		}
 	})
+}
+
+func TestWorkloadCurrent(t *testing.T) {
+	ca := newTestCA(t)
+	id, _ := url.Parse("spiffe://cluster.local/ns/shop/sa/meshfed-waypoint")
+	w := Workload{ID: id, Cluster: "east"}
+	sans := []string{"10.0.0.7", "waypoint.example"}
+	const validity, window = 24 * time.Hour, 8 * time.Hour
+	fresh, err := ca.WorkloadBundle(w, sans, now, validity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := url.Parse("spiffe://cluster.local/ns/shop/sa/other")
+	tests := []struct {
+		name string
+		w    Workload
+		sans []string
+		at   time.Time
+		want bool
+		why  string
+	}{
+		{"fresh", w, sans, now, true, ""},
+		{"SANs in another order", w, []string{"waypoint.example", "10.0.0.7"}, now, true, ""},
+		{"in the renewal window", w, sans, now.Add(validity - window + time.Minute), false, "renewal window"},
+		{"another ID", Workload{ID: other, Cluster: "east"}, sans, now, false, "names"},
+		{"another cluster", Workload{ID: id, Cluster: "west"}, sans, now, false, "cluster"},
+		{"no cluster", Workload{ID: id}, sans, now, false, "cluster"},
+		{"another address", w, []string{"10.0.0.8", "waypoint.example"}, now, false, "SANs"},
+		{"fewer SANs", w, sans[:1], now, false, "SANs"},
+	}
+	for _, tt := range tests {
+		got, why := ca.WorkloadCurrent(fresh, tt.w, tt.sans, tt.at, window)
+		if got != tt.want || !strings.Contains(why, tt.why) {
+			t.Errorf("%s: WorkloadCurrent = %v, %q; want %v, a reason with %q", tt.name, got, why, tt.want, tt.why)
+		}
+	}
+	c := parseCert(t, fresh[CertKey])
+	if len(c.URIs) != 1 || c.URIs[0].String() != id.String() || c.Subject.Organization[0] != ClusterOrganization || c.Subject.OrganizationalUnit[0] != "east" {
+		t.Fatalf("workload certificate names %v %v", c.URIs, c.Subject)
+	}
+	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth} {
+		if _, err := c.Verify(x509.VerifyOptions{Roots: ca.pool(), CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
+			t.Fatalf("workload certificate does not verify for %v: %v", usage, err)
+		}
+	}
+	if _, err := ca.IssueWorkload(Workload{ID: id, Cluster: "East"}, nil, now, time.Hour); !errors.Is(err, ErrInvalidName) {
+		t.Fatalf("upper-case cluster: %v, want ErrInvalidName", err)
+	}
+	if _, err := ca.IssueWorkload(Workload{ID: &url.URL{Scheme: "https", Host: "x"}}, nil, now, time.Hour); !errors.Is(err, ErrInvalidName) {
+		t.Fatalf("non-SPIFFE ID: %v, want ErrInvalidName", err)
+	}
 }
