@@ -23,7 +23,7 @@ const AdminPort = 15021
 const (
 	DefaultImage      = "meshfed-waypoint:dev"
 	DefaultReplicas   = 2
-	DefaultCertSecret = "meshfed-waypoint-certs"
+	DefaultCertSecret = wellknown.WaypointCertSecret
 	// DefaultProcs is the waypoint's GOMAXPROCS. Go's own default is every CPU of the node (or
 	// the container's CPU limit; the Deployment sets none), and a waypoint's CPU per request
 	// grows with the number of Ps at a moderate load: on 2 cores at 1,000 requests/s,
