@@ -16,9 +16,9 @@ import (
 	"time"
 )
 
-// clockSkew back-dates NotBefore so that peers with slightly slow clocks accept a new
-// certificate at once.
-const clockSkew = 5 * time.Minute
+// ClockSkew back-dates NotBefore so that peers with slightly slow clocks accept a new
+// certificate at once: an issued certificate lives its validity plus ClockSkew.
+const ClockSkew = 5 * time.Minute
 
 // ErrNotCA is wrapped by ParseCA's error for a key pair that cannot sign certificates.
 var ErrNotCA = errors.New("not a certificate authority")
@@ -46,7 +46,7 @@ func NewCA(name string, now time.Time, validity time.Duration, uris ...*url.URL)
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
 		Subject:               pkix.Name{Organization: []string{"meshfed"}, CommonName: name},
-		NotBefore:             now.Add(-clockSkew),
+		NotBefore:             now.Add(-ClockSkew),
 		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,

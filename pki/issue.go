@@ -122,7 +122,7 @@ func (ca *CA) issue(name string, tmpl *x509.Certificate, now time.Time, validity
 		return Pair{}, fmt.Errorf("failed to generate key for %s: %w", name, err)
 	}
 	tmpl.SerialNumber = randomSerial()
-	tmpl.NotBefore, tmpl.NotAfter = now.Add(-clockSkew), now.Add(validity)
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-ClockSkew), now.Add(validity)
 	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
 		tmpl.NotAfter = ca.Cert.NotAfter
 	}

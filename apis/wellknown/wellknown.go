@@ -98,9 +98,6 @@ const (
 	// tls.key, ca.crt): issued and renewed by the hub unless the user created it (without
 	// ManagedByLabel), e.g. from `meshfedctl ca issue` or cert-manager.
 	WaypointCertSecret = "meshfed-waypoint-certs"
-	// StoreCertAnnotation on a waypoint's pod template names the store client certificate it
-	// mounts, so that a renewed certificate rolls the pods.
-	StoreCertAnnotation = "meshfed.io/store-cert"
 	// WaypointName names each namespace's waypoint Deployment, Service and ServiceAccount.
 	WaypointName = "meshfed-waypoint"
 	// DefaultSegment is the segment of a MemberCluster that names none.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -67,6 +68,9 @@ func (is *issuer) sync(ctx context.Context, ns, cluster string, addresses []stri
 	user := store.WaypointUser(ns, cluster)
 	is.ensure(ctx, r, w, cluster, client.ObjectKey{Namespace: ns, Name: wellknown.WaypointStoreSecret},
 		func(data map[string][]byte) (bool, string) {
+			if why := is.tooLong(data); why != "" {
+				return false, why
+			}
 			return is.ca.ClientCurrent(data, user, now, is.renewBefore)
 		},
 		func() (map[string][]byte, error) { return is.ca.ClientBundle(user, now, is.validity) })
@@ -74,6 +78,9 @@ func (is *issuer) sync(ctx context.Context, ns, cluster string, addresses []stri
 	sans := hboneSANs(addresses)
 	is.ensure(ctx, r, w, cluster, client.ObjectKey{Namespace: ns, Name: wellknown.WaypointCertSecret},
 		func(data map[string][]byte) (bool, string) {
+			if why := is.tooLong(data); why != "" {
+				return false, why
+			}
 			return is.ca.WorkloadCurrent(data, wl, sans, now, is.renewBefore)
 		},
 		func() (map[string][]byte, error) { return is.ca.WorkloadBundle(wl, sans, now, is.validity) })
@@ -125,6 +132,21 @@ func (is *issuer) ensure(ctx context.Context, r client.Reader, w client.Writer, 
 		return
 	}
 	log.Info("issued waypoint credentials", "reason", why, "notAfter", time.Now().Add(is.validity).Format(time.RFC3339))
+}
+
+// tooLong says why the certificate in data lives longer than the issuer's validity (as one
+// meshfedctl waypoint apply issued, 30 days), "" if it does not or does not parse (the
+// current check reports that): the hub replaces it, so that no waypoint certificate outlives
+// --waypoint-cert-validity by more than the back-dating for clock skew.
+func (is *issuer) tooLong(data map[string][]byte) string {
+	pair, err := tls.X509KeyPair(data[pki.CertKey], data[pki.KeyKey])
+	if err != nil {
+		return ""
+	}
+	if life := pair.Leaf.NotAfter.Sub(pair.Leaf.NotBefore); life > is.validity+pki.ClockSkew+time.Second {
+		return fmt.Sprintf("lives %s, longer than %s", life, is.validity)
+	}
+	return ""
 }
 
 // WaypointID is the SPIFFE ID of the waypoints of namespace ns:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/pki"
 )
 
 // TestIssuerRotatesWaypointCredentials runs the default embedded store with certificates of 4s
@@ -94,6 +95,35 @@ func TestIssuerRotatesWaypointCredentials(t *testing.T) {
 		t.Fatalf("the user's Secret was changed: %v %q", err, sec.Data["tls.crt"])
 	}
 
+	// A 30-day certificate, as meshfedctl waypoint apply issues, is replaced by one of the
+	// hub's lifetime on the first pass.
+	var caSec corev1.Secret
+	if err := env.hub.Client.Get(ctx, client.ObjectKey{Namespace: env.opts.Namespace, Name: env.opts.CASecret}, &caSec); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := pki.ParseCA(caSec.Data[corev1.TLSCertKey], caSec.Data[corev1.TLSPrivateKeyKey], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := ca.ClientBundle(store.WaypointUser("legacy", "east-1"), time.Now(), 30*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := member.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := member.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
+		Name: wellknown.WaypointStoreSecret, Namespace: "legacy", Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue},
+	}, Type: corev1.SecretTypeTLS, Data: long}); err != nil {
+		t.Fatal(err)
+	}
+	createWaypointServiceIn(t, member, "legacy")
+	eventually(t, "the 30-day store certificate replaced", func() (bool, string) {
+		c := secretCert(t, member, "legacy", wellknown.WaypointStoreSecret)
+		life := c.NotAfter.Sub(c.NotBefore)
+		return life <= validity+pki.ClockSkew+time.Second, life.String()
+	})
+
 	caFile := filepath.Join(env.opts.DataDir, "tls", "ca.crt")
 	wp := storeClientFromSecret(t, member, "shop", caFile, env.opts.EmbeddedClientURL)
 	c, err := store.Connect(ctx, wp)
@@ -119,8 +149,8 @@ func TestIssuerRotatesWaypointCredentials(t *testing.T) {
 		_ = c.Close()
 		t.Fatal("the removed waypoint's certificate still connects")
 	}
-	if roles, err := root.ReaderRoleNamespaces(ctx); err != nil || !slices.Equal(roles, []string{"byo"}) {
-		t.Fatalf("reader roles of %v (%v), want byo's only: shop has no waypoint left", roles, err)
+	if roles, err := root.ReaderRoleNamespaces(ctx); err != nil || !slices.Equal(roles, []string{"byo", "legacy"}) {
+		t.Fatalf("reader roles of %v (%v), want byo's and legacy's only: shop has no waypoint left", roles, err)
 	}
 }
 
