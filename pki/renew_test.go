@@ -137,3 +137,30 @@ func TestWorkloadCurrent(t *testing.T) {
 		t.Fatalf("non-SPIFFE ID: %v, want ErrInvalidName", err)
 	}
 }
+
+// FuzzWorkloadCurrent feeds WorkloadCurrent what a member's Secret may hold: it never panics,
+// and a bundle it accepts holds a certificate this CA signed for exactly the workload.
+func FuzzWorkloadCurrent(f *testing.F) {
+	ca := newTestCA(f)
+	id, _ := url.Parse("spiffe://cluster.local/ns/shop/sa/meshfed-waypoint")
+	w := Workload{ID: id, Cluster: "east"}
+	b, err := ca.WorkloadBundle(w, []string{"10.0.0.7"}, now, 24*time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b[CertKey], b[KeyKey], b[CAKey])
+	f.Add([]byte("x"), []byte{}, b[CAKey])
+	f.Fuzz(func(t *testing.T, cert, key, bundle []byte) {
+		ok, why := ca.WorkloadCurrent(map[string][]byte{CertKey: cert, KeyKey: key, CAKey: bundle}, w, []string{"10.0.0.7"}, now, time.Hour)
+		if !ok {
+			if why == "" {
+				t.Fatal("refused without a reason")
+			}
+			return
+		}
+		c := parseCert(t, cert)
+		if len(c.URIs) != 1 || c.URIs[0].String() != id.String() || c.CheckSignatureFrom(ca.Cert) != nil {
+			t.Fatalf("accepted a certificate of %v not signed by the CA for %s", c.URIs, id)
+		}
+	})
+}
