@@ -185,17 +185,44 @@ func muxAddrs(m mux) (net.Addr, net.Addr) {
 	return nil, nil
 }
 
-// dialMux is the pool's dial function: one new connection for key.
-func (d *Dialer) dialMux(ctx context.Context, key poolKey) (mux, error) {
+// dialMux is the pool's dial function: one new connection for key, usable for new tunnels
+// while the Source's Material is the one it was made with and neither side's certificate has
+// expired. A rotated certificate thus carries every tunnel opened after the rotation, and
+// tunnels open before it run on their connection to their end (make-before-break).
+func (d *Dialer) dialMux(ctx context.Context, key poolKey) (mux, func(time.Time) bool, error) {
 	id, err := identity.ParseIDOrZero(key.identity)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	want := identity.Workload{ID: id, Cluster: key.cluster}
+	mat := d.opts.Source.Material()
+	proto := "h2"
 	if key.protocol == ProtocolH3 {
-		return d.dialH3(ctx, key, identity.ClientConfig(d.opts.Source, want, []string{http3.NextProtoH3}))
+		proto = http3.NextProtoH3
 	}
-	return d.dialH2(ctx, key, identity.ClientConfig(d.opts.Source, want, []string{"h2"}))
+	conf := identity.ClientConfig(identity.NewStaticSource(mat), want, []string{proto})
+	notAfter := mat.Certificate.Leaf.NotAfter
+	verify := conf.VerifyConnection
+	conf.VerifyConnection = func(cs tls.ConnectionState) error {
+		if err := verify(cs); err != nil {
+			return err
+		}
+		if peer := cs.PeerCertificates[0].NotAfter; peer.Before(notAfter) {
+			notAfter = peer
+		}
+		return nil
+	}
+	var m mux
+	if key.protocol == ProtocolH3 {
+		m, err = d.dialH3(ctx, key, conf)
+	} else {
+		m, err = d.dialH2(ctx, key, conf)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	usable := func(now time.Time) bool { return d.opts.Source.Material() == mat && now.Before(notAfter) }
+	return m, usable, nil
 }
 
 func (d *Dialer) h3Suspended(peer Peer) bool {

@@ -249,3 +249,50 @@ func startBareServer(t *testing.T, pki *testPKI) (*Server, string, func()) {
 	go func() { srv.Serve(tcp, udp); close(done) }()
 	return srv, tcp.Addr().String(), func() { srv.Close(); <-done }
 }
+
+// TestRotationRetiresPooledConnections rotates both certificates without changing either
+// identity, as a renewal does: the pooled connection made with the old certificates carries no
+// new tunnel (a new one is dialled, presenting the new certificate), its open tunnel runs on,
+// and it is closed once that tunnel ends.
+func TestRotationRetiresPooledConnections(t *testing.T) {
+	pki := newTestPKI(t, testTrustDomain)
+	serverDir, clientDir := t.TempDir(), t.TempDir()
+	server := writeCreds(t, serverDir, pki, "waypoint")
+	writeCreds(t, clientDir, pki, "client")
+	serverSrc, clientSrc := fileSource(t, serverDir), fileSource(t, clientDir)
+	ts := startServer(t, pki, serverConfig{source: serverSrc})
+	target := upstream(t, echo)
+	d := newTestDialer(t, clientSrc, nil)
+	for _, p := range protocols {
+		t.Run(p.String(), func(t *testing.T) {
+			peer := Peer{Address: ts.addr, Identity: server, Protocol: p}
+			open, err := d.Dial(t.Context(), peer, target, Metadata{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeCreds(t, clientDir, pki, "client")
+			if changed, err := clientSrc.Reload(); err != nil || !changed {
+				t.Fatalf("Reload = %v, %v", changed, err)
+			}
+			fresh, err := d.Dial(t.Context(), peer, target, Metadata{})
+			if err != nil {
+				t.Fatalf("tunnel after the rotation: %v", err)
+			}
+			if n := d.ConnCount(peer, p); n != 2 {
+				t.Fatalf("%d pooled connections after the rotation, want 2 (the old one retired, not reused)", n)
+			}
+			echoOnce(t, open, "old tunnel runs on")
+			echoOnce(t, fresh, "new tunnel")
+			open.Close()
+			fresh.Close()
+			again, err := d.Dial(t.Context(), peer, target, Metadata{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer again.Close()
+			if n := d.ConnCount(peer, p); n != 1 {
+				t.Fatalf("%d pooled connections once the old tunnel ended, want 1", n)
+			}
+		})
+	}
+}

@@ -48,12 +48,29 @@ type poolEntry struct {
 type pooledMux struct {
 	mux
 	idleSince time.Time
+	// usable reports whether the credentials the connection was made with still serve new
+	// streams at a time (nil: always); once they do not, the connection is retired: it carries
+	// no new stream, its open ones run to their end, and then it is closed.
+	usable  func(time.Time) bool
+	retired bool
 }
+
+// retire marks c retired when its credentials no longer serve at now, and reports whether it
+// is (then or before).
+func (c *pooledMux) retire(now time.Time) bool {
+	if !c.retired && c.usable != nil && !c.usable(now) {
+		c.retired = true
+	}
+	return c.retired
+}
+
+// dialFunc makes one new connection for a key, with its credentials' usable (nil: always).
+type dialFunc func(ctx context.Context, key poolKey) (mux, func(time.Time) bool, error)
 
 // pool holds multiplexed connections per key, dials at most one at a time per key and closes
 // connections that stay idle.
 type pool struct {
-	dial        func(ctx context.Context, key poolKey) (mux, error)
+	dial        dialFunc
 	dialTimeout time.Duration
 	idleTimeout time.Duration
 
@@ -62,7 +79,7 @@ type pool struct {
 	closed  bool
 }
 
-func newPool(dial func(context.Context, poolKey) (mux, error), dialTimeout, idleTimeout time.Duration) *pool {
+func newPool(dial dialFunc, dialTimeout, idleTimeout time.Duration) *pool {
 	return &pool{dial: dial, dialTimeout: dialTimeout, idleTimeout: idleTimeout, entries: map[poolKey]*poolEntry{}}
 }
 
@@ -76,7 +93,7 @@ func (p *pool) get(ctx context.Context, key poolKey) (m mux, dialed bool, err er
 			return nil, false, errPoolClosed
 		}
 		e := p.entry(key)
-		if m := e.reserveLocked(); m != nil {
+		if m := e.reserveLocked(time.Now()); m != nil {
 			p.mu.Unlock()
 			return m, dialed, nil
 		}
@@ -104,7 +121,7 @@ func (p *pool) get(ctx context.Context, key poolKey) (m mux, dialed bool, err er
 func (p *pool) runDial(key poolKey, e *poolEntry, call *dialCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.dialTimeout)
 	defer cancel()
-	m, err := p.dial(ctx, key)
+	m, usable, err := p.dial(ctx, key)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e.dialing = nil
@@ -117,7 +134,7 @@ func (p *pool) runDial(key poolKey, e *poolEntry, call *dialCall) {
 		m.close()
 		return
 	}
-	e.conns = append(e.conns, &pooledMux{mux: m})
+	e.conns = append(e.conns, &pooledMux{mux: m, usable: usable})
 }
 
 func (p *pool) entry(key poolKey) *poolEntry {
@@ -129,16 +146,17 @@ func (p *pool) entry(key poolKey) *poolEntry {
 	return e
 }
 
-func (e *poolEntry) reserveLocked() mux {
+func (e *poolEntry) reserveLocked(now time.Time) mux {
 	live := e.conns[:0]
 	var got mux
 	for _, c := range e.conns {
-		if c.broken() {
+		retired := c.retire(now)
+		if c.broken() || (retired && c.inFlight() == 0) {
 			c.close()
 			continue
 		}
 		live = append(live, c)
-		if got == nil && c.reserve() {
+		if got == nil && !retired && c.reserve() {
 			c.idleSince = time.Time{}
 			got = c.mux
 		}
@@ -156,7 +174,7 @@ func (p *pool) sweep(now time.Time) {
 		live := e.conns[:0]
 		for _, c := range e.conns {
 			switch {
-			case c.broken():
+			case c.broken(), c.retire(now) && c.inFlight() == 0:
 				c.close()
 				continue
 			case c.inFlight() > 0:

@@ -94,7 +94,7 @@ func TestOneDialPerKey(t *testing.T) {
 	var mu sync.Mutex
 	d := newTestDialer(t, pki.source(t, "ns1", "client"), nil)
 	inner := d.pool.dial
-	d.pool.dial = func(ctx context.Context, key poolKey) (mux, error) {
+	d.pool.dial = func(ctx context.Context, key poolKey) (mux, func(time.Time) bool, error) {
 		mu.Lock()
 		accepted++
 		mu.Unlock()

@@ -91,11 +91,13 @@ const (
 	// store client certificates with it.
 	StoreCASecret = "meshfed-ca"
 	// WaypointStoreSecret, in a waypoint's namespace, holds its store client certificate (tls.crt,
-	// tls.key, ca.crt) as meshfedctl waypoint apply issues it.
+	// tls.key, ca.crt), issued and renewed by the hub (and issued by meshfedctl waypoint apply
+	// when it can read the CA).
 	WaypointStoreSecret = "meshfed-waypoint-store"
-	// StoreCertAnnotation on a waypoint's pod template names the store client certificate it
-	// mounts, so that a renewed certificate rolls the pods.
-	StoreCertAnnotation = "meshfed.io/store-cert"
+	// WaypointCertSecret, in a waypoint's namespace, holds its HBONE certificate (tls.crt,
+	// tls.key, ca.crt): issued and renewed by the hub unless the user created it (without
+	// ManagedByLabel), e.g. from `meshfedctl ca issue` or cert-manager.
+	WaypointCertSecret = "meshfed-waypoint-certs"
 	// WaypointName names each namespace's waypoint Deployment, Service and ServiceAccount.
 	WaypointName = "meshfed-waypoint"
 	// DefaultSegment is the segment of a MemberCluster that names none.

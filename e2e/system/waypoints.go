@@ -22,7 +22,7 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/waypoint"
 	"github.com/meshfed/meshfed/e2e/netlab"
-	"github.com/meshfed/meshfed/federation/credentials"
+	"github.com/meshfed/meshfed/pki"
 )
 
 // WaypointAdminPort serves the waypoint's /healthz, /readyz, /metrics and /debug/endpoints.
@@ -117,7 +117,7 @@ func (f *Federation) waypointStoreArgs(m *Member, ns string) []string {
 	}
 	var args []string
 	for _, file := range []struct{ flag, key string }{
-		{"--etcd-ca-file", credentials.CAKey}, {"--etcd-cert-file", credentials.CertKey}, {"--etcd-key-file", credentials.KeyKey},
+		{"--etcd-ca-file", pki.CAKey}, {"--etcd-cert-file", pki.CertKey}, {"--etcd-key-file", pki.KeyKey},
 	} {
 		path := filepath.Join(dir, file.key)
 		if err := os.WriteFile(path, bundle[file.key], 0o600); err != nil {

@@ -125,6 +125,31 @@ func (c *Client) DeleteWaypointUser(ctx context.Context, ns, cluster string) err
 	return nil
 }
 
+// DeleteReaderRole deletes, as RootUser, the ReaderRole of namespace ns, once no waypoint user
+// of ns is left to hold it. Deleting an absent role is not an error.
+func (c *Client) DeleteReaderRole(ctx context.Context, ns string) error {
+	role := ReaderRole(ns)
+	if _, err := c.etcd.RoleDelete(ctx, role); err != nil && !errors.Is(err, rpctypes.ErrRoleNotFound) {
+		return fmt.Errorf("failed to delete role %s: %w", role, err)
+	}
+	return nil
+}
+
+// ReaderRoleNamespaces lists, as RootUser, the namespaces whose ReaderRole exists.
+func (c *Client) ReaderRoleNamespaces(ctx context.Context) ([]string, error) {
+	resp, err := c.etcd.RoleList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list roles %s: %w", c.endpoints(), err)
+	}
+	var out []string
+	for _, r := range resp.Roles {
+		if ns, ok := strings.CutPrefix(r, readerRolePrefix); ok {
+			out = append(out, ns)
+		}
+	}
+	return out, nil
+}
+
 // WaypointUsers lists, as RootUser, the waypoint users that exist, as WaypointsKeys (namespace
 // and cluster); other users are left out.
 func (c *Client) WaypointUsers(ctx context.Context) ([]Key, error) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -147,13 +149,55 @@ func (cfg ClientConfig) tlsConfig() (*tls.Config, error) {
 		}
 	}
 	if cfg.CertFile != "" || cfg.KeyFile != "" {
-		pair, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("failed to load client certificate %s: %w", cfg.CertFile, err)
+		f := &certFiles{cert: cfg.CertFile, key: cfg.KeyFile, log: cmp.Or(cfg.Logger, slog.Default())}
+		if _, err := f.load(); err != nil {
+			return nil, err
 		}
-		t.Certificates = []tls.Certificate{pair}
+		t.GetClientCertificate = f.get
 	}
 	return t, nil
+}
+
+// certFiles is a client certificate read from its files at every TLS handshake, so that a
+// certificate renewed on disk (a Secret volume the kubelet swaps atomically, cert-manager)
+// serves every connection made after the swap without a restart. A handshake happens when
+// the client (re)connects; established connections keep the certificate they were made with,
+// which etcd does not check again.
+type certFiles struct {
+	cert, key string
+	log       *slog.Logger
+
+	mu   sync.Mutex
+	last *tls.Certificate
+}
+
+// load reads the key pair, remembers it and logs a new certificate.
+func (f *certFiles) load() (*tls.Certificate, error) {
+	pair, err := tls.LoadX509KeyPair(f.cert, f.key)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load client certificate %s: %w", f.cert, err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil || !bytes.Equal(f.last.Certificate[0], pair.Certificate[0]) {
+		f.log.Info("loaded the store client certificate", "file", f.cert, "serial", pair.Leaf.SerialNumber.Text(16),
+			"notAfter", pair.Leaf.NotAfter.Format(time.RFC3339))
+	}
+	f.last = &pair
+	return f.last, nil
+}
+
+// get is the handshake's GetClientCertificate: the files as they are now or, while they do not
+// load (a swap between reading the certificate and the key), the last pair that did.
+func (f *certFiles) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	pair, err := f.load()
+	if err == nil {
+		return pair, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log.Warn("presenting the previous store client certificate", "error", err)
+	return f.last, nil
 }
 
 // errPlainPassword refuses to send a password over plain http.

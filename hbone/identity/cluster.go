@@ -5,21 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+
+	"github.com/meshfed/meshfed/pki"
 )
 
 // ClusterOrganization marks a certificate whose Subject names a member cluster: a Subject with
 // Organization ClusterOrganization carries the cluster as its one OrganizationalUnit, as
-// Kubernetes reads a client certificate's groups from its Organization.
+// Kubernetes reads a client certificate's groups from its Organization (pki.ClusterOrganization,
+// where certificates are built).
 //
 // The cluster stays out of the SPIFFE ID on purpose: Istio and ztunnel accept only
 // spiffe://<td>/ns/<ns>/sa/<sa> and take a certificate's first URI SAN as its identity, and an
 // X.509-SVID carries exactly one URI SAN. The Subject is free under the SPIFFE specification
 // and ignored by those peers, so a meshfed certificate stays a valid Istio workload certificate.
-const ClusterOrganization = "meshfed"
-
-// maxDNSName bounds a DNS-1123 subdomain, such as a cluster name (a MemberCluster's name).
-const maxDNSName = 253
+const ClusterOrganization = pki.ClusterOrganization
 
 // ErrInvalidCluster is wrapped by errors about a cluster name or its place in a certificate.
 var ErrInvalidCluster = errors.New("invalid cluster")
@@ -43,38 +42,10 @@ func (w Workload) String() string {
 // ValidateCluster checks that name can be carried in a certificate: a DNS-1123 subdomain
 // (lower-case alphanumerics and '-' in dot-separated labels), as MemberCluster names are.
 func ValidateCluster(name string) error {
-	if !isDNSSubdomain(name) {
-		return fmt.Errorf("%w %q: not a DNS-1123 subdomain of at most %d characters", ErrInvalidCluster, name, maxDNSName)
+	if !pki.ValidDNSName(name) {
+		return fmt.Errorf("%w %q: not a DNS-1123 subdomain of at most %d characters", ErrInvalidCluster, name, pki.MaxDNSName)
 	}
 	return nil
-}
-
-// isDNSSubdomain reports whether s is a DNS-1123 subdomain: dot-separated lower-case labels.
-func isDNSSubdomain(s string) bool {
-	if s == "" || len(s) > maxDNSName {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if !isDNSLabel(label) {
-			return false
-		}
-	}
-	return true
-}
-
-// isDNSLabel reports whether s is one lower-case DNS-1123 label.
-func isDNSLabel(s string) bool {
-	if s == "" || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-		if !alnum && (c != '-' || i == 0 || i == len(s)-1) {
-			return false
-		}
-	}
-	return true
 }
 
 // ClusterOf returns the member cluster cert names (see ClusterOrganization), or "" when its

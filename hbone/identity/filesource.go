@@ -85,7 +85,7 @@ func (s *FileSource) Run(ctx context.Context, interval time.Duration) {
 			s.log.Warn("Keeping previous credentials", "cert", s.certFile, "error", err)
 		case changed:
 			m := s.Material()
-			s.log.Info("Reloaded credentials", "cert", s.certFile, "id", m.ID.String(), "notAfter", m.Certificate.Leaf.NotAfter)
+			s.log.Info("Reloaded credentials", "cert", s.certFile, "id", m.ID.String(), "serial", m.Certificate.Leaf.SerialNumber.Text(16), "notAfter", m.Certificate.Leaf.NotAfter)
 		}
 	}
 }

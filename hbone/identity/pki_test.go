@@ -3,10 +3,13 @@ package identity
 import (
 	"crypto/x509"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/meshfed/meshfed/pki"
 )
 
 func TestIssueAndVerify(t *testing.T) {
@@ -104,5 +107,33 @@ func TestFileSourceReload(t *testing.T) {
 	}
 	if _, err := src.Reload(); err == nil || src.Material().ID != second {
 		t.Fatalf("Reload of broken files = %v, id %s; want error and %s kept", err, src.Material().ID, second)
+	}
+}
+
+// TestMaterialOfHubCertificate loads a certificate built as the hub builds a waypoint's (pki
+// directly, the SPIFFE ID as a URL, an IP SAN of its HBONE address): hbone accepts it as the
+// namespace's waypoint in its cluster, for both directions of a tunnel.
+func TestMaterialOfHubCertificate(t *testing.T) {
+	ca, err := pki.NewCA("hub CA", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &url.URL{Scheme: "spiffe", Host: "cluster.local", Path: "/ns/shop/sa/meshfed-waypoint"}
+	b, err := ca.WorkloadBundle(pki.Workload{ID: id, Cluster: "east-1"}, []string{"203.0.113.7"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMaterial(b[pki.CertKey], b[pki.KeyKey], b[pki.CAKey])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := WorkloadID("cluster.local", "shop", "meshfed-waypoint")
+	if m.ID != want || m.Cluster != "east-1" {
+		t.Fatalf("Material names %s, want %s in east-1", m.Workload, want)
+	}
+	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth} {
+		if _, err := VerifyChain([][]byte{m.Certificate.Leaf.Raw}, m.Roots, "cluster.local", usage); err != nil {
+			t.Fatalf("VerifyChain(%v) = %v", usage, err)
+		}
 	}
 }

@@ -8,24 +8,45 @@ import (
 	"github.com/meshfed/meshfed/federation/store"
 )
 
-// provisionRetry is how long provisionWaypointUsers waits before retrying a user it failed to
-// create.
+// provisionRetry is the longest time between two passes over the waypoint users: a user that
+// failed to be created or deleted is retried then.
 const provisionRetry = 5 * time.Second
 
-// provisionWaypointUsers gives every waypoint the store publishes (a waypoints record of a
-// namespace in a cluster) its etcd user, meshfed-waypoint:<ns>:<cluster> with the namespace's
-// read-only role, as root, until ctx ends. Users are only added: a waypoint whose Service
-// disappears for a moment keeps reading.
-func provisionWaypointUsers(ctx context.Context, st, root *store.Client, log *slog.Logger) {
+// publishedWaypoints are the waypoints records of the store (a namespace's waypoints in one
+// cluster), kept from a watch of store.NamespacesPrefix.
+type publishedWaypoints map[store.Key]*store.WaypointsRecord
+
+// apply applies a watch batch: a snapshot replaces everything; a put that did not decode
+// counts as absent.
+func (ws publishedWaypoints) apply(b store.Batch) {
+	if b.Snapshot {
+		clear(ws)
+	}
+	for _, ev := range b.Events {
+		if ev.Key.Kind != store.KindWaypoints {
+			continue
+		}
+		rec, ok := ev.Record.(*store.WaypointsRecord)
+		if ev.Type == store.EventPut && ev.Err == nil && ok {
+			ws[ev.Key] = rec
+		} else {
+			delete(ws, ev.Key)
+		}
+	}
+}
+
+// followWaypoints calls sync with the store's waypoints after each batch of a watch of st
+// (the first is the complete state), and every interval, until ctx ends.
+func followWaypoints(ctx context.Context, st *store.Client, interval time.Duration, log *slog.Logger, sync func(publishedWaypoints, time.Time)) {
 	w, err := st.Watch(ctx, store.NamespacesPrefix, 0)
 	if err != nil {
-		log.Error("cannot watch the store for waypoints; waypoint users are not provisioned", "error", err)
+		log.Error("cannot watch the store for waypoints", "error", err)
 		return
 	}
-	done := map[store.Key]bool{}
-	var pending []store.Key
-	retry := time.NewTimer(provisionRetry)
-	defer retry.Stop()
+	ws := publishedWaypoints{}
+	synced := false
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -34,33 +55,99 @@ func provisionWaypointUsers(ctx context.Context, st, root *store.Client, log *sl
 			if !ok {
 				return
 			}
-			for _, ev := range b.Events {
-				if ev.Type == store.EventPut && ev.Err == nil && ev.Key.Kind == store.KindWaypoints && !done[ev.Key] {
-					pending = append(pending, ev.Key)
-				}
-			}
-		case <-retry.C:
+			ws.apply(b)
+			synced = true
+		case <-tick.C:
 		}
-		pending = ensureUsers(ctx, root, pending, done, log)
-		retry.Reset(provisionRetry)
+		if synced {
+			sync(ws, time.Now())
+		}
 	}
 }
 
-// ensureUsers creates the users of keys, records those created in done, and returns those that
-// failed.
-func ensureUsers(ctx context.Context, root *store.Client, keys []store.Key, done map[store.Key]bool, log *slog.Logger) []store.Key {
-	var failed []store.Key
-	for _, k := range keys {
-		if done[k] {
-			continue
+// waypointUsers keeps one etcd user per published waypoint: meshfed-waypoint:<ns>:<cluster>,
+// with the namespace's read-only role. A user whose waypoints record has been gone for grace
+// is deleted (a waypoint whose Service disappears for a moment keeps reading), and with the
+// last user of a namespace its role.
+type waypointUsers struct {
+	root  *store.Client
+	grace time.Duration
+	log   *slog.Logger
+	// exist are the users known to exist; goneSince when each user's record was first seen
+	// missing.
+	exist     map[store.Key]bool
+	goneSince map[store.Key]time.Time
+}
+
+// provisionWaypointUsers runs waypointUsers over st's waypoints, as root, until ctx ends. The
+// waypoint users found in etcd at start count as existing, so that those of waypoints removed
+// while the hub was down are deleted too.
+func provisionWaypointUsers(ctx context.Context, st, root *store.Client, grace time.Duration, log *slog.Logger) {
+	u := &waypointUsers{root: root, grace: grace, log: log, exist: map[store.Key]bool{}, goneSince: map[store.Key]time.Time{}}
+	if keys, err := root.WaypointUsers(ctx); err != nil {
+		log.Warn("cannot list the waypoint users; users of removed waypoints are deleted only if they were created since", "error", err)
+	} else {
+		for _, k := range keys {
+			u.exist[k] = true
 		}
-		if err := root.EnsureWaypointUser(ctx, k.Namespace, k.Cluster); err != nil {
-			log.Warn("cannot create waypoint user; retrying", "user", store.WaypointUser(k.Namespace, k.Cluster), "error", err)
-			failed = append(failed, k)
-			continue
-		}
-		done[k] = true
-		log.Info("waypoint user ready", "user", store.WaypointUser(k.Namespace, k.Cluster))
 	}
-	return failed
+	followWaypoints(ctx, st, min(provisionRetry, max(grace/4, 50*time.Millisecond)), log, func(ws publishedWaypoints, now time.Time) {
+		u.sync(ctx, ws, now)
+	})
+}
+
+// sync creates the users of ws that do not exist yet and deletes those gone for u.grace.
+func (u *waypointUsers) sync(ctx context.Context, ws publishedWaypoints, now time.Time) {
+	for k := range ws {
+		delete(u.goneSince, k)
+		if u.exist[k] {
+			continue
+		}
+		if err := u.root.EnsureWaypointUser(ctx, k.Namespace, k.Cluster); err != nil {
+			u.log.Warn("cannot create waypoint user; retrying", "user", store.WaypointUser(k.Namespace, k.Cluster), "error", err)
+			continue
+		}
+		u.exist[k] = true
+		u.log.Info("waypoint user ready", "user", store.WaypointUser(k.Namespace, k.Cluster))
+	}
+	for k := range u.exist {
+		if ws[k] != nil {
+			continue
+		}
+		since, seen := u.goneSince[k]
+		if !seen {
+			u.goneSince[k] = now
+			continue
+		}
+		if now.Sub(since) < u.grace {
+			continue
+		}
+		u.remove(ctx, ws, k)
+	}
+}
+
+// remove deletes the user of k and, when no waypoint of its namespace is left, the
+// namespace's role.
+func (u *waypointUsers) remove(ctx context.Context, ws publishedWaypoints, k store.Key) {
+	user := store.WaypointUser(k.Namespace, k.Cluster)
+	if err := u.root.DeleteWaypointUser(ctx, k.Namespace, k.Cluster); err != nil {
+		u.log.Warn("cannot delete the user of a removed waypoint; retrying", "user", user, "error", err)
+		return
+	}
+	delete(u.exist, k)
+	delete(u.goneSince, k)
+	u.log.Info("deleted the user of a removed waypoint", "user", user)
+	for other := range u.exist {
+		if other.Namespace == k.Namespace {
+			return
+		}
+	}
+	for other := range ws {
+		if other.Namespace == k.Namespace {
+			return
+		}
+	}
+	if err := u.root.DeleteReaderRole(ctx, k.Namespace); err != nil {
+		u.log.Warn("cannot delete the role of a namespace without waypoints", "role", store.ReaderRole(k.Namespace), "error", err)
+	}
 }

@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
-	"github.com/meshfed/meshfed/federation/credentials"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/pki"
 )
 
 // TestEmbeddedStoreAuthenticated runs the hub's default embedded store: it creates its CA
@@ -29,7 +29,7 @@ func TestEmbeddedStoreAuthenticated(t *testing.T) {
 	if err := env.hub.Client.Get(ctx, client.ObjectKey{Namespace: env.opts.Namespace, Name: env.opts.CASecret}, &sec); err != nil {
 		t.Fatalf("CA Secret: %v", err)
 	}
-	ca, err := credentials.ParseCA(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], time.Now())
+	ca, err := pki.ParseCA(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], time.Now())
 	if err != nil {
 		t.Fatalf("CA Secret holds no CA: %v", err)
 	}
@@ -98,7 +98,7 @@ func createWaypointService(t *testing.T, c client.Client, ns string) {
 
 // waypointClientConfig is what a waypoint of ns in cluster connects with: a client certificate
 // of the hub's CA naming its etcd user, and its namespace as scope.
-func waypointClientConfig(t *testing.T, ca *credentials.CA, caFile, endpoint, ns, cluster string) store.ClientConfig {
+func waypointClientConfig(t *testing.T, ca *pki.CA, caFile, endpoint, ns, cluster string) store.ClientConfig {
 	t.Helper()
 	p, err := ca.IssueClient(store.WaypointUser(ns, cluster), time.Now(), time.Hour)
 	if err != nil {

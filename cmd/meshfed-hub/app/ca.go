@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
-	"github.com/meshfed/meshfed/federation/credentials"
+	"github.com/meshfed/meshfed/pki"
 )
 
 // caValidity is the lifetime of a CA the hub creates.
@@ -23,7 +23,7 @@ const caValidity = 10 * 365 * 24 * time.Hour
 // layout of a kubernetes.io/tls Secret and of cert-manager's CA Secrets), creating it with a
 // new CA when it does not exist. Two replicas starting at once agree on the one that was
 // created first.
-func loadOrCreateCA(ctx context.Context, cfg *rest.Config, ns, name string, log *slog.Logger) (*credentials.CA, error) {
+func loadOrCreateCA(ctx context.Context, cfg *rest.Config, ns, name string, log *slog.Logger) (*pki.CA, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create hub client: %w", err)
@@ -31,7 +31,7 @@ func loadOrCreateCA(ctx context.Context, cfg *rest.Config, ns, name string, log 
 	secrets := cs.CoreV1().Secrets(ns)
 	sec, err := secrets.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		var ca *credentials.CA
+		var ca *pki.CA
 		if sec, ca, err = createCASecret(ctx, cs, ns, name); err == nil {
 			log.Info("created the federation CA", "secret", ns+"/"+name, "notAfter", ca.Cert.NotAfter)
 			return ca, nil
@@ -43,15 +43,15 @@ func loadOrCreateCA(ctx context.Context, cfg *rest.Config, ns, name string, log 
 	if err != nil {
 		return nil, fmt.Errorf("failed to read CA secret %s/%s: %w", ns, name, err)
 	}
-	ca, err := credentials.ParseCA(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], time.Now())
+	ca, err := pki.ParseCA(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("failed to load CA secret %s/%s: %w", ns, name, err)
 	}
 	return ca, nil
 }
 
-func createCASecret(ctx context.Context, cs kubernetes.Interface, ns, name string) (*corev1.Secret, *credentials.CA, error) {
-	ca, err := credentials.NewCA("meshfed federation CA", time.Now(), caValidity)
+func createCASecret(ctx context.Context, cs kubernetes.Interface, ns, name string) (*corev1.Secret, *pki.CA, error) {
+	ca, err := pki.NewCA("meshfed federation CA", time.Now(), caValidity)
 	if err != nil {
 		return nil, nil, err
 	}

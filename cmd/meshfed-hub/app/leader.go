@@ -63,7 +63,32 @@ func (l *leader) lead(ctx context.Context, previous string) error {
 		return err
 	}
 	l.fed.Store(f)
+	if l.store.ca == nil {
+		return f.Start(ctx)
+	}
+	is := &issuer{
+		ca: l.store.ca, secrets: l.memberSecrets, trustDomain: l.opts.TrustDomain,
+		validity: l.opts.WaypointCertValidity, renewBefore: l.opts.waypointRenewBefore(), log: l.log.With("component", "issuer"),
+		refused: map[string]bool{},
+	}
+	issuerCtx, stopIssuer := context.WithCancel(ctx)
+	issued := make(chan struct{})
+	go func() {
+		defer close(issued)
+		is.run(issuerCtx, st)
+	}()
+	defer func() { stopIssuer(); <-issued }()
 	return f.Start(ctx)
+}
+
+// memberSecrets gives the issuer the Secrets of a connected, reachable member.
+func (l *leader) memberSecrets(cluster string) (client.Reader, client.Writer, bool) {
+	m, ok := l.members.Get(cluster, time.Now())
+	if !ok || !m.Federated() || m.Stale {
+		return nil, nil, false
+	}
+	c := m.Conn.Cluster()
+	return c.GetAPIReader(), c.GetClient(), true
 }
 
 // evictPrevious revokes the store session of the replica the Lease was taken from, if any: its

@@ -35,6 +35,14 @@ type Options struct {
 	// CASecret names the Secret in Namespace that holds the hub's CA (tls.crt, tls.key); the hub
 	// creates it at first start when it does not exist.
 	CASecret string
+	// TrustDomain is the SPIFFE trust domain of the HBONE certificates the hub issues.
+	TrustDomain string
+	// WaypointCertValidity is the lifetime of the certificates the hub issues to waypoints
+	// (store client and HBONE); they are renewed once WaypointCertRenewPercent of it has passed.
+	WaypointCertValidity     time.Duration
+	WaypointCertRenewPercent int
+	// WaypointUserGrace is how long a waypoint's etcd user outlives its waypoints record.
+	WaypointUserGrace time.Duration
 	// EtcdEndpoints point at an external etcd cluster instead of the embedded one.
 	EtcdEndpoints    []string
 	EtcdCAFile       string
@@ -67,22 +75,26 @@ type Options struct {
 func DefaultOptions() Options {
 	host, _ := os.Hostname()
 	return Options{
-		Namespace:         wellknown.SystemNamespace,
-		DataDir:           "/var/lib/meshfed/etcd",
-		EmbeddedClientURL: "https://127.0.0.1:2379",
-		CASecret:          wellknown.StoreCASecret,
-		EmbeddedPeerURL:   "http://127.0.0.1:2380",
-		StaleGrace:        10 * time.Minute,
-		ProbeInterval:     5 * time.Second,
-		WaypointPorts:     "20000-29999",
-		Resync:            30 * time.Second,
-		LeaderElection:    true,
-		LeaseDuration:     15 * time.Second,
-		RenewDeadline:     10 * time.Second,
-		RetryPeriod:       2 * time.Second,
-		Identity:          host,
-		MetricsAddr:       ":8080",
-		HealthAddr:        ":8081",
+		Namespace:                wellknown.SystemNamespace,
+		DataDir:                  "/var/lib/meshfed/etcd",
+		EmbeddedClientURL:        "https://127.0.0.1:2379",
+		CASecret:                 wellknown.StoreCASecret,
+		TrustDomain:              "cluster.local",
+		WaypointCertValidity:     24 * time.Hour,
+		WaypointCertRenewPercent: 67,
+		WaypointUserGrace:        5 * time.Minute,
+		EmbeddedPeerURL:          "http://127.0.0.1:2380",
+		StaleGrace:               10 * time.Minute,
+		ProbeInterval:            5 * time.Second,
+		WaypointPorts:            "20000-29999",
+		Resync:                   30 * time.Second,
+		LeaderElection:           true,
+		LeaseDuration:            15 * time.Second,
+		RenewDeadline:            10 * time.Second,
+		RetryPeriod:              2 * time.Second,
+		Identity:                 host,
+		MetricsAddr:              ":8080",
+		HealthAddr:               ":8081",
 	}
 }
 
@@ -98,6 +110,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.EmbeddedSANs, "embedded-etcd-san", o.EmbeddedSANs, "extra DNS name or IP address of the embedded etcd's serving certificate (repeatable); "+
 		"localhost, 127.0.0.1, ::1 and meshfed-hub.<namespace>.svc[.cluster.local] are always included")
 	fs.StringVar(&o.CASecret, "ca-secret", o.CASecret, "Secret in --namespace holding the hub's CA (tls.crt, tls.key, e.g. from cert-manager); created at first start when missing")
+	fs.StringVar(&o.TrustDomain, "trust-domain", o.TrustDomain, "SPIFFE trust domain of the waypoints' HBONE certificates the hub issues (spiffe://<trust-domain>/ns/<namespace>/sa/meshfed-waypoint); the waypoints' --trust-domain")
+	fs.DurationVar(&o.WaypointCertValidity, "waypoint-cert-validity", o.WaypointCertValidity, "lifetime of the store client and HBONE certificates the hub issues into each member for each waypoint (embedded store)")
+	fs.IntVar(&o.WaypointCertRenewPercent, "waypoint-cert-renew-percent", o.WaypointCertRenewPercent, "renew a waypoint certificate once this percentage of its lifetime has passed (1-99); the rest is the time the new one has to reach the waypoint")
+	fs.DurationVar(&o.WaypointUserGrace, "waypoint-user-grace", o.WaypointUserGrace, "how long a waypoint's etcd user is kept after its waypoint is no longer published, before it and its namespace's role (with the last user) are deleted")
 	fs.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", o.EtcdEndpoints, "external etcd endpoints; the embedded etcd is not started when set")
 	fs.StringVar(&o.EtcdCAFile, "etcd-ca-file", o.EtcdCAFile, "CA bundle verifying the external etcd")
 	fs.StringVar(&o.EtcdCertFile, "etcd-cert-file", o.EtcdCertFile, "client certificate for the external etcd")
@@ -144,10 +160,21 @@ func (o *Options) Validate() error {
 	if len(o.EtcdEndpoints) == 0 && !o.EmbeddedInsecure && o.CASecret == "" {
 		errs = append(errs, errors.New("--ca-secret must not be empty"))
 	}
+	if o.WaypointCertValidity < time.Second || o.WaypointCertRenewPercent < 1 || o.WaypointCertRenewPercent > 99 || o.WaypointUserGrace < 0 {
+		errs = append(errs, errors.New("want --waypoint-cert-validity of at least 1s, --waypoint-cert-renew-percent from 1 to 99 and a --waypoint-user-grace of at least 0"))
+	}
+	if err := validateTrustDomain(o.TrustDomain); err != nil {
+		errs = append(errs, err)
+	}
 	if o.Namespace == "" || o.Identity == "" {
 		errs = append(errs, errors.New("--namespace and --identity must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// waypointRenewBefore is how much of a waypoint certificate's lifetime is left when it is renewed.
+func (o *Options) waypointRenewBefore() time.Duration {
+	return o.WaypointCertValidity * time.Duration(100-o.WaypointCertRenewPercent) / 100
 }
 
 // embeddedStore reports whether the hub runs its own etcd (no external endpoints).

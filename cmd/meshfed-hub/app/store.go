@@ -14,9 +14,9 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/meshfed/meshfed/federation/credentials"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
+	"github.com/meshfed/meshfed/pki"
 )
 
 // errStoreNotOpen is the readiness failure while the store is being opened.
@@ -36,6 +36,9 @@ type hubStore struct {
 	// control only) has stopped; stopProvision stops it.
 	provisioned   chan struct{}
 	stopProvision context.CancelFunc
+	// ca is the hub's CA when it serves the embedded store over TLS: the leader issues the
+	// waypoints' credentials with it (issuer). Set before opened closes.
+	ca *pki.CA
 }
 
 // openStore starts opening the store: the embedded etcd (unless external endpoints are given),
@@ -53,13 +56,13 @@ func openStore(ctx context.Context, cfg *rest.Config, o Options, identity string
 			s.err = err // s.close stays a no-op: nothing was opened
 			return
 		}
-		s.client, s.close = conn.client, conn.close
+		s.client, s.close, s.ca = conn.client, conn.close, conn.ca
 		if conn.root == nil {
 			close(s.provisioned)
 		} else {
 			go func() {
 				defer close(s.provisioned)
-				provisionWaypointUsers(provisionCtx, conn.client, conn.root, log)
+				provisionWaypointUsers(provisionCtx, conn.client, conn.root, o.WaypointUserGrace, log)
 			}()
 		}
 		s.writer = store.NewWriter(s.client, store.WriterOptions{
@@ -135,6 +138,7 @@ const hubService = "meshfed-hub"
 type storeConn struct {
 	client *store.Client
 	root   *store.Client
+	ca     *pki.CA
 	close  func()
 }
 
@@ -164,7 +168,12 @@ func connectStore(ctx context.Context, cfg *rest.Config, o Options, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	return openEmbedded(ctx, o, embedded.Config{CertFile: files.serverCert, KeyFile: files.serverKey, ClientCAFile: files.ca}, &files, log)
+	conn, err := openEmbedded(ctx, o, embedded.Config{CertFile: files.serverCert, KeyFile: files.serverKey, ClientCAFile: files.ca}, &files, log)
+	if err != nil {
+		return nil, err
+	}
+	conn.ca = ca
+	return conn, nil
 }
 
 // openEmbedded starts the embedded etcd with tlsCfg's TLS files and connects to it: as the hub
@@ -211,7 +220,7 @@ type embeddedCerts struct {
 
 // writeEmbeddedCerts issues the embedded etcd's serving certificate and the hub's root and
 // meshfed-hub client certificates from ca, and writes them with the CA certificate.
-func writeEmbeddedCerts(ca *credentials.CA, o Options) (embeddedCerts, error) {
+func writeEmbeddedCerts(ca *pki.CA, o Options) (embeddedCerts, error) {
 	dir := filepath.Join(o.DataDir, "tls")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return embeddedCerts{}, fmt.Errorf("failed to create directory %s: %w", dir, err)

@@ -137,11 +137,16 @@ Before writing anything it checks, on the hub (--hub-context), that --cluster is
 member, that the namespace and the certificate Secrets exist with their keys.
 
 With https --etcd-endpoints and no --etcd-secret, apply issues the store client certificate
-itself: it reads the hub's CA from --store-ca-secret on the hub, signs a certificate for the etcd
-user meshfed-waypoint:NAMESPACE:CLUSTER (which reads that namespace's records only), valid 30
-days, and writes it into the Secret meshfed-waypoint-store of the namespace. Running apply again
-keeps that Secret while it has more than 10 days left, and issues a new one (rolling the pods)
-otherwise: re-run apply to renew it. --etcd-secret names a Secret you provide instead.
+itself, so that the pods can start at once: it reads the hub's CA from --store-ca-secret on the
+hub, signs a certificate for the etcd user meshfed-waypoint:NAMESPACE:CLUSTER (which reads that
+namespace's records only), valid 30 days, and writes it into the Secret meshfed-waypoint-store
+of the namespace. A hub running the embedded store replaces it with one of its own lifetime
+(--waypoint-cert-validity, 24h) once it publishes the waypoint, and renews it from then on,
+together with the HBONE certificate in meshfed-waypoint-certs: with the default --cert-secret
+apply then does not require that Secret to exist (the pods start once the hub wrote it), and a
+Secret you created yourself (without the managed-by label) is never replaced. The waypoints
+reload both certificates without restarting. --etcd-secret names a store Secret you provide
+instead (an external etcd whose CA the hub does not hold).
 
 It uses server-side apply and prints, for each object, created, configured or unchanged; applying
 again with the same flags prints only unchanged. An object that exists without the label
@@ -229,6 +234,7 @@ func (f *applyFlags) validate() error {
 	}
 	if NeedsStoreCert(f.spec.EtcdEndpoints) && f.spec.EtcdSecret == "" {
 		f.spec.EtcdSecret, f.issueStore = wellknown.WaypointStoreSecret, true
+		f.spec.HubIssuesCert = f.spec.CertSecret == DefaultCertSecret
 	}
 	if ns, name, ok := strings.Cut(f.storeCA, "/"); !ok || ns == "" || name == "" {
 		errs = append(errs, fmt.Errorf("invalid --store-ca-secret %q: want NAMESPACE/NAME", f.storeCA))
@@ -253,8 +259,7 @@ func (f *applyFlags) issueStoreCert(ctx context.Context, hub, member client.Clie
 	if err != nil {
 		return err
 	}
-	f.spec.StoreCert, err = EnsureStoreSecret(ctx, member, side, ca, f.spec, now, out)
-	return err
+	return EnsureStoreSecret(ctx, member, side, ca, f.spec, now, out)
 }
 
 func newDeleteCommand(streams cli.Streams) *cobra.Command {

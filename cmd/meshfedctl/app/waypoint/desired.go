@@ -23,7 +23,7 @@ const AdminPort = 15021
 const (
 	DefaultImage      = "meshfed-waypoint:dev"
 	DefaultReplicas   = 2
-	DefaultCertSecret = "meshfed-waypoint-certs"
+	DefaultCertSecret = wellknown.WaypointCertSecret
 	// DefaultProcs is the waypoint's GOMAXPROCS. Go's own default is every CPU of the node (or
 	// the container's CPU limit; the Deployment sets none), and a waypoint's CPU per request
 	// grows with the number of Ps at a moderate load: on 2 cores at 1,000 requests/s,
@@ -57,11 +57,11 @@ type Spec struct {
 	Replicas      int32
 	// CertSecret holds the waypoint's HBONE certificate, key and trust bundle.
 	CertSecret string
+	// HubIssuesCert: CertSecret is the default one, which the hub issues (and renews) once it
+	// publishes the waypoint, so apply does not require it to exist; the pods start when it does.
+	HubIssuesCert bool
 	// EtcdSecret, when set, holds the client certificate, key and CA for a TLS federation store.
 	EtcdSecret string
-	// StoreCert, when set, is the fingerprint of the store client certificate in EtcdSecret
-	// (EnsureStoreSecret): a pod template annotation, so that a renewed certificate rolls the pods.
-	StoreCert string
 	// ServiceType of the waypoint Service; LoadBalancer gives other networks an HBONE address.
 	ServiceType corev1.ServiceType
 	// Procs is the pods' GOMAXPROCS; 0 leaves Go's default (the node's CPUs, or the CPU limit).
@@ -157,19 +157,11 @@ func deployment(s Spec, meta metav1.ObjectMeta) *appsv1.Deployment {
 				},
 			},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(meta.Labels), Annotations: podAnnotations(s)},
+				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(meta.Labels)},
 				Spec:       podSpec(s),
 			},
 		},
 	}
-}
-
-// podAnnotations are the pod template's annotations: the store certificate's fingerprint.
-func podAnnotations(s Spec) map[string]string {
-	if s.StoreCert == "" {
-		return nil
-	}
-	return map[string]string{wellknown.StoreCertAnnotation: s.StoreCert}
 }
 
 func podSpec(s Spec) corev1.PodSpec {

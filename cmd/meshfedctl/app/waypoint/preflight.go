@@ -65,7 +65,8 @@ func joined(ctx context.Context, hub client.Client) string {
 }
 
 // CheckSecrets checks that the Secrets the pods mount exist in the waypoint's namespace with
-// tls.crt, tls.key and ca.crt: without them the pods would never start.
+// tls.crt, tls.key and ca.crt: without them the pods would never start. A missing CertSecret
+// is fine when the hub issues it (Spec.HubIssuesCert).
 func CheckSecrets(ctx context.Context, c client.Client, side string, s Spec) error {
 	names := []string{s.CertSecret}
 	if s.EtcdSecret != "" {
@@ -75,6 +76,8 @@ func CheckSecrets(ctx context.Context, c client.Client, side string, s Spec) err
 		var sec corev1.Secret
 		err := c.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: name}, &sec)
 		switch {
+		case apierrors.IsNotFound(err) && name == s.CertSecret && s.HubIssuesCert:
+			continue
 		case apierrors.IsNotFound(err):
 			return fmt.Errorf("failed to find Secret %s/%s in %s: %w: create it with %s first (meshfedctl ca issue --out DIR …; "+
 				"kubectl -n %s create secret generic %s --from-file=DIR)", s.Namespace, name, side, ErrSecret, strings.Join(secretKeys, ", "), s.Namespace, name)

@@ -2,8 +2,6 @@ package waypoint
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -16,15 +14,17 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
-	"github.com/meshfed/meshfed/federation/credentials"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/pki"
 )
 
-// A waypoint's store client certificate is short-lived: apply issues it for StoreCertValidity
-// and issues it anew when run within StoreCertRenewBefore of its expiry.
+// Apply issues a waypoint's store client certificate for StoreCertValidity, so that its pods
+// start at once; the hub (embedded store) replaces it with one of its own, shorter lifetime
+// and renews it. Apply issues it anew only when it no longer serves for StoreCertRenewBefore:
+// a certificate the hub renews is left alone.
 const (
 	StoreCertValidity    = 30 * 24 * time.Hour
-	StoreCertRenewBefore = 10 * 24 * time.Hour
+	StoreCertRenewBefore = time.Hour
 )
 
 // DefaultStoreCA is the hub's CA Secret, as the hub creates it (deploy/hub-embedded).
@@ -41,12 +41,12 @@ func NeedsStoreCert(endpoints []string) bool {
 }
 
 // ReadStoreCA reads the hub's CA from its Secret ref (tls.crt, tls.key).
-func ReadStoreCA(ctx context.Context, hub client.Client, ref client.ObjectKey, now time.Time) (*credentials.CA, error) {
+func ReadStoreCA(ctx context.Context, hub client.Client, ref client.ObjectKey, now time.Time) (*pki.CA, error) {
 	var sec corev1.Secret
 	if err := hub.Get(ctx, ref, &sec); err != nil {
 		return nil, fmt.Errorf("failed to read the store CA Secret %s on the hub: %w (the hub creates it at first start)", ref, err)
 	}
-	ca, err := credentials.ParseCA(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], now)
+	ca, err := pki.ParseCA(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], now)
 	if err != nil {
 		return nil, fmt.Errorf("failed to load the store CA Secret %s: %w", ref, err)
 	}
@@ -55,35 +55,35 @@ func ReadStoreCA(ctx context.Context, hub client.Client, ref client.ObjectKey, n
 
 // StoreBundle issues the store client certificate of the waypoint of namespace ns in cluster:
 // its Common Name is that waypoint's etcd user, which reads ns's records only.
-func StoreBundle(ca *credentials.CA, ns, cluster string, now time.Time) (map[string][]byte, error) {
+func StoreBundle(ca *pki.CA, ns, cluster string, now time.Time) (map[string][]byte, error) {
 	return ca.ClientBundle(store.WaypointUser(ns, cluster), now, StoreCertValidity)
 }
 
 // EnsureStoreSecret makes s.EtcdSecret in the member hold a current store client certificate
-// for the waypoint of s: a Secret that still serves (credentials.CA.ClientCurrent, outside the
+// for the waypoint of s: a Secret that still serves (pki.CA.ClientCurrent, outside the
 // renewal window) is left alone and reported unchanged; otherwise a new certificate is issued
-// and applied. A Secret without meshfed's managed-by label is never replaced. It returns the
-// certificate's fingerprint, which the pod template carries so that a new one rolls the pods.
-func EnsureStoreSecret(ctx context.Context, c client.Client, side string, ca *credentials.CA, s Spec, now time.Time, out io.Writer) (string, error) {
+// and applied. A Secret without meshfed's managed-by label is never replaced. The waypoints
+// reload a renewed certificate without restarting.
+func EnsureStoreSecret(ctx context.Context, c client.Client, side string, ca *pki.CA, s Spec, now time.Time, out io.Writer) error {
 	user := store.WaypointUser(s.Namespace, s.Cluster)
 	key := client.ObjectKey{Namespace: s.Namespace, Name: s.EtcdSecret}
 	var cur corev1.Secret
 	switch err := c.Get(ctx, key, &cur); {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return "", fmt.Errorf("failed to get Secret %s in %s: %w", key, side, err)
+		return fmt.Errorf("failed to get Secret %s in %s: %w", key, side, err)
 	case cur.Labels[wellknown.ManagedByLabel] != wellknown.ManagedByValue:
-		return "", fmt.Errorf("failed to issue the store certificate into Secret %s in %s: %w (pass it with --etcd-secret to use it as it is)",
+		return fmt.Errorf("failed to issue the store certificate into Secret %s in %s: %w (pass it with --etcd-secret to use it as it is)",
 			key, side, membership.ErrNotOwned)
 	default:
 		if ok, _ := ca.ClientCurrent(cur.Data, user, now, StoreCertRenewBefore); ok {
 			_, err := fmt.Fprintf(out, "%-7s Secret/%s unchanged\n", side, key)
-			return fingerprint(cur.Data[corev1.TLSCertKey]), err
+			return err
 		}
 	}
 	data, err := StoreBundle(ca, s.Namespace, s.Cluster, now)
 	if err != nil {
-		return "", err
+		return err
 	}
 	sec := &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
@@ -94,14 +94,5 @@ func EnsureStoreSecret(ctx context.Context, c client.Client, side string, ca *cr
 		Type: corev1.SecretTypeTLS,
 		Data: data,
 	}
-	if err := membership.Apply(ctx, c, side, sec, out); err != nil {
-		return "", err
-	}
-	return fingerprint(data[corev1.TLSCertKey]), nil
-}
-
-// fingerprint is a short digest of a PEM certificate.
-func fingerprint(certPEM []byte) string {
-	sum := sha256.Sum256(certPEM)
-	return hex.EncodeToString(sum[:8])
+	return membership.Apply(ctx, c, side, sec, out)
 }

@@ -22,12 +22,14 @@ import (
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/waypoint"
 	"github.com/meshfed/meshfed/e2e/framework"
-	"github.com/meshfed/meshfed/federation/credentials"
+	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/pki"
 )
 
 // testStoreCert runs apply with https endpoints on c, which is both hub and member east-1:
 // the first apply issues the store certificate from the hub's CA Secret, the second changes
-// nothing, one inside the renewal window issues a new one and rolls the pods.
+// nothing, one inside the renewal window issues a new one (the pods reload it, nothing rolls),
+// and a certificate the hub renewed (24h) is left alone.
 func testStoreCert(t *testing.T, c *framework.Cluster, kubeconfig string) {
 	ca := createStoreCA(t, c)
 	apply := func(ns string, extra ...string) []string {
@@ -54,13 +56,13 @@ func testStoreCert(t *testing.T, c *framework.Cluster, kubeconfig string) {
 		t.Errorf("second apply changed resource versions: before %v, after %v", before, after)
 	}
 
-	// A certificate 25 of its 30 days old is within the renewal window.
+	// A certificate with 30 minutes left is within the renewal window.
 	var sec corev1.Secret
 	key := client.ObjectKey{Namespace: "store", Name: wellknown.WaypointStoreSecret}
 	if err := c.Client.Get(t.Context(), key, &sec); err != nil {
 		t.Fatal(err)
 	}
-	old, err := waypoint.StoreBundle(ca, "store", "east-1", time.Now().Add(-25*24*time.Hour))
+	old, err := waypoint.StoreBundle(ca, "store", "east-1", time.Now().Add(-waypoint.StoreCertValidity+30*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,15 +71,30 @@ func testStoreCert(t *testing.T, c *framework.Cluster, kubeconfig string) {
 		t.Fatal(err)
 	}
 	out = run(t, apply("store")...)
-	if !strings.Contains(out, "Secret/store/"+wellknown.WaypointStoreSecret+" configured") ||
-		!strings.Contains(out, "Deployment/store/meshfed-waypoint configured") || countLines(out, " unchanged\n") != objects-2 {
-		t.Errorf("apply within the renewal window should renew the Secret and roll the Deployment:\n%s", out)
+	if !strings.Contains(out, "Secret/store/"+wellknown.WaypointStoreSecret+" configured") || countLines(out, " unchanged\n") != objects-1 {
+		t.Errorf("apply within the renewal window should renew the Secret and change nothing else:\n%s", out)
 	}
 	renewed := checkStoreSecret(t, c, ca, time.Now())
 	if bytes.Equal(renewed, first) {
 		t.Error("the renewed certificate is the first one")
 	}
 	checkStoreMount(t, c)
+
+	// A certificate the hub issued (24h, renewed at 2/3 of its life) is left alone.
+	if err := c.Client.Get(t.Context(), key, &sec); err != nil {
+		t.Fatal(err)
+	}
+	hubs, err := ca.ClientBundle(store.WaypointUser("store", "east-1"), time.Now(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.Data = hubs
+	if err := c.Client.Update(t.Context(), &sec); err != nil {
+		t.Fatal(err)
+	}
+	if out = run(t, apply("store")...); countLines(out, " unchanged\n") != objects {
+		t.Errorf("apply over the hub's certificate should change nothing:\n%s", out)
+	}
 
 	t.Run("an unlabeled Secret is not replaced", func(t *testing.T) {
 		createNamespace(t, c, "store-foreign")
@@ -108,9 +125,9 @@ func testStoreCert(t *testing.T, c *framework.Cluster, kubeconfig string) {
 }
 
 // createStoreCA creates the hub's CA Secret, as the hub does at first start.
-func createStoreCA(t *testing.T, c *framework.Cluster) *credentials.CA {
+func createStoreCA(t *testing.T, c *framework.Cluster) *pki.CA {
 	t.Helper()
-	ca, err := credentials.NewCA("test store CA", time.Now(), 365*24*time.Hour)
+	ca, err := pki.NewCA("test store CA", time.Now(), 365*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +152,7 @@ func createStoreCA(t *testing.T, c *framework.Cluster) *credentials.CA {
 // checkStoreSecret checks the store Secret: a client certificate of the waypoint's etcd user,
 // signed by ca, valid for 30 days from about now, with ca's certificate as its bundle. It
 // returns the certificate's PEM.
-func checkStoreSecret(t *testing.T, c *framework.Cluster, ca *credentials.CA, now time.Time) []byte {
+func checkStoreSecret(t *testing.T, c *framework.Cluster, ca *pki.CA, now time.Time) []byte {
 	t.Helper()
 	var sec corev1.Secret
 	if err := c.Client.Get(t.Context(), client.ObjectKey{Namespace: "store", Name: wellknown.WaypointStoreSecret}, &sec); err != nil {
@@ -179,8 +196,5 @@ func checkStoreMount(t *testing.T, c *framework.Cluster) {
 	}
 	if !mounted {
 		t.Error("the pods do not mount the store Secret")
-	}
-	if d.Spec.Template.Annotations[wellknown.StoreCertAnnotation] == "" {
-		t.Error("the pod template does not name the store certificate")
 	}
 }

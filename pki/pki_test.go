@@ -1,4 +1,4 @@
-package credentials
+package pki
 
 import (
 	"crypto/x509"

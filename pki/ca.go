@@ -1,4 +1,4 @@
-package credentials
+package pki
 
 import (
 	"crypto"
@@ -12,17 +12,18 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/url"
 	"time"
 )
 
-// clockSkew back-dates NotBefore so that peers with slightly slow clocks accept a new
-// certificate at once.
-const clockSkew = 5 * time.Minute
+// ClockSkew back-dates NotBefore so that peers with slightly slow clocks accept a new
+// certificate at once: an issued certificate lives its validity plus ClockSkew.
+const ClockSkew = 5 * time.Minute
 
 // ErrNotCA is wrapped by ParseCA's error for a key pair that cannot sign certificates.
 var ErrNotCA = errors.New("not a certificate authority")
 
-// CA signs the store's certificates.
+// CA signs certificates: the store's and the waypoints' HBONE certificates.
 type CA struct {
 	// Cert is the CA certificate; Key its private key.
 	Cert *x509.Certificate
@@ -35,8 +36,9 @@ type Pair struct {
 	KeyPEM  []byte
 }
 
-// NewCA creates a self-signed ECDSA P-256 CA named name, valid from now for validity.
-func NewCA(name string, now time.Time, validity time.Duration) (*CA, error) {
+// NewCA creates a self-signed ECDSA P-256 CA named name, valid from now for validity, with
+// uris as its URI SANs (a SPIFFE trust domain's root names spiffe://<trust-domain>).
+func NewCA(name string, now time.Time, validity time.Duration, uris ...*url.URL) (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("failed to generate key for CA %s: %w", name, err)
@@ -44,11 +46,12 @@ func NewCA(name string, now time.Time, validity time.Duration) (*CA, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
 		Subject:               pkix.Name{Organization: []string{"meshfed"}, CommonName: name},
-		NotBefore:             now.Add(-clockSkew),
+		NotBefore:             now.Add(-ClockSkew),
 		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
+		URIs:                  uris,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
