@@ -107,6 +107,7 @@ func install(t *testing.T, set *clusters.Set) *user {
 		u.run(ctx, "kubectl", "--context", set.Clusters[i].Name, "apply", "-k", "deploy/mcs")
 	}
 	// meshfed-dns in every member: the hub points the member's CoreDNS at its Service.
+	dnsStart := time.Now()
 	for i := range set.Clusters {
 		u.run(ctx, "kubectl", "--context", set.Clusters[i].Name, "apply", "-k", "deploy/dns")
 	}
@@ -114,6 +115,7 @@ func install(t *testing.T, set *clusters.Set) *user {
 		u.run(ctx, "kubectl", "--context", set.Clusters[i].Name, "-n", "meshfed-system", "rollout", "status",
 			"deployment/meshfed-dns", "--timeout=3m")
 	}
+	t.Logf("meshfed-dns rolled out in every member in %s", time.Since(dnsStart).Round(time.Second))
 	// 3. Join every member with the API address the hub's pod reaches.
 	for i := range set.Clusters {
 		c := &set.Clusters[i]
