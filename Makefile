@@ -18,7 +18,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout=30m
 # Images: version and commit stamped into the binaries (internal/version) and used as the tag.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-IMAGES  ?= meshfed-hub meshfed-waypoint
+IMAGES  ?= meshfed-hub meshfed-waypoint meshfed-dns
 CLUSTERS ?= 3
 
 ##@ General
@@ -35,7 +35,7 @@ build: ## Build every binary into ./bin, and bin/kubectl-meshfed (the kubectl pl
 	ln -sf meshfedctl bin/kubectl-meshfed
 
 .PHONY: images
-images: ## Build the images (IMAGES: meshfed-hub, meshfed-waypoint) with the local Docker engine, tagged $(VERSION) and dev.
+images: ## Build the images (IMAGES: meshfed-hub, meshfed-waypoint, meshfed-dns) with the local Docker engine, tagged $(VERSION) and dev.
 	VERSION=$(VERSION) COMMIT=$(COMMIT) bash deploy/images/build.sh $(IMAGES)
 
 ##@ Test

@@ -91,7 +91,7 @@ func install(t *testing.T, set *clusters.Set) *user {
 
 	// 1. Images, built with the local Docker engine and copied into every node.
 	u.run(ctx, "make", "images")
-	if err := set.LoadImages(ctx, "meshfed-hub:dev", "meshfed-waypoint:dev"); err != nil {
+	if err := set.LoadImages(ctx, "meshfed-hub:dev", "meshfed-waypoint:dev", "meshfed-dns:dev"); err != nil {
 		t.Fatal(err)
 	}
 	// 2. CRDs and the hub (embedded store) on cluster-1; the MCS CRDs on every member.
@@ -106,6 +106,16 @@ func install(t *testing.T, set *clusters.Set) *user {
 	for i := range set.Clusters {
 		u.run(ctx, "kubectl", "--context", set.Clusters[i].Name, "apply", "-k", "deploy/mcs")
 	}
+	// meshfed-dns in every member: the hub points the member's CoreDNS at its Service.
+	dnsStart := time.Now()
+	for i := range set.Clusters {
+		u.run(ctx, "kubectl", "--context", set.Clusters[i].Name, "apply", "-k", "deploy/dns")
+	}
+	for i := range set.Clusters {
+		u.run(ctx, "kubectl", "--context", set.Clusters[i].Name, "-n", "meshfed-system", "rollout", "status",
+			"deployment/meshfed-dns", "--timeout=3m")
+	}
+	t.Logf("meshfed-dns rolled out in every member in %s", time.Since(dnsStart).Round(time.Second))
 	// 3. Join every member with the API address the hub's pod reaches.
 	for i := range set.Clusters {
 		c := &set.Clusters[i]
@@ -193,8 +203,12 @@ func answers(ctx context.Context, set *clusters.Set, c *clusters.Cluster, pod, u
 }
 
 // TestMeshfed installs meshfed on the real clusters as the README says, then checks that a
-// client pod's requests to the global service are answered by backends of several clusters, and
-// cross into network B through HBONE when network A has no backend left.
+// client pod's requests to the global service are answered by backends of several clusters; that
+// the pod calls it by its federation names and a global-only service by its cluster-local name,
+// through the cluster's own CoreDNS (names_test.go); that no request fails when a waypoint pod
+// is deleted, or cluster-1's backends are killed and scaled to 0, under traffic
+// (traffic_test.go); and that requests cross into network B through HBONE when network A has
+// no backend left.
 func TestMeshfed(t *testing.T) {
 	set := realClusters(t)
 	install(t, set)
@@ -229,6 +243,12 @@ func TestMeshfed(t *testing.T) {
 	if last[c3.Name] != 0 {
 		t.Errorf("with backends on network A (PreferNetwork), %s answered %d requests", c3.Name, last[c3.Name])
 	}
+
+	m := &mesh{set: set, c1: c1, c2: c2, c3: c3, client: client}
+	t.Run("Names", m.names)
+	t.Run("Takeover", m.takeover)
+	t.Run("WaypointPodDeleted", m.waypointPodDeleted)
+	t.Run("FailoverUnderTraffic", m.failoverUnderTraffic)
 
 	t.Run("CrossNetworkThroughHBONE", func(t *testing.T) {
 		for _, c := range []*clusters.Cluster{c1, c2} {

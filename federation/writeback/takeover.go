@@ -7,8 +7,11 @@ import (
 )
 
 // TakeoverGrace is how long a cluster-local name whose takeover was turned off keeps being
-// answered by meshfed-dns after its forwarding block left the Corefile: longer than CoreDNS's
-// default reload interval (30 s) plus its jitter (15 s).
+// answered with the global service by meshfed-dns after its forwarding block left the Corefile:
+// longer than CoreDNS's default reload interval (30 s) plus its jitter (15 s). In a real cluster
+// kubelet's sync of the ConfigMap volume adds up to a minute more; meshfed-dns covers that by
+// answering the released name with the cluster's own Service (federation/dns/README.md,
+// "Release").
 const TakeoverGrace = 50 * time.Second
 
 // importAnnotations are the hub's annotations on a ServiceImport: the hostname, and the

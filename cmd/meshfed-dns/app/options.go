@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/dns/server"
+	"github.com/meshfed/meshfed/federation/dns/source"
 	"github.com/meshfed/meshfed/federation/dns/zone"
 )
 
@@ -32,6 +33,9 @@ type Options struct {
 	// ShutdownDelay keeps answering after SIGTERM, with /readyz failing, so that clients move
 	// to the other replica before this one stops.
 	ShutdownDelay time.Duration
+	// ReleaseGrace is how long a cluster-local name whose takeover ended is answered with the
+	// cluster's own Service; 0 turns that off.
+	ReleaseGrace time.Duration
 }
 
 // DefaultOptions are the options without flags.
@@ -44,6 +48,7 @@ func DefaultOptions() Options {
 		ClusterDomain:     wellknown.DefaultClusterDomain,
 		MaxTCPConnections: server.DefaultMaxTCPConnections,
 		ShutdownDelay:     5 * time.Second,
+		ReleaseGrace:      source.DefaultReleaseGrace,
 	}
 }
 
@@ -57,11 +62,16 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "the cluster's DNS domain, where takeover names <name>.<ns>.svc.<domain> live")
 	fs.IntVar(&o.MaxTCPConnections, "max-tcp-connections", o.MaxTCPConnections, "open DNS-over-TCP connections at most; more wait to be accepted")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "how long to keep answering after SIGTERM, with /readyz failing")
+	fs.DurationVar(&o.ReleaseGrace, "takeover-release-grace", o.ReleaseGrace, "how long a cluster-local name whose takeover ended is answered with the cluster's own Service, while the cluster's CoreDNS may still forward it here (kubelet's ConfigMap sync plus CoreDNS's reload); 0 turns it off")
 }
 
 // maxTTL bounds --ttl: names of global services change with the federation, so caching them
 // for long defeats failover and takeover.
 const maxTTL = time.Hour
+
+// maxReleaseGrace bounds --takeover-release-grace: a released name answered longer than this
+// would outlive any CoreDNS reload by far, and hide a Service changed meanwhile.
+const maxReleaseGrace = 30 * time.Minute
 
 // Validate checks the options.
 func (o *Options) Validate() error {
@@ -78,6 +88,9 @@ func (o *Options) Validate() error {
 	if o.ShutdownDelay < 0 {
 		errs = append(errs, errors.New("--shutdown-delay must not be negative"))
 	}
+	if o.ReleaseGrace < 0 || o.ReleaseGrace > maxReleaseGrace {
+		errs = append(errs, fmt.Errorf("--takeover-release-grace %s: want 0 to %s", o.ReleaseGrace, maxReleaseGrace))
+	}
 	if err := o.zoneOptions().Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -86,4 +99,12 @@ func (o *Options) Validate() error {
 
 func (o *Options) zoneOptions() zone.Options {
 	return zone.Options{TTL: uint32(o.TTL / time.Second), ClusterDomain: o.ClusterDomain, Zones: o.Zones}
+}
+
+// releaseGrace is ReleaseGrace as source.Options take it (negative: off).
+func (o *Options) releaseGrace() time.Duration {
+	if o.ReleaseGrace == 0 {
+		return -1
+	}
+	return o.ReleaseGrace
 }

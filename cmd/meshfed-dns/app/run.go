@@ -38,7 +38,7 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	w, err := source.New(cfg, source.Options{Zone: o.zoneOptions(), Publish: srv.Publish, Logger: log})
+	w, err := source.New(cfg, source.Options{Zone: o.zoneOptions(), Publish: srv.Publish, ReleaseGrace: o.releaseGrace(), Logger: log})
 	if err != nil {
 		return err
 	}

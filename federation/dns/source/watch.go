@@ -10,10 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -37,13 +40,22 @@ type Options struct {
 	Publish func(*zone.Table)
 	// Debounce: 0 means DefaultDebounce.
 	Debounce time.Duration
-	Logger   *slog.Logger
+	// ReleaseGrace is how long a name whose takeover ended is answered with the cluster's own
+	// Service (zone.Service.Released): 0 means DefaultReleaseGrace, negative none.
+	ReleaseGrace time.Duration
+	Logger       *slog.Logger
 }
 
 // serviceImports is the resource the hub writes; the watch goes through the dynamic client and
 // decodes into the typed object itself, so the binary does not link the scheme of every
 // Kubernetes API group that generated clientsets register.
 var serviceImports = schema.GroupVersionResource{Group: mcsv1alpha1.GroupName, Version: "v1alpha1", Resource: "serviceimports"}
+
+// services are read one by one, when a takeover ends (see releases).
+var services = schema.GroupVersionResource{Version: "v1", Resource: "services"}
+
+// localTimeout bounds the read of one local Service.
+const localTimeout = 2 * time.Second
 
 // Watcher follows the meshfed ServiceImports of one cluster and publishes a table after every
 // change.
@@ -54,6 +66,7 @@ type Watcher struct {
 	synced   atomic.Bool
 	serial   uint32
 	problems map[string]bool
+	released *releases
 }
 
 // New makes a Watcher reading through cfg; it does no I/O.
@@ -73,7 +86,8 @@ func New(cfg *rest.Config, o Options) (*Watcher, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	o.Debounce = cmp.Or(o.Debounce, DefaultDebounce)
-	return &Watcher{client: c, o: o, log: log, problems: map[string]bool{}}, nil
+	o.ReleaseGrace = cmp.Or(o.ReleaseGrace, DefaultReleaseGrace)
+	return &Watcher{client: c, o: o, log: log, problems: map[string]bool{}, released: newReleases(o.ReleaseGrace)}, nil
 }
 
 // Synced reports whether the first table, built from a complete list, has been published.
@@ -105,7 +119,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		return errors.New("failed to sync the ServiceImport cache")
 	}
 	store := informer.GetStore()
-	w.rebuild(store)
+	w.rebuild(ctx, store)
 	w.synced.Store(true)
 	return w.loop(ctx, changed, store)
 }
@@ -137,28 +151,35 @@ func (w *Watcher) informer() (cache.SharedIndexInformer, error) {
 	return informer, nil
 }
 
+// loop rebuilds after every change (debounced) and when a release ends.
 func (w *Watcher) loop(ctx context.Context, changed <-chan struct{}, store cache.Store) error {
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changed:
+		var releaseEnds <-chan time.Time
+		if next := w.released.next(); !next.IsZero() {
+			releaseEnds = time.After(time.Until(next))
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(w.o.Debounce):
+		case <-releaseEnds:
+		case <-changed:
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(w.o.Debounce):
+			}
 		}
 		select { // changes during the wait are in this rebuild
 		case <-changed:
 		default:
 		}
-		w.rebuild(store)
+		w.rebuild(ctx, store)
 	}
 }
 
-// rebuild builds a table from every import in the cache and publishes it.
-func (w *Watcher) rebuild(store cache.Store) {
+// rebuild builds a table from every import in the cache, and the released takeovers, and
+// publishes it.
+func (w *Watcher) rebuild(ctx context.Context, store cache.Store) {
 	var list []*mcsv1alpha1.ServiceImport
 	for _, obj := range store.List() {
 		if si, ok := obj.(*mcsv1alpha1.ServiceImport); ok {
@@ -177,6 +198,7 @@ func (w *Watcher) rebuild(store cache.Store) {
 		}
 		services = append(services, s)
 	}
+	services = w.withReleases(ctx, services)
 	w.serial = max(w.serial+1, uint32(time.Now().Unix()))
 	o := w.o.Zone
 	o.Serial = w.serial
@@ -191,6 +213,47 @@ func (w *Watcher) rebuild(store cache.Store) {
 	w.report(problems)
 	w.o.Publish(t)
 	w.log.Debug("DNS table published", "imports", len(list), "services", t.Services(), "names", t.Names(), "serial", w.serial)
+}
+
+// withReleases records which names the imports take over, reads the cluster's own Service of
+// each name released since the last table, and returns imports followed by the releases.
+func (w *Watcher) withReleases(ctx context.Context, imports []zone.Service) []zone.Service {
+	takenOver := map[types.NamespacedName]bool{}
+	for _, s := range imports {
+		if s.Takeover && len(s.IPs) > 0 {
+			takenOver[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}] = true
+		}
+	}
+	for _, k := range w.released.update(time.Now(), takenOver) {
+		local, err := w.localService(ctx, k)
+		if err != nil {
+			// Without it the name is unknown here: REFUSED while CoreDNS still forwards it.
+			w.log.Warn("cannot read the Service whose takeover ended; its name is not answered until CoreDNS stops forwarding it", "service", k, "error", err)
+			continue
+		}
+		w.released.local[k] = &local
+		w.log.Info("takeover ended; answering the cluster's own Service until CoreDNS stops forwarding the name",
+			"service", k, "addresses", local.IPs, "grace", w.o.ReleaseGrace)
+	}
+	return append(imports, w.released.services()...)
+}
+
+// localService reads the cluster's own Service key.
+func (w *Watcher) localService(ctx context.Context, key types.NamespacedName) (zone.Service, error) {
+	ctx, cancel := context.WithTimeout(ctx, localTimeout)
+	defer cancel()
+	u, err := w.client.Resource(services).Namespace(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return LocalService(key, nil), nil
+	}
+	if err != nil {
+		return zone.Service{}, fmt.Errorf("failed to read Service %s: %w", key, err)
+	}
+	var svc corev1.Service
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &svc); err != nil {
+		return zone.Service{}, fmt.Errorf("failed to decode Service %s: %w", key, err)
+	}
+	return LocalService(key, &svc), nil
 }
 
 // report logs each problem once, when it first appears, and when problems go away.

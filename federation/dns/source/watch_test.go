@@ -37,7 +37,14 @@ func TestWatchFollowsServiceImports(t *testing.T) {
 	if err := c.Client.Create(ctx, serviceImport("data", "db", "10.96.0.20", nil)); err != nil {
 		t.Fatal(err)
 	}
-	addr, w := startDNS(t, c)
+	// shop/web is also a Service of this cluster: its name goes back to it after a takeover.
+	local := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
+	if err := c.Client.Create(ctx, local); err != nil {
+		t.Fatal(err)
+	}
+	const grace = 2 * time.Second
+	addr, w := startDNS(t, c, grace)
 	waitFor(t, w.Synced)
 	expect(t, addr, "db.data.svc.clusterset.local.", dns.TypeA, "10.96.0.20")
 
@@ -61,10 +68,28 @@ func TestWatchFollowsServiceImports(t *testing.T) {
 			web.Annotations[wellknown.TakeoverAnnotation] = "true"
 			return c.Client.Update(ctx, web)
 		}, qname: "web.shop.svc.cluster.local.", qtype: dns.TypeA, want: "10.96.0.11"},
-		{name: "takeover off", change: func() error {
+		{name: "takeover off: the cluster's own Service answers during the release", change: func() error {
 			delete(web.Annotations, wellknown.TakeoverAnnotation)
 			return c.Client.Update(ctx, web)
+		}, qname: "web.shop.svc.cluster.local.", qtype: dns.TypeA, want: local.Spec.ClusterIP},
+		{name: "released with its SRV records", change: nil, qname: "_http._tcp.web.shop.svc.cluster.local.", qtype: dns.TypeSRV, want: "80 web.shop.svc.cluster.local."},
+		{name: "the federation names stay the import's", change: nil, qname: "web.shop.svc.clusterset.local.", qtype: dns.TypeA, want: "10.96.0.11"},
+		{name: "the release ends (answered within a second after the grace)", change: func() error {
+			time.Sleep(grace)
+			return nil
 		}, qname: "web.shop.svc.cluster.local.", qtype: dns.TypeA, want: "REFUSED"},
+		{name: "takeover on again", change: func() error {
+			web.Annotations[wellknown.TakeoverAnnotation] = "true"
+			return c.Client.Update(ctx, web)
+		}, qname: "web.shop.svc.cluster.local.", qtype: dns.TypeA, want: "10.96.0.11"},
+		{name: "the import leaves while taking over: released too", change: func() error {
+			return c.Client.Delete(ctx, web)
+		}, qname: "web.shop.svc.cluster.local.", qtype: dns.TypeA, want: local.Spec.ClusterIP},
+		{name: "and comes back", change: func() error {
+			web.ResourceVersion = ""
+			delete(web.Annotations, wellknown.TakeoverAnnotation)
+			return c.Client.Create(ctx, web)
+		}, qname: "web.shop.svc.clusterset.local.", qtype: dns.TypeA, want: "10.96.0.11"},
 		{name: "hostname moves to another segment domain", change: func() error {
 			web.Annotations[wellknown.HostnameAnnotation] = "web.shop.west.example"
 			return c.Client.Update(ctx, web)
@@ -89,8 +114,8 @@ func TestWatchFollowsServiceImports(t *testing.T) {
 				t.Fatalf("%s: %v", s.name, err)
 			}
 		}
-		got := ""
-		for time.Since(began) < follow {
+		got, deadline := "", time.Now().Add(follow)
+		for time.Now().Before(deadline) {
 			if got = first(t, addr, s.qname, s.qtype); got == s.want {
 				break
 			}
@@ -121,14 +146,14 @@ func serviceImport(ns, name, ip string, ann map[string]string) *mcsv1alpha1.Serv
 }
 
 // startDNS runs a watcher on c publishing into a DNS server on loopback, serving mesh.internal
-// always; it returns the server's address.
-func startDNS(t *testing.T, c *framework.Cluster) (string, *source.Watcher) {
+// always, with the given release grace; it returns the server's address.
+func startDNS(t *testing.T, c *framework.Cluster, releaseGrace time.Duration) (string, *source.Watcher) {
 	t.Helper()
 	srv, err := server.New(server.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := source.New(c.Config, source.Options{Publish: srv.Publish, Zone: zone.Options{Zones: []string{"mesh.internal"}}})
+	w, err := source.New(c.Config, source.Options{Publish: srv.Publish, Zone: zone.Options{Zones: []string{"mesh.internal"}}, ReleaseGrace: releaseGrace})
 	if err != nil {
 		t.Fatal(err)
 	}

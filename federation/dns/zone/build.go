@@ -82,7 +82,8 @@ func checkZone(z, clusterDomain string) error {
 	}
 }
 
-// Build makes the table of services. Services that cannot be served (no IPs, invalid names, a
+// Build makes the table of services (see Service.Released for the released takeovers among
+// them). Services that cannot be served (no IPs, invalid names, a
 // namespace and name seen twice) and hostnames that are not <name>.<ns>.<valid zone> are left
 // out and listed in Table.Omissions; the rest is served. Build fails only for invalid Options.
 func Build(services []Service, o Options) (*Table, error) {
@@ -99,7 +100,14 @@ func Build(services []Service, o Options) (*Table, error) {
 		b.addZone(normalize(z))
 	}
 	for i := range services {
-		b.service(&services[i])
+		if !services[i].Released {
+			b.service(&services[i])
+		}
+	}
+	for i := range services {
+		if services[i].Released {
+			b.released(&services[i])
+		}
 	}
 	return b.t, nil
 }
@@ -151,6 +159,25 @@ func (b *builder) service(s *Service) {
 		b.names(e, name, name)
 	}
 	b.t.services++
+}
+
+// released serves the cluster-local name of a released takeover with the addresses of the
+// cluster's own Service, unless an import takes that name over (Build adds every import first).
+func (b *builder) released(s *Service) {
+	if !isLabel(s.Namespace) || !isLabel(s.Name) {
+		b.problem(s, "namespace and name must be DNS labels")
+		return
+	}
+	name := s.Name + "." + s.Namespace + ".svc." + b.o.ClusterDomain
+	key := "released " + name
+	if _, taken := b.t.zones[name+"."]; taken || b.seen[key] {
+		return
+	}
+	b.seen[key] = true
+	b.addZone(name)
+	if len(s.IPs) > 0 {
+		b.names(newEntry(s), name, name)
+	}
 }
 
 // hostnameZone returns the segment domain of s.Hostname, which must be <name>.<ns>.<zone>.

@@ -1,10 +1,13 @@
 package zone
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/miekg/dns"
 )
 
 func TestBuildProblems(t *testing.T) {
@@ -96,6 +99,72 @@ func TestOptionsValidate(t *testing.T) {
 			}
 			if _, berr := Build(nil, tt.o); (berr == nil) != (err == nil) {
 				t.Errorf("Build error %v disagrees with Validate %v", berr, err)
+			}
+		})
+	}
+}
+
+// TestBuildReleased: a released takeover serves only its cluster-local name, with the
+// cluster's own Service's addresses, unless an import takes that name over.
+func TestBuildReleased(t *testing.T) {
+	global, local := netip.MustParseAddr("10.96.0.10"), netip.MustParseAddr("10.96.5.5")
+	imported := Service{Namespace: "shop", Name: "web", IPs: []netip.Addr{global}, Hostname: "web.shop.mesh.internal"}
+	takenOver := imported
+	takenOver.Takeover = true
+	released := Service{Namespace: "shop", Name: "web", IPs: []netip.Addr{local}, Released: true,
+		Ports: []Port{{Name: "http", Protocol: "TCP", Number: 80}}}
+	gone := Service{Namespace: "shop", Name: "web", Released: true}
+	const plain, clusterset = "web.shop.svc.cluster.local.", "web.shop.svc.clusterset.local."
+	tests := []struct {
+		name        string
+		services    []Service
+		plain       string // the first A record, or the rcode, or NODATA
+		clusterset  string
+		plainSRV    string
+		problems    int
+		wantService int
+	}{
+		{name: "released after the import left", services: []Service{released}, plain: local.String(), clusterset: "NXDOMAIN", plainSRV: "80"},
+		{name: "released, the import stays without takeover", services: []Service{imported, released}, plain: local.String(), clusterset: global.String(), plainSRV: "80", wantService: 1},
+		{name: "taken over again: the import wins", services: []Service{released, takenOver}, plain: global.String(), clusterset: global.String(), plainSRV: "NODATA", wantService: 1},
+		{name: "no local Service: the name has no records", services: []Service{gone}, plain: "NODATA", clusterset: "NXDOMAIN", plainSRV: "NODATA"},
+		{name: "listed twice: served once, silently", services: []Service{released, released}, plain: local.String(), clusterset: "NXDOMAIN", plainSRV: "80"},
+		{name: "invalid name", services: []Service{{Namespace: "shop", Name: "We_b", Released: true}}, plain: "REFUSED", clusterset: "NXDOMAIN", plainSRV: "REFUSED", problems: 1},
+	}
+	first := func(tbl *Table, name string, qt uint16) string {
+		resp := wire(t, tbl.Answer(query(name, qt, 0), false))
+		switch {
+		case resp.Rcode != dns.RcodeSuccess:
+			return dns.RcodeToString[resp.Rcode]
+		case len(resp.Answer) == 0:
+			return "NODATA"
+		}
+		switch rr := resp.Answer[0].(type) {
+		case *dns.A:
+			return rr.A.String()
+		case *dns.SRV:
+			return fmt.Sprint(rr.Port)
+		default:
+			return rr.String()
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tbl, err := Build(tt.services, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := first(tbl, plain, dns.TypeA); got != tt.plain {
+				t.Errorf("%s A: %s, want %s", plain, got, tt.plain)
+			}
+			if got := first(tbl, clusterset, dns.TypeA); got != tt.clusterset {
+				t.Errorf("%s A: %s, want %s", clusterset, got, tt.clusterset)
+			}
+			if got := first(tbl, plain, dns.TypeSRV); got != tt.plainSRV {
+				t.Errorf("%s SRV: %s, want %s", plain, got, tt.plainSRV)
+			}
+			if len(tbl.Omissions()) != tt.problems || tbl.Services() != tt.wantService {
+				t.Errorf("problems %v, services %d; want %d problems, %d services", tbl.Omissions(), tbl.Services(), tt.problems, tt.wantService)
 			}
 		})
 	}

@@ -15,6 +15,7 @@ import (
 //	data/db   10.96.0.12              -/TCP/5432                                        db.data.east.example
 //	shop/big  40 IPv4 and 40 IPv6     http/TCP/80                                       (none)
 //	shop/headless (no IPs)
+//	shop/old  10.96.5.5               http/TCP/80   released takeover: old.shop.svc.cluster.local only
 func fixture(t testing.TB) *Table {
 	t.Helper()
 	var bigIPs []netip.Addr
@@ -34,6 +35,7 @@ func fixture(t testing.TB) *Table {
 		{Namespace: "data", Name: "db", Hostname: "db.data.east.example", IPs: []netip.Addr{netip.MustParseAddr("10.96.0.12")}, Ports: []Port{{Protocol: "TCP", Number: 5432}}},
 		{Namespace: "shop", Name: "big", IPs: bigIPs, Ports: []Port{{Name: "http", Protocol: "TCP", Number: 80}}},
 		{Namespace: "shop", Name: "headless", Hostname: "headless.shop.mesh.internal"},
+		{Namespace: "shop", Name: "old", Released: true, IPs: []netip.Addr{netip.MustParseAddr("10.96.5.5")}, Ports: []Port{{Name: "http", Protocol: "TCP", Number: 80}}},
 	}, Options{Zones: []string{"mesh.internal"}, Serial: 7})
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,12 @@ type Service struct {
 	Hostname string
 	// Takeover asks for <name>.<ns>.svc.<cluster domain> as well.
 	Takeover bool
+	// Released marks a takeover that ended while the cluster's CoreDNS may still forward
+	// <name>.<ns>.svc.<cluster domain> here: only that name is served, with the addresses and
+	// ports of the cluster's own Service of that name (what the cluster's DNS answers once it
+	// stops forwarding); without IPs it has no records (NODATA). An import taking the same
+	// name over wins.
+	Released bool
 }
 
 // Port is a service port.

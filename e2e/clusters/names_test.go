@@ -1,0 +1,242 @@
+package clusters_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/e2e/clusters"
+)
+
+// mesh is TestMeshfed's installation: web exported globally from every cluster, and a client
+// pod in cluster-1.
+type mesh struct {
+	set        *clusters.Set
+	c1, c2, c3 *clusters.Cluster
+	client     string
+}
+
+// loop is the JSON summary of the echo image's `lookups` and `load` subcommands.
+type loop struct {
+	Answers map[string]int `json:"answers"`
+	Failed  int            `json:"failed"`
+	Errors  []string       `json:"errors"`
+	P50     time.Duration  `json:"p50"`
+	P99     time.Duration  `json:"p99"`
+	Max     time.Duration  `json:"max"`
+	Elapsed time.Duration  `json:"elapsed"`
+}
+
+func (l loop) String() string {
+	return fmt.Sprintf("answers %v, %d failed %q, p50 %s p99 %s max %s", l.Answers, l.Failed, l.Errors,
+		l.P50.Round(10*time.Microsecond), l.P99.Round(10*time.Microsecond), l.Max.Round(10*time.Microsecond))
+}
+
+// run runs one of the echo image's loops in pod of cluster c (namespace shop).
+func (m *mesh) run(ctx context.Context, c *clusters.Cluster, pod string, args ...string) (loop, error) {
+	var l loop
+	out, err := m.set.Exec(ctx, c, shopNS, pod, args...)
+	if err != nil {
+		return l, err
+	}
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		return l, fmt.Errorf("failed to parse the summary %q: %w", out, err)
+	}
+	return l, nil
+}
+
+// lookup resolves name once in pod of cluster c; "" and the error when it does not resolve.
+func (m *mesh) lookup(ctx context.Context, c *clusters.Cluster, pod, name string) (string, error) {
+	out, err := m.set.Exec(ctx, c, shopNS, pod, "lookup", name)
+	return strings.TrimSpace(out), err
+}
+
+// expectLookup checks a lookup's result: expectLookup(m.lookup(...))(name, want).
+func expectLookup(got string, err error) func(name, want string) error {
+	return func(name, want string) error {
+		if err != nil {
+			return fmt.Errorf("failed to look up %s: %w", name, err)
+		}
+		if got != want {
+			return fmt.Errorf("%s resolves to %q, want %s", name, got, want)
+		}
+		return nil
+	}
+}
+
+// clusterIP is the ClusterIP of Service shop/name in cluster c ("" when there is none).
+func (m *mesh) clusterIP(ctx context.Context, c *clusters.Cluster, name string) string {
+	out, err := m.set.Kubectl(ctx, c, nil, "-n", shopNS, "get", "service", name, "--ignore-not-found", "-o", "jsonpath={.spec.clusterIP}")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}
+
+// names: the client resolves web by its federation names through cluster-1's CoreDNS (which
+// forwards them to meshfed-dns, as the hub's block in the coredns ConfigMap says) to
+// web-global's ClusterIP, and calls web by those names; a pod of cluster-3 resolves the same
+// names to cluster-3's own web-global.
+func (m *mesh) names(t *testing.T) {
+	ctx := t.Context()
+	derived := m.clusterIP(ctx, m.c1, wellknown.DerivedServiceName("web"))
+	if derived == "" {
+		t.Fatalf("no Service %s in %s", wellknown.DerivedServiceName("web"), m.c1.Name)
+	}
+	names := []string{"web." + shopNS + ".mesh.internal", "web." + shopNS + ".svc.clusterset.local"}
+	start := time.Now()
+	for _, name := range names {
+		err := poll(ctx, 3*time.Minute, func() error {
+			return expectLookup(m.lookup(ctx, m.c1, m.client, name))(name, derived)
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", m.c1.Name, err)
+		}
+	}
+	t.Logf("%s: both names resolve to web-global %s (%s after the first check)", m.c1.Name, derived, time.Since(start).Round(time.Second))
+
+	for _, name := range names {
+		l, err := m.run(ctx, m.c1, m.client, "lookups", name, "100")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("100 lookups of %s: %s", name, l)
+		if l.Failed > 0 || l.Answers[derived] != 100 {
+			t.Errorf("lookups of %s: %s, want 100 × %s", name, l, derived)
+		}
+		l, err = m.run(ctx, m.c1, m.client, "load", "http://"+name+"/", "40", "0s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("40 requests to http://%s/: %s", name, l)
+		if l.Failed > 0 || l.Answers[m.c1.Name] == 0 || l.Answers[m.c2.Name] == 0 {
+			t.Errorf("requests to http://%s/: %s, want answers from %s and %s and none failed", name, l, m.c1.Name, m.c2.Name)
+		}
+	}
+
+	// Each member answers with its own derived Service.
+	pod3, _, err := m.set.PodOf(ctx, m.c3, shopNS, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	derived3 := m.clusterIP(ctx, m.c3, wellknown.DerivedServiceName("web"))
+	for _, name := range names {
+		err := poll(ctx, time.Minute, func() error {
+			return expectLookup(m.lookup(ctx, m.c3, pod3, name))(name, derived3)
+		})
+		if err != nil {
+			t.Errorf("%s: %v", m.c3.Name, err)
+		}
+	}
+}
+
+// apiService is Service shop/api in front of the web pods, with the scope label when scope is
+// not "".
+func apiService(scope string) string {
+	labels := ""
+	if scope != "" {
+		labels = "\n  labels:\n    " + wellknown.ServiceScopeKey + ": " + scope
+	}
+	return `apiVersion: v1
+kind: Service
+metadata:
+  name: api
+  namespace: ` + shopNS + labels + `
+spec:
+  selector: {app: web}
+  ports:
+    - {name: http, port: 80, targetPort: http}
+`
+}
+
+// takeover: cluster-1 has a Service api of its own, not exported; cluster-2 exports api as
+// global-only, which takes the plain name api.shop.svc.cluster.local over in cluster-1 (the
+// client's requests reach cluster-2's backends); with the scope removed, the name is
+// cluster-1's own Service again, and no lookup fails in between.
+func (m *mesh) takeover(t *testing.T) {
+	ctx := t.Context()
+	if err := m.set.Apply(ctx, m.c1, "", apiService("")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, c := range []*clusters.Cluster{m.c1, m.c2} {
+			_, _ = m.set.Kubectl(context.Background(), c, nil, "-n", shopNS, "delete", "service", "api", "--ignore-not-found")
+		}
+	})
+	local := m.clusterIP(ctx, m.c1, "api")
+	name := "api." + shopNS + ".svc.cluster.local"
+	if got, err := m.lookup(ctx, m.c1, m.client, name); err != nil || got != local {
+		t.Fatalf("before the export, %s resolves to %q (%v), want the local Service %s", name, got, err, local)
+	}
+
+	start := time.Now()
+	if err := m.set.Apply(ctx, m.c2, "", apiService("global-only")); err != nil {
+		t.Fatal(err)
+	}
+	var derived string
+	err := poll(ctx, 4*time.Minute, func() error {
+		derived = m.clusterIP(ctx, m.c1, wellknown.DerivedServiceName("api"))
+		if derived == "" {
+			return fmt.Errorf("no Service %s yet", wellknown.DerivedServiceName("api"))
+		}
+		return expectLookup(m.lookup(ctx, m.c1, m.client, name))(name, derived)
+	})
+	if err != nil {
+		t.Fatalf("takeover: %v", err)
+	}
+	t.Logf("takeover: %s resolves to api-global %s %s after the export", name, derived, time.Since(start).Round(time.Second))
+	active, err := m.set.Kubectl(ctx, m.c1, nil, "-n", shopNS, "get", "globalservice", "api", "-o", "jsonpath={.status.takeoverActiveIn}")
+	if err != nil || !strings.Contains(active, m.c1.Name) {
+		t.Errorf("GlobalService shop/api: takeoverActiveIn %q (%v), want %s in it", active, err, m.c1.Name)
+	}
+	l, err := m.run(ctx, m.c1, m.client, "load", "http://"+name+"/", "30", "0s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("30 requests to http://%s/ under takeover: %s", name, l)
+	if l.Failed > 0 || l.Answers[m.c2.Name] != 30 {
+		t.Errorf("under takeover, requests to http://%s/: %s, want all answered by %s (the global service's only backends)", name, l, m.c2.Name)
+	}
+
+	// The scope removed, the name is given back: lookups see api-global, then the local
+	// Service, and nothing else.
+	start = time.Now()
+	if _, err := m.set.Kubectl(ctx, m.c2, nil, "-n", shopNS, "label", "service", "api", wellknown.ServiceScopeKey+"-"); err != nil {
+		t.Fatal(err)
+	}
+	var lookups, failed int
+	var errs []string
+	err = poll(ctx, 4*time.Minute, func() error {
+		lookups++
+		got, err := m.lookup(ctx, m.c1, m.client, name)
+		switch {
+		case err != nil || (got != derived && got != local):
+			failed++
+			if len(errs) < 5 {
+				errs = append(errs, fmt.Sprintf("%s: %q %v", time.Since(start).Round(time.Second), got, err))
+			}
+		case got == local:
+			return nil
+		}
+		return fmt.Errorf("%s resolves to %q", name, got)
+	})
+	if err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	t.Logf("release: %s resolves to the local Service %s %s after the scope was removed (%d lookups, %d failed)",
+		name, local, time.Since(start).Round(time.Second), lookups, failed)
+	if failed > 0 {
+		t.Errorf("%d of %d lookups of %s failed or got another address during the release: %q", failed, lookups, name, errs)
+	}
+	l, err = m.run(ctx, m.c1, m.client, "load", "http://"+name+"/", "20", "0s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Failed > 0 || l.Answers[m.c1.Name] != 20 {
+		t.Errorf("after the release, requests to http://%s/: %s, want all answered by %s", name, l, m.c1.Name)
+	}
+}
