@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/meshfed/meshfed/pki"
+	"github.com/meshfed/meshfed/hbone/pki"
 )
 
 // ClusterOrganization marks a certificate whose Subject names a member cluster: a Subject with

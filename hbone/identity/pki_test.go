@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshfed/meshfed/pki"
+	"github.com/meshfed/meshfed/hbone/pki"
 )
 
 func TestIssueAndVerify(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/store"
-	"github.com/meshfed/meshfed/pki"
+	"github.com/meshfed/meshfed/hbone/pki"
 )
 
 // TestEmbeddedStoreAuthenticated runs the hub's default embedded store: it creates its CA

@@ -17,7 +17,7 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/store"
-	"github.com/meshfed/meshfed/pki"
+	"github.com/meshfed/meshfed/hbone/pki"
 )
 
 // memberSecrets gives the issuer a member cluster's Secrets: a reader that goes to the API

@@ -17,7 +17,7 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/store"
-	"github.com/meshfed/meshfed/pki"
+	"github.com/meshfed/meshfed/hbone/pki"
 )
 
 // TestIssuerRotatesWaypointCredentials runs the default embedded store with certificates of 4s

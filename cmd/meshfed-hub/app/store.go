@@ -16,7 +16,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
-	"github.com/meshfed/meshfed/pki"
+	"github.com/meshfed/meshfed/hbone/pki"
 )
 
 // errStoreNotOpen is the readiness failure while the store is being opened.

@@ -22,8 +22,8 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
+	"github.com/meshfed/meshfed/hbone/pki"
 	"github.com/meshfed/meshfed/internal/secretvol"
-	"github.com/meshfed/meshfed/pki"
 )
 
 // The rotation test's timing: certificates live certValidity and are renewed every

@@ -23,7 +23,7 @@ import (
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/waypoint"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
-	"github.com/meshfed/meshfed/pki"
+	"github.com/meshfed/meshfed/hbone/pki"
 )
 
 // testStoreCert runs apply with https endpoints on c, which is both hub and member east-1:

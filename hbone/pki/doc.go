@@ -6,7 +6,6 @@
 //
 // It is the one home of certificate building: the hub, meshfedctl and hbone/identity all use
 // it, so that the hub mints exactly the HBONE certificates that hbone/identity verifies. It is
-// pure (the standard library only, nothing else of the module, no I/O beyond crypto/rand), so
-// that the data plane (hbone) may import it without importing the control plane, and the
-// control plane without importing the data plane.
+// pure (the standard library only, nothing else of the module, no I/O beyond crypto/rand), and
+// it is the one package of hbone that the control plane may import (internal/archtest says so).
 package pki
