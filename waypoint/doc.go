@@ -26,7 +26,8 @@
 //
 // A port whose appProtocol or name says HTTP, h2c or gRPC (table.ProtocolOf) is served as
 // HTTP/1.1 and h2c: every request is picked from the plan by requests in flight, sent over a
-// per-endpoint connection pool (waypoint/http1 for HTTP/1.1) whose connections Outbound.dial
+// per-endpoint connection pool (waypoint/http1 for HTTP/1.1, which also reads the client's
+// HTTP/1.1 requests) whose connections Outbound.dial
 // opens (direct or through a tunnel), retried on another endpoint as far as its method and
 // body allow, and its 5xx and gateway errors feed outlier detection. Metrics live in a
 // registry of each Waypoint, served at /metrics.

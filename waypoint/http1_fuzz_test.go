@@ -33,8 +33,7 @@ func FuzzHTTP1ClientSide(f *testing.F) {
 	}
 	table := NewTable(Options{Namespace: "shop", Cluster: "east", Logger: slog.New(slog.DiscardHandler)})
 	o := NewOutbound(table, Options{Namespace: "shop", Cluster: "east", Logger: slog.New(slog.DiscardHandler)})
-	lingerDelay = 20 * time.Millisecond
-	defer func() { lingerDelay = 500 * time.Millisecond }()
+	o.lingerDelay = 20 * time.Millisecond
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) > 4096 {
 			return

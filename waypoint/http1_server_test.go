@@ -3,7 +3,6 @@ package waypoint
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/waypoint/http1"
 	"github.com/meshfed/meshfed/waypoint/internal/wptest"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
@@ -230,7 +230,7 @@ func TestHTTP1ClientLeavesWhileWaiting(t *testing.T) {
 	_, port := h1Route(t, b)
 	rc := dialRaw(t, port)
 	rc.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(3 * clientWatchDelay)
+	time.Sleep(3 * http1.WatchDelay)
 	_ = rc.c.Close()
 	select {
 	case err := <-released:
@@ -262,18 +262,5 @@ func TestHTTP1Upgrade(t *testing.T) {
 	buf := make([]byte, len("ping over the upgraded connection"))
 	if _, err := io.ReadFull(rc.br, buf); err != nil || string(buf) != "ping over the upgraded connection" {
 		t.Fatalf("echo %q, %v", buf, err)
-	}
-}
-
-func TestAppendStatusLine(t *testing.T) {
-	for _, code := range []int{0, 7, 42, 100, 101, 200, 204, 404, 418, 499, 503, 599, 999, 1000, 12345} { // never negative: ReadResponse and WriteHeader take 3 digits
-		text := http.StatusText(code)
-		if text == "" {
-			text = "status code " + strconv.Itoa(code)
-		}
-		want := fmt.Sprintf("HTTP/1.1 %03d %s\r\n", code, text)
-		if got := string(appendStatusLine(nil, code)); got != want {
-			t.Errorf("code %d: %q, want %q", code, got, want)
-		}
 	}
 }

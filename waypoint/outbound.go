@@ -35,10 +35,12 @@ type Outbound struct {
 	proxy     *httputil.ReverseProxy
 	upstreams *upstreams
 	metrics   *metrics
-	// timers carry the per-request timeouts and watches (coarse_timer.go).
+	// timers carry the per-request timeouts and watches (waypoint/internal/coarse).
 	timers *coarse.Timers
 	// guard refuses endpoint addresses no dial may reach (connect.go).
 	guard *dialGuard
+	// lingerDelay overrides http1.DefaultLingerDelay (for the fuzz test).
+	lingerDelay time.Duration
 
 	mu        sync.Mutex
 	listeners map[int32]net.Listener

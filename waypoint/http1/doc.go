@@ -1,5 +1,13 @@
-// Package http1 is the upstream half of the waypoint's HTTP engine: what one try of a request
-// sends to an endpoint and how its body is kept for the next try.
+// Package http1 is the waypoint's HTTP/1.1 engine: the client connections' request loop, what
+// one try of a request sends to an endpoint, and how its body is kept for the next try.
+//
+// Server serves a client connection the way http.Server does for HTTP/1.1, without its
+// per-request goroutine and read-ahead: it reads a request (bounded headers, a header timeout,
+// 100-continue), has its Handler answer it with a response writer of its own (chunked or
+// sized, trailers, Hijack for upgrades), watches the client connection for a close once the
+// answer takes a while (which cancels the request), and keeps the connection for the next
+// request unless the client, the answer or a drain ends it. A connection starting with HTTP/2's
+// preface goes back to the caller (h2c).
 //
 // Pool is the HTTP/1.1 connection pool of one endpoint, a http.RoundTripper that writes a
 // request it can send whole (no Expect, no Upgrade, a body empty or held in memory) and reads
@@ -14,6 +22,6 @@
 // closed; BufferResponse holds a small gateway-error response while another try is made;
 // Idempotent says which requests may be repeated.
 //
-// The package imports nothing of the store, the endpoint table or HBONE: it speaks HTTP/1.1 to
-// one endpoint, and the waypoint decides which.
+// The package imports nothing of the store, the endpoint table or HBONE: it speaks HTTP/1.1
+// with one client and to one endpoint, and the waypoint decides which endpoint answers.
 package http1

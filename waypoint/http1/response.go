@@ -1,4 +1,4 @@
-package waypoint
+package http1
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package waypoint
+package http1
 
 import (
 	"bufio"
@@ -17,13 +17,13 @@ import (
 	"github.com/meshfed/meshfed/waypoint/internal/coarse"
 )
 
-// Bounds of the HTTP/1.1 client side of per-request routes.
+// Bounds of the client side of an HTTP/1.1 connection.
 const (
 	// clientMaxHeaderBytes bounds a request's line and headers, as http.Server's default.
 	clientMaxHeaderBytes = http.DefaultMaxHeaderBytes
-	// clientWatchDelay is how long a request waits for its response before the waypoint
-	// starts watching its client connection for a close (which cancels the request).
-	clientWatchDelay = 50 * time.Millisecond
+	// WatchDelay is how long a request waits for its response before the server starts
+	// watching its client connection for a close (which cancels the request).
+	WatchDelay = 50 * time.Millisecond
 	// clientDrainLimit is how much of a request body the handler left unread is discarded so
 	// that the connection can carry the next request; beyond it the connection is closed.
 	clientDrainLimit = 256 << 10
@@ -32,34 +32,62 @@ const (
 // h2Preface is how an HTTP/2 connection with prior knowledge starts; no HTTP/1.1 method is PRI.
 const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-// serveHTTP serves one client connection of a per-request route until it is closed: h2c
-// (prior knowledge) by net/http's server, HTTP/1.1 by serveHTTP1.
-func (o *Outbound) serveHTTP(ctx context.Context, c net.Conn, port int32) {
+// Server serves the client side of connections that carry HTTP/1.1 requests one after the
+// other: it reads each request, has Handler answer it, writes the response, and keeps the
+// connection for the next request when it can. A connection that starts with HTTP/2's
+// preface goes to H2C instead.
+type Server struct {
+	// Handler answers every request.
+	Handler http.Handler
+	// H2C serves a connection that starts with HTTP/2's prior-knowledge preface; the
+	// connection it gets replays the bytes already read. Nil closes such a connection.
+	H2C func(net.Conn)
+	// Timers carry the watch of a client connection while its request waits for an answer.
+	Timers *coarse.Timers
+	// OnDrain, when set, registers a function to run when draining starts and returns what
+	// unregisters it: an idle connection is then closed, a busy one after its response.
+	OnDrain func(func()) (remove func())
+	// Log receives the handler's panics, with the connection's local address.
+	Log *slog.Logger
+	// HeaderTimeout bounds how long a client may take to send a request's headers;
+	// IdleTimeout closes a connection idle between requests for this long.
+	HeaderTimeout, IdleTimeout time.Duration
+	// LingerDelay is how long a connection closed with unread client data waits after its
+	// answer; zero is DefaultLingerDelay.
+	LingerDelay time.Duration
+}
+
+// ServeConn serves c until it is closed, idle too long, or drained; the caller closes c.
+func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
 	cr := &clientReader{c: c, left: -1}
 	br := bufio.NewReaderSize(cr, 4<<10)
-	_ = c.SetReadDeadline(time.Now().Add(clientHeaderTimeout))
+	_ = c.SetReadDeadline(time.Now().Add(s.HeaderTimeout))
 	head, err := br.Peek(3)
 	_ = c.SetReadDeadline(time.Time{})
 	if err != nil {
 		return
 	}
 	if string(head) == h2Preface[:3] {
-		o.serveH2C(ctx, &bufferedConn{Conn: c, r: br}, port)
+		if s.H2C != nil {
+			s.H2C(&bufferedConn{Conn: c, r: br})
+		}
 		return
 	}
-	o.serveHTTP1(ctx, c, cr, br, port)
+	s.serveHTTP1(ctx, c, cr, br)
 }
 
-// serveHTTP1 reads requests from c one after the other and proxies each (proxyRequest) with
-// its response written by h1Response: what http.Server does for HTTP/1.1, without its
-// per-request goroutine and read-ahead.
-func (o *Outbound) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, port int32) {
+// serveHTTP1 reads requests from c one after the other and answers each with the Handler, its
+// response written by h1Response: what http.Server does for HTTP/1.1, without its per-request
+// goroutine and read-ahead.
+func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader) {
 	bw := bufio.NewWriterSize(c, 4<<10)
 	remote := c.RemoteAddr().String()
 	idle := &h1Idle{c: c}
-	defer o.onDrain(idle.drain)()
+	if s.OnDrain != nil {
+		defer s.OnDrain(idle.drain)()
+	}
 	for {
-		_ = c.SetReadDeadline(time.Now().Add(clientIdleTimeout))
+		_ = c.SetReadDeadline(time.Now().Add(s.IdleTimeout))
 		if !idle.wait() {
 			return // draining: no request has begun on this connection
 		}
@@ -67,7 +95,7 @@ func (o *Outbound) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader,
 			return // closed, idle too long, or woken by drain
 		}
 		idle.busy()
-		_ = c.SetReadDeadline(time.Now().Add(clientHeaderTimeout))
+		_ = c.SetReadDeadline(time.Now().Add(s.HeaderTimeout))
 		cr.limit(clientMaxHeaderBytes + br.Buffered())
 		req, err := http.ReadRequest(br)
 		tooLarge := cr.exhausted()
@@ -75,19 +103,19 @@ func (o *Outbound) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader,
 		_ = c.SetReadDeadline(time.Time{})
 		if err != nil {
 			if badRequest(bw, err, tooLarge) {
-				lingerClose(c)
+				s.lingerClose(c)
 			}
 			return
 		}
-		if !o.serveOne(ctx, c, cr, br, bw, req, remote, port, idle) {
+		if !s.serveOne(ctx, c, cr, br, bw, req, remote, idle) {
 			return
 		}
 	}
 }
 
-// serveOne proxies one request and writes its response; it reports whether the connection
+// serveOne answers one request and writes its response; it reports whether the connection
 // can carry the next request.
-func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *http.Request, remote string, port int32, idle *h1Idle) (keep bool) {
+func (s *Server) serveOne(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *http.Request, remote string, idle *h1Idle) (keep bool) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req.RemoteAddr = remote
@@ -116,20 +144,20 @@ func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, b
 	body := &trackedBody{ReadCloser: req.Body}
 	body.eof.Store(req.Body == http.NoBody)
 	req.Body = body
-	watch := cr.watchAfter(o.timers, clientWatchDelay, br, body, cancel)
+	watch := cr.watchAfter(s.Timers, WatchDelay, br, body, cancel)
 	w.beforeWrite = watch.stop
 	defer func() {
 		if p := recover(); p != nil {
 			// http.ErrAbortHandler is ReverseProxy's way to cut a response short; anything else
 			// is a bug. Either way the connection ends here.
 			if err, ok := p.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
-				o.log.Error("panic serving a request", "port", port, "panic", p)
+				s.Log.Error("panic serving a request", "listener", c.LocalAddr().String(), "panic", p)
 			}
 			keep = false
 			watch.stop()
 		}
 	}()
-	o.proxyRequest(w, req.WithContext(rctx), port)
+	s.Handler.ServeHTTP(w, req.WithContext(rctx))
 	watch.stop()
 	if w.hijacked {
 		return false
@@ -138,39 +166,6 @@ func (o *Outbound) serveOne(ctx context.Context, c net.Conn, cr *clientReader, b
 		return false
 	}
 	return body.drain(clientDrainLimit)
-}
-
-// serveH2C serves an HTTP/2 prior-knowledge connection with net/http's server.
-func (o *Outbound) serveH2C(ctx context.Context, c net.Conn, port int32) {
-	l := newConnListener(c)
-	closed, closeOnce := make(chan struct{}), sync.Once{}
-	var handlers sync.WaitGroup
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			handlers.Add(1)
-			defer handlers.Done()
-			o.proxyRequest(w, req, port)
-		}),
-		Protocols:         clientProtocols(),
-		ReadHeaderTimeout: clientHeaderTimeout,
-		IdleTimeout:       clientIdleTimeout,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ConnState: func(_ net.Conn, s http.ConnState) {
-			if s == http.StateClosed || s == http.StateHijacked {
-				_ = l.Close()
-				closeOnce.Do(func() { close(closed) })
-			}
-		},
-		ErrorLog: slog.NewLogLogger(o.log.Handler(), slog.LevelDebug),
-	}
-	defer o.onDrain(func() {
-		// Shutdown sends GOAWAY, lets the streams in flight finish and closes the
-		// connection; drain's own deadline bounds the wait.
-		go func() { _ = srv.Shutdown(context.WithoutCancel(ctx)) }()
-	})()
-	_ = srv.Serve(l) // returns once the connection has closed, or at Shutdown
-	<-closed         // after Shutdown, once the streams in flight have been answered
-	handlers.Wait()
 }
 
 // badRequest answers a request that could not be read, unless the client simply left; it
@@ -190,15 +185,18 @@ func badRequest(bw *bufio.Writer, err error, tooLarge bool) bool {
 	return bw.Flush() == nil
 }
 
-// lingerDelay is how long a connection closed with unread client data waits after its last
-// response, so that the client reads the response before the reset that closing causes
-// (a variable for the fuzz test only).
-var lingerDelay = 500 * time.Millisecond
+// DefaultLingerDelay is how long a connection closed with unread client data waits after its
+// last response, so that the client reads the response before the reset that closing causes.
+const DefaultLingerDelay = 500 * time.Millisecond
 
-// lingerClose half-closes c and waits lingerDelay (as http.Server does); the caller closes.
-func lingerClose(c net.Conn) {
+// lingerClose half-closes c and waits LingerDelay (as http.Server does); the caller closes.
+func (s *Server) lingerClose(c net.Conn) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-		time.Sleep(lingerDelay)
+		d := s.LingerDelay
+		if d == 0 {
+			d = DefaultLingerDelay
+		}
+		time.Sleep(d)
 	}
 }
 
@@ -238,7 +236,7 @@ func (r *clientReader) Read(p []byte) (int, error) {
 
 // clientWatch notices a client that closes its connection while its request waits for an
 // upstream answer, and cancels the request, as http.Server's background read does; it only
-// starts after clientWatchDelay, so that fast requests do not pay for it.
+// starts after WatchDelay, so that fast requests do not pay for it.
 type clientWatch struct {
 	r       *clientReader
 	timer   *coarse.Timer
