@@ -64,18 +64,23 @@ func storedOf(kvs []*storedKV) []stored {
 }
 
 // ListBaseline reads every record under prefix once, like List, and also returns its
-// Baseline for SyncFrom.
+// Baseline for SyncFrom. The chunks an earlier listing of this client decoded are not read
+// again (listWithoutChunks).
 func (c *Client) ListBaseline(ctx context.Context, prefix string) (Listing, *Baseline, error) {
-	kvs, rev, err := c.listRaw(ctx, prefix)
+	read, err := c.listWithoutChunks(ctx, prefix)
 	if err != nil {
 		return Listing{}, nil, err
 	}
-	snap := &Baseline{prefix: prefix, kvs: make(map[string]stored, len(kvs))}
-	for _, kv := range kvs {
+	snap := &Baseline{prefix: prefix, kvs: make(map[string]stored, len(read.kvs))}
+	for _, kv := range read.kvs {
 		key := string(kv.Key)
-		snap.kvs[key] = stored{key: key, modRev: kv.ModRevision, sum: digest(kv.Value), digested: true}
+		sum := digest(kv.Value)
+		if ch, ok := read.held[key]; ok {
+			sum = ch.sum
+		}
+		snap.kvs[key] = stored{key: key, modRev: kv.ModRevision, sum: sum, digested: true}
 	}
-	return c.decodeListing(kvs, rev, prefix), snap, nil
+	return c.decodeListing(read.kvs, read.rev, prefix, read.held), snap, nil
 }
 
 // kvsFor returns the snapshot's key-values under prefix, or ok false when the snapshot cannot

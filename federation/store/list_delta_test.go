@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"reflect"
+	"testing"
+)
+
+// TestListBaselineKeepsChunks: a client that listed a split record lists it again reading only
+// the chunks that changed, and every listing and baseline equals what a fresh client reads:
+// after one endpoint changed, after many changed (the group read whole), after another record
+// was added and the first removed.
+func TestListBaselineKeepsChunks(t *testing.T) {
+	te := startTestEtcd(t)
+	w := te.leader(t, "hub-0")
+	ctx := t.Context()
+	hub := te.connect(t)
+	big := largeEndpointsRecord("shop", "big", "east-1", 10000)
+	other := largeEndpointsRecord("shop", "other", "east-1", 3000)
+	sync := func(recs ...Record) {
+		t.Helper()
+		if res, err := w.Sync(ctx, SelectClusterEndpoints("east-1"), recs); err != nil || res.Failed != 0 {
+			t.Fatalf("Sync = %+v, %v", res, err)
+		}
+	}
+	flip := func(r *EndpointsRecord, from, n int) {
+		for i := from; i < from+n; i++ {
+			r.Endpoints[i].Ready = !r.Endpoints[i].Ready
+		}
+	}
+	steps := []struct {
+		name      string
+		change    func()
+		maxValues int // chunk values the caching client may read at most
+	}{
+		{"first listing", func() { sync(big) }, 1 << 20},
+		{"unchanged", func() {}, 0},
+		{"one endpoint changed", func() { flip(big, 4321, 1); sync(big) }, 2},
+		{"many endpoints changed", func() { flip(big, 0, 9000); sync(big) }, 1 << 20},
+		{"another record added", func() { sync(big, other) }, 1 << 20},
+		{"the first record removed", func() { sync(other) }, 0},
+		{"nothing left", func() { sync() }, 0},
+	}
+	for _, st := range steps {
+		st.change()
+		fresh := te.connect(t)
+		want, wantSnap := listBaseline(ctx, t, fresh)
+		read, err := hub.listWithoutChunks(ctx, NamespacesPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values := 0
+		for _, kv := range read.kvs {
+			if _, held := read.held[string(kv.Key)]; !held && isChunkKey(kv) {
+				values++
+			}
+		}
+		got, gotSnap := listBaseline(ctx, t, hub)
+		if !reflect.DeepEqual(got.Entries, want.Entries) || len(got.Errors) != 0 {
+			t.Fatalf("%s: the caching client listed %d entries (%d errors), a fresh one %d", st.name, len(got.Entries), len(got.Errors), len(want.Entries))
+		}
+		if !reflect.DeepEqual(gotSnap.kvs, wantSnap.kvs) {
+			t.Fatalf("%s: the caching client's baseline differs from a fresh one's", st.name)
+		}
+		if values > st.maxValues {
+			t.Fatalf("%s: %d chunk values read again, want at most %d", st.name, values, st.maxValues)
+		}
+		t.Logf("%s: %d keys, %d chunks held, %d chunk values read", st.name, len(read.kvs), len(read.held), values)
+	}
+}
+
+func listBaseline(ctx context.Context, t *testing.T, c *Client) (Listing, *Baseline) {
+	t.Helper()
+	l, snap, err := c.ListBaseline(ctx, NamespacesPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, snap
+}
+
+func isChunkKey(kv *storedKV) bool {
+	k, err := ParseKey(string(kv.Key))
+	return err == nil && k.Kind == KindEndpointsChunk
+}
