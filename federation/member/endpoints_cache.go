@@ -17,50 +17,73 @@ import (
 )
 
 // EndpointsCache keeps, for one member, the endpoints EndpointsFromSlices derived for each
-// Service, with what they were derived from: the site, every EndpointSlice's UID and
-// resourceVersion, and a digest of the Nodes' localities. A pass whose inputs for a Service are
-// the same gets the same endpoints back without converting and sorting them again, so a large
-// Service that did not change costs its member almost nothing per pass. The returned endpoints
-// are shared between passes: callers must not modify them (the merge copies what it keeps).
-// Slices without a resourceVersion (built by hand, not read from an API server) are never
-// cached. Safe for concurrent use.
+// Service and for each of its EndpointSlices, with what they were derived from: the site, each
+// slice's UID and resourceVersion, and a digest of the Nodes' localities. A pass whose inputs
+// for a Service are the same gets the same endpoints back; when some of its slices changed,
+// only those are converted again and the slices' sorted lists merged. A large Service costs its
+// member a merge of sorted lists per change instead of converting and sorting all of its
+// endpoints every pass. The returned endpoints are shared between passes: callers must not
+// modify them (the merge copies what it keeps). Slices without a UID or resourceVersion (built
+// by hand, not read from an API server) are never cached. Safe for concurrent use.
 type EndpointsCache struct {
 	mu sync.Mutex
 	m  map[types.NamespacedName]*derivedEndpoints
 }
 
-// derivedEndpoints is one Service's endpoints and what they were derived from.
+// derivedEndpoints is one Service's endpoints, each slice's, and what they were derived from.
 type derivedEndpoints struct {
 	site   Site
 	nodes  uint64
-	slices map[types.UID]string
+	slices map[types.UID]derivedSlice
 	eps    []model.Endpoint
 }
 
-// endpoints returns EndpointsFromSlices(site, eps, nodes) for Service key, from the cache when
-// its slices and the Nodes (nodesDigest) are what the cached endpoints were derived from.
+// derivedSlice is SliceEndpoints of one slice at resourceVersion rv.
+type derivedSlice struct {
+	rv  string
+	eps []model.Endpoint
+}
+
+// endpoints returns EndpointsFromSlices(site, eps, nodes) for Service key, deriving again
+// only the slices whose UID or resourceVersion the cache does not hold for the same site and
+// Nodes (nodesDigest).
 func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []discoveryv1.EndpointSlice, nodes map[string]*corev1.Node, nodesDigest uint64) []model.Endpoint {
-	if c == nil {
-		return EndpointsFromSlices(site, eps, nodes)
-	}
-	versions, cacheable := sliceVersions(eps)
-	if !cacheable {
+	if c == nil || !cacheable(eps) {
 		return EndpointsFromSlices(site, eps, nodes)
 	}
 	c.mu.Lock()
-	d := c.m[key]
+	prev := c.m[key]
 	c.mu.Unlock()
-	if d != nil && d.site == site && d.nodes == nodesDigest && maps.Equal(d.slices, versions) {
-		return d.eps
+	if prev != nil && (prev.site != site || prev.nodes != nodesDigest) {
+		prev = nil
 	}
-	out := EndpointsFromSlices(site, eps, nodes)
+	next := &derivedEndpoints{site: site, nodes: nodesDigest, slices: make(map[types.UID]derivedSlice, len(eps))}
+	lists := make([][]model.Endpoint, 0, len(eps))
+	same := prev != nil && len(prev.slices) == len(eps)
+	for _, i := range byName(eps) {
+		m := &eps[i].ObjectMeta
+		d, ok := derivedSlice{}, false
+		if prev != nil {
+			d, ok = prev.slices[m.UID]
+			ok = ok && d.rv == m.ResourceVersion
+		}
+		if !ok {
+			d, same = derivedSlice{rv: m.ResourceVersion, eps: SliceEndpoints(site, &eps[i], nodes)}, false
+		}
+		next.slices[m.UID] = d
+		lists = append(lists, d.eps)
+	}
+	if same {
+		return prev.eps
+	}
+	next.eps = mergeSorted(lists)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[types.NamespacedName]*derivedEndpoints{}
 	}
-	c.m[key] = &derivedEndpoints{site: site, nodes: nodesDigest, slices: versions, eps: out}
-	return out
+	c.m[key] = next
+	return next.eps
 }
 
 // retain drops the Services not in keep.
@@ -80,21 +103,18 @@ func (c *EndpointsCache) len() int {
 	return len(c.m)
 }
 
-// sliceVersions returns the resourceVersion of each slice by UID; false when a slice lacks
-// either, or two share a UID, so that the slices cannot be told apart from others.
-func sliceVersions(eps []discoveryv1.EndpointSlice) (map[types.UID]string, bool) {
-	out := make(map[types.UID]string, len(eps))
+// cacheable reports whether every slice has a UID and a resourceVersion and no two share a
+// UID, so that a slice is told apart from every other and from its own other versions.
+func cacheable(eps []discoveryv1.EndpointSlice) bool {
+	seen := make(map[types.UID]bool, len(eps))
 	for i := range eps {
 		m := &eps[i].ObjectMeta
-		if m.UID == "" || m.ResourceVersion == "" {
-			return nil, false
+		if m.UID == "" || m.ResourceVersion == "" || seen[m.UID] {
+			return false
 		}
-		if _, dup := out[m.UID]; dup {
-			return nil, false
-		}
-		out[m.UID] = m.ResourceVersion
+		seen[m.UID] = true
 	}
-	return out, true
+	return true
 }
 
 // nodesSeed seeds nodeLocalities; per process, as the digests are never stored.

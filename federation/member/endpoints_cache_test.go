@@ -101,3 +101,61 @@ func TestExportsKeepsDerivedOfExportedServices(t *testing.T) {
 		t.Fatalf("%d exports, %d services cached; want 1 and 1", len(exports), cache.len())
 	}
 }
+
+// TestEndpointsCacheConvertsOnlyChangedSlices: when one slice of a Service changes, the other
+// slices' endpoints are taken from the cache, not converted again.
+func TestEndpointsCacheConvertsOnlyChangedSlices(t *testing.T) {
+	key := types.NamespacedName{Namespace: "shop", Name: "cart"}
+	site := Site{Cluster: "east-1", Network: "net-a"}
+	slice := func(uid, rv, addr string) discoveryv1.EndpointSlice {
+		return discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: uid, UID: types.UID(uid), ResourceVersion: rv},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{addr}}},
+		}
+	}
+	var c EndpointsCache
+	c.endpoints(key, site, []discoveryv1.EndpointSlice{slice("a", "1", "10.0.0.1"), slice("b", "1", "10.0.0.2")}, nil, 0)
+	before := c.m[key].slices
+	in := []discoveryv1.EndpointSlice{slice("a", "1", "10.0.0.1"), slice("b", "2", "10.0.0.3")}
+	got := c.endpoints(key, site, in, nil, 0)
+	if want := EndpointsFromSlices(site, in, nil); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	after := c.m[key].slices
+	if &after["a"].eps[0] != &before["a"].eps[0] {
+		t.Error("the unchanged slice was converted again")
+	}
+	if &after["b"].eps[0] == &before["b"].eps[0] {
+		t.Error("the changed slice was not converted again")
+	}
+}
+
+// TestEndpointsFromSlicesIgnoresSliceOrder: copies of one address, as ready, in two slices give
+// the same result whatever the order the slices are listed in (the slice first by name wins).
+func TestEndpointsFromSlicesIgnoresSliceOrder(t *testing.T) {
+	site := Site{Cluster: "east-1", Network: "net-a"}
+	slice := func(name, node string, ready bool) discoveryv1.EndpointSlice {
+		return discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: name},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{
+				{Addresses: []string{"10.0.0.1"}, NodeName: ptr(node), Conditions: discoveryv1.EndpointConditions{Ready: ptr(ready)}},
+				{Addresses: []string{"10.0.0." + name[len(name)-1:]}},
+			},
+		}
+	}
+	a, b, c := slice("s-5", "n1", false), slice("s-6", "n2", false), slice("s-7", "n3", true)
+	first := EndpointsFromSlices(site, []discoveryv1.EndpointSlice{a, b, c}, nil)
+	for _, order := range [][]discoveryv1.EndpointSlice{{c, b, a}, {b, a, c}, {b, c, a}} {
+		if got := EndpointsFromSlices(site, order, nil); !reflect.DeepEqual(got, first) {
+			t.Fatalf("got %+v, want %+v", got, first)
+		}
+	}
+	if first[0].Locality.Node != "n3" || len(first) != 4 {
+		t.Fatalf("10.0.0.1 from node %s (want the ready copy, n3), %d endpoints (want 4)", first[0].Locality.Node, len(first))
+	}
+	if got := EndpointsFromSlices(site, []discoveryv1.EndpointSlice{b, a}, nil); got[0].Locality.Node != "n1" {
+		t.Fatalf("10.0.0.1 from node %s, want n1 (slice s-5, first by name)", got[0].Locality.Node)
+	}
+}
