@@ -65,7 +65,9 @@ func storedOf(kvs []*storedKV) []stored {
 
 // ListBaseline reads every record under prefix once, like List, and also returns its
 // Baseline for SyncFrom. The chunks an earlier listing of this client decoded are not read
-// again (listWithoutChunks).
+// again (listWithoutChunks), and a record stored in parts whose head did not change since an
+// earlier ListBaseline is that listing's record (joinedCache): the records it returns are
+// shared between its listings and must not be modified.
 func (c *Client) ListBaseline(ctx context.Context, prefix string) (Listing, *Baseline, error) {
 	read, err := c.listWithoutChunks(ctx, prefix)
 	if err != nil {
@@ -80,7 +82,7 @@ func (c *Client) ListBaseline(ctx context.Context, prefix string) (Listing, *Bas
 		}
 		snap.kvs[key] = stored{key: key, modRev: kv.ModRevision, sum: sum, digested: true}
 	}
-	return c.decodeListing(read.kvs, read.rev, prefix, read.held), snap, nil
+	return c.decodeListing(read.kvs, read.rev, prefix, read.held, &c.joined), snap, nil
 }
 
 // kvsFor returns the snapshot's key-values under prefix, or ok false when the snapshot cannot

@@ -58,7 +58,7 @@ func (c *Client) Get(ctx context.Context, k Key) (e Entry, found bool, err error
 	if len(kvs) == 0 || string(kvs[0].Key) != key {
 		return Entry{}, false, nil
 	}
-	l := c.decodeListing(kvs, resp.Header.Revision, key+"/", nil)
+	l := c.decodeListing(kvs, resp.Header.Revision, key+"/", nil, nil)
 	for _, e := range l.Entries {
 		if e.Key == k {
 			return e, true, nil
@@ -81,7 +81,7 @@ func (c *Client) List(ctx context.Context, prefix string) (Listing, error) {
 	if err != nil {
 		return Listing{}, err
 	}
-	return c.decodeListing(kvs, rev, prefix, nil), nil
+	return c.decodeListing(kvs, rev, prefix, nil, nil), nil
 }
 
 // parallelDecodeMin is the number of values from which decodeListing spreads the decoding
@@ -92,8 +92,9 @@ const parallelDecodeMin = 256
 // key, and joins endpoints records stored in parts (joinEntries). Large listings (a hub pass
 // reads the whole store) are decoded on every core, each value on its own; chunks decoded by
 // an earlier listing are taken from the client's cache, and the chunks in held (read without
-// their values, see listWithoutChunks) from held. The entries keep the order of kvs.
-func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string, held map[string]cachedChunk) Listing {
+// their values, see listWithoutChunks) from held. With joined set, the records joined from
+// heads are taken from and kept in it. The entries keep the order of kvs.
+func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string, held map[string]cachedChunk, joined *joinedCache) Listing {
 	type decoded struct {
 		e    Entry
 		derr *DecodeError
@@ -134,15 +135,22 @@ func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string, held m
 			l.Entries = append(l.Entries, d.e)
 		}
 	}
-	seen := make(map[string]bool)
+	seen, heads := make(map[string]bool), make(map[string]bool)
 	for _, e := range l.Entries {
-		if e.Key.Kind == KindEndpointsChunk {
+		switch e.Key.Kind {
+		case KindEndpointsChunk:
 			seen[e.Key.String()] = true
+		case KindEndpoints:
+			heads[e.Key.String()] = true
+		default:
 		}
 	}
 	c.chunks.retain(prefix, seen)
+	if joined != nil {
+		joined.retain(prefix, heads)
+	}
 	var errs []*DecodeError
-	l.Entries, errs = joinEntries(l.Entries)
+	l.Entries, errs = joinEntriesCached(l.Entries, joined)
 	l.Errors = append(l.Errors, errs...)
 	return l
 }

@@ -9,7 +9,8 @@ import (
 // TestListBaselineKeepsChunks: a client that listed a split record lists it again reading only
 // the chunks that changed, and every listing and baseline equals what a fresh client reads:
 // after one endpoint changed, after many changed (the group read whole), after another record
-// was added and the first removed.
+// was added and the first removed. A record whose head did not change is the record the
+// previous listing returned, not joined again.
 func TestListBaselineKeepsChunks(t *testing.T) {
 	te := startTestEtcd(t)
 	w := te.leader(t, "hub-0")
@@ -32,15 +33,17 @@ func TestListBaselineKeepsChunks(t *testing.T) {
 		name      string
 		change    func()
 		maxValues int // chunk values the caching client may read at most
+		reused    bool
 	}{
-		{"first listing", func() { sync(big) }, 1 << 20},
-		{"unchanged", func() {}, 0},
-		{"one endpoint changed", func() { flip(big, 4321, 1); sync(big) }, 2},
-		{"many endpoints changed", func() { flip(big, 0, 9000); sync(big) }, 1 << 20},
-		{"another record added", func() { sync(big, other) }, 1 << 20},
-		{"the first record removed", func() { sync(other) }, 0},
-		{"nothing left", func() { sync() }, 0},
+		{"first listing", func() { sync(big) }, 1 << 20, false},
+		{"unchanged", func() {}, 0, true},
+		{"one endpoint changed", func() { flip(big, 4321, 1); sync(big) }, 2, false},
+		{"many endpoints changed", func() { flip(big, 0, 9000); sync(big) }, 1 << 20, false},
+		{"another record added", func() { sync(big, other) }, 1 << 20, true},
+		{"the first record removed", func() { sync(other) }, 0, false},
+		{"nothing left", func() { sync() }, 0, false},
 	}
+	var last *EndpointsRecord
 	for _, st := range steps {
 		st.change()
 		fresh := te.connect(t)
@@ -62,6 +65,11 @@ func TestListBaselineKeepsChunks(t *testing.T) {
 		if !reflect.DeepEqual(gotSnap.kvs, wantSnap.kvs) {
 			t.Fatalf("%s: the caching client's baseline differs from a fresh one's", st.name)
 		}
+		now := findEndpoints(got.Endpoints(), "big")
+		if reused := now != nil && now == last; reused != st.reused {
+			t.Fatalf("%s: the record of the unchanged head was the previous listing's: %v, want %v", st.name, reused, st.reused)
+		}
+		last = now
 		if values > st.maxValues {
 			t.Fatalf("%s: %d chunk values read again, want at most %d", st.name, values, st.maxValues)
 		}
