@@ -49,6 +49,14 @@ func (s stored) holds(val []byte) bool {
 	return bytes.Equal(s.value, val)
 }
 
+// holdsValue is holds(v.val), taking v's digest when it has one.
+func (s stored) holdsValue(v storedValue) bool {
+	if s.digested && v.summed {
+		return s.sum == v.sum
+	}
+	return s.holds(v.val)
+}
+
 // valueSeed seeds the digests of one process.
 var valueSeed = maphash.MakeSeed()
 

@@ -90,3 +90,39 @@ func isChunkKey(kv *storedKV) bool {
 	k, err := ParseKey(string(kv.Key))
 	return err == nil && k.Kind == KindEndpointsChunk
 }
+
+// TestWriterReusesFrozenRecords: handed the same frozen record again, the writer stores the
+// values it stored it as (nothing to write); a record that is not frozen is encoded again,
+// so one modified in place since the last Sync is written.
+func TestWriterReusesFrozenRecords(t *testing.T) {
+	te := startTestEtcd(t)
+	w := te.leader(t, "hub-0")
+	ctx := t.Context()
+	sync := func(r *EndpointsRecord) SyncResult {
+		t.Helper()
+		res, err := w.Sync(ctx, SelectClusterEndpoints("east-1"), []Record{r})
+		if err != nil || res.Failed != 0 {
+			t.Fatalf("Sync = %+v, %v", res, err)
+		}
+		return res
+	}
+	frozen := largeEndpointsRecord("shop", "big", "east-1", 3000).Freeze()
+	sync(frozen)
+	vals, err := w.splits.storedForm(frozen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.splits.storedForm(frozen)
+	if err != nil || &again[0] != &vals[0] {
+		t.Fatalf("the frozen record was encoded again (%v)", err)
+	}
+	if res := sync(frozen); res.Put != 0 || res.Deleted != 0 {
+		t.Fatalf("the same frozen record synced again: %+v, want nothing written", res)
+	}
+	open := largeEndpointsRecord("shop", "big", "east-1", 3000)
+	sync(open)
+	open.Endpoints[1234].Ready = !open.Endpoints[1234].Ready
+	if res := sync(open); res.Put != 2 || res.Deleted != 1 {
+		t.Fatalf("a record modified in place synced again: %+v, want its changed chunk and head put, the old chunk deleted", res)
+	}
+}

@@ -220,7 +220,7 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 		switch {
 		case !ok:
 			changes = append(changes, change{key: key, modRev: kv.modRev, owner: owner, part: k.Kind == KindEndpointsChunk})
-		case kv.holds(v.val):
+		case kv.holdsValue(v):
 			unchanged++
 		default:
 			changes = append(changes, change{key: key, val: v.val, modRev: kv.modRev, owner: v.owner, part: v.part})
