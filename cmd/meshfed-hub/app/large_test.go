@@ -95,7 +95,9 @@ func TestLargeServiceFederates(t *testing.T) {
 // percentiles describes latencies: their count, p50, p90 and max (nearest rank); it sorts them.
 func percentiles(latencies []time.Duration) string {
 	slices.Sort(latencies)
-	at := func(q float64) time.Duration { return latencies[int(q*float64(len(latencies)-1))].Round(time.Millisecond) }
+	at := func(q float64) time.Duration {
+		return latencies[int(q*float64(len(latencies)-1))].Round(time.Millisecond)
+	}
 	return fmt.Sprintf("%d changes, p50 %s, p90 %s, max %s", len(latencies), at(0.5), at(0.9), at(1))
 }
 
