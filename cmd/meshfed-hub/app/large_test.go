@@ -22,8 +22,8 @@ const (
 	largeNodes     = 300  // Nodes of the member, over three zones
 	largeSliceSize = 1000 // endpoints per EndpointSlice, the API's maximum
 	// smallPropagationBound is the longest a change to a small service may take to reach the
-	// store while a 50,000-endpoint service is written and churns: a few passes of the hub,
-	// each of which reads, merges and encodes the large service, on a shared test machine.
+	// store while a 50,000-endpoint service is written and churns: a few passes of the hub, each
+	// of which, when the large service changed, merges and encodes it, on a shared test machine.
 	smallPropagationBound = 10 * time.Second
 )
 
@@ -92,7 +92,8 @@ func TestLargeServiceFederates(t *testing.T) {
 	}
 }
 
-// percentiles describes latencies: their count, p50, p90 and max (nearest rank); it sorts them.
+// percentiles describes latencies: their count, p50, p90 and max (the value at index q·(n−1),
+// rounded down, of the sorted latencies); it sorts them.
 func percentiles(latencies []time.Duration) string {
 	slices.Sort(latencies)
 	at := func(q float64) time.Duration {
