@@ -217,7 +217,9 @@ func probeSmall(ctx context.Context, t *testing.T, c client.Client, w *store.Wat
 	return out
 }
 
-// watchUntil reads batches until an endpoints record satisfies done (true) or ctx ends.
+// watchUntil reads batches until an endpoints record satisfies done (true) or ctx ends. It
+// hands done every record of the batch that satisfied it, so that none after it is lost (the
+// prober forwards the large service's records it passes over).
 func watchUntil(ctx context.Context, w *store.Watcher, done func(*store.EndpointsRecord) bool) bool {
 	for {
 		select {
@@ -227,10 +229,14 @@ func watchUntil(ctx context.Context, w *store.Watcher, done func(*store.Endpoint
 			if !ok {
 				return false
 			}
+			found := false
 			for _, ev := range b.Events {
 				if r, ok := ev.Record.(*store.EndpointsRecord); ok && done(r) {
-					return true
+					found = true
 				}
+			}
+			if found {
+				return true
 			}
 		}
 	}
