@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/store"
 )
 
@@ -40,6 +41,10 @@ type Federation struct {
 	reported map[problemKey]bool
 	// notWritten are the store records the last pass could not write; only the loop uses it.
 	notWritten map[store.Key]bool
+	// memo keeps the merge's copies of unchanged exporters' endpoints between passes, and
+	// records the endpoints records built from them.
+	memo    merge.Memo
+	records recordMemo
 }
 
 // NewFederation returns the loop; Trigger wakes it.

@@ -62,7 +62,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 		return nil, err
 	}
 	pm.gatheredAll()
-	res := merge.Merge(merge.Input{Clusters: p.clusters, Segments: p.segments, Exports: p.exports})
+	res := merge.Merge(merge.Input{Clusters: p.clusters, Segments: p.segments, Exports: p.exports, Memo: &f.memo})
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		f.log.Debug("federation pass", "exportsByCluster", exportCounts(p.exports), "services", len(res.Services), "problems", len(res.Problems))
 	}
@@ -70,7 +70,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 	if perr != nil {
 		f.log.Warn("waypoint ports", "error", perr)
 	}
-	d := DesiredRecords(&res, p.states, ports)
+	d := desiredRecords(&res, p.states, ports, &f.records)
 	d.Waypoints = p.waypoints
 	notWritten, err := f.apply(ctx, d, p.previous.Services(), p.snapshot)
 	if err != nil {

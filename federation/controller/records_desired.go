@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"maps"
 	"time"
 
 	"github.com/meshfed/meshfed/federation/merge"
@@ -31,6 +32,14 @@ type Desired struct {
 // Endpoint records of a stale member are marked stale; waypoint ports come from ports (see
 // AllocatePorts).
 func DesiredRecords(res *merge.Result, members []MemberState, ports map[portKey]int32) Desired {
+	return desiredRecords(res, members, ports, nil)
+}
+
+// desiredRecords is DesiredRecords taking the endpoints records of unchanged exporters from
+// memo (when not nil).
+func desiredRecords(res *merge.Result, members []MemberState, ports map[portKey]int32, memo *recordMemo) Desired {
+	memo.begin()
+	defer memo.end()
 	d := Desired{Endpoints: map[string][]store.Record{}}
 	stale := map[string]bool{}
 	for _, m := range members {
@@ -45,7 +54,7 @@ func DesiredRecords(res *merge.Result, members []MemberState, ports map[portKey]
 		g := &svc.Global
 		d.Services = append(d.Services, store.NewServiceRecord(published(g, ports)))
 		for _, ce := range svc.Endpoints {
-			d.Endpoints[ce.Cluster] = append(d.Endpoints[ce.Cluster], store.NewEndpointsRecord(&model.PublishedEndpoints{
+			d.Endpoints[ce.Cluster] = append(d.Endpoints[ce.Cluster], memo.endpointsRecord(&model.PublishedEndpoints{
 				Namespace: g.Namespace, Domain: g.Domain, Name: g.Name, Cluster: ce.Cluster,
 				Scope: scopeOf(g, ce.Cluster), Stale: stale[ce.Cluster], Endpoints: ce.Endpoints,
 			}))
@@ -71,4 +80,60 @@ func scopeOf(g *model.GlobalService, cluster string) model.Scope {
 		}
 	}
 	return g.Scope
+}
+
+// recordMemo keeps the endpoints records a pass built, with what each was built from: the
+// same endpoints slice (the merge hands over the same copy while an exporter's export did not
+// change, see merge.Memo) and the same other fields. A pass then takes the record of an
+// unchanged exporter as it is instead of converting its endpoints again, and the store's
+// writer, handed the same (frozen) record, reuses its encoding. Records not used by a pass are
+// dropped at its end. Only the loop's goroutine uses it.
+type recordMemo struct {
+	m    map[endpointsMeta]memoRecord
+	used map[endpointsMeta]bool
+}
+
+// endpointsMeta is every field of an endpoints record but its endpoints.
+type endpointsMeta struct {
+	namespace, domain, name, cluster string
+	scope                            model.Scope
+	stale                            bool
+}
+
+type memoRecord struct {
+	eps []model.Endpoint
+	r   *store.EndpointsRecord
+}
+
+func (m *recordMemo) begin() {
+	if m != nil {
+		m.used = map[endpointsMeta]bool{}
+	}
+}
+
+func (m *recordMemo) end() {
+	if m == nil {
+		return
+	}
+	maps.DeleteFunc(m.m, func(k endpointsMeta, _ memoRecord) bool { return !m.used[k] })
+	m.used = nil
+}
+
+// endpointsRecord is store.NewEndpointsRecord(pe), from the memo when it holds the record of
+// the same fields and the same endpoints slice.
+func (m *recordMemo) endpointsRecord(pe *model.PublishedEndpoints) *store.EndpointsRecord {
+	if m == nil {
+		return store.NewEndpointsRecord(pe)
+	}
+	k := endpointsMeta{namespace: pe.Namespace, domain: pe.Domain, name: pe.Name, cluster: pe.Cluster, scope: pe.Scope, stale: pe.Stale}
+	m.used[k] = true
+	if e, ok := m.m[k]; ok && len(e.eps) == len(pe.Endpoints) && (len(e.eps) == 0 || &e.eps[0] == &pe.Endpoints[0]) {
+		return e.r
+	}
+	r := store.NewEndpointsRecord(pe).Freeze()
+	if m.m == nil {
+		m.m = map[endpointsMeta]memoRecord{}
+	}
+	m.m[k] = memoRecord{eps: pe.Endpoints, r: r}
+	return r
 }

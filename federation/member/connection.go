@@ -40,6 +40,8 @@ type Connection struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	conns  *connTracker
+	// derived keeps the endpoints derived from each Service's slices between passes.
+	derived EndpointsCache
 
 	mu     sync.Mutex
 	synced bool

@@ -8,10 +8,12 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 )
 
-// Objects reads every watched object from the synced caches. It fails with ErrNotSynced
+// Objects reads every watched object from the synced caches; the EndpointSlices are shared
+// with the caches and must not be modified. It fails with ErrNotSynced
 // before Start has seen the caches sync.
 func (c *Connection) Objects(ctx context.Context) (*Objects, error) {
 	c.mu.Lock()
@@ -36,7 +38,9 @@ func (c *Connection) Objects(ctx context.Context) (*Objects, error) {
 	if err := r.List(ctx, &nodes); err != nil {
 		return nil, fmt.Errorf("failed to list nodes of member %s: %w", c.name, err)
 	}
-	if err := r.List(ctx, &slices); err != nil {
+	// The slices are the cache's own objects, not copies (a large Service's would cost a deep
+	// copy of all its endpoints per pass): nothing that reads Objects modifies them.
+	if err := r.List(ctx, &slices, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("failed to list endpointslices of member %s: %w", c.name, err)
 	}
 	objs := &Objects{
@@ -45,6 +49,7 @@ func (c *Connection) Objects(ctx context.Context) (*Objects, error) {
 		ServiceExports: map[types.NamespacedName]*mcsv1alpha1.ServiceExport{},
 		EndpointSlices: map[types.NamespacedName][]discoveryv1.EndpointSlice{},
 		Nodes:          make(map[string]*corev1.Node, len(nodes.Items)),
+		Derived:        &c.derived,
 	}
 	for i := range nss.Items {
 		objs.Namespaces[nss.Items[i].Name] = &nss.Items[i]

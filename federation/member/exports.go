@@ -23,9 +23,13 @@ type Objects struct {
 	// ServiceExports are the MCS ServiceExports, by the Service they export.
 	ServiceExports map[types.NamespacedName]*mcsv1alpha1.ServiceExport
 	// EndpointSlices are grouped by the Service they belong to (the
-	// kubernetes.io/service-name label).
+	// kubernetes.io/service-name label). Read only: Connection.Objects shares them with its
+	// caches.
 	EndpointSlices map[types.NamespacedName][]discoveryv1.EndpointSlice
 	Nodes          map[string]*corev1.Node
+	// Derived, when set, keeps the endpoints derived from EndpointSlices between passes (see
+	// EndpointsCache); Exports then converts only the Services whose slices or Nodes changed.
+	Derived *EndpointsCache
 }
 
 // ServiceValueProblem is a ValueProblem of one Service.
@@ -39,13 +43,18 @@ type ServiceValueProblem struct {
 func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceValueProblem) {
 	var out []model.ClusterExport
 	var problems []ServiceValueProblem
+	d := derivation{objs: objs}
+	if objs.Derived != nil {
+		d.nodes, d.seen = nodeLocalities(objs.Nodes), map[types.NamespacedName]bool{}
+		defer func() { objs.Derived.retain(d.seen) }()
+	}
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
 		if svc.Labels[wellknown.ManagedByLabel] == wellknown.ManagedByValue {
 			continue
 		}
-		exp, ok, ps := exportOf(site, svc, objs)
+		exp, ok, ps := exportOf(site, svc, &d)
 		for _, p := range ps {
 			problems = append(problems, ServiceValueProblem{Service: key, ValueProblem: p})
 		}
@@ -59,7 +68,24 @@ func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceValuePro
 	return out, problems
 }
 
-func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExport, bool, []ValueProblem) {
+// derivation is what Exports derives endpoints with: the objects, the digest of their Nodes'
+// localities, and the Services whose endpoints it derived (to keep in the cache).
+type derivation struct {
+	objs  *Objects
+	nodes uint64
+	seen  map[types.NamespacedName]bool
+}
+
+// endpoints derives the endpoints of Service key, through the cache when there is one.
+func (d *derivation) endpoints(key types.NamespacedName, site Site) []model.Endpoint {
+	if d.seen != nil {
+		d.seen[key] = true
+	}
+	return d.objs.Derived.endpoints(key, site, d.objs.EndpointSlices[key], d.objs.Nodes, d.nodes)
+}
+
+func exportOf(site Site, svc *corev1.Service, d *derivation) (model.ClusterExport, bool, []ValueProblem) {
+	objs := d.objs
 	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
 	ns := objs.Namespaces[svc.Namespace]
 	se := objs.ServiceExports[key]
@@ -110,7 +136,7 @@ func exportOf(site Site, svc *corev1.Service, objs *Objects) (model.ClusterExpor
 		DistributionSet: res.Explicit,
 		Outlier:         outlier,
 		Load:            load,
-		Endpoints:       EndpointsFromSlices(siteNS, objs.EndpointSlices[key], objs.Nodes),
+		Endpoints:       d.endpoints(key, siteNS),
 	}, true, problems
 }
 

@@ -112,3 +112,34 @@ func FuzzMergeInvariants(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMergeMemo: merges through a memo give what merges without it give, over a second input
+// that hands over some of the first input's endpoint slices (as the hub's member connections
+// do while a Service's slices stay the same) with its own ports, clusters and scopes; and
+// merging the second input again through the memo gives the same once more.
+func FuzzMergeMemo(f *testing.F) {
+	f.Add([]byte{}, []byte{}, uint64(0))
+	f.Add([]byte(strings.Repeat("\x03\x05\x01\x00\x02\x04\x07\x06\x09\x0b\x08", 20)), []byte(strings.Repeat("\x02\x01\x00\x03\x03\x01\x02\x05\x04\x0a", 30)), uint64(7))
+	f.Add([]byte(strings.Repeat("\x02\x01\x00\x03\x03\x01\x02\x05\x04\x0a", 30)), []byte(strings.Repeat("\x02\x01\x00\x03\x03\x01\x02\x05\x04\x0a", 30)), uint64(3))
+	f.Fuzz(func(t *testing.T, first, second []byte, reuse uint64) {
+		memo := &Memo{}
+		in1 := genInput(first)
+		in1.Memo = memo
+		Merge(in1)
+		in2 := genInput(second)
+		for i := range in2.Exports {
+			if i < len(in1.Exports) && reuse&(1<<(i%64)) != 0 {
+				old := &in1.Exports[i]
+				e := &in2.Exports[i]
+				e.Cluster, e.Namespace, e.Name, e.Endpoints = old.Cluster, old.Namespace, old.Name, old.Endpoints
+			}
+		}
+		want := mustJSON(t, Merge(in2))
+		in2.Memo = memo
+		for round := range 2 {
+			if got := mustJSON(t, Merge(in2)); !bytes.Equal(got, want) {
+				t.Fatalf("round %d: merge through the memo differs:\n got %s\nwant %s", round, got, want)
+			}
+		}
+	})
+}

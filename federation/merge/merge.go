@@ -9,8 +9,11 @@ import (
 // Merge merges every cluster's exports into global services. It is pure and deterministic:
 // it does no I/O, never modifies in, and returns the same Result (byte-identical as JSON)
 // for the same clusters, segments and exports in any order. The Result shares no memory
-// with in.
+// with in; with in.Memo, it shares the copies of unchanged exporters' endpoints with earlier
+// Results (see Memo).
 func Merge(in Input) Result {
+	in.Memo.begin()
+	defer in.Memo.end()
 	idx, problems := newIndex(in.Clusters, in.Segments)
 	groups, groupProblems := groupExports(in.Exports, idx)
 	problems = append(problems, groupProblems...)
@@ -22,14 +25,14 @@ func Merge(in Input) Result {
 	services := make([]Service, len(keys))
 	for i, k := range keys {
 		var p []InputProblem
-		services[i], p = mergeService(k, groups[k], idx)
+		services[i], p = mergeService(k, groups[k], idx, in.Memo)
 		problems = append(problems, p...)
 	}
 	return Result{Services: services, Problems: sortProblems(problems)}
 }
 
 // mergeService merges one group of exports, sorted by cluster with one export per cluster.
-func mergeService(k Key, sorted []source, idx *index) (Service, []InputProblem) {
+func mergeService(k Key, sorted []source, idx *index, memo *Memo) (Service, []InputProblem) {
 	aged := byAge(sorted)
 	svc := model.GlobalService{
 		Namespace: k.Namespace,
@@ -51,11 +54,14 @@ func mergeService(k Key, sorted []source, idx *index) (Service, []InputProblem) 
 	slices.SortFunc(svc.Conflicts, compareConflicts)
 	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted))}
 	svc.Exporters = make([]model.Exporter, len(sorted))
-	c := newCopier(sorted)
+	var c *copier
+	if memo == nil {
+		c = newCopier(sorted) // one backing array for all exporters; the memo copies each apart
+	}
 	var problems []InputProblem
 	for i, s := range sorted {
 		var p *InputProblem
-		out.Endpoints[i], svc.Exporters[i], p = c.copyExport(s, names[s.pos])
+		out.Endpoints[i], svc.Exporters[i], p = memo.copyExport(c, s, names[s.pos])
 		if p != nil {
 			problems = append(problems, *p)
 		}

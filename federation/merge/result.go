@@ -13,6 +13,8 @@ type Input struct {
 	Clusters []model.Cluster       `json:"clusters"`
 	Segments []model.Segment       `json:"segments"`
 	Exports  []model.ClusterExport `json:"exports"`
+	// Memo, when set, keeps exporters' endpoint copies between merges (see Memo).
+	Memo *Memo `json:"-"`
 }
 
 // Key identifies a global service: exports of one namespace/name from clusters whose

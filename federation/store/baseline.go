@@ -49,6 +49,14 @@ func (s stored) holds(val []byte) bool {
 	return bytes.Equal(s.value, val)
 }
 
+// holdsValue is holds(v.val), taking v's digest when it has one.
+func (s stored) holdsValue(v storedValue) bool {
+	if s.digested && v.summed {
+		return s.sum == v.sum
+	}
+	return s.holds(v.val)
+}
+
 // valueSeed seeds the digests of one process.
 var valueSeed = maphash.MakeSeed()
 
@@ -64,18 +72,25 @@ func storedOf(kvs []*storedKV) []stored {
 }
 
 // ListBaseline reads every record under prefix once, like List, and also returns its
-// Baseline for SyncFrom.
+// Baseline for SyncFrom. The chunks an earlier listing of this client decoded are not read
+// again (listWithoutChunks), and a record stored in parts whose head did not change since an
+// earlier ListBaseline is that listing's record (joinedCache): the records it returns are
+// shared between its listings and must not be modified.
 func (c *Client) ListBaseline(ctx context.Context, prefix string) (Listing, *Baseline, error) {
-	kvs, rev, err := c.listRaw(ctx, prefix)
+	read, err := c.listWithoutChunks(ctx, prefix)
 	if err != nil {
 		return Listing{}, nil, err
 	}
-	snap := &Baseline{prefix: prefix, kvs: make(map[string]stored, len(kvs))}
-	for _, kv := range kvs {
+	snap := &Baseline{prefix: prefix, kvs: make(map[string]stored, len(read.kvs))}
+	for _, kv := range read.kvs {
 		key := string(kv.Key)
-		snap.kvs[key] = stored{key: key, modRev: kv.ModRevision, sum: digest(kv.Value), digested: true}
+		sum := digest(kv.Value)
+		if ch, ok := read.held[key]; ok {
+			sum = ch.sum
+		}
+		snap.kvs[key] = stored{key: key, modRev: kv.ModRevision, sum: sum, digested: true}
 	}
-	return c.decodeListing(kvs, rev, prefix), snap, nil
+	return c.decodeListing(read.kvs, read.rev, prefix, read.held, &c.joined), snap, nil
 }
 
 // kvsFor returns the snapshot's key-values under prefix, or ok false when the snapshot cannot

@@ -17,6 +17,8 @@ type chunkCache struct {
 type cachedChunk struct {
 	modRev int64
 	chunk  *EndpointsChunk
+	// sum is the digest of the chunk's value, for a Baseline that did not read it.
+	sum uint64
 }
 
 // get returns the chunk decoded from kv before, if any.
@@ -34,7 +36,15 @@ func (c *chunkCache) put(kv *storedKV, chunk *EndpointsChunk) {
 	if c.m == nil {
 		c.m = make(map[string]cachedChunk)
 	}
-	c.m[string(kv.Key)] = cachedChunk{modRev: kv.ModRevision, chunk: chunk}
+	c.m[string(kv.Key)] = cachedChunk{modRev: kv.ModRevision, chunk: chunk, sum: digest(kv.Value)}
+}
+
+// held returns the chunk kept for kv's key at kv's mod revision, if any; kv needs no value.
+func (c *chunkCache) held(kv *storedKV) (cachedChunk, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[string(kv.Key)]
+	return e, ok && e.modRev == kv.ModRevision
 }
 
 // retain drops the chunks under prefix that a listing of it did not see.

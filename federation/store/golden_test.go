@@ -233,6 +233,9 @@ func fieldPaths(t reflect.Type, path string) []string {
 	var out []string
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if !f.IsExported() && !f.Anonymous {
+			continue // not encoded, so not stored
+		}
 		p := path + "." + f.Name
 		if f.Anonymous {
 			p = path

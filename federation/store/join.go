@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 )
 
 // ErrIncompleteRecord is wrapped by a DecodeError for an endpoints head naming a chunk that is
@@ -116,6 +118,12 @@ func (p *parts) joinEvent(h *EndpointsHead, ev Event) Event {
 // joinEntries turns a listing's entries into whole records: chunks are left out, heads become
 // the records they stand for, and heads that cannot be joined become DecodeErrors.
 func joinEntries(entries []Entry) (out []Entry, errs []*DecodeError) {
+	return joinEntriesCached(entries, nil)
+}
+
+// joinEntriesCached is joinEntries taking the records of heads joined before, at the same mod
+// revision, from cache (when not nil) and keeping those it joins there.
+func joinEntriesCached(entries []Entry, cache *joinedCache) (out []Entry, errs []*DecodeError) {
 	p := newParts()
 	heads := 0
 	for _, e := range entries {
@@ -135,7 +143,7 @@ func joinEntries(entries []Entry) (out []Entry, errs []*DecodeError) {
 		case *EndpointsChunk:
 			continue
 		case *EndpointsHead:
-			r, err := p.join(h)
+			r, err := cache.join(p, h, e.ModRevision)
 			if err != nil {
 				errs = append(errs, &DecodeError{Key: e.Key.String(), Err: err})
 				continue
@@ -145,4 +153,66 @@ func joinEntries(entries []Entry) (out []Entry, errs []*DecodeError) {
 		out = append(out, e)
 	}
 	return out, errs
+}
+
+// joinedCache keeps the records a client's listings joined from heads, by key, with the head's
+// mod revision. A head at the same mod revision names the same chunks, and a chunk's key names
+// its value, so the record joined again would be the same as long as its chunks are all there:
+// a pass of the hub then checks the 440 chunk keys of a 50,000-endpoint record instead of
+// copying its endpoints. The records are shared between listings.
+type joinedCache struct {
+	mu sync.Mutex
+	m  map[string]joinedRecord
+}
+
+type joinedRecord struct {
+	modRev int64
+	r      *EndpointsRecord
+}
+
+// join is p.join(h) for the head read at mod revision modRev, from the cache when it holds the
+// record for that revision and p holds all of its chunks. A nil cache joins.
+func (c *joinedCache) join(p *parts, h *EndpointsHead, modRev int64) (*EndpointsRecord, error) {
+	if c == nil {
+		return p.join(h)
+	}
+	key := h.Key().String()
+	c.mu.Lock()
+	j, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && j.modRev == modRev && p.holdsAll(h) {
+		return j.r, nil
+	}
+	r, err := p.join(h)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]joinedRecord{}
+	}
+	c.m[key] = joinedRecord{modRev: modRev, r: r}
+	return r, nil
+}
+
+// retain drops the records under prefix whose keys are not in seen.
+func (c *joinedCache) retain(prefix string, seen map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if strings.HasPrefix(k, prefix) && !seen[k] {
+			delete(c.m, k)
+		}
+	}
+}
+
+// holdsAll reports whether p has every chunk h names.
+func (p *parts) holdsAll(h *EndpointsHead) bool {
+	for _, id := range h.Chunks {
+		if p.chunks[EndpointsChunkKey(h.Namespace, h.Domain, h.Name, h.Cluster, id).String()] == nil {
+			return false
+		}
+	}
+	return true
 }

@@ -58,7 +58,7 @@ func (c *Client) Get(ctx context.Context, k Key) (e Entry, found bool, err error
 	if len(kvs) == 0 || string(kvs[0].Key) != key {
 		return Entry{}, false, nil
 	}
-	l := c.decodeListing(kvs, resp.Header.Revision, key+"/")
+	l := c.decodeListing(kvs, resp.Header.Revision, key+"/", nil, nil)
 	for _, e := range l.Entries {
 		if e.Key == k {
 			return e, true, nil
@@ -81,7 +81,7 @@ func (c *Client) List(ctx context.Context, prefix string) (Listing, error) {
 	if err != nil {
 		return Listing{}, err
 	}
-	return c.decodeListing(kvs, rev, prefix), nil
+	return c.decodeListing(kvs, rev, prefix, nil, nil), nil
 }
 
 // parallelDecodeMin is the number of values from which decodeListing spreads the decoding
@@ -91,8 +91,10 @@ const parallelDecodeMin = 256
 // decodeListing decodes what listRaw read of prefix at revision rev, leaving out the leader
 // key, and joins endpoints records stored in parts (joinEntries). Large listings (a hub pass
 // reads the whole store) are decoded on every core, each value on its own; chunks decoded by
-// an earlier listing are taken from the client's cache. The entries keep the order of kvs.
-func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string) Listing {
+// an earlier listing are taken from the client's cache, and the chunks in held (read without
+// their values, see listWithoutChunks) from held. With joined set, the records joined from
+// heads are taken from and kept in it. The entries keep the order of kvs.
+func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string, held map[string]cachedChunk, joined *joinedCache) Listing {
 	type decoded struct {
 		e    Entry
 		derr *DecodeError
@@ -103,6 +105,10 @@ func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string) Listin
 		for i := lo; i < hi; i++ {
 			if isLeaderKey(kvs[i].Key) {
 				out[i].skip = true
+				continue
+			}
+			if ch, ok := held[string(kvs[i].Key)]; ok {
+				out[i].e = Entry{Key: ch.chunk.Key(), Record: ch.chunk, ModRevision: ch.modRev}
 				continue
 			}
 			out[i].e, out[i].derr = c.decodeCached(kvs[i])
@@ -129,15 +135,22 @@ func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string) Listin
 			l.Entries = append(l.Entries, d.e)
 		}
 	}
-	seen := make(map[string]bool)
+	seen, heads := make(map[string]bool), make(map[string]bool)
 	for _, e := range l.Entries {
-		if e.Key.Kind == KindEndpointsChunk {
+		switch e.Key.Kind {
+		case KindEndpointsChunk:
 			seen[e.Key.String()] = true
+		case KindEndpoints:
+			heads[e.Key.String()] = true
+		default:
 		}
 	}
 	c.chunks.retain(prefix, seen)
+	if joined != nil {
+		joined.retain(prefix, heads)
+	}
 	var errs []*DecodeError
-	l.Entries, errs = joinEntries(l.Entries)
+	l.Entries, errs = joinEntriesCached(l.Entries, joined)
 	l.Errors = append(l.Errors, errs...)
 	return l
 }

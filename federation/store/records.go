@@ -92,6 +92,17 @@ type EndpointsRecord struct {
 	Stale bool `json:"stale,omitempty"`
 	// Endpoints are the cluster's endpoints, sorted by address; null when it has none.
 	Endpoints []StoredEndpoint `json:"endpoints"`
+
+	frozen bool // see Freeze
+}
+
+// Freeze promises that r is never modified again, and returns it. A Writer handed the same
+// frozen record again (the same pointer) reuses the encoding it stored it as instead of
+// digesting every endpoint again: the hub keeps the records of unchanged exporters between
+// passes.
+func (r *EndpointsRecord) Freeze() *EndpointsRecord {
+	r.frozen = true
+	return r
 }
 
 // WaypointsRecord lists the waypoints of one namespace in one cluster, under

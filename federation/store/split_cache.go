@@ -16,6 +16,11 @@ import (
 type splitForm struct {
 	chunks  []*splitChunk
 	byFirst map[uint64][]*splitChunk
+	// record and vals are the record split and what it was stored as: handed the same frozen
+	// record again (EndpointsRecord.Freeze), the writer takes vals without digesting its
+	// endpoints again.
+	record *EndpointsRecord
+	vals   []storedValue
 }
 
 // splitChunk is one chunk of a split: the digests of its endpoints, its value, ID and key, and
@@ -23,6 +28,7 @@ type splitForm struct {
 type splitChunk struct {
 	fps []uint64
 	val []byte
+	sum uint64 // digest(val)
 	id  string
 	key string
 	end chunkEnd
@@ -77,9 +83,16 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 	c.mu.Lock()
 	prev := c.m[key]
 	c.mu.Unlock()
+	if e, ok := r.(*EndpointsRecord); ok && e.frozen && prev != nil && prev.record == e {
+		return prev.vals, nil
+	}
 	vals, next, err := storedFormAfter(r, prev)
 	if err != nil {
 		return nil, err
+	}
+	if next != nil {
+		next.record, _ = r.(*EndpointsRecord)
+		next.vals = vals
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -81,15 +81,20 @@ type change struct {
 }
 
 // phase orders a plan's changes so that readers never see half a record: chunks are put
-// before the heads that name them and deleted after no head names them any more.
-func (c *change) phase() int {
+// before the heads that name them and deleted after no head names them any more. Records
+// whose chunks are not written by the plan (records stored whole, and heads naming chunks
+// already stored) go first, so that a small service's change is not queued behind the
+// transactions of a large record's new chunks. chunked are the owners with chunk puts.
+func (c *change) phase(chunked map[string]bool) int {
 	switch {
 	case c.part && c.val != nil:
-		return 0
+		return 1
 	case c.part:
+		return 3
+	case chunked[c.owner]:
 		return 2
 	}
-	return 1
+	return 0
 }
 
 // Sync makes the selected keys equal desired: it puts the records whose stored value differs,
@@ -200,7 +205,8 @@ func (w *Writer) syncOnce(ctx context.Context, snap *Baseline, sel Selector, wan
 }
 
 // plan compares the stored keys with the desired ones and returns the changes in the order
-// they are written: by phase, then by key. The keys of failed records are left as they are.
+// they are written: by phase (see change.phase), then by key. The keys of failed records are
+// left as they are.
 func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failures) ([]change, int) {
 	var changes []change
 	unchanged := 0
@@ -220,7 +226,7 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 		switch {
 		case !ok:
 			changes = append(changes, change{key: key, modRev: kv.modRev, owner: owner, part: k.Kind == KindEndpointsChunk})
-		case kv.holds(v.val):
+		case kv.holdsValue(v):
 			unchanged++
 		default:
 			changes = append(changes, change{key: key, val: v.val, modRev: kv.modRev, owner: v.owner, part: v.part})
@@ -231,8 +237,14 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 			changes = append(changes, change{key: key, val: v.val, owner: v.owner, part: v.part})
 		}
 	}
+	chunked := map[string]bool{}
+	for i := range changes {
+		if c := &changes[i]; c.part && c.val != nil {
+			chunked[c.owner] = true
+		}
+	}
 	slices.SortFunc(changes, func(a, b change) int {
-		return cmp.Or(cmp.Compare(a.phase(), b.phase()), strings.Compare(a.key, b.key))
+		return cmp.Or(cmp.Compare(a.phase(chunked), b.phase(chunked)), strings.Compare(a.key, b.key))
 	})
 	return changes, unchanged
 }

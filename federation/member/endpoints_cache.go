@@ -1,0 +1,146 @@
+package member
+
+import (
+	"cmp"
+	"encoding/binary"
+	"hash/maphash"
+	"maps"
+	"slices"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/model"
+)
+
+// EndpointsCache keeps, for one member, the endpoints EndpointsFromSlices derived for each
+// Service and for each of its EndpointSlices, with what they were derived from: the site, each
+// slice's UID and resourceVersion, and a digest of the Nodes' localities. A pass whose inputs
+// for a Service are the same gets the same endpoints back; when some of its slices changed,
+// only those are converted again and the slices' sorted lists merged. A large Service costs its
+// member a merge of sorted lists per change instead of converting and sorting all of its
+// endpoints every pass. The returned endpoints are shared between passes: callers must not
+// modify them (the merge copies what it keeps). Slices without a UID or resourceVersion (built
+// by hand, not read from an API server) are never cached. Safe for concurrent use.
+type EndpointsCache struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]*derivedEndpoints
+}
+
+// derivedEndpoints is one Service's endpoints, each slice's, and what they were derived from.
+type derivedEndpoints struct {
+	site   Site
+	nodes  uint64
+	slices map[types.UID]derivedSlice
+	eps    []model.Endpoint
+}
+
+// derivedSlice is SliceEndpoints of one slice at resourceVersion rv.
+type derivedSlice struct {
+	rv  string
+	eps []model.Endpoint
+}
+
+// endpoints returns EndpointsFromSlices(site, eps, nodes) for Service key, deriving again
+// only the slices whose UID or resourceVersion the cache does not hold for the same site and
+// Nodes (nodesDigest).
+func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []discoveryv1.EndpointSlice, nodes map[string]*corev1.Node, nodesDigest uint64) []model.Endpoint {
+	if c == nil || !cacheable(eps) {
+		return EndpointsFromSlices(site, eps, nodes)
+	}
+	c.mu.Lock()
+	prev := c.m[key]
+	c.mu.Unlock()
+	if prev != nil && (prev.site != site || prev.nodes != nodesDigest) {
+		prev = nil
+	}
+	next := &derivedEndpoints{site: site, nodes: nodesDigest, slices: make(map[types.UID]derivedSlice, len(eps))}
+	lists := make([][]model.Endpoint, 0, len(eps))
+	same := prev != nil && len(prev.slices) == len(eps)
+	for _, i := range byName(eps) {
+		m := &eps[i].ObjectMeta
+		d, ok := derivedSlice{}, false
+		if prev != nil {
+			d, ok = prev.slices[m.UID]
+			ok = ok && d.rv == m.ResourceVersion
+		}
+		if !ok {
+			d, same = derivedSlice{rv: m.ResourceVersion, eps: SliceEndpoints(site, &eps[i], nodes)}, false
+		}
+		next.slices[m.UID] = d
+		lists = append(lists, d.eps)
+	}
+	if same {
+		return prev.eps
+	}
+	next.eps = mergeSorted(lists)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[types.NamespacedName]*derivedEndpoints{}
+	}
+	c.m[key] = next
+	return next.eps
+}
+
+// retain drops the Services not in keep.
+func (c *EndpointsCache) retain(keep map[types.NamespacedName]bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	maps.DeleteFunc(c.m, func(k types.NamespacedName, _ *derivedEndpoints) bool { return !keep[k] })
+}
+
+// len is the number of Services cached.
+func (c *EndpointsCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+// cacheable reports whether every slice has a UID and a resourceVersion and no two share a
+// UID, so that a slice is told apart from every other and from its own other versions.
+func cacheable(eps []discoveryv1.EndpointSlice) bool {
+	seen := make(map[types.UID]bool, len(eps))
+	for i := range eps {
+		m := &eps[i].ObjectMeta
+		if m.UID == "" || m.ResourceVersion == "" || seen[m.UID] {
+			return false
+		}
+		seen[m.UID] = true
+	}
+	return true
+}
+
+// nodesSeed seeds nodeLocalities; per process, as the digests are never stored.
+var nodesSeed = maphash.MakeSeed()
+
+// nodeLocalities digests, for every Node, its name and the labels EndpointsFromSlices reads
+// (region, zone, subzone): any change to a Node's locality, and any Node added or removed,
+// changes the digest (but by a chance of 2⁻⁶⁴ no one can steer), while a status update does
+// not.
+func nodeLocalities(nodes map[string]*corev1.Node) uint64 {
+	names := slices.Collect(maps.Keys(nodes))
+	slices.SortFunc(names, cmp.Compare)
+	var buf []byte
+	str := func(s string) {
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	for _, name := range names {
+		str(name)
+		var labels map[string]string
+		if n := nodes[name]; n != nil {
+			labels = n.Labels
+		}
+		for _, k := range []string{wellknown.RegionLabel, wellknown.ZoneLabel, wellknown.SubzoneLabel} {
+			str(labels[k])
+		}
+	}
+	return maphash.Bytes(nodesSeed, buf)
+}
