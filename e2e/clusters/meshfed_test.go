@@ -132,9 +132,9 @@ func install(t *testing.T, set *clusters.Set) *user {
 			t.Fatal(err)
 		}
 	}
-	// 5. Waypoints: certificates, the store's address as pods of every cluster reach it, and an
-	// HBONE address other networks reach (the node's transit address and the NodePort).
-	u.run(ctx, "meshfedctl", "ca", "init", "--dir", filepath.Join(u.dir, "ca"))
+	// 5. Waypoints: the store's address as pods of every cluster reach it, and an HBONE address
+	// other networks reach (the node's transit address and the NodePort). No certificate step:
+	// the hub issues each waypoint's store and HBONE certificates from its own CA.
 	u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "patch", "service", "meshfed-hub",
 		"-p", `{"spec":{"type":"NodePort"}}`)
 	etcdPort := strings.TrimSpace(u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "get", "service",
@@ -143,15 +143,10 @@ func install(t *testing.T, set *clusters.Set) *user {
 	etcd := "https://" + hub.TransitIP.String() + ":" + etcdPort
 	for i := range set.Clusters {
 		c := &set.Clusters[i]
-		// Each member's waypoints have their own certificate: it names their cluster, which the
-		// waypoints of other clusters authorize tunnels by.
-		// The CA is new on every run, so the Secret is replaced even on reused clusters.
-		certs := filepath.Join(u.dir, "wp-certs-"+c.Name)
-		u.run(ctx, "meshfedctl", "ca", "issue", "--ca-dir", filepath.Join(u.dir, "ca"), "--out", certs,
-			"--cluster", c.Name, "--spiffe-id", "spiffe://cluster.local/ns/"+shopNS+"/sa/meshfed-waypoint", "--ttl", "24h")
-		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "delete", "secret", "meshfed-waypoint-certs", "--ignore-not-found")
-		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "create", "secret", "generic",
-			"meshfed-waypoint-certs", "--from-file="+certs)
+		// An HBONE Secret of an earlier run's own CA would be kept by the hub (it never replaces
+		// a Secret it does not manage): remove it so that the hub issues this one.
+		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "delete", "secret", "--ignore-not-found",
+			"--field-selector", "metadata.name=meshfed-waypoint-certs", "-l", "app.kubernetes.io/managed-by!=meshfed")
 		u.run(ctx, "meshfedctl", "waypoint", "apply", "-n", shopNS, "--hub-context", hub.Name, "--member-context", c.Name,
 			"--cluster", c.Name,
 			"--network", networkOf(c), "--etcd-endpoints", etcd, "--service-type", "NodePort",
@@ -168,6 +163,13 @@ func install(t *testing.T, set *clusters.Set) *user {
 		// that they load this run's certificates.
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "rollout", "restart", "deployment/meshfed-waypoint")
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "rollout", "status", "deployment/meshfed-waypoint", "--timeout=3m")
+		for _, secret := range []string{"meshfed-waypoint-certs", "meshfed-waypoint-store"} {
+			by := u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "get", "secret", secret,
+				"-o", `jsonpath={.metadata.labels.app\.kubernetes\.io/managed-by}`)
+			if strings.TrimSpace(by) != "meshfed" {
+				t.Fatalf("%s: Secret %s is not the hub's (managed-by %q)", c.Name, secret, by)
+			}
+		}
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "rollout", "status", "deployment/web", "--timeout=3m")
 	}
 	return u
