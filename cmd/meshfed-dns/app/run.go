@@ -19,6 +19,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/dns/server"
 	"github.com/meshfed/meshfed/federation/dns/source"
+	"github.com/meshfed/meshfed/internal/admin"
 )
 
 // Run serves DNS until ctx ends, then fails /readyz, keeps answering for ShutdownDelay and
@@ -53,7 +54,7 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	}
 	var stopping atomic.Bool
 	ready := func() bool { return !stopping.Load() && w.Synced() && srv.Ready() }
-	stopAdmin, err := serveAdmin(o.AdminAddress, adminHandler(ready, reg), log)
+	stopAdmin, err := admin.Serve(o.AdminAddress, adminHandler(ready, reg), log)
 	if err != nil {
 		_, _ = pc.Close(), l.Close()
 		return err
@@ -130,26 +131,4 @@ func adminHandler(ready func() bool, reg *prometheus.Registry) http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
-}
-
-// serveAdmin serves h on addr ("0" disables) and returns its stop function.
-func serveAdmin(addr string, h http.Handler, log *slog.Logger) (func(), error) {
-	if addr == "0" {
-		return func() {}, nil
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("failed to listen on admin address %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("admin server stopped", "error", err)
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, nil
 }

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/meshfed/meshfed/internal/admin"
 
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
@@ -39,13 +40,13 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	admin := w.Admin()
+	adminHandler := w.Admin()
 	if o.Profiling {
-		admin = withProfiling(admin)
+		adminHandler = withProfiling(adminHandler)
 	}
 	// The admin server comes first: while the store cannot be reached the waypoint is live
 	// (/healthz) but not ready (/readyz), rather than restarting.
-	stopAdmin, err := serveAdmin(o.AdminAddr, admin, log)
+	stopAdmin, err := admin.Serve(o.AdminAddr, adminHandler, log)
 	if err != nil {
 		return err
 	}
@@ -139,26 +140,4 @@ func withProfiling(h http.Handler) http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
-}
-
-// serveAdmin serves the admin handler on addr ("0" disables) and returns its stop function.
-func serveAdmin(addr string, h http.Handler, log *slog.Logger) (func(), error) {
-	if addr == "0" {
-		return func() {}, nil
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("failed to listen on admin address %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("admin server stopped", "error", err)
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, nil
 }
