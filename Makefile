@@ -41,7 +41,7 @@ images: ## Build the images (IMAGES: meshfed-hub, meshfed-waypoint, meshfed-dns)
 ##@ Test
 
 .PHONY: test
-test: tools ## Daily loop: every test with -short (skips only the 1 GiB HBONE transfers).
+test: tools ## Daily loop: every test with -short (skips the real clusters and the other slow tests).
 	go test -short $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-all
