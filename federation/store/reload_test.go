@@ -2,65 +2,17 @@ package store
 
 import (
 	"errors"
-	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/meshfed/meshfed/internal/cutproxy"
+
 	"github.com/meshfed/meshfed/internal/secretvol"
 )
-
-// dropProxy forwards TCP connections to target until drop closes every one of them, as a
-// network blip or an etcd restart would; clients then reconnect through it.
-type dropProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-}
-
-func newDropProxy(t *testing.T, target string) *dropProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &dropProxy{ln: ln, target: target}
-	t.Cleanup(func() { _ = ln.Close(); p.drop() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
-			go func() { _, _ = io.Copy(c, u); _ = c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *dropProxy) drop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
-}
 
 // TestClientReloadsCertificateFiles swaps the client certificate files as the kubelet swaps a
 // Secret volume (..data symlink) under a connected client: the connection made after the swap
@@ -71,7 +23,7 @@ func TestClientReloadsCertificateFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newDropProxy(t, u.Host)
+	proxy := cutproxy.Start(t, u.Host)
 	dir := filepath.Join(t.TempDir(), "etcd-certs")
 	project := func(user string) {
 		cfg := e.pki.client(t, user)
@@ -89,7 +41,7 @@ func TestClientReloadsCertificateFiles(t *testing.T) {
 	}
 	project(WaypointUser("shop", "east"))
 	c, err := Connect(t.Context(), ClientConfig{
-		Endpoints: []string{"https://" + proxy.ln.Addr().String()}, CAFile: e.pki.ca,
+		Endpoints: []string{"https://" + proxy.Addr()}, CAFile: e.pki.ca,
 		CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key"),
 		Scope: NamespacePrefix("shop"), DialTimeout: 3 * time.Second, Logger: testLogger,
 	})
@@ -108,7 +60,7 @@ func TestClientReloadsCertificateFiles(t *testing.T) {
 	if err := readable("shop"); err != nil {
 		t.Fatalf("the established connection stopped serving after the swap: %v", err)
 	}
-	proxy.drop()
+	proxy.Cut()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		errShop, errOther := readable("shop"), readable("other")

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshfed/meshfed/internal/cutproxy"
+
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
@@ -43,7 +45,7 @@ type rotationLab struct {
 	ca        *pki.CA
 	endpoint  string // the etcd proxy's URL, which drop cuts: the waypoints connect there
 	direct    string // etcd's own URL: the hub connects there
-	proxy     *tcpProxy
+	proxy     *cutproxy.Proxy
 	caFile    string
 	hub       *store.Writer
 	mu        sync.Mutex
@@ -77,8 +79,8 @@ func newRotationLab(t *testing.T) *rotationLab {
 	t.Cleanup(emb.Close)
 	u, _ := url.Parse(emb.Endpoints()[0])
 	lab := &rotationLab{ca: ca, caFile: filepath.Join(dir, "ca.crt"), serials: map[string][]string{}, notAfters: map[string][]time.Time{}}
-	lab.proxy = newTCPProxy(t, u.Host)
-	lab.endpoint, lab.direct = "https://"+lab.proxy.addr, emb.Endpoints()[0]
+	lab.proxy = cutproxy.Start(t, u.Host)
+	lab.endpoint, lab.direct = "https://"+lab.proxy.Addr(), emb.Endpoints()[0]
 	root := lab.connect(t, store.RootUser, "")
 	if err := root.EnableAccess(t.Context()); err != nil {
 		t.Fatal(err)
@@ -149,52 +151,6 @@ func (l *rotationLab) issue(t *testing.T, cluster, etcdDir, certDir string) {
 		l.notAfters[k] = append(l.notAfters[k], pair.Leaf.NotAfter)
 		l.mu.Unlock()
 	}
-}
-
-// tcpProxy forwards TCP connections to target; drop cuts every open one, as an etcd restart
-// or a network blip does, so that clients reconnect (and present their certificate anew).
-type tcpProxy struct {
-	addr  string
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{addr: ln.Addr().String()}
-	t.Cleanup(func() { _ = ln.Close(); p.drop() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
-			go func() { _, _ = io.Copy(c, u); _ = c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *tcpProxy) drop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
 }
 
 // logBuffer collects a waypoint's log lines.
@@ -302,12 +258,12 @@ func TestRotationUnderTraffic(t *testing.T) {
 			eastSeen[got] = true
 			return got == want
 		})
-		lab.proxy.drop()
+		lab.proxy.Cut()
 	}
 	// Every certificate but the last ones has expired after certValidity: what still works now
 	// works with the last ones.
 	time.Sleep(time.Until(lab.expiryBeforeLast()) + 500*time.Millisecond)
-	lab.proxy.drop()
+	lab.proxy.Cut()
 	// The store watch follows after the reconnection: a second backend shows up.
 	backend2 := echoBackend(t, "127.0.0.4")
 	lab.writeEndpoints(t, backend, backend2)
