@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"github.com/spf13/pflag"
@@ -21,13 +22,15 @@ import (
 )
 
 // TestDNSRunsWithItsRBAC runs meshfed-dns with deploy/dns's arguments as its ServiceAccount, with
-// exactly the RBAC deploy/dns grants: it gets ready and answers a ServiceImport's name.
+// exactly the RBAC deploy/dns grants: it gets ready, answers a ServiceImport's name, and records
+// a confirmed takeover in its ConfigMap (creating it, then updating it). Its takeover check asks
+// meshfed-dns itself here, which stands in for a CoreDNS already forwarding the name.
 func TestDNSRunsWithItsRBAC(t *testing.T) {
 	c := framework.Start(t, 1, framework.WithNames("east-1"), framework.WithoutRepoCRDs())[0]
 	ctx := t.Context()
 	for _, obj := range render(t, "dns") {
 		switch obj.GetKind() {
-		case "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding":
+		case "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
 			if err := c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("meshfed-deploy-test")); err != nil {
 				t.Fatalf("apply %s %s: %v", obj.GetKind(), obj.GetName(), err)
 			}
@@ -37,8 +40,11 @@ func TestDNSRunsWithItsRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	si := &mcsv1alpha1.ServiceImport{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue}},
-		Spec:       mcsv1alpha1.ServiceImportSpec{Type: mcsv1alpha1.ClusterSetIP, IPs: []string{"10.96.0.10"}, Ports: []mcsv1alpha1.ServicePort{{Port: 80}}},
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: "shop", Name: "web", Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue},
+			Annotations: map[string]string{wellknown.TakeoverAnnotation: "true"},
+		},
+		Spec: mcsv1alpha1.ServiceImportSpec{Type: mcsv1alpha1.ClusterSetIP, IPs: []string{"10.96.0.10"}, Ports: []mcsv1alpha1.ServicePort{{Port: 80}}},
 	}
 	if err := c.Client.Create(ctx, si); err != nil {
 		t.Fatal(err)
@@ -53,6 +59,7 @@ func TestDNSRunsWithItsRBAC(t *testing.T) {
 	}
 	o.ListenAddress, o.AdminAddress = "127.0.0.1:"+freePort(t), "127.0.0.1:"+freePort(t)
 	o.ShutdownDelay = 0
+	o.TakeoverProbe, o.TakeoverProbeInterval = o.ListenAddress, 200*time.Millisecond
 	o.Kubeconfig = serviceAccountKubeconfig(t, c, dep.Namespace, dep.Spec.Template.Spec.ServiceAccountName)
 	var logs syncBuffer
 	runCtx, cancel := context.WithCancel(ctx)
@@ -82,4 +89,16 @@ func TestDNSRunsWithItsRBAC(t *testing.T) {
 	if err != nil || len(resp.Answer) != 1 || resp.Answer[0].(*dns.A).A.String() != "10.96.0.10" {
 		t.Errorf("web.shop.svc.clusterset.local: %v %v", resp, err)
 	}
+
+	recorded := func() (map[string]string, bool) {
+		var cm corev1.ConfigMap
+		err := c.Client.Get(ctx, client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: wellknown.DNSTakeoverConfigMap}, &cm)
+		return cm.Data, err == nil
+	}
+	waitFor(t, "the takeover recorded", func() bool { m, _ := recorded(); _, ok := m["web.shop.svc.cluster.local"]; return ok })
+	delete(si.Annotations, wellknown.TakeoverAnnotation)
+	if err := c.Client.Update(ctx, si); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the takeover's end recorded", func() bool { m, ok := recorded(); return ok && len(m) == 0 })
 }

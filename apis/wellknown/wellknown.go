@@ -134,6 +134,12 @@ const (
 	// DNSName names meshfed's DNS Deployment, Service, ServiceAccount and RBAC objects in
 	// SystemNamespace of each member.
 	DNSName = "meshfed-dns"
+	// DNSTakeoverConfigMap is the ConfigMap in SystemNamespace of each member where meshfed-dns
+	// records the taken-over names the member's own DNS really answers as meshfed-dns does
+	// (CoreDNS loads the hub's forwarding block only at its next reload). Its keys are those
+	// names as TakeoverName spells them, its values the time (RFC 3339) they were first seen
+	// answered so; the hub reports a takeover active only for a name listed there.
+	DNSTakeoverConfigMap = "meshfed-dns-takeover"
 )
 
 // WaypointPodLabel is the label a namespace's waypoint pods carry with the value

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/system"
 )
@@ -100,6 +102,17 @@ func (n *nameLab) takeover(t *testing.T) {
 		return r.OK() && r.Cluster == west.Name, fmt.Sprintf("%+v", r)
 	})
 	t.Logf("%s reached the global service %v after the export", plain, time.Since(start).Round(10*time.Millisecond))
+	// The status follows what clients see: active once meshfed-dns found CoreDNS forwarding the
+	// name (it checks every second here; the hub looks again every 5 s while it waits).
+	seen := time.Now()
+	f.Eventually("GlobalService says the takeover is active in "+east.Name, 15*time.Second, func() (bool, string) {
+		var gs meshfedv1.GlobalService
+		if err := f.Hub.Client.Get(t.Context(), client.ObjectKey{Namespace: shop, Name: "cart"}, &gs); err != nil {
+			return false, err.Error()
+		}
+		return slices.Contains(gs.Status.TakeoverActiveIn, east.Name), fmt.Sprint(gs.Status.TakeoverActiveIn, gs.Status.Conditions)
+	})
+	t.Logf("the GlobalService reported the takeover active %v after clients reached it", time.Since(seen).Round(10*time.Millisecond))
 	if ip, err := c.Resolve(t.Context(), plain); err != nil || ip != clusterIP(t, east, wellknown.DerivedServiceName("cart")) {
 		t.Errorf("%s resolves to %v (%v), want cart-global's ClusterIP", plain, ip, err)
 	}

@@ -125,7 +125,8 @@ func (f *Federation) startDNS(m *Member) {
 	listen := netip.AddrPortFrom(pod.Addr(m.Net), meshfedDNSPort).String()
 	admin := netip.AddrPortFrom(pod.Addr(m.Net), meshfedDNSAdminPort).String()
 	d.meshfed = StartProcess(f.t, "meshfed-dns "+m.Name, filepath.Join(f.dir, "meshfed-dns-"+m.Name+".log"),
-		pod.Command(bins.DNS, "--kubeconfig", d.kubeconfig, "--listen-address", listen, "--admin-address", admin, "--shutdown-delay", "0s"))
+		pod.Command(bins.DNS, "--kubeconfig", d.kubeconfig, "--listen-address", listen, "--admin-address", admin, "--shutdown-delay", "0s",
+			"--takeover-probe", d.Addr.String(), "--takeover-probe-interval", "1s"))
 
 	if err := d.sync(f.Context()); err != nil {
 		f.t.Fatal(err)

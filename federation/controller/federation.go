@@ -149,16 +149,25 @@ func (f *Federation) publishLoop(ctx context.Context, latest chan *outcome) {
 			backoff = 0
 		case <-retry.C:
 		}
-		if err := f.publish(ctx, o); err != nil {
+		recheck, err := f.publish(ctx, o)
+		switch {
+		case err != nil:
 			if ctx.Err() != nil {
 				return
 			}
 			backoff = nextBackoff(backoff)
 			f.log.Error("publishing federation pass failed", "error", err, "retryIn", backoff)
 			retry.Reset(backoff)
+		case recheck:
+			retry.Reset(recheckInterval)
 		}
 	}
 }
+
+// recheckInterval is how soon an outcome is published again when the write-back waits for a
+// member's state that changes without an event the hub sees (a takeover meshfed-dns has not
+// confirmed yet): about meshfed-dns's check interval.
+const recheckInterval = 5 * time.Second
 
 // replaceLatest puts o into the one-slot channel, dropping an outcome not yet published.
 func replaceLatest(latest chan *outcome, o *outcome) {

@@ -50,7 +50,8 @@ func (f *Federation) SyncOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return f.publish(ctx, o)
+	_, err = f.publish(ctx, o)
+	return err
 }
 
 // storePass gathers, merges, allocates ports and writes the store.
@@ -83,12 +84,13 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 
 // publish carries a store pass's outcome to the members and the hub: Warning Events for bad
 // exports, for conflicts and for records the store did not take, the write-back of imports, the GlobalService mirror, and the MemberCluster and
-// Segment status.
-func (f *Federation) publish(ctx context.Context, o *outcome) error {
+// Segment status. recheck asks for the same outcome to be published again soon
+// (writeback.Report.Recheck).
+func (f *Federation) publish(ctx context.Context, o *outcome) (recheck bool, err error) {
 	problems := append(slices.Clone(o.p.problems), conflictProblems(&o.res)...)
 	f.reportProblems(ctx, append(problems, storeProblems(&o.res, o.notWritten)...))
 	wb := f.writeBack(ctx, &o.res, o.p, o.ports)
-	return errors.Join(f.mirror(ctx, o, &wb), f.writeStatus(ctx, &o.res, &wb))
+	return wb.Recheck, errors.Join(f.mirror(ctx, o, &wb), f.writeStatus(ctx, &o.res, &wb))
 }
 
 // gather reads the hub's MemberClusters and Segments, each connected member's exports, and the

@@ -31,10 +31,13 @@ var errNoCoreDNS = errors.New("the member has no CoreDNS configuration")
 // a ClusterIP): it rewrites only meshfed's marked block of the Corefile, only when it changed.
 // Names are added after their import carries the takeover annotation (written before this
 // step) and dropped before it loses it (see importAnnotations), so CoreDNS never forwards a
-// name meshfed-dns would refuse. The outcome is recorded on each import asking for takeover.
+// name meshfed-dns would refuse. The outcome is recorded on each import asking for takeover:
+// active only once meshfed-dns confirmed that the member's DNS answers the name as it does
+// (DNSTakeoverConfigMap), since CoreDNS loads the block only at its next reload.
 func (w *memberWriter) dns(ctx context.Context, st *memberState, zones []string, report *Report) {
 	pending := ""
-	defer func() { w.recordTakeover(report, pending) }()
+	var confirmed map[string]string
+	defer func() { w.recordTakeover(report, pending, confirmed) }()
 	svc := st.services[types.NamespacedName{Namespace: wellknown.SystemNamespace, Name: wellknown.DNSName}]
 	if svc == nil || svc.Spec.ClusterIP == "" || svc.Spec.ClusterIP == corev1.ClusterIPNone {
 		pending = "no meshfed-dns Service in " + wellknown.SystemNamespace
@@ -51,23 +54,51 @@ func (w *memberWriter) dns(ctx context.Context, st *memberState, zones []string,
 	if err := w.applyCorefile(ctx, func(cur string) (string, error) { return corefile.Apply(cur, block) }); err != nil {
 		pending = err.Error()
 		w.log.Warn("cannot configure the member's CoreDNS", "error", err)
+		return
+	}
+	if len(st.takeover) > 0 {
+		if confirmed, err = w.confirmedTakeovers(ctx); err != nil {
+			pending = err.Error()
+		}
 	}
 }
 
-// recordTakeover marks every import of this member asking for takeover active, or pending with
-// the reason.
-func (w *memberWriter) recordTakeover(report *Report, pending string) {
+// confirmedTakeovers reads the names meshfed-dns found answered by the member's DNS as it
+// answers them (no ConfigMap: none yet).
+func (w *memberWriter) confirmedTakeovers(ctx context.Context) (map[string]string, error) {
+	var cm corev1.ConfigMap
+	key := client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: wellknown.DNSTakeoverConfigMap}
+	if err := w.conn.Cluster().GetAPIReader().Get(ctx, key, &cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("failed to read what meshfed-dns confirmed (ConfigMap %s): %w", key, err)
+	}
+	return cm.Data, nil
+}
+
+// recordTakeover marks every import of this member asking for takeover active when its name is
+// confirmed, else pending with the reason; a pending one asks for another write-back soon.
+func (w *memberWriter) recordTakeover(report *Report, pending string, confirmed map[string]string) {
 	for k, imports := range report.Imports {
 		for i := range imports {
 			mi := &report.Imports[k][i]
 			if mi.Cluster != w.conn.Name() || !mi.TakeoverRequested {
 				continue
 			}
-			if !mi.Imported {
+			name := wellknown.TakeoverName(k.Namespace, k.Name)
+			_, ok := confirmed[name]
+			switch {
+			case !mi.Imported:
 				mi.TakeoverPending = "the import is not written"
-				continue
+			case pending != "":
+				mi.TakeoverPending = pending
+			case !ok:
+				mi.TakeoverPending = "the member's DNS does not answer " + name + " with the global service yet (CoreDNS loads meshfed's block at its next reload; meshfed-dns checks every few seconds)"
+				report.Recheck = true
+			default:
+				mi.TakeoverActive = true
 			}
-			mi.TakeoverActive, mi.TakeoverPending = pending == "", pending
 		}
 	}
 }

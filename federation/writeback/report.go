@@ -42,6 +42,9 @@ type Report struct {
 	// Failures are the members whose write-back failed in this pass, with the error; their
 	// imports may be incomplete.
 	Failures map[string]error
+	// Recheck asks for another write-back soon although nothing failed: a state the hub
+	// waits for in a member (a takeover not confirmed yet) can change without an event.
+	Recheck bool
 }
 
 // Fail records that the write-back into member failed.
@@ -70,6 +73,7 @@ func (r *Report) Merge(o *Report) {
 	for m, err := range o.Failures {
 		r.Fail(m, err)
 	}
+	r.Recheck = r.Recheck || o.Recheck
 }
 
 // For returns the member imports of service k, sorted by cluster.

@@ -3,11 +3,14 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -49,10 +53,15 @@ func TestThroughCoreDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if err := c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: wellknown.SystemNamespace}}); err != nil {
+		t.Fatal(err)
+	}
 	o := DefaultOptions()
 	o.ListenAddress, o.AdminAddress = freePort(t), "0"
 	o.Kubeconfig = c.KubeconfigFile(t)
 	o.ShutdownDelay = 0
+	cd := startCoreDNS(t, coredns, o.Kubeconfig)
+	o.TakeoverProbe, o.TakeoverProbeInterval = cd.addr, 200*time.Millisecond
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- Run(runCtx, o, slog.New(slog.DiscardHandler)) }()
@@ -63,7 +72,6 @@ func TestThroughCoreDNS(t *testing.T) {
 		}
 	})
 
-	cd := startCoreDNS(t, coredns, o.Kubeconfig)
 	cfg := corefile.Config{Zones: []string{wellknown.DefaultSegmentDomain, wellknown.ClusterSetDomain}, Upstreams: []string{o.ListenAddress}, Port: cd.port}
 	cd.write(t, cfg)
 	cd.start(t)
@@ -81,10 +89,17 @@ func TestThroughCoreDNS(t *testing.T) {
 	if err := c.Client.Update(ctx, si); err != nil {
 		t.Fatal(err)
 	}
+	// meshfed-dns answers the name at once, but CoreDNS does not forward it yet: not confirmed.
+	expectDirect(t, o.ListenAddress, "web.shop.svc.cluster.local.", derived.Spec.ClusterIP)
+	time.Sleep(5 * o.TakeoverProbeInterval)
+	if got := confirmedTakeovers(t, c.Client); len(got) != 0 {
+		t.Errorf("takeover confirmed as %v before CoreDNS forwards the name", got)
+	}
 	cfg.TakeoverNames = []string{"web.shop.svc.cluster.local"}
 	cd.write(t, cfg)
 	cd.reload(t)
 	cd.expect(t, "web.shop.svc.cluster.local.", dns.TypeA, derived.Spec.ClusterIP)
+	awaitConfirmed(t, c.Client, "[web.shop.svc.cluster.local]")
 	cd.expect(t, "api.shop.svc.cluster.local.", dns.TypeA, other.Spec.ClusterIP)
 	cd.expect(t, "web-global.shop.svc.cluster.local.", dns.TypeA, derived.Spec.ClusterIP)
 
@@ -93,6 +108,7 @@ func TestThroughCoreDNS(t *testing.T) {
 	cd.write(t, cfg)
 	cd.reload(t)
 	cd.expect(t, "web.shop.svc.cluster.local.", dns.TypeA, local.Spec.ClusterIP)
+	awaitConfirmed(t, c.Client, "[]")
 
 	// Unjoin: meshfed's blocks removed, the Corefile is the kubeadm one again.
 	removed, err := corefile.Remove(cd.read(t))
@@ -106,6 +122,54 @@ func TestThroughCoreDNS(t *testing.T) {
 	cd.reload(t)
 	cd.expect(t, "web.shop.svc.cluster.local.", dns.TypeA, local.Spec.ClusterIP)
 	cd.expectNot(t, "web.shop.mesh.internal.", dns.TypeA, derived.Spec.ClusterIP)
+}
+
+// expectDirect asks meshfed-dns itself for name's A record and wants ip.
+func expectDirect(t *testing.T, addr, name, ip string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req := new(dns.Msg)
+		req.SetQuestion(name, dns.TypeA)
+		resp, _, err := (&dns.Client{Timeout: time.Second}).Exchange(req, addr)
+		if err == nil && len(resp.Answer) == 1 && strings.HasSuffix(resp.Answer[0].String(), "\t"+ip) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("meshfed-dns answers %s with %v (%v), want %s", name, resp, err, ip)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// confirmedTakeovers returns the names meshfed-dns recorded as answered alike by CoreDNS.
+func confirmedTakeovers(t *testing.T, c client.Client) []string {
+	t.Helper()
+	var cm corev1.ConfigMap
+	err := c.Get(context.Background(), client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: wellknown.DNSTakeoverConfigMap}, &cm)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Sorted(maps.Keys(cm.Data))
+}
+
+// awaitConfirmed waits until the recorded names print as want.
+func awaitConfirmed(t *testing.T, c client.Client, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := fmt.Sprint(confirmedTakeovers(t, c))
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("confirmed takeovers %s, want %s", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func createService(t *testing.T, c client.Client, name string) *corev1.Service {

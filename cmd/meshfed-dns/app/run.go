@@ -14,11 +14,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/meshfed/meshfed/federation/dns/probe"
 	"github.com/meshfed/meshfed/federation/dns/server"
 	"github.com/meshfed/meshfed/federation/dns/source"
+	"github.com/meshfed/meshfed/federation/dns/zone"
 	"github.com/meshfed/meshfed/internal/admin"
 )
 
@@ -39,9 +42,22 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	w, err := source.New(cfg, source.Options{Zone: o.zoneOptions(), Publish: srv.Publish, ReleaseGrace: o.releaseGrace(), Logger: log})
+	resolver, err := o.takeoverProbe()
 	if err != nil {
 		return err
+	}
+	var current atomic.Pointer[zone.Table]
+	publish := func(t *zone.Table) {
+		srv.Publish(t)
+		current.Store(t)
+	}
+	w, err := source.New(cfg, source.Options{Zone: o.zoneOptions(), Publish: publish, ReleaseGrace: o.releaseGrace(), Logger: log})
+	if err != nil {
+		return err
+	}
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("failed to create the Kubernetes client: %w", err)
 	}
 	pc, err := net.ListenPacket("udp", o.ListenAddress)
 	if err != nil {
@@ -69,7 +85,18 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	defer stopWatch()
 	watched := make(chan error, 1)
 	go func() { watched <- w.Run(watchCtx) }()
-	log.Info("meshfed-dns starting", "listen", o.ListenAddress, "zones", o.Zones, "clusterDomain", o.ClusterDomain, "ttl", o.TTL)
+	if resolver != "" {
+		probed := make(chan struct{})
+		defer func() { stopWatch(); <-probed }()
+		go func() {
+			defer close(probed)
+			probe.Loop(watchCtx, probe.Options{
+				Resolver: resolver, Interval: o.TakeoverProbeInterval, Table: current.Load,
+				Recorder: &probe.Recorder{Client: dc}, Logger: log,
+			})
+		}()
+	}
+	log.Info("meshfed-dns starting", "listen", o.ListenAddress, "zones", o.Zones, "clusterDomain", o.ClusterDomain, "ttl", o.TTL, "takeoverProbe", resolver)
 
 	select {
 	case err = <-served:

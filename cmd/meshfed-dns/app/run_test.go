@@ -35,6 +35,7 @@ func TestRun(t *testing.T) {
 	o.ListenAddress, o.AdminAddress = freePort(t), freePort(t)
 	o.Kubeconfig = c.KubeconfigFile(t)
 	o.ShutdownDelay = 500 * time.Millisecond
+	o.TakeoverProbe = "none"
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)

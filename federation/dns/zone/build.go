@@ -157,6 +157,9 @@ func (b *builder) service(s *Service) {
 		name := base + ".svc." + b.o.ClusterDomain
 		b.addZone(name)
 		b.names(e, name, name)
+		if b.t.names[name+"."] != nil {
+			b.t.takeovers = append(b.t.takeovers, name+".")
+		}
 	}
 	b.t.services++
 }

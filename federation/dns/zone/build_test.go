@@ -169,3 +169,19 @@ func TestBuildReleased(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildTakeovers(t *testing.T) {
+	ip := []netip.Addr{netip.MustParseAddr("10.0.0.1")}
+	tbl, err := Build([]Service{
+		{Namespace: "a", Name: "b", IPs: ip, Takeover: true},
+		{Namespace: "a", Name: "c", IPs: ip},
+		{Namespace: "a", Name: "d", Takeover: true}, // no IPs: left out
+		{Namespace: "a", Name: "e", IPs: ip, Released: true},
+	}, Options{ClusterDomain: "corp.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tbl.Takeovers(), []string{"b.a.svc.corp.local."}; !slices.Equal(got, want) {
+		t.Errorf("Takeovers() = %q, want %q", got, want)
+	}
+}

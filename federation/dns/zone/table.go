@@ -2,6 +2,7 @@ package zone
 
 import (
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -20,6 +21,9 @@ type Table struct {
 	names    map[string]*node
 	services int
 	problems []Omission
+	// takeovers are the cluster-local names taken over (not released ones), fully qualified,
+	// in the order of the services.
+	takeovers []string
 }
 
 // node is one name: the service it names, or the zone's SOA and NS records at an apex, or the
@@ -174,6 +178,10 @@ func (t *Table) Services() int { return t.services }
 // Names is how many names t stores (apexes and empty non-terminals included; the SRV names
 // below services' names are not stored).
 func (t *Table) Names() int { return len(t.names) }
+
+// Takeovers lists the cluster-local names t takes over (<name>.<ns>.svc.<cluster domain>.,
+// lowercase and fully qualified), without the released ones.
+func (t *Table) Takeovers() []string { return slices.Clone(t.takeovers) }
 
 // Omissions lists the services, or names of services, that Build left out, and why.
 func (t *Table) Omissions() []Omission { return t.problems }

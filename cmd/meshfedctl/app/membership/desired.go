@@ -77,6 +77,18 @@ func MemberObjects() []client.Object {
 				Kind: rbacv1.ServiceAccountKind, Name: MemberServiceAccount, Namespace: wellknown.SystemNamespace,
 			}},
 		},
+		// meshfed-dns records there which taken-over names the cluster's DNS already forwards
+		// to it; the hub reads that one ConfigMap for the GlobalService status.
+		&rbacv1.Role{ObjectMeta: meta(MemberClusterRole, wellknown.SystemNamespace), Rules: []rbacv1.PolicyRule{{
+			APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{wellknown.DNSTakeoverConfigMap}, Verbs: []string{"get"},
+		}}},
+		&rbacv1.RoleBinding{
+			ObjectMeta: meta(MemberClusterRole, wellknown.SystemNamespace),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: MemberClusterRole},
+			Subjects: []rbacv1.Subject{{
+				Kind: rbacv1.ServiceAccountKind, Name: MemberServiceAccount, Namespace: wellknown.SystemNamespace,
+			}},
+		},
 	}
 }
 
