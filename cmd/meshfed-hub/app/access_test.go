@@ -78,12 +78,18 @@ func TestEmbeddedStoreAuthenticated(t *testing.T) {
 	}
 }
 
+// createWaypointService creates namespace ns and the waypoint Service in it.
 func createWaypointService(t *testing.T, c client.Client, ns string) {
 	t.Helper()
-	ctx := t.Context()
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+	if err := c.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
+	createWaypointServiceIn(t, c, ns)
+}
+
+// createWaypointServiceIn creates the waypoint Service in the existing namespace ns.
+func createWaypointServiceIn(t *testing.T, c client.Client, ns string) {
+	t.Helper()
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: wellknown.WaypointName, Namespace: ns,
@@ -91,7 +97,7 @@ func createWaypointService(t *testing.T, c client.Client, ns string) {
 		},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "hbone", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolTCP}}},
 	}
-	if err := c.Create(ctx, svc); err != nil {
+	if err := c.Create(t.Context(), svc); err != nil {
 		t.Fatal(err)
 	}
 }

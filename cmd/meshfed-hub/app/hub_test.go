@@ -64,6 +64,7 @@ func startHubWith(t *testing.T, tune func(*Options), memberNames ...string) *hub
 	o.Kubeconfig, o.DataDir, o.Identity = kcPath, t.TempDir(), "hub-test"
 	o.EmbeddedClientURL, o.EmbeddedPeerURL = "http://"+freeAddr(t), "http://"+freeAddr(t)
 	o.EmbeddedInsecure = true // TestEmbeddedStoreAuthenticated runs the authenticated default
+	o.EmbeddedStopWait = 0    // tests restart hubs in this process on the same data dir and ports
 	o.MetricsAddr, o.HealthAddr = "0", "0"
 	o.ProbeInterval, o.Resync = 300*time.Millisecond, 2*time.Second
 	if tune != nil {

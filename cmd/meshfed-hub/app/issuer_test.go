@@ -154,21 +154,6 @@ func TestIssuerRotatesWaypointCredentials(t *testing.T) {
 	}
 }
 
-// createWaypointServiceIn is createWaypointService in an existing namespace.
-func createWaypointServiceIn(t *testing.T, c client.Client, ns string) {
-	t.Helper()
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: wellknown.WaypointName, Namespace: ns,
-			Annotations: map[string]string{wellknown.HBONEAddressKey: "203.0.113.8:15008"},
-		},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "hbone", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolTCP}}},
-	}
-	if err := c.Create(t.Context(), svc); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // secretCert is the certificate in the Secret name of ns, nil while there is none.
 func secretCert(t *testing.T, c client.Client, ns, name string) *x509.Certificate {
 	t.Helper()

@@ -26,6 +26,9 @@ type Options struct {
 	EmbeddedClientURL string
 	// EmbeddedPeerURL is the embedded etcd's peer URL.
 	EmbeddedPeerURL string
+	// EmbeddedStopWait bounds the wait for the embedded etcd to stop when the hub exits; 0
+	// waits until it stopped (etcd lets open watches run for up to 7 s first).
+	EmbeddedStopWait time.Duration
 	// EmbeddedInsecure serves the embedded etcd over plain HTTP without authentication (labs
 	// only); by default it serves mutual TLS with etcd auth on, from certificates of CASecret.
 	EmbeddedInsecure bool
@@ -78,6 +81,7 @@ func DefaultOptions() Options {
 		Namespace:                wellknown.SystemNamespace,
 		DataDir:                  "/var/lib/meshfed/etcd",
 		EmbeddedClientURL:        "https://127.0.0.1:2379",
+		EmbeddedStopWait:         time.Second,
 		CASecret:                 wellknown.StoreCASecret,
 		TrustDomain:              "cluster.local",
 		WaypointCertValidity:     24 * time.Hour,
@@ -105,6 +109,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "data directory of the embedded etcd")
 	fs.StringVar(&o.EmbeddedClientURL, "embedded-etcd-client-url", o.EmbeddedClientURL, "client URL of the embedded etcd")
 	fs.StringVar(&o.EmbeddedPeerURL, "embedded-etcd-peer-url", o.EmbeddedPeerURL, "peer URL of the embedded etcd")
+	fs.DurationVar(&o.EmbeddedStopWait, "embedded-etcd-stop-wait", o.EmbeddedStopWait, "how long the exiting hub waits for its embedded etcd to stop before it exits anyway "+
+		"(etcd would let the waypoints' watches run for 7 s, delaying the successor; an exit before it stopped is a crash to etcd, which recovers from its log); 0 waits until it stopped")
 	fs.BoolVar(&o.EmbeddedInsecure, "embedded-etcd-insecure", o.EmbeddedInsecure, "serve the embedded etcd over plain HTTP without authentication, for labs only (the client URL must then be http://); "+
 		"by default it serves mutual TLS with etcd users and roles, from certificates issued by the CA of --ca-secret")
 	fs.StringSliceVar(&o.EmbeddedSANs, "embedded-etcd-san", o.EmbeddedSANs, "extra DNS name or IP address of the embedded etcd's serving certificate (repeatable); "+
@@ -144,6 +150,9 @@ func (o *Options) Validate() error {
 	}
 	if o.RetryPeriod <= 0 || o.RenewDeadline <= o.RetryPeriod || o.LeaseDuration <= o.RenewDeadline || o.LeaseDuration < time.Second {
 		errs = append(errs, errors.New("want 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration, and a lease of at least 1s"))
+	}
+	if o.EmbeddedStopWait < 0 {
+		errs = append(errs, errors.New("--embedded-etcd-stop-wait must not be negative"))
 	}
 	if o.embeddedStore() && o.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir is required for the embedded etcd"))

@@ -191,7 +191,14 @@ func openEmbedded(ctx context.Context, o Options, tlsCfg embedded.Config, files 
 				_ = c.Close()
 			}
 		}
-		emb.Close()
+		// The hub closes its store last, just before it exits: waiting for the waypoints'
+		// watches to end would only keep the successor from the data dir (the new pod of a
+		// Recreate Deployment starts after this one exited).
+		if o.EmbeddedStopWait == 0 {
+			emb.Close()
+		} else if !emb.CloseWithin(o.EmbeddedStopWait) {
+			log.Info("embedded etcd still closing client streams; exiting without waiting (etcd recovers from its log at the next start)", "waited", o.EmbeddedStopWait)
+		}
 	}
 	cc := store.ClientConfig{Endpoints: loopbackEndpoints(emb.Endpoints()), Logger: log}
 	if files != nil {

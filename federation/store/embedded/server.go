@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,9 @@ type Server struct {
 	etcd      *embed.Etcd
 	endpoints []string
 	closing   *atomic.Bool
+	// closed closes when a Close has returned.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // Start starts an embedded etcd and returns once it serves clients.
@@ -83,7 +87,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	defer timer.Stop()
 	select {
 	case <-e.Server.ReadyNotify():
-		return &Server{etcd: e, endpoints: listenerURLs(ec.ListenClientUrls[0].Scheme, e), closing: closing}, nil
+		return &Server{etcd: e, endpoints: listenerURLs(ec.ListenClientUrls[0].Scheme, e), closing: closing, closed: make(chan struct{})}, nil
 	case err := <-e.Err():
 		closing.Store(true)
 		e.Close()
@@ -110,6 +114,29 @@ func (s *Server) Close() {
 	s.closing.Store(true)
 	s.etcd.Close()
 	<-s.etcd.Server.StopNotify()
+	s.closeOnce.Do(func() { close(s.closed) })
+}
+
+// CloseWithin stops the server as Close does, but waits at most d, and reports whether it
+// stopped in time. etcd lets open client streams end on their own for its request timeout
+// (5 s plus two election timeouts, 7 s by default) before it cuts them, and a waypoint's watch
+// never ends on its own: with waypoints connected, Close takes that long. A process that exits
+// after CloseWithin returned false leaves its data as a crash would, which etcd recovers from its
+// write-ahead log at the next start; the stop goes on in the background meanwhile.
+func (s *Server) CloseWithin(d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Close()
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // etcdConfig maps the config onto etcd's, with defaults applied.

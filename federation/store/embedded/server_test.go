@@ -112,3 +112,41 @@ func TestStartRefusesTLSMismatch(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseWithin: with a watch open, etcd waits up to its request timeout (7 s) for the stream
+// to end before it cuts it; CloseWithin returns after its bound and the server still stops.
+// Without open streams it stops within the bound.
+func TestCloseWithin(t *testing.T) {
+	cfg := Config{DataDir: t.TempDir(), ClientURL: loopbackURL(t, "http"), PeerURL: loopbackURL(t, "http"), Logger: testLogger}
+	srv, err := Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	c := connect(t, srv)
+	defer c.Close()
+	wch := c.Watch(clientv3.WithRequireLeader(t.Context()), "/meshfed/v1/", clientv3.WithPrefix(), clientv3.WithCreatedNotify())
+	if resp := <-wch; !resp.Created {
+		t.Fatalf("watch not created: %+v", resp)
+	}
+	began := time.Now()
+	if srv.CloseWithin(300 * time.Millisecond) {
+		t.Fatalf("stopped within 300ms with a watch open, after %s: etcd no longer waits for streams, CloseWithin is not needed", time.Since(began))
+	}
+	if d := time.Since(began); d > 2*time.Second {
+		t.Errorf("CloseWithin(300ms) returned after %s", d)
+	}
+	select {
+	case <-srv.closed:
+		t.Logf("the server stopped %s after the close began", time.Since(began).Round(time.Millisecond))
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not stop in the background")
+	}
+
+	srv, err = Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Start again: %v", err)
+	}
+	if !srv.CloseWithin(5 * time.Second) {
+		t.Error("without open streams the server did not stop within 5s")
+	}
+}
