@@ -54,3 +54,21 @@ func containerState(ctx context.Context, name string) (running bool, config stri
 	state, config, _ := strings.Cut(out, " ")
 	return state == "true", config, nil
 }
+
+// StopComponent stops one of the node's processes (kube-apiserver, kubelet, …) of cluster c and
+// keeps it stopped (the node's `meshfed-node stop`, which sends SIGTERM) until StartComponent.
+func (s *Set) StopComponent(ctx context.Context, c *Cluster, name string) error {
+	if _, err := docker(ctx, nil, "exec", c.Container, "meshfed-node", "stop", name); err != nil {
+		return fmt.Errorf("failed to stop %s of %s: %w", name, c.Name, err)
+	}
+	return nil
+}
+
+// StartComponent lets a component stopped by StopComponent run again: the node starts it within
+// a second of the stopped process's exit (kube-apiserver drains for up to 60 s after SIGTERM).
+func (s *Set) StartComponent(ctx context.Context, c *Cluster, name string) error {
+	if _, err := docker(ctx, nil, "exec", c.Container, "meshfed-node", "start", name); err != nil {
+		return fmt.Errorf("failed to start %s of %s: %w", name, c.Name, err)
+	}
+	return nil
+}

@@ -213,7 +213,7 @@ func answers(ctx context.Context, set *clusters.Set, c *clusters.Cluster, pod, u
 // no backend left.
 func TestMeshfed(t *testing.T) {
 	set := realClusters(t)
-	install(t, set)
+	u := install(t, set)
 	ctx := t.Context()
 	c1, c2, c3 := &set.Clusters[0], &set.Clusters[1], &set.Clusters[2]
 
@@ -246,11 +246,14 @@ func TestMeshfed(t *testing.T) {
 		t.Errorf("with backends on network A (PreferNetwork), %s answered %d requests", c3.Name, last[c3.Name])
 	}
 
-	m := &mesh{set: set, c1: c1, c2: c2, c3: c3, client: client}
+	m := &mesh{set: set, user: u, c1: c1, c2: c2, c3: c3, client: client}
 	t.Run("Names", m.names)
 	t.Run("Takeover", m.takeover)
 	t.Run("WaypointPodDeleted", m.waypointPodDeleted)
+	t.Run("HubPodDeleted", m.hubPodDeleted)
 	t.Run("FailoverUnderTraffic", m.failoverUnderTraffic)
+	// After the failover: cluster-1 has no backend left, so web is served by cluster-2 alone.
+	t.Run("MemberAPIStopped", m.memberAPIStopped)
 
 	t.Run("CrossNetworkThroughHBONE", func(t *testing.T) {
 		for _, c := range []*clusters.Cluster{c1, c2} {

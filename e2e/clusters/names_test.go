@@ -16,6 +16,7 @@ import (
 // pod in cluster-1.
 type mesh struct {
 	set        *clusters.Set
+	user       *user
 	c1, c2, c3 *clusters.Cluster
 	client     string
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,27 +23,29 @@ import (
 // propagation time.
 const pollInterval = 25 * time.Millisecond
 
-// The services a Churn exports in every member: churn's EndpointSlice changes, steady's never.
+// The services a Churn changes (ChurnService's EndpointSlice) and, with Federation.StartChurn,
+// exports beside it in every member (steadyService's never changes).
 const (
-	churnService  = "churn"
+	ChurnService  = "churn"
 	steadyService = "steady"
 )
 
 // Churn changes the EndpointSlice of the service "churn" in the members, one member after the
 // other at a fixed total rate, and measures how long each change takes to reach the federation
-// store. Change n of a member gives its endpoint an address that encodes n, so whatever the
-// store shows names the latest change it holds; a change counts as arrived when the store
-// shows it or a later one of the same member (the hub may fold several into one write).
+// store. Change n of a member gives its endpoint an address that encodes n (ChurnAddr), so
+// whatever the store shows names the latest change it holds; a change counts as arrived when
+// the store shows it or a later one of the same member (the hub may fold several into one
+// write).
 //
 // The store is read every pollInterval on a connection of the Churn's own, reopened at once
 // when the store restarts (with the embedded store, the hub's restart restarts it), so the
 // measurement does not wait for a client's reconnection backoff.
 type Churn struct {
-	f        *Federation
-	ns       string
+	t        testing.TB
+	spec     ChurnSpec
 	interval time.Duration
-	fromRev  int64    // the store revision once the initial state had arrived
-	keys     []string // the keys of ns and of the clusters the store held then
+	// losses, when set, reports the store keys deleted or lost while the Churn ran.
+	losses func() (deleted, lost []string)
 	// stopWrites and stopPolls end the two goroutines, which close their done channels.
 	stopWrites, stopPolls chan struct{}
 	writesDone, pollsDone chan struct{}
@@ -51,6 +54,21 @@ type Churn struct {
 	sent     [][]time.Time // per member, when change n was sent (index n)
 	arrived  [][]time.Time // per member, when change n was first seen in the store
 	failures []string      // changes a member's API server refused
+}
+
+// ChurnSpec is where a Churn makes its changes and how it reads the store: the e2e federation's
+// members (Federation.StartChurn), or real clusters' (e2e/clusters).
+type ChurnSpec struct {
+	// Namespace holds the Service ChurnService in every member.
+	Namespace string
+	// Members are the members' cluster names; member i's changes are ChurnAddr(i, n).
+	Members []string
+	// SetAddress makes member i's EndpointSlice of ChurnService hold one ready endpoint at addr.
+	SetAddress func(ctx context.Context, i int, addr string) error
+	// Store reads the store, at least ChurnService's records in Namespace.
+	Store store.ClientConfig
+	// PerSecond is the total rate of changes.
+	PerSecond int
 }
 
 // ChurnReport is what a Churn measured.
@@ -78,17 +96,17 @@ func (r ChurnReport) String() string {
 
 // StartChurn exports churn and steady in namespace ns of every member, waits until the store
 // holds both, and starts changing churn's EndpointSlice perSecond times per second in total.
+// Stop also reports the store keys of ns and of the clusters deleted or lost meanwhile.
 func (f *Federation) StartChurn(ns string, perSecond int) *Churn {
 	f.t.Helper()
-	c := &Churn{
-		f: f, ns: ns, interval: time.Second / time.Duration(perSecond),
-		stopWrites: make(chan struct{}), stopPolls: make(chan struct{}), writesDone: make(chan struct{}), pollsDone: make(chan struct{}),
-	}
+	spec := ChurnSpec{Namespace: ns, Store: f.StoreClientConfig(), PerSecond: perSecond,
+		SetAddress: func(_ context.Context, i int, addr string) error {
+			return f.setSliceAddress(f.Members[i], ns, ChurnService, addr)
+		}}
 	for i, m := range f.Members {
-		f.exportFixed(m, ns, steadyService, churnAddr(i, 0xffff))
-		f.exportFixed(m, ns, churnService, churnAddr(i, 0))
-		c.sent = append(c.sent, []time.Time{time.Now()})
-		c.arrived = append(c.arrived, nil)
+		f.exportFixed(m, ns, steadyService, ChurnAddr(i, 0xffff))
+		f.exportFixed(m, ns, ChurnService, ChurnAddr(i, 0))
+		spec.Members = append(spec.Members, m.Name)
 	}
 	st, err := f.ConnectStore()
 	if err != nil {
@@ -102,19 +120,41 @@ func (f *Federation) StartChurn(ns string, perSecond int) *Churn {
 		}
 		return len(l.Endpoints()) == 2*len(f.Members), fmt.Sprintf("%d endpoints records", len(l.Endpoints()))
 	})
-	if c.fromRev, err = st.Revision(f.t.Context()); err != nil {
+	fromRev, err := st.Revision(f.t.Context())
+	if err != nil {
 		f.t.Fatal(err)
 	}
-	c.keys = f.storeKeys(st, ns)
+	prefixes := []string{store.NamespacePrefix(ns), store.ClustersPrefix}
+	keys := StoreKeys(f.t, st, prefixes...)
+	c := StartChurn(f.t, spec)
+	c.losses = func() (deleted, lost []string) {
+		return StoreLosses(f.t, f.StoreClientConfig(), store.Root, fromRev, keys, prefixes...)
+	}
+	return c
+}
+
+// StartChurn starts changing ChurnService's EndpointSlice in the members of spec. Every
+// member's change 0 (ChurnAddr(i, 0)) must be in the store already.
+func StartChurn(t testing.TB, spec ChurnSpec) *Churn {
+	c := &Churn{
+		t: t, spec: spec, interval: time.Second / time.Duration(spec.PerSecond),
+		stopWrites: make(chan struct{}), stopPolls: make(chan struct{}), writesDone: make(chan struct{}), pollsDone: make(chan struct{}),
+	}
+	now := time.Now()
+	for range spec.Members {
+		c.sent = append(c.sent, []time.Time{now})
+		c.arrived = append(c.arrived, []time.Time{now})
+	}
 	go c.poll()
 	go c.write()
 	return c
 }
 
 // Stop stops the changes, waits up to a minute for the last ones to reach the store, and
-// reports. It also replays the store's history since the start for deleted keys.
+// reports. A Churn of Federation.StartChurn also replays the store's history since the start
+// for deleted keys.
 func (c *Churn) Stop() ChurnReport {
-	c.f.t.Helper()
+	c.t.Helper()
 	close(c.stopWrites)
 	<-c.writesDone
 	deadline := time.Now().Add(time.Minute)
@@ -130,7 +170,9 @@ func (c *Churn) Stop() ChurnReport {
 	close(c.stopPolls)
 	<-c.pollsDone
 	r := c.report()
-	r.Deleted, r.Lost = c.f.storeLosses(c.fromRev, c.ns, c.keys)
+	if c.losses != nil {
+		r.Deleted, r.Lost = c.losses()
+	}
 	return r
 }
 
@@ -145,16 +187,19 @@ func (c *Churn) write() {
 			return
 		case <-tick.C:
 		}
-		i := k % len(c.f.Members)
+		i := k % len(c.spec.Members)
 		// Noted as sent before it is: the store may show it before the update call returns.
 		c.mu.Lock()
 		n := len(c.sent[i])
 		c.sent[i] = append(c.sent[i], time.Now())
 		c.mu.Unlock()
-		if err := c.f.setSliceAddress(c.f.Members[i], c.ns, churnService, churnAddr(i, n)); err != nil {
+		ctx, cancel := context.WithTimeout(c.t.Context(), 10*time.Second)
+		err := c.spec.SetAddress(ctx, i, ChurnAddr(i, n))
+		cancel()
+		if err != nil {
 			c.mu.Lock()
 			c.sent[i] = c.sent[i][:n]
-			c.failures = append(c.failures, fmt.Sprintf("%s change %d: %v", c.f.Members[i].Name, n, err))
+			c.failures = append(c.failures, fmt.Sprintf("%s change %d: %v", c.spec.Members[i], n, err))
 			c.mu.Unlock()
 		}
 	}
@@ -179,15 +224,15 @@ func (c *Churn) poll() {
 		}
 		if st == nil {
 			var err error
-			cfg := c.f.StoreClientConfig()
+			cfg := c.spec.Store
 			cfg.DialTimeout = 250 * time.Millisecond
-			if st, err = store.Connect(c.f.t.Context(), cfg); err != nil {
+			if st, err = store.Connect(c.t.Context(), cfg); err != nil {
 				st = nil
 				continue
 			}
 		}
-		ctx, cancel := context.WithTimeout(c.f.t.Context(), 500*time.Millisecond)
-		l, err := st.List(ctx, store.ServiceEndpointsPrefix(c.ns, wellknown.DefaultSegmentDomain, churnService))
+		ctx, cancel := context.WithTimeout(c.t.Context(), 500*time.Millisecond)
+		l, err := st.List(ctx, store.ServiceEndpointsPrefix(c.spec.Namespace, wellknown.DefaultSegmentDomain, ChurnService))
 		cancel()
 		if err != nil {
 			_ = st.Close() // a new connection, without backoff, at the next tick
@@ -203,11 +248,11 @@ func (c *Churn) note(records []*store.EndpointsRecord, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range records {
-		i := slices.IndexFunc(c.f.Members, func(m *Member) bool { return m.Name == r.Cluster })
+		i := slices.Index(c.spec.Members, r.Cluster)
 		if i < 0 || len(r.Endpoints) != 1 {
 			continue
 		}
-		member, n, ok := churnChange(r.Endpoints[0].Address)
+		member, n, ok := ChurnChange(r.Endpoints[0].Address)
 		if !ok || member != i {
 			continue
 		}
@@ -253,18 +298,18 @@ func (c *Churn) report() ChurnReport {
 		r.Median = all[len(all)/2]
 	}
 	for _, f := range c.failures {
-		c.f.t.Logf("churn: %s", f)
+		c.t.Logf("churn: %s", f)
 	}
 	return r
 }
 
-// churnAddr is the address of member i's endpoint after change n: 10.(200+i).(n/256).(n%256).
-func churnAddr(i, n int) string {
+// ChurnAddr is the address of member i's endpoint after change n: 10.(200+i).(n/256).(n%256).
+func ChurnAddr(i, n int) string {
 	return netip.AddrFrom4([4]byte{10, byte(200 + i), byte(n >> 8), byte(n)}).String()
 }
 
-// churnChange decodes churnAddr.
-func churnChange(addr string) (member, n int, ok bool) {
+// ChurnChange decodes ChurnAddr.
+func ChurnChange(addr string) (member, n int, ok bool) {
 	a, err := netip.ParseAddr(addr)
 	if err != nil || !a.Is4() {
 		return 0, 0, false
@@ -319,14 +364,14 @@ func (f *Federation) setSliceAddress(m *Member, ns, svc, addr string) error {
 	return m.Client().Update(ctx, &cur)
 }
 
-// storeKeys lists the keys the store holds in namespace ns and for the clusters.
-func (f *Federation) storeKeys(st *store.Client, ns string) []string {
-	f.t.Helper()
+// StoreKeys lists the keys the store holds under the prefixes.
+func StoreKeys(t testing.TB, st *store.Client, prefixes ...string) []string {
+	t.Helper()
 	var keys []string
-	for _, prefix := range []string{store.NamespacePrefix(ns), store.ClustersPrefix} {
-		l, err := st.List(f.t.Context(), prefix)
+	for _, prefix := range prefixes {
+		l, err := st.List(t.Context(), prefix)
 		if err != nil {
-			f.t.Fatal(err)
+			t.Fatal(err)
 		}
 		for _, e := range l.Entries {
 			keys = append(keys, e.Key.String())
@@ -335,30 +380,33 @@ func (f *Federation) storeKeys(st *store.Client, ns string) []string {
 	return keys
 }
 
-// storeLosses replays the store's history after revision from for deleted keys (any record
-// under the store's root), and lists the keys of before that the store no longer holds.
-func (f *Federation) storeLosses(from int64, ns string, before []string) (deleted, lost []string) {
-	f.t.Helper()
-	st, err := f.ConnectStore()
+// StoreLosses replays the store's history under prefix watch after revision from for deleted
+// keys, and lists the keys of before that the store no longer holds under the prefixes.
+func StoreLosses(t testing.TB, cfg store.ClientConfig, watch string, from int64, before []string, prefixes ...string) (deleted, lost []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	st, err := store.Connect(ctx, cfg)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer func() { _ = st.Close() }()
-	ctx, cancel := context.WithTimeout(f.t.Context(), 30*time.Second)
-	defer cancel()
 	now, err := st.Revision(ctx)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
-	w, err := st.Watch(ctx, store.Root, from)
+	w, err := st.Watch(ctx, watch, from)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for w.Revision() < now {
 		select {
 		case b := <-w.Batches():
+			if b.Snapshot {
+				t.Fatalf("the store's history after revision %d was compacted: deletions cannot be checked", from)
+			}
 			for _, ev := range b.Events {
 				if ev.Type == store.EventDelete {
 					deleted = append(deleted, ev.Key.String())
@@ -366,10 +414,10 @@ func (f *Federation) storeLosses(from int64, ns string, before []string) (delete
 			}
 		case <-tick.C:
 		case <-ctx.Done():
-			f.t.Fatalf("replaying the store's history up to revision %d: %v", now, ctx.Err())
+			t.Fatalf("replaying the store's history up to revision %d: %v", now, ctx.Err())
 		}
 	}
-	after := f.storeKeys(st, ns)
+	after := StoreKeys(t, st, prefixes...)
 	for _, k := range before {
 		if !slices.Contains(after, k) {
 			lost = append(lost, k)
