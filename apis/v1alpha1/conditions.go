@@ -50,8 +50,9 @@ type GlobalServiceConditionReason string
 
 const (
 	// GlobalServiceConditionConflict is True when exports disagree. Reasons: NoConflict and the
-	// MCS reasons PortConflict, TypeConflict, TrafficDistributionConflict, and
-	// LoadPolicyConflict.
+	// MCS reasons PortConflict, TypeConflict, TrafficDistributionConflict,
+	// SessionAffinityConflict, SessionAffinityConfigConflict, InternalTrafficPolicyConflict,
+	// and LoadPolicyConflict.
 	GlobalServiceConditionConflict GlobalServiceConditionType = "Conflict"
 	// GlobalServiceConditionValid is False when a cluster's Service carries a value the hub
 	// cannot use. Reasons: Valid, InvalidScope, InvalidTrafficDistribution, InvalidTakeover,
@@ -84,6 +85,15 @@ const (
 	// (meshfed.io/overprovisioning-factor, meshfed.io/panic-threshold); the oldest export that
 	// sets one wins.
 	GlobalServiceReasonLoadPolicyConflict GlobalServiceConditionReason = "LoadPolicyConflict"
+	// GlobalServiceReasonSessionAffinityConflict: exports set different spec.sessionAffinity
+	// values; the oldest export's is on the ServiceImport.
+	GlobalServiceReasonSessionAffinityConflict GlobalServiceConditionReason = "SessionAffinityConflict"
+	// GlobalServiceReasonSessionAffinityConfigConflict: exports with ClientIP affinity set
+	// different timeouts; the ServiceImport has the timeout of the export whose affinity won.
+	GlobalServiceReasonSessionAffinityConfigConflict GlobalServiceConditionReason = "SessionAffinityConfigConflict"
+	// GlobalServiceReasonInternalTrafficPolicyConflict: exports set different
+	// spec.internalTrafficPolicy values; the oldest export's is on the ServiceImport.
+	GlobalServiceReasonInternalTrafficPolicyConflict GlobalServiceConditionReason = "InternalTrafficPolicyConflict"
 	// GlobalServiceReasonValid: every value read is usable.
 	GlobalServiceReasonValid GlobalServiceConditionReason = "Valid"
 	// GlobalServiceReasonInvalidScope: a Service or Namespace has an unknown scope value; that

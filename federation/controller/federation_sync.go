@@ -202,7 +202,7 @@ func carryOver(services []model.PublishedService, endpoints []*store.EndpointsRe
 		out = append(out, model.ClusterExport{
 			Cluster: cluster, Namespace: e.Namespace, Name: e.Name, Scope: e.Scope, Takeover: s.Takeover,
 			Type: s.Type, Ports: slices.Clone(s.Ports), Distribution: s.Distribution, Outlier: s.Outlier.Clone(), Load: s.Load.Clone(),
-			Endpoints: e.Endpoints,
+			Properties: s.Properties.Clone(), Endpoints: e.Endpoints,
 		})
 	}
 	return out

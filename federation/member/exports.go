@@ -136,6 +136,7 @@ func exportOf(site Site, svc *corev1.Service, d *derivation) (model.ClusterExpor
 		DistributionSet: res.Explicit,
 		Outlier:         outlier,
 		Load:            load,
+		Properties:      serviceProperties(svc),
 		Endpoints:       d.endpoints(key, siteNS),
 	}, true, problems
 }
@@ -158,6 +159,25 @@ func servicePorts(ps []corev1.ServicePort) []model.Port {
 		})
 	}
 	return out
+}
+
+// serviceProperties reads the Service fields an MCS ServiceImport repeats, as written.
+func serviceProperties(svc *corev1.Service) model.ServiceProperties {
+	p := model.ServiceProperties{
+		SessionAffinity:     string(svc.Spec.SessionAffinity),
+		TrafficDistribution: derefString(svc.Spec.TrafficDistribution),
+	}
+	if c := svc.Spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
+		t := *c.ClientIP.TimeoutSeconds
+		p.SessionAffinityTimeout = &t
+	}
+	if itp := svc.Spec.InternalTrafficPolicy; itp != nil {
+		p.InternalTrafficPolicy = string(*itp)
+	}
+	for _, f := range svc.Spec.IPFamilies {
+		p.IPFamilies = append(p.IPFamilies, string(f))
+	}
+	return p
 }
 
 func derefString(s *string) string {

@@ -2,6 +2,7 @@ package member
 
 import (
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,46 @@ func TestExportsLoadPolicy(t *testing.T) {
 			case tt.wantProblem != "" && (len(problems) != 1 || problems[0].Reason != meshfedv1.GlobalServiceReasonInvalidLoadPolicy ||
 				!strings.Contains(problems[0].Message, tt.wantProblem) || problems[0].Service.Name != "cart"):
 				t.Errorf("problems %+v, want one InvalidLoadPolicy on cart mentioning %q", problems, tt.wantProblem)
+			}
+		})
+	}
+}
+
+// TestServiceProperties: the fields an MCS ServiceImport repeats are read as the Service
+// writes them, an unset field left empty.
+func TestServiceProperties(t *testing.T) {
+	local := corev1.ServiceInternalTrafficPolicyLocal
+	tests := []struct {
+		name string
+		spec corev1.ServiceSpec
+		want model.ServiceProperties
+	}{
+		{name: "unset", want: model.ServiceProperties{}},
+		{
+			name: "every field",
+			spec: corev1.ServiceSpec{
+				SessionAffinity:       corev1.ServiceAffinityClientIP,
+				SessionAffinityConfig: &corev1.SessionAffinityConfig{ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: ptr(int32(10))}},
+				InternalTrafficPolicy: &local,
+				TrafficDistribution:   ptr("PreferSameZone"),
+				IPFamilies:            []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol},
+			},
+			want: model.ServiceProperties{
+				SessionAffinity: "ClientIP", SessionAffinityTimeout: ptr(int32(10)), InternalTrafficPolicy: "Local",
+				TrafficDistribution: "PreferSameZone", IPFamilies: []string{"IPv6", "IPv4"},
+			},
+		},
+		{
+			name: "affinity config without a timeout",
+			spec: corev1.ServiceSpec{SessionAffinity: corev1.ServiceAffinityNone, SessionAffinityConfig: &corev1.SessionAffinityConfig{}},
+			want: model.ServiceProperties{SessionAffinity: "None"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := serviceProperties(&corev1.Service{Spec: tt.spec})
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("serviceProperties = %+v, want %+v", got, tt.want)
 			}
 		})
 	}

@@ -31,8 +31,19 @@
 //     unless all agree on the L4 protocol or TCP on that number is taken by another merged
 //     port (then the oldest's L4 protocol stays); this is a PortConflict too. A port that
 //     would map a second port of the same cluster onto one merged port is not merged and is
-//     reported. A port exported by only some clusters is not a conflict (the union).
+//     reported. Port sets that differ without clashing (a port only some clusters export)
+//     give the union and one PortConflict naming every exporter, as MCS asks for whenever
+//     the ports are not identical in all the constituent Services.
 //   - Type: the oldest export's (empty means ClusterSetIP); disagreement is a TypeConflict.
+//   - ServiceImport properties (model.ServiceProperties): for each of session affinity,
+//     internal traffic policy, traffic distribution (spec.trafficDistribution as written) and
+//     IP families, the oldest export that sets it wins; an export that leaves it unset (an old
+//     store record) neither wins nor conflicts. The affinity timeout comes with the winning
+//     affinity. Different affinities are a SessionAffinityConflict, different timeouts among
+//     ClientIP exports a SessionAffinityConfigConflict, different internal traffic policies an
+//     InternalTrafficPolicyConflict. The traffic distribution and IP families raise no
+//     conflict of their own (the next item covers distributions; a ClusterSetIP import's
+//     families are those of its derived Service).
 //   - Traffic distribution: only exports with DistributionSet take part; none, or all equal,
 //     give theirs (none: model.DefaultBackendMode); any disagreement gives the default and a
 //     TrafficDistributionConflict (DESIGN §3.3: the default, not the oldest).

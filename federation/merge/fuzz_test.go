@@ -66,6 +66,13 @@ func genExport(g *gen) model.ClusterExport {
 			e.Distribution.FailoverPriority = pick(g, []string{"k"}, []string{"k", "j"}, nil)
 		}
 	}
+	e.Properties = model.ServiceProperties{
+		SessionAffinity: pick(g, "", "None", "ClientIP"), InternalTrafficPolicy: pick(g, "", "Cluster", "Local"),
+		TrafficDistribution: pick(g, "", "PreferClose"), IPFamilies: pick(g, nil, []string{"IPv4"}, []string{"IPv6", "IPv4"}),
+	}
+	if e.Properties.SessionAffinity == "ClientIP" {
+		e.Properties.SessionAffinityTimeout = pick(g, nil, new(int32(10)), new(int32(20)))
+	}
 	for range g.next(3) {
 		ep := endpoint(pick(g, "10.0.0.1", "10.0.0.2", "10.0.0.3"), pick(g, true, false), pick(g, "http", "grpc", "", "other"))
 		ep.Locality.Cluster = pick(g, "", e.Cluster, "a")

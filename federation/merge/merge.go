@@ -51,6 +51,9 @@ func mergeService(k Key, sorted []source, idx *index, memo *Memo) (Service, []In
 	svc.Outlier = oldestOutlier(aged)
 	svc.Load, loadConflict = mergeLoad(aged)
 	svc.Conflicts = appendConflicts(svc.Conflicts, typeConflict, distConflict, loadConflict)
+	var propConflicts []*model.Conflict
+	svc.Properties, propConflicts = mergeProperties(aged)
+	svc.Conflicts = appendConflicts(svc.Conflicts, propConflicts...)
 	slices.SortFunc(svc.Conflicts, compareConflicts)
 	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted))}
 	svc.Exporters = make([]model.Exporter, len(sorted))

@@ -2,6 +2,7 @@ package merge
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"github.com/meshfed/meshfed/federation/model"
@@ -68,12 +69,46 @@ func mergePorts(aged []source) ([]model.Port, [][]namePair, []model.Conflict) {
 			conflicts = append(conflicts, c)
 		}
 	}
+	if c, ok := portSetConflict(pm.slots, aged); ok {
+		conflicts = append(conflicts, c)
+	}
 	ports := make([]model.Port, 0, len(pm.slots))
 	for _, slot := range pm.slots {
 		ports = append(ports, slot.port)
 	}
 	slices.SortFunc(ports, comparePorts)
 	return ports, names, conflicts
+}
+
+// portSetConflict reports exports whose port sets differ: the service exposes the union, and
+// MCS asks for a PortConflict on every exporter whenever the ports are not identical in all
+// the constituent Services (KEP 1645, "Service Port"). Slots are in declaration order, oldest
+// export first; the message lists each port not every exporter declares, with its declarers.
+func portSetConflict(slots []*portSlot, aged []source) (model.Conflict, bool) {
+	g := valueGroups{}
+	all := make([]string, len(aged))
+	for i, s := range aged {
+		all[i] = s.cluster()
+	}
+	for _, slot := range slots {
+		var by []string
+		for _, d := range slot.decls {
+			if d.merged {
+				by = append(by, d.cluster)
+			}
+		}
+		if len(by) < len(aged) {
+			g[portString(slot.port)] = by
+		}
+	}
+	if len(g) == 0 {
+		return model.Conflict{}, false
+	}
+	return model.Conflict{
+		Reason:   model.ReasonPortConflict,
+		Message:  fmt.Sprintf("port sets differ, so the service exposes their union; declared only by some exporters: %s", g),
+		Clusters: valueGroups{"": all}.clusters(),
+	}, true
 }
 
 // normalizePort fills the Kubernetes default protocol.

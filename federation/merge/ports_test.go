@@ -22,7 +22,7 @@ func app(p model.Port, appProtocol string) model.Port {
 
 // TestPorts covers the union and the port conflict rules: identity by name then by
 // (protocol, number), oldest wins (ties by cluster name), protocol conflicts fall back to
-// plain TCP.
+// plain TCP, port sets that differ are a conflict of their own.
 func TestPorts(t *testing.T) {
 	tests := []struct {
 		name string
@@ -30,16 +30,22 @@ func TestPorts(t *testing.T) {
 		a, b         []model.Port
 		ageA, ageB   int
 		want         []model.Port
-		wantConflict []string // substrings of the single PortConflict message; nil: none
+		wantConflict []string // substrings of the single PortConflict message on one port; nil: none
+		wantSet      []string // substrings of the PortConflict for port sets that differ; nil: none
 	}{
 		{name: "same ports", a: []model.Port{tcp("http", 80)}, b: []model.Port{tcp("http", 80)},
 			want: []model.Port{tcp("http", 80)}},
 		{name: "empty protocol is TCP", a: []model.Port{{Name: "http", Port: 80}}, b: []model.Port{tcp("http", 80)},
 			want: []model.Port{tcp("http", 80)}},
 		{name: "union, sorted by number", a: []model.Port{tcp("metrics", 9090)}, b: []model.Port{tcp("http", 80)},
-			want: []model.Port{tcp("http", 80), tcp("metrics", 9090)}},
+			want:    []model.Port{tcp("http", 80), tcp("metrics", 9090)},
+			wantSet: []string{"exposes their union", `"http" 80/TCP in e2; "metrics" 9090/TCP in e1`}},
+		{name: "one cluster adds an SCTP port: union and a conflict", a: []model.Port{tcp("tcp", 42), udp("udp", 42)},
+			b:       []model.Port{tcp("tcp", 42), {Name: "stcp", Port: 142, Protocol: "SCTP"}},
+			want:    []model.Port{tcp("tcp", 42), udp("udp", 42), {Name: "stcp", Port: 142, Protocol: "SCTP"}},
+			wantSet: []string{`"stcp" 142/SCTP in e2; "udp" 42/UDP in e1`}},
 		{name: "same number, different L4 protocol and names: two ports", a: []model.Port{udp("dns", 53)}, b: []model.Port{tcp("dns-tcp", 53)},
-			want: []model.Port{tcp("dns-tcp", 53), udp("dns", 53)}},
+			want: []model.Port{tcp("dns-tcp", 53), udp("dns", 53)}, wantSet: []string{`"dns" 53/UDP in e1; "dns-tcp" 53/TCP in e2`}},
 		{name: "same name, other number: oldest wins", a: []model.Port{tcp("http", 80)}, b: []model.Port{tcp("http", 8080)}, ageA: 5, ageB: 1,
 			want:         []model.Port{tcp("http", 8080)},
 			wantConflict: []string{`oldest export declaring it (e2)`, `"http" 80/TCP in e1`, `"http" 8080/TCP in e2`}},
@@ -56,7 +62,7 @@ func TestPorts(t *testing.T) {
 		{name: "L4 protocol conflict: TCP", a: []model.Port{app(udp("dns", 53), "dns")}, b: []model.Port{tcp("dns", 53)},
 			want: []model.Port{tcp("dns", 53)}, wantConflict: []string{`"dns" 53/UDP appProtocol=dns in e1`, `"dns" 53/TCP in e2`, "plain TCP"}},
 		{name: "L4 protocol conflict, TCP taken: oldest protocol stays", a: []model.Port{udp("dns", 53), tcp("dns-tcp", 53)}, b: []model.Port{tcp("dns", 53)},
-			want: []model.Port{tcp("dns-tcp", 53), udp("dns", 53)}, wantConflict: []string{"plain UDP"}},
+			want: []model.Port{tcp("dns-tcp", 53), udp("dns", 53)}, wantConflict: []string{"plain UDP"}, wantSet: []string{`"dns-tcp" 53/TCP in e1`}},
 		{name: "second port of one cluster onto one merged port: not merged", a: []model.Port{tcp("a", 80)}, b: []model.Port{tcp("a", 81), tcp("b", 80)},
 			want: []model.Port{tcp("a", 80)}, wantConflict: []string{`"b" 80/TCP (not merged`}},
 	}
@@ -74,7 +80,10 @@ func TestPorts(t *testing.T) {
 			if len(svc.Conflicts) != len(conflicts) {
 				t.Errorf("unexpected non-port conflicts: %v", svc.Conflicts)
 			}
+			sets := slices.DeleteFunc(slices.Clone(conflicts), func(c model.Conflict) bool { return !strings.HasPrefix(c.Message, "port sets differ") })
+			conflicts = slices.DeleteFunc(conflicts, func(c model.Conflict) bool { return strings.HasPrefix(c.Message, "port sets differ") })
 			checkPortConflict(t, conflicts, tt.wantConflict)
+			checkPortConflict(t, sets, tt.wantSet)
 		})
 	}
 }

@@ -56,8 +56,10 @@ type ClusterExport struct {
 	Outlier *OutlierPolicy
 	// Load is the cluster's load policy (overprovisioning factor, panic threshold), nil when
 	// it sets none.
-	Load      *LoadPolicy
-	Endpoints []Endpoint
+	Load *LoadPolicy
+	// Properties are the Service's fields that an MCS ServiceImport repeats.
+	Properties ServiceProperties
+	Endpoints  []Endpoint
 }
 
 // ConflictReason is an MCS conflict reason.
@@ -70,6 +72,14 @@ const (
 	ReasonTrafficDistributionConflict ConflictReason = "TrafficDistributionConflict"
 	// ReasonLoadPolicyConflict: exports set different load policies; the oldest wins.
 	ReasonLoadPolicyConflict ConflictReason = "LoadPolicyConflict"
+	// ReasonSessionAffinityConflict: exports set different spec.sessionAffinity values.
+	ReasonSessionAffinityConflict ConflictReason = "SessionAffinityConflict"
+	// ReasonSessionAffinityConfigConflict: exports with ClientIP affinity set different
+	// timeouts.
+	ReasonSessionAffinityConfigConflict ConflictReason = "SessionAffinityConfigConflict"
+	// ReasonInternalTrafficPolicyConflict: exports set different spec.internalTrafficPolicy
+	// values.
+	ReasonInternalTrafficPolicyConflict ConflictReason = "InternalTrafficPolicyConflict"
 )
 
 // Conflict is a disagreement between exports, resolved by a documented rule and reported.
@@ -110,8 +120,10 @@ type GlobalService struct {
 	// Outlier is the outlier-detection policy of the oldest export that sets one.
 	Outlier *OutlierPolicy
 	// Load is the load policy of the oldest export that sets one, nil for the defaults.
-	Load      *LoadPolicy
-	Exporters []Exporter
-	Imports   []Import
-	Conflicts []Conflict
+	Load *LoadPolicy
+	// Properties are the ServiceImport fields merged from the exports (see ServiceProperties).
+	Properties ServiceProperties
+	Exporters  []Exporter
+	Imports    []Import
+	Conflicts  []Conflict
 }

@@ -104,11 +104,24 @@ func TestEncodeRejectsInvalidRecords(t *testing.T) {
 	badFactor.LoadPolicy = &StoredLoadPolicy{OverprovisioningFactor: &zero}
 	badThreshold := serviceRecord("shop", "cart")
 	badThreshold.LoadPolicy = &StoredLoadPolicy{PanicThreshold: &over}
+	withProps := func(p StoredProperties) *ServiceRecord {
+		r := serviceRecord("shop", "cart")
+		r.Properties = &p
+		return r
+	}
 	tests := []struct {
 		name string
 		rec  Record
 	}{
 		{"key", &ClusterRecord{Name: "East"}},
+		{"session affinity", withProps(StoredProperties{SessionAffinity: "Cookie"})},
+		{"session affinity timeout 0", withProps(StoredProperties{SessionAffinity: "ClientIP", SessionAffinityTimeoutSeconds: new(int32(0))})},
+		{"session affinity timeout above a day", withProps(StoredProperties{SessionAffinityTimeoutSeconds: new(int32(86401))})},
+		{"internal traffic policy", withProps(StoredProperties{InternalTrafficPolicy: "Node"})},
+		{"traffic distribution with a space", withProps(StoredProperties{TrafficDistribution: "Prefer Close"})},
+		{"IP family", withProps(StoredProperties{IPFamilies: []string{"IPv5"}})},
+		{"IP family twice", withProps(StoredProperties{IPFamilies: []string{"IPv4", "IPv4"}})},
+		{"three IP families", withProps(StoredProperties{IPFamilies: []string{"IPv4", "IPv6", "IPv4"}})},
 		{"waypoint port", badPort},
 		{"service type", badType},
 		{"waypoint address", badWaypoint},
@@ -153,6 +166,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(g.key.String(), bytes.TrimSuffix(b, []byte("\n")))
 	}
+	props, err := os.ReadFile(filepath.Join("testdata", "v1", "service-properties.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ServiceKey("shop", "mesh.internal", "sticky").String(), bytes.TrimSuffix(props, []byte("\n")))
 	f.Add("/meshfed/v1/clusters/east", []byte(`{"v":1,"name":"east"}`))
 	f.Add("/meshfed/v1/clusters/east", []byte(`{"v":2}`))
 	f.Fuzz(func(t *testing.T, key string, value []byte) {

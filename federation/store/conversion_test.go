@@ -68,6 +68,46 @@ func FuzzLoadPolicyRecord(f *testing.F) {
 	})
 }
 
+// FuzzPropertiesRecord: every set of ServiceImport properties the store accepts survives it,
+// model → record → value → record → model, unchanged; none set leaves the record without them
+// (so older records keep their bytes).
+func FuzzPropertiesRecord(f *testing.F) {
+	f.Add("", int32(0), "", "", "", "")
+	f.Add("ClientIP", int32(10), "Cluster", "PreferClose", "IPv4", "IPv6")
+	f.Add("None", int32(0), "Local", "PreferSameNode", "IPv6", "")
+	f.Fuzz(func(t *testing.T, affinity string, timeout int32, policy, distribution, fam1, fam2 string) {
+		want := model.ServiceProperties{SessionAffinity: affinity, InternalTrafficPolicy: policy, TrafficDistribution: distribution}
+		if timeout != 0 {
+			want.SessionAffinityTimeout = &timeout
+		}
+		for _, f := range []string{fam1, fam2} {
+			if f != "" {
+				want.IPFamilies = append(want.IPFamilies, f)
+			}
+		}
+		svc := serviceRecord("shop", "cart").Model()
+		svc.Properties = want
+		rec := NewServiceRecord(&svc)
+		key, val, err := Encode(rec)
+		if err != nil {
+			if rec.Validate() == nil {
+				t.Fatalf("Encode failed on a valid record: %v", err)
+			}
+			return
+		}
+		if (rec.Properties == nil) != (want.SessionAffinity == "" && want.SessionAffinityTimeout == nil && policy == "" && distribution == "" && want.IPFamilies == nil) {
+			t.Fatalf("properties %+v stored as %+v", want, rec.Properties)
+		}
+		r, err := Decode(key, val)
+		if err != nil {
+			t.Fatalf("Decode(%s): %v", val, err)
+		}
+		if back := r.(*ServiceRecord).Model(); !reflect.DeepEqual(back.Properties, want) {
+			t.Fatalf("%+v stored as %s reads back as %+v", want, val, back.Properties)
+		}
+	})
+}
+
 // TestConversionKeepsNil: the conversions keep nil slices nil and empty ones empty, since the
 // two encode differently (null or [] where a field has no omitempty).
 func TestConversionKeepsNil(t *testing.T) {

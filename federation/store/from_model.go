@@ -25,7 +25,7 @@ func NewServiceRecord(s *model.PublishedService) *ServiceRecord {
 		Namespace: s.Namespace, Name: s.Name, Domain: s.Domain, Hostname: s.Hostname,
 		Scope: string(s.Scope), Takeover: s.Takeover, Type: string(s.Type), Ports: ports,
 		Distribution: storedDistribution(s.Distribution), Outlier: storedOutlier(s.Outlier),
-		LoadPolicy: storedLoadPolicy(s.Load),
+		LoadPolicy: storedLoadPolicy(s.Load), Properties: storedProperties(&s.Properties),
 		Exporters: convert(s.Exporters, func(e *model.Exporter) StoredExporter {
 			return StoredExporter{Cluster: e.Cluster, Scope: string(e.Scope)}
 		}),
@@ -74,6 +74,22 @@ func storedLoadPolicy(p *model.LoadPolicy) *StoredLoadPolicy {
 		return nil
 	}
 	return &StoredLoadPolicy{OverprovisioningFactor: clonePtr(p.OverprovisioningFactor), PanicThreshold: clonePtr(p.PanicThreshold)}
+}
+
+// storedProperties is nil when no property is set, so that a record without them keeps its
+// bytes.
+func storedProperties(p *model.ServiceProperties) *StoredProperties {
+	if p.SessionAffinity == "" && p.SessionAffinityTimeout == nil && p.InternalTrafficPolicy == "" && p.TrafficDistribution == "" && len(p.IPFamilies) == 0 {
+		return nil
+	}
+	out := &StoredProperties{
+		SessionAffinity: p.SessionAffinity, SessionAffinityTimeoutSeconds: clonePtr(p.SessionAffinityTimeout),
+		InternalTrafficPolicy: p.InternalTrafficPolicy, TrafficDistribution: p.TrafficDistribution,
+	}
+	if len(p.IPFamilies) > 0 {
+		out.IPFamilies = p.IPFamilies
+	}
+	return out
 }
 
 // storedEndpoints converts endpoints with two allocations however many there are: the

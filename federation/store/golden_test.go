@@ -25,8 +25,9 @@ type golden struct {
 // goldenV1 are the schema version 1 values. Their bytes were written by the store code of
 // December 2026 (before the store had its own record types) and must never be regenerated:
 // a hub upgrade reads exactly these bytes. Optional fields added within version 1 get a value
-// of their own (service-loadpolicy.json, written when ServiceRecord.LoadPolicy was added), so
-// that the older files keep pinning how a record without them reads.
+// of their own (service-loadpolicy.json, written when ServiceRecord.LoadPolicy was added, and
+// service-properties.json, when ServiceRecord.Properties was), so that the older files keep
+// pinning how a record without them reads.
 func goldenV1() []golden {
 	u := func(n uint32) *uint32 { return &n }
 	d := func(v time.Duration) *time.Duration { return &v }
@@ -65,6 +66,20 @@ func goldenV1() []golden {
 				Imports:      []model.Import{{Cluster: "east-1", From: []string{"east-1"}}},
 			},
 			WaypointPorts: []int32{20001},
+		}},
+		{"service-properties.json", ServiceKey("shop", "mesh.internal", "sticky"), &model.PublishedService{
+			GlobalService: model.GlobalService{
+				Namespace: "shop", Name: "sticky", Domain: "mesh.internal", Hostname: "sticky.shop.mesh.internal",
+				Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+				Ports:        []model.Port{{Name: "tcp", Port: 42, Protocol: "TCP"}},
+				Distribution: model.Distribution{Mode: model.ModePreferClose},
+				Properties: model.ServiceProperties{
+					SessionAffinity: "ClientIP", SessionAffinityTimeout: new(int32(10)), InternalTrafficPolicy: "Cluster",
+					TrafficDistribution: "PreferClose", IPFamilies: []string{"IPv6", "IPv4"},
+				},
+				Imports: []model.Import{{Cluster: "east-1", From: []string{"east-1"}}},
+			},
+			WaypointPorts: []int32{20002},
 		}},
 		{"service-minimal.json", ServiceKey("shop", "mesh.internal", "db"), &model.PublishedService{
 			GlobalService: model.GlobalService{

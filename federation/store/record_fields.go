@@ -52,6 +52,22 @@ type StoredLoadPolicy struct {
 	PanicThreshold *uint32 `json:"panicThreshold,omitempty"`
 }
 
+// StoredProperties are the Service fields a ServiceImport repeats (model.ServiceProperties),
+// as the exported Service writes them. An absent field is unset.
+type StoredProperties struct {
+	// SessionAffinity is spec.sessionAffinity: None or ClientIP.
+	SessionAffinity string `json:"sessionAffinity,omitempty"`
+	// SessionAffinityTimeoutSeconds is spec.sessionAffinityConfig.clientIP.timeoutSeconds
+	// (1–86400).
+	SessionAffinityTimeoutSeconds *int32 `json:"sessionAffinityTimeoutSeconds,omitempty"`
+	// InternalTrafficPolicy is spec.internalTrafficPolicy: Cluster or Local.
+	InternalTrafficPolicy string `json:"internalTrafficPolicy,omitempty"`
+	// TrafficDistribution is spec.trafficDistribution as written, for example PreferClose.
+	TrafficDistribution string `json:"trafficDistribution,omitempty"`
+	// IPFamilies is spec.ipFamilies in order: one or two distinct of IPv4 and IPv6.
+	IPFamilies []string `json:"ipFamilies,omitempty"`
+}
+
 // StoredDuration is a duration stored as Go formats it ("1m30s").
 type StoredDuration time.Duration
 

@@ -65,6 +65,12 @@ type ServiceRecord struct {
 	// service keeps the waypoints' defaults (added within schema version 1: a record without it
 	// reads as the defaults).
 	LoadPolicy *StoredLoadPolicy `json:"loadPolicy,omitempty"`
+	// Properties are the exported Service's fields that the MCS ServiceImport repeats
+	// (session affinity, internal traffic policy, traffic distribution, IP families), merged
+	// across exporters; absent when no exporter sets any (added within schema version 1: a
+	// record without it reads as none set). Recorded for the ServiceImport only: waypoints do
+	// not act on them.
+	Properties *StoredProperties `json:"properties,omitempty"`
 	// Exporters are the clusters that export the service, sorted by cluster; absent when none.
 	Exporters []StoredExporter `json:"exporters,omitempty"`
 	// Imports are the clusters where the service is visible, sorted by cluster, each with the

@@ -31,6 +31,7 @@ func (r *ServiceRecord) Model() model.PublishedService {
 			Distribution: model.Distribution{Mode: model.Mode(r.Distribution.Mode), FailoverPriority: r.Distribution.FailoverPriority},
 			Outlier:      modelOutlier(r.Outlier),
 			Load:         modelLoadPolicy(r.LoadPolicy),
+			Properties:   modelProperties(r.Properties),
 			Exporters: convert(r.Exporters, func(e *StoredExporter) model.Exporter {
 				return model.Exporter{Cluster: e.Cluster, Scope: model.Scope(e.Scope), Endpoints: e.Endpoints, Ready: e.Ready}
 			}),
@@ -78,6 +79,17 @@ func modelLoadPolicy(p *StoredLoadPolicy) *model.LoadPolicy {
 		return nil
 	}
 	return &model.LoadPolicy{OverprovisioningFactor: clonePtr(p.OverprovisioningFactor), PanicThreshold: clonePtr(p.PanicThreshold)}
+}
+
+// modelProperties reads absent properties as none set.
+func modelProperties(p *StoredProperties) model.ServiceProperties {
+	if p == nil {
+		return model.ServiceProperties{}
+	}
+	return model.ServiceProperties{
+		SessionAffinity: p.SessionAffinity, SessionAffinityTimeout: clonePtr(p.SessionAffinityTimeoutSeconds),
+		InternalTrafficPolicy: p.InternalTrafficPolicy, TrafficDistribution: p.TrafficDistribution, IPFamilies: p.IPFamilies,
+	}
 }
 
 // modelEndpoints converts endpoints with two allocations, as storedEndpoints does.

@@ -33,7 +33,55 @@ func (r *ServiceRecord) Validate() error {
 			return invalid(r, fmt.Sprintf("port %q out of range", p.Name))
 		}
 	}
-	return validLoadPolicy(r, r.LoadPolicy)
+	if err := validLoadPolicy(r, r.LoadPolicy); err != nil {
+		return err
+	}
+	return validProperties(r, r.Properties)
+}
+
+// maxTrafficDistribution bounds spec.trafficDistribution, a Kubernetes qualified name.
+const maxTrafficDistribution = 316
+
+// validProperties checks the values Kubernetes allows for the fields of a Service that a
+// ServiceImport repeats, so that a record read back cannot make the hub write a ServiceImport
+// the member's API server rejects.
+func validProperties(r Record, p *StoredProperties) error {
+	if p == nil {
+		return nil
+	}
+	switch {
+	case p.SessionAffinity != "" && p.SessionAffinity != "None" && p.SessionAffinity != "ClientIP":
+		return invalid(r, fmt.Sprintf("unknown session affinity %q", p.SessionAffinity))
+	case p.SessionAffinityTimeoutSeconds != nil && (*p.SessionAffinityTimeoutSeconds < 1 || *p.SessionAffinityTimeoutSeconds > 86400):
+		return invalid(r, fmt.Sprintf("session affinity timeout %d is outside 1–86400", *p.SessionAffinityTimeoutSeconds))
+	case p.InternalTrafficPolicy != "" && p.InternalTrafficPolicy != "Cluster" && p.InternalTrafficPolicy != "Local":
+		return invalid(r, fmt.Sprintf("unknown internal traffic policy %q", p.InternalTrafficPolicy))
+	case !validDistributionName(p.TrafficDistribution):
+		return invalid(r, fmt.Sprintf("traffic distribution %q is not a qualified name", p.TrafficDistribution))
+	case len(p.IPFamilies) > 2 || (len(p.IPFamilies) == 2 && p.IPFamilies[0] == p.IPFamilies[1]):
+		return invalid(r, fmt.Sprintf("IP families %v are not one or two distinct families", p.IPFamilies))
+	}
+	for _, f := range p.IPFamilies {
+		if f != "IPv4" && f != "IPv6" {
+			return invalid(r, fmt.Sprintf("unknown IP family %q", f))
+		}
+	}
+	return nil
+}
+
+// validDistributionName accepts an empty value or letters, digits and - _ . / up to
+// maxTrafficDistribution bytes.
+func validDistributionName(s string) bool {
+	if len(s) > maxTrafficDistribution {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '/'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // validLoadPolicy checks the ranges the annotations' parsers enforce: an overprovisioning

@@ -83,7 +83,7 @@ func (w *memberWriter) applyImport(ctx context.Context, api importAPI, cur, desi
 		}
 		maps.Copy(next.Labels, desired.Labels)
 		next.Annotations = setAnnotations(next.Annotations, desired.Annotations)
-		next.Spec.Type, next.Spec.Ports, next.Spec.IPs, next.Spec.IPFamilies = desired.Spec.Type, desired.Spec.Ports, desired.Spec.IPs, desired.Spec.IPFamilies
+		next.Spec = desired.Spec
 		if err := api.write(ctx, next, false); err != nil {
 			return false, w.lagged(err, "update", "ServiceImport", next)
 		}

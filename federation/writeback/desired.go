@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
@@ -63,7 +64,9 @@ func desiredDerivedService(g *model.GlobalService, ports PortLookup) *corev1.Ser
 
 // desiredServiceImport builds the MCS ServiceImport of g in member cluster, named like the
 // service. A ClusterSetIP import carries the derived Service's ClusterIPs and IP families once
-// it has them; a Headless import carries none. It carries annotations, the hub's (see
+// it has them (its IPs and families must pair up); a Headless import carries no IPs and the
+// exported Service's IP families. Both carry the merged session affinity, internal traffic
+// policy and traffic distribution (see setProperties). It carries annotations, the hub's (see
 // importAnnotations) for the member's DNS server. Its status lists the exporting clusters whose
 // endpoints the member may address.
 func desiredServiceImport(g *model.GlobalService, cluster string, derived *corev1.Service, annotations map[string]string) *mcsv1beta1.ServiceImport {
@@ -71,8 +74,12 @@ func desiredServiceImport(g *model.GlobalService, cluster string, derived *corev
 		ObjectMeta: metav1.ObjectMeta{Name: g.Name, Namespace: g.Namespace, Labels: writeBackLabels(g.Name), Annotations: annotations},
 		Spec:       mcsv1beta1.ServiceImportSpec{Type: mcsv1beta1.ClusterSetIP, Ports: []mcsv1beta1.ServicePort{}},
 	}
+	setProperties(&si.Spec, &g.Properties)
 	if g.Type == model.ServiceTypeHeadless {
 		si.Spec.Type = mcsv1beta1.Headless
+		for _, f := range g.Properties.IPFamilies {
+			si.Spec.IPFamilies = append(si.Spec.IPFamilies, corev1.IPFamily(f))
+		}
 	} else if derived != nil && len(derived.Spec.ClusterIPs) > 0 && derived.Spec.ClusterIP != corev1.ClusterIPNone {
 		si.Spec.IPs = slices.Clone(derived.Spec.ClusterIPs)
 		si.Spec.IPFamilies = slices.Clone(derived.Spec.IPFamilies)
@@ -84,6 +91,31 @@ func desiredServiceImport(g *model.GlobalService, cluster string, derived *corev
 		si.Status.Clusters = append(si.Status.Clusters, mcsv1beta1.ClusterStatus{Cluster: c})
 	}
 	return si
+}
+
+// setProperties copies the merged Service fields a ServiceImport repeats. An unset field stays
+// unset; the affinity config is there only with a timeout, as the API server defaults it.
+func setProperties(spec *mcsv1beta1.ServiceImportSpec, p *model.ServiceProperties) {
+	spec.SessionAffinity = corev1.ServiceAffinity(p.SessionAffinity)
+	if p.SessionAffinityTimeout != nil {
+		t := *p.SessionAffinityTimeout
+		spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: &t}}
+	}
+	if p.InternalTrafficPolicy != "" {
+		itp := corev1.ServiceInternalTrafficPolicy(p.InternalTrafficPolicy)
+		spec.InternalTrafficPolicy = &itp
+	}
+	if p.TrafficDistribution != "" {
+		td := p.TrafficDistribution
+		spec.TrafficDistribution = &td
+	}
+}
+
+// propertiesEqual reports whether two import specs carry the same session affinity, internal
+// traffic policy and traffic distribution.
+func propertiesEqual(a, b *mcsv1beta1.ServiceImportSpec) bool {
+	return a.SessionAffinity == b.SessionAffinity && equality.Semantic.DeepEqual(a.SessionAffinityConfig, b.SessionAffinityConfig) &&
+		equality.Semantic.DeepEqual(a.InternalTrafficPolicy, b.InternalTrafficPolicy) && derefString(a.TrafficDistribution) == derefString(b.TrafficDistribution)
 }
 
 // derivedSpecEqual reports whether cur already has what desired asks for: the hub's labels,
@@ -100,10 +132,10 @@ func derivedSpecEqual(cur, desired *corev1.Service) bool {
 }
 
 // importSpecEqual reports whether cur already has the labels, the hub's annotations, type,
-// ports, IPs and IP families of desired.
+// ports, IPs, IP families and properties of desired.
 func importSpecEqual(cur, desired *mcsv1beta1.ServiceImport) bool {
 	if !hasLabels(cur.Labels, desired.Labels) || !annotationsHold(cur.Annotations, desired.Annotations) || cur.Spec.Type != desired.Spec.Type || !slices.Equal(cur.Spec.IPs, desired.Spec.IPs) ||
-		!slices.Equal(cur.Spec.IPFamilies, desired.Spec.IPFamilies) {
+		!slices.Equal(cur.Spec.IPFamilies, desired.Spec.IPFamilies) || !propertiesEqual(&cur.Spec, &desired.Spec) {
 		return false
 	}
 	return slices.EqualFunc(cur.Spec.Ports, desired.Spec.Ports, func(a, b mcsv1beta1.ServicePort) bool {

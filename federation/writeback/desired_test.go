@@ -92,31 +92,79 @@ func TestDesiredServiceImport(t *testing.T) {
 		{Name: "raw", Protocol: corev1.ProtocolTCP, Port: 9000},
 	}
 	tests := []struct {
-		name     string
-		typ      model.ServiceType
-		ip       string
-		wantType mcsv1beta1.ServiceImportType
-		wantIPs  []string
+		name         string
+		typ          model.ServiceType
+		ip           string
+		families     []string // the exported Service's IP families
+		wantType     mcsv1beta1.ServiceImportType
+		wantIPs      []string
+		wantFamilies []corev1.IPFamily // nil: those of wantIPs
 	}{
 		{name: "clusterset ip", typ: model.ServiceTypeClusterSetIP, ip: "10.96.0.12", wantType: mcsv1beta1.ClusterSetIP, wantIPs: []string{"10.96.0.12"}},
 		{name: "dual stack", typ: model.ServiceTypeClusterSetIP, ip: "10.96.0.12,fd00::12", wantType: mcsv1beta1.ClusterSetIP, wantIPs: []string{"10.96.0.12", "fd00::12"}},
 		{name: "ip not assigned yet", typ: model.ServiceTypeClusterSetIP, wantType: mcsv1beta1.ClusterSetIP},
 		{name: "headless carries no ip", typ: model.ServiceTypeHeadless, ip: "10.96.0.12", wantType: mcsv1beta1.Headless},
+		{name: "headless carries the exported families", typ: model.ServiceTypeHeadless, families: []string{"IPv6", "IPv4"}, wantType: mcsv1beta1.Headless,
+			wantFamilies: []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol}},
+		{name: "clusterset ip families are the derived Service's", typ: model.ServiceTypeClusterSetIP, ip: "10.96.0.12", families: []string{"IPv6"},
+			wantType: mcsv1beta1.ClusterSetIP, wantIPs: []string{"10.96.0.12"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := testGlobal()
-			g.Type = tt.typ
+			g.Type, g.Properties.IPFamilies = tt.typ, tt.families
 			g.Imports = []model.Import{{Cluster: "east-1", From: []string{"east-1", "west-1"}}, {Cluster: "west-1", From: []string{"west-1"}}}
 			got := desiredServiceImport(g, "east-1", derivedWithIPs(tt.ip), nil)
+			if tt.wantFamilies == nil {
+				tt.wantFamilies = families(tt.wantIPs)
+			}
 			want := &mcsv1beta1.ServiceImport{
 				ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Labels: writeBackLabels("web")},
-				Spec:       mcsv1beta1.ServiceImportSpec{Type: tt.wantType, IPs: tt.wantIPs, IPFamilies: families(tt.wantIPs), Ports: ports},
+				Spec:       mcsv1beta1.ServiceImportSpec{Type: tt.wantType, IPs: tt.wantIPs, IPFamilies: tt.wantFamilies, Ports: ports},
 				Status:     mcsv1beta1.ServiceImportStatus{Clusters: []mcsv1beta1.ClusterStatus{{Cluster: "east-1"}, {Cluster: "west-1"}}},
 			}
 			if !equality.Semantic.DeepEqual(got, want) {
 				t.Errorf("got  %+v\nwant %+v", got, want)
 			}
+		})
+	}
+}
+
+// TestDesiredServiceImportProperties: the merged session affinity, internal traffic policy and
+// traffic distribution are written as the exported Service has them, on ClusterSetIP and
+// Headless imports alike; unset stays unset.
+func TestDesiredServiceImportProperties(t *testing.T) {
+	ten, local, preferClose := int32(10), corev1.ServiceInternalTrafficPolicyLocal, "PreferClose"
+	tests := []struct {
+		name  string
+		typ   model.ServiceType
+		props model.ServiceProperties
+		want  mcsv1beta1.ServiceImportSpec
+	}{
+		{name: "unset", typ: model.ServiceTypeClusterSetIP},
+		{name: "every field", typ: model.ServiceTypeClusterSetIP,
+			props: model.ServiceProperties{SessionAffinity: "ClientIP", SessionAffinityTimeout: &ten, InternalTrafficPolicy: "Local", TrafficDistribution: preferClose},
+			want: mcsv1beta1.ServiceImportSpec{
+				SessionAffinity: corev1.ServiceAffinityClientIP, SessionAffinityConfig: &corev1.SessionAffinityConfig{ClientIP: &corev1.ClientIPConfig{TimeoutSeconds: &ten}},
+				InternalTrafficPolicy: &local, TrafficDistribution: &preferClose,
+			}},
+		{name: "headless", typ: model.ServiceTypeHeadless, props: model.ServiceProperties{SessionAffinity: "None", InternalTrafficPolicy: "Local"},
+			want: mcsv1beta1.ServiceImportSpec{SessionAffinity: corev1.ServiceAffinityNone, InternalTrafficPolicy: &local}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := testGlobal()
+			g.Type, g.Properties = tt.typ, tt.props
+			got := desiredServiceImport(g, "east-1", nil, nil).Spec
+			if got.SessionAffinity != tt.want.SessionAffinity || !equality.Semantic.DeepEqual(got.SessionAffinityConfig, tt.want.SessionAffinityConfig) ||
+				!equality.Semantic.DeepEqual(got.InternalTrafficPolicy, tt.want.InternalTrafficPolicy) || !equality.Semantic.DeepEqual(got.TrafficDistribution, tt.want.TrafficDistribution) {
+				t.Errorf("spec %+v, want %+v", got, tt.want)
+			}
+			ten = 99 // the import shares nothing with the model
+			if c := got.SessionAffinityConfig; c != nil && *c.ClientIP.TimeoutSeconds != 10 {
+				t.Errorf("import timeout follows the model: %d", *c.ClientIP.TimeoutSeconds)
+			}
+			ten = 10
 		})
 	}
 }
@@ -177,7 +225,9 @@ func TestDerivedSpecEqual(t *testing.T) {
 }
 
 func TestImportSpecEqual(t *testing.T) {
-	desired := desiredServiceImport(testGlobal(), "east-1", derivedWithIPs("10.96.0.12"), importAnnotations("web.shop.mesh.internal", true, nil, time.Now()))
+	g := testGlobal()
+	g.Properties = model.ServiceProperties{SessionAffinity: "ClientIP", SessionAffinityTimeout: new(int32(10)), InternalTrafficPolicy: "Cluster", TrafficDistribution: "PreferClose"}
+	desired := desiredServiceImport(g, "east-1", derivedWithIPs("10.96.0.12"), importAnnotations("web.shop.mesh.internal", true, nil, time.Now()))
 	tests := []struct {
 		name   string
 		change func(*mcsv1beta1.ServiceImport)
@@ -188,6 +238,10 @@ func TestImportSpecEqual(t *testing.T) {
 		{name: "type changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.Type = mcsv1beta1.Headless }, want: false},
 		{name: "port changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.Ports[2].Port = 9001 }, want: false},
 		{name: "families changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.IPFamilies = nil }, want: false},
+		{name: "session affinity changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.SessionAffinity = corev1.ServiceAffinityNone }, want: false},
+		{name: "affinity timeout changed", change: func(s *mcsv1beta1.ServiceImport) { *s.Spec.SessionAffinityConfig.ClientIP.TimeoutSeconds = 11 }, want: false},
+		{name: "internal traffic policy dropped", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.InternalTrafficPolicy = nil }, want: false},
+		{name: "traffic distribution changed", change: func(s *mcsv1beta1.ServiceImport) { s.Spec.TrafficDistribution = new("PreferSameNode") }, want: false},
 		{name: "status is not spec", change: func(s *mcsv1beta1.ServiceImport) { s.Status.Clusters = nil }, want: true},
 		{name: "takeover annotation lost", change: func(s *mcsv1beta1.ServiceImport) { delete(s.Annotations, wellknown.TakeoverAnnotation) }, want: false},
 		{name: "someone else's annotation", change: func(s *mcsv1beta1.ServiceImport) { s.Annotations["team"] = "shop" }, want: true},
