@@ -26,6 +26,8 @@ type memberWriter struct {
 	retry func()
 	// now is when the pass began, for the takeover release times.
 	now time.Time
+	// slices is what the member's MCS EndpointSlices are made from.
+	slices Slices
 }
 
 // applyDerived creates or updates the derived Service (cur is the member's current object of
