@@ -48,6 +48,8 @@ type Federation struct {
 	// records the endpoints records built from them.
 	memo    merge.Memo
 	records recordMemo
+	// slices keeps what each member's MCS EndpointSlices were last made from.
+	slices writeback.SliceMemo
 }
 
 // NewFederation returns the loop; Trigger wakes it.

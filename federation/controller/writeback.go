@@ -34,6 +34,7 @@ func (f *Federation) writeBack(ctx context.Context, res *merge.Result, p *pass, 
 	)
 	members := f.members.List(f.now())
 	slices := sliceSources(res, members, f.opts.Slices)
+	slices.Memo = &f.slices
 	for _, m := range members {
 		if m.Stale || !m.Federated() {
 			continue

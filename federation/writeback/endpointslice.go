@@ -25,6 +25,9 @@ type Slices struct {
 	// ClusterIDs maps each member's name to its cluster ID (the kube-system namespace's UID,
 	// MemberCluster status.clusterID): the slices' source-cluster label.
 	ClusterIDs map[string]string
+	// Memo, when set, skips services whose endpoints and slices did not change since the last
+	// pass (see SliceMemo).
+	Memo *SliceMemo
 }
 
 // writeSlices brings the MCS EndpointSlices of g in the member in line, after its
@@ -35,37 +38,61 @@ func (w *memberWriter) writeSlices(ctx context.Context, st *memberState, g *mode
 	if !w.slices.Mode.wants(g) || w.slices.Endpoints == nil {
 		return nil
 	}
-	cur := st.objs.MCSEndpointSlices[types.NamespacedName{Namespace: g.Namespace, Name: g.Name}]
-	desired := desiredEndpointSlices(g, w.slices.Endpoints(g, w.conn.Name()), w.slices.ClusterIDs, cur, importOwner(si, st.api.legacy))
+	key := types.NamespacedName{Namespace: g.Namespace, Name: g.Name}
+	w.sliced[key] = true
+	cur := st.objs.MCSEndpointSlices[key]
+	sources := w.slices.Endpoints(g, w.conn.Name())
+	in := newSliceInputs(g, sources, w.slices.ClusterIDs, si.UID)
+	if w.slices.Memo.unchanged(w.conn.Name(), key, in, cur) {
+		keepSlices(st, g)
+		return nil
+	}
+	desired := desiredEndpointSlices(g, sources, w.slices.ClusterIDs, cur, importOwner(si, st.api.legacy))
 	byName := make(map[string]*discoveryv1.EndpointSlice, len(cur))
 	for _, s := range cur {
 		byName[s.Name] = s
 	}
-	c := w.conn.Cluster().GetClient()
+	versions := make(map[string]string, len(desired))
 	for _, d := range desired {
 		st.keep[objectRef("EndpointSlice", d)] = true
-		have := byName[d.Name]
-		switch {
-		case have == nil:
-			if err := c.Create(ctx, d); err != nil {
-				return ignoreLagged(w.lagged(err, "create", "EndpointSlice", d))
-			}
-			w.log.Info("MCS endpointslice created", "namespace", d.Namespace, "name", d.Name, "sourceCluster", d.Labels[mcsv1beta1.LabelSourceCluster], "endpoints", len(d.Endpoints))
-		case sliceEqual(have, d):
-		default:
-			next := have.DeepCopy()
-			if next.Labels == nil {
-				next.Labels = map[string]string{}
-			}
-			maps.Copy(next.Labels, d.Labels)
-			next.OwnerReferences, next.Ports, next.Endpoints = d.OwnerReferences, d.Ports, d.Endpoints
-			if err := c.Update(ctx, next); err != nil {
-				return ignoreLagged(w.lagged(err, "update", "EndpointSlice", next))
-			}
-			w.log.Debug("MCS endpointslice updated", "namespace", d.Namespace, "name", d.Name, "endpoints", len(d.Endpoints))
+		rv, err := w.applySlice(ctx, byName[d.Name], d)
+		if err != nil {
+			return ignoreLagged(err)
 		}
+		versions[d.Name] = rv
+	}
+	if len(versions) == len(cur) { // the memo holds only when no slice is left for prune
+		w.slices.Memo.record(w.conn.Name(), key, in, versions)
 	}
 	return nil
+}
+
+// applySlice creates desired, or updates have to it when they differ, and returns the
+// slice's resource version.
+func (w *memberWriter) applySlice(ctx context.Context, have, desired *discoveryv1.EndpointSlice) (string, error) {
+	c := w.conn.Cluster().GetClient()
+	switch {
+	case have == nil:
+		if err := c.Create(ctx, desired); err != nil {
+			return "", w.lagged(err, "create", "EndpointSlice", desired)
+		}
+		w.log.Info("MCS endpointslice created", "namespace", desired.Namespace, "name", desired.Name,
+			"sourceCluster", desired.Labels[mcsv1beta1.LabelSourceCluster], "endpoints", len(desired.Endpoints))
+		return desired.ResourceVersion, nil
+	case sliceEqual(have, desired):
+		return have.ResourceVersion, nil
+	}
+	next := have.DeepCopy()
+	if next.Labels == nil {
+		next.Labels = map[string]string{}
+	}
+	maps.Copy(next.Labels, desired.Labels)
+	next.OwnerReferences, next.Ports, next.Endpoints = desired.OwnerReferences, desired.Ports, desired.Endpoints
+	if err := c.Update(ctx, next); err != nil {
+		return "", w.lagged(err, "update", "EndpointSlice", next)
+	}
+	w.log.Debug("MCS endpointslice updated", "namespace", next.Namespace, "name", next.Name, "endpoints", len(next.Endpoints))
+	return next.ResourceVersion, nil
 }
 
 // keepSlices keeps g's current MCS EndpointSlices through this pass, when its import could not

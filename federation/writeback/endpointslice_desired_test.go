@@ -6,6 +6,7 @@ import (
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
@@ -131,5 +132,49 @@ func TestSliceModes(t *testing.T) {
 	}
 	if _, err := ParseSliceMode("All"); err == nil {
 		t.Error("ParseSliceMode(All) succeeded")
+	}
+}
+
+// TestSliceMemo: the memo holds while the endpoints (by identity), the ports, the owner and
+// the slices' versions stay; any of them changing makes the slices be built again.
+func TestSliceMemo(t *testing.T) {
+	g, _ := sliceFixture()
+	eps := []model.Endpoint{ep("10.0.0.1", "db-0", true)}
+	sources := []merge.ClusterEndpoints{{Cluster: "east", Endpoints: eps}}
+	ids := map[string]string{"east": "id-east"}
+	key := types.NamespacedName{Namespace: "shop", Name: "db"}
+	cur := []*discoveryv1.EndpointSlice{{ObjectMeta: metav1.ObjectMeta{Name: "db-x-0", ResourceVersion: "7"}}}
+	var m SliceMemo
+	in := newSliceInputs(g, sources, ids, "uid-1")
+	if m.unchanged("west", key, in, cur) {
+		t.Fatal("unchanged before anything was recorded")
+	}
+	m.record("west", key, in, map[string]string{"db-x-0": "7"})
+	if !m.unchanged("west", key, newSliceInputs(g, sources, ids, "uid-1"), cur) {
+		t.Error("changed with the same inputs")
+	}
+	copied := []merge.ClusterEndpoints{{Cluster: "east", Endpoints: append([]model.Endpoint(nil), eps...)}}
+	for name, tc := range map[string]struct {
+		in  *sliceInputs
+		cur []*discoveryv1.EndpointSlice
+	}{
+		"new endpoints":  {newSliceInputs(g, copied, ids, "uid-1"), cur},
+		"new cluster ID": {newSliceInputs(g, sources, map[string]string{"east": "id-2"}, "uid-1"), cur},
+		"new owner":      {newSliceInputs(g, sources, ids, "uid-2"), cur},
+		"slice changed":  {newSliceInputs(g, sources, ids, "uid-1"), []*discoveryv1.EndpointSlice{{ObjectMeta: metav1.ObjectMeta{Name: "db-x-0", ResourceVersion: "8"}}}},
+		"slice added":    {newSliceInputs(g, sources, ids, "uid-1"), append(cur, &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "db-x-1"}})},
+		"other member":   {newSliceInputs(g, sources, ids, "uid-1"), nil},
+	} {
+		member := "west"
+		if name == "other member" {
+			member = "north"
+		}
+		if m.unchanged(member, key, tc.in, tc.cur) {
+			t.Errorf("%s: memo held", name)
+		}
+	}
+	m.retain("west", map[types.NamespacedName]bool{})
+	if m.unchanged("west", key, in, cur) {
+		t.Error("memo held after retain dropped it")
 	}
 }

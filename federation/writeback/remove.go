@@ -20,7 +20,7 @@ import (
 // EndpointSlices and derived Services carrying both write-back labels — through c, a client of that member. It is
 // the cleanup for a member that leaves the federation, whose connection the hub no longer
 // has, and drops meshfed's block from the member's CoreDNS Corefile. ServiceImports are removed through the v1beta1 API where served, else v1alpha1, and
-// skipped on a member that serves neither; c's scheme must know both versions.
+// skipped on a member that serves neither; c's scheme must know both versions and discovery/v1.
 func RemoveAll(ctx context.Context, c client.Client) error {
 	var imports mcsv1beta1.ServiceImportList
 	err := removeAll(ctx, c, &imports, func() []client.Object { return itemsOf(imports.Items) })

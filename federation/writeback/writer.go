@@ -67,11 +67,12 @@ func Member(ctx context.Context, conn *member.Connection, want Want, ports PortL
 	}
 	ctx, cancel := context.WithTimeout(ctx, memberTimeout)
 	defer cancel()
-	w := &memberWriter{conn: conn, log: o.Log.With("member", conn.Name()), retry: o.Retry, now: time.Now(), slices: want.Slices}
+	w := &memberWriter{conn: conn, log: o.Log.With("member", conn.Name()), retry: o.Retry, now: time.Now(), slices: want.Slices, sliced: map[types.NamespacedName]bool{}}
 	st, err := w.write(ctx, objs, want.Imports, ports, &report)
 	if err != nil {
 		return report, err
 	}
+	want.Slices.Memo.retain(conn.Name(), w.sliced)
 	w.dns(ctx, st, want.Zones, &report)
 	return report, w.writeExportStatus(ctx, objs, want.Exports)
 }

@@ -77,11 +77,11 @@ func sliceSummary(items []discoveryv1.EndpointSlice) string {
 // TestHubWritesMCSEndpointSlices: a headless service with hostnames exported from two
 // members gets, in each importing member, one MCS EndpointSlice per source cluster with the MCS
 // labels, meshfed's managed-by, the source's cluster ID, the endpoints' hostnames and an owner
-// reference to the ServiceImport, and no kubernetes.io/service-name label; a ClusterIP service
-// gets them too (the default mode is all); nothing is rewritten when nothing changed; an
+// reference to the ServiceImport, and no kubernetes.io/service-name label; with
+// --mcs-endpointslices=all a ClusterIP service gets them too; nothing is rewritten when nothing changed; an
 // endpoint change rewrites that slice; unexporting deletes them.
 func TestHubWritesMCSEndpointSlices(t *testing.T) {
-	env := startHub(t, "east-1", "west-1")
+	env := startHubWith(t, func(o *Options) { o.MCSEndpointSlices = "all" }, "east-1", "west-1")
 	east, west := env.members["east-1"].Client, env.members["west-1"].Client
 	ids := map[string]string{}
 	for name, m := range env.members {
@@ -130,7 +130,7 @@ func TestHubWritesMCSEndpointSlices(t *testing.T) {
 		}
 	}
 
-	// A ClusterIP service gets MCS EndpointSlices too (mode all).
+	// A ClusterIP service gets MCS EndpointSlices too in mode all (not in the default, headless).
 	export(t, east, "shop", "web", "global", "10.244.1.20")
 	eventually(t, "MCS endpointslices of shop/web in west-1", func() (bool, string) {
 		got := sliceSummary(mcsSlices(t, west, "shop", "web"))

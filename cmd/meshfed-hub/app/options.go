@@ -97,7 +97,7 @@ func DefaultOptions() Options {
 		RenewDeadline:            10 * time.Second,
 		RetryPeriod:              2 * time.Second,
 		Identity:                 host,
-		MCSEndpointSlices:        string(writeback.SlicesAll),
+		MCSEndpointSlices:        string(writeback.SlicesHeadless),
 		MetricsAddr:              ":8080",
 		HealthAddr:               ":8081",
 	}
@@ -135,7 +135,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "how often candidates try to acquire or renew the Lease")
 	fs.StringVar(&o.Identity, "identity", o.Identity, "name of this replica (default: host name)")
 	fs.StringVar(&o.MCSEndpointSlices, "mcs-endpointslices", o.MCSEndpointSlices, "which imported services get MCS EndpointSlices (labeled multicluster.kubernetes.io/service-name and /source-cluster) in every importing member: "+
-		"all, headless (only Headless imports, whose DNS names need them) or none (and those written before are removed)")
+		"all (what MCS consumers and the conformance suite's EndpointSlice spec expect; it costs hub CPU on every change of a large service in every importing member, see the hub's README), "+
+		"headless (only Headless imports, whose DNS names need them) or none (and those written before are removed)")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Prometheus metrics address; 0 disables")
 	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "/healthz and /readyz address; 0 disables")
 }
