@@ -2,7 +2,6 @@ package source
 
 import (
 	"cmp"
-	"context"
 	"net/netip"
 	"slices"
 
@@ -12,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
@@ -94,27 +92,7 @@ func slicesByService(store cache.Store) map[types.NamespacedName][]*discoveryv1.
 // sliceInformer lists and watches the MCS EndpointSlices the hub wrote, in every namespace,
 // and caches them as slim typed objects.
 func (w *Watcher) sliceInformer() (cache.SharedIndexInformer, error) {
-	res := w.client.Resource(endpointSlices)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sliceSelector
-			return res.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sliceSelector
-			return res.Watch(ctx, o)
-		},
-	}
-	informer := cache.NewSharedIndexInformerWithOptions(lw, &unstructured.Unstructured{}, cache.SharedIndexInformerOptions{ObjectDescription: "EndpointSlice"})
-	if err := informer.SetTransform(slimSlice); err != nil {
-		return nil, err
-	}
-	if err := informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		w.log.Warn("EndpointSlice watch failed; retrying", "error", err)
-	}); err != nil {
-		return nil, err
-	}
-	return informer, nil
+	return w.watch(endpointSlices, sliceSelector, "EndpointSlice", slimSlice)
 }
 
 // slimSlice decodes a listed or watched EndpointSlice and keeps only what the table reads: the

@@ -101,7 +101,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	eps, err := w.sliceInformer()
 	if err != nil {
-		return fmt.Errorf("failed to watch EndpointSlices: %w", err)
+		return err
 	}
 	changed := make(chan struct{}, 1)
 	kick := func() {
@@ -138,26 +138,31 @@ type stores struct {
 // informer lists and watches the ServiceImports labeled as meshfed's in every namespace and
 // caches them as slim typed objects.
 func (w *Watcher) informer() (cache.SharedIndexInformer, error) {
-	selector := wellknown.ManagedByLabel + "=" + wellknown.ManagedByValue
-	res := w.client.Resource(serviceImports)
+	return w.watch(serviceImports, wellknown.ManagedByLabel+"="+wellknown.ManagedByValue, "ServiceImport", slim)
+}
+
+// watch makes an informer of resource res in every namespace, selected by selector, that
+// caches what transform makes of each object and logs failed watches.
+func (w *Watcher) watch(res schema.GroupVersionResource, selector, kind string, transform cache.TransformFunc) (cache.SharedIndexInformer, error) {
+	ri := w.client.Resource(res)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = selector
-			return res.List(ctx, o)
+			return ri.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = selector
-			return res.Watch(ctx, o)
+			return ri.Watch(ctx, o)
 		},
 	}
-	informer := cache.NewSharedIndexInformerWithOptions(lw, &unstructured.Unstructured{}, cache.SharedIndexInformerOptions{ObjectDescription: "ServiceImport"})
-	if err := informer.SetTransform(slim); err != nil {
-		return nil, fmt.Errorf("failed to watch ServiceImports: %w", err)
+	informer := cache.NewSharedIndexInformerWithOptions(lw, &unstructured.Unstructured{}, cache.SharedIndexInformerOptions{ObjectDescription: kind})
+	if err := informer.SetTransform(transform); err != nil {
+		return nil, fmt.Errorf("failed to watch %ss: %w", kind, err)
 	}
 	if err := informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		w.log.Warn("ServiceImport watch failed; retrying", "error", err)
+		w.log.Warn("watch failed; retrying", "kind", kind, "error", err)
 	}); err != nil {
-		return nil, fmt.Errorf("failed to watch ServiceImports: %w", err)
+		return nil, fmt.Errorf("failed to watch %ss: %w", kind, err)
 	}
 	return informer, nil
 }
