@@ -12,9 +12,11 @@ import (
 	"github.com/miekg/dns"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	dnsbin "github.com/meshfed/meshfed/cmd/meshfed-dns/app"
@@ -48,6 +50,23 @@ func TestDNSRunsWithItsRBAC(t *testing.T) {
 	}
 	if err := c.Client.Create(ctx, si); err != nil {
 		t.Fatal(err)
+	}
+	// A Headless import, answered from the hub's MCS EndpointSlice.
+	headless := &mcsv1alpha1.ServiceImport{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db", Labels: map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue}},
+		Spec:       mcsv1alpha1.ServiceImportSpec{Type: mcsv1alpha1.Headless, Ports: []mcsv1alpha1.ServicePort{{Port: 5432}}},
+	}
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db-1", Labels: map[string]string{
+			wellknown.ManagedByLabel: wellknown.ManagedByValue, mcsv1beta1.LabelServiceName: "db", mcsv1beta1.LabelSourceCluster: "c1",
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.1.0.5"}}},
+	}
+	for _, obj := range []client.Object{headless, slice} {
+		if err := c.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	dep := deploymentOf(t, "dns", "meshfed-dns")
@@ -88,6 +107,11 @@ func TestDNSRunsWithItsRBAC(t *testing.T) {
 	resp, err := dns.ExchangeContext(ctx, req, o.ListenAddress)
 	if err != nil || len(resp.Answer) != 1 || resp.Answer[0].(*dns.A).A.String() != "10.96.0.10" {
 		t.Errorf("web.shop.svc.clusterset.local: %v %v", resp, err)
+	}
+	req.SetQuestion("db.shop.svc.clusterset.local.", dns.TypeA)
+	resp, err = dns.ExchangeContext(ctx, req, o.ListenAddress)
+	if err != nil || len(resp.Answer) != 1 || resp.Answer[0].(*dns.A).A.String() != "10.1.0.5" {
+		t.Errorf("db.shop.svc.clusterset.local: %v %v", resp, err)
 	}
 
 	recorded := func() (map[string]string, bool) {

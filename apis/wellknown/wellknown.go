@@ -80,6 +80,11 @@ const (
 	ManagedByValue = "meshfed"
 	// GlobalServiceNameLabel on a derived Service names the global service it fronts.
 	GlobalServiceNameLabel = "meshfed.io/global-service"
+	// EndpointSliceManagedByValue is the endpointslice.kubernetes.io/managed-by label of the MCS
+	// EndpointSlices the hub writes into importing members: meshfed's own value, never the
+	// Kubernetes controller's (endpointslice-controller.k8s.io), so that controller leaves
+	// them alone.
+	EndpointSliceManagedByValue = "hub.meshfed.io"
 	// DerivedServiceSuffix is appended to a Service name to name its derived Service.
 	DerivedServiceSuffix = "-global"
 	// SystemNamespace is where meshfed keeps its own objects in every cluster.

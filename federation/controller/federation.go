@@ -11,6 +11,7 @@ import (
 
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/writeback"
 )
 
 // FederationOptions configure the federation loop.
@@ -21,6 +22,8 @@ type FederationOptions struct {
 	Debounce time.Duration
 	// Resync is the longest time between two passes, events or not.
 	Resync time.Duration
+	// Slices says which imports get MCS EndpointSlices in importing members; "" means none.
+	Slices writeback.SliceMode
 }
 
 // Federation merges every member's exports and publishes them: store records, and GlobalService
@@ -45,6 +48,8 @@ type Federation struct {
 	// records the endpoints records built from them.
 	memo    merge.Memo
 	records recordMemo
+	// slices keeps what each member's MCS EndpointSlices were last made from.
+	slices writeback.SliceMemo
 }
 
 // NewFederation returns the loop; Trigger wakes it.

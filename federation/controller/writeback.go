@@ -32,12 +32,15 @@ func (f *Federation) writeBack(ctx context.Context, res *merge.Result, p *pass, 
 		wg     sync.WaitGroup
 		report writeback.Report
 	)
-	for _, m := range f.members.List(f.now()) {
+	members := f.members.List(f.now())
+	slices := sliceSources(res, members, f.opts.Slices)
+	slices.Memo = &f.slices
+	for _, m := range members {
 		if m.Stale || !m.Federated() {
 			continue
 		}
 		wg.Go(func() {
-			want := writeback.Want{Imports: wants[m.Cluster.Name], Exports: exports[m.Cluster.Name], Zones: zones}
+			want := writeback.Want{Imports: wants[m.Cluster.Name], Exports: exports[m.Cluster.Name], Zones: zones, Slices: slices}
 			own, err := writeback.Member(ctx, m.Conn, want, lookup, opts)
 			if err != nil && ctx.Err() == nil {
 				f.log.Warn("write-back into member failed", "member", m.Cluster.Name, "error", err)
@@ -50,6 +53,28 @@ func (f *Federation) writeBack(ctx context.Context, res *merge.Result, p *pass, 
 	}
 	wg.Wait()
 	return report
+}
+
+// sliceSources is what the members' MCS EndpointSlices are made from: each global service's
+// endpoints per source cluster as an importing member may address them, and the members'
+// cluster IDs.
+func sliceSources(res *merge.Result, members []Member, mode writeback.SliceMode) writeback.Slices {
+	byKey := make(map[merge.Key]*merge.Service, len(res.Services))
+	for i := range res.Services {
+		byKey[res.Services[i].Key()] = &res.Services[i]
+	}
+	ids := make(map[string]string, len(members))
+	for _, m := range members {
+		if m.ClusterID != "" {
+			ids[m.Cluster.Name] = m.ClusterID
+		}
+	}
+	return writeback.Slices{Mode: mode, ClusterIDs: ids, Endpoints: func(g *model.GlobalService, member string) []merge.ClusterEndpoints {
+		if s := byKey[merge.KeyOf(g)]; s != nil {
+			return s.EndpointsFor(member)
+		}
+		return nil
+	}}
 }
 
 // exportStates maps each member to what became of the Services it exports: the global service

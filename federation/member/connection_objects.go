@@ -10,6 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
+
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // Objects reads every watched object from the synced caches; the EndpointSlices are shared
@@ -44,12 +47,13 @@ func (c *Connection) Objects(ctx context.Context) (*Objects, error) {
 		return nil, fmt.Errorf("failed to list endpointslices of member %s: %w", c.name, err)
 	}
 	objs := &Objects{
-		Services:       svcs.Items,
-		Namespaces:     make(map[string]*corev1.Namespace, len(nss.Items)),
-		ServiceExports: map[types.NamespacedName]*mcsv1alpha1.ServiceExport{},
-		EndpointSlices: map[types.NamespacedName][]discoveryv1.EndpointSlice{},
-		Nodes:          make(map[string]*corev1.Node, len(nodes.Items)),
-		Derived:        &c.derived,
+		Services:          svcs.Items,
+		Namespaces:        make(map[string]*corev1.Namespace, len(nss.Items)),
+		ServiceExports:    map[types.NamespacedName]*mcsv1alpha1.ServiceExport{},
+		EndpointSlices:    map[types.NamespacedName][]discoveryv1.EndpointSlice{},
+		MCSEndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
+		Nodes:             make(map[string]*corev1.Node, len(nodes.Items)),
+		Derived:           &c.derived,
 	}
 	for i := range nss.Items {
 		objs.Namespaces[nss.Items[i].Name] = &nss.Items[i]
@@ -57,13 +61,18 @@ func (c *Connection) Objects(ctx context.Context) (*Objects, error) {
 	for i := range nodes.Items {
 		objs.Nodes[nodes.Items[i].Name] = &nodes.Items[i]
 	}
-	for _, s := range slices.Items {
+	for i := range slices.Items {
+		s := &slices.Items[i]
+		if mcs := s.Labels[mcsv1beta1.LabelServiceName]; mcs != "" && s.Labels[wellknown.ManagedByLabel] == wellknown.ManagedByValue {
+			key := types.NamespacedName{Namespace: s.Namespace, Name: mcs}
+			objs.MCSEndpointSlices[key] = append(objs.MCSEndpointSlices[key], s)
+		}
 		svc := s.Labels[discoveryv1.LabelServiceName]
 		if svc == "" {
 			continue
 		}
 		key := types.NamespacedName{Namespace: s.Namespace, Name: svc}
-		objs.EndpointSlices[key] = append(objs.EndpointSlices[key], s)
+		objs.EndpointSlices[key] = append(objs.EndpointSlices[key], *s)
 	}
 	if c.hasMCS {
 		var exports mcsv1alpha1.ServiceExportList

@@ -3,6 +3,7 @@ package member
 import (
 	"cmp"
 	"container/heap"
+	"log/slog"
 	"net/netip"
 	"slices"
 
@@ -61,6 +62,10 @@ func SliceEndpoints(site Site, s *discoveryv1.EndpointSlice, nodes map[string]*c
 				continue
 			}
 			out = append(out, endpoint(site, ip.String(), ports, &s.Endpoints[j], nodes))
+		}
+		if h := s.Endpoints[j].Hostname; h != nil && *h != "" && !model.ValidHostname(*h) {
+			slog.Warn("endpoint hostname is not a DNS-1123 label; endpoint kept without it",
+				"cluster", site.Cluster, "endpointslice", s.Namespace+"/"+s.Name, "hostname", *h)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b model.Endpoint) int { return cmp.Compare(a.Address, b.Address) })
@@ -184,8 +189,13 @@ func endpoint(site Site, addr string, ports []model.EndpointPort, e *discoveryv1
 			loc.Subzone = n.Labels[wellknown.SubzoneLabel]
 		}
 	}
+	hostname := ""
+	if e.Hostname != nil && model.ValidHostname(*e.Hostname) {
+		hostname = *e.Hostname
+	}
 	return model.Endpoint{
 		Address:     addr,
+		Hostname:    hostname,
 		Ports:       ports,
 		Locality:    loc,
 		Ready:       ready,

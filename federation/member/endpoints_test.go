@@ -28,8 +28,9 @@ func TestEndpointsFromSlices(t *testing.T) {
 			AddressType: discoveryv1.AddressTypeIPv4,
 			Ports:       port,
 			Endpoints: []discoveryv1.Endpoint{
-				{Addresses: []string{"10.0.0.2"}, NodeName: ptr("n1"), Zone: ptr("ignored-zone")},
-				{Addresses: []string{"10.0.0.1"}, NodeName: ptr("n2"), Zone: ptr("slice-zone"), Conditions: discoveryv1.EndpointConditions{Ready: ptr(false), Serving: ptr(true), Terminating: ptr(true)}},
+				{Addresses: []string{"10.0.0.2"}, Hostname: ptr("web-0"), NodeName: ptr("n1"), Zone: ptr("ignored-zone")},
+				// A hostname that is no DNS-1123 label is dropped; the endpoint stays.
+				{Addresses: []string{"10.0.0.1"}, Hostname: ptr("Web_1"), NodeName: ptr("n2"), Zone: ptr("slice-zone"), Conditions: discoveryv1.EndpointConditions{Ready: ptr(false), Serving: ptr(true), Terminating: ptr(true)}},
 				{Addresses: []string{"127.0.0.1"}},
 				{Addresses: []string{"not-an-ip"}},
 				{Addresses: []string{"10.0.0.3"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(false)}},
@@ -46,7 +47,7 @@ func TestEndpointsFromSlices(t *testing.T) {
 			Locality: model.Locality{Network: "net-a", Region: "default-region", Zone: "slice-zone", Node: "n2", Cluster: "east-1"},
 		},
 		{
-			Address: "10.0.0.2", Ports: wantPorts, Ready: true, Serving: true,
+			Address: "10.0.0.2", Hostname: "web-0", Ports: wantPorts, Ready: true, Serving: true,
 			Locality: model.Locality{Network: "net-a", Region: "us-east", Zone: "us-east-1a", Subzone: "rack7", Node: "n1", Cluster: "east-1"},
 		},
 		{

@@ -26,7 +26,11 @@ type Objects struct {
 	// kubernetes.io/service-name label). Read only: Connection.Objects shares them with its
 	// caches.
 	EndpointSlices map[types.NamespacedName][]discoveryv1.EndpointSlice
-	Nodes          map[string]*corev1.Node
+	// MCSEndpointSlices are the MCS EndpointSlices the hub wrote into the member (managed-by
+	// meshfed, with the multicluster.kubernetes.io/service-name label), by that label. They are
+	// never exported. Read only, as EndpointSlices.
+	MCSEndpointSlices map[types.NamespacedName][]*discoveryv1.EndpointSlice
+	Nodes             map[string]*corev1.Node
 	// Derived, when set, keeps the endpoints derived from EndpointSlices between passes (see
 	// EndpointsCache); Exports then converts only the Services whose slices or Nodes changed.
 	Derived *EndpointsCache

@@ -23,6 +23,11 @@ type EndpointPort struct {
 type Endpoint struct {
 	// Address is the endpoint's IP address.
 	Address string
+	// Hostname is the endpoint's hostname in its EndpointSlice (a StatefulSet pod's name, or a
+	// pod's spec.hostname under a Service named by its spec.subdomain): a DNS-1123 label, or ""
+	// when it has none. Headless names (<hostname>.<cluster ID>.<svc>.<ns>.svc.clusterset.local)
+	// are made from it.
+	Hostname string
 	// Ports are the endpoint's target ports, one per service port it serves.
 	Ports []EndpointPort
 	// Locality is where the endpoint runs.
@@ -63,4 +68,20 @@ func (e *Endpoint) TargetPort(name string) (int32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// ValidHostname reports whether h may be an endpoint's hostname: a DNS-1123 label (lowercase
+// letters, digits and '-', starting and ending with a letter or digit, 1–63 characters), what
+// the EndpointSlice API requires. Hostnames come from member clusters and from the store, both
+// outside input, so each is checked where it enters.
+func ValidHostname(h string) bool {
+	if len(h) == 0 || len(h) > 63 || h[0] == '-' || h[len(h)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }

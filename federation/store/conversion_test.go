@@ -2,6 +2,7 @@ package store
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/meshfed/meshfed/federation/model"
@@ -140,5 +141,42 @@ func BenchmarkEndpointsRecordModel(b *testing.B) {
 	r := endpointsRecord("shop", "cart", "east", 10000)
 	for b.Loop() {
 		_ = r.Model()
+	}
+}
+
+// TestEndpointHostname: an endpoint's hostname survives the store; a value written before the
+// field existed reads as none, and one that is no DNS-1123 label is dropped without failing
+// the record.
+func TestEndpointHostname(t *testing.T) {
+	r := endpointsRecord("shop", "db", "east", 2)
+	m := r.Model()
+	m.Endpoints[0].Hostname = "db-0"
+	key, val, err := Encode(NewEndpointsRecord(&m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(key, val)
+	if err != nil {
+		t.Fatalf("Decode(%s): %v", val, err)
+	}
+	got := back.(*EndpointsRecord).Model()
+	if got.Endpoints[0].Hostname != "db-0" || got.Endpoints[1].Hostname != "" {
+		t.Fatalf("hostnames read back as %q, %q", got.Endpoints[0].Hostname, got.Endpoints[1].Hostname)
+	}
+	for _, tc := range []struct{ from, to, want string }{
+		{`"hostname":"db-0",`, ``, ""},                 // an old record: no field
+		{`"hostname":"db-0"`, `"hostname":"DB_0"`, ""}, // not a label: dropped
+	} {
+		old := strings.Replace(string(val), tc.from, tc.to, 1)
+		if old == string(val) {
+			t.Fatalf("%s not found in %s", tc.from, val)
+		}
+		back, err := Decode(key, []byte(old))
+		if err != nil {
+			t.Fatalf("Decode(%s): %v", old, err)
+		}
+		if h := back.(*EndpointsRecord).Model().Endpoints[0].Hostname; h != tc.want {
+			t.Errorf("%s: hostname %q, want %q", old, h, tc.want)
+		}
 	}
 }

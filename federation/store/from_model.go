@@ -108,7 +108,7 @@ func storedEndpoints(in []model.Endpoint) []StoredEndpoint {
 			ports = append(ports, StoredEndpointPort{Name: p.Name, Port: p.Port})
 		}
 		out[i] = StoredEndpoint{
-			Address:  e.Address,
+			Address: e.Address, Hostname: e.Hostname,
 			Locality: StoredLocality{Network: l.Network, Region: l.Region, Zone: l.Zone, Subzone: l.Subzone, Node: l.Node, Cluster: l.Cluster},
 			Ready:    e.Ready, Serving: e.Serving, Terminating: e.Terminating, Weight: e.Weight, Labels: e.Labels,
 		}

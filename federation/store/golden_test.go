@@ -25,9 +25,10 @@ type golden struct {
 // goldenV1 are the schema version 1 values. Their bytes were written by the store code of
 // December 2026 (before the store had its own record types) and must never be regenerated:
 // a hub upgrade reads exactly these bytes. Optional fields added within version 1 get a value
-// of their own (service-loadpolicy.json, written when ServiceRecord.LoadPolicy was added, and
-// service-properties.json, when ServiceRecord.Properties was), so that the older files keep
-// pinning how a record without them reads.
+// of their own (service-loadpolicy.json, written when ServiceRecord.LoadPolicy was added;
+// service-properties.json, when ServiceRecord.Properties was; endpoints-hostname.json, when
+// StoredEndpoint.Hostname was), so that the older files keep pinning how a record without them
+// reads.
 func goldenV1() []golden {
 	u := func(n uint32) *uint32 { return &n }
 	d := func(v time.Duration) *time.Duration { return &v }
@@ -104,6 +105,10 @@ func goldenV1() []golden {
 					Serving:  true, Terminating: true,
 				},
 			},
+		}},
+		{"endpoints-hostname.json", EndpointsKey("shop", "mesh.internal", "db", "east-1"), &model.PublishedEndpoints{
+			Namespace: "shop", Domain: "mesh.internal", Name: "db", Cluster: "east-1", Scope: model.ScopeGlobal,
+			Endpoints: []model.Endpoint{{Address: "10.1.0.8", Hostname: "db-0", Locality: model.Locality{Cluster: "east-1"}, Ready: true, Serving: true}},
 		}},
 		{"endpoints-minimal.json", EndpointsKey("shop", "mesh.internal", "cart", "west-1"), &model.PublishedEndpoints{
 			Namespace: "shop", Domain: "mesh.internal", Name: "cart", Cluster: "west-1", Scope: model.ScopeSegment,

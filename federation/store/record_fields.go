@@ -123,6 +123,10 @@ type StoredConflict struct {
 type StoredEndpoint struct {
 	// Address is the endpoint's IPv4 or IPv6 address.
 	Address string `json:"address"`
+	// Hostname is the endpoint's hostname in its EndpointSlice (a DNS-1123 label); absent when
+	// it has none. Records written before it existed read as without one; a reader drops a
+	// value that is no DNS-1123 label and keeps the endpoint.
+	Hostname string `json:"hostname,omitempty"`
 	// Ports are the endpoint's target ports, one per service port it serves; absent when none.
 	Ports []StoredEndpointPort `json:"ports,omitempty"`
 	// Locality is where the endpoint runs.

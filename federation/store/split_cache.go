@@ -131,7 +131,7 @@ func endpointDigest(e *StoredEndpoint, buf []byte) (uint64, []byte) {
 		buf = append(buf, s...)
 	}
 	l := &e.Locality
-	for _, s := range []string{e.Address, l.Network, l.Region, l.Zone, l.Subzone, l.Node, l.Cluster} {
+	for _, s := range []string{e.Address, e.Hostname, l.Network, l.Region, l.Zone, l.Subzone, l.Node, l.Cluster} {
 		str(s)
 	}
 	flags := byte(0)

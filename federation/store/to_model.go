@@ -106,7 +106,7 @@ func modelEndpoints(in []StoredEndpoint) []model.Endpoint {
 			ports = append(ports, model.EndpointPort{Name: p.Name, Port: p.Port})
 		}
 		out[i] = model.Endpoint{
-			Address:  e.Address,
+			Address: e.Address, Hostname: readHostname(e.Hostname),
 			Locality: model.Locality{Network: l.Network, Region: l.Region, Zone: l.Zone, Subzone: l.Subzone, Node: l.Node, Cluster: l.Cluster},
 			Ready:    e.Ready, Serving: e.Serving, Terminating: e.Terminating, Weight: e.Weight, Labels: e.Labels,
 		}
@@ -115,4 +115,13 @@ func modelEndpoints(in []StoredEndpoint) []model.Endpoint {
 		}
 	}
 	return out
+}
+
+// readHostname is a stored hostname as the model takes it: "" unless it is a DNS-1123 label
+// (a record is never refused for its hostname alone; headless names just lack that endpoint's).
+func readHostname(h string) string {
+	if model.ValidHostname(h) {
+		return h
+	}
+	return ""
 }

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
@@ -26,6 +27,10 @@ type memberWriter struct {
 	retry func()
 	// now is when the pass began, for the takeover release times.
 	now time.Time
+	// slices is what the member's MCS EndpointSlices are made from; sliced lists the services
+	// that got them in this pass.
+	slices Slices
+	sliced map[types.NamespacedName]bool
 }
 
 // applyDerived creates or updates the derived Service (cur is the member's current object of

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
@@ -15,11 +16,11 @@ import (
 	"github.com/meshfed/meshfed/federation/dns/corefile"
 )
 
-// RemoveAll deletes everything the hub wrote into a member — the ServiceImports and
-// derived Services carrying both write-back labels — through c, a client of that member. It is
+// RemoveAll deletes everything the hub wrote into a member — the ServiceImports, MCS
+// EndpointSlices and derived Services carrying both write-back labels — through c, a client of that member. It is
 // the cleanup for a member that leaves the federation, whose connection the hub no longer
 // has, and drops meshfed's block from the member's CoreDNS Corefile. ServiceImports are removed through the v1beta1 API where served, else v1alpha1, and
-// skipped on a member that serves neither; c's scheme must know both versions.
+// skipped on a member that serves neither; c's scheme must know both versions and discovery/v1.
 func RemoveAll(ctx context.Context, c client.Client) error {
 	var imports mcsv1beta1.ServiceImportList
 	err := removeAll(ctx, c, &imports, func() []client.Object { return itemsOf(imports.Items) })
@@ -28,6 +29,10 @@ func RemoveAll(ctx context.Context, c client.Client) error {
 		err = removeAll(ctx, c, &legacy, func() []client.Object { return itemsOf(legacy.Items) })
 	}
 	if err != nil && !meta.IsNoMatchError(err) {
+		return err
+	}
+	var eps discoveryv1.EndpointSliceList
+	if err := removeAll(ctx, c, &eps, func() []client.Object { return itemsOf(eps.Items) }); err != nil {
 		return err
 	}
 	var svcs corev1.ServiceList

@@ -45,10 +45,13 @@ type Want struct {
 	// Zones are the DNS zones the member's meshfed-dns answers, forwarded to it by the
 	// member's CoreDNS: every segment domain and clusterset.local.
 	Zones []string
+	// Slices is what the member's MCS EndpointSlices are made from.
+	Slices Slices
 }
 
 // Member brings one member in line with want: for each import, the derived Service, then the
-// ServiceImport with the derived Service's ClusterIPs; then it removes what the hub wrote there
+// ServiceImport with the derived Service's ClusterIPs, then its MCS EndpointSlices (as
+// want.Slices asks); then it removes what the hub wrote there
 // that want no longer names (unexport, narrowed scope), and writes the MCS conditions of the
 // member's ServiceExports. It is bounded by a timeout of 5 s. A member whose caches have not
 // synced yet is left alone (empty report, nil error). The report records each import; on an
@@ -64,11 +67,12 @@ func Member(ctx context.Context, conn *member.Connection, want Want, ports PortL
 	}
 	ctx, cancel := context.WithTimeout(ctx, memberTimeout)
 	defer cancel()
-	w := &memberWriter{conn: conn, log: o.Log.With("member", conn.Name()), retry: o.Retry, now: time.Now()}
+	w := &memberWriter{conn: conn, log: o.Log.With("member", conn.Name()), retry: o.Retry, now: time.Now(), slices: want.Slices, sliced: map[types.NamespacedName]bool{}}
 	st, err := w.write(ctx, objs, want.Imports, ports, &report)
 	if err != nil {
 		return report, err
 	}
+	want.Slices.Memo.retain(conn.Name(), w.sliced)
 	w.dns(ctx, st, want.Zones, &report)
 	return report, w.writeExportStatus(ctx, objs, want.Exports)
 }
@@ -129,6 +133,7 @@ func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *mode
 		if errors.Is(err, errLagged) {
 			// The derived Service's ClusterIP is unknown until the retry: leave the import as is.
 			st.keep[ref("ServiceImport", g.Namespace, g.Name)] = true
+			keepSlices(st, g)
 			return mi, nil
 		}
 		if err != nil {
@@ -146,11 +151,20 @@ func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *mode
 	}
 	si := desiredServiceImport(g, w.conn.Name(), derived, importAnnotations(g.Hostname, g.Takeover, curAnnotations, w.now))
 	st.keep[objectRef("ServiceImport", si)] = true
+	if cur := st.imports[key]; cur != nil {
+		si.UID = cur.UID
+	}
 	imported, err := w.applyImport(ctx, st.api, st.imports[key], si, &mi)
 	mi.Imported = imported
 	mi.TakeoverRequested = g.Takeover
 	if imported && g.Takeover {
 		st.takeover = append(st.takeover, wellknown.TakeoverName(g.Namespace, g.Name))
+	}
+	switch {
+	case errors.Is(err, errLagged):
+		keepSlices(st, g)
+	case err == nil && imported:
+		err = w.writeSlices(ctx, st, g, si)
 	}
 	return mi, ignoreLagged(err)
 }
@@ -178,7 +192,7 @@ func (w *memberWriter) listImports(ctx context.Context, api importAPI) (imports 
 	return imports, true, nil
 }
 
-// prune deletes the Services and ServiceImports the hub wrote (both write-back labels set)
+// prune deletes the Services, MCS EndpointSlices and ServiceImports the hub wrote (both write-back labels set)
 // that st.keep does not name.
 func (w *memberWriter) prune(ctx context.Context, st *memberState) error {
 	for i := range st.objs.Services {
@@ -187,6 +201,9 @@ func (w *memberWriter) prune(ctx context.Context, st *memberState) error {
 				return err
 			}
 		}
+	}
+	if err := w.pruneSlices(ctx, st); err != nil {
+		return err
 	}
 	for _, si := range st.imports {
 		if writtenBack(si) && !st.keep[objectRef("ServiceImport", si)] {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,9 +33,19 @@ const (
 // a ~12 MB endpoints record, which etcd refuses as one value). Meanwhile and while the large
 // service then churns, every change to a small service of the same member reaches the store
 // within smallPropagationBound. It logs that propagation and the store bytes the hub writes per
-// change of the large service.
+// change of the large service. It runs twice, side by side: without MCS EndpointSlices
+// (--mcs-endpointslices=none) and with them (all; the member imports its own
+// global service, so the hub writes 50 MCS slices of it there), logging what they cost: the
+// process's CPU time during the churn (hub and test client run in it), the time the slices took
+// to appear, and how many of them each flip rewrote.
 func TestLargeServiceFederates(t *testing.T) {
-	env := startHub(t, "east-1")
+	for _, mode := range []string{"none", "all"} {
+		t.Run("mcs-endpointslices="+mode, func(t *testing.T) { largeServiceFederates(t, mode) })
+	}
+}
+
+func largeServiceFederates(t *testing.T, mode string) {
+	env := startHubWith(t, func(o *Options) { o.MCSEndpointSlices = mode }, "east-1")
 	c := env.members["east-1"].Client
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -63,13 +74,27 @@ func TestLargeServiceFederates(t *testing.T) {
 	awaitCount(t, big, 10000)
 	createLargeService(t, c, "big", 10000, 50000)
 	awaitCount(t, big, 50000)
+	if mode != "none" {
+		awaitMCSSlices(t, c, "big", 50000)
+	}
 
 	before := hubMetrics(t)
+	slicesBefore := mcsSliceVersions(t, c, "big")
+	cpuBefore := processCPU(t)
 	churnStart := time.Now()
 	churns := churnLarge(t, c, "big", 30)
 	churnEnd := time.Now()
 	awaitQuiet(big)
+	cpu := processCPU(t) - cpuBefore
 	after := hubMetrics(t)
+	rewritten := 0
+	for name, rv := range mcsSliceVersions(t, c, "big") {
+		if slicesBefore[name] != rv {
+			rewritten++
+		}
+	}
+	t.Logf("mcs-endpointslices=%s: churn of %d flips (+3 s quiet) took %s of process CPU (hub and test client); %d of %d MCS slices rewritten",
+		mode, churns, cpu.Round(time.Millisecond), rewritten, len(slicesBefore))
 	stopProbe()
 	wg.Wait()
 
@@ -279,4 +304,45 @@ func awaitQuiet(big <-chan int) {
 			return
 		}
 	}
+}
+
+// awaitMCSSlices waits until the member's MCS EndpointSlices of shop/name hold n endpoints
+// and logs how long that took and how many slices they are.
+func awaitMCSSlices(t *testing.T, c client.Client, name string, n int) {
+	t.Helper()
+	began := time.Now()
+	eventually(t, fmt.Sprintf("MCS endpointslices of shop/%s hold %d endpoints", name, n), func() (bool, string) {
+		got, count := 0, 0
+		for _, s := range mcsSlices(t, c, "shop", name) {
+			got += len(s.Endpoints)
+			count++
+			if len(s.Endpoints) > 1000 {
+				return false, fmt.Sprintf("slice %s has %d endpoints", s.Name, len(s.Endpoints))
+			}
+		}
+		if got == n {
+			t.Logf("MCS endpointslices: %d endpoints in %d slices %s after the store held them", got, count, time.Since(began).Round(time.Millisecond))
+		}
+		return got == n, fmt.Sprintf("%d endpoints in %d slices", got, count)
+	})
+}
+
+// mcsSliceVersions maps the member's MCS EndpointSlices of shop/name to their resource versions.
+func mcsSliceVersions(t *testing.T, c client.Client, name string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, s := range mcsSlices(t, c, "shop", name) {
+		out[s.Name] = s.ResourceVersion
+	}
+	return out
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -14,6 +14,7 @@ import (
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/federation/controller"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/federation/writeback"
 )
 
 // leader is the work of the replica that holds the Lease: the federation loop, and the
@@ -57,6 +58,7 @@ func (l *leader) lead(ctx context.Context, previous string) error {
 	ports, _ := l.opts.PortRange()
 	f := controller.NewFederation(l.mgr.GetClient(), st, w, controller.FederationOptions{
 		Ports: ports, Debounce: 20 * time.Millisecond, Resync: l.opts.Resync,
+		Slices: writeback.SliceMode(l.opts.MCSEndpointSlices),
 	}, l.log)
 	f.SetMembers(l.members)
 	if err := triggerOn(ctx, l.mgr, f, &meshfedv1.Segment{}, &meshfedv1.MemberCluster{}); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/controller"
+	"github.com/meshfed/meshfed/federation/writeback"
 )
 
 // Options configure the hub.
@@ -69,6 +70,9 @@ type Options struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// Identity names this replica (the pod name) in the Lease and the store's leader key.
 	Identity string
+	// MCSEndpointSlices says which imported services get MCS EndpointSlices in importing
+	// members: all, headless or none.
+	MCSEndpointSlices string
 	// MetricsAddr and HealthAddr are the listen addresses; "0" disables.
 	MetricsAddr string
 	HealthAddr  string
@@ -97,6 +101,7 @@ func DefaultOptions() Options {
 		RenewDeadline:            10 * time.Second,
 		RetryPeriod:              2 * time.Second,
 		Identity:                 host,
+		MCSEndpointSlices:        string(writeback.SlicesHeadless),
 		MetricsAddr:              ":8080",
 		HealthAddr:               ":8081",
 	}
@@ -135,6 +140,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", o.RenewDeadline, "how long the leader retries renewing the Lease before giving up leadership")
 	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "how often candidates try to acquire or renew the Lease")
 	fs.StringVar(&o.Identity, "identity", o.Identity, "name of this replica (default: host name)")
+	fs.StringVar(&o.MCSEndpointSlices, "mcs-endpointslices", o.MCSEndpointSlices, "which imported services get MCS EndpointSlices (labeled multicluster.kubernetes.io/service-name and /source-cluster) in every importing member: "+
+		"all (what MCS consumers and the conformance suite's EndpointSlice spec expect; it costs hub CPU on every change of a large service in every importing member, see the hub's README), "+
+		"headless (only Headless imports, whose DNS names need them) or none (and those written before are removed)")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Prometheus metrics address; 0 disables")
 	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", o.HealthAddr, "/healthz and /readyz address; 0 disables")
 }
@@ -171,6 +179,9 @@ func (o *Options) Validate() error {
 	}
 	if o.WaypointCertValidity < time.Second || o.WaypointCertRenewPercent < 1 || o.WaypointCertRenewPercent > 99 || o.WaypointUserGrace < 0 {
 		errs = append(errs, errors.New("want --waypoint-cert-validity of at least 1s, --waypoint-cert-renew-percent from 1 to 99 and a --waypoint-user-grace of at least 0"))
+	}
+	if _, err := writeback.ParseSliceMode(o.MCSEndpointSlices); err != nil {
+		errs = append(errs, fmt.Errorf("--mcs-endpointslices: %w", err))
 	}
 	if err := validateTrustDomain(o.TrustDomain); err != nil {
 		errs = append(errs, err)

@@ -15,9 +15,10 @@ import (
 // Service converts a ServiceImport into the service the DNS table serves. Parts it cannot use
 // (an IP that does not parse, a port out of range, a takeover value other than true or false)
 // are left out and described in the error; the service it returns is still served without them.
-// A Headless import gets no IPs: its names need endpoints, which the import does not carry.
+// A Headless import gets no IPs: it is marked Headless, and its names are made from the
+// endpoints of its MCS EndpointSlices (HeadlessEndpoints), which the import does not carry.
 func Service(si *mcsv1alpha1.ServiceImport) (zone.Service, error) {
-	s := zone.Service{Namespace: si.Namespace, Name: si.Name, Hostname: si.Annotations[wellknown.HostnameAnnotation]}
+	s := zone.Service{Namespace: si.Namespace, Name: si.Name, Hostname: si.Annotations[wellknown.HostnameAnnotation], Headless: si.Spec.Type == mcsv1alpha1.Headless}
 	var errs []error
 	if si.Spec.Type != mcsv1alpha1.Headless {
 		for _, ip := range si.Spec.IPs {

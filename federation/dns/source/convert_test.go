@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
+	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/dns/zone"
@@ -52,7 +54,7 @@ func TestService(t *testing.T) {
 		{
 			name: "headless: no IPs even when listed",
 			in:   imp(mcsv1alpha1.Headless, []string{"10.96.0.10"}, nil, http),
-			want: zone.Service{Namespace: "shop", Name: "web", Ports: []zone.Port{{Name: "http", Protocol: "TCP", Number: 80}}},
+			want: zone.Service{Namespace: "shop", Name: "web", Headless: true, Ports: []zone.Port{{Name: "http", Protocol: "TCP", Number: 80}}},
 		},
 		{
 			name: "bad IP left out",
@@ -83,5 +85,36 @@ func TestService(t *testing.T) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestHeadlessEndpoints(t *testing.T) {
+	p := func(v int32) *int32 { return &v }
+	s := func(v string) *string { return &v }
+	b := func(v bool) *bool { return &v }
+	udp := corev1.ProtocolUDP
+	slice := func(cluster string, at discoveryv1.AddressType, eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Labels: map[string]string{mcsv1beta1.LabelSourceCluster: cluster}},
+			AddressType: at,
+			Ports:       []discoveryv1.EndpointPort{{Name: s("tcp"), Port: p(42)}, {Name: s("udp"), Protocol: &udp, Port: p(42)}, {Name: s("bad"), Port: p(70000)}},
+			Endpoints:   eps,
+		}
+	}
+	got := HeadlessEndpoints([]*discoveryv1.EndpointSlice{
+		slice("c2", discoveryv1.AddressTypeIPv4,
+			discoveryv1.Endpoint{Addresses: []string{"10.2.0.1"}},                                                              // nil ready: ready
+			discoveryv1.Endpoint{Addresses: []string{"10.2.0.2"}, Conditions: discoveryv1.EndpointConditions{Ready: b(false)}}, // not ready
+			discoveryv1.Endpoint{Addresses: []string{"not-an-ip"}}),
+		slice("c1", discoveryv1.AddressTypeIPv6, discoveryv1.Endpoint{Addresses: []string{"fd00::1"}, Hostname: s("db-0"), Conditions: discoveryv1.EndpointConditions{Ready: b(true)}}),
+		slice("c1", discoveryv1.AddressTypeFQDN, discoveryv1.Endpoint{Addresses: []string{"example.com"}}),
+	})
+	ports := []zone.Port{{Name: "tcp", Protocol: "TCP", Number: 42}, {Name: "udp", Protocol: "UDP", Number: 42}}
+	want := []zone.Endpoint{
+		{ClusterID: "c1", Hostname: "db-0", Addresses: []netip.Addr{netip.MustParseAddr("fd00::1")}, Ports: ports},
+		{ClusterID: "c2", Addresses: []netip.Addr{netip.MustParseAddr("10.2.0.1")}, Ports: ports},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", got, want)
 	}
 }

@@ -1,5 +1,6 @@
 // Package source feeds meshfed's DNS server from the member cluster it runs in: it watches the
-// ServiceImports the hub writes there (labeled app.kubernetes.io/managed-by=meshfed) and
+// ServiceImports the hub writes there (labeled app.kubernetes.io/managed-by=meshfed), and the
+// MCS EndpointSlices it writes next to them, from which Headless imports' names are made, and
 // builds a zone.Table from them after every change.
 //
 // Where the names come from: the hub already writes, into every member where a global service

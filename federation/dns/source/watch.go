@@ -99,6 +99,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	eps, err := w.sliceInformer()
+	if err != nil {
+		return err
+	}
 	changed := make(chan struct{}, 1)
 	kick := func() {
 		select {
@@ -106,53 +110,65 @@ func (w *Watcher) Run(ctx context.Context) error {
 		default:
 		}
 	}
-	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { kick() }, UpdateFunc: func(any, any) { kick() }, DeleteFunc: func(any) { kick() },
-	}); err != nil {
-		return fmt.Errorf("failed to watch ServiceImports: %w", err)
+	for _, inf := range []cache.SharedIndexInformer{informer, eps} {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: func(any) { kick() }, UpdateFunc: func(any, any) { kick() }, DeleteFunc: func(any) { kick() },
+		}); err != nil {
+			return fmt.Errorf("failed to watch ServiceImports and EndpointSlices: %w", err)
+		}
+		go inf.RunWithContext(ctx)
 	}
-	go informer.RunWithContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced, eps.HasSynced) {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return errors.New("failed to sync the ServiceImport cache")
+		return errors.New("failed to sync the ServiceImport and EndpointSlice caches")
 	}
-	store := informer.GetStore()
-	w.rebuild(ctx, store)
+	st := stores{imports: informer.GetStore(), slices: eps.GetStore()}
+	w.rebuild(ctx, st)
 	w.synced.Store(true)
-	return w.loop(ctx, changed, store)
+	return w.loop(ctx, changed, st)
+}
+
+// stores are the watcher's caches.
+type stores struct {
+	imports, slices cache.Store
 }
 
 // informer lists and watches the ServiceImports labeled as meshfed's in every namespace and
 // caches them as slim typed objects.
 func (w *Watcher) informer() (cache.SharedIndexInformer, error) {
-	selector := wellknown.ManagedByLabel + "=" + wellknown.ManagedByValue
-	res := w.client.Resource(serviceImports)
+	return w.watch(serviceImports, wellknown.ManagedByLabel+"="+wellknown.ManagedByValue, "ServiceImport", slim)
+}
+
+// watch makes an informer of resource res in every namespace, selected by selector, that
+// caches what transform makes of each object and logs failed watches.
+func (w *Watcher) watch(res schema.GroupVersionResource, selector, kind string, transform cache.TransformFunc) (cache.SharedIndexInformer, error) {
+	ri := w.client.Resource(res)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = selector
-			return res.List(ctx, o)
+			return ri.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = selector
-			return res.Watch(ctx, o)
+			return ri.Watch(ctx, o)
 		},
 	}
-	informer := cache.NewSharedIndexInformerWithOptions(lw, &unstructured.Unstructured{}, cache.SharedIndexInformerOptions{ObjectDescription: "ServiceImport"})
-	if err := informer.SetTransform(slim); err != nil {
-		return nil, fmt.Errorf("failed to watch ServiceImports: %w", err)
+	informer := cache.NewSharedIndexInformerWithOptions(lw, &unstructured.Unstructured{}, cache.SharedIndexInformerOptions{ObjectDescription: kind})
+	if err := informer.SetTransform(transform); err != nil {
+		return nil, fmt.Errorf("failed to watch %ss: %w", kind, err)
 	}
 	if err := informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		w.log.Warn("ServiceImport watch failed; retrying", "error", err)
+		w.log.Warn("watch failed; retrying", "kind", kind, "error", err)
 	}); err != nil {
-		return nil, fmt.Errorf("failed to watch ServiceImports: %w", err)
+		return nil, fmt.Errorf("failed to watch %ss: %w", kind, err)
 	}
 	return informer, nil
 }
 
 // loop rebuilds after every change (debounced) and when a release ends.
-func (w *Watcher) loop(ctx context.Context, changed <-chan struct{}, store cache.Store) error {
+func (w *Watcher) loop(ctx context.Context, changed <-chan struct{}, store stores) error {
 	for {
 		var releaseEnds <-chan time.Time
 		if next := w.released.next(); !next.IsZero() {
@@ -177,11 +193,11 @@ func (w *Watcher) loop(ctx context.Context, changed <-chan struct{}, store cache
 	}
 }
 
-// rebuild builds a table from every import in the cache, and the released takeovers, and
-// publishes it.
-func (w *Watcher) rebuild(ctx context.Context, store cache.Store) {
+// rebuild builds a table from every import in the cache (a Headless one with the endpoints of
+// its MCS EndpointSlices), and the released takeovers, and publishes it.
+func (w *Watcher) rebuild(ctx context.Context, store stores) {
 	var list []*mcsv1alpha1.ServiceImport
-	for _, obj := range store.List() {
+	for _, obj := range store.imports.List() {
 		if si, ok := obj.(*mcsv1alpha1.ServiceImport); ok {
 			list = append(list, si)
 		}
@@ -191,10 +207,14 @@ func (w *Watcher) rebuild(ctx context.Context, store cache.Store) {
 	})
 	services := make([]zone.Service, 0, len(list))
 	var problems []string
+	bySvc := slicesByService(store.slices)
 	for _, si := range list {
 		s, err := Service(si)
 		if err != nil {
 			problems = append(problems, err.Error())
+		}
+		if s.Headless {
+			s.Endpoints = HeadlessEndpoints(bySvc[types.NamespacedName{Namespace: si.Namespace, Name: si.Name}])
 		}
 		services = append(services, s)
 	}

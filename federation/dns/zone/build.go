@@ -137,6 +137,10 @@ func (b *builder) service(s *Service) {
 	case b.seen[key]:
 		b.problem(s, "listed twice")
 		return
+	case s.Headless:
+		b.seen[key] = true
+		b.headless(s)
+		return
 	case len(s.IPs) == 0:
 		b.problem(s, "no IPs (headless, or the derived Service has no ClusterIP yet)")
 		return

@@ -185,3 +185,27 @@ func TestBuildTakeovers(t *testing.T) {
 		t.Errorf("Takeovers() = %q, want %q", got, want)
 	}
 }
+
+// TestBuildHeadlessOmissions: an endpoint whose name would not be a DNS label is left out and
+// listed; the service keeps its other endpoints.
+func TestBuildHeadlessOmissions(t *testing.T) {
+	addr := []netip.Addr{netip.MustParseAddr("10.0.0.1")}
+	tbl, err := Build([]Service{{Namespace: "a", Name: "b", Headless: true, Endpoints: []Endpoint{
+		{ClusterID: "c_1", Hostname: "x", Addresses: addr},
+		{ClusterID: "c1", Hostname: "-x", Addresses: addr},
+		{ClusterID: "c1", Hostname: "ok", Addresses: []netip.Addr{netip.MustParseAddr("10.0.0.2")}},
+	}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tbl.Omissions()) != 2 || tbl.Services() != 1 {
+		t.Fatalf("omissions %v services %d, want 2 and 1", tbl.Omissions(), tbl.Services())
+	}
+	if _, ok := tbl.names["ok.c1.b.a.svc.clusterset.local."]; !ok {
+		t.Error("ok.c1.b.a.svc.clusterset.local missing")
+	}
+	resp := tbl.Answer(query("b.a.svc.clusterset.local.", dns.TypeA, 0), false)
+	if got := rrStrings(resp.Answer); len(got) != 1 || !strings.HasSuffix(got[0], "10.0.0.2") {
+		t.Errorf("A %q, want 10.0.0.2 only", got)
+	}
+}

@@ -15,6 +15,8 @@ import (
 //	data/db   10.96.0.12              -/TCP/5432                                        db.data.east.example
 //	shop/big  40 IPv4 and 40 IPv6     http/TCP/80                                       (none)
 //	shop/headless (no IPs)
+//	shop/db   headless: c1 db-0 10.1.0.1 fd00:1::1 tcp/TCP/5432; c2 (no hostname) 10.2.0.1 tcp/TCP/5432 udp/UDP/5353   db.shop.mesh.internal
+//	shop/empty headless, no endpoints
 //	shop/old  10.96.5.5               http/TCP/80   released takeover: old.shop.svc.cluster.local only
 func fixture(t testing.TB) *Table {
 	t.Helper()
@@ -35,6 +37,16 @@ func fixture(t testing.TB) *Table {
 		{Namespace: "data", Name: "db", Hostname: "db.data.east.example", IPs: []netip.Addr{netip.MustParseAddr("10.96.0.12")}, Ports: []Port{{Protocol: "TCP", Number: 5432}}},
 		{Namespace: "shop", Name: "big", IPs: bigIPs, Ports: []Port{{Name: "http", Protocol: "TCP", Number: 80}}},
 		{Namespace: "shop", Name: "headless", Hostname: "headless.shop.mesh.internal"},
+		{
+			Namespace: "shop", Name: "db", Headless: true, Hostname: "db.shop.mesh.internal",
+			Ports: []Port{{Name: "tcp", Protocol: "TCP", Number: 42}, {Name: "udp", Protocol: "UDP", Number: 42}},
+			Endpoints: []Endpoint{
+				{ClusterID: "c1", Hostname: "db-0", Addresses: []netip.Addr{netip.MustParseAddr("10.1.0.1")}, Ports: []Port{{Name: "tcp", Protocol: "TCP", Number: 5432}}},
+				{ClusterID: "c1", Hostname: "db-0", Addresses: []netip.Addr{netip.MustParseAddr("fd00:1::1")}, Ports: []Port{{Name: "tcp", Protocol: "TCP", Number: 5432}}},
+				{ClusterID: "c2", Addresses: []netip.Addr{netip.MustParseAddr("10.2.0.1")}, Ports: []Port{{Name: "tcp", Protocol: "TCP", Number: 5432}, {Name: "udp", Protocol: "UDP", Number: 5353}}},
+			},
+		},
+		{Namespace: "shop", Name: "empty", Headless: true},
 		{Namespace: "shop", Name: "old", Released: true, IPs: []netip.Addr{netip.MustParseAddr("10.96.5.5")}, Ports: []Port{{Name: "http", Protocol: "TCP", Number: 80}}},
 	}, Options{Zones: []string{"mesh.internal"}, Serial: 7})
 	if err != nil {

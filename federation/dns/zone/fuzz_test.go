@@ -14,6 +14,8 @@ func FuzzAnswerWire(f *testing.F) {
 		query("_http._tcp.big.shop.svc.clusterset.local.", dns.TypeSRV, 1232),
 		query("big.shop.svc.clusterset.local.", dns.TypeANY, 0),
 		query("nope.mesh.internal.", dns.TypeAAAA, 4096),
+		query("db.shop.svc.clusterset.local.", dns.TypeSRV, 0),
+		query("db-0.c1.db.shop.svc.clusterset.local.", dns.TypeAAAA, 0),
 		query("example.com.", dns.TypeA, 0),
 	} {
 		b, err := m.Pack()
@@ -39,6 +41,8 @@ func FuzzAnswerQuestion(f *testing.F) {
 	f.Add("web.shop.mesh.internal.", uint16(dns.TypeA), uint16(dns.ClassINET), true, uint16(512), uint8(0), false, false)
 	f.Add("big.shop.svc.clusterset.local.", uint16(dns.TypeANY), uint16(dns.ClassANY), false, uint16(0), uint8(0), false, false)
 	f.Add("_http._tcp.big.shop.svc.clusterset.local.", uint16(dns.TypeSRV), uint16(dns.ClassINET), true, uint16(1400), uint8(0), true, false)
+	f.Add("_tcp._tcp.db.shop.svc.clusterset.local.", uint16(dns.TypeSRV), uint16(dns.ClassINET), false, uint16(0), uint8(0), false, false)
+	f.Add("10-2-0-1.c2.db.shop.svc.clusterset.local.", uint16(dns.TypeANY), uint16(dns.ClassINET), true, uint16(512), uint8(0), false, false)
 	f.Add("x.web.shop.svc.cluster.local.", uint16(dns.TypeAAAA), uint16(dns.ClassINET), true, uint16(65535), uint8(3), false, true)
 	tbl := fixture(f)
 	f.Fuzz(func(t *testing.T, name string, qtype, qclass uint16, edns bool, size uint16, version uint8, do, tcp bool) {

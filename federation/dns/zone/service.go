@@ -19,12 +19,40 @@ type Service struct {
 	Hostname string
 	// Takeover asks for <name>.<ns>.svc.<cluster domain> as well.
 	Takeover bool
+	// Headless marks a Headless import: its names answer with Endpoints, not IPs; it has no
+	// takeover name. Without a ready endpoint it has no names (NXDOMAIN).
+	Headless bool
+	// Endpoints are a Headless service's ready endpoints in every source cluster (the MCS
+	// EndpointSlices of the import).
+	Endpoints []Endpoint
 	// Released marks a takeover that ended while the cluster's CoreDNS may still forward
 	// <name>.<ns>.svc.<cluster domain> here: only that name is served, with the addresses and
 	// ports of the cluster's own Service of that name (what the cluster's DNS answers once it
 	// stops forwarding); without IPs it has no records (NODATA). An import taking the same
 	// name over wins.
 	Released bool
+}
+
+// Endpoint is one ready endpoint of a Headless service. Its own name is
+// <hostname>.<cluster ID>.<service>.<ns>.svc.clusterset.local, the target of the service's SRV
+// records.
+type Endpoint struct {
+	// ClusterID is the ID of the cluster the endpoint runs in (the MCS source-cluster label).
+	ClusterID string
+	// Hostname is the endpoint's hostname; "" names it by its first address, with '.' and
+	// ':' as '-' (what the MCS conformance suite expects of an endpoint without one).
+	Hostname  string
+	Addresses []netip.Addr
+	// Ports are the endpoint's ports (its EndpointSlice's): their numbers go in SRV records.
+	Ports []Port
+}
+
+// label is the endpoint's name below <cluster ID>.<service>.<ns>.svc.clusterset.local.
+func (e *Endpoint) label() string {
+	if e.Hostname != "" || len(e.Addresses) == 0 {
+		return strings.ToLower(e.Hostname)
+	}
+	return strings.NewReplacer(".", "-", ":", "-").Replace(e.Addresses[0].String())
 }
 
 // Port is a service port.

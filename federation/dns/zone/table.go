@@ -42,6 +42,18 @@ type entry struct {
 	numbers []uint16
 	// named are the ports with a name and a known protocol: the SRV names below the name.
 	named []namedPort
+	// members are a Headless service's endpoints, the targets of its SRV records; nil for a
+	// service with a clusterset IP.
+	members []*member
+}
+
+// member is one endpoint of a Headless service as a target of its SRV records.
+type member struct {
+	// node is the endpoint's own name; its entry holds the endpoint's addresses.
+	node *node
+	// numbers and named are the endpoint's ports, as entry's.
+	numbers []uint16
+	named   []namedPort
 }
 
 // namedPort is the port _<name>._<proto> of a service.
@@ -90,6 +102,9 @@ func (t *Table) records(owner string, n *node, p *namedPort, qt uint16) (answer,
 		if qt != dns.TypeSRV && qt != dns.TypeANY {
 			return nil, nil
 		}
+		if n.svc.members != nil {
+			return t.memberSRV(owner, n.svc, p)
+		}
 		srv := &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, t.ttl), Priority: 0, Weight: 100, Port: p.number, Target: n.name}
 		return []dns.RR{srv}, t.addresses(n, dns.TypeANY)
 	}
@@ -97,6 +112,9 @@ func (t *Table) records(owner string, n *node, p *namedPort, qt uint16) (answer,
 	case dns.TypeA, dns.TypeAAAA:
 		return t.addresses(n, qt), nil
 	case dns.TypeSRV:
+		if n.svc != nil && n.svc.members != nil {
+			return t.memberSRV(n.name, n.svc, nil)
+		}
 		return t.srv(n), t.addresses(n, dns.TypeANY)
 	case dns.TypeTXT:
 		return n.txt, nil
@@ -137,7 +155,7 @@ func (t *Table) addresses(n *node, qt uint16) []dns.RR {
 
 // srv are the SRV records of n's own name: one per port number, weights splitting 100.
 func (t *Table) srv(n *node) []dns.RR {
-	if n.svc == nil || len(n.svc.numbers) == 0 {
+	if n.svc == nil || len(n.svc.numbers) == 0 || n.svc.members != nil {
 		return nil
 	}
 	weight := uint16(max(1, 100/len(n.svc.numbers)))

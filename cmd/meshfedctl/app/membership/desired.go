@@ -93,8 +93,8 @@ func MemberObjects() []client.Object {
 }
 
 // memberRules are the hub's permissions in a member: read what it federates (and the
-// kube-system Namespace, whose UID identifies the cluster), write the imports and derived
-// Services it owns and the status of ServiceExports, write the waypoints' credential Secrets
+// kube-system Namespace, whose UID identifies the cluster), write the imports, derived
+// Services and MCS EndpointSlices it owns and the status of ServiceExports, write the waypoints' credential Secrets
 // (by name: it can read no other Secret; create cannot be limited by name, and cannot
 // replace an existing Secret), and record Events. Nothing else.
 func memberRules() []rbacv1.PolicyRule {
@@ -103,7 +103,9 @@ func memberRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"nodes", "namespaces"}, Verbs: read},
 		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: write},
-		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: read},
+		// Read every slice, write the MCS EndpointSlices of imports (create, update, delete):
+		// exactly the verbs the caches and the writer use.
+		{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"list", "watch", "create", "update", "delete"}},
 		{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceexports"}, Verbs: read},
 		{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceexports/status"}, Verbs: []string{"get", "patch", "update"}},
 		{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceimports"}, Verbs: write},
