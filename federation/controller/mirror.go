@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -33,6 +34,9 @@ func (f *Federation) mirror(ctx context.Context, o *outcome, wb *writeback.Repor
 		stale[s.Cluster.Name] = s.Stale
 	}
 	want := map[types.NamespacedName]bool{}
+	// One GlobalService that cannot be written (its hub namespace being deleted, say) fails
+	// alone; the others are still written and the error asks for a retry.
+	var errs []error
 	for i := range res.Services {
 		svc := &res.Services[i]
 		g := &svc.Global
@@ -42,7 +46,7 @@ func (f *Federation) mirror(ctx context.Context, o *outcome, wb *writeback.Repor
 		setStoredStatus(desired, o.notWritten[merge.KeyOf(g)])
 		want[client.ObjectKeyFromObject(desired)] = true
 		if err := f.applyGlobalService(ctx, desired); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
 	var list meshfedv1.GlobalServiceList
@@ -55,11 +59,12 @@ func (f *Federation) mirror(ctx context.Context, o *outcome, wb *writeback.Repor
 			continue
 		}
 		if err := f.hub.Delete(ctx, gs); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("failed to delete globalservice %s/%s: %w", gs.Namespace, gs.Name, err)
+			errs = append(errs, fmt.Errorf("failed to delete globalservice %s/%s: %w", gs.Namespace, gs.Name, err))
+			continue
 		}
 		f.log.Info("global service withdrawn", "namespace", gs.Namespace, "name", gs.Name)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (f *Federation) applyGlobalService(ctx context.Context, desired *meshfedv1.GlobalService) error {
@@ -72,6 +77,9 @@ func (f *Federation) applyGlobalService(ctx context.Context, desired *meshfedv1.
 	case apierrors.IsNotFound(err):
 		status := desired.Status
 		if err := f.hub.Create(ctx, desired); err != nil {
+			if apierrors.IsNotFound(err) {
+				delete(f.namespaces, desired.Namespace) // deleted since: create it again next time
+			}
 			return fmt.Errorf("failed to create globalservice %s/%s: %w", desired.Namespace, desired.Name, err)
 		}
 		f.log.Info("global service published", "namespace", desired.Namespace, "name", desired.Name, "hostname", desired.Spec.Hostname)

@@ -11,8 +11,8 @@ import (
 type Import struct {
 	// Cluster is the importing member.
 	Cluster string
-	// NamespaceMissing: the namespace does not exist in the member; nothing was written (the
-	// hub never creates user namespaces in members).
+	// NamespaceMissing: the namespace does not exist in the member, or is being deleted;
+	// nothing was written (the hub never creates user namespaces in members).
 	NamespaceMissing bool
 	// WaypointMissing: the namespace has no waypoint Service in the member; the import was
 	// written anyway.

@@ -69,12 +69,14 @@ func Member(ctx context.Context, conn *member.Connection, want Want, ports PortL
 	defer cancel()
 	w := &memberWriter{conn: conn, log: o.Log.With("member", conn.Name()), retry: o.Retry, now: time.Now(), slices: want.Slices, sliced: map[types.NamespacedName]bool{}}
 	st, err := w.write(ctx, objs, want.Imports, ports, &report)
-	if err != nil {
+	if st == nil {
 		return report, err
 	}
+	// An import that could not be written fails alone: the rest of the member, its DNS wiring
+	// and its ServiceExports' conditions are still written, and the error asks for a retry.
 	want.Slices.Memo.retain(conn.Name(), w.sliced)
 	w.dns(ctx, st, want.Zones, &report)
-	return report, w.writeExportStatus(ctx, objs, want.Exports)
+	return report, errors.Join(err, w.writeExportStatus(ctx, objs, want.Exports))
 }
 
 // write brings one member in line: each wanted import, then the pruning of the rest.
@@ -90,14 +92,19 @@ func (w *memberWriter) write(ctx context.Context, objs *member.Objects, wants []
 		s := &objs.Services[i]
 		st.services[client.ObjectKeyFromObject(s)] = s
 	}
+	var errs []error
 	for _, g := range wants {
 		mi, err := w.writeImport(ctx, st, g, ports)
 		if err != nil {
-			return nil, err
+			// Keep what the member has of it (nothing of it is pruned); the next pass retries.
+			st.keep[ref("Service", g.Namespace, wellknown.DerivedServiceName(g.Name))] = true
+			st.keep[ref("ServiceImport", g.Namespace, g.Name)] = true
+			keepSlices(st, g)
+			errs = append(errs, err)
 		}
 		report.add(merge.KeyOf(g), mi)
 	}
-	return st, w.prune(ctx, st)
+	return st, errors.Join(append(errs, w.prune(ctx, st))...)
 }
 
 // memberState is what one pass read from a member, and the objects it means to keep there.
@@ -116,9 +123,11 @@ type memberState struct {
 // global service the member imports — unless the namespace does not exist there.
 func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *model.GlobalService, ports PortLookup) (Import, error) {
 	mi := Import{Cluster: w.conn.Name()}
-	if st.objs.Namespaces[g.Namespace] == nil {
+	if ns := st.objs.Namespaces[g.Namespace]; ns == nil || ns.DeletionTimestamp != nil {
+		// A namespace being deleted takes no new objects (the API server refuses them); what
+		// the hub wrote there is pruned, or goes with the namespace.
 		mi.NamespaceMissing = true
-		w.log.Debug("import skipped, namespace missing", "namespace", g.Namespace, "name", g.Name)
+		w.log.Debug("import skipped, namespace missing or being deleted", "namespace", g.Namespace, "name", g.Name)
 		return mi, nil
 	}
 	waypoint := types.NamespacedName{Namespace: g.Namespace, Name: wellknown.WaypointName}
