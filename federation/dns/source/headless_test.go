@@ -95,13 +95,7 @@ func TestWatchHeadless(t *testing.T) {
 	addr, w := startDNS(t, c, time.Second)
 	waitFor(t, w.Synced)
 	const base = "db.shop.svc.clusterset.local."
-	steps := []struct {
-		name   string
-		change func() error
-		qname  string
-		qtype  uint16
-		want   string
-	}{
+	steps := []step{
 		{name: "A: every ready endpoint", qname: base, qtype: dns.TypeA, want: "10.1.0.1 10.1.0.2 10.2.0.1"},
 		{name: "SRV of the name", qname: base, qtype: dns.TypeSRV,
 			want: "42 10-2-0-1.id-west." + base + " 42 db-0.id-east." + base + " 42 db-1.id-east." + base},
@@ -117,24 +111,5 @@ func TestWatchHeadless(t *testing.T) {
 		{name: "a source cluster's slice is deleted", change: func() error { return c.Client.Delete(ctx, west) }, qname: base, qtype: dns.TypeA, want: "10.1.0.1"},
 		{name: "no endpoint left: NXDOMAIN", change: func() error { return c.Client.Delete(ctx, east) }, qname: base, qtype: dns.TypeA, want: "NXDOMAIN"},
 	}
-	for _, s := range steps {
-		began := time.Now()
-		if s.change != nil {
-			if err := s.change(); err != nil {
-				t.Fatalf("%s: %v", s.name, err)
-			}
-		}
-		got, deadline := "", time.Now().Add(follow)
-		for time.Now().Before(deadline) {
-			if got = answers(t, addr, s.qname, s.qtype); got == s.want {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got != s.want {
-			t.Errorf("%s: %s %s answered %q after %s, want %q", s.name, s.qname, dns.TypeToString[s.qtype], got, follow, s.want)
-			continue
-		}
-		t.Logf("%s: answered after %s", s.name, time.Since(began).Round(time.Millisecond))
-	}
+	runSteps(t, addr, follow, steps, answers)
 }

@@ -49,13 +49,7 @@ func TestWatchFollowsServiceImports(t *testing.T) {
 	expect(t, addr, "db.data.svc.clusterset.local.", dns.TypeA, "10.96.0.20")
 
 	web := serviceImport("shop", "web", "10.96.0.10", map[string]string{wellknown.HostnameAnnotation: "web.shop.mesh.internal"})
-	steps := []struct {
-		name   string
-		change func() error
-		qname  string
-		qtype  uint16
-		want   string // "NXDOMAIN", "REFUSED" or the first answer
-	}{
+	steps := []step{ // want: "NXDOMAIN", "REFUSED" or the first answer
 		{name: "appears", change: func() error { return c.Client.Create(ctx, web) }, qname: "web.shop.mesh.internal.", qtype: dns.TypeA, want: "10.96.0.10"},
 		{name: "clusterset name", change: nil, qname: "web.shop.svc.clusterset.local.", qtype: dns.TypeA, want: "10.96.0.10"},
 		{name: "SRV", change: nil, qname: "_http._tcp.web.shop.svc.clusterset.local.", qtype: dns.TypeSRV, want: "80 web.shop.svc.clusterset.local."},
@@ -107,26 +101,7 @@ func TestWatchFollowsServiceImports(t *testing.T) {
 		}, qname: "marker.shop.svc.clusterset.local.", qtype: dns.TypeA, want: "10.96.0.31"},
 		{name: "the import meshfed did not write is not served", change: nil, qname: "foreign.shop.svc.clusterset.local.", qtype: dns.TypeA, want: "NXDOMAIN"},
 	}
-	for _, s := range steps {
-		began := time.Now()
-		if s.change != nil {
-			if err := s.change(); err != nil {
-				t.Fatalf("%s: %v", s.name, err)
-			}
-		}
-		got, deadline := "", time.Now().Add(follow)
-		for time.Now().Before(deadline) {
-			if got = first(t, addr, s.qname, s.qtype); got == s.want {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got != s.want {
-			t.Errorf("%s: %s %s answered %q after %s, want %q", s.name, s.qname, dns.TypeToString[s.qtype], got, follow, s.want)
-			continue
-		}
-		t.Logf("%s: answered %q after %s", s.name, got, time.Since(began).Round(time.Millisecond))
-	}
+	runSteps(t, addr, follow, steps, first)
 }
 
 func serviceImport(ns, name, ip string, ann map[string]string) *mcsv1alpha1.ServiceImport {
@@ -221,5 +196,40 @@ func expect(t *testing.T, addr, qname string, qtype uint16, want ...string) {
 	t.Helper()
 	if got := first(t, addr, qname, qtype); !slices.Contains(want, got) {
 		t.Errorf("%s %s: %q, want one of %q", qname, dns.TypeToString[qtype], got, want)
+	}
+}
+
+// step is one change to the cluster and the answer meshfed-dns must give after it.
+type step struct {
+	name   string
+	change func() error // nil: no change
+	qname  string
+	qtype  uint16
+	want   string
+}
+
+// runSteps makes each step's change, then asks addr until ask returns the step's want or
+// follow has passed.
+func runSteps(t *testing.T, addr string, follow time.Duration, steps []step, ask func(t *testing.T, addr, qname string, qtype uint16) string) {
+	t.Helper()
+	for _, s := range steps {
+		began := time.Now()
+		if s.change != nil {
+			if err := s.change(); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+		}
+		got, deadline := "", time.Now().Add(follow)
+		for time.Now().Before(deadline) {
+			if got = ask(t, addr, s.qname, s.qtype); got == s.want {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got != s.want {
+			t.Errorf("%s: %s %s answered %q after %s, want %q", s.name, s.qname, dns.TypeToString[s.qtype], got, follow, s.want)
+			continue
+		}
+		t.Logf("%s: answered %q after %s", s.name, got, time.Since(began).Round(time.Millisecond))
 	}
 }
