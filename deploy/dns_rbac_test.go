@@ -21,6 +21,7 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	dnsbin "github.com/meshfed/meshfed/cmd/meshfed-dns/app"
 	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/internal/syncbuf"
 )
 
 // TestDNSRunsWithItsRBAC runs meshfed-dns with deploy/dns's arguments as its ServiceAccount, with
@@ -80,7 +81,7 @@ func TestDNSRunsWithItsRBAC(t *testing.T) {
 	o.ShutdownDelay = 0
 	o.TakeoverProbe, o.TakeoverProbeInterval = o.ListenAddress, 200*time.Millisecond
 	o.Kubeconfig = serviceAccountKubeconfig(t, c, dep.Namespace, dep.Spec.Template.Spec.ServiceAccountName)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- dnsbin.Run(runCtx, o, slog.New(slog.NewTextHandler(&logs, nil))) }()

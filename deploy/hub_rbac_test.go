@@ -7,7 +7,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 	hub "github.com/meshfed/meshfed/cmd/meshfed-hub/app"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/internal/syncbuf"
 )
 
 // TestHubRunsWithItsRBAC runs the real hub, configured by deploy/hub-embedded's arguments, as the
@@ -52,7 +52,7 @@ func TestHubRunsWithItsRBAC(t *testing.T) {
 	exportService(t, east.Client, "shop", "web")
 
 	o := hubOptions(t, hubCluster)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- hub.Run(runCtx, o, slog.New(slog.NewTextHandler(&logs, nil))) }()
@@ -238,22 +238,4 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
-}
-
-// syncBuffer is a bytes.Buffer the hub's goroutines can log to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

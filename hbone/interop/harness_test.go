@@ -17,6 +17,7 @@ import (
 
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
+	"github.com/meshfed/meshfed/internal/syncbuf"
 )
 
 const trustDomain = "cluster.local"
@@ -93,8 +94,14 @@ func startIstioServer(t testing.TB, conf *tls.Config) string {
 // speaks HTTP/2); its handler lets callers reach only allowed.
 func startMeshfedServer(t testing.TB, src identity.Source, allowed ...netip.AddrPort) string {
 	t.Helper()
+	return startMeshfedServerLogging(t, src, quiet, allowed...)
+}
+
+// startMeshfedServerLogging is startMeshfedServer with the server logging to log.
+func startMeshfedServerLogging(t testing.TB, src identity.Source, log *slog.Logger, allowed ...netip.AddrPort) string {
+	t.Helper()
 	srv, err := hbone.NewServer(hbone.ServerOptions{
-		Source: src, Logger: quiet,
+		Source: src, Logger: log,
 		Handler: hbone.HandlerFunc(func(ctx context.Context, req *hbone.Request) (net.Conn, error) {
 			for _, a := range allowed {
 				if req.Target == a {
@@ -187,4 +194,12 @@ func readAllWithin(c net.Conn, d time.Duration) ([]byte, error) {
 		_ = c.Close()
 		return nil, errors.New("read timed out")
 	}
+}
+
+// logBook keeps what a server logs, for a test to read while the server runs.
+type logBook struct{ syncbuf.Buffer }
+
+// logger logs every level, debug included, into b.
+func (b *logBook) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +25,7 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/dns/corefile"
+	"github.com/meshfed/meshfed/internal/syncbuf"
 )
 
 // TestThroughCoreDNS puts a real CoreDNS in front of meshfed-dns as a member cluster would: its
@@ -193,7 +192,7 @@ type coreDNS struct {
 	port                 int
 	addr                 string
 	cmd                  *exec.Cmd
-	out                  *syncBuffer
+	out                  *syncbuf.Buffer
 }
 
 // startCoreDNS prepares a CoreDNS whose base Corefile is kubeadm's, serving cluster.local from
@@ -221,7 +220,7 @@ func startCoreDNS(t *testing.T, bin, kubeconfig string) *coreDNS {
     loadbalance
 }
 `
-	return &coreDNS{bin: bin, dir: dir, path: filepath.Join(dir, "Corefile"), base: base, port: port, addr: net.JoinHostPort("127.0.0.1", portText), out: &syncBuffer{}}
+	return &coreDNS{bin: bin, dir: dir, path: filepath.Join(dir, "Corefile"), base: base, port: port, addr: net.JoinHostPort("127.0.0.1", portText), out: &syncbuf.Buffer{}}
 }
 
 func (cd *coreDNS) read(t *testing.T) string {
@@ -340,22 +339,4 @@ func (cd *coreDNS) expectNot(t *testing.T, qname string, qtype uint16, unwanted 
 	if got := cd.answer(qname, qtype); got == unwanted {
 		t.Errorf("CoreDNS still answers %s %s with %q", qname, dns.TypeToString[qtype], got)
 	}
-}
-
-// syncBuffer collects a process's output for several readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

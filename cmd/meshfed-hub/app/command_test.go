@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/internal/cmdline"
 	"github.com/meshfed/meshfed/internal/golden"
+	"github.com/meshfed/meshfed/internal/syncbuf"
 )
 
 // TestCommandLine: the hub's command line mistakes and start-up failures each print one
@@ -61,7 +61,7 @@ func TestAwaitNamespace(t *testing.T) {
 	old := namespacePoll
 	namespacePoll = 200 * time.Millisecond
 	t.Cleanup(func() { namespacePoll = old })
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cmd := NewCommand()
 	cmd.SetErr(&logs)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -93,22 +93,4 @@ func TestAwaitNamespace(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("hub: %v", err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a reader at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/internal/cutproxy"
+	"github.com/meshfed/meshfed/internal/syncbuf"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
@@ -154,23 +154,12 @@ func (l *rotationLab) issue(t *testing.T, cluster, etcdDir, certDir string) {
 }
 
 // logBuffer collects a waypoint's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 // serials returns the serial=<hex> values of the lines containing msg, in order.
 func (b *logBuffer) serials(msg string) []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []string
-	for line := range strings.SplitSeq(b.buf.String(), "\n") {
+	for line := range strings.SplitSeq(b.String(), "\n") {
 		if !strings.Contains(line, msg) {
 			continue
 		}
@@ -277,9 +266,7 @@ func TestRotationUnderTraffic(t *testing.T) {
 	if failed.Load() > 0 {
 		t.Errorf("%d of %d requests failed: %s", failed.Load(), total.Load(), strings.Join(errs[:min(len(errs), 10)], "; "))
 		for _, w := range wps {
-			w.log.mu.Lock()
-			t.Logf("%s waypoint's log:\n%s", w.cluster, w.log.buf.String())
-			w.log.mu.Unlock()
+			t.Logf("%s waypoint's log:\n%s", w.cluster, w.log.String())
 		}
 	}
 	if total.Load() < 100 {
