@@ -41,10 +41,9 @@ type Writer struct {
 	stats  counters
 	splits splitCache
 
-	mu       sync.Mutex
-	session  *concurrency.Session
-	election *concurrency.Election
-	fence    fence
+	mu      sync.Mutex
+	session *concurrency.Session
+	fence   fence
 }
 
 // fence is the leader key this writer created and its create revision; zero when not leading.
@@ -84,7 +83,7 @@ func (w *Writer) Campaign(ctx context.Context) error {
 		return fmt.Errorf("failed to campaign %s: %w", LeaderPrefix, err)
 	}
 	w.mu.Lock()
-	w.session, w.election, w.fence = s, e, fence{key: e.Key(), rev: e.Rev()}
+	w.session, w.fence = s, fence{key: e.Key(), rev: e.Rev()}
 	w.mu.Unlock()
 	w.log.Info("became store leader", "identity", w.opts.Identity, "leaderKey", e.Key(), "leaderRevision", e.Rev())
 	return nil
@@ -103,22 +102,22 @@ func (w *Writer) Done() <-chan struct{} {
 	return w.session.Done()
 }
 
-// Resign gives up leadership so that another writer can take over at once: it deletes the
-// leader key, then revokes the session. Every write after Resign is refused, by the writer
-// itself (it has dropped its fence) and by etcd (the fence's key is gone).
+// Resign gives up leadership so that another writer can take over at once: it revokes the
+// session, which deletes the leader key bound to it in the same etcd write (one round trip and
+// one log sync; deleting the key first would cost a second). Every write after Resign is
+// refused, by the writer itself (it has dropped its fence) and by etcd (the fence's key is
+// gone). When the revocation fails (ctx ends, etcd is unreachable), the session is no longer
+// kept alive either, so the leadership ends with its TTL.
 func (w *Writer) Resign(ctx context.Context) error {
 	w.mu.Lock()
-	s, e := w.session, w.election
-	w.session, w.election, w.fence = nil, nil, fence{}
+	s := w.session
+	w.session, w.fence = nil, fence{}
 	w.mu.Unlock()
-	if e == nil {
+	if s == nil {
 		return nil
 	}
-	err := e.Resign(ctx)
-	if cerr := s.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	s.Orphan()
+	if _, err := w.client.etcd.Revoke(ctx, s.Lease()); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
 		return fmt.Errorf("failed to resign %s: %w", LeaderPrefix, err)
 	}
 	w.log.Info("resigned store leadership", "identity", w.opts.Identity)
