@@ -18,7 +18,7 @@ import (
 var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
 // loopbackURL is scheme://127.0.0.1:<a port that was free a moment ago>.
-func loopbackURL(t *testing.T, scheme string) string {
+func loopbackURL(t testing.TB, scheme string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,6 +70,26 @@ func TestStartReusesDataDir(t *testing.T) {
 	if len(got.Kvs) != 1 {
 		t.Fatal("record lost across restart")
 	}
+}
+
+// BenchmarkRestart measures what a restarted hub waits for before it can write: its embedded
+// etcd starting on existing data until it serves clients (the stop is not timed).
+func BenchmarkRestart(b *testing.B) {
+	cfg := Config{DataDir: b.TempDir(), ClientURL: loopbackURL(b, "http"), PeerURL: loopbackURL(b, "http"), Logger: testLogger}
+	srv, err := Start(b.Context(), cfg)
+	if err != nil {
+		b.Fatalf("Start: %v", err)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		srv.Close()
+		b.StartTimer()
+		if srv, err = Start(b.Context(), cfg); err != nil {
+			b.Fatalf("Start again: %v", err)
+		}
+	}
+	b.StopTimer()
+	srv.Close()
 }
 
 func TestStartNeedsDataDir(t *testing.T) {
