@@ -279,23 +279,58 @@ func (m *haHub) watchLease(t *testing.T) func() []holder {
 	}
 }
 
-// spanned says which Lease takeovers (holders after the first) the longest change of r spanned:
-// it waited for a new leader, or, if none, for something else.
+// spanned places the longest change of r among the Lease's takeovers (holders after the first):
+// the one it waited for, or else the nearest, and lists the holders seen.
 func spanned(r system.ChurnReport, holders []holder) string {
-	var took []string
-	for _, h := range holders[min(1, len(holders)):] {
-		if h.id != "" && !h.at.Before(r.MaxAt) && !h.at.After(r.MaxAt.Add(r.Max)) {
-			took = append(took, fmt.Sprintf("%s at %s", h.id, h.at.Format("15:04:05.000")))
+	var all []string
+	var nearest *holder
+	for i, h := range holders {
+		all = append(all, fmt.Sprintf("%q at %s", h.id, h.at.Format("15:04:05.000")))
+		if i == 0 || h.id == "" {
+			continue
+		}
+		if nearest == nil || h.at.Sub(r.MaxAt).Abs() < nearest.at.Sub(r.MaxAt).Abs() {
+			nearest = &holders[i]
 		}
 	}
-	if len(took) == 0 {
-		return fmt.Sprintf("the longest change (made at %s, %v) spans no takeover of the Lease", r.MaxAt.Format("15:04:05.000"), r.Max.Round(time.Millisecond))
+	where := "no takeover of the Lease was seen"
+	switch {
+	case nearest == nil:
+	case !nearest.at.Before(r.MaxAt) && !nearest.at.After(r.MaxAt.Add(r.Max)):
+		where = fmt.Sprintf("it waited for %s to take the Lease, %v after it was made", nearest.id, nearest.at.Sub(r.MaxAt).Round(time.Millisecond))
+	case nearest.at.Before(r.MaxAt):
+		where = fmt.Sprintf("made %v after %s took the Lease", r.MaxAt.Sub(nearest.at).Round(time.Millisecond), nearest.id)
+	default:
+		where = fmt.Sprintf("it arrived %v before %s took the Lease", nearest.at.Sub(r.MaxAt.Add(r.Max)).Round(time.Millisecond), nearest.id)
 	}
-	return fmt.Sprintf("the longest change (made at %s, %v) spans the takeover of %s", r.MaxAt.Format("15:04:05.000"), r.Max.Round(time.Millisecond), strings.Join(took, ", "))
+	return fmt.Sprintf("the longest change (made at %s, %v): %s; Lease holders seen: %s",
+		r.MaxAt.Format("15:04:05.000"), r.Max.Round(time.Millisecond), where, strings.Join(all, ", "))
 }
 
 // haHub is the highly available hub of cluster-1 (deploy/hub), cs a client of that cluster.
 type haHub struct {
 	*mesh
 	cs *kubernetes.Clientset
+}
+
+func TestSpanned(t *testing.T) {
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	r := system.ChurnReport{MaxAt: at, Max: time.Second}
+	for _, tc := range []struct {
+		name    string
+		holders []holder
+		want    string
+	}{
+		{"none", []holder{{"a_1", at.Add(-time.Minute)}}, "no takeover of the Lease was seen"},
+		{"waited", []holder{{"a_1", at.Add(-time.Minute)}, {"", at.Add(200 * time.Millisecond)}, {"b_2", at.Add(300 * time.Millisecond)}},
+			"it waited for b_2 to take the Lease, 300ms after it was made"},
+		{"after", []holder{{"a_1", at.Add(-time.Minute)}, {"b_2", at.Add(-250 * time.Millisecond)}, {"c_3", at.Add(time.Minute)}},
+			"made 250ms after b_2 took the Lease"},
+		{"before", []holder{{"a_1", at.Add(-time.Minute)}, {"b_2", at.Add(1500 * time.Millisecond)}},
+			"it arrived 500ms before b_2 took the Lease"},
+	} {
+		if got := spanned(r, tc.holders); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want it to say %q", tc.name, got, tc.want)
+		}
+	}
 }
