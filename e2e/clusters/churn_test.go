@@ -83,13 +83,19 @@ func (m *mesh) clientset(t *testing.T, c *clusters.Cluster) *kubernetes.Clientse
 // takes to reach the store. The Service is removed when t ends.
 func (m *mesh) startChurn(t *testing.T, member *clusters.Cluster, cfg store.ClientConfig, perSecond int) *system.Churn {
 	t.Helper()
-	ctx := t.Context()
+	return m.churnFrom(t, m.exportChurn(t, member), member, cfg, perSecond)
+}
+
+// exportChurn exports Service shop/churn from member (its client is cs) and removes it, with its
+// EndpointSlice, when t ends.
+func (m *mesh) exportChurn(t *testing.T, member *clusters.Cluster) *kubernetes.Clientset {
+	t.Helper()
 	cs := m.clientset(t, member)
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: system.ChurnService, Namespace: shopNS, Labels: map[string]string{wellknown.ServiceScopeKey: "global"}},
 		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
 	}
-	if _, err := cs.CoreV1().Services(shopNS).Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := cs.CoreV1().Services(shopNS).Create(t.Context(), svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -104,6 +110,14 @@ func (m *mesh) startChurn(t *testing.T, member *clusters.Cluster, cfg store.Clie
 			}
 		}
 	})
+	return cs
+}
+
+// churnFrom sets the first endpoint of member's churn Service (exported with exportChurn, cs
+// its client), waits until the store holds it and starts changing it perSecond times per second.
+func (m *mesh) churnFrom(t *testing.T, cs *kubernetes.Clientset, member *clusters.Cluster, cfg store.ClientConfig, perSecond int) *system.Churn {
+	t.Helper()
+	ctx := t.Context()
 	spec := system.ChurnSpec{
 		Namespace: shopNS, Members: []string{member.Name}, Store: cfg, PerSecond: perSecond,
 		SetAddress: func(ctx context.Context, _ int, addr string) error { return setChurnAddress(ctx, cs, addr) },

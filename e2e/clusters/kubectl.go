@@ -47,6 +47,11 @@ func (s *Set) LoadImages(ctx context.Context, images ...string) error {
 	return nil
 }
 
+// LoadImagesInto copies images from the host's Docker engine into cluster c's node only.
+func (s *Set) LoadImagesInto(ctx context.Context, c *Cluster, images ...string) error {
+	return s.loadImages(ctx, c, images...)
+}
+
 func (s *Set) loadImages(ctx context.Context, c *Cluster, images ...string) error {
 	fmt.Fprintf(s.log, "loading %s into %s\n", strings.Join(images, " "), c.Name)
 	// containerd starts with the node: wait for its socket.

@@ -96,13 +96,9 @@ func install(t *testing.T, set *clusters.Set) *user {
 	}
 	// 2. CRDs and the hub (embedded store) on cluster-1; the MCS CRDs on every member.
 	u.run(ctx, "kubectl", "--context", hub.Name, "apply", "-k", "deploy/crds")
-	u.run(ctx, "kubectl", "--context", hub.Name, "apply", "-k", "deploy/hub-embedded")
-	// The store's serving certificate names the address the waypoints dial: the hub node's
-	// transit address.
-	u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "patch", "deployment", "meshfed-hub", "--type", "json",
-		"-p", `[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--embedded-etcd-san=`+hub.TransitIP.String()+`"}]`)
-	u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "rollout", "status",
-		"deployment/meshfed-hub", "--timeout=3m")
+	if err := applyEmbeddedHub(ctx, set, hub, u.root); err != nil {
+		t.Fatal(err)
+	}
 	for i := range set.Clusters {
 		u.run(ctx, "kubectl", "--context", set.Clusters[i].Name, "apply", "-k", "deploy/mcs")
 	}
@@ -175,6 +171,23 @@ func install(t *testing.T, set *clusters.Set) *user {
 	return u
 }
 
+// applyEmbeddedHub applies deploy/hub-embedded (of the repository at root) on cluster hub and
+// waits for its rollout. The store's serving certificate names the address the waypoints dial:
+// the hub node's transit address.
+func applyEmbeddedHub(ctx context.Context, set *clusters.Set, hub *clusters.Cluster, root string) error {
+	for _, args := range [][]string{
+		{"apply", "-k", filepath.Join(root, "deploy", "hub-embedded")},
+		{"-n", "meshfed-system", "patch", "deployment", "meshfed-hub", "--type", "json",
+			"-p", `[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--embedded-etcd-san=` + hub.TransitIP.String() + `"}]`},
+		{"-n", "meshfed-system", "rollout", "status", "deployment/meshfed-hub", "--timeout=3m"},
+	} {
+		if _, err := set.Kubectl(ctx, hub, nil, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 const webService = `apiVersion: v1
 kind: Service
 metadata:
@@ -209,8 +222,9 @@ func answers(ctx context.Context, set *clusters.Set, c *clusters.Cluster, pod, u
 // the pod calls it by its federation names and a global-only service by its cluster-local name,
 // through the cluster's own CoreDNS (names_test.go); that no request fails when a waypoint pod
 // is deleted, or cluster-1's backends are killed and scaled to 0, under traffic
-// (traffic_test.go); and that requests cross into network B through HBONE when network A has
-// no backend left.
+// (traffic_test.go); that requests cross into network B through HBONE when network A has
+// no backend left; and last, with the hub replaced by the highly available one (deploy/hub on an
+// etcd of its own), how long EndpointSlice changes wait across its handovers (hubha_test.go).
 func TestMeshfed(t *testing.T) {
 	set := realClusters(t)
 	u := install(t, set)
@@ -273,4 +287,7 @@ func TestMeshfed(t *testing.T) {
 		}
 		t.Logf("network A scaled to 0: %v", last)
 	})
+	// Last: it replaces the hub with its embedded store (what the subtests above run on) by the
+	// highly available one (handover_test.go).
+	t.Run("HubHandoverHA", m.hubHandoverHA)
 }
