@@ -35,8 +35,9 @@ var errTLSMismatch = errors.New("an https client URL and TLS files (CertFile, Ke
 // peers, heartbeats go nowhere and the leader can never be lost: the election timeout only
 // delays a start, when the member waits for it before it elects itself and serves. etcd's
 // defaults (100 ms, 1 s) made a restart on existing data take 462 ms, these 107 ms
-// (BenchmarkRestart, medians of 3 alternated runs of both binaries), for ~12 ms of CPU per second
-// more while idle (ticks 10× as often: 17–22 ms/s instead of 6–8 ms/s, measured side by side).
+// (BenchmarkRestart, medians of 3 alternated runs of both binaries), for 5–14 ms of CPU per second
+// more while idle (ticks 10× as often: BenchmarkIdle, 2 alternated runs, 12–21 cpu-ms/s instead
+// of 7–8).
 // A restarted hub writes nothing before its store serves, so this was most of the propagation
 // gap of a graceful restart.
 const (

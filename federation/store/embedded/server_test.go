@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +91,32 @@ func BenchmarkRestart(b *testing.B) {
 	}
 	b.StopTimer()
 	srv.Close()
+}
+
+// BenchmarkIdle measures what a running store costs while nothing uses it: the process's CPU
+// time per second of wall time (cpu-ms/s), mostly raft's ticks. Each iteration is one second.
+func BenchmarkIdle(b *testing.B) {
+	cfg := Config{DataDir: b.TempDir(), ClientURL: loopbackURL(b, "http"), PeerURL: loopbackURL(b, "http"), Logger: testLogger}
+	srv, err := Start(b.Context(), cfg)
+	if err != nil {
+		b.Fatalf("Start: %v", err)
+	}
+	defer srv.Close()
+	time.Sleep(time.Second) // past the start
+	began, cpu := time.Now(), processCPU(b)
+	for b.Loop() {
+		time.Sleep(time.Second)
+	}
+	b.ReportMetric(float64((processCPU(b)-cpu).Milliseconds())/time.Since(began).Seconds(), "cpu-ms/s")
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func TestStartNeedsDataDir(t *testing.T) {
