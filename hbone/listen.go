@@ -4,44 +4,20 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/meshfed/meshfed/internal/dualport"
 )
 
-// listenAttempts bounds the search for a free port number on both TCP and UDP.
-const listenAttempts = 16
-
-// Listen opens a TCP listener and a UDP socket on the same address and port. With port 0 it
-// picks a port free on both.
+// Listen opens a TCP listener and a UDP socket on the same address and port, for HTTP/2 and
+// HTTP/3. With port 0 it picks a port free on both.
 func Listen(addr string) (net.Listener, net.PacketConn, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to parse listen address %s: %w", addr, err)
-	}
-	var lastErr error
-	for range listenAttempts {
-		tcp, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, nil, fmt.Errorf("failed to listen on tcp %s: %w", addr, err)
-		}
-		p := tcp.Addr().(*net.TCPAddr).Port
-		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
-		if err == nil {
-			return tcp, udp, nil
-		}
-		tcp.Close()
-		lastErr = err
-		if port != "0" {
-			break
-		}
-	}
-	return nil, nil, fmt.Errorf("failed to listen on udp %s: %w", addr, lastErr)
+	return dualport.Listen(addr)
 }
 
 // tlsListener accepts TCP connections within the Server's admission caps, runs each TLS

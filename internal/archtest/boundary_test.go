@@ -41,7 +41,13 @@ var boundaries = []boundary{
 	{
 		Pattern:   "./hbone/...",
 		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/", module + "/apis", module + "/federation", module + "/waypoint", module + "/cmd", module + "/internal"},
-		Why:       "hbone imports no Kubernetes, no etcd and nothing of the module outside hbone",
+		Except:    []string{module + "/internal/dualport$"},
+		Why:       "hbone imports no Kubernetes, no etcd and nothing of the module outside hbone but internal/dualport, the stdlib-only TCP+UDP listener it shares with DNS",
+	},
+	{
+		Pattern:   "./internal/dualport/...",
+		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/", "github.com/", "golang.org/"},
+		Why:       "the TCP+UDP listener is the standard library only, so that hbone can share it",
 	},
 	{
 		Pattern:   "./waypoint/...",

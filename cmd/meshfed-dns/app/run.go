@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -23,6 +22,7 @@ import (
 	"github.com/meshfed/meshfed/federation/dns/source"
 	"github.com/meshfed/meshfed/federation/dns/zone"
 	"github.com/meshfed/meshfed/internal/admin"
+	"github.com/meshfed/meshfed/internal/dualport"
 )
 
 // Run serves DNS until ctx ends, then fails /readyz, keeps answering for ShutdownDelay and
@@ -59,14 +59,9 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("failed to create the Kubernetes client: %w", err)
 	}
-	pc, err := net.ListenPacket("udp", o.ListenAddress)
+	l, pc, err := dualport.Listen(o.ListenAddress)
 	if err != nil {
-		return fmt.Errorf("failed to listen on UDP %s: %w", o.ListenAddress, err)
-	}
-	l, err := net.Listen("tcp", o.ListenAddress)
-	if err != nil {
-		_ = pc.Close()
-		return fmt.Errorf("failed to listen on TCP %s: %w", o.ListenAddress, err)
+		return err
 	}
 	var stopping atomic.Bool
 	ready := func() bool { return !stopping.Load() && w.Synced() && srv.Ready() }

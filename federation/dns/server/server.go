@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/meshfed/meshfed/federation/dns/zone"
+	"github.com/meshfed/meshfed/internal/dualport"
 )
 
 // Defaults of Options.
@@ -100,14 +101,9 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 
 // ListenAndServe listens on addr over UDP and TCP and serves until ctx ends.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	pc, err := net.ListenPacket("udp", addr)
+	l, pc, err := dualport.Listen(addr)
 	if err != nil {
-		return fmt.Errorf("failed to listen on UDP %s: %w", addr, err)
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		_ = pc.Close()
-		return fmt.Errorf("failed to listen on TCP %s: %w", addr, err)
+		return err
 	}
 	return s.Serve(ctx, pc, l)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/meshfed/meshfed/federation/dns/zone"
+	"github.com/meshfed/meshfed/internal/dualport"
 )
 
 // running is a server on loopback, UDP and TCP on the same port.
@@ -32,7 +33,10 @@ func start(t *testing.T) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, l := listenPair(t)
+	l, pc, err := dualport.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, pc, l) }()
@@ -43,24 +47,6 @@ func start(t *testing.T) *running {
 		}
 	})
 	return &running{Server: s, addr: pc.LocalAddr().String(), reg: reg, stop: stop}
-}
-
-// listenPair listens on one loopback port over UDP and TCP.
-func listenPair(t *testing.T) (net.PacketConn, net.Listener) {
-	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			return pc, l
-		}
-		_ = pc.Close()
-	}
-	t.Fatal("no loopback port free for both UDP and TCP")
-	return nil, nil
 }
 
 func table(t *testing.T, ips ...string) *zone.Table {

@@ -3,7 +3,6 @@ package source_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/meshfed/meshfed/federation/dns/server"
 	"github.com/meshfed/meshfed/federation/dns/source"
 	"github.com/meshfed/meshfed/federation/dns/zone"
+	"github.com/meshfed/meshfed/internal/dualport"
 )
 
 // follow is how soon an answer must reflect a change of a ServiceImport.
@@ -133,11 +133,7 @@ func startDNS(t *testing.T, c *framework.Cluster, releaseGrace time.Duration) (s
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", pc.LocalAddr().String())
+	l, pc, err := dualport.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
