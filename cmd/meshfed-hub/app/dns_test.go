@@ -57,15 +57,20 @@ func TestDNSWiring(t *testing.T) {
 	})
 	// The Corefile is written, but until meshfed-dns confirms that the member's DNS answers the
 	// name as it does (CoreDNS reloads later), the takeover is pending.
-	takeover := func() (*metav1.Condition, []string) {
+	// The hub writes the GlobalService mirror after the member's write-back, so it may not
+	// exist yet when the import and the Corefile do.
+	takeover := func() (*metav1.Condition, []string, error) {
 		var gs meshfedv1.GlobalService
 		if err := env.hub.Client.Get(t.Context(), client.ObjectKey{Namespace: "shop", Name: "web"}, &gs); err != nil {
-			t.Fatal(err)
+			return nil, nil, err
 		}
-		return meta.FindStatusCondition(gs.Status.Conditions, string(meshfedv1.GlobalServiceConditionTakeover)), gs.Status.TakeoverActiveIn
+		return meta.FindStatusCondition(gs.Status.Conditions, string(meshfedv1.GlobalServiceConditionTakeover)), gs.Status.TakeoverActiveIn, nil
 	}
 	eventually(t, "GlobalService says takeover is pending in east-1", func() (bool, string) {
-		c, in := takeover()
+		c, in, err := takeover()
+		if err != nil {
+			return false, err.Error()
+		}
 		return c != nil && c.Status == metav1.ConditionFalse && strings.Contains(c.Message, "does not answer web.shop.svc.cluster.local") && len(in) == 0, fmt.Sprint(in, c)
 	})
 	// meshfed-dns's check finds CoreDNS forwarding the name (this test runs neither; see
@@ -79,7 +84,10 @@ func TestDNSWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	within(t, 15*time.Second, "GlobalService says takeover is active in east-1", func() (bool, string) {
-		c, in := takeover()
+		c, in, err := takeover()
+		if err != nil {
+			return false, err.Error()
+		}
 		return c != nil && c.Status == metav1.ConditionTrue && c.Reason == string(meshfedv1.GlobalServiceReasonTakeoverActive) &&
 			fmt.Sprint(in) == "[east-1]", fmt.Sprint(in, c)
 	})
