@@ -23,6 +23,7 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/internal/syncbuf"
 )
 
 // hubEnv is a hub API server, member API servers joined to it, a running hub and a store
@@ -33,6 +34,9 @@ type hubEnv struct {
 	store   *store.Client
 	opts    Options
 	stop    func()
+	// log holds the hub's log at Info and above, across restarts, for tests that wait for
+	// something only the log shows.
+	log syncbuf.Buffer
 }
 
 // startHub starts a hub API server and members, joins them and runs the hub with defaults
@@ -107,9 +111,11 @@ func (e *hubEnv) startHubProcess(t *testing.T) {
 	if os.Getenv("MESHFED_TEST_LOG") == "debug" {
 		level = slog.LevelDebug
 	}
-	go func() {
-		done <- Run(ctx, e.opts, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	}()
+	log := slog.New(slog.NewMultiHandler(
+		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}),
+		slog.NewTextHandler(&e.log, &slog.HandlerOptions{Level: slog.LevelInfo}),
+	))
+	go func() { done <- Run(ctx, e.opts, log) }()
 	stopped := false
 	e.stop = func() {
 		if stopped {
@@ -129,6 +135,12 @@ func (e *hubEnv) startHubProcess(t *testing.T) {
 		}
 	}
 	t.Cleanup(e.stop)
+}
+
+// connections counts the hub's "member connected" log lines for a member so far: each is a
+// connection swapped in with its caches synced.
+func (e *hubEnv) connections(member string) int {
+	return strings.Count(e.log.String(), `msg="member connected" member=`+member+" ")
 }
 
 // join joins m to the hub through the CLI's code path, in the default segment.

@@ -98,12 +98,16 @@ func TestCredentialRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret.Data[membership.KubeconfigKey] = kc
+	connected := env.connections("east-1")
 	if err := env.hub.Client.Update(ctx, &secret); err != nil {
 		t.Fatal(err)
 	}
-	// Nothing on the hub shows which credentials a connection uses; give the hub time to
-	// connect with the new ones and sync (well under a second against a local API server).
-	time.Sleep(3 * time.Second)
+	// Only the hub's log shows that it swapped in a connection with the new credentials,
+	// caches synced (a fixed wait was too short on a loaded machine).
+	eventually(t, "east-1 reconnected with the new credentials", func() (bool, string) {
+		n := env.connections("east-1")
+		return n > connected, fmt.Sprintf("%d connections, %d before", n, connected)
+	})
 	old := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: membership.MemberServiceAccount, Namespace: wellknown.SystemNamespace}}
 	if err := east.Client.Delete(ctx, old); err != nil {
 		t.Fatal(err)
