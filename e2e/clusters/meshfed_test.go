@@ -24,6 +24,8 @@ type user struct {
 	kubeconfig string
 	meshfedctl string
 	dir        string
+	// etcd is the store's address as the waypoints reach it, set by install.
+	etcd string
 }
 
 func newUser(t *testing.T, set *clusters.Set) *user {
@@ -136,18 +138,14 @@ func install(t *testing.T, set *clusters.Set) *user {
 	etcdPort := strings.TrimSpace(u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "get", "service",
 		"meshfed-hub", "-o", `jsonpath={.spec.ports[?(@.name=="etcd-client")].nodePort}`))
 	// https: waypoint apply issues each waypoint's store client certificate from the hub's CA.
-	etcd := "https://" + hub.TransitIP.String() + ":" + etcdPort
+	u.etcd = "https://" + hub.TransitIP.String() + ":" + etcdPort
 	for i := range set.Clusters {
 		c := &set.Clusters[i]
 		// An HBONE Secret of an earlier run's own CA would be kept by the hub (it never replaces
 		// a Secret it does not manage): remove it so that the hub issues this one.
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "delete", "secret", "--ignore-not-found",
 			"--field-selector", "metadata.name=meshfed-waypoint-certs", "-l", "app.kubernetes.io/managed-by!=meshfed")
-		u.run(ctx, "meshfedctl", "waypoint", "apply", "-n", shopNS, "--hub-context", hub.Name, "--member-context", c.Name,
-			"--cluster", c.Name,
-			"--network", networkOf(c), "--etcd-endpoints", etcd, "--service-type", "NodePort",
-			// The test's single-node clusters have 2 cores for everything; this load is small.
-			"--pod-rps", "250")
+		u.waypointApply(ctx, c)
 		hbonePort := strings.TrimSpace(u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "get", "service",
 			"meshfed-waypoint", "-o", `jsonpath={.spec.ports[?(@.name=="hbone")].nodePort}`))
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "annotate", "--overwrite", "service", "meshfed-waypoint",
@@ -169,6 +167,18 @@ func install(t *testing.T, set *clusters.Set) *user {
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "rollout", "status", "deployment/web", "--timeout=3m")
 	}
 	return u
+}
+
+// waypointApply runs `meshfedctl waypoint apply` for namespace shop of cluster c as install
+// does, with extra flags added.
+func (u *user) waypointApply(ctx context.Context, c *clusters.Cluster, extra ...string) string {
+	u.t.Helper()
+	hub := &u.set.Clusters[0]
+	args := append([]string{"waypoint", "apply", "-n", shopNS, "--hub-context", hub.Name, "--member-context", c.Name,
+		"--cluster", c.Name, "--network", networkOf(c), "--etcd-endpoints", u.etcd, "--service-type", "NodePort",
+		// The test's clusters share 2 cores for everything; this load is small.
+		"--pod-rps", "250"}, extra...)
+	return u.run(ctx, "meshfedctl", args...)
 }
 
 // applyEmbeddedHub applies deploy/hub-embedded (of the repository at root) on cluster hub and
@@ -264,6 +274,8 @@ func TestMeshfed(t *testing.T) {
 	t.Run("Names", m.names)
 	t.Run("Takeover", m.takeover)
 	t.Run("WaypointPodDeleted", m.waypointPodDeleted)
+	// Moves cluster-1's waypoints onto its dedicated gateway nodes, where they stay.
+	t.Run("GatewayNodes", m.gatewayNodes)
 	t.Run("HubPodDeleted", m.hubPodDeleted)
 	t.Run("FailoverUnderTraffic", m.failoverUnderTraffic)
 	// After the failover: cluster-1 has no backend left, so web is served by cluster-2 alone.

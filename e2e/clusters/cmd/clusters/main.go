@@ -55,6 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		c := &set.Clusters[i]
 		fmt.Fprintf(stdout, "%-10s %-6s node %-12s api %-28s pods %-13s services %-13s kubeconfig %s\n",
 			c.Name, c.Network, c.NodeIP, c.APIServerURL(), c.PodCIDR, c.ServiceCIDR, set.Kubeconfig(c))
+		for _, n := range c.Nodes[1:] {
+			fmt.Fprintf(stdout, "  worker %-22s node %-12s pods %-13s labels %v taints %v\n", n.Name, n.IP, n.PodCIDR, n.Labels, n.Taints)
+		}
 	}
 	return nil
 }
