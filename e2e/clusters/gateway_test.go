@@ -122,7 +122,7 @@ func (m *mesh) drainUnderTraffic(t *testing.T, gateways []string) {
 		other = gateways[1]
 	}
 	var took time.Duration
-	const n = 1500
+	const n = 1000
 	l, outlasted := m.underTrafficOutlasting(t, n, 20*time.Millisecond, func(ctx context.Context) error {
 		start := time.Now()
 		_, err := m.set.Kubectl(ctx, m.c1, nil, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=3m")
@@ -161,7 +161,7 @@ func (m *mesh) scaleOutUnderTraffic(t *testing.T, gateways []string) {
 	want := len(before) + 1
 	var added string
 	var ready, carrying time.Duration
-	const n = 1500
+	const n = 1000
 	l, outlasted := m.underTrafficOutlasting(t, n, 20*time.Millisecond, func(ctx context.Context) error {
 		start := time.Now()
 		if _, err := m.set.Kubectl(ctx, m.c1, nil, "-n", shopNS, "scale", "deployment/meshfed-waypoint", "--replicas="+strconv.Itoa(want)); err != nil {
