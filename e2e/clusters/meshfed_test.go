@@ -232,7 +232,8 @@ func answers(ctx context.Context, set *clusters.Set, c *clusters.Cluster, pod, u
 // the pod calls it by its federation names and a global-only service by its cluster-local name,
 // through the cluster's own CoreDNS (names_test.go); that no request fails when a waypoint pod
 // is deleted, or cluster-1's backends are killed and scaled to 0, under traffic
-// (traffic_test.go); that requests cross into network B through HBONE when network A has
+// (traffic_test.go); that the waypoints placed on cluster-1's dedicated gateway nodes stay
+// there and lose no request through a node drain and a scale-out (gateway_test.go); that requests cross into network B through HBONE when network A has
 // no backend left; and last, with the hub replaced by the highly available one (deploy/hub on an
 // etcd of its own), how long EndpointSlice changes wait across its handovers (hubha_test.go).
 func TestMeshfed(t *testing.T) {
