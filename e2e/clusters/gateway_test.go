@@ -52,6 +52,7 @@ func (m *mesh) gatewayNodes(t *testing.T) {
 			}
 		}
 	})
+	m.awaitTraffic(t) // when run alone, CoreDNS may not serve web's federation name yet
 	key, value, _ := strings.Cut(clusters.GatewayLabel, "=")
 	start := time.Now()
 	m.user.waypointApply(ctx, m.c1, "--node-selector", clusters.GatewayLabel, "--toleration", key+"="+value+":NoSchedule")
