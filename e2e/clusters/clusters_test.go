@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -138,6 +139,7 @@ func TestClusters(t *testing.T) {
 			}
 		}
 	})
+	var nodePortURL string
 	t.Run("NetworkBThroughNodePort", func(t *testing.T) {
 		svc := `apiVersion: v1
 kind: Service
@@ -168,7 +170,80 @@ spec:
 		if !strings.Contains(out, "cluster="+c3.Name+" ") {
 			t.Errorf("NodePort of %s answered %q", c3.Name, out)
 		}
+		nodePortURL = url
 	})
+	t.Run("WorkerNodes", func(t *testing.T) {
+		workerNodes(t, set, pods[1].name, pods[1].ip, pods[2].ip, nodePortURL)
+	})
+}
+
+// workerNodes checks cluster-1's nodes, the workers included: each is Ready with its labels and
+// taints, and a pod bound to it takes its address from the node's slice of the pod CIDR,
+// resolves through the cluster's DNS, reaches the pods of the other nodes and of cluster-2 by
+// pod IP (and is reached from cluster-2's pod c2Pod), reaches cluster-3 through its NodePort
+// (nodePortURL, when that subtest passed) and not cluster-3's pod IP c3IP.
+func workerNodes(t *testing.T, set *clusters.Set, c2Pod, c2IP, c3IP, nodePortURL string) {
+	ctx := t.Context()
+	c1, c2 := &set.Clusters[0], &set.Clusters[1]
+	if len(c1.Nodes) < 2 {
+		t.Skipf("%s has no worker node", c1.Name)
+	}
+	names := make([]string, len(c1.Nodes))
+	ips := make([]string, len(c1.Nodes))
+	for _, n := range c1.Nodes {
+		out, err := set.Kubectl(ctx, c1, nil, "get", "node", n.Name, "-o",
+			`jsonpath={.status.conditions[?(@.type=="Ready")].status} {.spec.taints[*].key}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ready, taints, _ := strings.Cut(out, " ")
+		if ready != "True" || (len(n.Taints) > 0) != strings.Contains(taints, "meshfed.io/gateway") {
+			t.Errorf("node %s: Ready=%q taints %q, want Ready with taints %q", n.Name, ready, taints, n.Taints)
+		}
+		if err := set.Apply(ctx, c1, testNS, set.EchoDeploymentOn(c1, testNS, "echo-"+n.Name, n.Name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, n := range c1.Nodes {
+			_, _ = set.Kubectl(context.Background(), c1, nil, "-n", testNS, "delete", "deployment", "echo-"+n.Name, "--ignore-not-found")
+		}
+	})
+	for i, n := range c1.Nodes {
+		if err := set.Rollout(ctx, c1, testNS, "echo-"+n.Name, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		name, ip, err := set.PodOf(ctx, c1, testNS, "echo-"+n.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, err := netip.ParseAddr(ip); err != nil || !n.PodCIDR.Contains(a) {
+			t.Errorf("pod %s on %s has address %s, outside the node's %s", name, n.Name, ip, n.PodCIDR)
+		}
+		names[i], ips[i] = name, ip
+	}
+	get := func(c *clusters.Cluster, pod, url, want string) {
+		out, err := set.Exec(ctx, c, testNS, pod, "get", url)
+		if err != nil || !strings.Contains(out, "cluster="+want+" ") {
+			t.Errorf("pod %s of %s to %s: %q, %v", pod, c.Name, url, out, err)
+		}
+	}
+	for i, n := range c1.Nodes {
+		next := (i + 1) % len(c1.Nodes)
+		get(c1, names[i], "http://"+ips[next]+":8080/", c1.Name)
+		get(c1, names[i], "http://"+c2IP+":8080/", c2.Name)
+		get(c2, c2Pod, "http://"+ips[i]+":8080/", c1.Name)
+		if nodePortURL != "" {
+			get(c1, names[i], nodePortURL, set.Clusters[2].Name)
+		}
+		if out, err := set.Exec(ctx, c1, testNS, names[i], "dial", c3IP+":8080"); err == nil {
+			t.Errorf("pod on %s reached %s across networks: %s", n.Name, c3IP, out)
+		}
+		out, err := set.Exec(ctx, c1, testNS, names[i], "lookup", "kubernetes.default")
+		if err != nil || strings.TrimSpace(out) != c1.APIServerIP.String() {
+			t.Errorf("pod on %s: kubernetes.default resolves to %q (%v), want %s", n.Name, out, err, c1.APIServerIP)
+		}
+	}
 }
 
 func poll(ctx context.Context, timeout time.Duration, f func() error) error {

@@ -3,6 +3,7 @@ package clusters
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -74,15 +75,21 @@ func (s *Set) StartComponent(ctx context.Context, c *Cluster, name string) error
 }
 
 // KillContainer kills the process of the container with containerd ID id (a pod's
-// status.containerStatuses[].containerID without "containerd://") on cluster c's node with
-// SIGKILL, through containerd, as a crash or the kernel's OOM killer would: the process gets no
-// chance to clean up. The kubelet then restarts the container.
+// status.containerStatuses[].containerID without "containerd://") on whichever node of cluster
+// c runs it with SIGKILL, through containerd, as a crash or the kernel's OOM killer would: the
+// process gets no chance to clean up. The kubelet then restarts the container.
 func (s *Set) KillContainer(ctx context.Context, c *Cluster, id string) error {
 	if len(id) != 64 || strings.Trim(id, "0123456789abcdef") != "" {
 		return fmt.Errorf("failed to kill container %q of %s: not a containerd container ID", id, c.Name)
 	}
-	if _, err := docker(ctx, nil, "exec", c.Container, "ctr", "--namespace", "k8s.io", "tasks", "kill", "--signal", "SIGKILL", id); err != nil {
-		return fmt.Errorf("failed to kill container %s of %s: %w", id, c.Name, err)
+	var errs []error
+	for _, n := range c.Nodes {
+		// Only the node that runs the container knows its task: the others answer "not found".
+		if _, err := docker(ctx, nil, "exec", n.Container, "ctr", "--namespace", "k8s.io", "tasks", "kill", "--signal", "SIGKILL", id); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return nil
 	}
-	return nil
+	return fmt.Errorf("failed to kill container %s of %s: %w", id, c.Name, errors.Join(errs...))
 }

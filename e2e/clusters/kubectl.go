@@ -47,16 +47,26 @@ func (s *Set) LoadImages(ctx context.Context, images ...string) error {
 	return nil
 }
 
-// LoadImagesInto copies images from the host's Docker engine into cluster c's node only.
+// LoadImagesInto copies images from the host's Docker engine into the nodes of cluster c only.
 func (s *Set) LoadImagesInto(ctx context.Context, c *Cluster, images ...string) error {
 	return s.loadImages(ctx, c, images...)
 }
 
+// loadImages copies images into every node of cluster c.
 func (s *Set) loadImages(ctx context.Context, c *Cluster, images ...string) error {
-	fmt.Fprintf(s.log, "loading %s into %s\n", strings.Join(images, " "), c.Name)
+	for i := range c.Nodes {
+		if err := s.loadImagesOn(ctx, &c.Nodes[i], images...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Set) loadImagesOn(ctx context.Context, n *Node, images ...string) error {
+	fmt.Fprintf(s.log, "loading %s into %s\n", strings.Join(images, " "), n.Name)
 	// containerd starts with the node: wait for its socket.
 	err := poll(ctx, time.Minute, func() error {
-		_, err := docker(ctx, nil, "exec", c.Container, "ctr", "version")
+		_, err := docker(ctx, nil, "exec", n.Container, "ctr", "version")
 		return err
 	})
 	if err != nil {
@@ -65,14 +75,14 @@ func (s *Set) loadImages(ctx context.Context, c *Cluster, images ...string) erro
 	save := exec.CommandContext(ctx, "docker", append([]string{"save"}, images...)...)
 	tar, err := save.StdoutPipe()
 	if err != nil {
-		return fmt.Errorf("failed to save images for %s: %w", c.Name, err)
+		return fmt.Errorf("failed to save images for %s: %w", n.Name, err)
 	}
 	var saveErr bytes.Buffer
 	save.Stderr = &saveErr
 	if err := save.Start(); err != nil {
-		return fmt.Errorf("failed to save images for %s: %w", c.Name, err)
+		return fmt.Errorf("failed to save images for %s: %w", n.Name, err)
 	}
-	_, importErr := docker(ctx, tar, "exec", "-i", c.Container, "ctr", "--namespace", "k8s.io", "images", "import",
+	_, importErr := docker(ctx, tar, "exec", "-i", n.Container, "ctr", "--namespace", "k8s.io", "images", "import",
 		"--snapshotter", "overlayfs", "-")
 	if err := save.Wait(); err != nil {
 		return fmt.Errorf("failed to save images %s: %w: %s", strings.Join(images, " "), err, saveErr.String())
@@ -101,10 +111,12 @@ func poll(ctx context.Context, timeout time.Duration, f func() error) error {
 func (s *Set) waitReady(ctx context.Context) error {
 	for i := range s.Clusters {
 		c := &s.Clusters[i]
-		for _, args := range [][]string{
-			{"wait", "--for=condition=Ready", "node/" + c.NodeName, "--timeout=5s"},
-			{"-n", "kube-system", "wait", "--for=condition=Available", "deployment/coredns", "--timeout=5s"},
-		} {
+		var waits [][]string
+		for _, n := range c.Nodes {
+			waits = append(waits, []string{"wait", "--for=condition=Ready", "node/" + n.Name, "--timeout=5s"})
+		}
+		waits = append(waits, []string{"-n", "kube-system", "wait", "--for=condition=Available", "deployment/coredns", "--timeout=5s"})
+		for _, args := range waits {
 			err := poll(ctx, 3*time.Minute, func() error {
 				_, err := s.Kubectl(ctx, c, nil, args...)
 				return err

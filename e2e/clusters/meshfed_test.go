@@ -24,6 +24,8 @@ type user struct {
 	kubeconfig string
 	meshfedctl string
 	dir        string
+	// etcd is the store's address as the waypoints reach it, set by install.
+	etcd string
 }
 
 func newUser(t *testing.T, set *clusters.Set) *user {
@@ -136,18 +138,14 @@ func install(t *testing.T, set *clusters.Set) *user {
 	etcdPort := strings.TrimSpace(u.run(ctx, "kubectl", "--context", hub.Name, "-n", "meshfed-system", "get", "service",
 		"meshfed-hub", "-o", `jsonpath={.spec.ports[?(@.name=="etcd-client")].nodePort}`))
 	// https: waypoint apply issues each waypoint's store client certificate from the hub's CA.
-	etcd := "https://" + hub.TransitIP.String() + ":" + etcdPort
+	u.etcd = "https://" + hub.TransitIP.String() + ":" + etcdPort
 	for i := range set.Clusters {
 		c := &set.Clusters[i]
 		// An HBONE Secret of an earlier run's own CA would be kept by the hub (it never replaces
 		// a Secret it does not manage): remove it so that the hub issues this one.
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "delete", "secret", "--ignore-not-found",
 			"--field-selector", "metadata.name=meshfed-waypoint-certs", "-l", "app.kubernetes.io/managed-by!=meshfed")
-		u.run(ctx, "meshfedctl", "waypoint", "apply", "-n", shopNS, "--hub-context", hub.Name, "--member-context", c.Name,
-			"--cluster", c.Name,
-			"--network", networkOf(c), "--etcd-endpoints", etcd, "--service-type", "NodePort",
-			// The test's single-node clusters have 2 cores for everything; this load is small.
-			"--pod-rps", "250")
+		u.waypointApply(ctx, c)
 		hbonePort := strings.TrimSpace(u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "get", "service",
 			"meshfed-waypoint", "-o", `jsonpath={.spec.ports[?(@.name=="hbone")].nodePort}`))
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "annotate", "--overwrite", "service", "meshfed-waypoint",
@@ -169,6 +167,18 @@ func install(t *testing.T, set *clusters.Set) *user {
 		u.run(ctx, "kubectl", "--context", c.Name, "-n", shopNS, "rollout", "status", "deployment/web", "--timeout=3m")
 	}
 	return u
+}
+
+// waypointApply runs `meshfedctl waypoint apply` for namespace shop of cluster c as install
+// does, with extra flags added.
+func (u *user) waypointApply(ctx context.Context, c *clusters.Cluster, extra ...string) string {
+	u.t.Helper()
+	hub := &u.set.Clusters[0]
+	args := append([]string{"waypoint", "apply", "-n", shopNS, "--hub-context", hub.Name, "--member-context", c.Name,
+		"--cluster", c.Name, "--network", networkOf(c), "--etcd-endpoints", u.etcd, "--service-type", "NodePort",
+		// The test's clusters share 2 cores for everything; this load is small.
+		"--pod-rps", "250"}, extra...)
+	return u.run(ctx, "meshfedctl", args...)
 }
 
 // applyEmbeddedHub applies deploy/hub-embedded (of the repository at root) on cluster hub and
@@ -222,7 +232,8 @@ func answers(ctx context.Context, set *clusters.Set, c *clusters.Cluster, pod, u
 // the pod calls it by its federation names and a global-only service by its cluster-local name,
 // through the cluster's own CoreDNS (names_test.go); that no request fails when a waypoint pod
 // is deleted, or cluster-1's backends are killed and scaled to 0, under traffic
-// (traffic_test.go); that requests cross into network B through HBONE when network A has
+// (traffic_test.go); that the waypoints placed on cluster-1's dedicated gateway nodes stay
+// there and lose no request through a node drain and a scale-out (gateway_test.go); that requests cross into network B through HBONE when network A has
 // no backend left; and last, with the hub replaced by the highly available one (deploy/hub on an
 // etcd of its own), how long EndpointSlice changes wait across its handovers (hubha_test.go).
 func TestMeshfed(t *testing.T) {
@@ -264,6 +275,8 @@ func TestMeshfed(t *testing.T) {
 	t.Run("Names", m.names)
 	t.Run("Takeover", m.takeover)
 	t.Run("WaypointPodDeleted", m.waypointPodDeleted)
+	// Moves cluster-1's waypoints onto its dedicated gateway nodes, where they stay.
+	t.Run("GatewayNodes", m.gatewayNodes)
 	t.Run("HubPodDeleted", m.hubPodDeleted)
 	t.Run("FailoverUnderTraffic", m.failoverUnderTraffic)
 	// After the failover: cluster-1 has no backend left, so web is served by cluster-2 alone.

@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// nodeFiles renders everything a cluster's node reads from /etc/kubernetes (certificates,
+// nodeFiles renders everything a cluster's nodes read from /etc/kubernetes (certificates,
 // kubeconfigs, component configurations, the CNI configuration and node.env for the entrypoint),
-// plus the host's admin kubeconfig, keyed by path relative to the cluster's state directory.
+// plus the host's admin kubeconfig, keyed by path relative to the cluster's state directory:
+// node/ for the control-plane node, node-<name>/ for each worker (workerFiles).
 func nodeFiles(c *Cluster, a *Artifacts, now time.Time) (map[string][]byte, error) {
 	ca, err := newAuthority(c.Name+"-ca", now)
 	if err != nil {
@@ -55,14 +56,48 @@ func nodeFiles(c *Cluster, a *Artifacts, now time.Time) (map[string][]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	files["node/kubelet.yaml"] = kubeletConfig(c)
-	files["node/kube-proxy.yaml"] = kubeProxyConfig(c)
-	files["node/cni.conflist"] = cniConfig(c)
-	files["node/node.env"] = nodeEnv(c)
-	if files["node/containerd.toml"], err = render(containerdTemplate, a); err != nil {
-		return nil, err
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		if n.Worker {
+			if err := workerFiles(files, c, n, ca, now); err != nil {
+				return nil, err
+			}
+		}
+		files[n.Dir+"/kubelet.yaml"] = kubeletConfig(c)
+		files[n.Dir+"/kube-proxy.yaml"] = kubeProxyConfig(c, n)
+		files[n.Dir+"/cni.conflist"] = cniConfig(n)
+		files[n.Dir+"/node.env"] = nodeEnv(c, n)
+		if files[n.Dir+"/containerd.toml"], err = render(containerdTemplate, a); err != nil {
+			return nil, err
+		}
 	}
 	return files, nil
+}
+
+// workerFiles adds what worker node n needs beyond the configurations every node has: the
+// cluster's CA certificate (not its key), the kubelet's serving certificate, and the kubelet's
+// and kube-proxy's kubeconfigs, whose server is the control-plane node's address on the
+// cluster's network.
+func workerFiles(files map[string][]byte, c *Cluster, n *Node, ca *authority, now time.Time) error {
+	files[n.Dir+"/pki/ca.crt"] = ca.pem
+	server := "https://" + netip.AddrPortFrom(c.NodeIP, apiServerPort).String()
+	serving, err := ca.issue(certRequest{CN: n.Name, Server: true, DNS: []string{n.Name, "localhost"},
+		IPs: ips(n.IP, n.TransitIP, netip.AddrFrom4([4]byte{127, 0, 0, 1}))}, now)
+	if err != nil {
+		return err
+	}
+	files[n.Dir+"/pki/kubelet.crt"], files[n.Dir+"/pki/kubelet.key"] = serving.Cert, serving.Key
+	for file, req := range map[string]certRequest{
+		"kubelet.conf":    {CN: "system:node:" + n.Name, Orgs: []string{"system:nodes"}, Client: true},
+		"kube-proxy.conf": {CN: "system:kube-proxy", Client: true},
+	} {
+		kp, err := ca.issue(req, now)
+		if err != nil {
+			return err
+		}
+		files[n.Dir+"/"+file] = kubeconfig(c.Name, server, ca.pem, kp)
+	}
+	return nil
 }
 
 func ips(addrs ...netip.Addr) []net.IP {
@@ -135,7 +170,7 @@ serializeImagePulls: false
 
 // kubeProxyConfig is iptables mode; conntrack settings stay as they are, since they are the
 // host's and not the node's.
-func kubeProxyConfig(c *Cluster) []byte {
+func kubeProxyConfig(c *Cluster, n *Node) []byte {
 	return fmt.Appendf(nil, `apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection:
@@ -150,13 +185,13 @@ conntrack:
   min: 0
   tcpEstablishedTimeout: 0s
   tcpCloseWaitTimeout: 0s
-`, c.PodCIDR, c.NodeName)
+`, c.PodCIDR, n.Name)
 }
 
-// cniConfig is a bridge with the whole pod CIDR on the single node. It does not masquerade: the
+// cniConfig is a bridge with the node's slice of the pod CIDR. It does not masquerade: the
 // entrypoint masquerades only what leaves 10.0.0.0/8, so that pods on network A keep their
 // addresses to each other.
-func cniConfig(c *Cluster) []byte {
+func cniConfig(n *Node) []byte {
 	return fmt.Appendf(nil, `{
   "cniVersion": "1.0.0",
   "name": "meshfed",
@@ -176,22 +211,30 @@ func cniConfig(c *Cluster) []byte {
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
 }
-`, c.PodCIDR)
+`, n.PodCIDR)
 }
 
-// nodeEnv is what the entrypoint needs to know about its cluster, as shell assignments.
-func nodeEnv(c *Cluster) []byte {
-	var routes []string
-	for i, cidr := range c.PeerPodCIDRs {
-		routes = append(routes, cidr.String()+"="+c.PeerNodeIPs[i].String())
+// nodeEnv is what the entrypoint needs to know about node n of cluster c, as shell assignments.
+func nodeEnv(c *Cluster, n *Node) []byte {
+	role := "control-plane"
+	if n.Worker {
+		role = "worker"
 	}
+	var routes []string
+	for _, r := range n.Routes {
+		routes = append(routes, r.Dst.String()+"="+r.Via.String())
+	}
+	labels := append([]string{"topology.kubernetes.io/region=" + c.Region, "topology.kubernetes.io/zone=" + c.Zone}, n.Labels...)
 	return fmt.Appendf(nil, `CLUSTER_NAME=%s
+NODE_ROLE=%s
 NODE_NAME=%s
 NODE_IP=%s
 TRANSIT_IP=%s
 POD_CIDR=%s
 SERVICE_CIDR=%s
-NODE_LABELS=topology.kubernetes.io/region=%s,topology.kubernetes.io/zone=%s
+NODE_LABELS=%s
+NODE_TAINTS=%s
 PEER_ROUTES="%s"
-`, c.Name, c.NodeName, c.NodeIP, c.TransitIP, c.PodCIDR, c.ServiceCIDR, c.Region, c.Zone, strings.Join(routes, " "))
+`, c.Name, role, n.Name, n.IP, n.TransitIP, n.PodCIDR, c.ServiceCIDR, strings.Join(labels, ","),
+		strings.Join(n.Taints, ","), strings.Join(routes, " "))
 }

@@ -3,6 +3,9 @@ package clusters
 import (
 	"fmt"
 	"net/netip"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Docker networks of a set of clusters, prefixed with the set's name.
@@ -18,7 +21,8 @@ const (
 // 10.(100+i).0.0/16, and its node the host number 10+i on each Docker network.
 const MaxClusters = 9
 
-// Cluster is one single-node cluster of a set: where it sits and the addresses it uses.
+// Cluster is one cluster of a set: where it sits and the addresses it uses. Its first node runs
+// the control plane (and takes pods too); worker nodes, if any, follow.
 type Cluster struct {
 	// Name is the cluster's name (cluster-1, cluster-2, ...), also its meshfed member name.
 	Name string
@@ -26,21 +30,82 @@ type Cluster struct {
 	Index int
 	// Network is NetworkA or NetworkB: pods of clusters on the same network reach each other.
 	Network string
-	// Region and Zone label the node (topology.kubernetes.io/region and /zone).
+	// Region and Zone label every node (topology.kubernetes.io/region and /zone).
 	Region, Zone string
-	// Container is the Docker container of the node; NodeName is its Kubernetes Node.
+	// Container is the Docker container of the control-plane node; NodeName is its Kubernetes
+	// Node (the same as Nodes[0]).
 	Container, NodeName string
-	// NodeIP is the node's address on its network; TransitIP its address on the transit network,
-	// where the API server and NodePorts are reached from the host and from other clusters.
+	// NodeIP is the control-plane node's address on its network; TransitIP its address on the
+	// transit network, where the API server and NodePorts are reached from the host and from
+	// other clusters.
 	NodeIP, TransitIP netip.Addr
-	// PodCIDR and ServiceCIDR are the cluster's own ranges; DNSIP is CoreDNS's Service address.
+	// PodCIDR and ServiceCIDR are the cluster's own ranges (each node takes a slice of PodCIDR);
+	// DNSIP is CoreDNS's Service address.
 	PodCIDR, ServiceCIDR netip.Prefix
 	APIServerIP, DNSIP   netip.Addr
-	// PeerPodCIDRs are the pod CIDRs of the other clusters on the same network, routed through
-	// their nodes (PeerNodeIPs, same order).
-	PeerPodCIDRs []netip.Prefix
-	PeerNodeIPs  []netip.Addr
+	// Nodes are the cluster's nodes, the control-plane node first.
+	Nodes []Node
 }
+
+// Node is one node of a cluster: a Docker container from the node image.
+type Node struct {
+	// Name is the Kubernetes Node; Container its Docker container.
+	Name, Container string
+	// Worker is false for the control-plane node (etcd, kube-apiserver, kube-controller-manager,
+	// kube-scheduler, kubelet, kube-proxy) and true for a worker (kubelet and kube-proxy only,
+	// joining the control-plane node's API server).
+	Worker bool
+	// IP is the node's address on its cluster's network, TransitIP on the transit network.
+	IP, TransitIP netip.Addr
+	// PodCIDR is the slice of the cluster's pod CIDR the node's pods take their addresses from:
+	// all of it on a single-node cluster, 10.(10+i).j.0/24 for node j (from 0) otherwise.
+	PodCIDR netip.Prefix
+	// Labels (KEY=VALUE) and Taints (KEY=VALUE:EFFECT) the kubelet registers the node with,
+	// besides the cluster's region and zone.
+	Labels, Taints []string
+	// Routes lead to the pod CIDRs of every other node on the same network, through that node.
+	Routes []Route
+	// Dir is the node's directory in its cluster's state directory, mounted at /etc/kubernetes.
+	Dir string
+}
+
+// Route sends the packets for Dst to the node at Via.
+type Route struct {
+	Dst netip.Prefix
+	Via netip.Addr
+}
+
+// WorkerSpec asks for a worker node in a cluster of a set.
+type WorkerSpec struct {
+	// Cluster is the cluster's index, from 1.
+	Cluster int
+	// Name ends the node's name: cluster-<i>-<Name>.
+	Name string
+	// Labels (KEY=VALUE) and Taints (KEY=VALUE:EFFECT) of the node.
+	Labels, Taints []string
+}
+
+// The label and taint of the dedicated gateway nodes, where waypoints go with
+// `meshfedctl waypoint apply --node-selector meshfed.io/gateway=true --toleration meshfed.io/gateway`.
+const (
+	GatewayLabel = "meshfed.io/gateway=true"
+	GatewayTaint = "meshfed.io/gateway=true:NoSchedule"
+)
+
+// DefaultWorkers are the worker nodes of a default set: cluster-1 gets a second application
+// node (its control-plane node is the first) and two dedicated gateway nodes, labeled and
+// tainted so that only pods that select and tolerate them run there. Two gateway nodes, so that
+// one can be drained while the other keeps the waypoints running (a disruption budget refuses
+// to evict the last one).
+var DefaultWorkers = []WorkerSpec{
+	{Cluster: 1, Name: "app"},
+	{Cluster: 1, Name: "gateway-1", Labels: []string{GatewayLabel}, Taints: []string{GatewayTaint}},
+	{Cluster: 1, Name: "gateway-2", Labels: []string{GatewayLabel}, Taints: []string{GatewayTaint}},
+}
+
+// MaxWorkers bounds the worker nodes of one cluster: worker k (from 1) of cluster i has the host
+// number 100+10i+k on each Docker network.
+const MaxWorkers = 9
 
 // APIServerURL is the API server as the host and other clusters' pods reach it.
 func (c *Cluster) APIServerURL() string {
@@ -65,9 +130,10 @@ type Topology struct {
 	Networks []dockerNet
 }
 
-// NewTopology lays out n clusters for the set named prefix. subnetBase is the second octet of the
-// set's Docker subnets 172.<subnetBase>.{0,1,2}.0/24 (transit, net-a, net-b).
-func NewTopology(prefix string, n, subnetBase int) (Topology, error) {
+// NewTopology lays out n clusters for the set named prefix, with the worker nodes workers asks
+// for. subnetBase is the second octet of the set's Docker subnets 172.<subnetBase>.{0,1,2}.0/24
+// (transit, net-a, net-b).
+func NewTopology(prefix string, n, subnetBase int, workers []WorkerSpec) (Topology, error) {
 	if n < 1 || n > MaxClusters {
 		return Topology{}, fmt.Errorf("failed to lay out %d clusters: want 1 to %d", n, MaxClusters)
 	}
@@ -99,17 +165,112 @@ func NewTopology(prefix string, n, subnetBase int) (Topology, error) {
 		c.ServiceCIDR = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(100 + i), 0, 0}), 16)
 		c.APIServerIP = hostAddr(c.ServiceCIDR, 1)
 		c.DNSIP = hostAddr(c.ServiceCIDR, 10)
+		c.Nodes = []Node{{Name: c.NodeName, Container: c.Container, IP: c.NodeIP, TransitIP: c.TransitIP,
+			PodCIDR: c.PodCIDR, Dir: "node"}}
 		t.Clusters = append(t.Clusters, c)
 	}
+	if err := t.addWorkers(workers, subnet); err != nil {
+		return Topology{}, err
+	}
 	for i := range t.Clusters {
-		for j := range t.Clusters {
-			if i != j && t.Clusters[i].Network == t.Clusters[j].Network {
-				t.Clusters[i].PeerPodCIDRs = append(t.Clusters[i].PeerPodCIDRs, t.Clusters[j].PodCIDR)
-				t.Clusters[i].PeerNodeIPs = append(t.Clusters[i].PeerNodeIPs, t.Clusters[j].NodeIP)
+		for k := range t.Clusters[i].Nodes {
+			n := &t.Clusters[i].Nodes[k]
+			for j := range t.Clusters {
+				if t.Clusters[i].Network != t.Clusters[j].Network {
+					continue
+				}
+				for _, peer := range t.Clusters[j].Nodes {
+					if peer.Name != n.Name {
+						n.Routes = append(n.Routes, Route{Dst: peer.PodCIDR, Via: peer.IP})
+					}
+				}
 			}
 		}
 	}
 	return t, nil
+}
+
+// addWorkers adds the worker nodes to their clusters and, in a cluster with workers, gives each
+// node a /24 slice of the cluster's pod CIDR.
+func (t *Topology) addWorkers(workers []WorkerSpec, subnet func(third int) netip.Prefix) error {
+	for _, w := range workers {
+		if w.Cluster < 1 || w.Cluster > len(t.Clusters) {
+			return fmt.Errorf("failed to add worker %q: no cluster %d in a set of %d", w.Name, w.Cluster, len(t.Clusters))
+		}
+		if errs := validation.IsDNS1123Label(w.Name); len(errs) > 0 {
+			return fmt.Errorf("failed to add worker %q: %s", w.Name, strings.Join(errs, "; "))
+		}
+		if err := checkLabelsTaints(w); err != nil {
+			return err
+		}
+		c := &t.Clusters[w.Cluster-1]
+		k := len(c.Nodes) // the worker's number, from 1
+		if k > MaxWorkers {
+			return fmt.Errorf("failed to add worker %q to %s: at most %d workers", w.Name, c.Name, MaxWorkers)
+		}
+		name := c.Name + "-" + w.Name
+		for _, n := range c.Nodes {
+			if n.Name == name {
+				return fmt.Errorf("failed to add worker %q to %s: a node %s exists", w.Name, c.Name, name)
+			}
+		}
+		third := c.NodeIP.As4()[2]
+		c.Nodes = append(c.Nodes, Node{Name: name, Container: t.Prefix + "-" + name, Worker: true,
+			IP: hostAddr(subnet(int(third)), 100+10*c.Index+k), TransitIP: hostAddr(subnet(0), 100+10*c.Index+k),
+			Labels: w.Labels, Taints: w.Taints, Dir: "node-" + w.Name})
+	}
+	for i := range t.Clusters {
+		c := &t.Clusters[i]
+		if len(c.Nodes) == 1 {
+			continue
+		}
+		for j := range c.Nodes {
+			a := c.PodCIDR.Addr().As4()
+			a[2] = byte(j)
+			c.Nodes[j].PodCIDR = netip.PrefixFrom(netip.AddrFrom4(a), 24)
+		}
+	}
+	return nil
+}
+
+// checkLabelsTaints checks a worker's labels (KEY=VALUE) and taints (KEY=VALUE:EFFECT) as the
+// API server would, so that node.env (a shell file) gets nothing else.
+func checkLabelsTaints(w WorkerSpec) error {
+	check := func(kind, item, kv string) error {
+		k, v, ok := strings.Cut(kv, "=")
+		errs := validation.IsQualifiedName(k)
+		errs = append(errs, validation.IsValidLabelValue(v)...)
+		if !ok || len(errs) > 0 {
+			return fmt.Errorf("failed to add worker %q: invalid %s %q: want KEY=VALUE: %s", w.Name, kind, item, strings.Join(errs, "; "))
+		}
+		return nil
+	}
+	for _, l := range w.Labels {
+		if err := check("label", l, l); err != nil {
+			return err
+		}
+	}
+	for _, taint := range w.Taints {
+		kv, effect, _ := strings.Cut(taint, ":")
+		switch effect {
+		case "NoSchedule", "PreferNoSchedule", "NoExecute":
+		default:
+			return fmt.Errorf("failed to add worker %q: taint %q: effect %q is not NoSchedule, PreferNoSchedule or NoExecute", w.Name, taint, effect)
+		}
+		if err := check("taint", taint, kv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NodeCount is the number of nodes of every cluster of the set together.
+func (t *Topology) NodeCount() int {
+	n := 0
+	for i := range t.Clusters {
+		n += len(t.Clusters[i].Nodes)
+	}
+	return n
 }
 
 // NetworkName is the Docker network of a cluster's own network.

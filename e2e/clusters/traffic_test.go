@@ -18,6 +18,14 @@ const trafficURL = "http://web." + shopNS + ".mesh.internal/"
 // and runs disrupt once the first ones went through; it returns the load's summary.
 func (m *mesh) underTraffic(t *testing.T, n int, interval time.Duration, disrupt func(ctx context.Context) error) loop {
 	t.Helper()
+	l, _ := m.underTrafficOutlasting(t, n, interval, disrupt)
+	return l
+}
+
+// underTrafficOutlasting is underTraffic that also reports whether the load was still running
+// when disrupt returned, that is whether its requests cover the whole disruption.
+func (m *mesh) underTrafficOutlasting(t *testing.T, n int, interval time.Duration, disrupt func(ctx context.Context) error) (loop, bool) {
+	t.Helper()
 	ctx := t.Context()
 	done := make(chan struct{})
 	var l loop
@@ -34,11 +42,17 @@ func (m *mesh) underTraffic(t *testing.T, n int, interval time.Duration, disrupt
 	if derr := disrupt(ctx); derr != nil {
 		t.Error(derr)
 	}
+	outlasted := true
+	select {
+	case <-done:
+		outlasted = false
+	default:
+	}
 	<-done
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l
+	return l, outlasted
 }
 
 // pods lists the names of the running pods matching selector in namespace ns of cluster c.

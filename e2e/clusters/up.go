@@ -31,6 +31,8 @@ type Options struct {
 	// StateDir holds each cluster's configuration and kubeconfig (default
 	// ${XDG_CACHE_HOME:-~/.cache}/meshfed/clusters/<prefix>); Down removes it.
 	StateDir string
+	// Workers are the worker nodes to add (nil: DefaultWorkers; an empty slice: none).
+	Workers []WorkerSpec
 	// Log receives progress (default io.Discard).
 	Log io.Writer
 }
@@ -47,6 +49,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
+	}
+	if o.Workers == nil {
+		o.Workers = DefaultWorkers
 	}
 	if o.Root == "" {
 		wd, err := os.Getwd()
@@ -99,7 +104,7 @@ func Up(ctx context.Context, opts Options) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	topo, err := NewTopology(opts.Prefix, opts.N, opts.SubnetBase)
+	topo, err := NewTopology(opts.Prefix, opts.N, opts.SubnetBase, opts.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +130,11 @@ func (s *Set) configHash() string {
 	h := sha256.New()
 	fmt.Fprintln(h, s.Artifacts.NodeImage, s.Artifacts.K8sBinDir, s.Artifacts.PauseImage,
 		s.Artifacts.CoreDNSImage, s.Artifacts.EchoImage, len(s.Clusters), s.Networks)
+	for i := range s.Clusters {
+		for _, n := range s.Clusters[i].Nodes {
+			fmt.Fprintln(h, n.Name, n.IP, n.TransitIP, n.PodCIDR, n.Labels, n.Taints)
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -135,14 +145,16 @@ func (s *Set) running(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if len(names) != len(s.Clusters) {
+	if len(names) != s.NodeCount() {
 		return false, nil
 	}
 	for i := range s.Clusters {
 		c := &s.Clusters[i]
-		up, config, err := containerState(ctx, c.Container)
-		if err != nil || !up || config != s.configHash() {
-			return false, nil // a missing or different node: create anew
+		for _, n := range c.Nodes {
+			up, config, err := containerState(ctx, n.Container)
+			if err != nil || !up || config != s.configHash() {
+				return false, nil // a missing or different node: create anew
+			}
 		}
 		if _, err := os.Stat(s.Kubeconfig(c)); err != nil {
 			return false, nil
@@ -165,7 +177,7 @@ func (s *Set) create(ctx context.Context) error {
 		}
 	}
 	for i := range s.Clusters {
-		if err := s.createNode(ctx, &s.Clusters[i]); err != nil {
+		if err := s.createCluster(ctx, &s.Clusters[i]); err != nil {
 			return err
 		}
 	}
@@ -177,8 +189,8 @@ func (s *Set) create(ctx context.Context) error {
 	return nil
 }
 
-// createNode writes the cluster's configuration and starts its node.
-func (s *Set) createNode(ctx context.Context, c *Cluster) error {
+// createCluster writes the cluster's configuration and starts its nodes.
+func (s *Set) createCluster(ctx context.Context, c *Cluster) error {
 	files, err := nodeFiles(c, s.Artifacts, time.Now())
 	if err != nil {
 		return err
@@ -193,8 +205,22 @@ func (s *Set) createNode(ctx context.Context, c *Cluster) error {
 			return fmt.Errorf("failed to write %s: %w", path, err)
 		}
 	}
-	fmt.Fprintf(s.log, "creating %s (%s, node %s on %s, %s)\n", c.Name, c.Container, c.NodeIP, c.Network, c.TransitIP)
-	args := []string{"create", "--name", c.Container, "--hostname", c.NodeName, "--init",
+	for i := range c.Nodes {
+		if err := s.createNode(ctx, c, &c.Nodes[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createNode starts node n of cluster c, its configuration in the cluster's state directory.
+func (s *Set) createNode(ctx context.Context, c *Cluster, n *Node) error {
+	role := "control plane"
+	if n.Worker {
+		role = "worker"
+	}
+	fmt.Fprintf(s.log, "creating %s (%s, %s %s on %s, %s)\n", n.Container, c.Name, role, n.IP, c.Network, n.TransitIP)
+	args := []string{"create", "--name", n.Container, "--hostname", n.Name, "--init",
 		"--label", labelSet + "=" + s.Prefix, "--label", labelConfig + "=" + s.configHash(),
 		// What a kubelet needs, short of --privileged (which fails where the host's capability
 		// bounding set lacks CAP_SYS_RESOURCE).
@@ -204,18 +230,18 @@ func (s *Set) createNode(ctx context.Context, c *Cluster) error {
 		"--tmpfs", "/run", "--tmpfs", "/tmp", "--tmpfs", "/var/lib/etcd",
 		// containerd's overlay snapshots cannot live on the container's own overlay.
 		"--volume", "/var/lib/containerd",
-		"--volume", filepath.Join(dir, "node") + ":/etc/kubernetes:ro",
+		"--volume", filepath.Join(s.StateDir, c.Name, n.Dir) + ":/etc/kubernetes:ro",
 		"--volume", s.Artifacts.K8sBinDir + ":/opt/meshfed/bin:ro",
-		"--network", s.NetworkName(c), "--ip", c.NodeIP.String(),
+		"--network", s.NetworkName(c), "--ip", n.IP.String(),
 		s.Artifacts.NodeImage,
 	}
 	if _, err := docker(ctx, nil, args...); err != nil {
 		return err
 	}
-	if _, err := docker(ctx, nil, "network", "connect", "--ip", c.TransitIP.String(), s.TransitName(), c.Container); err != nil {
+	if _, err := docker(ctx, nil, "network", "connect", "--ip", n.TransitIP.String(), s.TransitName(), n.Container); err != nil {
 		return err
 	}
-	_, err = docker(ctx, nil, "start", c.Container)
+	_, err := docker(ctx, nil, "start", n.Container)
 	return err
 }
 

@@ -10,6 +10,18 @@ import (
 // EchoDeployment is a Deployment of the echo image (images/echo) named name in namespace ns of
 // cluster c: it answers HTTP on port 8080 with "cluster=<c> pod=<pod> ip=<ip>".
 func (s *Set) EchoDeployment(c *Cluster, ns, name string, replicas int) string {
+	return s.echoDeployment(c, ns, name, replicas, "")
+}
+
+// EchoDeploymentOn is EchoDeployment with one pod bound to node (no scheduler), tolerating
+// every taint, so that it runs on that node whatever the node is reserved for.
+func (s *Set) EchoDeploymentOn(c *Cluster, ns, name, node string) string {
+	return s.echoDeployment(c, ns, name, 1, fmt.Sprintf(`
+      nodeName: %s
+      tolerations: [{operator: Exists}]`, node))
+}
+
+func (s *Set) echoDeployment(c *Cluster, ns, name string, replicas int, placement string) string {
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -22,7 +34,7 @@ spec:
   template:
     metadata:
       labels: {app: %[2]s}
-    spec:
+    spec:%[6]s
       terminationGracePeriodSeconds: 1
       securityContext:
         runAsNonRoot: true
@@ -43,7 +55,7 @@ spec:
           readinessProbe:
             httpGet: {path: /, port: http}
             periodSeconds: 2
-`, ns, name, c.Name, s.Artifacts.EchoImage, replicas)
+`, ns, name, c.Name, s.Artifacts.EchoImage, replicas, placement)
 }
 
 // Apply applies YAML to cluster c (server-side, taking over fields such as replicas that

@@ -2,8 +2,10 @@
 # The node's entrypoint: prepares the container to host a kubelet (writable cgroups and network
 # sysctls, shared mounts, the host-wide sysctls kubelet checks shown with the values it expects),
 # sets up the pod network, then runs containerd, etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubelet and kube-proxy, each restarted if it exits. Its configuration is in
-# /etc/kubernetes (rendered by e2e/clusters); logs go to /var/log/meshfed/<component>.log.
+# kube-scheduler, kubelet and kube-proxy, each restarted if it exits. A worker node
+# (NODE_ROLE=worker) runs containerd, kubelet and kube-proxy only, joining the control-plane
+# node's API server. Its configuration is in /etc/kubernetes (rendered by e2e/clusters); logs go
+# to /var/log/meshfed/<component>.log.
 #
 # `meshfed-node stop NAME` stops one component and keeps it stopped; `meshfed-node start NAME`
 # lets it run again.
@@ -59,8 +61,8 @@ show_kubelet_sysctls() {
   done
 }
 
-# Pods reach the pods of the other clusters on this network directly (routes through their
-# nodes, no address translation); anything else in 10.0.0.0/8 is unreachable, so that no packet
+# Pods reach the pods of the other nodes on this network, of this cluster and of the others,
+# directly (a route to each node's pod CIDR through that node, no address translation); anything else in 10.0.0.0/8 is unreachable, so that no packet
 # for another network's pods or services leaves the node. Pod traffic to anywhere else (node
 # addresses on the transit network) is masqueraded behind the node.
 prepare_network() {
@@ -116,38 +118,41 @@ prepare_network
 
 pki=/etc/kubernetes/pki
 run containerd containerd --config /etc/kubernetes/containerd.toml
-run etcd "${bin}/etcd" --name "${NODE_NAME}" --data-dir /var/lib/etcd \
-  --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
-  --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-  --initial-cluster "${NODE_NAME}=http://127.0.0.1:2380" --log-level warn
-run kube-apiserver "${bin}/kube-apiserver" --etcd-servers http://127.0.0.1:2379 \
-  --bind-address 0.0.0.0 --secure-port 6443 --advertise-address "${NODE_IP}" \
-  --service-cluster-ip-range "${SERVICE_CIDR}" \
-  --tls-cert-file "${pki}/apiserver.crt" --tls-private-key-file "${pki}/apiserver.key" \
-  --client-ca-file "${pki}/ca.crt" \
-  --kubelet-client-certificate "${pki}/apiserver-kubelet-client.crt" \
-  --kubelet-client-key "${pki}/apiserver-kubelet-client.key" \
-  --kubelet-certificate-authority "${pki}/ca.crt" --kubelet-preferred-address-types InternalIP \
-  --service-account-issuer https://kubernetes.default.svc.cluster.local \
-  --service-account-key-file "${pki}/sa.pub" --service-account-signing-key-file "${pki}/sa.key" \
-  --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
-  --allow-privileged=true --profiling=false
-wait_for kube-apiserver "${bin}/kubectl" --kubeconfig /etc/kubernetes/admin.conf get --raw /readyz
-run kube-controller-manager "${bin}/kube-controller-manager" \
-  --kubeconfig /etc/kubernetes/controller-manager.conf \
-  --authentication-kubeconfig /etc/kubernetes/controller-manager.conf \
-  --authorization-kubeconfig /etc/kubernetes/controller-manager.conf \
-  --service-account-private-key-file "${pki}/sa.key" --root-ca-file "${pki}/ca.crt" \
-  --use-service-account-credentials --cluster-name "${CLUSTER_NAME}" \
-  --leader-elect=false --bind-address 127.0.0.1 --profiling=false
-run kube-scheduler "${bin}/kube-scheduler" --kubeconfig /etc/kubernetes/scheduler.conf \
-  --authentication-kubeconfig /etc/kubernetes/scheduler.conf \
-  --authorization-kubeconfig /etc/kubernetes/scheduler.conf \
-  --leader-elect=false --bind-address 127.0.0.1 --profiling=false
+if [[ "${NODE_ROLE}" != worker ]]; then
+  run etcd "${bin}/etcd" --name "${NODE_NAME}" --data-dir /var/lib/etcd \
+    --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster "${NODE_NAME}=http://127.0.0.1:2380" --log-level warn
+  run kube-apiserver "${bin}/kube-apiserver" --etcd-servers http://127.0.0.1:2379 \
+    --bind-address 0.0.0.0 --secure-port 6443 --advertise-address "${NODE_IP}" \
+    --service-cluster-ip-range "${SERVICE_CIDR}" \
+    --tls-cert-file "${pki}/apiserver.crt" --tls-private-key-file "${pki}/apiserver.key" \
+    --client-ca-file "${pki}/ca.crt" \
+    --kubelet-client-certificate "${pki}/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "${pki}/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "${pki}/ca.crt" --kubelet-preferred-address-types InternalIP \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "${pki}/sa.pub" --service-account-signing-key-file "${pki}/sa.key" \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --allow-privileged=true --profiling=false
+  wait_for kube-apiserver "${bin}/kubectl" --kubeconfig /etc/kubernetes/admin.conf get --raw /readyz
+  run kube-controller-manager "${bin}/kube-controller-manager" \
+    --kubeconfig /etc/kubernetes/controller-manager.conf \
+    --authentication-kubeconfig /etc/kubernetes/controller-manager.conf \
+    --authorization-kubeconfig /etc/kubernetes/controller-manager.conf \
+    --service-account-private-key-file "${pki}/sa.key" --root-ca-file "${pki}/ca.crt" \
+    --use-service-account-credentials --cluster-name "${CLUSTER_NAME}" \
+    --leader-elect=false --bind-address 127.0.0.1 --profiling=false
+  run kube-scheduler "${bin}/kube-scheduler" --kubeconfig /etc/kubernetes/scheduler.conf \
+    --authentication-kubeconfig /etc/kubernetes/scheduler.conf \
+    --authorization-kubeconfig /etc/kubernetes/scheduler.conf \
+    --leader-elect=false --bind-address 127.0.0.1 --profiling=false
+fi
 wait_for containerd ctr version
 run kubelet "${bin}/kubelet" --config /etc/kubernetes/kubelet.yaml \
   --kubeconfig /etc/kubernetes/kubelet.conf --hostname-override "${NODE_NAME}" \
-  --node-ip "${NODE_IP}" --node-labels "${NODE_LABELS}"
+  --node-ip "${NODE_IP}" --node-labels "${NODE_LABELS}" \
+  ${NODE_TAINTS:+--register-with-taints "${NODE_TAINTS}"}
 run kube-proxy "${bin}/kube-proxy" --config /etc/kubernetes/kube-proxy.yaml
 log "started"
 trap 'log "stopping"; kill 0' TERM INT
