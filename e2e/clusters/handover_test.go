@@ -121,17 +121,9 @@ func (m *haHub) rolloutRestart(t *testing.T) error {
 // stands by.
 func (m *haHub) killLeader(t *testing.T) error {
 	ctx := t.Context()
-	id, pod, err := m.hubLeader(ctx)
+	id, pod, status, err := m.runningLeader(ctx)
 	if err != nil {
 		return err
-	}
-	p, err := m.cs.CoreV1().Pods("meshfed-system").Get(ctx, pod, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	status := hubContainer(p)
-	if status == nil {
-		return fmt.Errorf("pod %s has no hub container", pod)
 	}
 	at := time.Now()
 	if err := m.set.KillContainer(ctx, m.c1, strings.TrimPrefix(status.ContainerID, "containerd://")); err != nil {
@@ -146,7 +138,8 @@ func (m *haHub) killLeader(t *testing.T) error {
 	if err := m.awaitReplicas(ctx, nil); err != nil {
 		return err
 	}
-	if p, err = m.cs.CoreV1().Pods("meshfed-system").Get(ctx, pod, metav1.GetOptions{}); err != nil {
+	p, err := m.cs.CoreV1().Pods("meshfed-system").Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
 		return err
 	}
 	after := hubContainer(p)
@@ -155,6 +148,29 @@ func (m *haHub) killLeader(t *testing.T) error {
 			pod, status.RestartCount, after.RestartCount, term)
 	}
 	return nil
+}
+
+// runningLeader is the Lease holder whose hub container is running, in a pod that is ready
+// next to a ready standby. On a machine loaded enough for a replica to miss its renewals, the
+// holder read a moment ago may have exited; this waits until a leader is up again.
+func (m *haHub) runningLeader(ctx context.Context) (id, pod string, status *corev1.ContainerStatus, err error) {
+	err = poll(ctx, 2*time.Minute, func() error {
+		if err := m.awaitReplicas(ctx, nil); err != nil {
+			return err
+		}
+		if id, pod, err = m.hubLeader(ctx); err != nil {
+			return err
+		}
+		p, err := m.cs.CoreV1().Pods("meshfed-system").Get(ctx, pod, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if status = hubContainer(p); status == nil || status.State.Running == nil {
+			return fmt.Errorf("the hub container of leader %s is not running: %+v", pod, status)
+		}
+		return nil
+	})
+	return id, pod, status, err
 }
 
 // hubContainer is the status of pod p's hub container (nil if it has none).
