@@ -194,32 +194,35 @@ func addEndpoint(e []model.Endpoint, like int, addr string) []model.Endpoint {
 // BenchmarkRecordAfterOneChange: a 50,000-endpoint record whose one endpoint's readiness
 // flipped, converted from the model and split after the previous version, as the hub's pass
 // does: "afresh" converts every endpoint and digests each to find the changed chunk (the
-// pass before patches), "patched" converts and digests only the changed endpoint.
+// pass before patches), "patched" converts, validates and digests only the changed endpoint.
 func BenchmarkRecordAfterOneChange(b *testing.B) {
 	for _, patched := range []bool{false, true} {
 		b.Run(map[bool]string{false: "afresh", true: "patched"}[patched], func(b *testing.B) {
-			pe := largeEndpoints("shop", "cart", "east-1", 50000)
-			slices.SortFunc(pe.Endpoints, func(a, b model.Endpoint) int { return cmp.Compare(a.Address, b.Address) })
+			// Two versions that differ in one endpoint, alternately the one stored.
+			var pes [2]*model.PublishedEndpoints
+			pes[0] = largeEndpoints("shop", "cart", "east-1", 50000)
+			slices.SortFunc(pes[0].Endpoints, func(a, b model.Endpoint) int { return cmp.Compare(a.Address, b.Address) })
+			const at = 31337
+			next := *pes[0]
+			next.Endpoints = slices.Clone(pes[0].Endpoints)
+			next.Endpoints[at].Ready = !next.Endpoints[at].Ready
+			pes[1] = &next
 			var c splitCache
-			rec := NewEndpointsRecord(pe).Freeze()
+			rec := NewEndpointsRecord(pes[0]).Freeze()
 			if _, err := c.storedForm(rec); err != nil {
 				b.Fatal(err)
 			}
 			for i := 0; b.Loop(); i++ {
-				next := *pe
-				next.Endpoints = slices.Clone(pe.Endpoints) // the member's new list, timed in both
-				at := i * 7919 % len(next.Endpoints)
-				next.Endpoints[at].Ready = !next.Endpoints[at].Ready
+				pe := pes[(i+1)%2]
 				if patched {
-					p := &model.EndpointsPatch{Base: pe.Endpoints, Splices: []model.Splice{{From: at, To: at + 1, NewFrom: at, NewTo: at + 1}}}
-					rec = NewEndpointsRecordAfter(rec, &next, p).Freeze()
+					p := &model.EndpointsPatch{Base: pes[i%2].Endpoints, Splices: []model.Splice{{From: at, To: at + 1, NewFrom: at, NewTo: at + 1}}}
+					rec = NewEndpointsRecordAfter(rec, pe, p).Freeze()
 				} else {
-					rec = NewEndpointsRecord(&next).Freeze()
+					rec = NewEndpointsRecord(pe).Freeze()
 				}
 				if _, err := c.storedForm(rec); err != nil {
 					b.Fatal(err)
 				}
-				pe = &next
 			}
 		})
 	}
