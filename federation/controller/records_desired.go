@@ -57,7 +57,7 @@ func desiredRecords(res *merge.Result, members []MemberState, ports map[portKey]
 			d.Endpoints[ce.Cluster] = append(d.Endpoints[ce.Cluster], memo.endpointsRecord(&model.PublishedEndpoints{
 				Namespace: g.Namespace, Domain: g.Domain, Name: g.Name, Cluster: ce.Cluster,
 				Scope: scopeOf(g, ce.Cluster), Stale: stale[ce.Cluster], Endpoints: ce.Endpoints,
-			}))
+			}, ce.Patch))
 		}
 	}
 	return d
@@ -120,20 +120,32 @@ func (m *recordMemo) end() {
 }
 
 // endpointsRecord is store.NewEndpointsRecord(pe), from the memo when it holds the record of
-// the same fields and the same endpoints slice.
-func (m *recordMemo) endpointsRecord(pe *model.PublishedEndpoints) *store.EndpointsRecord {
+// the same fields and the same endpoints slice, and patched from the memo's record when the
+// endpoints are a patch of the memo's (the merge says so, see merge.ClusterEndpoints.Patch).
+func (m *recordMemo) endpointsRecord(pe *model.PublishedEndpoints, patch *model.EndpointsPatch) *store.EndpointsRecord {
 	if m == nil {
 		return store.NewEndpointsRecord(pe)
 	}
 	k := endpointsMeta{namespace: pe.Namespace, domain: pe.Domain, name: pe.Name, cluster: pe.Cluster, scope: pe.Scope, stale: pe.Stale}
 	m.used[k] = true
-	if e, ok := m.m[k]; ok && len(e.eps) == len(pe.Endpoints) && (len(e.eps) == 0 || &e.eps[0] == &pe.Endpoints[0]) {
+	e, ok := m.m[k]
+	if ok && sameEndpoints(e.eps, pe.Endpoints) {
 		return e.r
 	}
-	r := store.NewEndpointsRecord(pe).Freeze()
+	var r *store.EndpointsRecord
+	if ok && patch != nil && sameEndpoints(e.eps, patch.Base) {
+		r = store.NewEndpointsRecordAfter(e.r, pe, patch).Freeze()
+	} else {
+		r = store.NewEndpointsRecord(pe).Freeze()
+	}
 	if m.m == nil {
 		m.m = map[endpointsMeta]memoRecord{}
 	}
 	m.m[k] = memoRecord{eps: pe.Endpoints, r: r}
 	return r
+}
+
+// sameEndpoints reports whether a and b are the same slice (not merely equal contents).
+func sameEndpoints(a, b []model.Endpoint) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

@@ -43,8 +43,8 @@ func largeSlices() ([]discoveryv1.EndpointSlice, map[string]*corev1.Node) {
 }
 
 // BenchmarkEndpointsLarge: deriving a 50,000-endpoint Service's endpoints per pass, from
-// scratch (as every pass did), through the cache when one slice changed since the last pass,
-// and when none did.
+// scratch (as every pass did), through the cache when one endpoint of one slice changed since
+// the last pass (its readiness flipped), and when none did.
 func BenchmarkEndpointsLarge(b *testing.B) {
 	site := Site{Cluster: "east-1", Network: "net-a", Region: "eu-west-1"}
 	key := types.NamespacedName{Namespace: "shop", Name: "big"}
@@ -61,7 +61,10 @@ func BenchmarkEndpointsLarge(b *testing.B) {
 		rv := 1
 		for b.Loop() {
 			rv++
-			eps[rv%50].ResourceVersion = fmt.Sprint(rv)
+			s := &eps[rv*7%50]
+			ready := s.Endpoints[rv*131%1000].Conditions.Ready
+			*ready = !*ready
+			s.ResourceVersion = fmt.Sprint(rv)
 			c.endpoints(key, site, eps, nodes, nodeLocalities(nodes))
 		}
 	})

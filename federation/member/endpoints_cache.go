@@ -20,9 +20,10 @@ import (
 // Service and for each of its EndpointSlices, with what they were derived from: the site, each
 // slice's UID and resourceVersion, and a digest of the Nodes' localities. A pass whose inputs
 // for a Service are the same gets the same endpoints back; when some of its slices changed,
-// only those are converted again and the slices' sorted lists merged. A large Service costs its
-// member a merge of sorted lists per change instead of converting and sorting all of its
-// endpoints every pass. The returned endpoints are shared between passes: callers must not
+// only those are converted again, and only the addresses whose endpoint changed in them are
+// merged again into the earlier endpoints (handed out with a model.EndpointsPatch saying so).
+// A change to one slice of a large Service costs its member work in proportion to that slice
+// and a copy of the endpoints, instead of converting, sorting or merging all of them. The returned endpoints are shared between passes: callers must not
 // modify them (the merge copies what it keeps). Slices without a UID or resourceVersion (built
 // by hand, not read from an API server) are never cached. Safe for concurrent use.
 type EndpointsCache struct {
@@ -34,8 +35,12 @@ type EndpointsCache struct {
 type derivedEndpoints struct {
 	site   Site
 	nodes  uint64
+	order  []types.UID // the slices' UIDs, by the slices' names
 	slices map[types.UID]derivedSlice
 	eps    []model.Endpoint
+	// patch says how eps was made from the endpoints derived before, nil when they were
+	// merged afresh (see patchMerged).
+	patch *model.EndpointsPatch
 }
 
 // derivedSlice is SliceEndpoints of one slice at resourceVersion rv.
@@ -46,10 +51,12 @@ type derivedSlice struct {
 
 // endpoints returns EndpointsFromSlices(site, eps, nodes) for Service key, deriving again
 // only the slices whose UID or resourceVersion the cache does not hold for the same site and
-// Nodes (nodesDigest).
-func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []discoveryv1.EndpointSlice, nodes map[string]*corev1.Node, nodesDigest uint64) []model.Endpoint {
+// Nodes (nodesDigest). When the same slices are there and only some changed, it patches the
+// endpoints it derived before with the changed slices' endpoints and returns how (a patch
+// against the endpoints it returned before); otherwise the patch is nil.
+func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []discoveryv1.EndpointSlice, nodes map[string]*corev1.Node, nodesDigest uint64) ([]model.Endpoint, *model.EndpointsPatch) {
 	if c == nil || !cacheable(eps) {
-		return EndpointsFromSlices(site, eps, nodes)
+		return EndpointsFromSlices(site, eps, nodes), nil
 	}
 	c.mu.Lock()
 	prev := c.m[key]
@@ -59,7 +66,7 @@ func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []di
 	}
 	next := &derivedEndpoints{site: site, nodes: nodesDigest, slices: make(map[types.UID]derivedSlice, len(eps))}
 	lists := make([][]model.Endpoint, 0, len(eps))
-	same := prev != nil && len(prev.slices) == len(eps)
+	var changed []changedSlice
 	for _, i := range byName(eps) {
 		m := &eps[i].ObjectMeta
 		d, ok := derivedSlice{}, false
@@ -68,22 +75,46 @@ func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []di
 			ok = ok && d.rv == m.ResourceVersion
 		}
 		if !ok {
-			d, same = derivedSlice{rv: m.ResourceVersion, eps: SliceEndpoints(site, &eps[i], nodes)}, false
+			old := d.eps
+			d = derivedSlice{rv: m.ResourceVersion, eps: SliceEndpoints(site, &eps[i], nodes)}
+			changed = append(changed, changedSlice{old: old, new: d.eps})
 		}
+		next.order = append(next.order, m.UID)
 		next.slices[m.UID] = d
 		lists = append(lists, d.eps)
 	}
-	if same {
-		return prev.eps
+	if prev != nil && len(changed) == 0 && slices.Equal(prev.order, next.order) {
+		if prev.patch != nil {
+			// The patch was handed out with the endpoints, in the pass that made them: forget
+			// it, and with it the earlier endpoints it holds.
+			c.forgetPatch(key, prev)
+		}
+		return prev.eps, nil
 	}
-	next.eps = mergeSorted(lists)
+	if prev != nil && slices.Equal(prev.order, next.order) {
+		next.eps, next.patch = patchMerged(prev.eps, lists, changed)
+	}
+	if next.patch == nil {
+		next.eps = mergeSorted(lists)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[types.NamespacedName]*derivedEndpoints{}
 	}
 	c.m[key] = next
-	return next.eps
+	return next.eps, next.patch
+}
+
+// forgetPatch replaces Service key's entry d by a copy without its patch.
+func (c *EndpointsCache) forgetPatch(key types.NamespacedName, d *derivedEndpoints) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[key] == d {
+		kept := *d
+		kept.patch = nil
+		c.m[key] = &kept
+	}
 }
 
 // retain drops the Services not in keep.

@@ -55,8 +55,8 @@ func TestEndpointsCache(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var c EndpointsCache
 			n0 := nodes("z1", corev1.ConditionTrue)
-			first := c.endpoints(key, site, base, n0, nodeLocalities(n0))
-			got := c.endpoints(key, tt.site, tt.slices, tt.nodes, nodeLocalities(tt.nodes))
+			first, _ := c.endpoints(key, site, base, n0, nodeLocalities(n0))
+			got, _ := c.endpoints(key, tt.site, tt.slices, tt.nodes, nodeLocalities(tt.nodes))
 			if want := EndpointsFromSlices(tt.site, tt.slices, tt.nodes); !reflect.DeepEqual(got, want) {
 				t.Fatalf("got %+v, want %+v", got, want)
 			}
@@ -118,7 +118,7 @@ func TestEndpointsCacheConvertsOnlyChangedSlices(t *testing.T) {
 	c.endpoints(key, site, []discoveryv1.EndpointSlice{slice("a", "1", "10.0.0.1"), slice("b", "1", "10.0.0.2")}, nil, 0)
 	before := c.m[key].slices
 	in := []discoveryv1.EndpointSlice{slice("a", "1", "10.0.0.1"), slice("b", "2", "10.0.0.3")}
-	got := c.endpoints(key, site, in, nil, 0)
+	got, _ := c.endpoints(key, site, in, nil, 0)
 	if want := EndpointsFromSlices(site, in, nil); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}

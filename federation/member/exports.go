@@ -80,8 +80,9 @@ type derivation struct {
 	seen  map[types.NamespacedName]bool
 }
 
-// endpoints derives the endpoints of Service key, through the cache when there is one.
-func (d *derivation) endpoints(key types.NamespacedName, site Site) []model.Endpoint {
+// endpoints derives the endpoints of Service key, through the cache when there is one, and
+// how they were patched from the cache's earlier ones (nil when they were not).
+func (d *derivation) endpoints(key types.NamespacedName, site Site) ([]model.Endpoint, *model.EndpointsPatch) {
 	if d.seen != nil {
 		d.seen[key] = true
 	}
@@ -127,6 +128,7 @@ func exportOf(site Site, svc *corev1.Service, d *derivation) (model.ClusterExpor
 	}
 	siteNS := site
 	siteNS.Network = NetworkOf(site.Network, ns)
+	eps, patch := d.endpoints(key, siteNS)
 	return model.ClusterExport{
 		Cluster:         site.Cluster,
 		Namespace:       svc.Namespace,
@@ -141,7 +143,8 @@ func exportOf(site Site, svc *corev1.Service, d *derivation) (model.ClusterExpor
 		Outlier:         outlier,
 		Load:            load,
 		Properties:      serviceProperties(svc),
-		Endpoints:       d.endpoints(key, siteNS),
+		Endpoints:       eps,
+		EndpointsPatch:  patch,
 	}, true, problems
 }
 

@@ -54,14 +54,24 @@ func (c *copier) copyExport(s source, names []namePair) (ClusterEndpoints, model
 	}
 	ce.Endpoints = c.eps[start:len(c.eps):len(c.eps)]
 	slices.SortStableFunc(ce.Endpoints, func(a, b model.Endpoint) int { return cmp.Compare(a.Address, b.Address) })
+	return ce, exp, foreignProblem(s.export, foreign)
+}
+
+// foreignProblem is the problem of an export with foreign endpoints that claimed another
+// cluster in their locality, nil when there are none.
+func foreignProblem(e *model.ClusterExport, foreign int) *InputProblem {
 	if foreign == 0 {
-		return ce, exp, nil
+		return nil
 	}
-	e := s.export
-	return ce, exp, &InputProblem{
+	return &InputProblem{
 		Reason: ProblemForeignEndpoint, Cluster: e.Cluster, Namespace: e.Namespace, Name: e.Name,
 		Message: fmt.Sprintf("%d endpoint(s) of %s/%s exported by cluster %q name another cluster in their locality; rewritten to %q", foreign, e.Namespace, e.Name, e.Cluster, e.Cluster),
 	}
+}
+
+// foreignTo reports whether a locality names another cluster than c.
+func foreignTo(l *model.Locality, c string) bool {
+	return l.Cluster != "" && l.Cluster != c
 }
 
 // clone deep-copies an endpoint, mapping its port names onto the merged ports.
@@ -103,7 +113,7 @@ func mapPorts(dst, ports []model.EndpointPort, names []namePair) []model.Endpoin
 // fillLocality sets the locality's cluster to the exporter and fills an empty network or
 // region from it. It reports whether the locality named a different cluster.
 func fillLocality(l *model.Locality, c *model.Cluster) (foreign bool) {
-	foreign = l.Cluster != "" && l.Cluster != c.Name
+	foreign = foreignTo(l, c.Name)
 	l.Cluster = c.Name
 	l.Network = cmp.Or(l.Network, c.Network)
 	l.Region = cmp.Or(l.Region, c.Region)

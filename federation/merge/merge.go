@@ -10,7 +10,7 @@ import (
 // it does no I/O, never modifies in, and returns the same Result (byte-identical as JSON)
 // for the same clusters, segments and exports in any order. The Result shares no memory
 // with in; with in.Memo, it shares the copies of unchanged exporters' endpoints with earlier
-// Results (see Memo).
+// Results, and an export's endpoints themselves where a copy would not change them (see Memo).
 func Merge(in Input) Result {
 	in.Memo.begin()
 	defer in.Memo.end()

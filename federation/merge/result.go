@@ -43,6 +43,10 @@ func KeyOf(svc *model.GlobalService) Key {
 type ClusterEndpoints struct {
 	Cluster   string           `json:"cluster"`
 	Endpoints []model.Endpoint `json:"endpoints"`
+	// Patch, when not nil, says how Endpoints were made from this exporter's endpoints in an
+	// earlier merge with the same Memo (the export came with a patch, see
+	// model.ClusterExport.EndpointsPatch), so that the store converts only what changed.
+	Patch *model.EndpointsPatch `json:"-"`
 }
 
 // Service is one merged global service with each exporting cluster's endpoints, kept apart

@@ -60,6 +60,10 @@ type ClusterExport struct {
 	// Properties are the Service's fields that an MCS ServiceImport repeats.
 	Properties ServiceProperties
 	Endpoints  []Endpoint
+	// EndpointsPatch, when not nil, says how Endpoints were made from the endpoints of an
+	// earlier export of the same Service (see EndpointsPatch), so that the merge copies only
+	// what changed. Endpoints are then sorted by address with one endpoint per address.
+	EndpointsPatch *EndpointsPatch
 }
 
 // ConflictReason is an MCS conflict reason.

@@ -53,6 +53,11 @@ func waypointsRecord(ns, cluster string) *WaypointsRecord {
 // them: pod IPs, EC2-style node names over 3 zones, one named port; every seventh endpoint is
 // not ready. About 240 bytes an endpoint.
 func largeEndpointsRecord(ns, name, cluster string, n int) *EndpointsRecord {
+	return NewEndpointsRecord(largeEndpoints(ns, name, cluster, n))
+}
+
+// largeEndpoints is the model value largeEndpointsRecord stores.
+func largeEndpoints(ns, name, cluster string, n int) *model.PublishedEndpoints {
 	e := &model.PublishedEndpoints{Namespace: ns, Domain: wellknown.DefaultSegmentDomain, Name: name, Cluster: cluster, Scope: model.ScopeGlobal}
 	zones := []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
 	for i := range n {
@@ -67,5 +72,5 @@ func largeEndpointsRecord(ns, name, cluster string, n int) *EndpointsRecord {
 			Ready: i%7 != 0, Serving: true,
 		})
 	}
-	return NewEndpointsRecord(e)
+	return e
 }

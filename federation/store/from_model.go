@@ -1,6 +1,10 @@
 package store
 
-import "github.com/meshfed/meshfed/federation/model"
+import (
+	"weak"
+
+	"github.com/meshfed/meshfed/federation/model"
+)
 
 // This file is the hub's side of the store's format: model → record. The records share slices
 // and maps of strings with the model values they are built from; neither may be changed while
@@ -44,6 +48,39 @@ func NewEndpointsRecord(e *model.PublishedEndpoints) *EndpointsRecord {
 		Namespace: e.Namespace, Domain: e.Domain, Name: e.Name, Cluster: e.Cluster,
 		Scope: string(e.Scope), Stale: e.Stale, Endpoints: storedEndpoints(e.Endpoints),
 	}
+}
+
+// NewEndpointsRecordAfter is NewEndpointsRecord(e) made from prev, the record NewEndpointsRecord
+// (or NewEndpointsRecordAfter) made of the same fields with patch.Base for endpoints: only the
+// endpoints inside the patch's splices are converted, the others are prev's. The record
+// remembers the splices, so that a Writer that stored prev (and still holds it) digests and
+// encodes only the chunks they touch. When prev does not fit the patch (another length or
+// other fields), it is NewEndpointsRecord(e). prev must not be modified, nor the endpoints it
+// shares with the new record.
+func NewEndpointsRecordAfter(prev *EndpointsRecord, e *model.PublishedEndpoints, patch *model.EndpointsPatch) *EndpointsRecord {
+	r := &EndpointsRecord{Namespace: e.Namespace, Domain: e.Domain, Name: e.Name, Cluster: e.Cluster, Scope: string(e.Scope), Stale: e.Stale}
+	if prev == nil || e.Endpoints == nil || !patch.Fits(len(e.Endpoints)) || len(prev.Endpoints) != len(patch.Base) ||
+		prev.Namespace != r.Namespace || prev.Domain != r.Domain || prev.Name != r.Name || prev.Cluster != r.Cluster ||
+		prev.Scope != r.Scope || prev.Stale != r.Stale {
+		return NewEndpointsRecord(e)
+	}
+	r.Endpoints = model.ApplyPatch(patch, prev.Endpoints, len(e.Endpoints), func(i int) StoredEndpoint {
+		var ports []StoredEndpointPort
+		if e.Endpoints[i].Ports != nil {
+			ports = make([]StoredEndpointPort, 0, len(e.Endpoints[i].Ports))
+		}
+		return storedEndpoint(&e.Endpoints[i], &ports)
+	})
+	r.after = &recordPatch{prev: weak.Make(prev), splices: patch.Splices}
+	return r
+}
+
+// recordPatch is how a record was made from an earlier one: prev's endpoints with the
+// splices' runs replaced. prev is held weakly: a record does not keep every earlier version
+// alive, and a Writer that still holds prev holds it itself.
+type recordPatch struct {
+	prev    weak.Pointer[EndpointsRecord]
+	splices []model.Splice
 }
 
 // NewWaypointsRecord is the record of a namespace's waypoints in one cluster.
@@ -102,19 +139,26 @@ func storedEndpoints(in []model.Endpoint) []StoredEndpoint {
 	ports := make([]StoredEndpointPort, 0, countPorts(in, func(e *model.Endpoint) int { return len(e.Ports) }))
 	out := make([]StoredEndpoint, len(in))
 	for i := range in {
-		e, l := &in[i], &in[i].Locality
-		start := len(ports)
+		out[i] = storedEndpoint(&in[i], &ports)
+	}
+	return out
+}
+
+// storedEndpoint converts one endpoint, appending its ports to *ports (its own ports are a
+// capped subslice of it; nil stays nil).
+func storedEndpoint(e *model.Endpoint, ports *[]StoredEndpointPort) StoredEndpoint {
+	l := &e.Locality
+	out := StoredEndpoint{
+		Address: e.Address, Hostname: e.Hostname,
+		Locality: StoredLocality{Network: l.Network, Region: l.Region, Zone: l.Zone, Subzone: l.Subzone, Node: l.Node, Cluster: l.Cluster},
+		Ready:    e.Ready, Serving: e.Serving, Terminating: e.Terminating, Weight: e.Weight, Labels: e.Labels,
+	}
+	if e.Ports != nil {
+		start := len(*ports)
 		for _, p := range e.Ports {
-			ports = append(ports, StoredEndpointPort{Name: p.Name, Port: p.Port})
+			*ports = append(*ports, StoredEndpointPort{Name: p.Name, Port: p.Port})
 		}
-		out[i] = StoredEndpoint{
-			Address: e.Address, Hostname: e.Hostname,
-			Locality: StoredLocality{Network: l.Network, Region: l.Region, Zone: l.Zone, Subzone: l.Subzone, Node: l.Node, Cluster: l.Cluster},
-			Ready:    e.Ready, Serving: e.Serving, Terminating: e.Terminating, Weight: e.Weight, Labels: e.Labels,
-		}
-		if e.Ports != nil {
-			out[i].Ports = ports[start:len(ports):len(ports)]
-		}
+		out.Ports = (*ports)[start:len(*ports):len(*ports)]
 	}
 	return out
 }

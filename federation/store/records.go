@@ -100,6 +100,8 @@ type EndpointsRecord struct {
 	Endpoints []StoredEndpoint `json:"endpoints"`
 
 	frozen bool // see Freeze
+	// after, when set, says this record was made from an earlier one by NewEndpointsRecordAfter.
+	after *recordPatch
 }
 
 // Freeze promises that r is never modified again, and returns it. A Writer handed the same

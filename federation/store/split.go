@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 )
 
 // What the writer sends to etcd. etcd refuses a request larger than its --max-request-bytes,
@@ -65,14 +66,18 @@ func storedForm(r Record) ([]storedValue, error) {
 // whole).
 func storedFormAfter(r Record, prev *splitForm) ([]storedValue, *splitForm, error) {
 	if e, ok := r.(*EndpointsRecord); ok && len(e.Endpoints) > inlineMaxBytes/minEndpointLen {
-		return split(e, prev)
+		fps, err := prev.patchedDigests(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		return split(e, prev, fps)
 	}
 	key, val, err := Encode(r)
 	if err != nil {
 		return nil, nil, err
 	}
 	if e, ok := r.(*EndpointsRecord); ok && len(val) > inlineMaxBytes {
-		return split(e, prev)
+		return split(e, prev, nil)
 	}
 	if len(val) > maxValueBytes {
 		return nil, nil, fmt.Errorf("failed to store record %s: value of %d bytes, limit %d: %w", key, len(val), maxValueBytes, ErrRecordTooLarge)
@@ -83,22 +88,25 @@ func storedFormAfter(r Record, prev *splitForm) ([]storedValue, *splitForm, erro
 // split stores an endpoints record in parts: its endpoints cut into chunks (see chunkCutEvery),
 // then the head naming them. Where a run of endpoints is one prev cut into a chunk, that
 // chunk is taken as it is: the cuts depend only on the endpoints since the previous cut, so
-// it is the chunk split would make again.
-func split(r *EndpointsRecord, prev *splitForm) ([]storedValue, *splitForm, error) {
-	if err := r.Validate(); err != nil {
-		return nil, nil, err
+// it is the chunk split would make again. fps are the endpoints' digests when the caller
+// has them (and has validated the record), nil otherwise.
+func split(r *EndpointsRecord, prev *splitForm, fps []uint64) ([]storedValue, *splitForm, error) {
+	if fps == nil {
+		if err := r.Validate(); err != nil {
+			return nil, nil, err
+		}
+		fps = make([]uint64, len(r.Endpoints))
+		var buf []byte
+		for i := range r.Endpoints {
+			fps[i], buf = endpointDigest(&r.Endpoints[i], buf)
+		}
 	}
 	owner := r.Key().String()
 	prefix, err := chunkPrefix(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	fps := make([]uint64, len(r.Endpoints))
-	var buf []byte
-	for i := range r.Endpoints {
-		fps[i], buf = endpointDigest(&r.Endpoints[i], buf)
-	}
-	next := &splitForm{}
+	next := &splitForm{fps: fps}
 	var out []storedValue
 	var ids []string
 	for i := 0; i < len(r.Endpoints); {
@@ -162,7 +170,7 @@ func cutChunk(r *EndpointsRecord, prefix []byte, fps []uint64, from int) (*split
 	c.sum = digest(c.val)
 	c.id = chunkID(c.val)
 	c.key = EndpointsChunkKey(r.Namespace, r.Domain, r.Name, r.Cluster, c.id).String()
-	c.fps = fps[from:to:to]
+	c.fps = slices.Clone(fps[from:to]) // not a view of fps, which later splits replace
 	return c, nil
 }
 

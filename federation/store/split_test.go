@@ -162,7 +162,7 @@ func FuzzSplitJoins(f *testing.F) {
 				r.Endpoints[i].Labels = map[string]string{"k": strings.Repeat(label, int(labelLen)%64)}
 			}
 		}
-		vals, _, err := split(r, nil)
+		vals, _, err := split(r, nil, nil)
 		if err != nil {
 			t.Fatalf("split: %v", err)
 		}

@@ -101,10 +101,7 @@ func validLoadPolicy(r Record, p *StoredLoadPolicy) error {
 // Validate implements Record. Every endpoint must carry the record's cluster (or none) in its
 // locality: a cluster's slice never holds another cluster's endpoints.
 func (r *EndpointsRecord) Validate() error {
-	if err := r.Key().Validate(); err != nil {
-		return err
-	}
-	if err := validScope(r, r.Scope); err != nil {
+	if err := r.validateFields(); err != nil {
 		return err
 	}
 	for i := range r.Endpoints {
@@ -113,6 +110,14 @@ func (r *EndpointsRecord) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateFields validates everything of r but its endpoints.
+func (r *EndpointsRecord) validateFields() error {
+	if err := r.Key().Validate(); err != nil {
+		return err
+	}
+	return validScope(r, r.Scope)
 }
 
 // Validate implements Record.

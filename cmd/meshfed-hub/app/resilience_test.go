@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,43 +13,105 @@ import (
 	"github.com/meshfed/meshfed/federation/store"
 )
 
-// recorder watches one namespace of the store and remembers every event after the first
-// snapshot.
+// recorder watches one namespace of the store from a listing of it and remembers every event
+// after it, with each put's value before and after (JSON), so a test can say what changed.
 type recorder struct {
 	mu      sync.Mutex
-	puts    map[string]int
+	values  map[string]string   // each key's latest value
+	puts    map[string][]string // each put of a key: "rev N: old -> new"
 	deletes []string
 }
 
-func record(t *testing.T, st *store.Client, ns string) *recorder {
+// record starts a recorder of namespace ns once the hub has settled there (settledListing):
+// what it records is then what the test's actions caused, not the end of an earlier change.
+func record(t *testing.T, env *hubEnv, ns string) *recorder {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	rev, err := st.Revision(t.Context())
+	l := env.settledListing(t, ns)
+	r := &recorder{values: map[string]string{}, puts: map[string][]string{}}
+	for _, e := range l.Entries {
+		r.values[e.Key.String()] = recordJSON(e.Record)
+	}
+	w, err := env.store.Watch(ctx, store.NamespacePrefix(ns), l.Revision)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := st.Watch(ctx, store.NamespacePrefix(ns), rev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &recorder{puts: map[string]int{}}
 	go func() {
 		for b := range w.Batches() {
-			r.mu.Lock()
-			for _, ev := range b.Events {
-				switch {
-				case b.Snapshot:
-				case ev.Type == store.EventDelete:
-					r.deletes = append(r.deletes, ev.Key.String())
-				default:
-					r.puts[ev.Key.String()]++
-				}
-			}
-			r.mu.Unlock()
+			r.apply(b)
 		}
 	}()
 	return r
+}
+
+// settledListing waits until two whole federation passes of the hub ended with every key of
+// namespace ns as it was before them, and returns the namespace's listing from then. Seeing a
+// service's keys is not enough: a member's Service and its EndpointSlice arrive apart, so the
+// hub may have written a record that a later pass completes. The first of the two passes may
+// have begun before the listing; the second began after it.
+func (e *hubEnv) settledListing(t *testing.T, ns string) store.Listing {
+	t.Helper()
+	list := func() store.Listing {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		l, err := e.store.List(ctx, store.NamespacePrefix(ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	l := list()
+	for {
+		before := hubMetrics(t).passes
+		eventually(t, "two more federation passes", func() (bool, string) {
+			n := hubMetrics(t).passes - before
+			return n >= 2, fmt.Sprintf("%.0f passes", n)
+		})
+		next := list()
+		if sameRevisions(l, next) {
+			return next
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace %s still changing after 60s", ns)
+		}
+		l = next
+	}
+}
+
+// sameRevisions reports whether two listings hold the same keys at the same mod revisions.
+func sameRevisions(a, b store.Listing) bool {
+	return slices.EqualFunc(a.Entries, b.Entries, func(x, y store.Entry) bool {
+		return x.Key == y.Key && x.ModRevision == y.ModRevision
+	})
+}
+
+func (r *recorder) apply(b store.Batch) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range b.Events {
+		k := ev.Key.String()
+		switch {
+		case b.Snapshot:
+		case ev.Type == store.EventDelete:
+			r.deletes = append(r.deletes, k)
+			delete(r.values, k)
+		default:
+			v := recordJSON(ev.Record)
+			r.puts[k] = append(r.puts[k], fmt.Sprintf("rev %d: %s -> %s", ev.Revision, r.values[k], v))
+			r.values[k] = v
+		}
+	}
+}
+
+// recordJSON is a record's value as a reader decoded it, for messages.
+func recordJSON(rec store.Record) string {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 func (r *recorder) deleted() []string {
@@ -59,7 +123,14 @@ func (r *recorder) deleted() []string {
 func (r *recorder) putsOf(key string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.puts[key]
+	return len(r.puts[key])
+}
+
+// changesOf describes each put of key: its revision, old and new value.
+func (r *recorder) changesOf(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.puts[key], "\n")
 }
 
 // endpointsRecord reads one cluster's endpoints of a service; state describes a miss.
@@ -93,7 +164,7 @@ func TestMemberOutage(t *testing.T) {
 		got := env.endpointClusters(t, "shop", "web")
 		return slices.Equal(got, []string{"east-1", "west-1"}), fmt.Sprint(got)
 	})
-	rec := record(t, env.store, "shop")
+	rec := record(t, env, "shop")
 
 	west := env.members["west-1"]
 	stopDone := stopAsync(t, west.Stop)
@@ -156,7 +227,7 @@ func TestHubRestart(t *testing.T) {
 		got := env.endpointClusters(t, "shop", "web")
 		return slices.Equal(got, []string{"east-1", "west-1"}), fmt.Sprint(got)
 	})
-	rec := record(t, env.store, "shop")
+	rec := record(t, env, "shop")
 
 	env.stop()
 	export(t, env.members["east-1"].Client, "shop", "api", "global", "10.244.1.9")
@@ -174,7 +245,7 @@ func TestHubRestart(t *testing.T) {
 		store.EndpointsKey("shop", "mesh.internal", "web", "west-1"),
 	} {
 		if n := rec.putsOf(k.String()); n != 0 {
-			t.Errorf("unchanged %s rewritten %d times across the restart", k, n)
+			t.Errorf("unchanged %s rewritten %d times across the restart:\n%s", k, n, rec.changesOf(k.String()))
 		}
 	}
 }

@@ -90,7 +90,7 @@ func TestCredentialRotation(t *testing.T) {
 		return slices.Equal(got, []string{"east-1", "west-1"}), fmt.Sprint(got)
 	})
 	kc := newIdentity(t, east, "meshfed-hub-rotated")
-	rec := record(t, env.store, "shop")
+	rec := record(t, env, "shop")
 
 	ctx := t.Context()
 	var secret corev1.Secret

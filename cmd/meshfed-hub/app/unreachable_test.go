@@ -107,7 +107,7 @@ func TestDeletionWhileUnreachable(t *testing.T) {
 		got := env.endpointClusters(t, "shop", "web")
 		return ok && slices.Equal(got, []string{"east-1", "west-1"}) && proxy.active() > 0, fmt.Sprint(got, proxy.active())
 	})
-	rec := record(t, env.store, "shop")
+	rec := record(t, env, "shop")
 
 	proxy.setCut(true)
 	eventually(t, "west-1 marked stale", func() (bool, string) {

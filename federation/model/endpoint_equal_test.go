@@ -1,0 +1,61 @@
+package model
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestEndpointEqualCoversEveryField: two endpoints that differ in any one field, including a
+// field added later, are not Equal (the hub's stages would otherwise miss that change).
+func TestEndpointEqualCoversEveryField(t *testing.T) {
+	typ := reflect.TypeFor[Endpoint]()
+	for i := range typ.NumField() {
+		var a, b Endpoint
+		f := reflect.ValueOf(&b).Elem().Field(i)
+		if !setNonZero(f) {
+			t.Fatalf("field %s of kind %s: teach this test to set it", typ.Field(i).Name, f.Kind())
+		}
+		if a.Equal(&b) || b.Equal(&a) {
+			t.Errorf("endpoints differing in %s are Equal", typ.Field(i).Name)
+		}
+	}
+}
+
+// setNonZero sets v to a value other than its zero value, through its first settable leaf for
+// a struct, and reports whether it knew how.
+func setNonZero(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(1)
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		if !setNonZero(s.Index(0)) {
+			return false
+		}
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		if !setNonZero(k) || !setNonZero(e) {
+			return false
+		}
+		m.SetMapIndex(k, e)
+		v.Set(m)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Field(i).CanSet() && setNonZero(v.Field(i)) {
+				return true
+			}
+		}
+		return false
+	default:
+		return false
+	}
+	return true
+}
