@@ -28,7 +28,11 @@ func TestInvalidAnnotationWarns(t *testing.T) {
 		}
 		var out []corev1.Event
 		for _, e := range list.Items {
-			if e.InvolvedObject.Kind == "Service" && e.InvolvedObject.Name == "bad" && e.Type == corev1.EventTypeWarning {
+			// The API server's own repair loops may warn about the same Service (for
+			// example "Cluster IP ... is not allocated; repairing" on a loaded machine);
+			// only the hub's Events count here.
+			if e.InvolvedObject.Kind == "Service" && e.InvolvedObject.Name == "bad" && e.Type == corev1.EventTypeWarning &&
+				e.Source.Component == "meshfed-hub" {
 				out = append(out, e)
 			}
 		}
@@ -39,7 +43,7 @@ func TestInvalidAnnotationWarns(t *testing.T) {
 		return len(w) == 1, fmt.Sprintf("%d events", len(w))
 	})
 	e := warnings()[0]
-	if e.Reason != string(meshfedv1.GlobalServiceReasonInvalidScope) || e.Source.Component != "meshfed-hub" {
+	if e.Reason != string(meshfedv1.GlobalServiceReasonInvalidScope) {
 		t.Errorf("event %s/%s: %s", e.Reason, e.Source.Component, e.Message)
 	}
 	eventually(t, "web federated from both members", func() (bool, string) {
