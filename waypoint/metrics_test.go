@@ -2,6 +2,7 @@ package waypoint
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
@@ -103,7 +105,6 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatalf("request to a service without endpoints: %+v, want 503", r)
 	}
 
-	m := scrape(t, e)
 	const webHost, dbHost, emptyHost = "web.shop.mesh.internal", "db.shop.mesh.internal", "empty.shop.mesh.internal"
 	want := map[string]float64{
 		series("meshfed_waypoint_requests_total", map[string]string{"service": webHost, "destination_cluster": "east", "code": "200"}):           float64(counts["he"]),
@@ -114,10 +115,23 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		series("meshfed_waypoint_ejections_total", map[string]string{"service": webHost, "port": "80"}):                                          0,
 		series("meshfed_waypoint_store_revision", nil): float64(e.wp.Table().Revision()),
 	}
-	for s, v := range want {
-		if got, ok := m[s]; !ok || got != v {
-			t.Errorf("%s = %v (present %v), want %v", s, got, ok, v)
+	// A request is counted once its handler returns, which can be just after the client has
+	// read the whole response: scrape until the counts arrive (or waitTimeout passes).
+	mismatches := func(m map[string]float64) []string {
+		var out []string
+		for s, v := range want {
+			if got, ok := m[s]; !ok || got != v {
+				out = append(out, fmt.Sprintf("%s = %v (present %v), want %v", s, got, ok, v))
+			}
 		}
+		return out
+	}
+	m := scrape(t, e)
+	for deadline := time.Now().Add(waitTimeout); len(mismatches(m)) > 0 && time.Now().Before(deadline); m = scrape(t, e) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, msg := range mismatches(m) {
+		t.Error(msg)
 	}
 	if counts["he"] == 0 || counts["hw"] == 0 {
 		t.Errorf("requests %v, want both clusters", counts)

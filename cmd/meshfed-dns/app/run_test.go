@@ -62,17 +62,30 @@ func TestRun(t *testing.T) {
 			t.Errorf("%s: %v %v, want %s", q.name, resp, err, dns.RcodeToString[q.rcode])
 		}
 	}
-	_, metrics := get(t, admin+"/metrics")
-	for _, want := range []string{
-		`meshfed_dns_queries_total{rcode="NOERROR",transport="udp"} 2`,
-		`meshfed_dns_queries_total{rcode="NXDOMAIN",transport="udp"} 1`,
-		`meshfed_dns_queries_total{rcode="REFUSED",transport="udp"} 1`,
-		"meshfed_dns_services 1",
-		"process_resident_memory_bytes",
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %q", want)
+	// A query is counted once its answer is written, which can be just after the client read
+	// it: scrape until every line is there, for up to 5 s.
+	lacking := func() []string {
+		_, metrics := get(t, admin+"/metrics")
+		var out []string
+		for _, want := range []string{
+			`meshfed_dns_queries_total{rcode="NOERROR",transport="udp"} 2`,
+			`meshfed_dns_queries_total{rcode="NXDOMAIN",transport="udp"} 1`,
+			`meshfed_dns_queries_total{rcode="REFUSED",transport="udp"} 1`,
+			"meshfed_dns_services 1",
+			"process_resident_memory_bytes",
+		} {
+			if !strings.Contains(metrics, want) {
+				out = append(out, want)
+			}
 		}
+		return out
+	}
+	missing := lacking()
+	for deadline := time.Now().Add(5 * time.Second); len(missing) > 0 && time.Now().Before(deadline); missing = lacking() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range missing {
+		t.Errorf("/metrics lacks %q", want)
 	}
 
 	began := time.Now()
