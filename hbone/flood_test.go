@@ -111,8 +111,9 @@ func (ts *testServer) sourceLoad(src net.IP) sourceLoad {
 // unauthenticated source filling the server's connection cap: more idle TCP connections (or
 // stalled TLS handshakes) than MaxConnections, kept up by re-dialing, while a good client
 // opens tunnels on fresh connections. The attacker holds at most MaxHandshakesPerSource
-// connections; every good tunnel opens, none slower than goodOpenBound (they take
-// milliseconds; before the per-source caps most were refused).
+// connections; every good tunnel opens (within waitTimeout), their median within
+// goodOpenBound (they take milliseconds on a quiet machine; before the per-source caps most
+// were refused).
 func TestFloodDoesNotStarveTunnels(t *testing.T) {
 	const (
 		maxConns      = 512
@@ -147,8 +148,11 @@ func TestFloodDoesNotStarveTunnels(t *testing.T) {
 			if held.conns > DefaultMaxHandshakesPerSource {
 				t.Errorf("the attacker holds %d connections, want at most %d", held.conns, DefaultMaxHandshakesPerSource)
 			}
-			if took[len(took)-1] > goodOpenBound {
-				t.Errorf("slowest good tunnel opened in %v, want within %v", took[len(took)-1], goodOpenBound)
+			// Starved tunnels would wait for the attacker's connections to time out, all of
+			// them; on a loaded machine one open can also be slow without a flood (2.3 s before
+			// it in one CI run), so the median carries the bound and the slowest is logged.
+			if median := took[len(took)/2]; median > goodOpenBound {
+				t.Errorf("good tunnels opened in a median of %v, want within %v", median, goodOpenBound)
 			}
 			if grown := int64(heapDuring) - int64(heapBefore); grown > 64<<20 {
 				t.Errorf("heap grew by %d MiB under the flood", grown>>20)
