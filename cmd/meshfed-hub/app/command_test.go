@@ -71,6 +71,13 @@ func TestAwaitNamespace(t *testing.T) {
 			"--data-dir", t.TempDir(), "--embedded-etcd-client-url", "https://" + freeAddr(t),
 			"--embedded-etcd-peer-url", "http://" + freeAddr(t), "--metrics-bind-address", "0", "--health-probe-bind-address", "0"})
 	}()
+	// The hub may take a while to get to its first poll on a loaded machine: wait for the
+	// warning, then let ten more polls pass to see it is not repeated.
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(logs.String(), "level=WARN"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning while the namespace is missing:\n%s", logs.String())
+		}
+	}
 	time.Sleep(2 * time.Second) // ten polls
 	waiting := logs.String()
 	if n := strings.Count(waiting, "level=WARN"); n != 1 || !strings.Contains(waiting, "kubectl create namespace hub-system") {
