@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -137,7 +138,14 @@ func TestHubWritesImportsBack(t *testing.T) {
 		t.Errorf("user's web-global changed: resourceVersion %s → %s, labels %v", userSvc.ResourceVersion, after.ResourceVersion, after.Labels)
 	}
 
-	// Passes with nothing changed rewrite nothing (the test hub resyncs every 2s).
+	// Passes with nothing changed rewrite nothing (the test hub resyncs every 2s). The hub
+	// writes an import's status after its spec, so checkImported may have read it in between:
+	// the reference is read once the status lists the exporter.
+	eventually(t, "shop/web's import in east-1 lists east-1 in its status", func() (bool, string) {
+		eastWeb = importedIn(t, east, "shop", "web")
+		return eastWeb.err == nil && slices.Equal(eastWeb.si.Status.Clusters, []mcsv1alpha1.ClusterStatus{{Cluster: "east-1"}}),
+			fmt.Sprintf("%v %+v", eastWeb.err, eastWeb.si.Status)
+	})
 	time.Sleep(5 * time.Second)
 	again := importedIn(t, east, "shop", "web")
 	if again.err != nil || again.si.ResourceVersion != eastWeb.si.ResourceVersion || again.derived.ResourceVersion != eastWeb.derived.ResourceVersion {
