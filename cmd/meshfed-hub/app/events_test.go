@@ -21,10 +21,12 @@ func TestInvalidAnnotationWarns(t *testing.T) {
 	export(t, east, "shop", "bad", "planet", "10.244.1.6")
 	export(t, env.members["west-1"].Client, "shop", "web", "global", "10.244.2.5")
 
-	warnings := func() []corev1.Event {
+	// warnings lists the hub's Warning Events on shop/bad; a failed List is returned, not
+	// fatal, so a poll retries it.
+	warnings := func() ([]corev1.Event, error) {
 		var list corev1.EventList
 		if err := east.List(t.Context(), &list, client.InNamespace("shop")); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		var out []corev1.Event
 		for _, e := range list.Items {
@@ -36,13 +38,16 @@ func TestInvalidAnnotationWarns(t *testing.T) {
 				out = append(out, e)
 			}
 		}
-		return out
+		return out, nil
 	}
+	var e corev1.Event
 	eventually(t, "a Warning Event on Service shop/bad", func() (bool, string) {
-		w := warnings()
-		return len(w) == 1, fmt.Sprintf("%d events", len(w))
+		w, err := warnings()
+		if len(w) == 1 {
+			e = w[0]
+		}
+		return err == nil && len(w) == 1, fmt.Sprintf("%d events, %v", len(w), err)
 	})
-	e := warnings()[0]
 	if e.Reason != string(meshfedv1.GlobalServiceReasonInvalidScope) {
 		t.Errorf("event %s/%s: %s", e.Reason, e.Source.Component, e.Message)
 	}
@@ -55,7 +60,7 @@ func TestInvalidAnnotationWarns(t *testing.T) {
 	}
 	// Several resync passes later, the problem is still reported once.
 	time.Sleep(5 * time.Second)
-	if n := len(warnings()); n != 1 {
-		t.Errorf("%d Warning Events after resyncs, want 1", n)
+	if w, err := warnings(); err != nil || len(w) != 1 {
+		t.Errorf("%d Warning Events after resyncs (%v), want 1", len(w), err)
 	}
 }
