@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -248,6 +249,17 @@ func TestRotationUnderTraffic(t *testing.T) {
 			return got == want
 		})
 		lab.proxy.Cut()
+		// Both waypoints take up this rotation's certificates before the next one: west's
+		// HBONE files at its next poll, the store certificates when the cut connections are
+		// made again. On a loaded machine either may come after the next tick, which would
+		// then skip a certificate the checks below want loaded.
+		for _, w := range wps {
+			storeSerial, hboneSerial := lab.last(w.cluster+"/store"), lab.last(w.cluster+"/hbone")
+			waitFor(t, fmt.Sprintf("%s to load store certificate %s and HBONE certificate %s (rotation %d)", w.cluster, storeSerial, hboneSerial, r+1), func() bool {
+				return slices.Contains(w.log.serials("loaded the store client certificate"), storeSerial) &&
+					slices.Contains(w.log.serials("Reloaded credentials"), hboneSerial)
+			})
+		}
 	}
 	// Every certificate but the last ones has expired after certValidity: what still works now
 	// works with the last ones.
