@@ -72,7 +72,9 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 	// sendSlack is how much later than its recorded time a request may leave (the goroutine
 	// that sends it starts after the time is taken).
 	const sendSlack = 100 * time.Millisecond
-	l := startLoad(t, e, port, rate, 6*time.Second)
+	// The phases follow the events: on a loaded machine the ejection or the return may come
+	// late, and a fixed timeline would then leave a phase without requests. wait ends the load.
+	l := startLoad(t, e, port, rate, time.Minute)
 	start := l.start
 	time.Sleep(time.Second)
 	killed := time.Since(start)
@@ -80,14 +82,15 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 	a2.stop()
 	e.eventually("tier 0 ejected", func() bool { return slices.Equal(load(), []uint32{0, 100}) })
 	ejected := time.Since(start)
-	time.Sleep(3*time.Second - time.Since(start))
+	time.Sleep(max(3*time.Second, ejected+time.Second) - time.Since(start))
 	restarting := time.Since(start)
 	a1.start()
 	a2.start()
 	e.clock.Advance(balance.DefaultBaseEjectionTime) // the ejections end
 	e.eventually("tier 0 back", func() bool { return slices.Equal(load(), []uint32{100, 0}) })
 	back := time.Since(start)
-	time.Sleep(5*time.Second - time.Since(start))
+	time.Sleep(max(5*time.Second, back+time.Second) - time.Since(start))
+	ran := time.Since(start)
 	replies := l.wait()
 
 	var failed []timedReply
@@ -110,8 +113,11 @@ func TestHTTPFailoverUnderSteadyLoad(t *testing.T) {
 	if len(failed) != 0 {
 		t.Fatalf("%d of %d requests failed, want none; first %+v", len(failed), len(replies), failed[0])
 	}
-	if len(replies) < 3*rate { // a ticker drops ticks on a loaded machine (-race); 5 s should give 1,000
-		t.Fatalf("only %d requests sent in 5 s at %d/s", len(replies), rate)
+	// At least 5 s at 200/s should give 1,000, but the sender's ticker drops ticks on a loaded
+	// machine (611 seen at load 30, close to the 600 once wanted here): this only checks that
+	// the load ran; each phase below must have had requests of its own.
+	if len(replies) < rate {
+		t.Fatalf("only %d requests sent in %s at %d/s", len(replies), ran.Round(time.Millisecond), rate)
 	}
 	// Every request sent once tier 0 is known gone, until it restarts, goes to tier 1 ...
 	after := 0
