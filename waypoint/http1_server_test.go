@@ -219,10 +219,14 @@ func TestHTTP1ClientSide(t *testing.T) {
 }
 
 func TestHTTP1ClientLeavesWhileWaiting(t *testing.T) {
-	released := make(chan error, 1)
+	received, released := make(chan struct{}, 1), make(chan error, 1)
 	b := wptest.StartRawBackend(t, func(c net.Conn, br *bufio.Reader) {
 		if _, err := http.ReadRequest(br); err != nil {
 			return
+		}
+		select {
+		case received <- struct{}{}:
+		default:
 		}
 		_, err := br.ReadByte() // never answers; ends when the waypoint closes the connection
 		released <- err
@@ -230,6 +234,14 @@ func TestHTTP1ClientLeavesWhileWaiting(t *testing.T) {
 	_, port := h1Route(t, b)
 	rc := dialRaw(t, port)
 	rc.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	// The client leaves once the request is upstream and the waypoint watches the client: a
+	// fixed wait alone could end before the request reached the backend on a loaded machine,
+	// and a request given up before it is sent never reaches the backend to be released.
+	select {
+	case <-received:
+	case <-time.After(waitTimeout):
+		t.Fatal("the request did not reach the backend")
+	}
 	time.Sleep(3 * http1.WatchDelay)
 	_ = rc.c.Close()
 	select {
