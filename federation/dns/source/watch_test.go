@@ -20,11 +20,13 @@ import (
 	"github.com/meshfed/meshfed/internal/dualport"
 )
 
-// follow is how soon an answer must reflect a change of a ServiceImport.
-const follow = time.Second
+// follow is how soon an answer must reflect a change of a ServiceImport. It bounds a loaded
+// 2-core machine, where an API server's watch can lag by seconds, not the speed: each step logs
+// how soon it was answered (60–140 ms idle, federation/dns/README.md).
+const follow = 5 * time.Second
 
 // TestWatchFollowsServiceImports runs the watcher and the DNS server against a real API server
-// and changes ServiceImports under them: each change is answered within a second.
+// and changes ServiceImports under them: each change is answered within follow.
 func TestWatchFollowsServiceImports(t *testing.T) {
 	c := framework.Start(t, 1, framework.WithNames("east-1"), framework.WithoutRepoCRDs())[0]
 	ctx := t.Context()
@@ -43,7 +45,8 @@ func TestWatchFollowsServiceImports(t *testing.T) {
 	if err := c.Client.Create(ctx, local); err != nil {
 		t.Fatal(err)
 	}
-	const grace = 2 * time.Second
+	// The release outlasts the steps answered during it: the first may take up to follow.
+	const grace = follow + 3*time.Second
 	addr, w := startDNS(t, c, grace)
 	waitFor(t, w.Synced)
 	expect(t, addr, "db.data.svc.clusterset.local.", dns.TypeA, "10.96.0.20")
@@ -68,7 +71,7 @@ func TestWatchFollowsServiceImports(t *testing.T) {
 		}, qname: "web.shop.svc.cluster.local.", qtype: dns.TypeA, want: local.Spec.ClusterIP},
 		{name: "released with its SRV records", change: nil, qname: "_http._tcp.web.shop.svc.cluster.local.", qtype: dns.TypeSRV, want: "80 web.shop.svc.cluster.local."},
 		{name: "the federation names stay the import's", change: nil, qname: "web.shop.svc.clusterset.local.", qtype: dns.TypeA, want: "10.96.0.11"},
-		{name: "the release ends (answered within a second after the grace)", change: func() error {
+		{name: "the release ends (answered within follow after the grace)", change: func() error {
 			time.Sleep(grace)
 			return nil
 		}, qname: "web.shop.svc.cluster.local.", qtype: dns.TypeA, want: "REFUSED"},
