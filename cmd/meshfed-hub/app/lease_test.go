@@ -235,7 +235,9 @@ func TestElector(t *testing.T) {
 	// the Lease it no longer holds.
 	t.Run("lease taken", func(t *testing.T) {
 		var active atomic.Int32
-		b := run(t, cs, "b_3", leaseTiming{Duration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 200 * time.Millisecond}, &active, nil)
+		// The loss shows at the next renewal (every 200 ms); the renew deadline is long only so
+		// that a loaded API server cannot end the leadership first, with another error.
+		b := run(t, cs, "b_3", leaseTiming{Duration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 200 * time.Millisecond}, &active, nil)
 		b.waitLeading(t, 30*time.Second)
 		setHolder(t, cs, "thief_1", 60)
 		select {
