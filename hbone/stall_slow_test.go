@@ -124,7 +124,7 @@ func TestSlowPeerNotClosed(t *testing.T) {
 	d.pool.mu.Lock()
 	watching := d.pool.watching
 	d.pool.mu.Unlock()
-	if !watching {
+	if ackSamplesSupported && !watching {
 		t.Fatal("the stall watcher was not running while a tunnel had data in flight")
 	}
 	proxy.thaw()
