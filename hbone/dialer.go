@@ -88,7 +88,7 @@ func NewDialer(opts Options) (*Dialer, error) {
 		h3Broken:    map[string]time.Time{},
 		sweeperDone: make(chan struct{}),
 	}
-	d.pool = newPool(d.dialMux, opts.DialTimeout, opts.IdleTimeout)
+	d.pool = newPool(d.dialMux, &d.opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stopSweeper = cancel
 	go func() {
@@ -159,13 +159,6 @@ func (d *Dialer) dialProtocol(ctx context.Context, peer Peer, proto Protocol, ta
 	}
 	s, resp, release, err := m.open(ctx, req)
 	if err != nil {
-		if ctx.Err() != nil && m.stalled() {
-			// The CONNECT went unanswered and the peer acknowledges nothing: every tunnel on
-			// this connection is as dead as this one would have been. Closing it fails them
-			// now (their callers can retry elsewhere) instead of when the PINGs time out.
-			d.opts.Logger.Warn("Closing connection to peer: it has stopped acknowledging data", "peer", peer.Address, "protocol", proto)
-			_ = m.close()
-		}
 		return nil, fail(classify(err), 0, "", err)
 	}
 	if resp.StatusCode != http.StatusOK {

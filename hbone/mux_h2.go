@@ -16,15 +16,15 @@ type h2Mux struct {
 	cc     *http.ClientConn
 	local  net.Addr
 	remote net.Addr
-	tcp    syscall.Conn // the TCP connection under TLS, for stalled
+	tcp    syscall.Conn // the TCP connection under TLS, for ackSample
 }
 
-func (m *h2Mux) reserve() bool { return m.cc.Reserve() == nil }
-func (m *h2Mux) unreserve()    { m.cc.Release() }
-func (m *h2Mux) broken() bool  { return m.cc.Err() != nil }
-func (m *h2Mux) inFlight() int { return m.cc.InFlight() }
-func (m *h2Mux) close() error  { return m.cc.Close() }
-func (m *h2Mux) stalled() bool { return tcpStalled(m.tcp) }
+func (m *h2Mux) reserve() bool                { return m.cc.Reserve() == nil }
+func (m *h2Mux) unreserve()                   { m.cc.Release() }
+func (m *h2Mux) broken() bool                 { return m.cc.Err() != nil }
+func (m *h2Mux) inFlight() int                { return m.cc.InFlight() }
+func (m *h2Mux) close() error                 { return m.cc.Close() }
+func (m *h2Mux) ackSample() (ackSample, bool) { return readAckSample(m.tcp) }
 
 // open consumes the reservation: ClientConn.RoundTrip releases it on every path. ctx bounds
 // the wait for the answer only: net/http ties a stream to its request's context, so the

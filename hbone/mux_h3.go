@@ -55,8 +55,8 @@ func (m *h3Mux) inFlight() int {
 func (m *h3Mux) broken() bool { return m.qc.Context().Err() != nil }
 func (m *h3Mux) close() error { return m.qc.CloseWithError(quic.ApplicationErrorCode(h3NoError), "") }
 
-// stalled is false: QUIC detects a lost path itself (its idle timeout, KeepAliveTimeout).
-func (m *h3Mux) stalled() bool { return false }
+// ackSample is false: QUIC connections are not watched for stalls (watchable).
+func (m *h3Mux) ackSample() (ackSample, bool) { return ackSample{}, false }
 
 // open sends the CONNECT request; the returned release gives the slot back when the tunnel
 // closes. On failure the slot is given back before open returns.

@@ -2,6 +2,7 @@ package hbone
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -20,6 +21,10 @@ const (
 	DefaultH3HandshakeTimeout = 2 * time.Second
 	DefaultH3RetryAfter       = time.Minute
 	DefaultMaxStreamsPerConn  = 100
+	// DefaultStallTimeout is well past a retransmission timeout of a live path (200 ms minimum
+	// on Linux, plus the round trip) and leaves a caller that allows 2 s per try room to retry
+	// once a dead path is noticed.
+	DefaultStallTimeout = 1500 * time.Millisecond
 )
 
 // Options configure a Dialer. Zero fields take the defaults above.
@@ -43,6 +48,16 @@ type Options struct {
 	H3HandshakeTimeout time.Duration
 	// H3RetryAfter is how long a peer whose HTTP/3 failed is reached over HTTP/2 only.
 	H3RetryAfter time.Duration
+	// StallTimeout closes an HTTP/2 connection whose peer has acknowledged nothing for that
+	// long while data waited for its acknowledgement and a retransmission timeout has fired
+	// (TCP_INFO, Linux only): the path is gone, though nothing told the connection so. Its
+	// tunnels and the CONNECTs waiting on it fail at once, and so do tunnel opens to the peer
+	// until a new connection to it completes, so that callers retry elsewhere. A stall is
+	// noticed up to a fifth of StallTimeout late; a peer whose process is slow or stopped is
+	// not closed, as its kernel still acknowledges. Make it well above the path's round-trip
+	// time. Zero takes DefaultStallTimeout, negative turns the check off (KeepAlive and
+	// KeepAliveTimeout then notice a dead path); at least 200 ms.
+	StallTimeout time.Duration
 	// MaxStreamsPerConn is the HTTP/3 stream limit assumed per connection (QUIC does not
 	// expose the peer's); HTTP/2 uses the limit the peer announces.
 	MaxStreamsPerConn int
@@ -61,6 +76,9 @@ func (o *Options) setDefaults() {
 	setDefault(&o.H3HandshakeTimeout, DefaultH3HandshakeTimeout)
 	setDefault(&o.H3RetryAfter, DefaultH3RetryAfter)
 	setDefault(&o.MaxStreamsPerConn, DefaultMaxStreamsPerConn)
+	if o.StallTimeout == 0 {
+		o.StallTimeout = DefaultStallTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -73,6 +91,9 @@ func (o *Options) Validate() error {
 	}
 	if o.StreamWindow > o.ConnectionWindow {
 		return errors.New("hbone: StreamWindow must not exceed ConnectionWindow")
+	}
+	if o.StallTimeout > 0 && o.StallTimeout < minStallTimeout {
+		return fmt.Errorf("hbone: StallTimeout %s is below the minimum %s", o.StallTimeout, minStallTimeout)
 	}
 	return nil
 }

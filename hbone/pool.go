@@ -2,6 +2,7 @@ package hbone
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -19,9 +20,9 @@ type mux interface {
 	broken() bool
 	// inFlight counts open and reserved streams.
 	inFlight() int
-	// stalled reports whether the peer has stopped acknowledging what was sent (the path is
-	// gone though nothing told the connection so); false when that cannot be known.
-	stalled() bool
+	// ackSample reads the kernel's account of the peer's acknowledgements (stall.go); false
+	// when it cannot be known (HTTP/3, not Linux).
+	ackSample() (ackSample, bool)
 	close() error
 }
 
@@ -43,6 +44,11 @@ type dialCall struct {
 type poolEntry struct {
 	conns   []*pooledMux
 	dialing *dialCall
+	// stalled is set when a connection of the key was closed because its peer stopped
+	// acknowledging, and cleared when a new connection completes (or forgotten with the entry
+	// when the sweeper finds neither a connection nor a dial); meanwhile tunnel opens that find
+	// no connection fail at once (errPeerStalled) while a dial runs in the background.
+	stalled bool
 }
 
 type pooledMux struct {
@@ -53,6 +59,8 @@ type pooledMux struct {
 	// no new stream, its open ones run to their end, and then it is closed.
 	usable  func(time.Time) bool
 	retired bool
+	// watch is the stall watcher's, and touched by it alone (stall.go).
+	watch ackWatch
 }
 
 // retire marks c retired when its credentials no longer serve at now, and reports whether it
@@ -67,24 +75,35 @@ func (c *pooledMux) retire(now time.Time) bool {
 // dialFunc makes one new connection for a key, with its credentials' usable (nil: always).
 type dialFunc func(ctx context.Context, key poolKey) (mux, func(time.Time) bool, error)
 
-// pool holds multiplexed connections per key, dials at most one at a time per key and closes
-// connections that stay idle.
+// pool holds multiplexed connections per key, dials at most one at a time per key, closes
+// connections that stay idle and those whose peer stopped acknowledging (stall.go).
 type pool struct {
-	dial        dialFunc
-	dialTimeout time.Duration
-	idleTimeout time.Duration
+	dial         dialFunc
+	dialTimeout  time.Duration
+	idleTimeout  time.Duration
+	stallTimeout time.Duration // 0: no stall watcher
+	logger       *slog.Logger
 
-	mu      sync.Mutex
-	entries map[poolKey]*poolEntry
-	closed  bool
+	mu       sync.Mutex
+	entries  map[poolKey]*poolEntry
+	closed   bool
+	watching bool          // the stall watcher runs
+	done     chan struct{} // closed by closeAll
 }
 
-func newPool(dial dialFunc, dialTimeout, idleTimeout time.Duration) *pool {
-	return &pool{dial: dial, dialTimeout: dialTimeout, idleTimeout: idleTimeout, entries: map[poolKey]*poolEntry{}}
+// newPool returns a pool using opts' DialTimeout, IdleTimeout, StallTimeout (negative: none)
+// and Logger; opts has its defaults set.
+func newPool(dial dialFunc, opts *Options) *pool {
+	return &pool{
+		dial: dial, dialTimeout: opts.DialTimeout, idleTimeout: opts.IdleTimeout,
+		stallTimeout: max(opts.StallTimeout, 0), logger: opts.Logger,
+		entries: map[poolKey]*poolEntry{}, done: make(chan struct{}),
+	}
 }
 
 // get returns a connection with a reserved stream slot for key, dialing when every pooled
-// connection is full. dialed reports whether a new connection was made for this call.
+// connection is full. dialed reports whether a new connection was made for this call. While
+// the key is marked stalled, get starts the dial but does not wait for it: errPeerStalled.
 func (p *pool) get(ctx context.Context, key poolKey) (m mux, dialed bool, err error) {
 	for {
 		p.mu.Lock()
@@ -94,6 +113,7 @@ func (p *pool) get(ctx context.Context, key poolKey) (m mux, dialed bool, err er
 		}
 		e := p.entry(key)
 		if m := e.reserveLocked(time.Now()); m != nil {
+			p.watchLocked(key)
 			p.mu.Unlock()
 			return m, dialed, nil
 		}
@@ -103,6 +123,10 @@ func (p *pool) get(ctx context.Context, key poolKey) (m mux, dialed bool, err er
 			e.dialing = call
 			go p.runDial(key, e, call)
 			dialed = true
+		}
+		if e.stalled {
+			p.mu.Unlock()
+			return nil, dialed, errPeerStalled
 		}
 		p.mu.Unlock()
 		select {
@@ -134,6 +158,7 @@ func (p *pool) runDial(key poolKey, e *poolEntry, call *dialCall) {
 		m.close()
 		return
 	}
+	e.stalled = false
 	e.conns = append(e.conns, &pooledMux{mux: m, usable: usable})
 }
 
@@ -223,6 +248,9 @@ func (p *pool) connCount(key poolKey) int {
 func (p *pool) closeAll() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.closed {
+		close(p.done)
+	}
 	p.closed = true
 	for key, e := range p.entries {
 		for _, c := range e.conns {

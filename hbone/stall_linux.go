@@ -2,26 +2,26 @@ package hbone
 
 import (
 	"syscall"
+	"time"
 	"unsafe"
 )
 
-// stalledRetransmits is how many retransmission timeouts in a row of the same unacknowledged
-// data mark a TCP connection's path as gone. With Linux's 200 ms minimum RTO they add up to at
-// least 1.4 s without an acknowledgement; a live path, even one losing packets, rarely loses
-// the same segment three times over.
-const stalledRetransmits = 3
+// ackSamplesSupported reports whether readAckSample can read anything: TCP_INFO is Linux's.
+const ackSamplesSupported = true
 
-// tcpStalled reports whether c has data its peer has not acknowledged through
-// stalledRetransmits retransmission timeouts (TCP_INFO). The kernel acknowledges for a peer
-// whose process is merely slow, so only a path that drops packets, or a vanished peer,
-// stalls. False when c is not a TCP socket or TCP_INFO cannot be read.
-func tcpStalled(c syscall.Conn) bool {
+// readAckSample reads c's acknowledgement state from TCP_INFO: how many segments the peer has
+// not acknowledged (tcpi_unacked), how long ago the last acknowledgement arrived
+// (tcpi_last_ack_recv, jiffy resolution) and whether a retransmission timeout has fired since
+// the last one that acknowledged new data (tcpi_retransmits, which the kernel zeroes when an
+// acknowledgement moves the unacknowledged edge). False when c is not a TCP socket or TCP_INFO
+// cannot be read.
+func readAckSample(c syscall.Conn) (ackSample, bool) {
 	if c == nil {
-		return false
+		return ackSample{}, false
 	}
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return false
+		return ackSample{}, false
 	}
 	var info syscall.TCPInfo
 	var errno syscall.Errno
@@ -31,7 +31,11 @@ func tcpStalled(c syscall.Conn) bool {
 			uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
 	})
 	if err != nil || errno != 0 {
-		return false
+		return ackSample{}, false
 	}
-	return info.Unacked > 0 && info.Retransmits >= stalledRetransmits
+	return ackSample{
+		unacked:  info.Unacked,
+		sinceAck: time.Duration(info.Last_ack_recv) * time.Millisecond,
+		timedOut: info.Retransmits > 0,
+	}, true
 }

@@ -4,5 +4,9 @@ package hbone
 
 import "syscall"
 
-// tcpStalled is Linux's (TCP_INFO); elsewhere a stalled path is left to the keepalive PINGs.
-func tcpStalled(syscall.Conn) bool { return false }
+// ackSamplesSupported is false: TCP_INFO is Linux's. Elsewhere a dead path under an HTTP/2
+// connection is noticed by the keepalive PINGs (KeepAlive, then KeepAliveTimeout).
+const ackSamplesSupported = false
+
+// readAckSample reads nothing outside Linux.
+func readAckSample(syscall.Conn) (ackSample, bool) { return ackSample{}, false }

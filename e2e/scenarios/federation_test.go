@@ -230,6 +230,22 @@ func (tl *timeline) count(prefix string) int {
 	return n
 }
 
+// recovery is how long after since the last request that failed or took longer than slow
+// was sent (zero if none: the traffic never suffered), and the slowest latency after since.
+func (tl *timeline) recovery(since time.Time, slow time.Duration) (last, slowest time.Duration) {
+	for _, r := range tl.replies {
+		if r.At.Before(since) {
+			continue
+		}
+		took := r.Done.Sub(r.At)
+		slowest = max(slowest, took)
+		if !r.OK() || took > slow {
+			last = max(last, r.At.Sub(since))
+		}
+	}
+	return last, slowest
+}
+
 func (tl *timeline) failures() []system.Reply {
 	var out []system.Reply
 	for _, r := range tl.replies {
@@ -275,10 +291,11 @@ func (w *world) failover(t *testing.T) {
 }
 
 // partition: with Any, traffic goes to all three clusters; cutting west-1's waypoint off the
-// transit network moves what went to network B onto network A with no failed request: the
-// first tunnel open that times out finds the peer acknowledging nothing and closes the HTTP/2
-// connection (hbone's stall check), so the requests that were waiting on it are retried on
-// network A well within the client's 5 s. Restoring the link brings network B back.
+// transit network moves what went to network B onto network A with no failed request: hbone's
+// stall watcher finds the peer acknowledging nothing for its StallTimeout and closes the HTTP/2
+// connection, and tunnel opens to that peer fail at once until a new connection completes, so
+// the requests that were waiting on it are retried on network A well within the client's 5 s.
+// Restoring the link brings network B back.
 func (w *world) partition(t *testing.T) {
 	w.setMode(t, "Any")
 	w.seeAll(t, "Any: all three clusters before the partition")
@@ -291,8 +308,10 @@ func (w *world) partition(t *testing.T) {
 	if fs := tl.failures(); len(fs) > 0 {
 		t.Errorf("%d of %d requests failed during the partition; first: %+v", len(fs), len(tl.replies), fs[0])
 	}
-	t.Logf("partition: %d of %d requests sent in the 8s after the cut failed; answers from west-1 after the cut: %d; requests sent in the first second: %s",
-		len(tl.failures()), len(tl.replies), tl.count("west-1/"), tl.latencies(cut, time.Second))
+	last, slowest := tl.recovery(cut, time.Second)
+	t.Logf("partition: %d of %d requests sent in the 8s after the cut failed; answers from west-1 after the cut: %d; requests sent in the first second: %s; the last request failed or slower than 1s was sent %v after the cut; slowest %v",
+		len(tl.failures()), len(tl.replies), tl.count("west-1/"), tl.latencies(cut, time.Second),
+		last.Round(time.Millisecond), slowest.Round(time.Millisecond))
 	w.settle(t, "traffic on network A only while B is cut off", onlyFrom("east-1/", "central-1/"))
 	if err := wb.Pod.SetLink(w.f.Lab.Transit, true); err != nil {
 		t.Fatal(err)
