@@ -52,7 +52,7 @@ test-all: verify lint tools cluster-tools ## Everything CI runs: verify, lint, t
 .PHONY: bench
 bench: ## Run the Go benchmarks, the hub's propagation, scale and large-service measurements, the handover gaps, the HBONE, waypoint, peers (HAProxy, nginx) and DNS tables.
 	go test -run='^$$' -bench=. -benchmem -count=5 ./federation/...
-	go test -run='^(TestPropagationLatency|TestScale20x1000x10|TestLargeServiceFederates|TestSyncWritesLargeRecords)$$' -count=1 -timeout 30m -v \
+	MESHFED_LARGE_BOUNDS=enforce go test -run='^(TestPropagationLatency|TestScale20x1000x10|TestLargeServiceFederates|TestSyncWritesLargeRecords)$$' -count=1 -timeout 30m -v \
 		./cmd/meshfed-hub/app ./federation/controller ./federation/store | grep -E '(latency|scale|large)_test.go|^(ok|FAIL|---)'
 	go run ./cmd/meshfed-bench hbone
 	go run ./cmd/meshfed-bench waypoint

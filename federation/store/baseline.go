@@ -73,8 +73,9 @@ func storedOf(kvs []*storedKV) []stored {
 
 // ListBaseline reads every record under prefix once, like List, and also returns its
 // Baseline for SyncFrom. The chunks an earlier listing of this client decoded are not read
-// again (listWithoutChunks), and a record stored in parts whose head did not change since an
-// earlier ListBaseline is that listing's record (joinedCache): the records it returns are
+// again (listWithoutChunks). A record stored in parts is checked complete but not joined: its
+// entry is its *EndpointsHead, and Listing.Endpoints joins it when asked, to the record an
+// earlier call joined while its head did not change (joinedCache): the records it returns are
 // shared between its listings and must not be modified.
 func (c *Client) ListBaseline(ctx context.Context, prefix string) (Listing, *Baseline, error) {
 	read, err := c.listWithoutChunks(ctx, prefix)

@@ -28,18 +28,9 @@ func newParts() *parts {
 // join returns the EndpointsRecord h stands for, its endpoints those of its chunks in order
 // (copied: chunks are shared between successive heads). It fails with ErrIncompleteRecord.
 func (p *parts) join(h *EndpointsHead) (*EndpointsRecord, error) {
-	cs := make([]*EndpointsChunk, len(h.Chunks))
-	n := 0
-	for i, id := range h.Chunks {
-		c := p.chunks[EndpointsChunkKey(h.Namespace, h.Domain, h.Name, h.Cluster, id).String()]
-		if c == nil {
-			return nil, fmt.Errorf("chunk %s of %d is missing: %w", id, len(h.Chunks), ErrIncompleteRecord)
-		}
-		cs[i] = c
-		n += len(c.Endpoints)
-	}
-	if n != h.Count {
-		return nil, fmt.Errorf("chunks hold %d endpoints, the head says %d: %w", n, h.Count, ErrIncompleteRecord)
+	cs, n, err := p.chunksOf(h)
+	if err != nil {
+		return nil, err
 	}
 	r := &EndpointsRecord{
 		Namespace: h.Namespace, Domain: h.Domain, Name: h.Name, Cluster: h.Cluster,
@@ -49,6 +40,31 @@ func (p *parts) join(h *EndpointsHead) (*EndpointsRecord, error) {
 		r.Endpoints = append(r.Endpoints, c.Endpoints...)
 	}
 	return r, nil
+}
+
+// check fails as join would, without joining.
+func (p *parts) check(h *EndpointsHead) error {
+	_, _, err := p.chunksOf(h)
+	return err
+}
+
+// chunksOf returns the chunks h names, in order, and how many endpoints they hold; it fails
+// with ErrIncompleteRecord when one is missing or they do not hold h's count.
+func (p *parts) chunksOf(h *EndpointsHead) ([]*EndpointsChunk, int, error) {
+	cs := make([]*EndpointsChunk, len(h.Chunks))
+	n := 0
+	for i, id := range h.Chunks {
+		c := p.chunks[EndpointsChunkKey(h.Namespace, h.Domain, h.Name, h.Cluster, id).String()]
+		if c == nil {
+			return nil, 0, fmt.Errorf("chunk %s of %d is missing: %w", id, len(h.Chunks), ErrIncompleteRecord)
+		}
+		cs[i] = c
+		n += len(c.Endpoints)
+	}
+	if n != h.Count {
+		return nil, 0, fmt.Errorf("chunks hold %d endpoints, the head says %d: %w", n, h.Count, ErrIncompleteRecord)
+	}
+	return cs, n, nil
 }
 
 // apply turns events as decoded from etcd into events of whole records: a chunk's events are
@@ -118,12 +134,26 @@ func (p *parts) joinEvent(h *EndpointsHead, ev Event) Event {
 // joinEntries turns a listing's entries into whole records: chunks are left out, heads become
 // the records they stand for, and heads that cannot be joined become DecodeErrors.
 func joinEntries(entries []Entry) (out []Entry, errs []*DecodeError) {
-	return joinEntriesCached(entries, nil)
+	return resolveHeads(entries, func(p *parts, h *EndpointsHead, _ int64) (Record, error) { return p.join(h) })
 }
 
-// joinEntriesCached is joinEntries taking the records of heads joined before, at the same mod
-// revision, from cache (when not nil) and keeping those it joins there.
-func joinEntriesCached(entries []Entry, cache *joinedCache) (out []Entry, errs []*DecodeError) {
+// checkEntries is joinEntries without the joining: each head whose chunks are all there and
+// hold its count stays in out as the head, and split joins it on demand (from cache). A
+// hub's pass reads the whole store but needs a split record's endpoints only to carry over
+// an unsynced member's, so a pass after one endpoint of a 50,000-endpoint record changed
+// copies none of them. Heads that cannot be joined are errs, as in joinEntries.
+func checkEntries(entries []Entry, cache *joinedCache) (out []Entry, split *splitJoin, errs []*DecodeError) {
+	split = &splitJoin{cache: cache}
+	out, errs = resolveHeads(entries, func(p *parts, h *EndpointsHead, _ int64) (Record, error) {
+		split.parts = p
+		return h, p.check(h)
+	})
+	return out, split, errs
+}
+
+// resolveHeads drops the chunks from entries and replaces each head by what resolve makes of
+// it with the chunks of entries; a head resolve fails is an error instead.
+func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead, int64) (Record, error)) (out []Entry, errs []*DecodeError) {
 	p := newParts()
 	heads := 0
 	for _, e := range entries {
@@ -143,7 +173,7 @@ func joinEntriesCached(entries []Entry, cache *joinedCache) (out []Entry, errs [
 		case *EndpointsChunk:
 			continue
 		case *EndpointsHead:
-			r, err := cache.join(p, h, e.ModRevision)
+			r, err := resolve(p, h, e.ModRevision)
 			if err != nil {
 				errs = append(errs, &DecodeError{Key: e.Key.String(), Err: err})
 				continue
@@ -153,6 +183,26 @@ func joinEntriesCached(entries []Entry, cache *joinedCache) (out []Entry, errs [
 		out = append(out, e)
 	}
 	return out, errs
+}
+
+// splitJoin joins the heads a ListBaseline listing holds, with the chunks it read, through
+// the client's cache of joined records. It is safe for concurrent use.
+type splitJoin struct {
+	parts *parts
+	cache *joinedCache
+}
+
+// record is the record h (read at modRev) stands for; nil when s is nil or h cannot be joined
+// (checkEntries reported it already).
+func (s *splitJoin) record(h *EndpointsHead, modRev int64) *EndpointsRecord {
+	if s == nil || s.parts == nil {
+		return nil
+	}
+	r, err := s.cache.join(s.parts, h, modRev)
+	if err != nil {
+		return nil
+	}
+	return r
 }
 
 // joinedCache keeps the records a client's listings joined from heads, by key, with the head's

@@ -25,11 +25,14 @@ type Entry struct {
 }
 
 // Listing is every record under a prefix at one revision, and every value that failed to
-// decode there.
+// decode there. In a listing of ListBaseline, an endpoints record stored in parts is an
+// *EndpointsHead entry (checked complete when listed) until Endpoints joins it.
 type Listing struct {
 	Revision int64
 	Entries  []Entry
 	Errors   []*DecodeError
+	// split joins the heads of a ListBaseline listing on demand; nil in other listings.
+	split *splitJoin
 }
 
 // Get reads one record. found is false when the key does not exist; a value that does not
@@ -150,7 +153,11 @@ func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string, held m
 		joined.retain(prefix, heads)
 	}
 	var errs []*DecodeError
-	l.Entries, errs = joinEntriesCached(l.Entries, joined)
+	if joined != nil {
+		l.Entries, l.split, errs = checkEntries(l.Entries, joined)
+	} else {
+		l.Entries, errs = joinEntries(l.Entries)
+	}
 	l.Errors = append(l.Errors, errs...)
 	return l
 }
@@ -227,8 +234,23 @@ func (l *Listing) Clusters() []*ClusterRecord { return recordsOf[*ClusterRecord]
 // Services returns the service records of the listing.
 func (l *Listing) Services() []*ServiceRecord { return recordsOf[*ServiceRecord](l) }
 
-// Endpoints returns the endpoints records of the listing.
-func (l *Listing) Endpoints() []*EndpointsRecord { return recordsOf[*EndpointsRecord](l) }
+// Endpoints returns the endpoints records of the listing, in key order. Records stored in
+// parts that a ListBaseline listing holds as heads are joined here (from the client's cache
+// when their head did not change).
+func (l *Listing) Endpoints() []*EndpointsRecord {
+	var out []*EndpointsRecord
+	for _, e := range l.Entries {
+		switch r := e.Record.(type) {
+		case *EndpointsRecord:
+			out = append(out, r)
+		case *EndpointsHead:
+			if j := l.split.record(r, e.ModRevision); j != nil {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}
 
 // Waypoints returns the waypoints records of the listing.
 func (l *Listing) Waypoints() []*WaypointsRecord { return recordsOf[*WaypointsRecord](l) }

@@ -10,7 +10,8 @@ import (
 // the chunks that changed, and every listing and baseline equals what a fresh client reads:
 // after one endpoint changed, after many changed (the group read whole), after another record
 // was added and the first removed. A record whose head did not change is the record the
-// previous listing returned, not joined again.
+// previous listing returned, not joined again; the records its heads are joined into on demand
+// equal those List joins.
 func TestListBaselineKeepsChunks(t *testing.T) {
 	te := startTestEtcd(t)
 	w := te.leader(t, "hub-0")
@@ -61,6 +62,16 @@ func TestListBaselineKeepsChunks(t *testing.T) {
 		got, gotSnap := listBaseline(ctx, t, hub)
 		if !reflect.DeepEqual(got.Entries, want.Entries) || len(got.Errors) != 0 {
 			t.Fatalf("%s: the caching client listed %d entries (%d errors), a fresh one %d", st.name, len(got.Entries), len(got.Errors), len(want.Entries))
+		}
+		if !reflect.DeepEqual(got.Endpoints(), want.Endpoints()) {
+			t.Fatalf("%s: the caching client's endpoints records differ from a fresh one's", st.name)
+		}
+		listed, err := fresh.List(ctx, NamespacesPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Endpoints(), listed.Endpoints()) {
+			t.Fatalf("%s: the endpoints records joined on demand differ from List's", st.name)
 		}
 		if !reflect.DeepEqual(gotSnap.kvs, wantSnap.kvs) {
 			t.Fatalf("%s: the caching client's baseline differs from a fresh one's", st.name)
