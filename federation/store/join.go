@@ -134,7 +134,8 @@ func (p *parts) joinEvent(h *EndpointsHead, ev Event) Event {
 // joinEntries turns a listing's entries into whole records: chunks are left out, heads become
 // the records they stand for, and heads that cannot be joined become DecodeErrors.
 func joinEntries(entries []Entry) (out []Entry, errs []*DecodeError) {
-	return resolveHeads(entries, func(p *parts, h *EndpointsHead, _ int64) (Record, error) { return p.join(h) })
+	out, _, errs = resolveHeads(entries, func(p *parts, h *EndpointsHead) (Record, error) { return p.join(h) })
+	return out, errs
 }
 
 // checkEntries is joinEntries without the joining: each head whose chunks are all there and
@@ -143,18 +144,14 @@ func joinEntries(entries []Entry) (out []Entry, errs []*DecodeError) {
 // an unsynced member's, so a pass after one endpoint of a 50,000-endpoint record changed
 // copies none of them. Heads that cannot be joined are errs, as in joinEntries.
 func checkEntries(entries []Entry, cache *joinedCache) (out []Entry, split *splitJoin, errs []*DecodeError) {
-	split = &splitJoin{cache: cache}
-	out, errs = resolveHeads(entries, func(p *parts, h *EndpointsHead, _ int64) (Record, error) {
-		split.parts = p
-		return h, p.check(h)
-	})
-	return out, split, errs
+	out, p, errs := resolveHeads(entries, func(p *parts, h *EndpointsHead) (Record, error) { return h, p.check(h) })
+	return out, &splitJoin{parts: p, cache: cache}, errs
 }
 
 // resolveHeads drops the chunks from entries and replaces each head by what resolve makes of
-// it with the chunks of entries; a head resolve fails is an error instead.
-func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead, int64) (Record, error)) (out []Entry, errs []*DecodeError) {
-	p := newParts()
+// it with the chunks of entries, which it returns; a head resolve fails is an error instead.
+func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead) (Record, error)) (out []Entry, p *parts, errs []*DecodeError) {
+	p = newParts()
 	heads := 0
 	for _, e := range entries {
 		switch r := e.Record.(type) {
@@ -165,7 +162,7 @@ func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead, int64) (
 		}
 	}
 	if heads == 0 && len(p.chunks) == 0 {
-		return entries, nil
+		return entries, p, nil
 	}
 	out = entries[:0:0]
 	for _, e := range entries {
@@ -173,7 +170,7 @@ func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead, int64) (
 		case *EndpointsChunk:
 			continue
 		case *EndpointsHead:
-			r, err := resolve(p, h, e.ModRevision)
+			r, err := resolve(p, h)
 			if err != nil {
 				errs = append(errs, &DecodeError{Key: e.Key.String(), Err: err})
 				continue
@@ -182,7 +179,7 @@ func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead, int64) (
 		}
 		out = append(out, e)
 	}
-	return out, errs
+	return out, p, errs
 }
 
 // splitJoin joins the heads a ListBaseline listing holds, with the chunks it read, through
@@ -195,7 +192,7 @@ type splitJoin struct {
 // record is the record h (read at modRev) stands for; nil when s is nil or h cannot be joined
 // (checkEntries reported it already).
 func (s *splitJoin) record(h *EndpointsHead, modRev int64) *EndpointsRecord {
-	if s == nil || s.parts == nil {
+	if s == nil {
 		return nil
 	}
 	r, err := s.cache.join(s.parts, h, modRev)
