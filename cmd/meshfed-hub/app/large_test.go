@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"slices"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchstat"
 	"github.com/meshfed/meshfed/federation/store"
 )
 
@@ -133,7 +133,7 @@ func largeServiceFederates(t *testing.T, mode string) {
 		t.Fatalf("a small-service change took %s to reach the store, bound %s", worst, smallPropagationBound)
 	}
 	slices.Sort(churning)
-	if p99 := quantile(churning, 0.99); largeBoundsEnforced && p99 > smallChurnP99Bound {
+	if p99 := benchstat.Percentile(churning, 99); largeBoundsEnforced && p99 > smallChurnP99Bound {
 		t.Fatalf("small-service propagation p99 while the large service churned: %s, bound %s (MESHFED_LARGE_BOUNDS=enforce)", p99, smallChurnP99Bound)
 	}
 }
@@ -165,19 +165,12 @@ func quietChurnBytes(ctx context.Context, t *testing.T, c client.Client, w *stor
 	return hubMetrics(t).bytes - before.bytes
 }
 
-// percentiles describes latencies: their count, p50, p90, p99 and max (see quantile); it sorts
-// them.
+// percentiles describes latencies: their count, p50, p90, p99 and max (nearest rank, so with
+// fewer than 100 values the p99 is the maximum); it sorts them.
 func percentiles(latencies []time.Duration) string {
 	slices.Sort(latencies)
-	at := func(q float64) time.Duration { return quantile(latencies, q).Round(time.Millisecond) }
-	return fmt.Sprintf("%d changes, p50 %s, p90 %s, p99 %s, max %s", len(latencies), at(0.5), at(0.9), at(0.99), at(1))
-}
-
-// quantile is the q-quantile of the sorted latencies by the nearest-rank method: the value at
-// rank ⌈q·n⌉. With fewer than 100 values the p99 is the maximum.
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	rank := int(math.Ceil(q * float64(len(sorted))))
-	return sorted[max(rank, 1)-1]
+	at := func(p float64) time.Duration { return benchstat.Percentile(latencies, p).Round(time.Millisecond) }
+	return fmt.Sprintf("%d changes, p50 %s, p90 %s, p99 %s, max %s", len(latencies), at(50), at(90), at(99), at(100))
 }
 
 // createNodes creates n Nodes named as a cloud provider names them, labelled with region and

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchstat"
 	"github.com/meshfed/meshfed/federation/store"
 )
 
@@ -126,7 +127,7 @@ func logLatencies(t *testing.T, d []time.Duration, elapsed time.Duration) {
 		t.Fatalf("latencies: %d samples, min %s; want %d positive", len(d), slices.Min(d), latencyUpdates)
 	}
 	slices.Sort(d)
-	pct := func(p int) time.Duration { return d[(len(d)*p+99)/100-1] }
+	pct := func(p float64) time.Duration { return benchstat.Percentile(d, p) }
 	var sum time.Duration
 	for _, x := range d {
 		sum += x
