@@ -165,6 +165,9 @@ func TestInboundRefusesOverTheWire(t *testing.T) {
 	if err := dial("shop", ServiceAccount, "east", ready); err != nil {
 		t.Fatalf("the shop waypoint to a ready endpoint: %v", err)
 	}
+	// The kernel completes the backend's connection before its accept loop counts it, so the
+	// tunnel can be up while the count still reads 0: wait for it before taking the baseline.
+	waitAccepted(t, ready, 1)
 	before := ready.accepted.Load()
 	if err := dial("shop", ServiceAccount, "east", unready); !forbidden(err, ReasonTargetNotAllowed) {
 		t.Errorf("unready endpoint: %v, want 403", err)
