@@ -20,6 +20,7 @@ type recorder struct {
 	values  map[string]string   // each key's latest value
 	puts    map[string][]string // each put of a key: "rev N: old -> new"
 	deletes []string
+	rev     int64 // the revision of the last batch applied
 }
 
 // record starts a recorder of namespace ns once the hub has settled there (settledListing):
@@ -90,6 +91,7 @@ func sameRevisions(a, b store.Listing) bool {
 func (r *recorder) apply(b store.Batch) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.rev = b.Revision
 	for _, ev := range b.Events {
 		k := ev.Key.String()
 		switch {
@@ -114,6 +116,18 @@ func recordJSON(rec store.Record) string {
 	return string(b)
 }
 
+// caughtUp waits until the recorder has applied the store's changes up to revision rev. The
+// recorder follows the store through its own watch: a change the test has read from the store
+// may not have reached it yet.
+func (r *recorder) caughtUp(t *testing.T, rev int64) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("the store watcher at revision %d", rev), func() (bool, string) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.rev >= rev, fmt.Sprintf("at revision %d", r.rev)
+	})
+}
+
 func (r *recorder) deleted() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -136,17 +150,24 @@ func (r *recorder) changesOf(key string) string {
 // endpointsRecord reads one cluster's endpoints of a service; state describes a miss.
 func (e *hubEnv) endpointsRecord(t *testing.T, ns, name, cluster string) (r *store.EndpointsRecord, state string) {
 	t.Helper()
+	r, _, state = e.endpointsEntry(t, ns, name, cluster)
+	return r, state
+}
+
+// endpointsEntry is endpointsRecord with the record's mod revision.
+func (e *hubEnv) endpointsEntry(t *testing.T, ns, name, cluster string) (r *store.EndpointsRecord, rev int64, state string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	entry, ok, err := e.store.Get(ctx, store.EndpointsKey(ns, "mesh.internal", name, cluster))
 	switch {
 	case err != nil:
-		return nil, err.Error()
+		return nil, 0, err.Error()
 	case !ok:
-		return nil, "absent"
+		return nil, 0, "absent"
 	}
 	r = entry.Record.(*store.EndpointsRecord)
-	return r, fmt.Sprintf("stale=%v endpoints=%d", r.Stale, len(r.Endpoints))
+	return r, entry.ModRevision, fmt.Sprintf("stale=%v endpoints=%d", r.Stale, len(r.Endpoints))
 }
 
 // TestMemberOutage stops a member's API server: its endpoints stay, marked stale; a restart
@@ -176,10 +197,15 @@ func TestMemberOutage(t *testing.T) {
 	if err := west.Restart(); err != nil {
 		t.Fatal(err)
 	}
+	var freshRev int64
 	eventually(t, "west-1 endpoints fresh again", func() (bool, string) {
-		r, state := env.endpointsRecord(t, "shop", "web", "west-1")
+		r, rev, state := env.endpointsEntry(t, "shop", "web", "west-1")
+		freshRev = rev
 		return r != nil && !r.Stale, state
 	})
+	// The test read the fresh record from the store; the recorder's watch may not have
+	// delivered it yet.
+	rec.caughtUp(t, freshRev)
 	if d := rec.deleted(); len(d) != 0 {
 		t.Fatalf("a short outage deleted keys: %v", d)
 	}
@@ -198,6 +224,11 @@ func TestMemberOutage(t *testing.T) {
 	if held := time.Since(stopped); held < grace {
 		t.Errorf("endpoints withdrawn after %v, before the %v grace", held, grace)
 	}
+	// The listing showed the withdrawal; the recorder's watch may deliver it later.
+	eventually(t, "the store watcher to see the withdrawal", func() (bool, string) {
+		d := rec.deleted()
+		return len(d) > 0, fmt.Sprint(d)
+	})
 	if d := rec.deleted(); !slices.Equal(d, []string{westKey}) {
 		t.Errorf("deleted %v, want only %s", d, westKey)
 	}
