@@ -172,11 +172,14 @@ func TestElector(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A released Lease is taken at once: with a retry period of 20 s and a lease of 60 s, only
-	// the watch explains a takeover within 10 s. The successor's work starts after the
-	// predecessor's has returned.
+	// A released Lease is taken at once: with a retry period of 60 s and a lease of 120 s, only
+	// the watch explains a takeover within watchBound of the release. The bound leaves a loaded
+	// API server (load 30-45 on 2 cores) seconds for the watch event and the write, and the test
+	// still ends before the next retry. The successor's work starts after the predecessor's has
+	// returned.
+	slow := leaseTiming{Duration: 120 * time.Second, RenewDeadline: 90 * time.Second, RetryPeriod: 60 * time.Second}
+	const watchBound = 40 * time.Second
 	t.Run("handover on release", func(t *testing.T) {
-		slow := leaseTiming{Duration: 60 * time.Second, RenewDeadline: 40 * time.Second, RetryPeriod: 20 * time.Second}
 		var active atomic.Int32
 		a := run(t, cs, "a_1", slow, &active, nil)
 		if prev := a.waitLeading(t, 30*time.Second); prev != "" {
@@ -195,7 +198,7 @@ func TestElector(t *testing.T) {
 			t.Errorf("the leader stopped with %v, want nil", err)
 		}
 		a.done <- nil
-		if prev := b.waitLeading(t, 10*time.Second); prev != "" {
+		if prev := b.waitLeading(t, watchBound); prev != "" {
 			t.Errorf("b took the Lease from %q, want a released Lease", prev)
 		}
 		if l := testLease(t, cs); holderOf(l.Spec) != "b_1" || *l.Spec.LeaseTransitions != 2 {
@@ -221,12 +224,12 @@ func TestElector(t *testing.T) {
 	// A departed holder's Lease is taken at once, also when the elector learns of the departure
 	// while it waits (the hub learns it when its store has opened).
 	t.Run("departed holder", func(t *testing.T) {
-		setHolder(t, cs, "hub-0_old", 60)
+		setHolder(t, cs, "hub-0_old", 120)
 		var active atomic.Int32
-		b := run(t, cs, "hub-0_new", leaseTiming{Duration: 60 * time.Second, RenewDeadline: 40 * time.Second, RetryPeriod: 20 * time.Second}, &active, nil)
+		b := run(t, cs, "hub-0_new", slow, &active, nil)
 		b.notLeading(t, time.Second)
 		b.e.depart("hub-0_old")
-		if prev := b.waitLeading(t, 10*time.Second); prev != "hub-0_old" {
+		if prev := b.waitLeading(t, watchBound); prev != "hub-0_old" {
 			t.Errorf("took the Lease from %q, want hub-0_old", prev)
 		}
 	})
