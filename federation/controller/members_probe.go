@@ -15,6 +15,13 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
+// probeTimeout bounds one probe. It does not shrink with ProbeInterval: a loaded hub or member
+// can take a second to answer a read, and a probe that timed out after a short interval
+// (300 ms in the hub's tests) marked a healthy member unreachable, its endpoints stale, and wrote
+// them twice. A probe that outlasts the interval delays the next one. A stopped API server or a
+// revoked token fails a probe at once; only a hung one takes probeTimeout to notice.
+const probeTimeout = 5 * time.Second
+
 // probe reads the member's kube-system Namespace every ProbeInterval with the hub's own
 // credentials: an answer proves the API server is reachable and the credentials are accepted
 // and authorized (a GET of /version would pass with revoked credentials, since anyone may read
@@ -25,7 +32,7 @@ import (
 // resyncs without anything being withdrawn and re-added.
 func (m *Members) probe(ctx context.Context, mc *memberConn, cfg *rest.Config) {
 	pc := rest.CopyConfig(cfg)
-	pc.Timeout = min(m.opts.ProbeInterval, 5*time.Second)
+	pc.Timeout = probeTimeout
 	cs, err := kubernetes.NewForConfig(pc)
 	if err != nil {
 		m.log.Error("cannot probe member", "member", mc.conn.Name(), "error", err)

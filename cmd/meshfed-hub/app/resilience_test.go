@@ -210,7 +210,7 @@ func TestMemberOutage(t *testing.T) {
 		t.Fatalf("a short outage deleted keys: %v", d)
 	}
 	if n := rec.putsOf(westKey); n != 2 {
-		t.Errorf("west-1 endpoints written %d times during the outage, want 2 (stale, fresh)", n)
+		t.Errorf("west-1 endpoints written %d times during the outage, want 2 (stale, fresh):\n%s", n, rec.changesOf(westKey))
 	}
 
 	// A longer outage withdraws the member's endpoints after the grace period.
