@@ -2,7 +2,6 @@ package store
 
 import (
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"testing"
@@ -22,29 +21,19 @@ type testEtcd struct {
 	srv *embedded.Server
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("failed to find free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func loopbackURL(scheme string, port int) string {
 	return scheme + "://127.0.0.1:" + strconv.Itoa(port)
 }
 
-// startTestEtcd starts an embedded etcd in a temporary directory on free loopback ports; it is
-// stopped when the test ends.
+// startTestEtcd starts an embedded etcd in a temporary directory on loopback ports the kernel
+// picks when it listens (a port found free and listened on later can be taken in between by
+// another process on a shared machine); it is stopped when the test ends.
 func startTestEtcd(t testing.TB) *testEtcd {
 	t.Helper()
 	te := &testEtcd{cfg: embedded.Config{
 		DataDir:   t.TempDir(),
-		ClientURL: loopbackURL("http", freePort(t)),
-		PeerURL:   loopbackURL("http", freePort(t)),
+		ClientURL: loopbackURL("http", 0),
+		PeerURL:   loopbackURL("http", 0),
 		Logger:    testLogger,
 	}}
 	te.start(t)
@@ -60,6 +49,8 @@ func (te *testEtcd) start(t testing.TB) {
 		t.Fatalf("embedded.Start: %v", err)
 	}
 	te.srv = srv
+	// A restart serves clients where they connected before.
+	te.cfg.ClientURL = srv.Endpoints()[0]
 }
 
 func (te *testEtcd) stop() {

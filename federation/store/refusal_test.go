@@ -24,8 +24,9 @@ func startSmallEtcd(t *testing.T, maxRequest uint) *Writer {
 	closing := new(atomic.Bool) // shutdown noise is demoted, as the embedded server does
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(etcdlog.NewLogger(testLogger, closing))
 	cfg.MaxRequestBytes = maxRequest
-	client, _ := url.Parse(loopbackURL("http", freePort(t)))
-	peer, _ := url.Parse(loopbackURL("http", freePort(t)))
+	// Port 0: the kernel picks free ports when etcd listens; clients use the bound one.
+	client, _ := url.Parse(loopbackURL("http", 0))
+	peer, _ := url.Parse(loopbackURL("http", 0))
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
 	cfg.InitialCluster = cfg.Name + "=" + peer.String()
@@ -39,7 +40,7 @@ func startSmallEtcd(t *testing.T, maxRequest uint) *Writer {
 	case <-time.After(30 * time.Second):
 		t.Fatal("etcd not ready")
 	}
-	c, err := Connect(t.Context(), ClientConfig{Endpoints: []string{client.String()}, Logger: testLogger, DialTimeout: 10 * time.Second})
+	c, err := Connect(t.Context(), ClientConfig{Endpoints: []string{"http://" + e.Clients[0].Addr().String()}, Logger: testLogger, DialTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,7 +157,7 @@ func TestWatchSurvivesEtcdRestart(t *testing.T) {
 
 	stopped := time.Now()
 	te.stop()
-	te.start(t) // same data dir, same ports
+	te.start(t) // same data dir, same client port
 	t.Logf("etcd restarted in %s", time.Since(stopped))
 
 	c := endpointsRecord("shop", "c", "east", 1)

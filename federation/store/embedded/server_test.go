@@ -3,9 +3,7 @@ package embedded
 import (
 	"errors"
 	"log/slog"
-	"net"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -18,15 +16,10 @@ import (
 // t.Log would panic.
 var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
-// loopbackURL is scheme://127.0.0.1:<a port that was free a moment ago>.
-func loopbackURL(t testing.TB, scheme string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("failed to find free port: %v", err)
-	}
-	defer l.Close()
-	return scheme + "://127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+// loopbackURL is scheme://127.0.0.1:0: etcd listens on a port the kernel picks, and clients
+// read it from Endpoints (a port found free and listened on later can be taken in between).
+func loopbackURL(scheme string) string {
+	return scheme + "://127.0.0.1:0"
 }
 
 func connect(t *testing.T, srv *Server) *clientv3.Client {
@@ -39,7 +32,7 @@ func connect(t *testing.T, srv *Server) *clientv3.Client {
 }
 
 func TestStartReusesDataDir(t *testing.T) {
-	cfg := Config{DataDir: t.TempDir(), ClientURL: loopbackURL(t, "http"), PeerURL: loopbackURL(t, "http"), Logger: testLogger}
+	cfg := Config{DataDir: t.TempDir(), ClientURL: loopbackURL("http"), PeerURL: loopbackURL("http"), Logger: testLogger}
 	srv, err := Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -76,7 +69,7 @@ func TestStartReusesDataDir(t *testing.T) {
 // BenchmarkRestart measures what a restarted hub waits for before it can write: its embedded
 // etcd starting on existing data until it serves clients (the stop is not timed).
 func BenchmarkRestart(b *testing.B) {
-	cfg := Config{DataDir: b.TempDir(), ClientURL: loopbackURL(b, "http"), PeerURL: loopbackURL(b, "http"), Logger: testLogger}
+	cfg := Config{DataDir: b.TempDir(), ClientURL: loopbackURL("http"), PeerURL: loopbackURL("http"), Logger: testLogger}
 	srv, err := Start(b.Context(), cfg)
 	if err != nil {
 		b.Fatalf("Start: %v", err)
@@ -96,7 +89,7 @@ func BenchmarkRestart(b *testing.B) {
 // BenchmarkIdle measures what a running store costs while nothing uses it: the process's CPU
 // time per second of wall time (cpu-ms/s), mostly raft's ticks. Each iteration is one second.
 func BenchmarkIdle(b *testing.B) {
-	cfg := Config{DataDir: b.TempDir(), ClientURL: loopbackURL(b, "http"), PeerURL: loopbackURL(b, "http"), Logger: testLogger}
+	cfg := Config{DataDir: b.TempDir(), ClientURL: loopbackURL("http"), PeerURL: loopbackURL("http"), Logger: testLogger}
 	srv, err := Start(b.Context(), cfg)
 	if err != nil {
 		b.Fatalf("Start: %v", err)
@@ -164,7 +157,7 @@ func TestStartRefusesTLSMismatch(t *testing.T) {
 // to end before it cuts it; CloseWithin returns after its bound and the server still stops.
 // Without open streams it stops within the bound.
 func TestCloseWithin(t *testing.T) {
-	cfg := Config{DataDir: t.TempDir(), ClientURL: loopbackURL(t, "http"), PeerURL: loopbackURL(t, "http"), Logger: testLogger}
+	cfg := Config{DataDir: t.TempDir(), ClientURL: loopbackURL("http"), PeerURL: loopbackURL("http"), Logger: testLogger}
 	srv, err := Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
