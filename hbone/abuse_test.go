@@ -94,7 +94,7 @@ func TestAbuse(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			a.run(t)
 			serveGood(t, good, ts, target)
-			if !waitFor(5*time.Second, func() bool { return runtime.NumGoroutine() < baseline+50 }) {
+			if !waitFor(waitTimeout, func() bool { return runtime.NumGoroutine() < baseline+50 }) {
 				t.Fatalf("goroutines %d after attack, baseline %d", runtime.NumGoroutine(), baseline)
 			}
 			var after runtime.MemStats

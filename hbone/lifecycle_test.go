@@ -168,11 +168,11 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout) // longer than the waits below
 		defer cancel()
 		done <- ts.srv.Shutdown(ctx)
 	}()
-	if !waitFor(2*time.Second, func() bool {
+	if !waitFor(waitTimeout, func() bool {
 		d := newTestDialer(t, pki.source(t, "ns1", "late"), nil)
 		c, err := d.Dial(t.Context(), peerOf(ts, ProtocolH2), target, Metadata{})
 		if err == nil {
@@ -188,7 +188,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("Shutdown returned %v with tunnels open", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	if !waitFor(2*time.Second, func() bool { return ts.srv.ActiveTunnels() == 2 }) {
+	if !waitFor(waitTimeout, func() bool { return ts.srv.ActiveTunnels() == 2 }) {
 		t.Fatalf("ActiveTunnels = %d during drain, want 2", ts.srv.ActiveTunnels())
 	}
 	for _, c := range open {
@@ -204,7 +204,7 @@ func TestGracefulShutdown(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Shutdown = %v after tunnels finished", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(waitTimeout):
 		t.Fatal("Shutdown did not return after the tunnels finished")
 	}
 }
@@ -249,7 +249,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		}
 		_ = srv
 	}()
-	if !waitFor(5*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
+	if !waitFor(waitTimeout, func() bool { return runtime.NumGoroutine() <= before }) {
 		buf := make([]byte, 1<<16)
 		t.Fatalf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
 	}

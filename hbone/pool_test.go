@@ -42,7 +42,7 @@ func TestPoolFollowsStreamLimit(t *testing.T) {
 			if got, want := d.ConnCount(peerOf(ts, p), p), tunnels/limit; got != want {
 				t.Fatalf("pool holds %d connections for %d tunnels with limit %d, want %d", got, tunnels, limit, want)
 			}
-			if !waitFor(5*time.Second, func() bool { return ts.srv.ActiveTunnels() == tunnels }) {
+			if !waitFor(waitTimeout, func() bool { return ts.srv.ActiveTunnels() == tunnels }) {
 				t.Fatalf("server has %d active tunnels, want %d", ts.srv.ActiveTunnels(), tunnels)
 			}
 			// Every tunnel still carries its own bytes.
