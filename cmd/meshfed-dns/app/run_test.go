@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // TestRun runs meshfed-dns against a real API server: /readyz turns ready once the cache has
@@ -138,23 +140,11 @@ func testImport(ns, name, ip string) *mcsv1alpha1.ServiceImport {
 // the tests measure no latency.
 const queryTimeout = 5 * time.Second
 
-// freePort is a loopback address whose port was free for TCP and UDP a moment ago.
+// freePort is a loopback address whose port is free for TCP and UDP and that no other socket
+// takes before meshfed-dns (or CoreDNS) binds it (internal/testport).
 func freePort(t *testing.T) string {
 	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		_ = l.Close()
-		if pc, err := net.ListenPacket("udp", addr); err == nil {
-			_ = pc.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free loopback port")
-	return ""
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testport.TCPAndUDP(t, "127.0.0.1")))
 }
 
 func get(t *testing.T, url string) (int, string) {
