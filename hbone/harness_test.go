@@ -75,13 +75,18 @@ type testServer struct {
 	id     identity.ID
 	dials  atomic.Int64
 	denied atomic.Int64
+	// silentUDP is the server's UDP socket when serverConfig.silentUDP: open, never read.
+	silentUDP net.PacketConn
 }
 
 type serverConfig struct {
-	source  identity.Source
-	limits  Limits
-	noUDP   bool
-	handler Handler
+	source identity.Source
+	limits Limits
+	noUDP  bool
+	// silentUDP serves no HTTP/3 but keeps the UDP port bound and unread (testServer.silentUDP),
+	// so that QUIC packets sent to the server wait there and a test can see them.
+	silentUDP bool
+	handler   Handler
 }
 
 // startServer starts a server; the default hook allows only targets on 127.0.0.1 and
@@ -111,8 +116,14 @@ func startServer(t testing.TB, pki *testPKI, cfg serverConfig) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.noUDP {
+	switch {
+	case cfg.noUDP:
 		udp.Close()
+		udp = nil
+	case cfg.silentUDP:
+		silent := udp
+		ts.silentUDP = silent
+		t.Cleanup(func() { _ = silent.Close() })
 		udp = nil
 	}
 	done := make(chan error, 1)

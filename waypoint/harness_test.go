@@ -16,6 +16,7 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
+	"github.com/meshfed/meshfed/internal/testport"
 	"github.com/meshfed/meshfed/waypoint/internal/wptest"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
@@ -46,15 +47,11 @@ type manualClock = wptest.ManualClock
 // waitTimeout bounds every wait for the table or the network in these tests.
 const waitTimeout = wptest.WaitTimeout
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// freePort returns a TCP port on 127.0.0.1 for a listener the test starts later (a service
+// port, etcd's): internal/testport keeps other sockets from taking it meanwhile.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("failed to find free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testport.TCP(t, "127.0.0.1")
 }
 
 // env is one test's federation store, store writer (the "hub") and running waypoint.
@@ -225,16 +222,11 @@ func (b *backend) echo(c *net.TCPConn) {
 	_ = c.CloseWrite()
 }
 
-// deadAddress returns a loopback ip with a port nothing listens on: connects are refused.
+// deadAddress returns a port on the loopback ip that nothing listens on: connects are
+// refused (internal/testport keeps other sockets from taking it).
 func deadAddress(t *testing.T, ip string) int32 {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatalf("failed to listen on %s: %v", ip, err)
-	}
-	port := int32(l.Addr().(*net.TCPAddr).Port)
-	_ = l.Close()
-	return port
+	return int32(testport.TCP(t, ip))
 }
 
 func (b *backend) endpoint(loc model.Locality) model.Endpoint { return endpoint(b.ip, b.port, loc) }

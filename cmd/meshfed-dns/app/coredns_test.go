@@ -91,8 +91,8 @@ func TestThroughCoreDNS(t *testing.T) {
 	// meshfed-dns answers the name at once, but CoreDNS does not forward it yet: not confirmed.
 	expectDirect(t, o.ListenAddress, "web.shop.svc.cluster.local.", derived.Spec.ClusterIP)
 	time.Sleep(5 * o.TakeoverProbeInterval)
-	if got := confirmedTakeovers(t, c.Client); len(got) != 0 {
-		t.Errorf("takeover confirmed as %v before CoreDNS forwards the name", got)
+	if got, err := confirmedTakeovers(c.Client); err != nil || len(got) != 0 {
+		t.Errorf("takeover confirmed as %v (%v) before CoreDNS forwards the name", got, err)
 	}
 	cfg.TakeoverNames = []string{"web.shop.svc.cluster.local"}
 	cd.write(t, cfg)
@@ -142,30 +142,31 @@ func expectDirect(t *testing.T, addr, name, ip string) {
 }
 
 // confirmedTakeovers returns the names meshfed-dns recorded as answered alike by CoreDNS.
-func confirmedTakeovers(t *testing.T, c client.Client) []string {
-	t.Helper()
+func confirmedTakeovers(c client.Client) ([]string, error) {
 	var cm corev1.ConfigMap
 	err := c.Get(context.Background(), client.ObjectKey{Namespace: wellknown.SystemNamespace, Name: wellknown.DNSTakeoverConfigMap}, &cm)
 	if apierrors.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return slices.Sorted(maps.Keys(cm.Data))
+	return slices.Sorted(maps.Keys(cm.Data)), nil
 }
 
-// awaitConfirmed waits until the recorded names print as want.
+// awaitConfirmed waits until the recorded names print as want; a failed read (a loaded API
+// server) is retried until the deadline.
 func awaitConfirmed(t *testing.T, c client.Client, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		got := fmt.Sprint(confirmedTakeovers(t, c))
-		if got == want {
+		names, err := confirmedTakeovers(c)
+		got := fmt.Sprint(names)
+		if err == nil && got == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("confirmed takeovers %s, want %s", got, want)
+			t.Fatalf("confirmed takeovers %s (%v), want %s", got, err, want)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // TestRun runs meshfed-dns against a real API server: /readyz turns ready once the cache has
@@ -34,7 +36,7 @@ func TestRun(t *testing.T) {
 	o := DefaultOptions()
 	o.ListenAddress, o.AdminAddress = freePort(t), freePort(t)
 	o.Kubeconfig = c.KubeconfigFile(t)
-	o.ShutdownDelay = 500 * time.Millisecond
+	o.ShutdownDelay = 3 * time.Second
 	o.TakeoverProbe = "none"
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -57,7 +59,7 @@ func TestRun(t *testing.T) {
 	} {
 		req := new(dns.Msg)
 		req.SetQuestion(q.name, dns.TypeA)
-		resp, _, err := (&dns.Client{Timeout: 2 * time.Second}).ExchangeContext(ctx, req, o.ListenAddress)
+		resp, _, err := (&dns.Client{Timeout: queryTimeout}).ExchangeContext(ctx, req, o.ListenAddress)
 		if err != nil || resp.Rcode != q.rcode {
 			t.Errorf("%s: %v %v, want %s", q.name, resp, err, dns.RcodeToString[q.rcode])
 		}
@@ -91,10 +93,18 @@ func TestRun(t *testing.T) {
 	began := time.Now()
 	cancel()
 	waitStatus(t, admin+"/readyz", http.StatusServiceUnavailable)
+	// The delay starts after the cancel, so a query sent within its first half has at least
+	// half of it left to be answered. A test goroutine that a loaded machine held longer than
+	// that cannot judge the delay (its query may meet the closed server): it says so.
 	req := new(dns.Msg)
 	req.SetQuestion("web.shop.mesh.internal.", dns.TypeA)
-	if resp, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(req, o.ListenAddress); err != nil || resp.Rcode != dns.RcodeSuccess {
-		t.Errorf("during the shutdown delay: %v %v, want the last table's answer", resp, err)
+	sent := time.Since(began)
+	resp, _, err := (&dns.Client{Timeout: queryTimeout}).Exchange(req, o.ListenAddress)
+	switch {
+	case sent > o.ShutdownDelay/2:
+		t.Logf("the query during the shutdown delay was sent only %s after the stop (machine busy?): not judged (%v %v)", sent, resp, err)
+	case err != nil || resp.Rcode != dns.RcodeSuccess:
+		t.Errorf("during the shutdown delay (query sent %s after the stop): %v %v, want the last table's answer", sent, resp, err)
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
@@ -126,23 +136,15 @@ func testImport(ns, name, ip string) *mcsv1alpha1.ServiceImport {
 	}
 }
 
-// freePort is a loopback address whose port was free for TCP and UDP a moment ago.
+// queryTimeout bounds each DNS exchange of these tests: long enough for a loaded machine,
+// the tests measure no latency.
+const queryTimeout = 5 * time.Second
+
+// freePort is a loopback address whose port is free for TCP and UDP and that no other socket
+// takes before meshfed-dns (or CoreDNS) binds it (internal/testport).
 func freePort(t *testing.T) string {
 	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		_ = l.Close()
-		if pc, err := net.ListenPacket("udp", addr); err == nil {
-			_ = pc.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free loopback port")
-	return ""
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testport.TCPAndUDP(t, "127.0.0.1")))
 }
 
 func get(t *testing.T, url string) (int, string) {

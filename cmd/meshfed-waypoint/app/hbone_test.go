@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshfed/meshfed/internal/testport"
+
 	"github.com/meshfed/meshfed/federation/store/embedded"
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
@@ -58,17 +60,11 @@ func (c *testCA) source(t *testing.T, ns, sa string) identity.Source {
 	return src
 }
 
-// freeHBONEAddr returns a loopback address whose port was free for TCP and UDP a moment ago.
+// freeHBONEAddr returns a loopback address whose port is free for TCP and UDP and that no
+// other socket takes before the waypoint binds it (internal/testport).
 func freeHBONEAddr(t *testing.T) string {
 	t.Helper()
-	tcp, udp, err := hbone.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := tcp.Addr().String()
-	_ = tcp.Close()
-	_ = udp.Close()
-	return addr
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testport.TCPAndUDP(t, "127.0.0.1")))
 }
 
 // TestRunServesHBONE runs the assembled waypoint with certificate files: its inbound server

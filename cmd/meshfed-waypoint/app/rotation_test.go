@@ -30,12 +30,14 @@ import (
 )
 
 // The rotation test's timing: certificates live certValidity and are renewed every
-// rotateEvery (at 30% of their life, earlier than the hub's default 67%: the waypoint polls
+// rotateEvery (at 15% of their life, earlier than the hub's default 67%: the waypoint polls
 // its HBONE files every 2s, identity.DefaultReloadInterval, and X.509 encodes NotAfter in whole
 // seconds, so a new certificate may take 3s to be served, and a loaded test machine adds to
-// that; with the hub's 24h certificates that margin is 8h).
+// that; with the hub's 24h certificates that margin is 8h). A rotation waits until both
+// waypoints loaded it, so the next one can come late: the certificates in use must outlive
+// that wait, which a machine at load 30-45 can stretch by seconds.
 const (
-	certValidity = 10 * time.Second
+	certValidity = 20 * time.Second
 	rotateEvery  = 3 * time.Second
 	rotations    = 6
 )

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshfed/meshfed/internal/testport"
+
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
@@ -168,12 +170,7 @@ func runReady(t *testing.T, o Options) string {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return testport.Addr(t, "127.0.0.1")
 }
 
 func get(url string) int {

@@ -117,7 +117,9 @@ func TestUDPExchangeTimesOut(t *testing.T) {
 	if _, err := UDPExchange(t.Context(), req, pc.LocalAddr().String()); err == nil {
 		t.Fatal("no error from a silent resolver")
 	}
-	if d := time.Since(began); d > 2*queryTimeout {
+	// Bounded well past queryTimeout: the check is that the exchange gives up, and a loaded
+	// machine can hold the test for seconds after the timeout fired.
+	if d := time.Since(began); d > 3*queryTimeout {
 		t.Errorf("gave up after %s, want about %s", d, queryTimeout)
 	}
 }

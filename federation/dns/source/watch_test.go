@@ -171,7 +171,7 @@ func first(t *testing.T, addr, qname string, qtype uint16) string {
 	t.Helper()
 	req := new(dns.Msg)
 	req.SetQuestion(qname, qtype)
-	resp, _, err := (&dns.Client{Timeout: 2 * time.Second}).ExchangeContext(t.Context(), req, addr)
+	resp, _, err := (&dns.Client{Timeout: follow}).ExchangeContext(t.Context(), req, addr)
 	if err != nil {
 		return err.Error()
 	}

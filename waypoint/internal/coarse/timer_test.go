@@ -1,6 +1,7 @@
 package coarse
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func TestCoarseTimerFiresAfterItsTime(t *testing.T) {
 func TestCoarseTimerStop(t *testing.T) {
 	ct := NewTimers(time.Millisecond)
 	var ran atomic.Int32
+	release := holdTicker(t, ct)
 	stopped := ct.AfterFunc(20*time.Millisecond, func() { ran.Add(1) })
 	if !stopped.Stop() {
 		t.Fatal("Stop of a pending timer reported false")
@@ -32,6 +34,7 @@ func TestCoarseTimerStop(t *testing.T) {
 	if stopped.Stop() {
 		t.Fatal("second Stop reported true")
 	}
+	release()
 	done := make(chan struct{})
 	fired := ct.AfterFunc(time.Millisecond, func() { close(done) })
 	<-done
@@ -45,7 +48,9 @@ func TestCoarseTimerStop(t *testing.T) {
 }
 
 // TestCoarseTimersManyStopped arms many timers, stops every other one out of order, and
-// checks that exactly the others run: removal keeps every index right.
+// checks that exactly the others run: removal keeps every index right. The ticking goroutine
+// is held meanwhile: arming and stopping 500 timers can take longer than their 5 ms on a
+// loaded machine, and a timer that fired before its Stop would fail the test.
 func TestCoarseTimersManyStopped(t *testing.T) {
 	ct := NewTimers(time.Millisecond)
 	const n = 500
@@ -54,6 +59,7 @@ func TestCoarseTimersManyStopped(t *testing.T) {
 	var left atomic.Int32
 	left.Store(n / 2)
 	done := make(chan struct{})
+	release := holdTicker(t, ct)
 	for i := range n {
 		timers[i] = ct.AfterFunc(time.Duration(i%7)*time.Millisecond+5*time.Millisecond, func() {
 			ran[i].Add(1)
@@ -67,6 +73,7 @@ func TestCoarseTimersManyStopped(t *testing.T) {
 			t.Fatalf("timer %d fired before it was stopped", i)
 		}
 	}
+	release()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
@@ -102,4 +109,25 @@ func TestCoarseTimersGoroutineEnds(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+}
+
+// holdTicker keeps ct's ticking goroutine busy in a timer's function until the returned
+// release is called (or the test ends): no other timer can fire meanwhile, so a test can arm
+// and stop timers whose time is near without racing the goroutine on a loaded machine.
+func holdTicker(t *testing.T, ct *Timers) (release func()) {
+	t.Helper()
+	entered, hold := make(chan struct{}), make(chan struct{})
+	ct.AfterFunc(0, func() {
+		close(entered)
+		<-hold
+	})
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the holding timer did not fire")
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	return release
 }
