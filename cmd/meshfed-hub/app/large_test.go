@@ -61,7 +61,13 @@ func TestLargeServiceFederates(t *testing.T) {
 }
 
 func largeServiceFederates(t *testing.T, mode string) {
-	env := startHubWith(t, func(o *Options) { o.MCSEndpointSlices = mode }, "east-1")
+	env := startHubWith(t, func(o *Options) {
+		o.MCSEndpointSlices = mode
+		// The churn loads the hub's API server too; a renewal stalled past the default 10 s
+		// deadline ends the hub's leadership (CI at load 30: "failed to renew lease"), which
+		// this test is not about.
+		o.LeaseDuration, o.RenewDeadline = time.Minute, 45*time.Second
+	}, "east-1")
 	c := env.members["east-1"].Client
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
