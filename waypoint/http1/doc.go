@@ -12,7 +12,8 @@
 // Pool is the HTTP/1.1 connection pool of one endpoint, a http.RoundTripper that writes a
 // request it can send whole (no Expect, no Upgrade, a body empty or held in memory) and reads
 // its answer on the calling goroutine over a kept-alive connection, resending on another
-// connection a request the endpoint's closed idle connection could not take (idempotent
+// connection a request that an idle connection could not take because it had ended (closed by
+// the endpoint, or by what carries it, such as a tunnel whose connection was lost: idempotent
 // requests, or any whose write failed); every other request goes to a net/http Transport of
 // the same endpoint. It dials through the function it is given, so the waypoint's one dial
 // (direct or through a tunnel, counted by outlier detection) opens every connection.

@@ -77,7 +77,7 @@ func NewPool(dial func(ctx context.Context) (net.Conn, error), fallback func() *
 	return &Pool{dial: dial, fallback: fallback, maxIdle: IdlePerHost, idleFor: IdleTimeout, now: time.Now}
 }
 
-// errStaleConn is a kept-alive connection the endpoint had closed while it was idle: writing
+// errStaleConn is a kept-alive connection that ended while it was idle (connGone): writing
 // the request failed, or (idempotent requests only, as in net/http) the connection ended
 // before any byte of a response. The request goes again on another connection.
 var errStaleConn = errors.New("kept-alive upstream connection closed by the endpoint")
@@ -135,13 +135,13 @@ func (p *Pool) exchange(pc *h1Conn, req *http.Request) (*http.Response, error) {
 		err = pc.bw.Flush()
 	}
 	if err != nil {
-		if pc.reused && ClosedByPeer(err) {
+		if pc.reused && connGone(err) {
 			return fail(errStaleConn) // nothing reached a live endpoint
 		}
 		return fail(fmt.Errorf("failed to write request upstream: %w", err))
 	}
 	if _, err := pc.br.Peek(1); err != nil {
-		if pc.reused && ClosedByPeer(err) && Idempotent(req) {
+		if pc.reused && connGone(err) && Idempotent(req) {
 			return fail(errStaleConn) // closed while idle, as far as can be told
 		}
 		return fail(fmt.Errorf("failed to read response from upstream: %w", err))
@@ -170,6 +170,18 @@ func (p *Pool) exchange(pc *h1Conn, req *http.Request) (*http.Response, error) {
 func ClosedByPeer(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// connGone reports the errors of a connection that has ended: the endpoint closed it
+// (ClosedByPeer), or what carries it did. A tunnel's connection is gone when the multiplexed
+// connection under it is closed or lost: every tunnel on it ends at once, and the kept-alive
+// connections they carried sit idle in the pools of every endpoint behind that peer until
+// used; writing to one fails with io.ErrClosedPipe (an HTTP/2 tunnel whose stream the transport
+// aborted) or net.ErrClosed (a connection closed on this side). Errors of req.Write that are no
+// connection's (an invalid header) are none of these, so a bad request cannot make the pool
+// discard its idle connections one after another.
+func connGone(err error) bool {
+	return ClosedByPeer(err) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, net.ErrClosed)
 }
 
 // done ends pc's exchange: it goes back to the pool when reuse, else it is closed.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -192,4 +193,72 @@ func TestH1PoolConnectionLifecycle(t *testing.T) {
 			t.Fatal("the backend still holds the request")
 		}
 	})
+}
+
+// TestH1PoolConnectionsWhoseCarrierEnded: idle connections whose carrier ended under them
+// (a tunnel whose HTTP/2 connection was closed: writing fails with io.ErrClosedPipe, as on a
+// net.Pipe whose other end is closed) are stale, whatever the method: nothing of the request
+// reached the endpoint, which gets it once, on a new connection.
+func TestH1PoolConnectionsWhoseCarrierEnded(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		far   []net.Conn // the endpoint's ends
+		got   []string   // methods of the requests the endpoint read
+		dials atomic.Int64
+	)
+	p := NewPool(func(context.Context) (net.Conn, error) {
+		dials.Add(1)
+		near, end := net.Pipe()
+		mu.Lock()
+		far = append(far, end)
+		mu.Unlock()
+		go func() {
+			br := bufio.NewReader(end)
+			for {
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				got = append(got, req.Method)
+				mu.Unlock()
+				_, _ = io.Copy(io.Discard, req.Body)
+				if _, err := io.WriteString(end, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"); err != nil {
+					return
+				}
+			}
+		}()
+		return near, nil
+	}, func() *http.Transport { t.Error("a request took the fallback transport"); return &http.Transport{} })
+	t.Cleanup(p.Close)
+	// Three responses held open at once leave three idle connections once read.
+	var open []*http.Response
+	for range 3 {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://backend/", http.NoBody)
+		resp, err := p.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, resp)
+	}
+	for _, resp := range open {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+	}
+	mu.Lock()
+	for _, c := range far {
+		_ = c.Close()
+	}
+	got = nil
+	mu.Unlock()
+	for _, method := range []string{http.MethodPost, http.MethodGet} {
+		if out, err := poolTrip(t.Context(), p, method, "once"); err != nil || out != "200 OK ok" {
+			t.Fatalf("%s after every idle connection's carrier ended: %q, %v; want it sent on a new connection", method, out, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := dials.Load(); n != 4 || len(got) != 2 {
+		t.Fatalf("%d dials, endpoint read %v; want 4 dials (3, then 1 new) and the POST and GET once each", n, got)
+	}
 }
