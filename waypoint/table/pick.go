@@ -3,6 +3,7 @@ package table
 import (
 	"slices"
 
+	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/priority"
 	"github.com/meshfed/meshfed/waypoint/balance"
 )
@@ -35,7 +36,8 @@ func (p *Picker) Pick(r *Route, tried []*balance.Host) (*balance.Host, bool) {
 // try already failed in counts as unhealthy, and so does every endpoint behind a peer waypoint
 // a failed try tunneled through, so that a retry moves on at once instead of finding another
 // dead endpoint of a zone, network or cluster that went down together (max-ejection-percent
-// keeps most of them in the plan). When that leaves nothing, the tiers are allowed again, then
+// keeps most of them in the plan). When that leaves no endpoint that serves (a tier with none
+// ready panics over its not-ready ones, which are no choice), the tiers are allowed again, then
 // the peers; the endpoints already tried are always avoided.
 func (p *Picker) PickFor(r *Route, tried []*balance.Host, in priority.InFlight) (*balance.Host, bool) {
 	if len(tried) == 0 {
@@ -64,9 +66,10 @@ func (p *Picker) PickFor(r *Route, tried []*balance.Host, in priority.InFlight) 
 		if !ok {
 			continue
 		}
-		// A plan with no healthy endpoint left panics over all of them; only the last level
-		// may hand out an endpoint it meant to avoid.
-		if i := slices.Index(r.hosts, h); !unhealthy(i) {
+		// A plan with no healthy endpoint left panics over all of them, not-ready ones too;
+		// only the last level may hand out an endpoint it meant to avoid or one that does not
+		// serve.
+		if i := slices.Index(r.hosts, h); !unhealthy(i) && serves(&r.Endpoints[i]) {
 			return h, true
 		}
 		if n == len(levels)-1 {
@@ -76,13 +79,19 @@ func (p *Picker) PickFor(r *Route, tried []*balance.Host, in priority.InFlight) 
 	return nil, false
 }
 
-// untriedOr is the best-tier endpoint neither tried nor ejected, else h: the random draws of a
-// panicking plan can miss the one endpoint left.
+// serves reports whether ep takes traffic when the plan is not panicking: healthy, or degraded
+// (serving while terminating).
+func serves(ep *model.Endpoint) bool { return ep.Healthy() || ep.Degraded() }
+
+// untriedOr is the best-tier endpoint neither tried nor ejected, one that serves if any, else
+// h: the random draws of a panicking plan can miss the one endpoint left.
 func untriedOr(r *Route, tried []*balance.Host, h *balance.Host) *balance.Host {
-	for _, members := range r.Tiers.Members {
-		for _, i := range members {
-			if !r.ejected[i] && !slices.Contains(tried, r.hosts[i]) {
-				return r.hosts[i]
+	for _, serving := range [...]bool{true, false} {
+		for _, members := range r.Tiers.Members {
+			for _, i := range members {
+				if !r.ejected[i] && !slices.Contains(tried, r.hosts[i]) && (!serving || serves(&r.Endpoints[i])) {
+					return r.hosts[i]
+				}
 			}
 		}
 	}

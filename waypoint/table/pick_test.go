@@ -70,3 +70,56 @@ func TestRetryLeavesTriedPeers(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryLeavesPeerForReadyEndpointsOnly: tiers of the client's zone and network, whose
+// endpoints all crashed and are not ready, then two ready endpoints behind one peer waypoint.
+// After a failed try on one of those, the retry goes to the other: the tiers left after
+// avoiding the tried tier and peer panic over not-ready endpoints only, and a draw of such a
+// panic is no endpoint to try.
+func TestRetryLeavesPeerForReadyEndpointsOnly(t *testing.T) {
+	eps := make([]model.Endpoint, 6)
+	r := &Route{Endpoints: eps, Tiers: priority.Tiers{Of: []int{0, 0, 1, 1, 2, 2}, Members: [][]int{{0, 1}, {2, 3}, {4, 5}}}}
+	for i := range eps {
+		eps[i] = model.Endpoint{Address: "10.0.0." + strconv.Itoa(i+1), Ready: i >= 4, Serving: i >= 4}
+		r.hosts = append(r.hosts, balance.NewHost(strconv.Itoa(i), "", ""))
+	}
+	peer := NewPeers("west", "192.0.2.1:15008")
+	r.SetVia(r.hosts[4], peer)
+	r.SetVia(r.hosts[5], peer)
+	r.ejected = make([]bool, len(eps))
+	p := NewPicker(13)
+	r.Plan = priority.NewPlan(eps, r.Tiers, func(int) bool { return false }, priority.LoadOptions{})
+	for range 200 {
+		first, ok := p.Pick(r, nil)
+		if !ok || (first != r.hosts[4] && first != r.hosts[5]) {
+			t.Fatalf("first try on %v, want a ready endpoint behind the peer", first)
+		}
+		other := r.hosts[4]
+		if first == other {
+			other = r.hosts[5]
+		}
+		if h, ok := p.Pick(r, []*balance.Host{first}); !ok || h != other {
+			t.Fatalf("retry after a failure on %s went to %s (ok %v), want %s, the other ready endpoint", first.Key(), h.Key(), ok, other.Key())
+		}
+	}
+}
+
+// TestUntriedOrPrefersServing: the endpoint a panicking last level falls back to is one that
+// serves when any is left untried and not ejected, in tier order, else any untried one.
+func TestUntriedOrPrefersServing(t *testing.T) {
+	eps := []model.Endpoint{{Address: "10.0.0.1"}, {Address: "10.0.0.2"}, {Address: "10.0.0.3", Ready: true, Serving: true}}
+	r := &Route{Endpoints: eps, Tiers: priority.Tiers{Of: []int{0, 0, 1}, Members: [][]int{{0, 1}, {2}}}, ejected: make([]bool, 3)}
+	for i := range eps {
+		r.hosts = append(r.hosts, balance.NewHost(strconv.Itoa(i), "", ""))
+	}
+	if h := untriedOr(r, nil, r.hosts[0]); h != r.hosts[2] {
+		t.Fatalf("got %s, want 2, the one that serves", h.Key())
+	}
+	if h := untriedOr(r, []*balance.Host{r.hosts[2]}, r.hosts[2]); h != r.hosts[0] {
+		t.Fatalf("with the serving endpoint tried, got %s, want 0, the first untried", h.Key())
+	}
+	r.ejected = []bool{true, true, false}
+	if h := untriedOr(r, []*balance.Host{r.hosts[2]}, r.hosts[2]); h != r.hosts[2] {
+		t.Fatalf("with nothing untried and not ejected, got %s, want the draw", h.Key())
+	}
+}
