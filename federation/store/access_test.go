@@ -26,7 +26,7 @@ func startAuthEtcd(t *testing.T) *authEtcd {
 	t.Helper()
 	pki := newTestPKI(t)
 	srv, err := embedded.Start(t.Context(), embedded.Config{
-		DataDir: t.TempDir(), ClientURL: loopbackURL("https", 0), PeerURL: loopbackURL("http", 0),
+		DataDir: t.TempDir(), ClientURL: loopbackURL("https"), PeerURL: loopbackURL("http"),
 		CertFile: pki.serverCert, KeyFile: pki.serverKey, ClientCAFile: pki.ca, Logger: testLogger,
 	})
 	if err != nil {

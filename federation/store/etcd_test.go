@@ -3,7 +3,6 @@ package store
 import (
 	"log/slog"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -21,8 +20,10 @@ type testEtcd struct {
 	srv *embedded.Server
 }
 
-func loopbackURL(scheme string, port int) string {
-	return scheme + "://127.0.0.1:" + strconv.Itoa(port)
+// loopbackURL is scheme://127.0.0.1:0: etcd listens on a port the kernel picks, and clients
+// read the bound address (a port found free and listened on later can be taken in between).
+func loopbackURL(scheme string) string {
+	return scheme + "://127.0.0.1:0"
 }
 
 // startTestEtcd starts an embedded etcd in a temporary directory on loopback ports the kernel
@@ -32,8 +33,8 @@ func startTestEtcd(t testing.TB) *testEtcd {
 	t.Helper()
 	te := &testEtcd{cfg: embedded.Config{
 		DataDir:   t.TempDir(),
-		ClientURL: loopbackURL("http", 0),
-		PeerURL:   loopbackURL("http", 0),
+		ClientURL: loopbackURL("http"),
+		PeerURL:   loopbackURL("http"),
 		Logger:    testLogger,
 	}}
 	te.start(t)

@@ -25,8 +25,8 @@ func startSmallEtcd(t *testing.T, maxRequest uint) *Writer {
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(etcdlog.NewLogger(testLogger, closing))
 	cfg.MaxRequestBytes = maxRequest
 	// Port 0: the kernel picks free ports when etcd listens; clients use the bound one.
-	client, _ := url.Parse(loopbackURL("http", 0))
-	peer, _ := url.Parse(loopbackURL("http", 0))
+	client, _ := url.Parse(loopbackURL("http"))
+	peer, _ := url.Parse(loopbackURL("http"))
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
 	cfg.InitialCluster = cfg.Name + "=" + peer.String()

@@ -115,8 +115,8 @@ func TestConnectWithMutualTLS(t *testing.T) {
 	pki := newTestPKI(t)
 	srv, err := embedded.Start(t.Context(), embedded.Config{
 		DataDir:      t.TempDir(),
-		ClientURL:    loopbackURL("https", 0),
-		PeerURL:      loopbackURL("http", 0),
+		ClientURL:    loopbackURL("https"),
+		PeerURL:      loopbackURL("http"),
 		CertFile:     pki.serverCert,
 		KeyFile:      pki.serverKey,
 		ClientCAFile: pki.ca,

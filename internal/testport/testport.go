@@ -42,6 +42,12 @@ func Addr(t testing.TB, host string) string {
 	return net.JoinHostPort(host, strconv.Itoa(TCP(t, host)))
 }
 
+// AddrTCPAndUDP returns host:port with a port from TCPAndUDP.
+func AddrTCPAndUDP(t testing.TB, host string) string {
+	t.Helper()
+	return net.JoinHostPort(host, strconv.Itoa(TCPAndUDP(t, host)))
+}
+
 func pick(t testing.TB, host string, udp bool) int {
 	t.Helper()
 	lo, hi := Range()

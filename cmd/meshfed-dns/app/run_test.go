@@ -4,9 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,7 +142,7 @@ const queryTimeout = 5 * time.Second
 // takes before meshfed-dns (or CoreDNS) binds it (internal/testport).
 func freePort(t *testing.T) string {
 	t.Helper()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testport.TCPAndUDP(t, "127.0.0.1")))
+	return testport.AddrTCPAndUDP(t, "127.0.0.1")
 }
 
 func get(t *testing.T, url string) (int, string) {

@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshfed/meshfed/internal/testport"
-
 	"github.com/meshfed/meshfed/federation/store/embedded"
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // testCA issues SPIFFE certificates of cluster.local into files.
@@ -64,7 +63,7 @@ func (c *testCA) source(t *testing.T, ns, sa string) identity.Source {
 // other socket takes before the waypoint binds it (internal/testport).
 func freeHBONEAddr(t *testing.T) string {
 	t.Helper()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testport.TCPAndUDP(t, "127.0.0.1")))
+	return testport.AddrTCPAndUDP(t, "127.0.0.1")
 }
 
 // TestRunServesHBONE runs the assembled waypoint with certificate files: its inbound server

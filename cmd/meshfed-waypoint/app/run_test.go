@@ -11,12 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshfed/meshfed/internal/testport"
-
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // TestRunServesFromStore runs the assembled waypoint against a real embedded etcd: a service
