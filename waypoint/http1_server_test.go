@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,9 +40,16 @@ type rawClient struct {
 	br *bufio.Reader
 }
 
+// dialRaw connects to the waypoint's listener on port. The route can be in the table a moment
+// before its listener is open, so a refused connect is tried again until waitTimeout.
 func dialRaw(t *testing.T, port int32) *rawClient {
 	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
 	c, err := net.Dial("tcp", "127.0.0.1:"+itoa(port))
+	for err != nil && errors.Is(err, syscall.ECONNREFUSED) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		c, err = net.Dial("tcp", "127.0.0.1:"+itoa(port))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
