@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,7 +19,8 @@ import (
 type FederationOptions struct {
 	// Ports is the waypoint port range.
 	Ports PortRange
-	// Debounce gathers a burst of member events into one pass.
+	// Debounce gathers a burst of member events into one pass: a pass starts Debounce after
+	// the first event it serves, or at once when a pass in flight already held it that long.
 	Debounce time.Duration
 	// Resync is the longest time between two passes, events or not.
 	Resync time.Duration
@@ -37,7 +39,10 @@ type Federation struct {
 	opts    FederationOptions
 	log     *slog.Logger
 	wake    chan struct{}
-	now     func() time.Time
+	// woken is when the first Trigger not yet served by a pass came (unix nanoseconds; 0 when
+	// none is waiting).
+	woken atomic.Int64
+	now   func() time.Time
 	// namespaces are the hub namespaces known to exist; only the loop's goroutine uses it.
 	namespaces map[string]bool
 	// reported are the member problems already recorded as Events; only the loop uses it.
@@ -62,6 +67,7 @@ func (f *Federation) SetMembers(m *Members) { f.members = m }
 
 // Trigger asks for a pass; it never blocks.
 func (f *Federation) Trigger() {
+	f.woken.CompareAndSwap(0, time.Now().UnixNano())
 	select {
 	case f.wake <- struct{}{}:
 	default:
@@ -104,9 +110,11 @@ func (f *Federation) Start(ctx context.Context) error {
 		case <-f.writer.Done():
 			return fmt.Errorf("lost store leadership")
 		case <-f.wake:
-			time.Sleep(f.opts.Debounce)
+			time.Sleep(debounceLeft(f.opts.Debounce, f.woken.Load(), time.Now()))
 		case <-timer.C:
 		}
+		// Events from here on are after the pass began to read; they wake the next one.
+		f.woken.Store(0)
 		o, err := f.storePass(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -122,6 +130,16 @@ func (f *Federation) Start(ctx context.Context) error {
 		timer.Reset(f.opts.Resync)
 		replaceLatest(latest, o)
 	}
+}
+
+// debounceLeft is how much longer a burst whose first event came at woken (unix nanoseconds;
+// 0: unknown) waits for more at now: what is left of d. A change that came while a pass was
+// running has waited that pass out already, and does not wait d again on top of it.
+func debounceLeft(d time.Duration, woken int64, now time.Time) time.Duration {
+	if woken == 0 {
+		return d
+	}
+	return min(d, max(0, d-now.Sub(time.Unix(0, woken))))
 }
 
 // resignTimeout bounds the resignation of the store leadership at shutdown.

@@ -15,8 +15,8 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
-// Objects reads every watched object from the synced caches; the EndpointSlices are shared
-// with the caches and must not be modified. It fails with ErrNotSynced
+// Objects reads every watched object from the synced caches; the Nodes and EndpointSlices are
+// shared with the caches and must not be modified. It fails with ErrNotSynced
 // before Start has seen the caches sync.
 func (c *Connection) Objects(ctx context.Context) (*Objects, error) {
 	c.mu.Lock()
@@ -38,11 +38,12 @@ func (c *Connection) Objects(ctx context.Context) (*Objects, error) {
 	if err := r.List(ctx, &nss); err != nil {
 		return nil, fmt.Errorf("failed to list namespaces of member %s: %w", c.name, err)
 	}
-	if err := r.List(ctx, &nodes); err != nil {
+	// The Nodes and slices are the cache's own objects, not copies (a large Service's slices
+	// would cost a deep copy of all its endpoints per pass, a large cluster's Nodes one of each
+	// Node's status): nothing that reads Objects modifies them.
+	if err := r.List(ctx, &nodes, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("failed to list nodes of member %s: %w", c.name, err)
 	}
-	// The slices are the cache's own objects, not copies (a large Service's would cost a deep
-	// copy of all its endpoints per pass): nothing that reads Objects modifies them.
 	if err := r.List(ctx, &slices, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("failed to list endpointslices of member %s: %w", c.name, err)
 	}

@@ -30,7 +30,8 @@ type Objects struct {
 	// meshfed, with the multicluster.kubernetes.io/service-name label), by that label. They are
 	// never exported. Read only, as EndpointSlices.
 	MCSEndpointSlices map[types.NamespacedName][]*discoveryv1.EndpointSlice
-	Nodes             map[string]*corev1.Node
+	// Nodes by name. Read only, as EndpointSlices.
+	Nodes map[string]*corev1.Node
 	// Derived, when set, keeps the endpoints derived from EndpointSlices between passes (see
 	// EndpointsCache); Exports then converts only the Services whose slices or Nodes changed.
 	Derived *EndpointsCache
