@@ -52,13 +52,13 @@ test-all: verify lint tools cluster-tools ## Everything CI runs: verify, lint, t
 .PHONY: bench
 bench: ## Run the Go benchmarks, the hub's propagation, scale, large-service and member-status measurements, the handover gaps, the HBONE, waypoint, peers (HAProxy, nginx) and DNS tables.
 	go test -run='^$$' -bench=. -benchmem -count=5 ./federation/...
-	MESHFED_LARGE_BOUNDS=enforce go test -run='^(TestPropagationLatency|TestScale20x1000x10|TestLargeServiceFederates|TestSyncWritesLargeRecords|TestMemberStatusFollowsReality)$$' -count=1 -timeout 30m -v \
+	MESHFED_BENCH_BOUNDS=enforce go test -run='^(TestPropagationLatency|TestScale20x1000x10|TestLargeServiceFederates|TestSyncWritesLargeRecords|TestMemberStatusFollowsReality)$$' -count=1 -timeout 30m -v \
 		./cmd/meshfed-hub/app ./federation/controller ./federation/store | grep -E '(latency|scale|large|status)_test.go|^(ok|FAIL|---)'
 	go run ./cmd/meshfed-bench hbone
 	go run ./cmd/meshfed-bench waypoint
 	go run ./cmd/meshfed-bench peers
 	go run ./cmd/meshfed-bench dns
-	MESHFED_HANDOVER_BOUNDS=enforce go test -count=1 -v -run='^TestHandover' ./e2e/scenarios/
+	MESHFED_BENCH_BOUNDS=enforce go test -count=1 -v -run='^TestHandover' ./e2e/scenarios/
 	cd hbone/interop && go test -run='^$$' -bench=. -benchmem -count=5 ./...
 
 .PHONY: demo

@@ -22,7 +22,7 @@ import (
 // own: haHub.install), and while cluster-2's EndpointSlice changes arrive at 10/s, the leader is
 // deleted (Graceful), the Deployment is restarted (RollingUpdate) and the leader's process is
 // killed with SIGKILL (SIGKILL). Each fails when a change never reaches the store or a store key
-// of the namespace is deleted or lost, and, with MESHFED_HANDOVER_BOUNDS=enforce, when the gap
+// of the namespace is deleted or lost, and, with MESHFED_BENCH_BOUNDS=enforce, when the gap
 // exceeds its bound: 1 s, 1 s, and the lease plus 1 s.
 func (m *mesh) hubHandoverHA(t *testing.T) {
 	h := &haHub{mesh: m, cs: m.clientset(t, m.c1)}

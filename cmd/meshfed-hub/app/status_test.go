@@ -17,6 +17,7 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/e2e/framework"
+	"github.com/meshfed/meshfed/internal/benchbounds"
 )
 
 // statusBound is how long after a fault the status should show it: the probe interval is 300ms
@@ -69,7 +70,7 @@ func within(t *testing.T, bound time.Duration, what string, cond func() (bool, s
 
 // statusWithin waits for cond as eventually does and logs how long it took. A status that
 // never shows the fault fails as a timeout; one slower than bound fails only where latency
-// bounds are enforced (`make bench` sets MESHFED_LARGE_BOUNDS=enforce, largeBoundsEnforced),
+// bounds are enforced (`make bench`, see benchbounds),
 // since a test suite beside other work can stall any step for seconds.
 func statusWithin(t *testing.T, bound time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
@@ -79,8 +80,8 @@ func statusWithin(t *testing.T, bound time.Duration, what string, cond func() (b
 	switch {
 	case took <= bound:
 		t.Logf("%s after %v", what, took.Round(10*time.Millisecond))
-	case largeBoundsEnforced:
-		t.Errorf("%s after %v, bound %v (MESHFED_LARGE_BOUNDS=enforce)", what, took.Round(10*time.Millisecond), bound)
+	case benchbounds.Enforced():
+		t.Errorf("%s after %v, bound %v (%s=enforce)", what, took.Round(10*time.Millisecond), bound, benchbounds.Env)
 	default:
 		t.Logf("%s after %v, past the %v bound enforced under make bench", what, took.Round(10*time.Millisecond), bound)
 	}
