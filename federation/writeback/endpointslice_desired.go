@@ -265,5 +265,5 @@ func newEndpointSlice(g *model.GlobalService, grp *sliceGroup, name string, eps 
 func sliceEqual(cur, desired *discoveryv1.EndpointSlice) bool {
 	return hasLabels(cur.Labels, desired.Labels) && cur.AddressType == desired.AddressType &&
 		equality.Semantic.DeepEqual(cur.OwnerReferences, desired.OwnerReferences) &&
-		equality.Semantic.DeepEqual(cur.Ports, desired.Ports) && equality.Semantic.DeepEqual(cur.Endpoints, desired.Endpoints)
+		equality.Semantic.DeepEqual(cur.Ports, desired.Ports) && endpointsEqual(cur.Endpoints, desired.Endpoints)
 }
