@@ -131,8 +131,8 @@ func (m *mesh) memberReady(ctx context.Context, c *clusters.Cluster) (string, er
 }
 
 // probeBound is how long the hub may take to mark an unreachable member not Ready: one probe
-// interval (--probe-interval, 5 s by default) plus the probe's own timeout (the interval, at most
-// 5 s), as federation/controller's probe documents.
+// interval (--probe-interval, 5 s by default) plus the probe's own timeout (5 s), as
+// federation/controller's probe documents.
 const probeBound = 10 * time.Second
 
 // memberAPIStopped: cluster-2's kube-apiserver is stopped while the client in cluster-1 calls

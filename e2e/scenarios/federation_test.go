@@ -15,6 +15,7 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/system"
 	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/internal/benchbounds"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
 
@@ -350,6 +351,51 @@ func (w *world) partition(t *testing.T) {
 	w.settle(t, "back home", onlyFrom("east-1/us-east-1a"))
 }
 
+// memberStatusBound is how soon `meshfedctl status` must show a member whose API server
+// stopped as not ready: one probe interval of the lab's hub (1 s) and the probe's timeout (5 s).
+// The suite fails on a status that never shows it; the bound itself holds under `make bench`
+// (benchbounds), as every speed bound does.
+const memberStatusBound = 6 * time.Second
+
+// statusShows waits until `meshfedctl status` shows member's READY as ready, with every one of
+// reasons on its line, and logs how long that took; a bound above 0 is enforced under `make
+// bench`.
+func (w *world) statusShows(t *testing.T, member string, bound time.Duration, ready string, reasons ...string) {
+	t.Helper()
+	shows := func(line string) bool {
+		f := strings.Fields(line)
+		return len(f) > 1 && f[1] == ready && !slices.ContainsFunc(reasons, func(r string) bool { return !strings.Contains(line, r) })
+	}
+	start, limit := time.Now(), 2*time.Minute
+	for {
+		out, err := w.f.TryCtl("status", "--context", "hub")
+		line := memberLine(out, member)
+		if err == nil && shows(line) {
+			took := time.Since(start).Round(10 * time.Millisecond)
+			if bound > 0 && took > bound && benchbounds.Enforced() {
+				t.Errorf("meshfedctl status showed %s %s %v after %s, bound %s: %q", member, ready, reasons, took, bound, line)
+				return
+			}
+			t.Logf("meshfedctl status showed %s %s %v after %s: %q", member, ready, reasons, took, line)
+			return
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("meshfedctl status did not show %s %s %v within %s: %q (%v)\n%s", member, ready, reasons, limit, line, err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// memberLine is member's line of `meshfedctl status` (its NAME column is member), or "".
+func memberLine(out, member string) string {
+	for l := range strings.Lines(out) {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == member {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}
+
 // seeAll samples until every cluster has answered.
 func (w *world) seeAll(t *testing.T, what string) {
 	t.Helper()
@@ -425,6 +471,7 @@ func (w *world) memberAPIStopped(t *testing.T) {
 	if err := west.Cluster.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	w.statusShows(t, west.Name, memberStatusBound, "False", "Unreachable")
 	ctx := t.Context()
 	tl := &timeline{replies: w.client.Load(ctx, w.target, 100, 5*time.Second, nil)}
 	if fs := tl.failures(); len(fs) > 0 {
@@ -433,6 +480,7 @@ func (w *world) memberAPIStopped(t *testing.T) {
 	if err := west.Cluster.Restart(); err != nil {
 		t.Fatal(err)
 	}
+	w.statusShows(t, west.Name, 0, "True")
 	w.restore(t, netA)
 	w.settle(t, "back home", onlyFrom("east-1/us-east-1a"))
 }
