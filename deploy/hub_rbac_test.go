@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +29,7 @@ import (
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/internal/syncbuf"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // TestHubRunsWithItsRBAC runs the real hub, configured by deploy/hub-embedded's arguments, as the
@@ -229,13 +230,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// freePort is a loopback port for a listener the test starts later, which no other socket
+// takes meanwhile (internal/testport).
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
+	return strconv.Itoa(testport.TCP(t, "127.0.0.1"))
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/e2e/netlab"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // TrustDomain is the SPIFFE trust domain of the harness's CA.
@@ -247,13 +248,9 @@ func (f *Federation) mergedKubeconfig(cs []*framework.Cluster) string {
 	return path
 }
 
-// freePort asks the kernel for a free TCP port on host.
+// freePort is a TCP port on host for a listener a process binds later, which no other socket
+// takes meanwhile (internal/testport).
 func freePort(t testing.TB, host string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
+	return testport.TCP(t, host)
 }

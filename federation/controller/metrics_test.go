@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // metricsEnv is a hub API server, one member "east-1", a real embedded store, and the hub's
@@ -364,12 +364,9 @@ func TestMembersGaugeFollowsReachability(t *testing.T) {
 	want(memberStateReady)
 }
 
+// freeAddr is a loopback address for a listener the test starts later, which no other socket
+// takes meanwhile (internal/testport).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return testport.Addr(t, "127.0.0.1")
 }

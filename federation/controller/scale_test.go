@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,6 +20,7 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // The scale of TestScale20x1000x10: every cluster exports the same services (spread over
@@ -294,15 +294,11 @@ func scaleExports(clusters []model.Cluster) []model.ClusterExport {
 	return out
 }
 
-// scaleFreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// scaleFreePort returns a TCP port on 127.0.0.1 that no other socket takes before the test's
+// etcd binds it (internal/testport).
 func scaleFreePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("failed to find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testport.TCP(t, "127.0.0.1")
 }
 
 // scaleProcStatus reads a "kB" field of /proc/self/status, in bytes (0 where there is none).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -24,6 +23,7 @@ import (
 	"github.com/meshfed/meshfed/e2e/framework"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/internal/syncbuf"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // hubEnv is a hub API server, member API servers joined to it, a running hub and a store
@@ -153,14 +153,11 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
+// freeAddr is a loopback address for a listener the test starts later, which no other socket
+// takes meanwhile (internal/testport).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return testport.Addr(t, "127.0.0.1")
 }
 
 // export creates (or updates) a Service with a scope annotation and an EndpointSlice with one

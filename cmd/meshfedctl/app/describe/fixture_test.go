@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
+	"github.com/meshfed/meshfed/internal/testport"
 )
 
 // env is a hub API server and a federation store holding one global service, shop/web:
@@ -186,12 +186,9 @@ func (e *env) describe(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// freeAddr is a loopback address for a listener the test starts later, which no other socket
+// takes meanwhile (internal/testport).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return testport.Addr(t, "127.0.0.1")
 }
