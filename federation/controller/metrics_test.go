@@ -282,6 +282,9 @@ func (e *metricsEnv) pass(t *testing.T, ctx context.Context) counters {
 // the hub's metrics: writes proportional to the change, one propagation sample per observed
 // member change, and a failed pass that keeps its observation for the next one.
 func TestMetricsFollowRealPasses(t *testing.T) {
+	// The members gauge is process-wide: forget the members of an earlier run of this test
+	// (go test -count=N) before counting the series a fresh hub serves.
+	membersByState.Reset()
 	e := newMetricsEnv(t, time.Hour, time.Hour) // no probe during the test: LastSync stays put
 	n, err := servedSeries(metrics.Registry, "meshfed_hub_propagation_seconds", "meshfed_hub_store_writes_total",
 		"meshfed_hub_store_bytes_written_total", "meshfed_hub_members", "meshfed_hub_federation_passes_total")
