@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,14 +21,7 @@ func TestRefusals(t *testing.T) {
 	// loaded machine that holds the hook cannot turn that failure into upstream-timeout.
 	ts := startServer(t, pki, serverConfig{limits: Limits{UpstreamTimeout: waitTimeout}})
 	target := upstream(t, echo)
-	closedPort := func() netip.AddrPort {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().(*net.TCPAddr).AddrPort()
-	}()
+	closedPort := refusedPort(t)
 	otherCA := newTestPKI(t, testTrustDomain)
 	wrongID, _ := identity.WorkloadID(testTrustDomain, "ns1", "someone-else")
 	client := pki.source(t, "ns1", "client")
@@ -149,4 +143,24 @@ func rawConnectH2(ctx context.Context, addr string, src identity.Source, authori
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
 	resp.Body.Close()
 	return resp, nil
+}
+
+// refusedPort is a loopback port that refuses connections until the test ends: a socket is
+// bound to it and never listens, so no other socket can take the port meanwhile (as one could
+// a port found by listening and closing).
+func refusedPort(t *testing.T) netip.AddrPort {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*syscall.SockaddrInet4).Port))
 }
