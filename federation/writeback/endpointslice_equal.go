@@ -6,6 +6,7 @@ import (
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/ptr"
 )
 
 // endpointsEqual is equality.Semantic.DeepEqual(a, b) for the endpoints of EndpointSlices,
@@ -27,16 +28,11 @@ func endpointsEqual(a, b []discoveryv1.Endpoint) bool {
 
 func endpointEqual(a, b *discoveryv1.Endpoint) bool {
 	return slices.Equal(a.Addresses, b.Addresses) &&
-		ptrEqual(a.Conditions.Ready, b.Conditions.Ready) && ptrEqual(a.Conditions.Serving, b.Conditions.Serving) &&
-		ptrEqual(a.Conditions.Terminating, b.Conditions.Terminating) &&
-		ptrEqual(a.Hostname, b.Hostname) && ptrEqual(a.TargetRef, b.TargetRef) &&
-		maps.Equal(a.DeprecatedTopology, b.DeprecatedTopology) && ptrEqual(a.NodeName, b.NodeName) &&
-		ptrEqual(a.Zone, b.Zone) &&
+		ptr.Equal(a.Conditions.Ready, b.Conditions.Ready) && ptr.Equal(a.Conditions.Serving, b.Conditions.Serving) &&
+		ptr.Equal(a.Conditions.Terminating, b.Conditions.Terminating) &&
+		ptr.Equal(a.Hostname, b.Hostname) && ptr.Equal(a.TargetRef, b.TargetRef) &&
+		maps.Equal(a.DeprecatedTopology, b.DeprecatedTopology) && ptr.Equal(a.NodeName, b.NodeName) &&
+		ptr.Equal(a.Zone, b.Zone) &&
 		// The hub never sets hints; when a slice has them, the reflective comparison decides.
 		(a.Hints == nil && b.Hints == nil || equality.Semantic.DeepEqual(a.Hints, b.Hints))
-}
-
-// ptrEqual reports whether a and b are both nil or point to equal values.
-func ptrEqual[T comparable](a, b *T) bool {
-	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
