@@ -203,7 +203,7 @@ func (m *mesh) memberAPIStopped(t *testing.T) {
 		t.Errorf("MemberCluster %s's Ready turned False %s after its API server stopped, want at most %s",
 			m.c2.Name, notReady.Round(100*time.Millisecond), probeBound)
 	}
-	if line := statusLine(status, m.c2.Name); !strings.Contains(line, "False") || !strings.Contains(line, "Unreachable") {
+	if line := system.StatusLine(status, m.c2.Name); !strings.Contains(line, "False") || !strings.Contains(line, "Unreachable") {
 		t.Errorf("meshfedctl status shows %s as %q, want False and Unreachable\n%s", m.c2.Name, line, status)
 	}
 
@@ -280,14 +280,4 @@ func (m *mesh) healthy(t *testing.T, c *clusters.Cluster) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// statusLine is the line of `meshfedctl status` output naming member name ("" if none).
-func statusLine(out, name string) string {
-	for line := range strings.Lines(out) {
-		if f := strings.Fields(line); len(f) > 0 && f[0] == name {
-			return strings.TrimSpace(line)
-		}
-	}
-	return ""
 }

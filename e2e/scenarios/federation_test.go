@@ -117,7 +117,7 @@ func TestFederation(t *testing.T) {
 	t.Run("status", func(t *testing.T) {
 		out := f.Ctl("status", "--context", "hub")
 		for _, m := range f.Members {
-			line := lineOf(out, m.Name)
+			line := system.StatusLine(out, m.Name)
 			if !strings.Contains(line, "True") || !strings.Contains(line, m.Network) {
 				t.Errorf("status line of %s = %q, want ready on %s\n%s", m.Name, line, m.Network, out)
 			}
@@ -140,16 +140,6 @@ func TestFederation(t *testing.T) {
 	t.Run("partition", func(t *testing.T) { w.partition(t) })
 	t.Run("hub-killed", func(t *testing.T) { w.hubKilled(t) })
 	t.Run("member-api-stopped", func(t *testing.T) { w.memberAPIStopped(t) })
-}
-
-// lineOf is the first line of out containing s.
-func lineOf(out, s string) string {
-	for line := range strings.Lines(out) {
-		if strings.Contains(line, s) {
-			return strings.TrimSpace(line)
-		}
-	}
-	return ""
 }
 
 // crash stops backends the way a crashed pod goes: connections are refused at once, and the
@@ -357,41 +347,34 @@ func (w *world) partition(t *testing.T) {
 // (benchbounds), as every speed bound does.
 const memberStatusBound = 6 * time.Second
 
-// statusShows waits until `meshfedctl status` shows member's READY as ready, with every one of
-// reasons on its line, and logs how long that took; a bound above 0 is enforced under `make
-// bench`.
-func (w *world) statusShows(t *testing.T, member string, bound time.Duration, ready string, reasons ...string) {
+// statusShows waits until member's line of `meshfedctl status` satisfies shows (described by
+// what), and logs how long that took; a bound above 0 is enforced under `make bench`.
+func (w *world) statusShows(t *testing.T, member string, bound time.Duration, what string, shows func(line string) bool) {
 	t.Helper()
-	shows := func(line string) bool {
-		f := strings.Fields(line)
-		return len(f) > 1 && f[1] == ready && !slices.ContainsFunc(reasons, func(r string) bool { return !strings.Contains(line, r) })
-	}
 	start, limit := time.Now(), 2*time.Minute
 	for {
 		out, err := w.f.TryCtl("status", "--context", "hub")
-		line := memberLine(out, member)
+		line := system.StatusLine(out, member)
 		if err == nil && shows(line) {
 			took := time.Since(start).Round(10 * time.Millisecond)
 			if bound > 0 && took > bound && benchbounds.Enforced() {
-				t.Errorf("meshfedctl status showed %s %s %v after %s, bound %s: %q", member, ready, reasons, took, bound, line)
+				t.Errorf("meshfedctl status showed %s %s after %s, bound %s: %q", member, what, took, bound, line)
 				return
 			}
-			t.Logf("meshfedctl status showed %s %s %v after %s: %q", member, ready, reasons, took, line)
+			t.Logf("meshfedctl status showed %s %s after %s: %q", member, what, took, line)
 			return
 		}
 		if time.Since(start) > limit {
-			t.Fatalf("meshfedctl status did not show %s %s %v within %s: %q (%v)\n%s", member, ready, reasons, limit, line, err, out)
+			t.Fatalf("meshfedctl status did not show %s %s within %s: %q (%v)\n%s", member, what, limit, line, err, out)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
-// memberLine is member's line of `meshfedctl status` (its NAME column is member), or "".
-func memberLine(out, member string) string {
-	for l := range strings.Lines(out) {
-		if f := strings.Fields(l); len(f) > 0 && f[0] == member {
-			return strings.TrimSpace(l)
-		}
+// readyColumn is the READY column of a `meshfedctl status` line.
+func readyColumn(line string) string {
+	if f := strings.Fields(line); len(f) > 1 {
+		return f[1]
 	}
 	return ""
 }
@@ -471,7 +454,9 @@ func (w *world) memberAPIStopped(t *testing.T) {
 	if err := west.Cluster.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	w.statusShows(t, west.Name, memberStatusBound, "False", "Unreachable")
+	w.statusShows(t, west.Name, memberStatusBound, "not ready, unreachable", func(line string) bool {
+		return readyColumn(line) == "False" && strings.Contains(line, "Unreachable")
+	})
 	ctx := t.Context()
 	tl := &timeline{replies: w.client.Load(ctx, w.target, 100, 5*time.Second, nil)}
 	if fs := tl.failures(); len(fs) > 0 {
@@ -480,7 +465,10 @@ func (w *world) memberAPIStopped(t *testing.T) {
 	if err := west.Cluster.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	w.statusShows(t, west.Name, 0, "True")
+	// Ready once the probe reaches it again, then synced: its endpoints no longer stale.
+	w.statusShows(t, west.Name, 0, "ready and synced", func(line string) bool {
+		return readyColumn(line) == "True" && !strings.Contains(line, "Stale")
+	})
 	w.restore(t, netA)
 	w.settle(t, "back home", onlyFrom("east-1/us-east-1a"))
 }

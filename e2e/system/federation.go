@@ -183,6 +183,17 @@ func (f *Federation) Ctl(args ...string) string {
 	return out
 }
 
+// StatusLine is the line of `meshfedctl status` output out whose NAME column is member ("" if
+// none).
+func StatusLine(out, member string) string {
+	for line := range strings.Lines(out) {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == member {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
+
 // TryCtl is Ctl returning the error.
 func (f *Federation) TryCtl(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
