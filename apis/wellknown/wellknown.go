@@ -105,6 +105,19 @@ const (
 	WaypointCertSecret = "meshfed-waypoint-certs"
 	// WaypointName names each namespace's waypoint Deployment, Service and ServiceAccount.
 	WaypointName = "meshfed-waypoint"
+	// GatewayName names a shared gateway's Deployment, Service and ServiceAccount, in the
+	// namespace it runs in: one waypoint that serves several namespaces of its cluster (the
+	// namespaces GatewayNamespacesKey lists) through one HBONE address.
+	GatewayName = "meshfed-gateway"
+	// GatewayNamespacesKey (annotation on a shared gateway's Service) lists the namespaces the
+	// gateway serves, comma-separated. A namespace with a waypoint of its own in the cluster is
+	// served by that waypoint, not by the gateway.
+	GatewayNamespacesKey = "meshfed.io/gateway-namespaces"
+	// GatewayStoreSecret and GatewayCertSecret, in a shared gateway's namespace, hold its store
+	// client certificate and its HBONE certificate, as WaypointStoreSecret and
+	// WaypointCertSecret do for a namespace's waypoint.
+	GatewayStoreSecret = "meshfed-gateway-store"
+	GatewayCertSecret  = "meshfed-gateway-certs"
 	// DefaultSegment is the segment of a MemberCluster that names none.
 	DefaultSegment = "default"
 	// DefaultSegmentDomain is the domain of a Segment that names none.

@@ -54,4 +54,11 @@ type PublishedWaypoints struct {
 	Network string
 	// Addresses are the host:port HBONE addresses callers on other networks dial.
 	Addresses []string
+	// Gateway is the namespace of the shared gateway that serves this namespace in this
+	// cluster; empty when the namespace's own waypoints do.
+	Gateway string
+	// Identity is the SPIFFE ID the HBONE servers at Addresses present and tunnels from them
+	// carry: the shared gateway's; empty for the namespace's own waypoints, whose ID callers
+	// derive from the namespace.
+	Identity string
 }

@@ -99,6 +99,12 @@ func TestEncodeRejectsInvalidRecords(t *testing.T) {
 	badType.Type = "LoadBalancer"
 	badWaypoint := waypointsRecord("shop", "east")
 	badWaypoint.Addresses = []string{"192.0.2.1"}
+	gateway := func(gw, id string) *WaypointsRecord {
+		r := waypointsRecord("shop", "east")
+		r.Gateway, r.Identity = gw, id
+		return r
+	}
+	const gwID = "spiffe://cluster.local/ns/meshfed-system/sa/meshfed-gateway"
 	zero, over := uint32(0), uint32(101)
 	badFactor := serviceRecord("shop", "cart")
 	badFactor.LoadPolicy = &StoredLoadPolicy{OverprovisioningFactor: &zero}
@@ -125,6 +131,13 @@ func TestEncodeRejectsInvalidRecords(t *testing.T) {
 		{"waypoint port", badPort},
 		{"service type", badType},
 		{"waypoint address", badWaypoint},
+		{"identity without gateway", gateway("", gwID)},
+		{"gateway without identity", gateway("meshfed-system", "")},
+		{"gateway not a namespace", gateway("meshfed.system", gwID)},
+		{"identity not spiffe", gateway("meshfed-system", "https://cluster.local/ns/a/sa/b")},
+		{"identity without path", gateway("meshfed-system", "spiffe://cluster.local")},
+		{"identity with port", gateway("meshfed-system", "spiffe://cluster.local:1/ns/a/sa/b")},
+		{"identity with query", gateway("meshfed-system", "spiffe://cluster.local/ns/a/sa/b?x=1")},
 		{"overprovisioning factor 0", badFactor},
 		{"panic threshold above 100", badThreshold},
 		{"no hostname", &ServiceRecord{Namespace: "a", Domain: "d", Name: "n", Scope: string(model.ScopeGlobal), Type: string(model.ServiceTypeHeadless)}},

@@ -85,7 +85,10 @@ type recordPatch struct {
 
 // NewWaypointsRecord is the record of a namespace's waypoints in one cluster.
 func NewWaypointsRecord(w *model.PublishedWaypoints) *WaypointsRecord {
-	return &WaypointsRecord{Namespace: w.Namespace, Cluster: w.Cluster, Network: w.Network, Addresses: w.Addresses}
+	return &WaypointsRecord{
+		Namespace: w.Namespace, Cluster: w.Cluster, Network: w.Network, Addresses: w.Addresses,
+		Gateway: w.Gateway, Identity: w.Identity,
+	}
 }
 
 func storedDistribution(d model.Distribution) StoredDistribution {

@@ -117,6 +117,10 @@ func goldenV1() []golden {
 			Namespace: "shop", Cluster: "east-1", Network: "net-a", Addresses: []string{"192.0.2.10:15008", "[2001:db8::1]:15008", "waypoint.east.example.com:15008"},
 		}},
 		{"waypoints-minimal.json", WaypointsKey("shop", "west-1"), &model.PublishedWaypoints{Namespace: "shop", Cluster: "west-1", Network: "net-b"}},
+		{"waypoints-gateway.json", WaypointsKey("shop", "south-1"), &model.PublishedWaypoints{
+			Namespace: "shop", Cluster: "south-1", Network: "net-c", Addresses: []string{"192.0.2.30:15008"},
+			Gateway: "meshfed-system", Identity: "spiffe://cluster.local/ns/meshfed-system/sa/meshfed-gateway",
+		}},
 	}
 }
 

@@ -125,6 +125,14 @@ type WaypointsRecord struct {
 	// Addresses are the HBONE addresses (host:port, sorted) at which callers on other networks
 	// reach the waypoints; null when there are none.
 	Addresses []string `json:"addresses"`
+	// Gateway, when set, is the namespace of the shared gateway (a Service named
+	// wellknown.GatewayName there) that serves Namespace in Cluster; absent when the
+	// namespace's own waypoints do.
+	Gateway string `json:"gateway,omitempty"`
+	// Identity, set with Gateway, is the gateway's SPIFFE ID: the one its HBONE server presents
+	// and its tunnels carry. Absent for a namespace's own waypoints, whose ID is
+	// spiffe://<trust domain>/ns/<Namespace>/sa/meshfed-waypoint.
+	Identity string `json:"identity,omitempty"`
 }
 
 // Key implements Record.

@@ -57,7 +57,10 @@ func (r *EndpointsRecord) Model() model.PublishedEndpoints {
 
 // Model is the namespace's waypoints the record describes.
 func (r *WaypointsRecord) Model() model.PublishedWaypoints {
-	return model.PublishedWaypoints{Namespace: r.Namespace, Cluster: r.Cluster, Network: r.Network, Addresses: r.Addresses}
+	return model.PublishedWaypoints{
+		Namespace: r.Namespace, Cluster: r.Cluster, Network: r.Network, Addresses: r.Addresses,
+		Gateway: r.Gateway, Identity: r.Identity,
+	}
 }
 
 func modelOutlier(p *StoredOutlier) *model.OutlierPolicy {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/meshfed/meshfed/federation/model"
 )
@@ -130,7 +132,26 @@ func (r *WaypointsRecord) Validate() error {
 			return invalid(r, fmt.Sprintf("address %q is not host:port", a))
 		}
 	}
+	switch {
+	case r.Gateway == "" && r.Identity != "":
+		return invalid(r, "identity without gateway")
+	case r.Gateway == "":
+		return nil
+	case !validSegment(r.Gateway) || strings.Contains(r.Gateway, "."):
+		return invalid(r, fmt.Sprintf("gateway %q is not a namespace name", r.Gateway))
+	case !validSPIFFEID(r.Identity):
+		return invalid(r, fmt.Sprintf("identity %q is not a SPIFFE ID", r.Identity))
+	}
 	return nil
+}
+
+// validSPIFFEID reports whether s reads as spiffe://<trust domain>/<path>: no user, port,
+// query or fragment, a path that is not just "/". The waypoint parses it fully (hbone/identity);
+// this keeps records that could never name a peer out of the store.
+func validSPIFFEID(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "spiffe" && u.User == nil && u.Port() == "" && validSegment(u.Host) &&
+		len(u.Path) > 1 && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery && u.String() == s
 }
 
 func invalid(r Record, why string) error {
