@@ -127,6 +127,11 @@ const (
 	// not a host:port; its load balancer address is used instead. Reported as an Event on the
 	// waypoint Service.
 	GlobalServiceReasonInvalidHBONEAddress GlobalServiceConditionReason = "InvalidHBONEAddress"
+	// GlobalServiceReasonInvalidGatewayNamespaces: a shared gateway Service's
+	// meshfed.io/gateway-namespaces lists a namespace the gateway cannot serve (not a namespace
+	// name, the gateway's own, one with its own waypoint, one another gateway serves) or none;
+	// the gateway serves the others. Reported as an Event on the gateway Service.
+	GlobalServiceReasonInvalidGatewayNamespaces GlobalServiceConditionReason = "InvalidGatewayNamespaces"
 	// GlobalServiceReasonNotRequested: no export asks for takeover.
 	GlobalServiceReasonNotRequested GlobalServiceConditionReason = "NotRequested"
 	// GlobalServiceReasonTakeoverActive: the cluster-local name reaches the global service in

@@ -18,11 +18,15 @@ import (
 // Waypoint is one namespace's waypoint as other networks reach it.
 type Waypoint struct {
 	Namespace string
-	// Network is the waypoint's network: the namespace's network label, else the cluster's.
+	// Network is the waypoint's network: the namespace's network label, else the cluster's. For
+	// a namespace a shared gateway serves, the gateway namespace's label, else the cluster's.
 	Network string
 	// Addresses are the host:port HBONE addresses callers on other networks dial, sorted;
 	// empty when the Service has neither an address annotation nor a load balancer address.
 	Addresses []string
+	// Gateway is the namespace of the shared gateway (wellknown.GatewayName) that serves
+	// Namespace; empty when the namespace's own waypoint does.
+	Gateway string
 }
 
 // Waypoints reads every namespace's waypoint Service (named wellknown.WaypointName) and the
@@ -30,31 +34,45 @@ type Waypoint struct {
 // when it is a valid host:port, else the load balancer ingress addresses with the Service's
 // HBONE port. An invalid annotation is a problem and falls through to the load balancer. A
 // waypoint's ClusterIP is not published: callers on the same network reach endpoints directly.
-// The result is sorted by namespace.
+// The namespaces shared gateways serve (see gatewayWaypoints) come with their gateway's
+// addresses. The result is sorted by namespace.
 func Waypoints(site Site, objs *Objects) ([]Waypoint, []ServiceValueProblem) {
 	var out []Waypoint
 	var problems []ServiceValueProblem
+	own := map[string]bool{}
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		if svc.Name != wellknown.WaypointName {
 			continue
 		}
-		w := Waypoint{Namespace: svc.Namespace, Network: NetworkOf(site.Network, objs.Namespaces[svc.Namespace])}
-		addrs, err := annotatedAddress(svc)
-		if err != nil {
-			problems = append(problems, ServiceValueProblem{
-				Service:      types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name},
-				ValueProblem: ValueProblem{Reason: meshfedv1.GlobalServiceReasonInvalidHBONEAddress, Message: err.Error()},
-			})
-		}
-		if len(addrs) == 0 {
-			addrs = loadBalancerAddresses(svc)
-		}
-		w.Addresses = addrs
-		out = append(out, w)
+		own[svc.Namespace] = true
+		addrs, problem := hboneAddresses(svc)
+		problems = append(problems, problem...)
+		out = append(out, Waypoint{Namespace: svc.Namespace, Network: NetworkOf(site.Network, objs.Namespaces[svc.Namespace]), Addresses: addrs})
 	}
+	served, gproblems := gatewayWaypoints(site, objs, own)
+	out = append(out, served...)
+	problems = append(problems, gproblems...)
 	slices.SortFunc(out, func(a, b Waypoint) int { return cmp.Compare(a.Namespace, b.Namespace) })
 	return out, problems
+}
+
+// hboneAddresses are the addresses other networks reach a waypoint or gateway Service at: its
+// valid address annotation, else its load balancer addresses; an invalid annotation is
+// returned as a problem of the Service.
+func hboneAddresses(svc *corev1.Service) ([]string, []ServiceValueProblem) {
+	addrs, err := annotatedAddress(svc)
+	var problems []ServiceValueProblem
+	if err != nil {
+		problems = append(problems, ServiceValueProblem{
+			Service:      types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name},
+			ValueProblem: ValueProblem{Reason: meshfedv1.GlobalServiceReasonInvalidHBONEAddress, Message: err.Error()},
+		})
+	}
+	if len(addrs) == 0 {
+		addrs = loadBalancerAddresses(svc)
+	}
+	return addrs, problems
 }
 
 // annotatedAddress reads the address annotation; none when it is absent.
@@ -65,7 +83,7 @@ func annotatedAddress(svc *corev1.Service) ([]string, error) {
 	}
 	addr, err := ParseHBONEAddress(v)
 	if err != nil {
-		return nil, fmt.Errorf("waypoint Service %s/%s: annotation %s: %w; using its load balancer address", svc.Namespace, svc.Name, wellknown.HBONEAddressKey, err)
+		return nil, fmt.Errorf("service %s/%s: annotation %s: %w; using its load balancer address", svc.Namespace, svc.Name, wellknown.HBONEAddressKey, err)
 	}
 	return []string{addr}, nil
 }
