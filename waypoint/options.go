@@ -130,11 +130,15 @@ func (o Options) withDefaults() Options {
 
 // tableOptions are the options of the waypoint's endpoint table; o has its defaults.
 func (o *Options) tableOptions() table.Options {
-	return table.Options{
+	t := table.Options{
 		Namespace: o.Namespace, Cluster: o.Cluster, Locality: o.Locality, Labels: o.Labels,
 		Load: o.Load, Outlier: o.Outlier, Tunnels: o.HBONE.Enabled(), CrossNetwork: crossNetworkMode(&o.HBONE),
 		Clock: o.Clock, Logger: o.Logger,
 	}
+	if t.Tunnels {
+		t.WaypointID = o.HBONE.peerID(o.Namespace).String()
+	}
+	return t
 }
 
 // NewTable returns the endpoint table of a waypoint with opts, empty and not yet ready; it does

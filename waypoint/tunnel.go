@@ -31,7 +31,6 @@ func newTunnels(opts Options) (*tunnel.Dialer, error) {
 	return tunnel.New(tunnel.Config{
 		Source:   opts.HBONE.Identity,
 		Locality: hbone.Locality{Cluster: opts.Cluster, Namespace: opts.Namespace, Network: l.Network, Region: l.Region, Zone: l.Zone},
-		PeerID:   opts.HBONE.peerID(opts.Namespace),
 		Protocol: opts.HBONE.Protocol,
 		Timeout:  opts.ConnectTimeout,
 		Logger:   opts.Logger.With("component", "waypoint-hbone-dialer", "namespace", opts.Namespace),

@@ -111,7 +111,7 @@ func TestCrossNetworkThroughHBONE(t *testing.T) {
 			if n := x.west.Inbound().ActiveTunnels(); n != 1 {
 				t.Fatalf("west has %d active tunnels, want 1", n)
 			}
-			if n := x.wp.Outbound().tunnels.ConnCount(peer, "west", proto); n != 1 {
+			if n := x.wp.Outbound().tunnels.ConnCount(peer, "west", "spiffe://cluster.local/ns/shop/sa/meshfed-waypoint", proto); n != 1 {
 				t.Fatalf("east holds %d %s connections to %s, want 1", n, proto, peer)
 			}
 			close(reply)

@@ -59,6 +59,9 @@ type DebugEndpoint struct {
 	// Via lists the HBONE addresses of the waypoints an endpoint on another network is
 	// tunneled through; empty for a direct connection.
 	Via []string `json:"via,omitempty"`
+	// ViaIdentity is the SPIFFE ID those waypoints must present: the namespace's waypoint ID, or
+	// the shared gateway's that the cluster's record names.
+	ViaIdentity string `json:"viaIdentity,omitempty"`
 	balance.OutlierState
 	// TierShare is the endpoint's share of its tier's traffic in percent (0 when it is not a
 	// candidate of its tier); Share is its share of the route's traffic.
@@ -95,10 +98,11 @@ func debugRoute(r *Route, now time.Time) DebugRoute {
 	for i := range r.Endpoints {
 		ep, h := &r.Endpoints[i], r.hosts[i]
 		tier := r.Tiers.Of[i]
+		via, viaID := r.viaAddrs(h)
 		dr.Endpoints = append(dr.Endpoints, DebugEndpoint{
 			Cluster: h.Cluster(), Target: h.Addr(), Locality: ep.Locality, Tier: tier,
 			Healthy: ep.Healthy() && !r.ejected[i], Ready: ep.Ready, Serving: ep.Serving, Terminating: ep.Terminating,
-			Weight: ep.EffectiveWeight(), Via: r.viaAddrs(h), OutlierState: r.pool.State(h, now),
+			Weight: ep.EffectiveWeight(), Via: via, ViaIdentity: viaID, OutlierState: r.pool.State(h, now),
 			Degraded: ep.Degraded() && !r.ejected[i], TierShare: tierShare(&r.Plan.Load, tier, shares[i], degraded[i]),
 			Share:    (shares[i]*float64(r.Plan.Load.Percent[tier]) + degraded[i]*float64(r.Plan.Load.DegradedPercent[tier])) / 100,
 			InFlight: h.InFlight.Load(), Requests: h.Requests.Load(), Connects: h.Connects(), Failures: h.Failures(),

@@ -75,7 +75,7 @@ func FuzzTableInvariants(f *testing.F) {
 			if !ok || r.Targets[i] != net.JoinHostPort(ep.Address, strconv.Itoa(int(port))) {
 				t.Fatalf("routed endpoint %+v as %s", ep, r.Targets[i])
 			}
-			via := r.viaAddrs(r.hosts[i])
+			via, _ := r.viaAddrs(r.hosts[i])
 			if ep.Locality.Network == wptest.Self.Network {
 				if via != nil {
 					t.Fatalf("same-network endpoint %+v tunneled via %v", ep, via)

@@ -30,6 +30,9 @@ type Options struct {
 	// Tunnels says that endpoints on other networks can be reached through a waypoint of their
 	// cluster (HBONE is on); off, they are skipped with SkipNoHBONE.
 	Tunnels bool
+	// WaypointID is the SPIFFE ID of the namespace's own waypoints, which the HBONE servers of a
+	// cluster must present when its waypoints record names no Identity (a shared gateway's).
+	WaypointID string
 	// CrossNetwork describes, for Debug, how endpoints on other networks are reached.
 	CrossNetwork string
 	// Clock tells the time for outlier detection; nil means the system clock.

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"cmp"
 	"slices"
 	"sync/atomic"
 
@@ -8,20 +9,27 @@ import (
 )
 
 // Peers is the HBONE addresses of one cluster's waypoints (its WaypointsRecord) as one view
-// knows them. Tunnels take the addresses in turn.
+// knows them, and the SPIFFE ID their servers must present. Tunnels take the addresses in turn.
 type Peers struct {
-	cluster string
-	addrs   []string
-	next    atomic.Uint64
+	cluster  string
+	identity string
+	addrs    []string
+	next     atomic.Uint64
 }
 
-// NewPeers returns the peers of cluster at addrs (at least one).
-func NewPeers(cluster string, addrs ...string) *Peers {
-	return &Peers{cluster: cluster, addrs: slices.Clone(addrs)}
+// NewPeers returns the peers of cluster at addrs (at least one), whose HBONE servers must
+// present the SPIFFE ID identity.
+func NewPeers(cluster, identity string, addrs ...string) *Peers {
+	return &Peers{cluster: cluster, identity: identity, addrs: slices.Clone(addrs)}
 }
 
 // Cluster is the cluster whose waypoints these are.
 func (p *Peers) Cluster() string { return p.cluster }
+
+// Identity is the SPIFFE ID the peers' HBONE servers must present: the shared gateway's when
+// the cluster's record names one (WaypointsRecord.Identity), else the namespace's waypoint ID
+// (Options.WaypointID). Empty when the table was built without one: no tunnel may be opened.
+func (p *Peers) Identity() string { return p.identity }
 
 // Addrs are the waypoints' HBONE addresses, host:port; callers must not change them.
 func (p *Peers) Addrs() []string { return p.addrs }
@@ -32,15 +40,16 @@ func (p *Peers) Pick() string {
 }
 
 // peerSets returns the peers of every cluster with at least one waypoint address; nil when
-// tunnels are off.
-func peerSets(st *state, tunnels bool) map[string]*Peers {
-	if !tunnels {
+// tunnels are off. A record's Identity (a shared gateway's) is expected of its servers, else
+// the namespace's waypoint ID.
+func peerSets(st *state, opts *Options) map[string]*Peers {
+	if !opts.Tunnels {
 		return nil
 	}
 	out := make(map[string]*Peers, len(st.waypoints))
 	for cluster, rec := range st.waypoints {
 		if len(rec.Addresses) > 0 {
-			out[cluster] = NewPeers(cluster, rec.Addresses...)
+			out[cluster] = NewPeers(cluster, cmp.Or(rec.Identity, opts.WaypointID), rec.Addresses...)
 		}
 	}
 	return out
@@ -77,10 +86,11 @@ func (r *Route) SetVia(h *balance.Host, via *Peers) {
 // Via returns the waypoints h is tunneled through, nil for a direct endpoint.
 func (r *Route) Via(h *balance.Host) *Peers { return r.via[h] }
 
-// viaAddrs returns the waypoint addresses h is tunneled through, nil for a direct endpoint.
-func (r *Route) viaAddrs(h *balance.Host) []string {
+// viaAddrs returns the waypoint addresses h is tunneled through and the identity they must
+// present; nil and "" for a direct endpoint.
+func (r *Route) viaAddrs(h *balance.Host) ([]string, string) {
 	if p := r.via[h]; p != nil {
-		return p.addrs
+		return p.addrs, p.identity
 	}
-	return nil
+	return nil, ""
 }

@@ -53,7 +53,7 @@ func TestRetryLeavesTriedPeers(t *testing.T) {
 		eps[i] = model.Endpoint{Address: "10.0.0." + strconv.Itoa(i+1), Ready: true, Serving: true}
 		r.hosts = append(r.hosts, balance.NewHost(strconv.Itoa(i), "", ""))
 	}
-	peer := NewPeers("west", "192.0.2.1:15008")
+	peer := NewPeers("west", shopWaypointID, "192.0.2.1:15008")
 	r.SetVia(r.hosts[2], peer)
 	r.SetVia(r.hosts[3], peer)
 	r.ejected = make([]bool, len(eps))
@@ -83,7 +83,7 @@ func TestRetryLeavesPeerForReadyEndpointsOnly(t *testing.T) {
 		eps[i] = model.Endpoint{Address: "10.0.0." + strconv.Itoa(i+1), Ready: i >= 4, Serving: i >= 4}
 		r.hosts = append(r.hosts, balance.NewHost(strconv.Itoa(i), "", ""))
 	}
-	peer := NewPeers("west", "192.0.2.1:15008")
+	peer := NewPeers("west", shopWaypointID, "192.0.2.1:15008")
 	r.SetVia(r.hosts[4], peer)
 	r.SetVia(r.hosts[5], peer)
 	r.ejected = make([]bool, len(eps))

@@ -16,10 +16,13 @@ func newTestTable(t *testing.T) *Table {
 }
 
 // newTunnelTable is newTestTable with tunnels to other networks (HBONE on).
+// shopWaypointID is the SPIFFE ID of namespace shop's waypoints in the tests' trust domain.
+const shopWaypointID = "spiffe://cluster.local/ns/shop/sa/meshfed-waypoint"
+
 func newTunnelTable(t *testing.T) *Table {
 	t.Helper()
 	return NewTable(Options{
-		Namespace: "shop", Cluster: "east", Locality: wptest.Self, Tunnels: true, CrossNetwork: "hbone h2 (test)",
+		Namespace: "shop", Cluster: "east", Locality: wptest.Self, Tunnels: true, CrossNetwork: "hbone h2 (test)", WaypointID: shopWaypointID,
 		Clock: wptest.NewManualClock(), Logger: wptest.Logger,
 	})
 }

@@ -48,7 +48,7 @@ type builder struct {
 func (b *builder) build(st *state, rev int64, now time.Time) *View {
 	s := &View{Revision: rev, byPort: make(map[int32]*Route)}
 	s.local, s.granted = indexTargets(st, b.opts.Cluster)
-	b.peers = peerSets(st, b.opts.Tunnels)
+	b.peers = peerSets(st, &b.opts)
 	used := make(map[string]bool)
 	for _, key := range slices.Sorted(maps.Keys(st.services)) {
 		svc := st.services[key]
@@ -190,6 +190,6 @@ func poolKey(svc *model.PublishedService, port int32) string {
 func ServiceRoutes(opts Options, svc *model.PublishedService, endpoints map[string]*model.PublishedEndpoints, waypoints map[string]*model.PublishedWaypoints) []*Route {
 	opts = opts.withDefaults()
 	st := state{waypoints: waypoints}
-	b := builder{opts: opts, log: opts.Logger, pools: make(map[string]*balance.Pool), peers: peerSets(&st, opts.Tunnels)}
+	b := builder{opts: opts, log: opts.Logger, pools: make(map[string]*balance.Pool), peers: peerSets(&st, &opts)}
 	return b.routes(svc, endpoints, opts.Clock.Now())
 }

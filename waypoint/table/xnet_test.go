@@ -32,10 +32,10 @@ func TestTableRoutesCrossNetworkThroughWaypoints(t *testing.T) {
 	if len(r.Skipped) != 1 || r.Skipped[0] != (Skipped{Cluster: "north", Address: "10.2.0.1", Reason: SkipNoWaypoint}) {
 		t.Fatalf("skipped %+v, want north's endpoint (its record has no address)", r.Skipped)
 	}
-	if got := r.viaAddrs(r.hosts[1]); !slices.Equal(got, westWaypoints.Addresses) {
-		t.Fatalf("west endpoint via %v, want %v", got, westWaypoints.Addresses)
+	if got, id := r.viaAddrs(r.hosts[1]); !slices.Equal(got, westWaypoints.Addresses) || id != shopWaypointID {
+		t.Fatalf("west endpoint via %v (%s), want %v (%s)", got, id, westWaypoints.Addresses, shopWaypointID)
 	}
-	if r.viaAddrs(r.hosts[0]) != nil {
+	if via, _ := r.viaAddrs(r.hosts[0]); via != nil {
 		t.Fatal("same-network endpoint routed through a tunnel")
 	}
 	if !slices.Equal(r.Tiers.Of, []int{0, 1}) || !slices.Equal(r.Plan.Load.Percent, []uint32{100, 0}) {
@@ -51,6 +51,38 @@ func TestTableRoutesCrossNetworkThroughWaypoints(t *testing.T) {
 	r = tab.View().Route(wp)
 	if !slices.Equal(r.Targets, []string{"10.0.0.1:8080"}) || len(r.Skipped) != 2 {
 		t.Fatalf("after the waypoint record was deleted: targets %v skipped %+v", r.Targets, r.Skipped)
+	}
+}
+
+// TestPeersExpectTheRecordsIdentity: a cluster whose record names a shared gateway is tunneled
+// through with the gateway's SPIFFE ID expected of its servers; the others with the
+// namespace's waypoint ID; and the expectation follows the record.
+func TestPeersExpectTheRecordsIdentity(t *testing.T) {
+	const wp = 20000
+	const gatewayID = "spiffe://cluster.local/ns/meshfed-system/sa/meshfed-gateway"
+	svc := wptest.Edit(wptest.Service(wp, model.ModeAny), func(s *model.PublishedService) {
+		s.Imports = []model.Import{{Cluster: "east", From: []string{"north", "west"}}}
+	})
+	west := wptest.Endpoints("west", wptest.Endpoint("10.1.0.1", 8080, wptest.OtherNetwork))
+	north := wptest.Endpoints("north", wptest.Endpoint("10.2.0.1", 8080, wptest.NorthNetwork))
+	gateway := wptest.WaypointsRecord("west", "n2", "192.0.2.1:15008")
+	gateway.Gateway, gateway.Identity = "meshfed-system", gatewayID
+	tab := newTunnelTable(t)
+	tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: wptest.Put(1, svc, west, north, gateway, wptest.WaypointsRecord("north", "n2", "192.0.2.2:15008"))})
+	ids := func() map[string]string {
+		out := make(map[string]string)
+		for _, ep := range tab.Debug().Routes[0].Endpoints {
+			out[ep.Cluster] = ep.ViaIdentity
+		}
+		return out
+	}
+	if got := ids(); got["west"] != gatewayID || got["north"] != shopWaypointID || len(got) != 2 {
+		t.Fatalf("peer identities %v, want west's gateway and north's shop waypoint", got)
+	}
+	// West's namespace gets its own waypoint: its record drops the gateway.
+	tab.Apply(store.Batch{Revision: 2, Events: wptest.Put(2, wptest.WaypointsRecord("west", "n2", "192.0.2.3:15008"))})
+	if got := ids(); got["west"] != shopWaypointID {
+		t.Fatalf("after the gateway left west's record: peer identities %v, want shop's waypoint ID", got)
 	}
 }
 

@@ -17,15 +17,13 @@ import (
 // ErrTimeout is the cause of a tunnel dial cut short by the per-try timeout.
 var ErrTimeout = errors.New("tunnel dial timed out")
 
-// Config is what a Dialer needs: the waypoint's credentials and locality, the identity every
-// peer must present, the transport and the bound of one dial.
+// Config is what a Dialer needs: the waypoint's credentials and locality, the transport and
+// the bound of one dial. The identity a peer must present comes with its table.Peers.
 type Config struct {
 	// Source supplies the waypoint's certificate, key and roots.
 	Source identity.Source
 	// Locality is the waypoint's, sent to peers in the tunnels' baggage.
 	Locality hbone.Locality
-	// PeerID is the SPIFFE ID every peer waypoint must present (the namespace's waypoints).
-	PeerID identity.ID
 	// Protocol is hbone.ProtocolH2 or hbone.ProtocolH3 (which falls back to HTTP/2).
 	Protocol hbone.Protocol
 	// Timeout bounds one dial, the connection to the peer included.
@@ -40,14 +38,13 @@ func New(c Config) (*Dialer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to start HBONE dialer: %w", err)
 	}
-	return &Dialer{dialer: d, peerID: c.PeerID, proto: c.Protocol, timeout: c.Timeout}, nil
+	return &Dialer{dialer: d, proto: c.Protocol, timeout: c.Timeout}, nil
 }
 
 // Dialer opens HBONE tunnels to endpoints on other networks through their clusters'
-// waypoints, pooling connections per waypoint address.
+// waypoints, pooling connections per waypoint address and expected identity.
 type Dialer struct {
 	dialer  *hbone.Dialer
-	peerID  identity.ID
 	proto   hbone.Protocol
 	timeout time.Duration
 }
@@ -56,15 +53,20 @@ type Dialer struct {
 func (t *Dialer) Close() { _ = t.dialer.Close() }
 
 // Dial opens a tunnel to target (ip:port) through one of via's addresses, expecting the peer
-// to be a waypoint of this namespace whose certificate names via's cluster. The per-try
-// timeout bounds the dial only (hbone.Dialer.Dial's context does not outlive the dial); the
-// dial's context is released when the returned conn is closed (or ctx ends).
+// to present via's identity (the namespace's waypoint, or the shared gateway its cluster's
+// record names) in a certificate naming via's cluster. The per-try timeout bounds the dial
+// only (hbone.Dialer.Dial's context does not outlive the dial); the dial's context is
+// released when the returned conn is closed (or ctx ends).
 func (t *Dialer) Dial(ctx context.Context, via *table.Peers, target string) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(target)
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse tunnel target %s: %w", target, err)
 	}
-	peer := hbone.Peer{Address: via.Pick(), Identity: t.peerID, Cluster: via.Cluster(), Protocol: t.proto}
+	id, err := peerID(via.Identity())
+	if err != nil {
+		return nil, fmt.Errorf("failed to tunnel to %s via cluster %s: %w", target, via.Cluster(), err)
+	}
+	peer := hbone.Peer{Address: via.Pick(), Identity: id, Cluster: via.Cluster(), Protocol: t.proto}
 	tctx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(t.timeout, func() { cancel(ErrTimeout) })
 	c, err := t.dialer.Dial(tctx, peer, ap, hbone.Metadata{ForwardedFor: clientAddr(ctx)})
@@ -116,8 +118,26 @@ func clientAddr(ctx context.Context) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// ConnCount counts the pooled connections of the given protocol to the waypoint of cluster at
-// addr: how many tunnels share a transport connection shows in tests and benchmarks.
-func (t *Dialer) ConnCount(addr, cluster string, proto hbone.Protocol) int {
-	return t.dialer.ConnCount(hbone.Peer{Address: addr, Identity: t.peerID, Cluster: cluster, Protocol: proto}, proto)
+// peerID parses the identity a peer must present. The zero ID would let any workload of the
+// trust domain through, so an empty one is an error, as is one that does not parse.
+func peerID(s string) (identity.ID, error) {
+	if s == "" {
+		return identity.ID{}, errors.New("failed to parse peer identity: none expected of the peers")
+	}
+	id, err := identity.ParseID(s)
+	if err != nil {
+		return identity.ID{}, fmt.Errorf("failed to parse peer identity %q: %w", s, err)
+	}
+	return id, nil
+}
+
+// ConnCount counts the pooled connections of the given protocol to the peer of cluster at
+// addr that must present id: how many tunnels share a transport connection shows in tests and
+// benchmarks.
+func (t *Dialer) ConnCount(addr, cluster, id string, proto hbone.Protocol) int {
+	pid, err := peerID(id)
+	if err != nil {
+		return 0
+	}
+	return t.dialer.ConnCount(hbone.Peer{Address: addr, Identity: pid, Cluster: cluster, Protocol: proto}, proto)
 }
