@@ -41,11 +41,16 @@ func appProtocolOf(p model.Port) *string {
 // desiredDerivedService builds the derived Service of g in a member: a ClusterIP Service that
 // selects the namespace's waypoint pods, one port per global-service port with the port,
 // name, protocol and appProtocol kept and the target port set to the waypoint port allocated
-// for it. Ports without an allocated waypoint port are left out; nil when none is left.
-func desiredDerivedService(g *model.GlobalService, ports PortLookup) *corev1.Service {
+// for it. Ports without an allocated waypoint port are left out; nil when none is left. When a
+// shared gateway serves the namespace (gateway is its namespace) the Service selects nothing:
+// the hub writes its EndpointSlices (see desiredGatewaySlices).
+func desiredDerivedService(g *model.GlobalService, ports PortLookup, gateway string) *corev1.Service {
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: wellknown.DerivedServiceName(g.Name), Namespace: g.Namespace, Labels: writeBackLabels(g.Name)},
-		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: wellknown.WaypointSelector()},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP},
+	}
+	if gateway == "" {
+		svc.Spec.Selector = wellknown.WaypointSelector()
 	}
 	for _, p := range g.Ports {
 		wp := ports(g, p)

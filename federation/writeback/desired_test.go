@@ -65,7 +65,7 @@ func TestDesiredDerivedService(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := testGlobal()
-			got := desiredDerivedService(g, testPorts(g, tt.wps...))
+			got := desiredDerivedService(g, testPorts(g, tt.wps...), "")
 			if tt.wantPorts == nil {
 				if got != nil {
 					t.Fatalf("got %+v, want no derived Service", got)
@@ -197,7 +197,7 @@ func families(ips []string) []corev1.IPFamily {
 
 func TestDerivedSpecEqual(t *testing.T) {
 	g := testGlobal()
-	desired := desiredDerivedService(g, testPorts(g, 20000, 20001, 20002))
+	desired := desiredDerivedService(g, testPorts(g, 20000, 20001, 20002), "")
 	tests := []struct {
 		name   string
 		change func(*corev1.Service)

@@ -76,7 +76,7 @@ func (w *memberWriter) applySlice(ctx context.Context, have, desired *discoveryv
 		if err := c.Create(ctx, desired); err != nil {
 			return "", w.lagged(err, "create", "EndpointSlice", desired)
 		}
-		w.log.Info("MCS endpointslice created", "namespace", desired.Namespace, "name", desired.Name,
+		w.log.Info("endpointslice created", "namespace", desired.Namespace, "name", desired.Name,
 			"sourceCluster", desired.Labels[mcsv1beta1.LabelSourceCluster], "endpoints", len(desired.Endpoints))
 		return desired.ResourceVersion, nil
 	case sliceEqual(have, desired):
@@ -91,7 +91,7 @@ func (w *memberWriter) applySlice(ctx context.Context, have, desired *discoveryv
 	if err := c.Update(ctx, next); err != nil {
 		return "", w.lagged(err, "update", "EndpointSlice", next)
 	}
-	w.log.Debug("MCS endpointslice updated", "namespace", next.Namespace, "name", next.Name, "endpoints", len(next.Endpoints))
+	w.log.Debug("endpointslice updated", "namespace", next.Namespace, "name", next.Name, "endpoints", len(next.Endpoints))
 	return next.ResourceVersion, nil
 }
 
@@ -103,21 +103,34 @@ func keepSlices(st *memberState, g *model.GlobalService) {
 	}
 }
 
-// pruneSlices deletes the MCS EndpointSlices the hub wrote that st.keep does not name.
+// pruneSlices deletes the EndpointSlices the hub wrote (MCS slices, and the slices of derived
+// Services in namespaces a shared gateway serves) that st.keep does not name.
 func (w *memberWriter) pruneSlices(ctx context.Context, st *memberState) error {
-	c := w.conn.Cluster().GetClient()
 	for _, list := range st.objs.MCSEndpointSlices {
 		for _, s := range list {
-			if !writtenBack(s) || st.keep[objectRef("EndpointSlice", s)] {
-				continue
+			if err := w.pruneSlice(ctx, st, s); err != nil {
+				return err
 			}
-			uid := s.UID
-			if err := w.remove("EndpointSlice", s, c.Delete(ctx, s.DeepCopy(), client.Preconditions{UID: &uid})); ignoreLagged(err) != nil {
+		}
+	}
+	for _, list := range st.objs.EndpointSlices {
+		for i := range list {
+			if err := w.pruneSlice(ctx, st, &list[i]); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// pruneSlice deletes s when the hub wrote it and st.keep does not name it.
+func (w *memberWriter) pruneSlice(ctx context.Context, st *memberState, s *discoveryv1.EndpointSlice) error {
+	if !writtenBack(s) || st.keep[objectRef("EndpointSlice", s)] {
+		return nil
+	}
+	uid := s.UID
+	err := w.remove("EndpointSlice", s, w.conn.Cluster().GetClient().Delete(ctx, s.DeepCopy(), client.Preconditions{UID: &uid}))
+	return ignoreLagged(err)
 }
 
 // importOwner is the owner reference of a slice to its ServiceImport, in the MCS version the

@@ -87,7 +87,7 @@ func (w *memberWriter) write(ctx context.Context, objs *member.Objects, wants []
 		return nil, err
 	}
 	st := &memberState{objs: objs, api: api, imports: imports, hasImports: hasImports, keep: map[string]bool{},
-		services: make(map[types.NamespacedName]*corev1.Service, len(objs.Services))}
+		services: make(map[types.NamespacedName]*corev1.Service, len(objs.Services)), gateways: servingGateways(objs)}
 	for i := range objs.Services {
 		s := &objs.Services[i]
 		st.services[client.ObjectKeyFromObject(s)] = s
@@ -100,6 +100,7 @@ func (w *memberWriter) write(ctx context.Context, objs *member.Objects, wants []
 			st.keep[ref("Service", g.Namespace, wellknown.DerivedServiceName(g.Name))] = true
 			st.keep[ref("ServiceImport", g.Namespace, g.Name)] = true
 			keepSlices(st, g)
+			keepGatewaySlices(st, g)
 			errs = append(errs, err)
 		}
 		report.add(merge.KeyOf(g), mi)
@@ -115,6 +116,9 @@ type memberState struct {
 	imports    map[types.NamespacedName]*mcsv1beta1.ServiceImport
 	hasImports bool
 	keep       map[string]bool
+	// gateways maps each namespace a shared gateway serves in the member to the gateway's
+	// namespace (see servingGateways).
+	gateways map[string]string
 	// takeover lists the cluster-local names of the imports written with takeover on.
 	takeover []string
 }
@@ -130,12 +134,13 @@ func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *mode
 		w.log.Debug("import skipped, namespace missing or being deleted", "namespace", g.Namespace, "name", g.Name)
 		return mi, nil
 	}
-	waypoint := types.NamespacedName{Namespace: g.Namespace, Name: wellknown.WaypointName}
+	gateway := st.gateways[g.Namespace]
+	waypoint := waypointOf(g.Namespace, gateway)
 	_, hasWaypoint := st.services[waypoint]
 	mi.WaypointMissing = !hasWaypoint
 	mi.WaypointNotReady = hasWaypoint && !st.objs.HasReadyEndpoint(waypoint)
 	var derived *corev1.Service
-	if want := desiredDerivedService(g, ports); want != nil {
+	if want := desiredDerivedService(g, ports, gateway); want != nil {
 		st.keep[objectRef("Service", want)] = true
 		var err error
 		derived, err = w.applyDerived(ctx, st.services[client.ObjectKeyFromObject(want)], want, &mi)
@@ -143,10 +148,16 @@ func (w *memberWriter) writeImport(ctx context.Context, st *memberState, g *mode
 			// The derived Service's ClusterIP is unknown until the retry: leave the import as is.
 			st.keep[ref("ServiceImport", g.Namespace, g.Name)] = true
 			keepSlices(st, g)
+			keepGatewaySlices(st, g)
 			return mi, nil
 		}
 		if err != nil {
 			return mi, err
+		}
+		if derived != nil && gateway != "" {
+			if err := w.writeGatewaySlices(ctx, st, g, derived, gateway); err != nil {
+				return mi, err
+			}
 		}
 	}
 	if !st.hasImports {
