@@ -26,6 +26,9 @@ type FederationOptions struct {
 	Resync time.Duration
 	// Slices says which imports get MCS EndpointSlices in importing members; "" means none.
 	Slices writeback.SliceMode
+	// TrustDomain is the SPIFFE trust domain of the identities the waypoints records of shared
+	// gateways name (GatewayID); "" means DefaultTrustDomain.
+	TrustDomain string
 }
 
 // Federation merges every member's exports and publishes them: store records, and GlobalService

@@ -67,7 +67,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		f.log.Debug("federation pass", "exportsByCluster", exportCounts(p.exports), "services", len(res.Services), "problems", len(res.Problems))
 	}
-	ports, perr := AllocatePorts(f.opts.Ports, p.published, res.GlobalServices())
+	ports, perr := AllocatePorts(f.opts.Ports, p.published, res.GlobalServices(), GatewayPortGroups(p.waypoints))
 	if perr != nil {
 		f.log.Warn("waypoint ports", "error", perr)
 	}
@@ -160,15 +160,26 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	exports, problems := member.Exports(site, objs)
 	p.exports = append(p.exports, exports...)
 	waypoints, wproblems := member.Waypoints(site, objs)
-	for _, w := range waypoints {
-		p.waypoints = append(p.waypoints, store.NewWaypointsRecord(&model.PublishedWaypoints{
-			Namespace: w.Namespace, Cluster: cl.Name, Network: w.Network, Addresses: w.Addresses,
-		}))
-	}
+	p.waypoints = append(p.waypoints, waypointsRecords(cl.Name, waypoints, f.opts.trustDomain())...)
 	for _, pr := range append(problems, wproblems...) {
 		p.problems = append(p.problems, clusterProblem{Cluster: cl.Name, ServiceValueProblem: pr})
 	}
 	return nil
+}
+
+// waypointsRecords are the records of a member's waypoints: a namespace's own, or, for a
+// namespace a shared gateway serves, the gateway's addresses with its namespace and its SPIFFE
+// ID in trustDomain.
+func waypointsRecords(cluster string, waypoints []member.Waypoint, trustDomain string) []store.Record {
+	out := make([]store.Record, 0, len(waypoints))
+	for _, w := range waypoints {
+		pw := model.PublishedWaypoints{Namespace: w.Namespace, Cluster: cluster, Network: w.Network, Addresses: w.Addresses}
+		if w.Gateway != "" {
+			pw.Gateway, pw.Identity = w.Gateway, GatewayID(trustDomain, w.Gateway).String()
+		}
+		out = append(out, store.NewWaypointsRecord(&pw))
+	}
+	return out
 }
 
 // carryOver keeps what the store holds for a member whose caches are not synced: its exports

@@ -32,11 +32,14 @@ type portKey struct {
 }
 
 // AllocatePorts gives every port of every service a waypoint listener port that is unique in
-// its namespace. A port keeps the waypoint port recorded for it in previous (the store's service
-// records) so allocations survive hub restarts and leader changes; new ports get the lowest free
-// port of the range. Ports that cannot be allocated (range exhausted) are left out of the result
-// and returned as an error per namespace; everything else is still allocated.
-func AllocatePorts(r PortRange, previous []model.PublishedService, services []model.GlobalService) (map[portKey]int32, error) {
+// its namespace's port group (groups; a namespace in no group is a group of its own): a shared
+// gateway opens the listeners of every namespace it serves in one pod. A port keeps the
+// waypoint port recorded for it in previous (the store's service records) so allocations
+// survive hub restarts and leader changes, first come (by service key) first kept; a recorded
+// port another namespace of its group kept first is re-allocated. New ports get the lowest
+// free port of the range. Ports that cannot be allocated (range exhausted) are left out of the
+// result and returned as an error per namespace; everything else is still allocated.
+func AllocatePorts(r PortRange, previous []model.PublishedService, services []model.GlobalService, groups PortGroups) (map[portKey]int32, error) {
 	out := map[portKey]int32{}
 	used := map[string]map[int32]bool{}
 	want := map[portKey]bool{}
@@ -51,10 +54,11 @@ func AllocatePorts(r PortRange, previous []model.PublishedService, services []mo
 		k := merge.KeyOf(&prev.GlobalService)
 		for i, p := range prev.Ports {
 			pk, wp := portKey{svc: k, port: p.Port, protocol: p.Protocol}, prev.WaypointPort(i)
-			if !want[pk] || wp < r.First || wp > r.Last || used[k.Namespace][wp] {
+			g := groups.of(k.Namespace)
+			if !want[pk] || wp < r.First || wp > r.Last || used[g][wp] {
 				continue
 			}
-			mark(used, k.Namespace, wp)
+			mark(used, g, wp)
 			out[pk] = wp
 		}
 	}
@@ -67,12 +71,13 @@ func AllocatePorts(r PortRange, previous []model.PublishedService, services []mo
 			if _, ok := out[pk]; ok {
 				continue
 			}
-			wp, ok := lowestFree(r, used[k.Namespace])
+			g := groups.of(k.Namespace)
+			wp, ok := lowestFree(r, used[g])
 			if !ok {
 				exhausted = append(exhausted, fmt.Sprintf("%s port %d", k.Hostname(), p.Port))
 				continue
 			}
-			mark(used, k.Namespace, wp)
+			mark(used, g, wp)
 			out[pk] = wp
 		}
 	}
@@ -82,11 +87,12 @@ func AllocatePorts(r PortRange, previous []model.PublishedService, services []mo
 	return out, nil
 }
 
-func mark(used map[string]map[int32]bool, ns string, p int32) {
-	if used[ns] == nil {
-		used[ns] = map[int32]bool{}
+// mark records port p as used in group g.
+func mark(used map[string]map[int32]bool, g string, p int32) {
+	if used[g] == nil {
+		used[g] = map[int32]bool{}
 	}
-	used[ns][p] = true
+	used[g][p] = true
 }
 
 func lowestFree(r PortRange, used map[int32]bool) (int32, bool) {

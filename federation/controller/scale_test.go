@@ -102,7 +102,7 @@ func TestScale20x1000x10(t *testing.T) {
 			t.Fatalf("%s: merge problems: %v", name, res.Problems[0])
 		}
 		mark = time.Now()
-		ports, err := AllocatePorts(f.opts.Ports, publishedServices(previous.Services()), res.GlobalServices())
+		ports, err := AllocatePorts(f.opts.Ports, publishedServices(previous.Services()), res.GlobalServices(), nil)
 		if err != nil {
 			t.Fatalf("%s: AllocatePorts: %v", name, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/controller"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/hbone/pki"
 )
@@ -152,7 +153,7 @@ func (is *issuer) tooLong(data map[string][]byte) string {
 // WaypointID is the SPIFFE ID of the waypoints of namespace ns:
 // spiffe://<trust-domain>/ns/<ns>/sa/meshfed-waypoint, the ServiceAccount their pods run as.
 func WaypointID(trustDomain, ns string) *url.URL {
-	return &url.URL{Scheme: "spiffe", Host: trustDomain, Path: "/ns/" + ns + "/sa/" + wellknown.WaypointName}
+	return controller.SPIFFEID(trustDomain, ns, wellknown.WaypointName)
 }
 
 // hboneSANs are the hosts of a waypoints record's HBONE addresses (host:port), sorted and

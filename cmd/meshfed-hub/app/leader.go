@@ -58,7 +58,7 @@ func (l *leader) lead(ctx context.Context, previous string) error {
 	ports, _ := l.opts.PortRange()
 	f := controller.NewFederation(l.mgr.GetClient(), st, w, controller.FederationOptions{
 		Ports: ports, Debounce: 20 * time.Millisecond, Resync: l.opts.Resync,
-		Slices: writeback.SliceMode(l.opts.MCSEndpointSlices),
+		Slices: writeback.SliceMode(l.opts.MCSEndpointSlices), TrustDomain: l.opts.TrustDomain,
 	}, l.log)
 	f.SetMembers(l.members)
 	if err := triggerOn(ctx, l.mgr, f, &meshfedv1.Segment{}, &meshfedv1.MemberCluster{}); err != nil {

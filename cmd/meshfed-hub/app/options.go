@@ -121,7 +121,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.EmbeddedSANs, "embedded-etcd-san", o.EmbeddedSANs, "extra DNS name or IP address of the embedded etcd's serving certificate (repeatable); "+
 		"localhost, 127.0.0.1, ::1 and meshfed-hub.<namespace>.svc[.cluster.local] are always included")
 	fs.StringVar(&o.CASecret, "ca-secret", o.CASecret, "Secret in --namespace holding the hub's CA (tls.crt, tls.key, e.g. from cert-manager); created at first start when missing")
-	fs.StringVar(&o.TrustDomain, "trust-domain", o.TrustDomain, "SPIFFE trust domain of the waypoints' HBONE certificates the hub issues (spiffe://<trust-domain>/ns/<namespace>/sa/meshfed-waypoint); the waypoints' --trust-domain")
+	fs.StringVar(&o.TrustDomain, "trust-domain", o.TrustDomain, "SPIFFE trust domain of the HBONE certificates the hub issues (spiffe://<trust-domain>/ns/<namespace>/sa/meshfed-waypoint, and sa/meshfed-gateway for a shared gateway, whose records name it); the waypoints' --trust-domain")
 	fs.DurationVar(&o.WaypointCertValidity, "waypoint-cert-validity", o.WaypointCertValidity, "lifetime of the store client and HBONE certificates the hub issues into each member for each waypoint (embedded store)")
 	fs.IntVar(&o.WaypointCertRenewPercent, "waypoint-cert-renew-percent", o.WaypointCertRenewPercent, "renew a waypoint certificate once this percentage of its lifetime has passed (1-99); the rest is the time the new one has to reach the waypoint")
 	fs.DurationVar(&o.WaypointUserGrace, "waypoint-user-grace", o.WaypointUserGrace, "how long a waypoint's etcd user is kept after its waypoint is no longer published, before it and its namespace's role (with the last user) are deleted")
