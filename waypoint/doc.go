@@ -19,7 +19,8 @@
 // An endpoint on another network is reached through an HBONE tunnel (waypoint/tunnel, over
 // hbone.Dialer) to a waypoint of its cluster, whose addresses the store's WaypointsRecord
 // gives; Inbound is the receiving side, an hbone.Server whose handler lets only this
-// namespace's waypoints (or an allow list) reach ready local endpoints their cluster imports.
+// namespace's waypoints and the shared gateways its records publish (or an allow list) reach
+// ready local endpoints their cluster imports.
 // Without HBONE credentials only same-network endpoints are routed.
 //
 // # Per-request routes

@@ -77,3 +77,32 @@ func (s *View) Accepts(target netip.AddrPort, cluster string) bool {
 func (s *View) Grants(target netip.AddrPort, cluster string) bool {
 	return s.granted.allows(target, cluster)
 }
+
+// Holds reports whether target is an endpoint of this waypoint's cluster in the store, ready or
+// not, of a global service of the namespace that some cluster imports from here: whether
+// target belongs to this namespace at all (a shared gateway dispatches a tunnel by it).
+func (s *View) Holds(target netip.AddrPort) bool {
+	return len(s.granted[target]) > 0
+}
+
+// gatewayIdentities returns the Identity of every waypoints record that names one (a shared
+// gateway's), by cluster.
+func gatewayIdentities(st *state) map[string]string {
+	var out map[string]string
+	for cluster, rec := range st.waypoints {
+		if rec.Identity != "" {
+			if out == nil {
+				out = make(map[string]string)
+			}
+			out[cluster] = rec.Identity
+		}
+	}
+	return out
+}
+
+// Publishes reports whether the namespace's waypoints record of cluster names id as the
+// SPIFFE ID of the shared gateway serving the namespace there: a tunnel from id whose
+// certificate names cluster comes from a gateway the hub published for this namespace.
+func (s *View) Publishes(cluster, id string) bool {
+	return id != "" && s.gateways[cluster] == id
+}

@@ -29,6 +29,9 @@ type View struct {
 	expires time.Time    // earliest end of an ejection among the routes; zero when none
 	local   localTargets // where new inbound tunnels may go
 	granted localTargets // where open inbound tunnels may stay
+	// gateways are the SPIFFE IDs of the shared gateways serving the namespace, by cluster
+	// (the Identity of the cluster's waypoints record).
+	gateways map[string]string
 }
 
 // Route returns the route listening on port, or nil.
@@ -48,6 +51,7 @@ type builder struct {
 func (b *builder) build(st *state, rev int64, now time.Time) *View {
 	s := &View{Revision: rev, byPort: make(map[int32]*Route)}
 	s.local, s.granted = indexTargets(st, b.opts.Cluster)
+	s.gateways = gatewayIdentities(st)
 	b.peers = peerSets(st, &b.opts)
 	used := make(map[string]bool)
 	for _, key := range slices.Sorted(maps.Keys(st.services)) {

@@ -86,6 +86,44 @@ func TestPeersExpectTheRecordsIdentity(t *testing.T) {
 	}
 }
 
+// TestViewPublishesAndHolds: a view knows the gateway identity each cluster's record names, and
+// which targets are the namespace's endpoints in this cluster.
+func TestViewPublishesAndHolds(t *testing.T) {
+	const gatewayID = "spiffe://cluster.local/ns/meshfed-system/sa/meshfed-gateway"
+	svc := wptest.Edit(wptest.Service(20000, model.ModeAny), func(s *model.PublishedService) {
+		s.Imports = []model.Import{{Cluster: "west", From: []string{"east"}}}
+	})
+	unready := wptest.Endpoint("10.0.0.2", 8080, wptest.SameZone)
+	unready.Ready = false
+	gw := wptest.WaypointsRecord("west", "n2", "192.0.2.1:15008")
+	gw.Gateway, gw.Identity = "meshfed-system", gatewayID
+	tab := newTunnelTable(t)
+	tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: wptest.Put(1, svc, gw, wptest.WaypointsRecord("north", "n2", "192.0.2.2:15008"),
+		wptest.Endpoints("east", wptest.Endpoint("10.0.0.1", 8080, wptest.SameZone), unready),
+		wptest.Endpoints("west", wptest.Endpoint("10.1.0.1", 8080, wptest.OtherNetwork)))})
+	v := tab.View()
+	for _, tc := range []struct {
+		cluster, id string
+		want        bool
+	}{
+		{"west", gatewayID, true},
+		{"north", gatewayID, false}, // north's record names no gateway
+		{"east", gatewayID, false},  // no record at all
+		{"west", shopWaypointID, false},
+		{"", gatewayID, false},
+		{"north", "", false},
+	} {
+		if got := v.Publishes(tc.cluster, tc.id); got != tc.want {
+			t.Errorf("Publishes(%q, %q) = %v, want %v", tc.cluster, tc.id, got, tc.want)
+		}
+	}
+	for target, want := range map[string]bool{"10.0.0.1:8080": true, "10.0.0.2:8080": true, "10.1.0.1:8080": false, "10.0.0.1:9090": false} {
+		if got := v.Holds(netip.MustParseAddrPort(target)); got != want {
+			t.Errorf("Holds(%s) = %v, want %v (east's endpoints, ready or not)", target, got, want)
+		}
+	}
+}
+
 func TestIndexLocalTargets(t *testing.T) {
 	st := newState()
 	svc := wptest.Edit(wptest.Service(20000, model.ModeAny), func(s *model.PublishedService) {

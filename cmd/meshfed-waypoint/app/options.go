@@ -168,7 +168,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TrustDomain, "trust-domain", o.TrustDomain, "SPIFFE trust domain of the certificate, peers and callers; peer waypoints must be spiffe://<trust-domain>/ns/<namespace>/sa/meshfed-waypoint ($MESHFED_TRUST_DOMAIN)")
 	fs.StringVar(&o.HBONEAddress, "hbone-address", o.HBONEAddress, "address of the inbound HBONE server, TCP (HTTP/2) and UDP (HTTP/3) on the same port; 0 or empty disables inbound ($MESHFED_HBONE_ADDRESS)")
 	fs.StringVar(&o.HBONETransport, "hbone-transport", o.HBONETransport, "transport of outbound tunnels: h2, or h3 (falls back to h2 when QUIC fails) ($MESHFED_HBONE_TRANSPORT)")
-	fs.StringVar(&o.AllowCallers, "allow-callers", o.AllowCallers, "comma-separated SPIFFE IDs allowed to open inbound tunnels, replacing the default (this namespace's meshfed-waypoint in --trust-domain) ($MESHFED_ALLOW_CALLERS)")
+	fs.StringVar(&o.AllowCallers, "allow-callers", o.AllowCallers, "comma-separated SPIFFE IDs allowed to open inbound tunnels, replacing the default (this namespace's meshfed-waypoint in --trust-domain, and the shared gateway the store's waypoints record of the caller's cluster names for this namespace) ($MESHFED_ALLOW_CALLERS)")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", o.ShutdownDelay, "on SIGTERM, how long /readyz fails while the listeners keep accepting, for Services and peers to stop sending new connections ($MESHFED_SHUTDOWN_DELAY)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "then, with the listeners closed, how long requests, connections and tunnels in flight get to finish before the rest is closed ($MESHFED_DRAIN_TIMEOUT)")
 	l := &o.HBONELimits
