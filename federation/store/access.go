@@ -24,14 +24,15 @@ const (
 	HubUser = "meshfed-hub"
 	// WriterRole may read and write every key under Root (records and the writers' election).
 	WriterRole = "meshfed-writer"
-	// readerRolePrefix and waypointUserPrefix begin the per-namespace role and the
-	// per-waypoint user names.
+	// readerRolePrefix, waypointUserPrefix and gatewayUserPrefix begin the per-namespace role,
+	// the per-waypoint and the per-gateway user names.
 	readerRolePrefix   = "meshfed-reader:"
 	waypointUserPrefix = "meshfed-waypoint:"
+	gatewayUserPrefix  = "meshfed-gateway:"
 )
 
-// ErrMalformedUser is wrapped by ParseWaypointUser's errors.
-var ErrMalformedUser = errors.New("malformed waypoint user")
+// ErrMalformedUser is wrapped by ParseWaypointUser's and ParseGatewayUser's errors.
+var ErrMalformedUser = errors.New("malformed waypoint or gateway user")
 
 // ReaderRole is the role of the waypoints of namespace ns: read-only on NamespacePrefix(ns),
 // which is all a waypoint's watch and revision reads touch.
@@ -46,12 +47,17 @@ func WaypointUser(ns, cluster string) string { return waypointUserPrefix + ns + 
 // ParseWaypointUser returns the namespace and cluster of a name WaypointUser made, and an
 // error wrapping ErrMalformedUser for any other name (etcd's own users, other tools' users).
 func ParseWaypointUser(user string) (ns, cluster string, err error) {
-	rest, ok := strings.CutPrefix(user, waypointUserPrefix)
+	return parseUser(waypointUserPrefix, user)
+}
+
+// parseUser splits a user name made of prefix, a namespace, ':' and a cluster.
+func parseUser(prefix, user string) (ns, cluster string, err error) {
+	rest, ok := strings.CutPrefix(user, prefix)
 	if ok {
 		ns, cluster, ok = strings.Cut(rest, ":")
 	}
-	if !ok || !validSegment(ns) || strings.Contains(ns, ".") || !validSegment(cluster) {
-		return "", "", fmt.Errorf("failed to parse waypoint user %q: %w", user, ErrMalformedUser)
+	if !ok || !validNamespace(ns) || !validSegment(cluster) {
+		return "", "", fmt.Errorf("failed to parse user %q as %s<namespace>:<cluster>: %w", user, prefix, ErrMalformedUser)
 	}
 	return ns, cluster, nil
 }
@@ -126,7 +132,7 @@ func (c *Client) DeleteWaypointUser(ctx context.Context, ns, cluster string) err
 }
 
 // DeleteReaderRole deletes, as RootUser, the ReaderRole of namespace ns, once no waypoint user
-// of ns is left to hold it. Deleting an absent role is not an error.
+// of ns and no gateway user serving ns is left to hold it. Deleting an absent role is not an error.
 func (c *Client) DeleteReaderRole(ctx context.Context, ns string) error {
 	role := ReaderRole(ns)
 	if _, err := c.etcd.RoleDelete(ctx, role); err != nil && !errors.Is(err, rpctypes.ErrRoleNotFound) {
