@@ -2,7 +2,11 @@ package waypoint
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/meshfed/meshfed/waypoint/table"
 )
@@ -13,7 +17,7 @@ import (
 //	/readyz           200 once the first snapshot from the store has been applied, else 503
 //	/debug/endpoints  the endpoint table as JSON (table.DebugTable)
 func AdminHandler(t *table.Table) http.Handler {
-	return adminHandler(t, func() string {
+	return adminHandler(map[string]*table.Table{t.Namespace(): t}, func() string {
 		if !t.Ready() {
 			return "endpoint table not synced with the store yet"
 		}
@@ -21,9 +25,11 @@ func AdminHandler(t *table.Table) http.Handler {
 	})
 }
 
-// adminHandler is AdminHandler with /readyz answering 503 and the reason whenever notReady
-// returns one.
-func adminHandler(t *table.Table, notReady func() string) http.Handler {
+// adminHandler is AdminHandler over the tables of the namespaces served, by namespace, with
+// /readyz answering 503 and the reason whenever notReady returns one. /debug/endpoints serves
+// the table of the namespace its "namespace" query parameter names (404 for one not served),
+// and without it the only one (400 when there are several).
+func adminHandler(tables map[string]*table.Table, notReady func() string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -35,7 +41,26 @@ func adminHandler(t *table.Table, notReady func() string) http.Handler {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /debug/endpoints", func(w http.ResponseWriter, _ *http.Request) {
+	names := slices.Sorted(maps.Keys(tables))
+	served := strings.Join(names, ", ")
+	var only *table.Table // the table a request naming no namespace gets
+	if len(names) == 1 {
+		only = tables[names[0]]
+	}
+	mux.HandleFunc("GET /debug/endpoints", func(w http.ResponseWriter, r *http.Request) {
+		ns := r.URL.Query().Get("namespace")
+		t := tables[ns]
+		if ns == "" {
+			t = only
+		}
+		switch {
+		case t == nil && ns == "":
+			http.Error(w, fmt.Sprintf("this gateway serves several namespaces (%s): name one with ?namespace=", served), http.StatusBadRequest)
+			return
+		case t == nil:
+			http.Error(w, fmt.Sprintf("namespace %q is not served here (%s)", ns, served), http.StatusNotFound)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -56,6 +56,13 @@ func TestAdminEndpoints(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("/debug/endpoints = %d", code)
 	}
+	// A waypoint answers for its own namespace by name, as a shared gateway does, and for no other.
+	if code, named := get("/debug/endpoints?namespace=shop"); code != http.StatusOK || string(named) != string(body) {
+		t.Fatalf("/debug/endpoints?namespace=shop = %d, want 200 and the same table", code)
+	}
+	if code, _ := get("/debug/endpoints?namespace=bank"); code != http.StatusNotFound {
+		t.Fatalf("/debug/endpoints?namespace=bank = %d, want 404", code)
+	}
 	var d table.DebugTable
 	if err := json.Unmarshal(body, &d); err != nil {
 		t.Fatalf("decode /debug/endpoints: %v\n%s", err, body)

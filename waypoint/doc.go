@@ -23,6 +23,13 @@
 // ready local endpoints their cluster imports.
 // Without HBONE credentials only same-network endpoints are routed.
 //
+// # Shared gateway
+//
+// Gateway runs the same parts for several namespaces of one cluster in one process: per
+// namespace a table with its own store watch, its own outbound listeners and its own inbound
+// policy, with one HBONE dialer and one inbound server whose handler dispatches each tunnel to
+// the namespace whose table holds its target.
+//
 // # Per-request routes
 //
 // A port whose appProtocol or name says HTTP, h2c or gRPC (table.ProtocolOf) is served as

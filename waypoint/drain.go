@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,12 +36,19 @@ func (w *Waypoint) Draining() bool { return w.draining.Load() }
 // drain fails readiness, keeps serving for ShutdownDelay, then stops accepting (outbound
 // listeners, the inbound HBONE server) and waits up to Timeout for what is in flight.
 func (w *Waypoint) drain(failed <-chan struct{}) {
-	d := w.opts.Drain
-	w.draining.Store(true)
+	drainServing(w.log, w.opts.Drain, &w.draining, failed, []*Outbound{w.outbound}, w.inbound)
+}
+
+// drainServing is the drain of a waypoint or a shared gateway: it sets draining (readiness
+// fails from then on), keeps serving for d.ShutdownDelay unless failed closes first, then stops
+// accepting on every outbound side and on in (nil when there is none) and waits up to d.Timeout
+// for what is in flight.
+func drainServing(log *slog.Logger, d DrainOptions, draining *atomic.Bool, failed <-chan struct{}, outbounds []*Outbound, in *Inbound) {
+	draining.Store(true)
 	if d == (DrainOptions{}) {
 		return
 	}
-	w.log.Info("draining: failing readiness, still accepting", "shutdownDelay", d.ShutdownDelay, "drainTimeout", d.Timeout)
+	log.Info("draining: failing readiness, still accepting", "shutdownDelay", d.ShutdownDelay, "drainTimeout", d.Timeout)
 	select {
 	case <-time.After(d.ShutdownDelay):
 	case <-failed:
@@ -49,17 +58,19 @@ func (w *Waypoint) drain(failed <-chan struct{}) {
 	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
-	var outErr, inErr error
-	wg.Go(func() { outErr = w.outbound.drain(ctx) })
-	if w.inbound != nil {
-		wg.Go(func() { inErr = w.inbound.srv.Shutdown(ctx) })
+	errs := make([]error, len(outbounds)+1)
+	for i, o := range outbounds {
+		wg.Go(func() { errs[i] = o.drain(ctx) })
+	}
+	if in != nil {
+		wg.Go(func() { errs[len(outbounds)] = in.srv.Shutdown(ctx) })
 	}
 	wg.Wait()
-	if err := errors.Join(outErr, inErr); err != nil {
-		w.log.Warn("drain timed out: closing what is left", "after", time.Since(start).Round(time.Millisecond), "error", err)
+	if err := errors.Join(errs...); err != nil {
+		log.Warn("drain timed out: closing what is left", "after", time.Since(start).Round(time.Millisecond), "error", err)
 		return
 	}
-	w.log.Info("drained", "after", time.Since(start).Round(time.Millisecond))
+	log.Info("drained", "after", time.Since(start).Round(time.Millisecond))
 }
 
 // drain closes the listeners, lets every HTTP/1.1 connection finish the request it is

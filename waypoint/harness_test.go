@@ -233,8 +233,11 @@ func (b *backend) endpoint(loc model.Locality) model.Endpoint { return endpoint(
 
 // roundTrip connects through the waypoint port, sends a line, half-closes and reads the reply:
 // the name of the backend that answered. It fails when the echo is not exact.
-func roundTrip(port int32) (string, error) {
-	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(int(port)), waitTimeout)
+func roundTrip(port int32) (string, error) { return roundTripAt("127.0.0.1", port) }
+
+// roundTripAt is roundTrip through the waypoint port on host.
+func roundTripAt(host string, port int32) (string, error) {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(int(port))), waitTimeout)
 	if err != nil {
 		return "", err
 	}

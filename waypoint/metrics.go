@@ -22,11 +22,12 @@ const (
 	noCluster = "none"
 )
 
-// metrics are one waypoint's Prometheus metrics, in a registry of its own, with the Go runtime's
-// (go_*) and the process's (process_*) as every meshfed binary serves them. Labels are bounded
-// by the services and clusters of the namespace and by status codes: no endpoint addresses.
+// metrics are one namespace's Prometheus metrics: in a waypoint's registry of its own, with the
+// Go runtime's (go_*) and the process's (process_*) as every meshfed binary serves them; in a
+// shared gateway's, with a namespace label. Labels are bounded by the services and clusters of
+// the namespace and by status codes: no endpoint addresses.
 type metrics struct {
-	reg         *prometheus.Registry
+	reg         prometheus.Registerer
 	requests    *prometheus.CounterVec
 	retries     *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
@@ -34,11 +35,18 @@ type metrics struct {
 	active      *prometheus.GaugeVec
 }
 
-// newMetrics registers the waypoint's metrics; the ejection and store metrics read t when
-// scraped.
-func newMetrics(t *table.Table) *metrics {
+// newRegistry returns a registry with the Go runtime's and the process's collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// newMetrics registers the metrics of the namespace of table t with reg; the ejection and store
+// metrics read t when scraped.
+func newMetrics(t *table.Table, reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshfed_waypoint_requests_total",
 			Help: "HTTP requests proxied by per-request routes, by service, the cluster whose endpoint answered (none for a reply of the waypoint itself) and status code.",
@@ -61,8 +69,7 @@ func newMetrics(t *table.Table) *metrics {
 			Help: "Connections (or tunnels) to endpoints open now, by service: one per L4 connection, pooled ones for HTTP.",
 		}, []string{"service"}),
 	}
-	m.reg.MustRegister(m.requests, m.retries, m.latency, m.connections, m.active, tableCollector{t: t},
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.requests, m.retries, m.latency, m.connections, m.active, tableCollector{t: t})
 	return m
 }
 

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/meshfed/meshfed/waypoint/internal/coarse"
 	"github.com/meshfed/meshfed/waypoint/table"
 	"github.com/meshfed/meshfed/waypoint/tunnel"
@@ -29,7 +31,8 @@ type Outbound struct {
 	log   *slog.Logger
 	// picker picks endpoints from the routes' plans, retries included (table.Picker).
 	picker *table.Picker
-	// tunnels is the HBONE dialer, set by Run when HBONE is enabled, before any connection.
+	// tunnels is the HBONE dialer, set by Run when HBONE is enabled (or by a shared gateway
+	// before Run), before any connection.
 	tunnels *tunnel.Dialer
 	// proxy, upstreams and metrics serve per-request routes (http.go) and count traffic.
 	proxy     *httputil.ReverseProxy
@@ -53,14 +56,20 @@ type Outbound struct {
 	synced atomic.Bool
 }
 
-// NewOutbound returns the outbound side for table; it does no I/O until Run.
+// NewOutbound returns the outbound side for table, with metrics in a registry of its own; it
+// does no I/O until Run.
 func NewOutbound(tab *table.Table, opts Options) *Outbound {
+	return newOutbound(tab, opts, newRegistry())
+}
+
+// newOutbound returns the outbound side for table with its metrics registered in reg.
+func newOutbound(tab *table.Table, opts Options, reg prometheus.Registerer) *Outbound {
 	opts = opts.withDefaults()
 	o := &Outbound{
 		table: tab, opts: opts,
 		log:       opts.Logger.With("component", "waypoint-outbound", "namespace", opts.Namespace),
 		picker:    table.NewPicker(opts.Seed),
-		metrics:   newMetrics(tab),
+		metrics:   newMetrics(tab, reg),
 		timers:    coarse.NewTimers(coarse.Tick),
 		guard:     newDialGuard(opts.AllowLoopbackEndpoints),
 		listeners: make(map[int32]net.Listener),
@@ -74,9 +83,10 @@ func NewOutbound(tab *table.Table, opts Options) *Outbound {
 
 // Run keeps the listeners in line with the table until ctx ends, then closes every listener
 // and connection and waits for their goroutines. With HBONE enabled it first starts the
-// tunnel dialer; its error is the only one Run returns.
+// tunnel dialer (unless a shared gateway gave it the one of all its namespaces); its error is
+// the only one Run returns.
 func (o *Outbound) Run(ctx context.Context) error {
-	if o.opts.HBONE.Enabled() {
+	if o.opts.HBONE.Enabled() && o.tunnels == nil {
 		t, err := newTunnels(o.opts)
 		if err != nil {
 			return err
@@ -97,6 +107,18 @@ func (o *Outbound) Run(ctx context.Context) error {
 		}
 		o.reconcile(ctx)
 	}
+}
+
+// readiness is "" once the table has its first snapshot from the store and the listeners of
+// a snapshot of the ready table have been opened, else why not.
+func (o *Outbound) readiness() string {
+	switch {
+	case !o.table.Ready():
+		return "endpoint table not synced with the store yet"
+	case !o.synced.Load():
+		return "listeners not opened yet"
+	}
+	return ""
 }
 
 // Ports lists the ports being listened on.

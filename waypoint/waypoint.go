@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
@@ -20,6 +22,7 @@ type Waypoint struct {
 	table    *table.Table
 	outbound *Outbound
 	inbound  *Inbound
+	reg      *prometheus.Registry // the metrics /metrics serves
 	draining atomic.Bool
 }
 
@@ -30,7 +33,8 @@ func New(opts Options) (*Waypoint, error) {
 	}
 	t := NewTable(opts)
 	opts = opts.withDefaults()
-	w := &Waypoint{opts: opts, log: opts.Logger.With("component", "waypoint", "namespace", opts.Namespace), table: t, outbound: NewOutbound(t, opts)}
+	reg := newRegistry()
+	w := &Waypoint{opts: opts, log: opts.Logger.With("component", "waypoint", "namespace", opts.Namespace), table: t, outbound: newOutbound(t, opts, reg), reg: reg}
 	refusals := refusalCollector{outbound: w.outbound.guard}
 	if opts.HBONE.Enabled() && opts.HBONE.ListenAddress != "" {
 		in, err := NewInbound(t, opts)
@@ -57,20 +61,15 @@ func (w *Waypoint) Inbound() *Inbound { return w.inbound }
 // outbound listeners of that snapshot have been opened, and 503 again from the moment the
 // waypoint starts to drain.
 func (w *Waypoint) Admin() http.Handler {
-	return withMetrics(adminHandler(w.table, w.readiness), w.outbound.metrics.reg)
+	return withMetrics(adminHandler(map[string]*table.Table{w.opts.Namespace: w.table}, w.readiness), w.reg)
 }
 
 // readiness is "" when the waypoint is ready, else why not.
 func (w *Waypoint) readiness() string {
-	switch {
-	case w.draining.Load():
+	if w.draining.Load() {
 		return "draining"
-	case !w.table.Ready():
-		return "endpoint table not synced with the store yet"
-	case !w.outbound.synced.Load():
-		return "listeners not opened yet"
 	}
-	return ""
+	return w.outbound.readiness()
 }
 
 // Run follows the store through c and serves the outbound listeners and the inbound server
@@ -81,36 +80,40 @@ func (w *Waypoint) readiness() string {
 // listener and connection has been closed, with the errors of the table's watch, the
 // outbound side and the inbound server.
 func (w *Waypoint) Run(ctx context.Context, c *store.Client) error {
+	runs := []func(context.Context) error{
+		func(ctx context.Context) error { return w.table.Run(ctx, c) },
+		w.outbound.Run,
+	}
+	if w.inbound != nil {
+		runs = append(runs, w.inbound.Run)
+	}
+	return serveAll(ctx, runs, w.drain)
+}
+
+// serveAll runs every one of runs with a context of its own until ctx ends or one of them
+// fails, which stops the others at once. When ctx ends, drain runs first (failed closes if one
+// fails meanwhile). It returns when every run has, with their errors in order.
+func serveAll(ctx context.Context, runs []func(context.Context) error, drain func(failed <-chan struct{})) error {
 	serve, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	failed := make(chan struct{})
 	var failOnce sync.Once
 	fail := func() { failOnce.Do(func() { close(failed) }) }
 	var wg sync.WaitGroup
-	var outErr, inErr, tableErr error
-	wg.Go(func() {
-		if outErr = w.outbound.Run(serve); outErr != nil {
-			fail()
-		}
-	})
-	if w.inbound != nil {
+	errs := make([]error, len(runs))
+	for i, run := range runs {
 		wg.Go(func() {
-			if inErr = w.inbound.Run(serve); inErr != nil {
+			if errs[i] = run(serve); errs[i] != nil {
 				fail()
 			}
 		})
 	}
-	wg.Go(func() {
-		if tableErr = w.table.Run(serve, c); tableErr != nil {
-			fail()
-		}
-	})
 	select {
 	case <-ctx.Done():
-		w.drain(failed)
+		drain(failed)
 	case <-failed:
 	}
 	stop()
 	wg.Wait()
-	return errors.Join(tableErr, outErr, inErr)
+	return errors.Join(errs...)
 }

@@ -141,6 +141,9 @@ func (t *Table) Subscribe() <-chan struct{} {
 	return c
 }
 
+// Namespace is the namespace the table follows.
+func (t *Table) Namespace() string { return t.opts.Namespace }
+
 // Revision is the last store revision applied (0 before the first batch).
 func (t *Table) Revision() int64 { return t.rev.Load() }
 
