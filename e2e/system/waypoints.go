@@ -58,25 +58,47 @@ type WaypointOptions struct {
 // meshfed-waypoint process in its pod. It returns once /readyz answers 200.
 func (f *Federation) DeployWaypoint(m *Member, ns string, o WaypointOptions) *Waypoint {
 	f.t.Helper()
+	w := f.deploy(m, waypoint.Spec{Namespace: ns, Cluster: m.Name}, o)
+	f.wpMu.Lock()
+	f.waypoints[m.Name+"/"+ns] = w
+	f.wpMu.Unlock()
+	return w
+}
+
+// DeployGateway runs a shared gateway in namespace gw of m that serves the namespaces serves:
+// a workload certificate for spiffe://cluster.local/ns/<gw>/sa/meshfed-gateway, the gateway
+// Service in gw (annotated with its transit HBONE address and the namespaces it serves, as
+// meshfedctl waypoint apply --gateway-namespaces writes it), and meshfed-waypoint in gateway
+// mode in its pod, reading the store as the gateway's etcd user. It returns once /readyz
+// answers 200. The Waypoint's NS is the gateway's namespace.
+func (f *Federation) DeployGateway(m *Member, gw string, serves []string, o WaypointOptions) *Waypoint {
+	f.t.Helper()
+	return f.deploy(m, waypoint.Spec{Namespace: gw, Cluster: m.Name, Serves: serves}, o)
+}
+
+// deploy runs the waypoint or shared gateway s describes in m.
+func (f *Federation) deploy(m *Member, s waypoint.Spec, o WaypointOptions) *Waypoint {
+	f.t.Helper()
 	if o.Transport == "" {
 		o.Transport = "h2"
 	}
 	if o.Zone == "" {
 		o.Zone = m.Zones[0]
 	}
-	pod, err := f.Lab.AddPod("wp-"+m.Name+"-"+ns, m.Net, f.Lab.Transit)
+	ns, account, prefix := s.Namespace, wellknown.WaypointName, "wp-"
+	if s.Shared() {
+		account, prefix = wellknown.GatewayName, "gw-"
+	}
+	pod, err := f.Lab.AddPod(prefix+m.Name+"-"+ns, m.Net, f.Lab.Transit)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	w := &Waypoint{Pod: pod, Member: m, NS: ns, Addr: pod.Addr(m.Net)}
-	f.wpMu.Lock()
-	f.waypoints[m.Name+"/"+ns] = w
-	f.wpMu.Unlock()
 	w.HBONE = net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(wellknown.HBONEPort))
-	certs := filepath.Join(f.dir, "certs-"+m.Name+"-"+ns)
+	certs := filepath.Join(f.dir, "certs-"+prefix+m.Name+"-"+ns)
 	f.Ctl("ca", "issue", "--ca-dir", f.CADir, "--out", certs, "--cluster", m.Name,
-		"--spiffe-id", fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", TrustDomain, ns, wellknown.WaypointName))
-	f.createWaypointService(m, ns, w.HBONE)
+		"--spiffe-id", fmt.Sprintf("spiffe://%s/ns/%s/sa/%s", TrustDomain, ns, account))
+	f.createWaypointService(m, s, w.HBONE)
 	w.args = []string{
 		"--namespace", ns, "--cluster", m.Name, "--network", m.Network,
 		"--region", m.Region, "--zone", o.Zone, "--node", m.NodeName(o.Zone),
@@ -85,19 +107,22 @@ func (f *Federation) DeployWaypoint(m *Member, ns string, o WaypointOptions) *Wa
 		"--admin-address", net.JoinHostPort(w.Addr.String(), strconv.Itoa(WaypointAdminPort)),
 		"--cert-file", filepath.Join(certs, "tls.crt"), "--key-file", filepath.Join(certs, "tls.key"),
 		"--ca-file", filepath.Join(certs, "ca.crt"), "--trust-domain", TrustDomain,
-		"--hbone-address", net.JoinHostPort(pod.Addr(f.Lab.Transit).String(), strconv.Itoa(wellknown.HBONEPort)),
+		"--hbone-address", w.HBONE,
 		"--hbone-transport", o.Transport,
 	}
-	w.args = append(w.args, f.waypointStoreArgs(m, ns)...)
-	w.log = filepath.Join(f.dir, "waypoint-"+m.Name+"-"+ns+".log")
+	if s.Shared() {
+		w.args = append(w.args, "--gateway-namespaces", strings.Join(s.Serves, ","))
+	}
+	w.args = append(w.args, f.waypointStoreArgs(s, prefix+m.Name+"-"+ns)...)
+	w.log = filepath.Join(f.dir, "waypoint-"+prefix+m.Name+"-"+ns+".log")
 	w.Start(f)
 	return w
 }
 
-// waypointStoreArgs are the store credentials of the waypoint of ns in m: with the embedded
+// waypointStoreArgs are the store credentials of the waypoint or gateway s: with the embedded
 // store, a client certificate issued from the hub's CA Secret as meshfedctl waypoint apply
-// issues it, written to files; none for the external etcd.
-func (f *Federation) waypointStoreArgs(m *Member, ns string) []string {
+// issues it, written to files in a directory named after id; none for the external etcd.
+func (f *Federation) waypointStoreArgs(s waypoint.Spec, id string) []string {
 	f.t.Helper()
 	if f.hubs.external() {
 		return nil
@@ -107,11 +132,11 @@ func (f *Federation) waypointStoreArgs(m *Member, ns string) []string {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	bundle, err := waypoint.StoreBundle(ca, ns, m.Name, now)
+	bundle, err := waypoint.StoreBundle(ca, s, now)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	dir := filepath.Join(f.dir, "store-certs-"+m.Name+"-"+ns)
+	dir := filepath.Join(f.dir, "store-certs-"+id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		f.t.Fatal(err)
 	}
@@ -199,18 +224,24 @@ func (w *Waypoint) admin(path string, v any) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// createWaypointService is the waypoint Service the hub reads the HBONE address from.
-func (f *Federation) createWaypointService(m *Member, ns, hbone string) {
+// createWaypointService is the waypoint (or gateway) Service the hub reads the HBONE address
+// and, for a gateway, the namespaces served from.
+func (f *Federation) createWaypointService(m *Member, s waypoint.Spec, hbone string) {
 	f.t.Helper()
 	ctx := f.t.Context()
+	ns := s.Namespace
 	if err := m.Client().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		f.t.Fatal(err)
 	}
+	name, annotations := wellknown.WaypointName, map[string]string{wellknown.HBONEAddressKey: hbone}
+	if s.Shared() {
+		name, annotations[wellknown.GatewayNamespacesKey] = wellknown.GatewayName, strings.Join(s.Serves, ",")
+	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: wellknown.WaypointName, Namespace: ns,
+			Name: name, Namespace: ns,
 			Labels:      map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue},
-			Annotations: map[string]string{wellknown.HBONEAddressKey: hbone},
+			Annotations: annotations,
 		},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{
 			{Name: "hbone", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(wellknown.HBONEPort)},

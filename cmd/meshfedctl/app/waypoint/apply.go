@@ -51,7 +51,11 @@ func Apply(ctx context.Context, c client.Client, side string, s Spec, out io.Wri
 	if err := prune(ctx, c, side, objs, out); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(out, "waypoint of namespace %s applied to %s\n", s.Namespace, side)
+	if s.Shared() {
+		_, err = fmt.Fprintf(out, "shared gateway in namespace %s, serving %s, applied to %s\n", s.Namespace, strings.Join(s.Serves, ","), side)
+	} else {
+		_, err = fmt.Fprintf(out, "waypoint of namespace %s applied to %s\n", s.Namespace, side)
+	}
 	return err
 }
 
@@ -59,7 +63,7 @@ func Apply(ctx context.Context, c client.Client, side string, s Spec, out io.Wri
 // created and that these flags no longer want; one that is absent is not mentioned, one that
 // meshfed does not manage is kept.
 func prune(ctx context.Context, c client.Client, side string, wanted []client.Object, out io.Writer) error {
-	for _, obj := range optionalObjects(wanted[0].GetNamespace()) {
+	for _, obj := range optionalObjects(wanted[0].GetNamespace(), wanted[0].GetName()) {
 		if slices.ContainsFunc(wanted, func(w client.Object) bool { return kindName(w) == kindName(obj) }) {
 			continue
 		}
@@ -115,17 +119,26 @@ func kindName(obj client.Object) string {
 }
 
 // Delete removes what Apply creates for namespace ns, in reverse order, printing each step
-// (the disruption budget and autoscaler whether or not the last apply wanted them).
-// Objects that are absent are reported as such, objects without meshfed's managed-by label are
-// kept, so deleting twice succeeds.
-func Delete(ctx context.Context, c client.Client, side, ns string, out io.Writer) error {
-	objs := append(Objects(Spec{Namespace: ns}), optionalObjects(ns)...)
+// (the disruption budget and autoscaler whether or not the last apply wanted them): the
+// namespace's waypoint, or with shared the shared gateway running there. Objects that are
+// absent are reported as such, objects without meshfed's managed-by label are kept, so
+// deleting twice succeeds.
+func Delete(ctx context.Context, c client.Client, side, ns string, shared bool, out io.Writer) error {
+	s := Spec{Namespace: ns}
+	if shared {
+		s.Serves = []string{"-"} // any: only the names of the objects count here
+	}
+	objs := append(Objects(s), optionalObjects(ns, s.name())...)
 	slices.Reverse(objs)
 	for _, obj := range objs {
 		if err := membership.Remove(ctx, c, side, obj, out); err != nil {
 			return err
 		}
 	}
-	_, err := fmt.Fprintf(out, "waypoint of namespace %s removed from %s\n", ns, side)
+	what := "waypoint of namespace " + ns
+	if shared {
+		what = "shared gateway in namespace " + ns
+	}
+	_, err := fmt.Fprintf(out, "%s removed from %s\n", what, side)
 	return err
 }

@@ -8,8 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // minPods is the fewest pods the Deployment runs: its replicas, or the autoscaler's minimum.
@@ -36,12 +34,12 @@ func (s Spec) wantsDisruptionBudget() bool { return s.minPods() > 1 }
 // disruptionBudget lets evictions take waypoint pods only while another one is ready. Pods
 // that are not ready yet may always be evicted (AlwaysAllow), so a broken rollout never blocks
 // a drain.
-func disruptionBudget(meta metav1.ObjectMeta) *policyv1.PodDisruptionBudget {
+func disruptionBudget(meta metav1.ObjectMeta, selector map[string]string) *policyv1.PodDisruptionBudget {
 	return &policyv1.PodDisruptionBudget{
 		ObjectMeta: meta,
 		Spec: policyv1.PodDisruptionBudgetSpec{
 			MinAvailable:               ptr.To(intstr.FromInt32(1)),
-			Selector:                   &metav1.LabelSelector{MatchLabels: wellknown.WaypointSelector()},
+			Selector:                   &metav1.LabelSelector{MatchLabels: selector},
 			UnhealthyPodEvictionPolicy: ptr.To(policyv1.AlwaysAllow),
 		},
 	}
@@ -69,9 +67,10 @@ func autoscaler(a Autoscale, meta metav1.ObjectMeta) *autoscalingv2.HorizontalPo
 }
 
 // optionalObjects are the objects of every kind apply may create or not depending on the
-// flags, with their names only: apply removes those it no longer wants, delete removes them all.
-func optionalObjects(ns string) []client.Object {
-	meta := metav1.ObjectMeta{Name: wellknown.WaypointName, Namespace: ns}
+// flags, with their names only (name is the waypoint's or the gateway's): apply removes those it
+// no longer wants, delete removes them all.
+func optionalObjects(ns, name string) []client.Object {
+	meta := metav1.ObjectMeta{Name: name, Namespace: ns}
 	return []client.Object{
 		&policyv1.PodDisruptionBudget{ObjectMeta: meta},
 		&autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: meta},

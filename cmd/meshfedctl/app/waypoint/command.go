@@ -39,6 +39,9 @@ type applyFlags struct {
 	// storeCA is --store-ca-secret; issueStore is set when apply issues the store certificate.
 	storeCA    string
 	issueStore bool
+	// serves is --gateway-namespaces; certSecretSet: --cert-secret was given.
+	serves        []string
+	certSecretSet bool
 }
 
 // placementFlags are the flags of where the pods run, what they may use and how they scale.
@@ -151,11 +154,27 @@ instead (an external etcd whose CA the hub does not hold).
 It uses server-side apply and prints, for each object, created, configured or unchanged; applying
 again with the same flags prints only unchanged. An object that exists without the label
 app.kubernetes.io/managed-by=meshfed is never taken over: apply stops with an error naming it.
-With --dry-run it prints the objects as YAML and contacts no cluster (then --network is needed).`,
+With --dry-run it prints the objects as YAML and contacts no cluster (then --network is needed).
+
+Shared gateway: with --gateway-namespaces NS[,NS...], apply creates instead, in NAMESPACE (a
+namespace of its own, such as meshfed-system), one gateway that serves the listed namespaces of
+the member through one HBONE address: the same objects named meshfed-gateway, the Service
+annotated meshfed.io/gateway-namespaces for the hub, and the pods told the namespaces they
+serve. The hub publishes the gateway's address for each listed namespace that has no waypoint
+of its own in the cluster, issues the gateway's certificates into meshfed-gateway-certs and
+meshfed-gateway-store (SPIFFE ID spiffe://<trust domain>/ns/NAMESPACE/sa/meshfed-gateway; etcd
+user meshfed-gateway:NAMESPACE:CLUSTER, which reads the listed namespaces' records only), and
+points the derived Services of the listed namespaces at the gateway's pods. Applying again
+with another list changes what it serves.`,
 		Example: `  meshfedctl waypoint apply -n shop --cluster east-1 --hub-context kind-hub --member-context kind-east-1 \
-    --etcd-endpoints https://172.18.0.2:32379`,
+    --etcd-endpoints https://172.18.0.2:32379
+
+  # one gateway for the namespaces shop and bank, reachable from other networks
+  meshfedctl waypoint apply -n meshfed-system --gateway-namespaces shop,bank --service-type LoadBalancer \
+    --cluster east-1 --hub-context kind-hub --member-context kind-east-1 --etcd-endpoints https://172.18.0.2:32379`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.placement.replicasSet = cmd.Flags().Changed("replicas")
+			f.certSecretSet = cmd.Flags().Changed("cert-secret")
 			if err := f.validate(); err != nil {
 				return cmdline.Usage(err)
 			}
@@ -184,14 +203,15 @@ With --dry-run it prints the objects as YAML and contacts no cluster (then --net
 	fs := cmd.Flags()
 	f.pair.AddFlags(fs)
 	cli.RegisterPairCompletions(cmd, f.pair)
-	fs.StringVarP(&f.spec.Namespace, "namespace", "n", "", "namespace of the waypoint (required)")
+	fs.StringVarP(&f.spec.Namespace, "namespace", "n", "", "namespace of the waypoint, or of the shared gateway with --gateway-namespaces (required)")
+	fs.StringSliceVar(&f.serves, "gateway-namespaces", nil, "deploy a shared gateway in --namespace serving these namespaces (repeat or comma separate) instead of a namespace's waypoint")
 	fs.StringVar(&f.spec.Cluster, "cluster", "", "name of the member cluster, as joined to the hub (required)")
 	fs.StringVar(&f.spec.Network, "network", "", "network of the member cluster, as joined to the hub (default: the hub's)")
 	fs.StringSliceVar(&f.spec.EtcdEndpoints, "etcd-endpoints", nil, "client URLs of the federation store, as the waypoint pods reach them (required)")
 	fs.StringVar(&f.spec.Image, "image", DefaultImage, "waypoint container image")
 	fs.Int32Var(&f.spec.Replicas, "replicas", DefaultReplicas, "number of waypoint pods")
-	fs.StringVar(&f.spec.CertSecret, "cert-secret", DefaultCertSecret, "Secret with the waypoint's tls.crt, tls.key and ca.crt")
-	fs.StringVar(&f.spec.EtcdSecret, "etcd-secret", "", "Secret with tls.crt, tls.key and ca.crt for a TLS federation store (default: with https endpoints, "+wellknown.WaypointStoreSecret+", issued by apply)")
+	fs.StringVar(&f.spec.CertSecret, "cert-secret", DefaultCertSecret, "Secret with the waypoint's tls.crt, tls.key and ca.crt (default with --gateway-namespaces: "+wellknown.GatewayCertSecret+")")
+	fs.StringVar(&f.spec.EtcdSecret, "etcd-secret", "", "Secret with tls.crt, tls.key and ca.crt for a TLS federation store (default: with https endpoints, "+wellknown.WaypointStoreSecret+", or "+wellknown.GatewayStoreSecret+" for a shared gateway, issued by apply)")
 	fs.StringVar(&f.storeCA, "store-ca-secret", DefaultStoreCA.String(), "NAMESPACE/NAME of the hub's store CA Secret, which signs the store certificate apply issues")
 	fs.StringVar(&f.serviceType, "service-type", string(corev1.ServiceTypeClusterIP), "type of the waypoint Service: ClusterIP, NodePort or LoadBalancer (other networks need an address they can reach)")
 	fs.Int32Var(&f.spec.Procs, "procs", DefaultProcs, "GOMAXPROCS of the waypoint pods: 1 costs the least CPU per request at moderate load, more serve more requests per pod; 0 leaves Go's default (every CPU of the node, or the container's CPU limit)")
@@ -232,9 +252,18 @@ func (f *applyFlags) validate() error {
 	if f.spec.Procs < 0 || f.spec.Procs > MaxProcs {
 		errs = append(errs, fmt.Errorf("invalid --procs %d: want 0 (Go's default) to %d", f.spec.Procs, MaxProcs))
 	}
+	if len(f.serves) > 0 {
+		serves, err := ParseServes(f.spec.Namespace, f.serves)
+		errs = append(errs, err)
+		f.spec.Serves = serves
+	}
+	certSecret, etcdSecret := f.spec.defaultSecrets()
+	if !f.certSecretSet {
+		f.spec.CertSecret = certSecret
+	}
 	if NeedsStoreCert(f.spec.EtcdEndpoints) && f.spec.EtcdSecret == "" {
-		f.spec.EtcdSecret, f.issueStore = wellknown.WaypointStoreSecret, true
-		f.spec.HubIssuesCert = f.spec.CertSecret == DefaultCertSecret
+		f.spec.EtcdSecret, f.issueStore = etcdSecret, true
+		f.spec.HubIssuesCert = f.spec.CertSecret == certSecret
 	}
 	if ns, name, ok := strings.Cut(f.storeCA, "/"); !ok || ns == "" || name == "" {
 		errs = append(errs, fmt.Errorf("invalid --store-ca-secret %q: want NAMESPACE/NAME", f.storeCA))
@@ -264,15 +293,18 @@ func (f *applyFlags) issueStoreCert(ctx context.Context, hub, member client.Clie
 
 func newDeleteCommand(streams cli.Streams) *cobra.Command {
 	cluster := cli.NewClusterFlags()
+	var shared bool
 	cmd := &cobra.Command{
-		Use:   "delete -n NAMESPACE [--context MEMBER]",
-		Short: "Remove the waypoint of a namespace",
+		Use:   "delete -n NAMESPACE [--gateway] [--context MEMBER]",
+		Short: "Remove the waypoint of a namespace, or the shared gateway running in it",
 		Long: `Delete removes what apply creates for NAMESPACE in the member cluster --context points at
 (default: the current context): the HorizontalPodAutoscaler, PodDisruptionBudget, Service,
 Deployment, ClusterRoleBinding, ClusterRole and ServiceAccount, printing deleted or absent for
 each. Objects without the label
 app.kubernetes.io/managed-by=meshfed are kept and reported. Deleting a waypoint that is gone
-succeeds. The Secrets the pods mount are not apply's and are left alone.`,
+succeeds. The Secrets the pods mount are not apply's and are left alone. With --gateway it
+removes the shared gateway (meshfed-gateway) that apply --gateway-namespaces created in
+NAMESPACE instead.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ns := cluster.NamespaceFlag()
 			if ns == "" {
@@ -286,10 +318,11 @@ succeeds. The Secrets the pods mount are not apply's and are left alone.`,
 			if err != nil {
 				return err
 			}
-			return Delete(cmd.Context(), c, side, ns, streams.Out)
+			return Delete(cmd.Context(), c, side, ns, shared, streams.Out)
 		},
 	}
 	cluster.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&shared, "gateway", false, "remove the shared gateway in NAMESPACE, not the namespace's waypoint")
 	cli.RegisterCompletions(cmd, cluster)
 	return cmd
 }

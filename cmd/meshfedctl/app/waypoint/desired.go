@@ -79,13 +79,14 @@ type Spec struct {
 	Autoscale *Autoscale
 	// Drain is the pods' shutdown sequence, and sets their termination grace period.
 	Drain Drain
+	// Serves, when set, makes this a shared gateway serving these namespaces (sorted, see
+	// ParseServes) instead of the waypoint of Namespace.
+	Serves []string
 }
 
-// RBACName names the ClusterRole and ClusterRoleBinding of namespace ns's waypoint: one pair per
-// namespace, so that deleting one namespace's waypoint leaves the others' alone.
-func RBACName(ns string) string { return wellknown.WaypointName + "-" + ns }
-
-// Objects are the waypoint's objects in creation order; deleting goes in reverse.
+// Objects are the waypoint's (or the shared gateway's) objects in creation order; deleting
+// goes in reverse. The ClusterRole and ClusterRoleBinding are named <name>-<namespace>: one
+// pair per namespace, so that deleting one namespace's waypoint leaves the others' alone.
 //
 // Its pods carry the label the hub's derived Services select (wellknown.WaypointSelector); the
 // Service exposes the HBONE port on TCP (HTTP/2) and UDP (HTTP/3). The waypoint reads the
@@ -95,27 +96,27 @@ func RBACName(ns string) string { return wellknown.WaypointName + "-" + ns }
 // region, zone and subzone from it at start.
 func Objects(s Spec) []client.Object {
 	labels := map[string]string{wellknown.ManagedByLabel: wellknown.ManagedByValue}
-	maps.Copy(labels, wellknown.WaypointSelector())
+	maps.Copy(labels, s.selector())
 	meta := func(name, ns string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: maps.Clone(labels)}
 	}
-	name := wellknown.WaypointName
+	name := s.name()
 	objs := []client.Object{
 		&corev1.ServiceAccount{ObjectMeta: meta(name, s.Namespace)},
 		&rbacv1.ClusterRole{
-			ObjectMeta: meta(RBACName(s.Namespace), ""),
+			ObjectMeta: meta(s.rbacName(), ""),
 			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get"}}},
 		},
 		&rbacv1.ClusterRoleBinding{
-			ObjectMeta: meta(RBACName(s.Namespace), ""),
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: RBACName(s.Namespace)},
+			ObjectMeta: meta(s.rbacName(), ""),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: s.rbacName()},
 			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: s.Namespace}},
 		},
 		deployment(s, meta(name, s.Namespace)),
 		service(s, meta(name, s.Namespace)),
 	}
 	if s.wantsDisruptionBudget() {
-		objs = append(objs, disruptionBudget(meta(name, s.Namespace)))
+		objs = append(objs, disruptionBudget(meta(name, s.Namespace), s.selector()))
 	}
 	if s.Autoscale != nil {
 		objs = append(objs, autoscaler(*s.Autoscale, meta(name, s.Namespace)))
@@ -123,12 +124,17 @@ func Objects(s Spec) []client.Object {
 	return objs
 }
 
+// service exposes the HBONE port; a shared gateway's lists the namespaces it serves for the
+// hub (wellknown.GatewayNamespacesKey).
 func service(s Spec, meta metav1.ObjectMeta) *corev1.Service {
+	if s.Shared() {
+		meta.Annotations = map[string]string{wellknown.GatewayNamespacesKey: strings.Join(s.Serves, ",")}
+	}
 	return &corev1.Service{
 		ObjectMeta: meta,
 		Spec: corev1.ServiceSpec{
 			Type:     s.ServiceType,
-			Selector: wellknown.WaypointSelector(),
+			Selector: s.selector(),
 			Ports: []corev1.ServicePort{
 				{Name: "hbone", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("hbone")},
 				{Name: "hbone-h3", Port: wellknown.HBONEPort, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromString("hbone-h3")},
@@ -147,7 +153,7 @@ func deployment(s Spec, meta metav1.ObjectMeta) *appsv1.Deployment {
 		ObjectMeta: meta,
 		Spec: appsv1.DeploymentSpec{
 			Replicas: replicas,
-			Selector: &metav1.LabelSelector{MatchLabels: wellknown.WaypointSelector()},
+			Selector: &metav1.LabelSelector{MatchLabels: s.selector()},
 			// A waypoint carries its namespace's cross-cluster traffic: keep every pod serving
 			// until its replacement is ready.
 			Strategy: appsv1.DeploymentStrategy{
@@ -175,10 +181,10 @@ func podSpec(s Spec) corev1.PodSpec {
 	c := container(s)
 	c.VolumeMounts = mounts
 	return corev1.PodSpec{
-		ServiceAccountName:            wellknown.WaypointName,
+		ServiceAccountName:            s.name(),
 		NodeSelector:                  s.NodeSelector,
 		Tolerations:                   s.Tolerations,
-		Affinity:                      affinity(s.AntiAffinity, s.maxPods()),
+		Affinity:                      affinity(s.AntiAffinity, s.maxPods(), s.selector()),
 		TerminationGracePeriodSeconds: ptr.To(s.Drain.gracePeriodSeconds()),
 		SecurityContext: &corev1.PodSecurityContext{
 			RunAsNonRoot: &nonRoot, RunAsUser: &id, RunAsGroup: &id, FSGroup: &id,
@@ -227,6 +233,9 @@ func env(s Spec) []corev1.EnvVar {
 		{Name: "MESHFED_CERT_FILE", Value: certDir + "/" + corev1.TLSCertKey},
 		{Name: "MESHFED_KEY_FILE", Value: certDir + "/" + corev1.TLSPrivateKeyKey},
 		{Name: "MESHFED_CA_FILE", Value: certDir + "/" + caKey},
+	}
+	if s.Shared() {
+		vars = append(vars, corev1.EnvVar{Name: GatewayNamespacesEnv, Value: strings.Join(s.Serves, ",")})
 	}
 	vars = append(vars, s.Drain.env()...)
 	if s.Procs > 0 {

@@ -8,8 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-
-	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // AntiAffinity says how strongly the waypoint's pods are kept apart, on different nodes first
@@ -49,13 +47,13 @@ const (
 // affinity keeps the waypoint's pods apart when more than one of them can run; nil otherwise.
 // The terms select the pods of the waypoint's own namespace only (no namespaces field), so the
 // waypoints of different namespaces do not repel each other.
-func affinity(a AntiAffinity, maxPods int32) *corev1.Affinity {
+func affinity(a AntiAffinity, maxPods int32, selector map[string]string) *corev1.Affinity {
 	if maxPods <= 1 || a == AntiAffinityNone {
 		return nil
 	}
 	term := func(topologyKey string) corev1.PodAffinityTerm {
 		return corev1.PodAffinityTerm{
-			LabelSelector: &metav1.LabelSelector{MatchLabels: wellknown.WaypointSelector()},
+			LabelSelector: &metav1.LabelSelector{MatchLabels: selector},
 			TopologyKey:   topologyKey,
 		}
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
-	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/hbone/pki"
 )
 
@@ -53,10 +52,11 @@ func ReadStoreCA(ctx context.Context, hub client.Client, ref client.ObjectKey, n
 	return ca, nil
 }
 
-// StoreBundle issues the store client certificate of the waypoint of namespace ns in cluster:
-// its Common Name is that waypoint's etcd user, which reads ns's records only.
-func StoreBundle(ca *pki.CA, ns, cluster string, now time.Time) (map[string][]byte, error) {
-	return ca.ClientBundle(store.WaypointUser(ns, cluster), now, StoreCertValidity)
+// StoreBundle issues the store client certificate of the waypoint (or shared gateway) s
+// describes, from its Namespace, Cluster and Serves: its Common Name is their etcd user, which
+// reads the records of the namespace (or of the namespaces the gateway serves) only.
+func StoreBundle(ca *pki.CA, s Spec, now time.Time) (map[string][]byte, error) {
+	return ca.ClientBundle(s.storeUser(), now, StoreCertValidity)
 }
 
 // EnsureStoreSecret makes s.EtcdSecret in the member hold a current store client certificate
@@ -65,7 +65,7 @@ func StoreBundle(ca *pki.CA, ns, cluster string, now time.Time) (map[string][]by
 // and applied. A Secret without meshfed's managed-by label is never replaced. The waypoints
 // reload a renewed certificate without restarting.
 func EnsureStoreSecret(ctx context.Context, c client.Client, side string, ca *pki.CA, s Spec, now time.Time, out io.Writer) error {
-	user := store.WaypointUser(s.Namespace, s.Cluster)
+	user := s.storeUser()
 	key := client.ObjectKey{Namespace: s.Namespace, Name: s.EtcdSecret}
 	var cur corev1.Secret
 	switch err := c.Get(ctx, key, &cur); {
@@ -81,7 +81,7 @@ func EnsureStoreSecret(ctx context.Context, c client.Client, side string, ca *pk
 			return err
 		}
 	}
-	data, err := StoreBundle(ca, s.Namespace, s.Cluster, now)
+	data, err := StoreBundle(ca, s, now)
 	if err != nil {
 		return err
 	}

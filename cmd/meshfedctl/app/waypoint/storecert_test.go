@@ -62,7 +62,7 @@ func testStoreCert(t *testing.T, c *framework.Cluster, kubeconfig string) {
 	if err := c.Client.Get(t.Context(), key, &sec); err != nil {
 		t.Fatal(err)
 	}
-	old, err := waypoint.StoreBundle(ca, "store", "east-1", time.Now().Add(-waypoint.StoreCertValidity+30*time.Minute))
+	old, err := waypoint.StoreBundle(ca, waypoint.Spec{Namespace: "store", Cluster: "east-1"}, time.Now().Add(-waypoint.StoreCertValidity+30*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

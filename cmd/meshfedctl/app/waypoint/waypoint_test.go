@@ -219,7 +219,7 @@ func checkObjects(t *testing.T, c *framework.Cluster, ns string) {
 	}
 
 	var binding rbacv1.ClusterRoleBinding
-	if err := c.Client.Get(ctx, client.ObjectKey{Name: waypoint.RBACName(ns)}, &binding); err != nil {
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: wellknown.WaypointName + "-" + ns}, &binding); err != nil {
 		t.Fatal(err)
 	}
 	if len(binding.Subjects) != 1 || binding.Subjects[0].Name != wellknown.WaypointName || binding.Subjects[0].Namespace != ns {
