@@ -16,11 +16,13 @@ func NewCommand(getenv func(string) string) *cobra.Command {
 	opts := DefaultOptions(getenv)
 	return cmdline.NewServerCommand(cmdline.Server{
 		Use:   "meshfed-waypoint",
-		Short: "Run a namespace's meshfed waypoint",
+		Short: "Run a namespace's meshfed waypoint, or a cluster's shared gateway",
 		Long: `meshfed-waypoint follows the federation store for one namespace and balances connections to
 its global services by locality tiers, reaching endpoints on other networks through HBONE tunnels
 to their cluster's waypoints and serving HBONE for the waypoints of other networks (with
---cert-file, --key-file and --ca-file). Every flag has an environment variable, named in its help.`,
+--cert-file, --key-file and --ca-file). With --gateway-namespaces it is the cluster's shared
+gateway instead: it does the same for each namespace listed, through one HBONE address, as
+meshfed-gateway of --namespace. Every flag has an environment variable, named in its help.`,
 		AddFlags: opts.AddFlags,
 		Validate: opts.Validate,
 		Run: func(ctx context.Context, log *slog.Logger) error {

@@ -26,6 +26,7 @@ func TestCommandLine(t *testing.T) {
 		{"serve"},
 		{"--cluster", "east-1"},
 		{"--cluster", "east-1", "--network", "net-a", "--etcd-endpoints", "http://127.0.0.1:2379", "--hbone-transport", "h4", "--cert-file", "tls.crt"},
+		{"--cluster", "east-1", "--network", "net-a", "--etcd-endpoints", "http://127.0.0.1:2379", "--gateway-namespaces", "shop,Bank,shop"},
 	}
 	var out strings.Builder
 	for _, args := range lines {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/waypoint"
@@ -14,13 +15,17 @@ import (
 
 // Options configure a waypoint.
 type Options struct {
+	// Namespace is the namespace the waypoint serves; in gateway mode, the gateway's own.
 	Namespace string
-	Cluster   string
-	Network   string
-	Region    string
-	Zone      string
-	Subzone   string
-	Node      string
+	// GatewayNamespaces, when set, turn on shared gateway mode: one process serving these
+	// namespaces of its cluster through one HBONE address, as meshfed-gateway of Namespace.
+	GatewayNamespaces []string
+	Cluster           string
+	Network           string
+	Region            string
+	Zone              string
+	Subzone           string
+	Node              string
 	// Kubeconfig reads the Node for its topology labels; empty means in-cluster (in a pod) or none.
 	Kubeconfig string
 	// EtcdEndpoints are the federation store's client URLs. The store authenticates the waypoint
@@ -73,32 +78,33 @@ const (
 // DefaultOptions reads the defaults from the environment (getenv is os.Getenv in main).
 func DefaultOptions(getenv func(string) string) Options {
 	return Options{
-		Namespace:        getenv("POD_NAMESPACE"),
-		Cluster:          getenv("MESHFED_CLUSTER"),
-		Network:          getenv("MESHFED_NETWORK"),
-		Region:           getenv("MESHFED_REGION"),
-		Zone:             getenv("MESHFED_ZONE"),
-		Subzone:          getenv("MESHFED_SUBZONE"),
-		Node:             getenv("NODE_NAME"),
-		EtcdEndpoints:    splitList(getenv("MESHFED_ETCD_ENDPOINTS")),
-		EtcdCAFile:       getenv("MESHFED_ETCD_CA_FILE"),
-		EtcdCertFile:     getenv("MESHFED_ETCD_CERT_FILE"),
-		EtcdKeyFile:      getenv("MESHFED_ETCD_KEY_FILE"),
-		EtcdUsername:     getenv("MESHFED_ETCD_USERNAME"),
-		EtcdPasswordFile: getenv("MESHFED_ETCD_PASSWORD_FILE"),
-		ListenHost:       "0.0.0.0",
-		AdminAddr:        ":15021",
-		ConnectTimeout:   waypoint.DefaultConnectTimeout,
-		Retries:          waypoint.DefaultRetries,
-		CertFile:         getenv("MESHFED_CERT_FILE"),
-		KeyFile:          getenv("MESHFED_KEY_FILE"),
-		CAFile:           getenv("MESHFED_CA_FILE"),
-		TrustDomain:      orDefault(getenv("MESHFED_TRUST_DOMAIN"), waypoint.DefaultTrustDomain),
-		HBONEAddress:     orDefault(getenv("MESHFED_HBONE_ADDRESS"), DefaultHBONEAddress),
-		HBONETransport:   orDefault(getenv("MESHFED_HBONE_TRANSPORT"), "h2"),
-		AllowCallers:     getenv("MESHFED_ALLOW_CALLERS"),
-		ShutdownDelay:    durationOr(getenv("MESHFED_SHUTDOWN_DELAY"), DefaultShutdownDelay),
-		DrainTimeout:     durationOr(getenv("MESHFED_DRAIN_TIMEOUT"), DefaultDrainTimeout),
+		Namespace:         getenv("POD_NAMESPACE"),
+		GatewayNamespaces: splitList(getenv(GatewayNamespacesEnv)),
+		Cluster:           getenv("MESHFED_CLUSTER"),
+		Network:           getenv("MESHFED_NETWORK"),
+		Region:            getenv("MESHFED_REGION"),
+		Zone:              getenv("MESHFED_ZONE"),
+		Subzone:           getenv("MESHFED_SUBZONE"),
+		Node:              getenv("NODE_NAME"),
+		EtcdEndpoints:     splitList(getenv("MESHFED_ETCD_ENDPOINTS")),
+		EtcdCAFile:        getenv("MESHFED_ETCD_CA_FILE"),
+		EtcdCertFile:      getenv("MESHFED_ETCD_CERT_FILE"),
+		EtcdKeyFile:       getenv("MESHFED_ETCD_KEY_FILE"),
+		EtcdUsername:      getenv("MESHFED_ETCD_USERNAME"),
+		EtcdPasswordFile:  getenv("MESHFED_ETCD_PASSWORD_FILE"),
+		ListenHost:        "0.0.0.0",
+		AdminAddr:         ":15021",
+		ConnectTimeout:    waypoint.DefaultConnectTimeout,
+		Retries:           waypoint.DefaultRetries,
+		CertFile:          getenv("MESHFED_CERT_FILE"),
+		KeyFile:           getenv("MESHFED_KEY_FILE"),
+		CAFile:            getenv("MESHFED_CA_FILE"),
+		TrustDomain:       orDefault(getenv("MESHFED_TRUST_DOMAIN"), waypoint.DefaultTrustDomain),
+		HBONEAddress:      orDefault(getenv("MESHFED_HBONE_ADDRESS"), DefaultHBONEAddress),
+		HBONETransport:    orDefault(getenv("MESHFED_HBONE_TRANSPORT"), "h2"),
+		AllowCallers:      getenv("MESHFED_ALLOW_CALLERS"),
+		ShutdownDelay:     durationOr(getenv("MESHFED_SHUTDOWN_DELAY"), DefaultShutdownDelay),
+		DrainTimeout:      durationOr(getenv("MESHFED_DRAIN_TIMEOUT"), DefaultDrainTimeout),
 		HBONELimits: hbone.Limits{
 			HandshakeTimeout: hbone.DefaultHandshakeTimeout, TunnelIdleTimeout: hbone.DefaultTunnelIdleTimeout,
 			MaxConnections: hbone.DefaultMaxConnections, MaxConnectionsPerSource: hbone.DefaultMaxConnectionsPerSource,
@@ -107,6 +113,9 @@ func DefaultOptions(getenv func(string) string) Options {
 		},
 	}
 }
+
+// GatewayNamespacesEnv is the environment variable of --gateway-namespaces.
+const GatewayNamespacesEnv = "GATEWAY_NAMESPACES"
 
 // DefaultHBONEAddress is the inbound HBONE port of DESIGN §5.
 const DefaultHBONEAddress = ":15008"
@@ -143,7 +152,9 @@ func splitList(s string) []string {
 
 // AddFlags registers every option as a flag.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace this waypoint serves ($POD_NAMESPACE)")
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace this waypoint serves; with --gateway-namespaces, the namespace the shared gateway runs in ($POD_NAMESPACE)")
+	fs.StringSliceVar(&o.GatewayNamespaces, "gateway-namespaces", o.GatewayNamespaces, "run as the cluster's shared gateway (ServiceAccount meshfed-gateway of --namespace) serving these namespaces, comma separated: "+
+		"per namespace its own store watch (one store client scoped to its prefix), listeners and inbound policy, one HBONE address for all; the certificate must be spiffe://<trust-domain>/ns/<namespace>/sa/meshfed-gateway ($"+GatewayNamespacesEnv+")")
 	fs.StringVar(&o.Cluster, "cluster", o.Cluster, "member cluster the waypoint runs in ($MESHFED_CLUSTER)")
 	fs.StringVar(&o.Network, "network", o.Network, "network of the waypoint's cluster ($MESHFED_NETWORK)")
 	fs.StringVar(&o.Region, "region", o.Region, "region of the waypoint's node ($MESHFED_REGION)")
@@ -218,6 +229,9 @@ func (o *Options) Validate() error {
 	if _, err := ParseCallers(o.AllowCallers); err != nil {
 		errs = append(errs, err)
 	}
+	if err := validateGatewayNamespaces(o.GatewayNamespaces); err != nil {
+		errs = append(errs, err)
+	}
 	if l := o.HBONELimits; l.HandshakeTimeout < 0 || l.TunnelIdleTimeout < 0 || l.MaxConnections < 0 || l.MaxConnectionsPerSource < 0 || l.MaxHandshakesPerSource < 0 ||
 		l.MaxTunnels < 0 || l.MaxTunnelsPerSource < 0 {
 		errs = append(errs, errors.New("--hbone-* limits must not be negative (0 takes the default)"))
@@ -234,6 +248,31 @@ func countSet(values ...string) int {
 	}
 	return n
 }
+
+// validateGatewayNamespaces checks --gateway-namespaces: namespace names (DNS-1123 labels),
+// each once.
+func validateGatewayNamespaces(namespaces []string) error {
+	seen := make(map[string]bool, len(namespaces))
+	var errs []string
+	for _, ns := range namespaces {
+		switch {
+		case ns == "":
+			errs = append(errs, "empty entry")
+		case len(validation.IsDNS1123Label(ns)) > 0:
+			errs = append(errs, fmt.Sprintf("%q is not a namespace name", ns))
+		case seen[ns]:
+			errs = append(errs, fmt.Sprintf("%q twice", ns))
+		}
+		seen[ns] = true
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid --gateway-namespaces ($%s): %s", GatewayNamespacesEnv, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// gateway reports whether the binary runs as a shared gateway.
+func (o *Options) gateway() bool { return len(o.GatewayNamespaces) > 0 }
 
 // hboneEnabled reports whether certificate files are configured.
 func (o *Options) hboneEnabled() bool { return o.CertFile != "" }

@@ -17,10 +17,11 @@ import (
 	"github.com/meshfed/meshfed/waypoint"
 )
 
-// Run starts the waypoint and blocks until ctx ends and it has drained (--shutdown-delay,
-// --drain-timeout). A store that cannot be reached at start is retried by the store client;
-// the waypoint serves its last snapshot whenever the store is away, and is not ready before
-// it has had one.
+// Run starts the waypoint, or with --gateway-namespaces the shared gateway, and blocks until
+// ctx ends and it has drained (--shutdown-delay, --drain-timeout). A store that cannot be
+// reached at start is retried by the store client; the waypoint serves its last snapshot
+// whenever the store is away, and is not ready before it has had one (a gateway: one of every
+// namespace it serves).
 func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -30,28 +31,26 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	w, err := waypoint.New(waypoint.Options{
+	wo := waypoint.Options{
 		Namespace: o.Namespace, Cluster: o.Cluster, ListenHost: o.ListenHost,
 		Locality:       model.Locality{Network: o.Network, Region: o.Region, Zone: o.Zone, Subzone: o.Subzone, Node: o.Node, Cluster: o.Cluster},
 		ConnectTimeout: o.ConnectTimeout, Retries: o.Retries, HBONE: hb, Logger: log,
 		AllowLoopbackEndpoints: o.AllowLoopbackEndpoints,
 		Drain:                  waypoint.DrainOptions{ShutdownDelay: o.ShutdownDelay, Timeout: o.DrainTimeout},
-	})
+	}
+	if o.gateway() {
+		return runGateway(ctx, o, waypoint.GatewayOptions{Options: wo, Namespaces: o.GatewayNamespaces}, log)
+	}
+	w, err := waypoint.New(wo)
 	if err != nil {
 		return err
 	}
-	adminHandler := w.Admin()
-	if o.Profiling {
-		adminHandler = withProfiling(adminHandler)
-	}
-	// The admin server comes first: while the store cannot be reached the waypoint is live
-	// (/healthz) but not ready (/readyz), rather than restarting.
-	stopAdmin, err := admin.Serve(o.AdminAddr, adminHandler, log)
+	stopAdmin, err := serveAdmin(o, w.Admin(), log)
 	if err != nil {
 		return err
 	}
 	defer stopAdmin()
-	st, err := connectStore(ctx, o, log)
+	st, err := connectStore(ctx, o, o.Namespace, log)
 	if err != nil {
 		return err
 	}
@@ -66,6 +65,48 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	return nil
 }
 
+// runGateway runs the shared gateway of opts: one store client per namespace served, each
+// scoped to that namespace's prefix (the gateway's etcd user reads exactly those).
+func runGateway(ctx context.Context, o Options, opts waypoint.GatewayOptions, log *slog.Logger) error {
+	g, err := waypoint.NewGateway(opts)
+	if err != nil {
+		return err
+	}
+	stopAdmin, err := serveAdmin(o, g.Admin(), log)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
+	clients := make(map[string]*store.Client, len(opts.Namespaces))
+	defer func() {
+		for _, c := range clients {
+			_ = c.Close()
+		}
+	}()
+	for _, ns := range g.Namespaces() {
+		st, err := connectStore(ctx, o, ns, log.With("servedNamespace", ns))
+		if err != nil {
+			return err
+		}
+		clients[ns] = st
+	}
+	if o.AllowLoopbackEndpoints {
+		log.Warn("dialing endpoints on loopback addresses (--allow-loopback-endpoints): for single-host labs only")
+	}
+	log.Info("shared gateway starting", "namespace", o.Namespace, "serves", g.Namespaces(), "cluster", o.Cluster, "network", o.Network, "zone", o.Zone)
+	return g.Run(ctx, clients)
+}
+
+// serveAdmin serves h (with the profiles under --profiling) on --admin-address. The admin
+// server comes first: while the store cannot be reached the waypoint is live (/healthz) but
+// not ready (/readyz), rather than restarting.
+func serveAdmin(o Options, h http.Handler, log *slog.Logger) (stop func(), err error) {
+	if o.Profiling {
+		h = withProfiling(h)
+	}
+	return admin.Serve(o.AdminAddr, h, log)
+}
+
 // storeRetry is the wait between attempts to reach the federation store at start.
 const storeRetry = 2 * time.Second
 
@@ -76,14 +117,14 @@ const (
 	accessRetryMax = 10 * time.Second
 )
 
-// connectStore connects to the federation store, trying again while it does not answer or
-// refuses the waypoint's user, until ctx ends.
-func connectStore(ctx context.Context, o Options, log *slog.Logger) (*store.Client, error) {
-	// The waypoint reads only its namespace: Scope keeps every read inside the one prefix a
-	// waypoint's etcd role grants (federation/store, "Access").
+// connectStore connects to the federation store for namespace ns, trying again while it does
+// not answer or refuses the waypoint's user, until ctx ends.
+func connectStore(ctx context.Context, o Options, ns string, log *slog.Logger) (*store.Client, error) {
+	// The client reads only its namespace: Scope keeps every read inside the one prefix a
+	// waypoint's etcd role grants, or one of those a gateway's grants (federation/store, "Access").
 	cfg := store.ClientConfig{
 		Endpoints: o.EtcdEndpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile,
-		Username: o.EtcdUsername, PasswordFile: o.EtcdPasswordFile, Scope: store.NamespacePrefix(o.Namespace), Logger: log,
+		Username: o.EtcdUsername, PasswordFile: o.EtcdPasswordFile, Scope: store.NamespacePrefix(ns), Logger: log,
 	}
 	for {
 		st, err := store.ConnectAwaitingAccess(ctx, cfg, accessRetry, accessRetryMax)
