@@ -94,8 +94,8 @@ func MemberObjects() []client.Object {
 
 // memberRules are the hub's permissions in a member: read what it federates (and the
 // kube-system Namespace, whose UID identifies the cluster), write the imports, derived
-// Services and MCS EndpointSlices it owns and the status of ServiceExports, write the waypoints' credential Secrets
-// (by name: it can read no other Secret; create cannot be limited by name, and cannot
+// Services and the EndpointSlices it owns and the status of ServiceExports, write the credential Secrets of the
+// waypoints and shared gateways (by name: it can read no other Secret; create cannot be limited by name, and cannot
 // replace an existing Secret), and record Events. Nothing else.
 func memberRules() []rbacv1.PolicyRule {
 	read := []string{"get", "list", "watch"}
@@ -111,7 +111,7 @@ func memberRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceimports"}, Verbs: write},
 		{APIGroups: []string{"multicluster.x-k8s.io"}, Resources: []string{"serviceimports/status"}, Verbs: []string{"get", "patch", "update"}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "update", "patch"},
-			ResourceNames: []string{wellknown.WaypointStoreSecret, wellknown.WaypointCertSecret}},
+			ResourceNames: []string{wellknown.WaypointStoreSecret, wellknown.WaypointCertSecret, wellknown.GatewayStoreSecret, wellknown.GatewayCertSecret}},
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
 		{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
