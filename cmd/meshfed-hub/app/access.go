@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/meshfed/meshfed/federation/store"
@@ -66,9 +67,12 @@ func followWaypoints(ctx context.Context, st *store.Client, interval time.Durati
 }
 
 // waypointUsers keeps one etcd user per published waypoint: meshfed-waypoint:<ns>:<cluster>,
-// with the namespace's read-only role. A user whose waypoints record has been gone for grace
-// is deleted (a waypoint whose Service disappears for a moment keeps reading), and with the
-// last user of a namespace its role.
+// with the namespace's read-only role; and one per shared gateway (a gateway namespace in a
+// cluster, named by the records of the namespaces it serves): meshfed-gateway:<gwns>:<cluster>,
+// with the roles of exactly those namespaces. A user whose waypoints record has been gone for
+// grace is deleted (a waypoint whose Service disappears for a moment keeps reading); so is a
+// gateway's grant of a namespace whose record has been gone for grace, and the gateway's user
+// with its last grant. A namespace's role goes when no user of either kind holds it.
 type waypointUsers struct {
 	root  *store.Client
 	grace time.Duration
@@ -77,13 +81,21 @@ type waypointUsers struct {
 	// missing.
 	exist     map[store.Key]bool
 	goneSince map[store.Key]time.Time
+	// granted are the namespaces each gateway's user is known to read (sorted);
+	// grantGoneSince when the record of each granted namespace was first seen missing.
+	granted        map[store.Gateway][]string
+	grantGoneSince map[gatewayGrant]time.Time
 }
 
 // provisionWaypointUsers runs waypointUsers over st's waypoints, as root, until ctx ends. The
-// waypoint users found in etcd at start count as existing, so that those of waypoints removed
-// while the hub was down are deleted too.
+// waypoint and gateway users found in etcd at start count as existing, with the namespaces
+// they read, so that those of waypoints and gateways removed while the hub was down are
+// deleted too.
 func provisionWaypointUsers(ctx context.Context, st, root *store.Client, grace time.Duration, log *slog.Logger) {
-	u := &waypointUsers{root: root, grace: grace, log: log, exist: map[store.Key]bool{}, goneSince: map[store.Key]time.Time{}}
+	u := &waypointUsers{
+		root: root, grace: grace, log: log, exist: map[store.Key]bool{}, goneSince: map[store.Key]time.Time{},
+		granted: map[store.Gateway][]string{}, grantGoneSince: map[gatewayGrant]time.Time{},
+	}
 	if keys, err := root.WaypointUsers(ctx); err != nil {
 		log.Warn("cannot list the waypoint users; users of removed waypoints are deleted only if they were created since", "error", err)
 	} else {
@@ -91,14 +103,25 @@ func provisionWaypointUsers(ctx context.Context, st, root *store.Client, grace t
 			u.exist[k] = true
 		}
 	}
+	if gws, err := root.GatewayUsers(ctx); err != nil {
+		log.Warn("cannot list the gateway users; users of removed gateways are deleted only if they were created since", "error", err)
+	} else {
+		u.granted = gws
+	}
 	followWaypoints(ctx, st, min(provisionRetry, max(grace/4, 50*time.Millisecond)), log, func(ws publishedWaypoints, now time.Time) {
 		u.sync(ctx, ws, now)
+		u.syncGateways(ctx, ws, now)
 	})
 }
 
-// sync creates the users of ws that do not exist yet and deletes those gone for u.grace.
+// sync creates the users of the namespaces' own waypoints in ws that do not exist yet and
+// deletes those gone for u.grace. A record of a namespace a shared gateway serves is the
+// gateway's (syncGateways), not a waypoint of the namespace.
 func (u *waypointUsers) sync(ctx context.Context, ws publishedWaypoints, now time.Time) {
-	for k := range ws {
+	for k, rec := range ws {
+		if rec.Gateway != "" {
+			continue
+		}
 		delete(u.goneSince, k)
 		if u.exist[k] {
 			continue
@@ -111,7 +134,7 @@ func (u *waypointUsers) sync(ctx context.Context, ws publishedWaypoints, now tim
 		u.log.Info("waypoint user ready", "user", store.WaypointUser(k.Namespace, k.Cluster))
 	}
 	for k := range u.exist {
-		if ws[k] != nil {
+		if rec := ws[k]; rec != nil && rec.Gateway == "" {
 			continue
 		}
 		since, seen := u.goneSince[k]
@@ -137,17 +160,28 @@ func (u *waypointUsers) remove(ctx context.Context, ws publishedWaypoints, k sto
 	delete(u.exist, k)
 	delete(u.goneSince, k)
 	u.log.Info("deleted the user of a removed waypoint", "user", user)
+	u.dropRole(ctx, ws, k.Namespace)
+}
+
+// dropRole deletes the ReaderRole of ns unless a waypoint or gateway user holds it or a
+// record of ns is published (its user is about to hold it).
+func (u *waypointUsers) dropRole(ctx context.Context, ws publishedWaypoints, ns string) {
 	for other := range u.exist {
-		if other.Namespace == k.Namespace {
+		if other.Namespace == ns {
 			return
 		}
 	}
 	for other := range ws {
-		if other.Namespace == k.Namespace {
+		if other.Namespace == ns {
 			return
 		}
 	}
-	if err := u.root.DeleteReaderRole(ctx, k.Namespace); err != nil {
-		u.log.Warn("cannot delete the role of a namespace without waypoints", "role", store.ReaderRole(k.Namespace), "error", err)
+	for _, namespaces := range u.granted {
+		if slices.Contains(namespaces, ns) {
+			return
+		}
+	}
+	if err := u.root.DeleteReaderRole(ctx, ns); err != nil {
+		u.log.Warn("cannot delete the role of a namespace without waypoints", "role", store.ReaderRole(ns), "error", err)
 	}
 }
