@@ -28,7 +28,9 @@ type memberSecrets func(cluster string) (client.Reader, client.Writer, bool)
 
 // issuer writes, into each member and each namespace with a published waypoint there, the
 // waypoint's store client certificate (wellknown.WaypointStoreSecret) and its HBONE
-// certificate (wellknown.WaypointCertSecret), and renews them when renewBefore of their
+// certificate (wellknown.WaypointCertSecret); into the namespace of each shared gateway the
+// records name, once, the gateway's (wellknown.GatewayStoreSecret, GatewayCertSecret, with
+// the gateway's user and SPIFFE ID); and renews them when renewBefore of their
 // validity is left: the new certificate is in the Secret while the old one is still valid for
 // renewBefore, the time the kubelet and the waypoint's file polling take to swap it in.
 //
@@ -51,23 +53,76 @@ func (is *issuer) interval() time.Duration {
 	return min(time.Minute, max(100*time.Millisecond, is.renewBefore/4))
 }
 
-// run issues credentials for st's waypoints until ctx ends.
+// run issues credentials for st's waypoints and shared gateways until ctx ends.
 func (is *issuer) run(ctx context.Context, st *store.Client) {
 	followWaypoints(ctx, st, is.interval(), is.log, func(ws publishedWaypoints, now time.Time) {
 		for k, rec := range ws {
-			is.sync(ctx, k.Namespace, k.Cluster, rec.Addresses, now)
+			if rec.Gateway == "" {
+				is.sync(ctx, is.waypointCredentials(k.Namespace, k.Cluster, rec.Addresses), now)
+			}
+		}
+		for gw, addresses := range gatewayAddresses(ws) {
+			is.sync(ctx, is.gatewayCredentials(gw, addresses), now)
 		}
 	})
 }
 
-// sync makes the two Secrets of the waypoint of ns in cluster current.
-func (is *issuer) sync(ctx context.Context, ns, cluster string, addresses []string, now time.Time) {
-	r, w, ok := is.secrets(cluster)
+// credentials are what the issuer writes for one waypoint or shared gateway: in Namespace of
+// Cluster, the store client certificate of User in StoreSecret and the HBONE certificate of
+// Workload, with SANs, in CertSecret.
+type credentials struct {
+	Namespace, Cluster      string
+	StoreSecret, CertSecret string
+	User                    string
+	Workload                pki.Workload
+	SANs                    []string
+}
+
+// waypointCredentials are the credentials of the waypoint of ns in cluster, published at
+// addresses.
+func (is *issuer) waypointCredentials(ns, cluster string, addresses []string) credentials {
+	return credentials{
+		Namespace: ns, Cluster: cluster, StoreSecret: wellknown.WaypointStoreSecret, CertSecret: wellknown.WaypointCertSecret,
+		User: store.WaypointUser(ns, cluster), Workload: pki.Workload{ID: WaypointID(is.trustDomain, ns), Cluster: cluster},
+		SANs: hboneSANs(addresses),
+	}
+}
+
+// gatewayCredentials are the credentials of the shared gateway gw, published at addresses:
+// once, in the gateway's namespace, however many namespaces it serves.
+func (is *issuer) gatewayCredentials(gw store.Gateway, addresses []string) credentials {
+	return credentials{
+		Namespace: gw.Namespace, Cluster: gw.Cluster, StoreSecret: wellknown.GatewayStoreSecret, CertSecret: wellknown.GatewayCertSecret,
+		User: store.GatewayUser(gw.Namespace, gw.Cluster), Workload: pki.Workload{ID: controller.GatewayID(is.trustDomain, gw.Namespace), Cluster: gw.Cluster},
+		SANs: hboneSANs(addresses),
+	}
+}
+
+// gatewayAddresses are the shared gateways the records of ws name, each with the addresses of
+// its records (all the same, as one Service's; merged should two passes' records meet).
+func gatewayAddresses(ws publishedWaypoints) map[store.Gateway][]string {
+	out := map[store.Gateway][]string{}
+	for k, rec := range ws {
+		if rec.Gateway != "" {
+			gw := store.Gateway{Namespace: rec.Gateway, Cluster: k.Cluster}
+			out[gw] = append(out[gw], rec.Addresses...)
+		}
+	}
+	for gw, addrs := range out {
+		slices.Sort(addrs)
+		out[gw] = slices.Compact(addrs)
+	}
+	return out
+}
+
+// sync makes the two Secrets of c current.
+func (is *issuer) sync(ctx context.Context, c credentials, now time.Time) {
+	r, w, ok := is.secrets(c.Cluster)
 	if !ok {
 		return
 	}
-	user := store.WaypointUser(ns, cluster)
-	is.ensure(ctx, r, w, cluster, client.ObjectKey{Namespace: ns, Name: wellknown.WaypointStoreSecret},
+	user, ns, cluster := c.User, c.Namespace, c.Cluster
+	is.ensure(ctx, r, w, cluster, client.ObjectKey{Namespace: ns, Name: c.StoreSecret},
 		func(data map[string][]byte) (bool, string) {
 			if why := is.tooLong(data); why != "" {
 				return false, why
@@ -75,9 +130,8 @@ func (is *issuer) sync(ctx context.Context, ns, cluster string, addresses []stri
 			return is.ca.ClientCurrent(data, user, now, is.renewBefore)
 		},
 		func() (map[string][]byte, error) { return is.ca.ClientBundle(user, now, is.validity) })
-	wl := pki.Workload{ID: WaypointID(is.trustDomain, ns), Cluster: cluster}
-	sans := hboneSANs(addresses)
-	is.ensure(ctx, r, w, cluster, client.ObjectKey{Namespace: ns, Name: wellknown.WaypointCertSecret},
+	wl, sans := c.Workload, c.SANs
+	is.ensure(ctx, r, w, cluster, client.ObjectKey{Namespace: ns, Name: c.CertSecret},
 		func(data map[string][]byte) (bool, string) {
 			if why := is.tooLong(data); why != "" {
 				return false, why
