@@ -114,8 +114,9 @@ func DefaultOptions(getenv func(string) string) Options {
 	}
 }
 
-// GatewayNamespacesEnv is the environment variable of --gateway-namespaces.
-const GatewayNamespacesEnv = "GATEWAY_NAMESPACES"
+// GatewayNamespacesEnv is the environment variable of --gateway-namespaces; meshfedctl
+// waypoint apply --gateway-namespaces sets it (its own constant of the same name and value).
+const GatewayNamespacesEnv = "MESHFED_GATEWAY_NAMESPACES"
 
 // DefaultHBONEAddress is the inbound HBONE port of DESIGN §5.
 const DefaultHBONEAddress = ":15008"
