@@ -11,40 +11,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/apis/wellknown"
-	"github.com/meshfed/meshfed/cmd/meshfedctl/app/membership"
 	"github.com/meshfed/meshfed/federation/store"
 )
-
-// grantGatewaySecrets lets the hub's identity in a member read and update the shared gateway's
-// credential Secrets in gwns. The member ClusterRole meshfedctl join writes names only the
-// waypoints' Secrets (membership.memberRules); until it names the gateway's too, this Role
-// grants exactly what that rule would.
-func grantGatewaySecrets(t *testing.T, c client.Client, gwns string) {
-	t.Helper()
-	const name = "meshfed-hub-gateway-secrets"
-	for _, obj := range []client.Object{
-		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: gwns}, Rules: []rbacv1.PolicyRule{{
-			APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "update", "patch"},
-			ResourceNames: []string{wellknown.GatewayStoreSecret, wellknown.GatewayCertSecret},
-		}}},
-		&rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: gwns},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: membership.MemberServiceAccount, Namespace: wellknown.SystemNamespace}},
-		},
-	} {
-		if err := c.Create(t.Context(), obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // gatewayStoreClient connects with the store Secret of the gateway in gwns, as the gateway
 // mounting it does, reading the prefix of scope (a namespace it serves).
@@ -75,8 +49,9 @@ func gatewayStoreClient(t *testing.T, c client.Client, gwns, scope, caFile, endp
 // address, namespace and SPIFFE ID (in the hub's trust domain), own keeps its own record and
 // the gateway Service gets a Warning Event for it; the global services of shop and cart get
 // different waypoint ports (one pod listens for both); the gateway's two Secrets are written
-// once, in its namespace, and none in shop or cart; the gateway's store certificate reads shop
-// and cart and nothing else. Taking cart off the list withdraws its record and, after the
+// once, in its namespace, and none in shop or cart (with the member RBAC meshfedctl join
+// writes: the hub reads and updates those Secrets by name); the gateway's store certificate
+// reads shop and cart and nothing else. Taking cart off the list withdraws its record and, after the
 // grace period, the gateway's grant of it and cart's role.
 func TestSharedGateway(t *testing.T) {
 	const grace = 2 * time.Second
@@ -89,7 +64,6 @@ func TestSharedGateway(t *testing.T) {
 	ctx := t.Context()
 	member := env.members["east-1"].Client
 	const gwns = wellknown.SystemNamespace
-	grantGatewaySecrets(t, member, gwns)
 	export(t, member, "shop", "web", "global", "10.244.1.5")
 	export(t, member, "cart", "web", "global", "10.244.1.6")
 	createWaypointService(t, member, "own")
