@@ -62,3 +62,12 @@ type PublishedWaypoints struct {
 	// derive from the namespace.
 	Identity string
 }
+
+// PublishedGateway is a shared gateway as the hub publishes it in the federation store: where
+// it runs and the namespaces it serves there.
+type PublishedGateway struct {
+	Cluster   string
+	Namespace string
+	// Serves are the namespaces it serves, sorted.
+	Serves []string
+}

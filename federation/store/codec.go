@@ -120,6 +120,13 @@ func unmarshalVersioned(k Kind, value []byte) (Record, error) {
 		}{EndpointsChunk: &EndpointsChunk{}}
 		err = json.Unmarshal(value, &w)
 		v, r, want = w.V, w.EndpointsChunk, PartsVersion
+	case KindGateway:
+		w := struct {
+			V *int `json:"v"`
+			*GatewayRecord
+		}{GatewayRecord: &GatewayRecord{}}
+		err = json.Unmarshal(value, &w)
+		v, r = w.V, w.GatewayRecord
 	default:
 		w := struct {
 			V *int `json:"v"`

@@ -204,3 +204,8 @@ func castPtr[To, From ~int64](v *From) *To {
 	c := To(*v)
 	return &c
 }
+
+// NewGatewayRecord is the record of a shared gateway.
+func NewGatewayRecord(g *model.PublishedGateway) *GatewayRecord {
+	return &GatewayRecord{Cluster: g.Cluster, Namespace: g.Namespace, Serves: g.Serves}
+}

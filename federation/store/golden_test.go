@@ -117,6 +117,9 @@ func goldenV1() []golden {
 			Namespace: "shop", Cluster: "east-1", Network: "net-a", Addresses: []string{"192.0.2.10:15008", "[2001:db8::1]:15008", "waypoint.east.example.com:15008"},
 		}},
 		{"waypoints-minimal.json", WaypointsKey("shop", "west-1"), &model.PublishedWaypoints{Namespace: "shop", Cluster: "west-1", Network: "net-b"}},
+		{"gateway.json", GatewayKey("south-1", "meshfed-system"), &model.PublishedGateway{
+			Cluster: "south-1", Namespace: "meshfed-system", Serves: []string{"bank", "shop"},
+		}},
 		{"waypoints-gateway.json", WaypointsKey("shop", "south-1"), &model.PublishedWaypoints{
 			Namespace: "shop", Cluster: "south-1", Network: "net-c", Addresses: []string{"192.0.2.30:15008"},
 			Gateway: "meshfed-system", Identity: "spiffe://cluster.local/ns/meshfed-system/sa/meshfed-gateway",
@@ -167,6 +170,8 @@ func recordOf(m any) Record {
 		return NewEndpointsRecord(m)
 	case *model.PublishedWaypoints:
 		return NewWaypointsRecord(m)
+	case *model.PublishedGateway:
+		return NewGatewayRecord(m)
 	}
 	panic(fmt.Sprintf("no record for %T", m))
 }
@@ -184,6 +189,9 @@ func modelOf(r Record) any {
 		m := r.Model()
 		return &m
 	case *WaypointsRecord:
+		m := r.Model()
+		return &m
+	case *GatewayRecord:
 		m := r.Model()
 		return &m
 	}

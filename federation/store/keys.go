@@ -15,6 +15,9 @@ const ClustersPrefix = Root + "clusters/"
 // NamespacesPrefix is the prefix of every namespaced record (services, endpoints, waypoints).
 const NamespacesPrefix = Root + "ns/"
 
+// GatewaysPrefix is the prefix of every shared gateway record.
+const GatewaysPrefix = Root + "gateways/"
+
 // LeaderPrefix is the election prefix the writers campaign on. Keys under it are not records;
 // readers skip them.
 const LeaderPrefix = Root + "leader"
@@ -38,6 +41,9 @@ const (
 	// KindEndpointsChunk is /meshfed/v1/ns/<ns>/endpoints/<domain>/<name>/<cluster>/<chunk>:
 	// one part of an endpoints record stored in parts (see EndpointsHead).
 	KindEndpointsChunk
+	// KindGateway is /meshfed/v1/gateways/<cluster>/<ns>: the shared gateway running in
+	// namespace ns of cluster, and the namespaces it serves.
+	KindGateway
 )
 
 // String names the kind as it appears in keys.
@@ -53,13 +59,15 @@ func (k Kind) String() string {
 		return "waypoints"
 	case KindEndpointsChunk:
 		return "endpoints chunk"
+	case KindGateway:
+		return "gateways"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
 // Key identifies one record. Only the fields its Kind uses are set: Cluster for KindCluster;
 // Namespace, Domain and Name for KindService; those and Cluster for KindEndpoints; those and
-// Chunk for KindEndpointsChunk; Namespace and Cluster for KindWaypoints.
+// Chunk for KindEndpointsChunk; Namespace and Cluster for KindWaypoints and KindGateway.
 type Key struct {
 	Kind      Kind
 	Namespace string
@@ -102,6 +110,11 @@ func WaypointsKey(ns, cluster string) Key {
 	return Key{Kind: KindWaypoints, Namespace: ns, Cluster: cluster}
 }
 
+// GatewayKey is the key of the shared gateway running in namespace ns of cluster.
+func GatewayKey(cluster, ns string) Key {
+	return Key{Kind: KindGateway, Namespace: ns, Cluster: cluster}
+}
+
 // NamespacePrefix is the prefix a waypoint of namespace ns watches.
 func NamespacePrefix(ns string) string { return NamespacesPrefix + ns + "/" }
 
@@ -126,6 +139,8 @@ func (k Key) String() string {
 		return NamespacePrefix(k.Namespace) + "waypoints/" + k.Cluster
 	case KindEndpointsChunk:
 		return ServiceEndpointsPrefix(k.Namespace, k.Domain, k.Name) + k.Cluster + "/" + k.Chunk
+	case KindGateway:
+		return GatewaysPrefix + k.Cluster + "/" + k.Namespace
 	}
 	return ""
 }
@@ -168,6 +183,7 @@ func (k Key) fields() ([]keyField, error) {
 		KindEndpoints:      {true, true, true, true},
 		KindWaypoints:      {true, false, false, true},
 		KindEndpointsChunk: {true, true, true, true},
+		KindGateway:        {true, false, false, true},
 	}
 	u, ok := uses[k.Kind]
 	if !ok {
@@ -203,6 +219,8 @@ func keyFromParts(p []string) (Key, bool) {
 	switch {
 	case len(p) == 2 && p[0] == "clusters":
 		return ClusterKey(p[1]), true
+	case len(p) == 3 && p[0] == "gateways":
+		return GatewayKey(p[1], p[2]), true
 	case len(p) < 4 || p[0] != "ns":
 		return Key{}, false
 	case len(p) == 5 && p[2] == "services":

@@ -15,6 +15,7 @@ func TestKeyStringAndParse(t *testing.T) {
 		{"service", ServiceKey("shop", "mesh.internal", "cart"), "/meshfed/v1/ns/shop/services/mesh.internal/cart"},
 		{"endpoints", EndpointsKey("shop", "mesh.internal", "cart", "east-1"), "/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east-1"},
 		{"waypoints", WaypointsKey("shop", "east-1"), "/meshfed/v1/ns/shop/waypoints/east-1"},
+		{"gateway", GatewayKey("east-1", "meshfed-system"), "/meshfed/v1/gateways/east-1/meshfed-system"},
 		{"endpoints chunk", EndpointsChunkKey("shop", "mesh.internal", "cart", "east-1", "0123456789abcdef"), "/meshfed/v1/ns/shop/endpoints/mesh.internal/cart/east-1/0123456789abcdef"},
 	}
 	for _, tt := range tests {
@@ -50,6 +51,10 @@ func TestParseKeyRejects(t *testing.T) {
 		"/meshfed/v1/ns/shop/endpoints/mesh.internal/cart",
 		"/meshfed/v1/ns/shop/waypoints/",
 		"/meshfed/v1/ns/shop/gateways/east",
+		"/meshfed/v1/gateways/east",
+		"/meshfed/v1/gateways/east/",
+		"/meshfed/v1/gateways/east/meshfed-system/x",
+		"/meshfed/v1/gateways//meshfed-system",
 		"/meshfed/v1/ns//waypoints/east",
 		"/meshfed/v1/ns/sh_op/waypoints/east",
 		"/meshfed/v1/leader/694d7a1b2c3d4e5f",

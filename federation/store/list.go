@@ -255,6 +255,9 @@ func (l *Listing) Endpoints() []*EndpointsRecord {
 // Waypoints returns the waypoints records of the listing.
 func (l *Listing) Waypoints() []*WaypointsRecord { return recordsOf[*WaypointsRecord](l) }
 
+// Gateways returns the shared gateway records of the listing.
+func (l *Listing) Gateways() []*GatewayRecord { return recordsOf[*GatewayRecord](l) }
+
 func recordsOf[T Record](l *Listing) []T {
 	var out []T
 	for _, e := range l.Entries {

@@ -135,8 +135,24 @@ type WaypointsRecord struct {
 	Identity string `json:"identity,omitempty"`
 }
 
+// GatewayRecord is a shared gateway, under GatewayKey(Cluster, Namespace): the namespaces it
+// serves, which the gateway reads to know them (the annotation "*" serves every namespace of
+// its cluster, so its pods cannot be told a fixed list), exactly those whose waypoints records
+// name it.
+type GatewayRecord struct {
+	// Cluster is the member cluster the gateway runs in.
+	Cluster string `json:"cluster"`
+	// Namespace is the namespace it runs in.
+	Namespace string `json:"namespace"`
+	// Serves are the namespaces it serves, sorted; null when none.
+	Serves []string `json:"serves"`
+}
+
 // Key implements Record.
 func (r *ClusterRecord) Key() Key { return ClusterKey(r.Name) }
+
+// Key implements Record.
+func (r *GatewayRecord) Key() Key { return GatewayKey(r.Cluster, r.Namespace) }
 
 // Key implements Record.
 func (r *ServiceRecord) Key() Key { return ServiceKey(r.Namespace, r.Domain, r.Name) }
@@ -153,3 +169,4 @@ func (*ClusterRecord) isRecord()   {}
 func (*ServiceRecord) isRecord()   {}
 func (*EndpointsRecord) isRecord() {}
 func (*WaypointsRecord) isRecord() {}
+func (*GatewayRecord) isRecord()   {}

@@ -128,3 +128,8 @@ func readHostname(h string) string {
 	}
 	return ""
 }
+
+// Model is the shared gateway the record describes.
+func (r *GatewayRecord) Model() model.PublishedGateway {
+	return model.PublishedGateway{Cluster: r.Cluster, Namespace: r.Namespace, Serves: r.Serves}
+}

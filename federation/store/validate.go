@@ -145,6 +145,25 @@ func (r *WaypointsRecord) Validate() error {
 	return nil
 }
 
+// Validate implements Record: the namespaces served are namespace names, sorted, each once, and
+// not the gateway's own.
+func (r *GatewayRecord) Validate() error {
+	if err := r.Key().Validate(); err != nil {
+		return err
+	}
+	for i, ns := range r.Serves {
+		switch {
+		case !validSegment(ns) || strings.Contains(ns, "."):
+			return invalid(r, fmt.Sprintf("served namespace %q is not a namespace name", ns))
+		case ns == r.Namespace:
+			return invalid(r, fmt.Sprintf("serves its own namespace %q", ns))
+		case i > 0 && r.Serves[i-1] >= ns:
+			return invalid(r, "served namespaces not sorted or listed twice")
+		}
+	}
+	return nil
+}
+
 // validSPIFFEID reports whether s reads as spiffe://<trust domain>/<path>: no user, port,
 // query or fragment, a path that is not just "/". The waypoint parses it fully (hbone/identity);
 // this keeps records that could never name a peer out of the store.
