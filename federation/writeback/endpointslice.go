@@ -11,6 +11,7 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 	mcsv1beta1 "sigs.k8s.io/mcs-api/pkg/apis/v1beta1"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
 )
@@ -123,14 +124,22 @@ func (w *memberWriter) pruneSlices(ctx context.Context, st *memberState) error {
 	return nil
 }
 
-// pruneSlice deletes s when the hub wrote it and st.keep does not name it.
+// pruneSlice deletes s when the hub wrote it and st.keep does not name it. Kubernetes'
+// EndpointSlice controller copies a Service's labels onto the slices it makes, so the slices of
+// a derived Service that selects waypoint pods carry the write-back labels too: only the
+// manager label tells the hub's slices from the controller's.
 func (w *memberWriter) pruneSlice(ctx context.Context, st *memberState, s *discoveryv1.EndpointSlice) error {
-	if !writtenBack(s) || st.keep[objectRef("EndpointSlice", s)] {
+	if !writtenBack(s) || !hubSlice(s) || st.keep[objectRef("EndpointSlice", s)] {
 		return nil
 	}
 	uid := s.UID
 	err := w.remove("EndpointSlice", s, w.conn.Cluster().GetClient().Delete(ctx, s.DeepCopy(), client.Preconditions{UID: &uid}))
 	return ignoreLagged(err)
+}
+
+// hubSlice reports whether the hub manages s (its endpointslice.kubernetes.io/managed-by).
+func hubSlice(s *discoveryv1.EndpointSlice) bool {
+	return s.Labels[discoveryv1.LabelManagedBy] == wellknown.EndpointSliceManagedByValue
 }
 
 // importOwner is the owner reference of a slice to its ServiceImport, in the MCS version the

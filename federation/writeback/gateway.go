@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
@@ -37,6 +38,10 @@ func servingGateways(objs *member.Objects) map[string]string {
 	}
 	return out
 }
+
+// endpointSliceController is the managed-by label value of the slices Kubernetes' EndpointSlice
+// controller makes for a Service with a selector.
+const endpointSliceController = "endpointslice-controller.k8s.io"
 
 // waypointOf is the Service of the waypoints that serve ns in the member: the namespace's own
 // waypoint Service, or the shared gateway's Service when gateway is set.
@@ -123,7 +128,20 @@ func (w *memberWriter) writeGatewaySlices(ctx context.Context, st *memberState, 
 	cur := st.objs.EndpointSlices[types.NamespacedName{Namespace: g.Namespace, Name: derived.Name}]
 	byName := make(map[string]*discoveryv1.EndpointSlice, len(cur))
 	for i := range cur {
-		byName[cur[i].Name] = &cur[i]
+		s := &cur[i]
+		switch {
+		case hubSlice(s):
+			byName[s.Name] = s
+		case s.Labels[discoveryv1.LabelManagedBy] == endpointSliceController:
+			// Left from when the derived Service selected the namespace's own waypoint: the
+			// controller makes no slices for a Service without a selector, nor removes its old
+			// ones, and kube-proxy would still send part of the traffic to them.
+			uid := s.UID
+			err := w.remove("EndpointSlice", s, w.conn.Cluster().GetClient().Delete(ctx, s.DeepCopy(), client.Preconditions{UID: &uid}))
+			if err := ignoreLagged(err); err != nil {
+				return err
+			}
+		}
 	}
 	for _, d := range desiredGatewaySlices(g, derived, st.objs.EndpointSlices[waypointOf(g.Namespace, gateway)]) {
 		st.keep[objectRef("EndpointSlice", d)] = true
@@ -138,7 +156,7 @@ func (w *memberWriter) writeGatewaySlices(ctx context.Context, st *memberState, 
 func keepGatewaySlices(st *memberState, g *model.GlobalService) {
 	key := types.NamespacedName{Namespace: g.Namespace, Name: wellknown.DerivedServiceName(g.Name)}
 	for i := range st.objs.EndpointSlices[key] {
-		if s := &st.objs.EndpointSlices[key][i]; writtenBack(s) {
+		if s := &st.objs.EndpointSlices[key][i]; writtenBack(s) && hubSlice(s) {
 			st.keep[objectRef("EndpointSlice", s)] = true
 		}
 	}

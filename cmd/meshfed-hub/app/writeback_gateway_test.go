@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -144,5 +145,34 @@ func TestHubPointsDerivedServicesAtSharedGateway(t *testing.T) {
 		got := derivedSlicesIn(t, west, "shop", "web")
 		return err == nil && derived.Spec.Selector[wellknown.WaypointPodLabel] == wellknown.WaypointName && got == "",
 			fmt.Sprintf("%v selector %v slices %q", err, derived.Spec.Selector, got)
+	})
+
+	// Kubernetes' EndpointSlice controller makes the slices of a Service with a selector and
+	// copies the Service's labels onto them, the write-back labels included: the hub must leave
+	// them alone while the namespace's own waypoint serves it...
+	controllerSlice := gatewaySliceOf(map[string]bool{"10.1.0.7": true})
+	controllerSlice.Namespace, controllerSlice.Name = "shop", "web-global-x7k2p"
+	controllerSlice.Labels = map[string]string{
+		discoveryv1.LabelServiceName: wellknown.DerivedServiceName("web"), discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io",
+		wellknown.ManagedByLabel: wellknown.ManagedByValue, wellknown.GlobalServiceNameLabel: "web",
+	}
+	if err := west.Create(ctx, controllerSlice); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // the slice's creation wakes the hub; a pass takes well under a second here
+		time.Sleep(time.Second)
+		if err := west.Get(ctx, client.ObjectKeyFromObject(controllerSlice), &discoveryv1.EndpointSlice{}); err != nil {
+			t.Fatalf("the EndpointSlice controller's slice of the derived Service: %v, want it left alone", err)
+		}
+	}
+	// ...and delete them once the gateway serves the namespace again: the controller makes no
+	// slices for a Service without a selector and does not remove its old ones.
+	if err := west.Delete(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	want = fmt.Sprintf("10.9.0.1=true 10.9.0.2=true port http:%d", port)
+	eventually(t, "the gateway's pods the only endpoints again", func() (bool, string) {
+		got := derivedSlicesIn(t, west, "shop", "web")
+		return got == want, got + " want " + want
 	})
 }
