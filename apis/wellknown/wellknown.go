@@ -111,8 +111,14 @@ const (
 	GatewayName = "meshfed-gateway"
 	// GatewayNamespacesKey (annotation on a shared gateway's Service) lists the namespaces the
 	// gateway serves, comma-separated. A namespace with a waypoint of its own in the cluster is
-	// served by that waypoint, not by the gateway.
+	// served by that waypoint, not by the gateway. The value GatewayAllNamespaces serves every
+	// namespace of the cluster that has no waypoint of its own and that no gateway lists by name.
 	GatewayNamespacesKey = "meshfed.io/gateway-namespaces"
+	// GatewayAllNamespaces, the whole value of GatewayNamespacesKey, makes the gateway serve
+	// every namespace of its cluster but the system ones, the gateways' own, those being
+	// deleted, those with their own waypoint and those a gateway lists by name. Its pods learn
+	// which from the store (store.GatewayRecord).
+	GatewayAllNamespaces = "*"
 	// GatewayStoreSecret and GatewayCertSecret, in a shared gateway's namespace, hold its store
 	// client certificate and its HBONE certificate, as WaypointStoreSecret and
 	// WaypointCertSecret do for a namespace's waypoint.

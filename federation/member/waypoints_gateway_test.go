@@ -143,6 +143,9 @@ func TestParseGatewayNamespaces(t *testing.T) {
 		{"shop,Cart", []string{"shop"}, `"Cart"`},
 		{"a.b,c_d,-x", nil, `"a.b", "c_d", "-x"`},
 		{strings.Repeat("a", 64) + ",ok", []string{"ok"}, strings.Repeat("a", 64)},
+		{"shop,*", []string{"shop"}, `"*" (every namespace) must be the whole value`},
+		{"*", nil, "must be the whole value"},
+		{"*,Bad", nil, `"Bad"`},
 	}
 	for _, tc := range tests {
 		got, err := ParseGatewayNamespaces(tc.in)
@@ -157,9 +160,10 @@ func TestParseGatewayNamespaces(t *testing.T) {
 
 // FuzzParseGatewayNamespaces checks that every name returned is a namespace name, sorted and
 // unique, that each is an entry of the input, and that no valid entry is lost: the names of
-// the input minus the reported ones are exactly the result.
+// the input minus the reported ones are exactly the result. A "*" entry, which stands only
+// alone, is reported as such.
 func FuzzParseGatewayNamespaces(f *testing.F) {
-	for _, s := range []string{"shop,cart", " a , b ,a", "", ",", "A,b", "a.b", "x,\ty\n"} {
+	for _, s := range []string{"shop,cart", " a , b ,a", "", ",", "A,b", "a.b", "x,\ty\n", "*", "a, * "} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -171,6 +175,11 @@ func FuzzParseGatewayNamespaces(f *testing.F) {
 		for entry := range strings.SplitSeq(s, ",") {
 			switch e := strings.TrimSpace(entry); {
 			case e == "":
+			case e == wellknown.GatewayAllNamespaces:
+				invalid++
+				if err == nil || !strings.Contains(err.Error(), "must be the whole value") {
+					t.Fatalf("ParseGatewayNamespaces(%q) error = %v, want one saying * stands alone", s, err)
+				}
 			case len(validation.IsDNS1123Label(e)) == 0:
 				valid++
 				if !slices.Contains(got, e) {
