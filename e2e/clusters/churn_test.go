@@ -29,6 +29,13 @@ import (
 // waypoints of namespace shop in cluster c (so it reads that namespace's records only).
 func (m *mesh) storeConfig(t *testing.T, c *clusters.Cluster) store.ClientConfig {
 	t.Helper()
+	return m.storeConfigOf(t, c, shopNS, wellknown.WaypointStoreSecret, shopNS)
+}
+
+// storeConfigOf is storeConfig with the store certificate in Secret ns/secret of cluster c,
+// scoped to the records of namespace scope.
+func (m *mesh) storeConfigOf(t *testing.T, c *clusters.Cluster, ns, secret, scope string) store.ClientConfig {
+	t.Helper()
 	ctx := t.Context()
 	port, err := m.set.Kubectl(ctx, m.c1, nil, "-n", "meshfed-system", "get", "service", "meshfed-hub",
 		"-o", `jsonpath={.spec.ports[?(@.name=="etcd-client")].nodePort}`)
@@ -38,14 +45,14 @@ func (m *mesh) storeConfig(t *testing.T, c *clusters.Cluster) store.ClientConfig
 	dir := t.TempDir()
 	files := map[string]string{}
 	for _, key := range []string{"tls.crt", "tls.key", "ca.crt"} {
-		out, err := m.set.Kubectl(ctx, c, nil, "-n", shopNS, "get", "secret", wellknown.WaypointStoreSecret,
+		out, err := m.set.Kubectl(ctx, c, nil, "-n", ns, "get", "secret", secret,
 			"-o", "jsonpath={.data."+strings.ReplaceAll(key, ".", `\.`)+"}")
 		if err != nil {
 			t.Fatal(err)
 		}
 		pem, err := base64.StdEncoding.DecodeString(out)
 		if err != nil || len(pem) == 0 {
-			t.Fatalf("Secret %s/%s of %s: key %s is not base64 PEM (%v)", shopNS, wellknown.WaypointStoreSecret, c.Name, key, err)
+			t.Fatalf("Secret %s/%s of %s: key %s is not base64 PEM (%v)", ns, secret, c.Name, key, err)
 		}
 		files[key] = filepath.Join(dir, key)
 		if err := os.WriteFile(files[key], pem, 0o600); err != nil {
@@ -55,7 +62,7 @@ func (m *mesh) storeConfig(t *testing.T, c *clusters.Cluster) store.ClientConfig
 	return store.ClientConfig{
 		Endpoints: []string{"https://" + m.c1.TransitIP.String() + ":" + strings.TrimSpace(port)},
 		CAFile:    files["ca.crt"], CertFile: files["tls.crt"], KeyFile: files["tls.key"],
-		Scope:       store.NamespacePrefix(shopNS),
+		Scope:       store.NamespacePrefix(scope),
 		DialTimeout: 2 * time.Second,
 		// The store restarts with the hub's pod: the etcd client's retries are expected.
 		Logger: slog.New(slog.DiscardHandler),

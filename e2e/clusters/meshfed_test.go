@@ -234,7 +234,8 @@ func answers(ctx context.Context, set *clusters.Set, c *clusters.Cluster, pod, u
 // is deleted, or cluster-1's backends are killed and scaled to 0, under traffic
 // (traffic_test.go); that the waypoints placed on cluster-1's dedicated gateway nodes stay
 // there and lose no request through a node drain and a scale-out (gateway_test.go); that requests cross into network B through HBONE when network A has
-// no backend left; and last, with the hub replaced by the highly available one (deploy/hub on an
+// no backend left; that one shared gateway per cluster carries two namespaces across networks
+// through one address (shared_gateway_test.go); and last, with the hub replaced by the highly available one (deploy/hub on an
 // etcd of its own), how long EndpointSlice changes wait across its handovers (hubha_test.go).
 func TestMeshfed(t *testing.T) {
 	set := realClusters(t)
@@ -300,6 +301,8 @@ func TestMeshfed(t *testing.T) {
 		}
 		t.Logf("network A scaled to 0: %v", last)
 	})
+	// bank and pay, served by one shared gateway per cluster (shared_gateway_test.go).
+	t.Run("SharedGateway", m.sharedGateway)
 	// Last: it replaces the hub with its embedded store (what the subtests above run on) by the
 	// highly available one (handover_test.go).
 	t.Run("HubHandoverHA", m.hubHandoverHA)
