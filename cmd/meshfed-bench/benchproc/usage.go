@@ -18,6 +18,10 @@ type Usage struct {
 	CPU float64
 	// RSS is the resident set now (VmRSS); HWM its peak since start (VmHWM); both in bytes.
 	RSS, HWM uint64
+	// Anon is the anonymous part of RSS (RssAnon: heap, stacks), in bytes: the memory that is
+	// the process's own, without the file pages (its binary) that processes of one program
+	// share. 0 where the kernel does not report it (before Linux 4.5).
+	Anon uint64
 }
 
 // ReadUsage reads /proc/<pid>/stat and /proc/<pid>/status.
@@ -35,11 +39,12 @@ func ReadUsage(pid int) (Usage, error) {
 	if err != nil {
 		return Usage{}, err
 	}
-	rss, hwm, err := parseStatus(string(status))
+	mem, err := parseStatus(string(status))
 	if err != nil {
 		return Usage{}, err
 	}
-	return Usage{CPU: cpu, RSS: rss, HWM: hwm}, nil
+	mem.CPU = cpu
+	return mem, nil
 }
 
 // parseStat returns utime+stime in seconds and the parent's pid from the text of
@@ -71,29 +76,35 @@ func parseStat(s string) (cpu float64, ppid int, err error) {
 	return float64(u+st) / clockTicks, pp, nil
 }
 
-// parseStatus returns VmRSS and VmHWM in bytes from the text of /proc/<pid>/status.
-func parseStatus(s string) (rss, hwm uint64, err error) {
+// parseStatus returns VmRSS, VmHWM and RssAnon (if there) in bytes, as a Usage without CPU,
+// from the text of /proc/<pid>/status.
+func parseStatus(s string) (Usage, error) {
+	var u Usage
 	var seen int
 	for line := range strings.Lines(s) {
 		key, val, ok := strings.Cut(line, ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		if !ok || (key != "VmRSS" && key != "VmHWM" && key != "RssAnon") {
 			continue
 		}
 		kb, err := parseKB(val)
 		if err != nil {
-			return 0, 0, fmt.Errorf("failed to parse process status %s: %w", key, err)
+			return Usage{}, fmt.Errorf("failed to parse process status %s: %w", key, err)
 		}
-		if key == "VmRSS" {
-			rss = kb << 10
-		} else {
-			hwm = kb << 10
+		switch key {
+		case "VmRSS":
+			u.RSS = kb << 10
+			seen++
+		case "VmHWM":
+			u.HWM = kb << 10
+			seen++
+		default:
+			u.Anon = kb << 10
 		}
-		seen++
 	}
 	if seen != 2 {
-		return 0, 0, errors.New("failed to parse process status: VmRSS or VmHWM missing")
+		return Usage{}, errors.New("failed to parse process status: VmRSS or VmHWM missing")
 	}
-	return rss, hwm, nil
+	return u, nil
 }
 
 // parseKB parses "   12345 kB".
@@ -129,6 +140,7 @@ func ReadTreeUsage(pid int) (Usage, error) {
 		total.CPU += u.CPU
 		total.RSS += u.RSS
 		total.HWM += u.HWM
+		total.Anon += u.Anon
 	}
 	return total, nil
 }

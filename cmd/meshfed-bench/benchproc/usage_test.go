@@ -17,6 +17,8 @@ State:	S (sleeping)
 VmPeak:	 1300000 kB
 VmHWM:	   30720 kB
 VmRSS:	   20480 kB
+RssAnon:	   12288 kB
+RssFile:	    8192 kB
 Threads:	9
 `
 
@@ -36,15 +38,19 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestParseStatus(t *testing.T) {
-	rss, hwm, err := parseStatus(statusFixture)
+	u, err := parseStatus(statusFixture)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rss != 20<<20 || hwm != 30<<20 {
-		t.Fatalf("parseStatus = rss %d, hwm %d; want %d, %d", rss, hwm, 20<<20, 30<<20)
+	if want := (Usage{RSS: 20 << 20, HWM: 30 << 20, Anon: 12 << 20}); u != want {
+		t.Fatalf("parseStatus = %+v; want %+v", u, want)
 	}
-	for _, bad := range []string{"", "VmRSS:	1 kB\n", "VmRSS:	1 MB\nVmHWM:	1 kB\n", "VmRSS:	x kB\nVmHWM:	1 kB\n"} {
-		if _, _, err := parseStatus(bad); err == nil {
+	// A kernel before 4.5 has no RssAnon: Anon is 0.
+	if u, err := parseStatus("VmRSS:	1 kB\nVmHWM:	2 kB\n"); err != nil || u != (Usage{RSS: 1 << 10, HWM: 2 << 10}) {
+		t.Errorf("parseStatus without RssAnon = %+v, %v", u, err)
+	}
+	for _, bad := range []string{"", "VmRSS:	1 kB\n", "VmRSS:	1 MB\nVmHWM:	1 kB\n", "VmRSS:	x kB\nVmHWM:	1 kB\n", "VmRSS:	1 kB\nVmHWM:	1 kB\nRssAnon:	x kB\n"} {
+		if _, err := parseStatus(bad); err == nil {
 			t.Errorf("parseStatus(%q): no error", bad)
 		}
 	}
@@ -59,7 +65,7 @@ func TestReadUsageSelf(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading /proc for this process: %v", err)
 	}
-	if u.RSS == 0 || u.HWM < u.RSS || u.CPU < 0 {
+	if u.RSS == 0 || u.HWM < u.RSS || u.Anon == 0 || u.Anon > u.RSS || u.CPU < 0 {
 		t.Fatalf("ReadUsage(self) = %+v", u)
 	}
 }
@@ -73,7 +79,7 @@ func FuzzParseStat(f *testing.F) {
 		if cpu, ppid, err := parseStat(s); err == nil && (cpu < 0 || ppid < 0) {
 			t.Fatalf("negative CPU %v or ppid %d", cpu, ppid)
 		}
-		_, _, _ = parseStatus(s)
+		_, _ = parseStatus(s)
 	})
 }
 
