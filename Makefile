@@ -59,6 +59,7 @@ bench: ## Run the Go benchmarks, the hub's propagation, scale, large-service and
 	go run ./cmd/meshfed-bench peers
 	go run ./cmd/meshfed-bench dns
 	MESHFED_BENCH_BOUNDS=enforce go test -count=1 -v -run='^TestHandover' ./e2e/scenarios/
+	MESHFED_BENCH_GATEWAY_COST=1 go test -count=1 -v -run '^TestGatewayCost$$' -timeout 40m ./e2e/scenarios/
 	cd hbone/interop && go test -run='^$$' -bench=. -benchmem -count=5 ./...
 
 .PHONY: demo
