@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
@@ -21,14 +22,19 @@ type pass struct {
 	states   []MemberState
 	exports  []model.ClusterExport
 	problems []clusterProblem
-	// waypoints are the waypoint records of every member that is not withdrawn.
+	// waypoints are the waypoint records of every member that is not withdrawn; gateways
+	// the records of their shared gateways.
 	waypoints []store.Record
+	gateways  []store.Record
 	previous  store.Listing
 	// published are previous's service records as the store's conversion reads them.
 	published []model.PublishedService
 	// snapshot is what the read that gave previous saw of each key (mod revision, value
 	// digest); the pass's Syncs plan against it instead of reading the store again.
 	snapshot *store.Baseline
+	// previousGateways and gatewaySnapshot are the same of store.GatewaysPrefix.
+	previousGateways store.Listing
+	gatewaySnapshot  *store.Baseline
 }
 
 // outcome is what a store pass hands to the member side: the merge, what was gathered, the
@@ -72,8 +78,8 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 		f.log.Warn("waypoint ports", "error", perr)
 	}
 	d := desiredRecords(&res, p.states, ports, &f.records)
-	d.Waypoints = p.waypoints
-	notWritten, err := f.apply(ctx, d, p.previous.Services(), p.snapshot)
+	d.Waypoints, d.Gateways = p.waypoints, p.gateways
+	notWritten, err := f.apply(ctx, d, p.previous.Services(), p.snapshot, p.gatewaySnapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -108,10 +114,17 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the federation store: %w", err)
 	}
-	for _, derr := range previous.Errors {
+	gateways, gwSnap, err := f.store.ListBaseline(ctx, store.GatewaysPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the federation store's gateways: %w", err)
+	}
+	for _, derr := range append(previous.Errors, gateways.Errors...) {
 		f.log.Warn("undecodable store value ignored", "key", derr.Key, "error", derr.Err)
 	}
-	p := &pass{previous: previous, published: publishedServices(previous.Services()), snapshot: snap}
+	p := &pass{
+		previous: previous, published: publishedServices(previous.Services()), snapshot: snap,
+		previousGateways: gateways, gatewaySnapshot: gwSnap,
+	}
 	for i := range segs.Items {
 		p.segments = append(p.segments, model.Segment{Name: segs.Items[i].Name, Domain: segs.Items[i].Spec.Domain})
 	}
@@ -160,7 +173,9 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	exports, problems := member.Exports(site, objs)
 	p.exports = append(p.exports, exports...)
 	waypoints, wproblems := member.Waypoints(site, objs)
-	p.waypoints = append(p.waypoints, waypointsRecords(cl.Name, waypoints, f.opts.trustDomain())...)
+	records := waypointsRecords(cl.Name, waypoints, f.opts.trustDomain())
+	p.waypoints = append(p.waypoints, records...)
+	p.gateways = append(p.gateways, gatewayRecords(cl.Name, member.Gateways(objs), records)...)
 	for _, pr := range append(problems, wproblems...) {
 		p.problems = append(p.problems, clusterProblem{Cluster: cl.Name, ServiceValueProblem: pr})
 	}
@@ -182,13 +197,38 @@ func waypointsRecords(cluster string, waypoints []member.Waypoint, trustDomain s
 	return out
 }
 
-// carryOver keeps what the store holds for a member whose caches are not synced: its exports
-// and its waypoint records.
+// gatewayRecords are the records of a member's shared gateways (in the namespaces gateways),
+// each serving exactly the namespaces whose waypoints records (waypoints, that member's, in
+// the order of their namespaces) name it; a gateway that serves none has a record too.
+func gatewayRecords(cluster string, gateways []string, waypoints []store.Record) []store.Record {
+	serves := make(map[string][]string, len(gateways))
+	for _, gw := range gateways {
+		serves[gw] = nil
+	}
+	for _, r := range waypoints {
+		if w, ok := r.(*store.WaypointsRecord); ok && w.Gateway != "" {
+			serves[w.Gateway] = append(serves[w.Gateway], w.Namespace)
+		}
+	}
+	out := make([]store.Record, 0, len(serves))
+	for _, gw := range slices.Sorted(maps.Keys(serves)) {
+		out = append(out, store.NewGatewayRecord(&model.PublishedGateway{Cluster: cluster, Namespace: gw, Serves: serves[gw]}))
+	}
+	return out
+}
+
+// carryOver keeps what the store holds for a member whose caches are not synced: its exports,
+// its waypoint records and its gateway records.
 func (p *pass) carryOver(cluster string) {
 	p.exports = append(p.exports, carryOver(p.published, p.previous.Endpoints(), cluster)...)
 	for _, w := range p.previous.Waypoints() {
 		if w.Cluster == cluster {
 			p.waypoints = append(p.waypoints, w)
+		}
+	}
+	for _, g := range p.previousGateways.Gateways() {
+		if g.Cluster == cluster {
+			p.gateways = append(p.gateways, g)
 		}
 	}
 }

@@ -26,6 +26,9 @@ type Desired struct {
 	Endpoints map[string][]store.Record
 	// Waypoints holds every member's waypoint records (see member.Waypoints).
 	Waypoints []store.Record
+	// Gateways holds the records of every member's shared gateways: the namespaces whose
+	// waypoints records name each (see gatewayRecords).
+	Gateways []store.Record
 }
 
 // DesiredRecords builds the store records for a merge result, with the store's conversions.

@@ -110,7 +110,7 @@ func TestScale20x1000x10(t *testing.T) {
 		p.desired = time.Since(mark)
 		sampleHeap()
 		mark = time.Now()
-		if failed, err := f.apply(ctx, d, previous.Services(), snap); err != nil || len(failed) != 0 {
+		if failed, err := f.apply(ctx, d, previous.Services(), snap, nil); err != nil || len(failed) != 0 {
 			t.Fatalf("%s: apply: %v, not written %v", name, err, failed)
 		}
 		p.apply = time.Since(mark)

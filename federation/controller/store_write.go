@@ -33,18 +33,25 @@ func storeFailures(errs []*store.RecordError) StoreFailures {
 // apply writes the desired records, each Sync rewriting only the keys whose bytes changed.
 // New and changed services and waypoints go before endpoints, and withdrawn services after
 // them, so a watcher never sees endpoints of a service it does not know, nor a remote endpoint
-// before the waypoint that reaches it. Carried-over members are part of the merge, so one Sync
+// before the waypoint that reaches it; the shared gateways' records follow the waypoints records
+// that name them, so that a gateway learns a namespace it serves once the namespace's record
+// names it. Carried-over members are part of the merge, so one Sync
 // over every endpoint key withdraws exactly the removed and withdrawn clusters' keys and leaves
 // the rest untouched. previous are the service records the pass read, and snap what it read
 // them from: the Syncs under the namespaces plan against it rather than reading the store three
-// more times (at 21,000 keys each read took ~0.3 s). A record the store does not take fails
+// more times (at 21,000 keys each read took ~0.3 s); gwSnap is the pass's read of the gateway
+// records, for their Sync. A record the store does not take fails
 // only its own service (or cluster, or namespace's waypoints): it is returned and the pass goes
 // on; a new service whose service record failed gets no endpoints records either.
-func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord, snap *store.Baseline) ([]*store.RecordError, error) {
+func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord, snap, gwSnap *store.Baseline) ([]*store.RecordError, error) {
 	defer recordStoreWrites(f.writer, f.writer.Stats())
 	var failed []*store.RecordError
 	sync := func(what string, sel store.Selector, recs []store.Record) (store.SyncResult, error) {
-		res, err := f.writer.SyncFrom(ctx, snap, sel, recs)
+		from := snap
+		if sel.Prefix == store.GatewaysPrefix {
+			from = gwSnap
+		}
+		res, err := f.writer.SyncFrom(ctx, from, sel, recs)
 		var nw *store.NotWrittenError
 		if errors.As(err, &nw) {
 			failed = append(failed, nw.Records...)
@@ -64,6 +71,9 @@ func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.Ser
 		return nil, err
 	}
 	if _, err := sync("waypoint", store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindWaypoints}, d.Waypoints); err != nil {
+		return nil, err
+	}
+	if _, err := sync("gateway", store.Selector{Prefix: store.GatewaysPrefix, Kind: store.KindGateway}, d.Gateways); err != nil {
 		return nil, err
 	}
 	unknown := unknownServices(failed, previous)
