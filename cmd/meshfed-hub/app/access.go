@@ -69,7 +69,8 @@ func followWaypoints(ctx context.Context, st *store.Client, interval time.Durati
 // waypointUsers keeps one etcd user per published waypoint: meshfed-waypoint:<ns>:<cluster>,
 // with the namespace's read-only role; and one per shared gateway (a gateway namespace in a
 // cluster, named by the records of the namespaces it serves): meshfed-gateway:<gwns>:<cluster>,
-// with the roles of exactly those namespaces. A user whose waypoints record has been gone for
+// with the roles of exactly those namespaces and its own role, which reads the gateway's
+// record (store.GatewayRole). A user whose waypoints record has been gone for
 // grace is deleted (a waypoint whose Service disappears for a moment keeps reading); so is a
 // gateway's grant of a namespace whose record has been gone for grace, and the gateway's user
 // with its last grant. A namespace's role goes when no user of either kind holds it.
@@ -85,6 +86,9 @@ type waypointUsers struct {
 	// grantGoneSince when the record of each granted namespace was first seen missing.
 	granted        map[store.Gateway][]string
 	grantGoneSince map[gatewayGrant]time.Time
+	// ensured are the gateways whose users this hub has provisioned since it started (a user
+	// found at start is provisioned again once, for the grants it may lack).
+	ensured map[store.Gateway]bool
 }
 
 // provisionWaypointUsers runs waypointUsers over st's waypoints, as root, until ctx ends. The
@@ -94,7 +98,7 @@ type waypointUsers struct {
 func provisionWaypointUsers(ctx context.Context, st, root *store.Client, grace time.Duration, log *slog.Logger) {
 	u := &waypointUsers{
 		root: root, grace: grace, log: log, exist: map[store.Key]bool{}, goneSince: map[store.Key]time.Time{},
-		granted: map[store.Gateway][]string{}, grantGoneSince: map[gatewayGrant]time.Time{},
+		granted: map[store.Gateway][]string{}, grantGoneSince: map[gatewayGrant]time.Time{}, ensured: map[store.Gateway]bool{},
 	}
 	if keys, err := root.WaypointUsers(ctx); err != nil {
 		log.Warn("cannot list the waypoint users; users of removed waypoints are deleted only if they were created since", "error", err)

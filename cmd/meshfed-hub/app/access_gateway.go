@@ -68,11 +68,12 @@ func (u *waypointUsers) syncGateways(ctx context.Context, ws publishedWaypoints,
 	}
 }
 
-// regrant gives gw's user exactly namespaces (deleting it when there are none) unless it holds
-// them already, then deletes the roles of the namespaces it lost that no user holds.
+// regrant gives gw's user exactly namespaces and its record (deleting it when there are no
+// namespaces) unless this hub did so already, then deletes the roles of the namespaces it
+// lost that no user holds.
 func (u *waypointUsers) regrant(ctx context.Context, ws publishedWaypoints, gw store.Gateway, namespaces []string) {
 	held, known := u.granted[gw]
-	if known && slices.Equal(held, namespaces) {
+	if known && slices.Equal(held, namespaces) && (len(namespaces) == 0 || u.ensured[gw]) {
 		return
 	}
 	user := store.GatewayUser(gw.Namespace, gw.Cluster)
@@ -82,13 +83,14 @@ func (u *waypointUsers) regrant(ctx context.Context, ws publishedWaypoints, gw s
 			return
 		}
 		delete(u.granted, gw)
+		delete(u.ensured, gw)
 		u.log.Info("deleted the user of a removed gateway", "user", user)
 	} else {
 		if err := u.root.EnsureGatewayUser(ctx, gw.Namespace, gw.Cluster, namespaces); err != nil {
 			u.log.Warn("cannot grant the gateway user its namespaces; retrying", "user", user, "namespaces", namespaces, "error", err)
 			return
 		}
-		u.granted[gw] = namespaces
+		u.granted[gw], u.ensured[gw] = namespaces, true
 		u.log.Info("gateway user ready", "user", user, "namespaces", namespaces)
 	}
 	for _, ns := range held {
