@@ -24,6 +24,12 @@ import (
 // mounting it does, reading the prefix of scope (a namespace it serves).
 func gatewayStoreClient(t *testing.T, c client.Client, gwns, scope, caFile, endpoint string) (*store.Client, error) {
 	t.Helper()
+	return gatewayStoreClientAt(t, c, gwns, store.NamespacePrefix(scope), caFile, endpoint)
+}
+
+// gatewayStoreClientAt is gatewayStoreClient reading the key or prefix scope.
+func gatewayStoreClientAt(t *testing.T, c client.Client, gwns, scope, caFile, endpoint string) (*store.Client, error) {
+	t.Helper()
 	var sec corev1.Secret
 	if err := c.Get(t.Context(), client.ObjectKey{Namespace: gwns, Name: wellknown.GatewayStoreSecret}, &sec); err != nil {
 		return nil, err
@@ -36,7 +42,7 @@ func gatewayStoreClient(t *testing.T, c client.Client, gwns, scope, caFile, endp
 	}
 	st, err := store.Connect(t.Context(), store.ClientConfig{
 		Endpoints: []string{endpoint}, CAFile: caFile, CertFile: filepath.Join(dir, "tls.crt"), KeyFile: filepath.Join(dir, "tls.key"),
-		Scope: store.NamespacePrefix(scope), DialTimeout: 2 * time.Second,
+		Scope: scope, DialTimeout: 2 * time.Second,
 	})
 	if err == nil {
 		t.Cleanup(func() { _ = st.Close() })
