@@ -165,7 +165,10 @@ of its own in the cluster, issues the gateway's certificates into meshfed-gatewa
 meshfed-gateway-store (SPIFFE ID spiffe://<trust domain>/ns/NAMESPACE/sa/meshfed-gateway; etcd
 user meshfed-gateway:NAMESPACE:CLUSTER, which reads the listed namespaces' records only), and
 points the derived Services of the listed namespaces at the gateway's pods. Applying again
-with another list changes what it serves.`,
+with another list changes what it serves. With --gateway-namespaces '*' it serves every
+namespace of the cluster except Kubernetes' own, the namespaces gateways run in, those with a
+waypoint of their own and those another gateway lists by name, including namespaces created
+later: its pods follow the set the hub publishes in the store.`,
 		Example: `  meshfedctl waypoint apply -n shop --cluster east-1 --hub-context kind-hub --member-context kind-east-1 \
     --etcd-endpoints https://172.18.0.2:32379
 
@@ -204,7 +207,7 @@ with another list changes what it serves.`,
 	f.pair.AddFlags(fs)
 	cli.RegisterPairCompletions(cmd, f.pair)
 	fs.StringVarP(&f.spec.Namespace, "namespace", "n", "", "namespace of the waypoint, or of the shared gateway with --gateway-namespaces (required)")
-	fs.StringSliceVar(&f.serves, "gateway-namespaces", nil, "deploy a shared gateway in --namespace serving these namespaces (repeat or comma separate) instead of a namespace's waypoint")
+	fs.StringSliceVar(&f.serves, "gateway-namespaces", nil, "deploy a shared gateway in --namespace serving these namespaces (repeat or comma separate), or '*' for every namespace of the cluster left to it, instead of a namespace's waypoint")
 	fs.StringVar(&f.spec.Cluster, "cluster", "", "name of the member cluster, as joined to the hub (required)")
 	fs.StringVar(&f.spec.Network, "network", "", "network of the member cluster, as joined to the hub (default: the hub's)")
 	fs.StringSliceVar(&f.spec.EtcdEndpoints, "etcd-endpoints", nil, "client URLs of the federation store, as the waypoint pods reach them (required)")

@@ -61,8 +61,12 @@ func (s Spec) rbacName() string { return s.name() + "-" + s.Namespace }
 // ParseServes checks --gateway-namespaces as the hub reads the annotation it becomes
 // (member.ParseGatewayNamespaces), but strictly: an entry that is not a namespace name, the
 // gateway's own namespace ns (which the hub does not let a gateway serve) or an empty list is
-// an error. The result is sorted, without duplicates.
+// an error. The result is sorted, without duplicates; wellknown.GatewayAllNamespaces alone
+// ("*": every namespace of the cluster left to the gateway) is kept as it is.
 func ParseServes(ns string, list []string) ([]string, error) {
+	if len(list) == 1 && strings.TrimSpace(list[0]) == wellknown.GatewayAllNamespaces {
+		return []string{wellknown.GatewayAllNamespaces}, nil
+	}
 	out, err := member.ParseGatewayNamespaces(strings.Join(list, ","))
 	switch {
 	case err != nil:

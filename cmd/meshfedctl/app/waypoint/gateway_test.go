@@ -106,6 +106,8 @@ func TestParseServes(t *testing.T) {
 	}{
 		{list: []string{"shop", " bank"}, want: "bank,shop"},
 		{list: []string{"shop", "shop"}, want: "shop"},
+		{list: []string{" * "}, want: "*"},
+		{list: []string{"*", "shop"}, wantErr: "whole value"},
 		{list: []string{"meshfed-system"}, wantErr: "own namespace"},
 		{list: []string{"Shop"}, wantErr: "not a namespace name"},
 		{list: []string{"a.b"}, wantErr: "not a namespace name"},
