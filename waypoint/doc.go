@@ -28,7 +28,8 @@
 // Gateway runs the same parts for several namespaces of one cluster in one process: per
 // namespace a table with its own store watch, its own outbound listeners and its own inbound
 // policy, with one HBONE dialer and one inbound server whose handler dispatches each tunnel to
-// the namespace whose table holds its target.
+// the namespace whose table holds its target. The namespaces are a fixed set, or those the
+// gateway's store record lists, started and drained as the record changes.
 //
 // # Per-request routes
 //

@@ -38,7 +38,7 @@ func dispatchFixture(t *testing.T, withLate bool) *gatewayDispatch {
 			}
 			tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: put(1, records...)})
 		}
-		d.namespaces = append(d.namespaces, newNamespaceInbound(tab, opts.withDefaults(), newDialGuard(true)))
+		d.add(newNamespaceInbound(tab, opts.withDefaults(), newDialGuard(true)))
 	}
 	return d
 }

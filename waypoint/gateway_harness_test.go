@@ -23,6 +23,14 @@ func nsEndpoints(ns, name, cluster string, eps ...model.Endpoint) *store.Endpoin
 	})
 }
 
+// connector opens the gateway's store clients on the env's store, each scoped as asked (the
+// gateway closes them).
+func (e *env) connector() StoreConnector {
+	return func(ctx context.Context, scope string) (*store.Client, error) {
+		return store.Connect(ctx, store.ClientConfig{Endpoints: e.etcd.Endpoints(), Scope: scope, Logger: testLogger, DialTimeout: waitTimeout})
+	}
+}
+
 // startGateway runs a shared gateway on the env's store, one store client per namespace
 // served, stopped when the test ends, and waits until every table is ready and its HBONE
 // server listens.
@@ -33,13 +41,9 @@ func (e *env) startGateway(opts GatewayOptions) *Gateway {
 	if err != nil {
 		e.t.Fatalf("NewGateway: %v", err)
 	}
-	clients := make(map[string]*store.Client)
-	for _, ns := range opts.Namespaces {
-		clients[ns] = e.connect()
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx, clients) }()
+	go func() { done <- g.Run(ctx, e.connector()) }()
 	e.t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

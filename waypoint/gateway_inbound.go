@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/meshfed/meshfed/hbone"
 )
@@ -12,9 +16,44 @@ import (
 // gatewayDispatch is the handler of a shared gateway's HBONE server: it hands each tunnel to
 // the policy of the namespace whose table holds the target as a local endpoint, which
 // authorizes the caller and the target as a waypoint of that namespace would, and opens it.
+// The namespaces change while it serves (add, remove); each tunnel sees one set.
 type gatewayDispatch struct {
-	namespaces []*namespaceInbound // sorted by namespace
-	log        *slog.Logger
+	log *slog.Logger
+
+	mu         sync.Mutex // serializes add and remove
+	namespaces atomic.Pointer[[]*namespaceInbound]
+}
+
+// add dispatches to p from now on, keeping the policies sorted by namespace (a namespace
+// served again while its previous policy drains comes after it).
+func (d *gatewayDispatch) add(p *namespaceInbound) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	next := append(slices.Clone(d.current()), p)
+	slices.SortStableFunc(next, func(a, b *namespaceInbound) int { return strings.Compare(a.namespace, b.namespace) })
+	d.namespaces.Store(&next)
+}
+
+// remove stops dispatching to p; removing nil or a policy not dispatched to does nothing.
+func (d *gatewayDispatch) remove(p *namespaceInbound) {
+	if p == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cur := d.current()
+	if i := slices.Index(cur, p); i >= 0 {
+		next := slices.Delete(slices.Clone(cur), i, i+1)
+		d.namespaces.Store(&next)
+	}
+}
+
+// current are the policies dispatched to now, sorted by namespace; never modified.
+func (d *gatewayDispatch) current() []*namespaceInbound {
+	if p := d.namespaces.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Connect implements hbone.Handler.
@@ -35,7 +74,7 @@ func (d *gatewayDispatch) Connect(ctx context.Context, req *hbone.Request) (net.
 func (d *gatewayDispatch) route(req *hbone.Request) (*namespaceInbound, error) {
 	var refused error
 	unsynced := ""
-	for _, p := range d.namespaces {
+	for _, p := range d.current() {
 		if !p.table.Ready() {
 			if unsynced == "" {
 				unsynced = p.namespace

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
-	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
@@ -153,7 +152,7 @@ func TestGatewayReadinessAndDrain(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx, map[string]*store.Client{"shop": e.connect(), "bank": e.connect()}) }()
+	go func() { done <- g.Run(ctx, e.connector()) }()
 	e.eventually("gateway ready", func() bool { return g.readiness() == "" })
 	if !slices.Contains(g.Outbound("bank").Ports(), port) {
 		t.Fatalf("ready without bank's listener on %d", port)

@@ -30,6 +30,7 @@ type namespaceInbound struct {
 
 	mu      sync.Mutex
 	tunnels map[*grantedConn]struct{} // open tunnels' upstream connections
+	idle    chan struct{}             // closed when the last tunnel closes, while drain waits
 }
 
 // newNamespaceInbound returns the policy of opts.Namespace over tab; opts has its defaults and
@@ -127,9 +128,50 @@ func (c *grantedConn) Close() error {
 	c.once.Do(func() {
 		c.p.mu.Lock()
 		delete(c.p.tunnels, c)
+		if len(c.p.tunnels) == 0 && c.p.idle != nil {
+			close(c.p.idle)
+			c.p.idle = nil
+		}
 		c.p.mu.Unlock()
 	})
 	return c.Conn.Close()
+}
+
+// drain waits until every tunnel the policy let in has closed, or ctx ends (a shared gateway's
+// namespace no longer served, which the dispatch no longer sends tunnels to).
+func (p *namespaceInbound) drain(ctx context.Context) error {
+	p.mu.Lock()
+	if len(p.tunnels) == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	if p.idle == nil {
+		p.idle = make(chan struct{})
+	}
+	idle := p.idle
+	p.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		p.mu.Lock()
+		n := len(p.tunnels)
+		p.mu.Unlock()
+		return fmt.Errorf("failed to drain %d inbound tunnels of namespace %s: %w", n, p.namespace, ctx.Err())
+	}
+}
+
+// closeTunnels closes every tunnel still open.
+func (p *namespaceInbound) closeTunnels() {
+	p.mu.Lock()
+	open := make([]*grantedConn, 0, len(p.tunnels))
+	for gc := range p.tunnels {
+		open = append(open, gc)
+	}
+	p.mu.Unlock()
+	for _, gc := range open {
+		_ = gc.Close()
+	}
 }
 
 // revokeLoop re-checks the open tunnels after every snapshot swap until ctx ends, and closes

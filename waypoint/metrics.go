@@ -140,10 +140,11 @@ func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, lag)
 }
 
-// withMetrics serves reg's metrics at /metrics and everything else with admin.
-func withMetrics(admin http.Handler, reg *prometheus.Registry) http.Handler {
+// withMetrics serves the metrics of g at /metrics (promhttp's own in reg) and everything
+// else with admin.
+func withMetrics(admin http.Handler, g prometheus.Gatherer, reg prometheus.Registerer) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("/", admin)
 	return mux
 }

@@ -61,7 +61,7 @@ func (w *Waypoint) Inbound() *Inbound { return w.inbound }
 // outbound listeners of that snapshot have been opened, and 503 again from the moment the
 // waypoint starts to drain.
 func (w *Waypoint) Admin() http.Handler {
-	return withMetrics(adminHandler(map[string]*table.Table{w.opts.Namespace: w.table}, w.readiness), w.reg)
+	return withMetrics(adminHandler(only(w.table), w.readiness), w.reg, w.reg)
 }
 
 // readiness is "" when the waypoint is ready, else why not.

@@ -21,8 +21,9 @@ func NewCommand(getenv func(string) string) *cobra.Command {
 its global services by locality tiers, reaching endpoints on other networks through HBONE tunnels
 to their cluster's waypoints and serving HBONE for the waypoints of other networks (with
 --cert-file, --key-file and --ca-file). With --gateway-namespaces it is the cluster's shared
-gateway instead: it does the same for each namespace listed, through one HBONE address, as
-meshfed-gateway of --namespace. Every flag has an environment variable, named in its help.`,
+gateway instead: it does the same for each namespace listed (with '*', each namespace its store
+record lists, as the hub changes it), through one HBONE address, as meshfed-gateway of
+--namespace. Every flag has an environment variable, named in its help.`,
 		AddFlags: opts.AddFlags,
 		Validate: opts.Validate,
 		Run: func(ctx context.Context, log *slog.Logger) error {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/federation/store/embedded"
 	"github.com/meshfed/meshfed/hbone/identity"
 )
@@ -89,6 +91,9 @@ func TestValidateGatewayNamespaces(t *testing.T) {
 		{"shop,Bank", `"Bank" is not a namespace name`},
 		{"shop,shop", `"shop" twice`},
 		{"shop.x", `"shop.x" is not a namespace name`},
+		{"*", ""},
+		{" * ", ""},
+		{"*,shop", `"*" goes alone`},
 	} {
 		o := DefaultOptions(func(k string) string {
 			return map[string]string{"POD_NAMESPACE": "meshfed-system", "MESHFED_CLUSTER": "east", "MESHFED_NETWORK": "a", "MESHFED_ETCD_ENDPOINTS": "http://127.0.0.1:2379", GatewayNamespacesEnv: tc.env}[k]
@@ -97,8 +102,76 @@ func TestValidateGatewayNamespaces(t *testing.T) {
 		if tc.want == "" && (err != nil || !o.gateway()) || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s=%q: %v, want %q", GatewayNamespacesEnv, tc.env, err, tc.want)
 		}
+		if follows := strings.TrimSpace(tc.env) == AllNamespaces; o.followRecord() != follows {
+			t.Errorf("%s=%q: follows the store record %v, want %v", GatewayNamespacesEnv, tc.env, o.followRecord(), follows)
+		}
 	}
 	if err := validateGatewayNamespaces([]string{"shop", ""}); err == nil || !strings.Contains(err.Error(), "empty entry") {
 		t.Errorf("an empty --gateway-namespaces entry: %v", err)
+	}
+}
+
+// TestRunGatewayFollowingRecord runs the binary's gateway with --gateway-namespaces '*'
+// against a real etcd: not ready, saying why, while the store holds no record of the gateway;
+// once the record lists shop, ready, and shop's service is served on its waypoint port.
+func TestRunGatewayFollowingRecord(t *testing.T) {
+	emb, err := embedded.Start(t.Context(), embedded.Config{
+		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Close)
+	o := gatewayOptions(t, newTestCA(t), "meshfed-system", wellknown.GatewayName, emb.Endpoints())
+	o.GatewayNamespaces, o.AdminAddr = []string{AllNamespaces}, freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("gateway: %v", err)
+		}
+	})
+	admin := "http://" + o.AdminAddr
+	const absent = "no gateway record /meshfed/v1/gateways/east/meshfed-system in the store yet"
+	waitFor(t, "the record read", func() bool {
+		code, body := getStatusBody(admin + "/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, absent)
+	})
+
+	c, err := store.Connect(t.Context(), store.ClientConfig{Endpoints: emb.Endpoints()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := store.NewWriter(c, store.WriterOptions{Identity: "hub"})
+	if err := w.Campaign(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Put(t.Context(), &store.GatewayRecord{Cluster: "east", Namespace: "meshfed-system", Serves: []string{"shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Resign(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	writeService(t, emb.Endpoints(), echoBackend(t, "127.0.0.2"))
+	waitFor(t, "ready", func() bool { return get(admin+"/readyz") == http.StatusOK })
+	var conn net.Conn
+	waitFor(t, "shop's listener", func() bool {
+		conn, err = net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(waypointPort), time.Second)
+		return err == nil
+	})
+	defer conn.Close()
+	if _, err := conn.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.(*net.TCPConn).CloseWrite()
+	if got, err := io.ReadAll(conn); err != nil || string(got) != "ping" {
+		t.Fatalf("echo through the gateway: %q, %v", got, err)
+	}
+	if code, body := getStatusBody(admin + "/debug/endpoints?namespace=bank"); code != http.StatusNotFound || !strings.Contains(body, `"bank" is not served here (shop)`) {
+		t.Errorf("/debug/endpoints?namespace=bank = %d %s, want 404: the record lists shop only", code, body)
 	}
 }

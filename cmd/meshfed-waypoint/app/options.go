@@ -19,6 +19,7 @@ type Options struct {
 	Namespace string
 	// GatewayNamespaces, when set, turn on shared gateway mode: one process serving these
 	// namespaces of its cluster through one HBONE address, as meshfed-gateway of Namespace.
+	// AllNamespaces ("*") serves those the gateway's store record lists, as it changes.
 	GatewayNamespaces []string
 	Cluster           string
 	Network           string
@@ -118,6 +119,11 @@ func DefaultOptions(getenv func(string) string) Options {
 // waypoint apply --gateway-namespaces sets it (its own constant of the same name and value).
 const GatewayNamespacesEnv = "MESHFED_GATEWAY_NAMESPACES"
 
+// AllNamespaces, as --gateway-namespaces, serves the namespaces the hub lists in the gateway's
+// store record (the gateway Service's meshfed.io/gateway-namespaces "*": every namespace of the
+// cluster without a waypoint of its own), following the record as they come and go.
+const AllNamespaces = "*"
+
 // DefaultHBONEAddress is the inbound HBONE port of DESIGN §5.
 const DefaultHBONEAddress = ":15008"
 
@@ -154,8 +160,10 @@ func splitList(s string) []string {
 // AddFlags registers every option as a flag.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "namespace this waypoint serves; with --gateway-namespaces, the namespace the shared gateway runs in ($POD_NAMESPACE)")
-	fs.StringSliceVar(&o.GatewayNamespaces, "gateway-namespaces", o.GatewayNamespaces, "run as the cluster's shared gateway (ServiceAccount meshfed-gateway of --namespace) serving these namespaces, comma separated: "+
-		"per namespace its own store watch (one store client scoped to its prefix), listeners and inbound policy, one HBONE address for all; the certificate must be spiffe://<trust-domain>/ns/<namespace>/sa/meshfed-gateway ($"+GatewayNamespacesEnv+")")
+	fs.StringSliceVar(&o.GatewayNamespaces, "gateway-namespaces", o.GatewayNamespaces, "run as the cluster's shared gateway (ServiceAccount meshfed-gateway of --namespace) serving these namespaces, comma separated, "+
+		"or '*' for those the gateway's store record /meshfed/v1/gateways/<cluster>/<namespace> lists, started and drained (--shutdown-delay, --drain-timeout) as the hub adds and removes them "+
+		"(not ready until the record has been read): per namespace its own store watch (one store client scoped to its prefix), listeners and inbound policy, one HBONE address for all; "+
+		"the certificate must be spiffe://<trust-domain>/ns/<namespace>/sa/meshfed-gateway ($"+GatewayNamespacesEnv+")")
 	fs.StringVar(&o.Cluster, "cluster", o.Cluster, "member cluster the waypoint runs in ($MESHFED_CLUSTER)")
 	fs.StringVar(&o.Network, "network", o.Network, "network of the waypoint's cluster ($MESHFED_NETWORK)")
 	fs.StringVar(&o.Region, "region", o.Region, "region of the waypoint's node ($MESHFED_REGION)")
@@ -251,12 +259,15 @@ func countSet(values ...string) int {
 }
 
 // validateGatewayNamespaces checks --gateway-namespaces: namespace names (DNS-1123 labels),
-// each once.
+// each once, or AllNamespaces alone.
 func validateGatewayNamespaces(namespaces []string) error {
 	seen := make(map[string]bool, len(namespaces))
 	var errs []string
 	for _, ns := range namespaces {
 		switch {
+		case ns == AllNamespaces && len(namespaces) > 1:
+			errs = append(errs, fmt.Sprintf("%q goes alone", AllNamespaces))
+		case ns == AllNamespaces:
 		case ns == "":
 			errs = append(errs, "empty entry")
 		case len(validation.IsDNS1123Label(ns)) > 0:
@@ -274,6 +285,11 @@ func validateGatewayNamespaces(namespaces []string) error {
 
 // gateway reports whether the binary runs as a shared gateway.
 func (o *Options) gateway() bool { return len(o.GatewayNamespaces) > 0 }
+
+// followRecord reports whether the shared gateway serves what its store record lists.
+func (o *Options) followRecord() bool {
+	return len(o.GatewayNamespaces) == 1 && o.GatewayNamespaces[0] == AllNamespaces
+}
 
 // hboneEnabled reports whether certificate files are configured.
 func (o *Options) hboneEnabled() bool { return o.CertFile != "" }

@@ -21,7 +21,7 @@ import (
 // ctx ends and it has drained (--shutdown-delay, --drain-timeout). A store that cannot be
 // reached at start is retried by the store client; the waypoint serves its last snapshot
 // whenever the store is away, and is not ready before it has had one (a gateway: one of every
-// namespace it serves).
+// namespace it serves when it starts; with '*', once it has read its store record too).
 func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -38,6 +38,9 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		AllowLoopbackEndpoints: o.AllowLoopbackEndpoints,
 		Drain:                  waypoint.DrainOptions{ShutdownDelay: o.ShutdownDelay, Timeout: o.DrainTimeout},
 	}
+	if o.followRecord() {
+		return runGateway(ctx, o, waypoint.GatewayOptions{Options: wo, FollowRecord: true}, log)
+	}
 	if o.gateway() {
 		return runGateway(ctx, o, waypoint.GatewayOptions{Options: wo, Namespaces: o.GatewayNamespaces}, log)
 	}
@@ -50,7 +53,7 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		return err
 	}
 	defer stopAdmin()
-	st, err := connectStore(ctx, o, o.Namespace, log)
+	st, err := connectStore(ctx, o, store.NamespacePrefix(o.Namespace), log)
 	if err != nil {
 		return err
 	}
@@ -66,7 +69,8 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 }
 
 // runGateway runs the shared gateway of opts: one store client per namespace served, each
-// scoped to that namespace's prefix (the gateway's etcd user reads exactly those).
+// scoped to that namespace's prefix (the gateway's etcd user reads exactly those), and,
+// following its store record, one scoped to the record's key.
 func runGateway(ctx context.Context, o Options, opts waypoint.GatewayOptions, log *slog.Logger) error {
 	g, err := waypoint.NewGateway(opts)
 	if err != nil {
@@ -77,24 +81,17 @@ func runGateway(ctx context.Context, o Options, opts waypoint.GatewayOptions, lo
 		return err
 	}
 	defer stopAdmin()
-	clients := make(map[string]*store.Client, len(opts.Namespaces))
-	defer func() {
-		for _, c := range clients {
-			_ = c.Close()
-		}
-	}()
-	for _, ns := range g.Namespaces() {
-		st, err := connectStore(ctx, o, ns, log.With("servedNamespace", ns))
-		if err != nil {
-			return err
-		}
-		clients[ns] = st
-	}
 	if o.AllowLoopbackEndpoints {
 		log.Warn("dialing endpoints on loopback addresses (--allow-loopback-endpoints): for single-host labs only")
 	}
-	log.Info("shared gateway starting", "namespace", o.Namespace, "serves", g.Namespaces(), "cluster", o.Cluster, "network", o.Network, "zone", o.Zone)
-	return g.Run(ctx, clients)
+	serves := any(g.Namespaces())
+	if opts.FollowRecord {
+		serves = "what " + store.GatewayKey(o.Cluster, o.Namespace).String() + " lists"
+	}
+	log.Info("shared gateway starting", "namespace", o.Namespace, "serves", serves, "cluster", o.Cluster, "network", o.Network, "zone", o.Zone)
+	return g.Run(ctx, func(ctx context.Context, scope string) (*store.Client, error) {
+		return connectStore(ctx, o, scope, log.With("scope", scope))
+	})
 }
 
 // serveAdmin serves h (with the profiles under --profiling) on --admin-address. The admin
@@ -117,14 +114,16 @@ const (
 	accessRetryMax = 10 * time.Second
 )
 
-// connectStore connects to the federation store for namespace ns, trying again while it does
-// not answer or refuses the waypoint's user, until ctx ends.
-func connectStore(ctx context.Context, o Options, ns string, log *slog.Logger) (*store.Client, error) {
-	// The client reads only its namespace: Scope keeps every read inside the one prefix a
-	// waypoint's etcd role grants, or one of those a gateway's grants (federation/store, "Access").
+// connectStore connects to the federation store for scope (a namespace's prefix, or a shared
+// gateway's record key), trying again while it does not answer or refuses the waypoint's
+// user, until ctx ends.
+func connectStore(ctx context.Context, o Options, scope string, log *slog.Logger) (*store.Client, error) {
+	// The client reads only its scope: Scope keeps every read inside the one prefix a
+	// waypoint's etcd role grants, or one of those a gateway's grants, or the one key of the
+	// gateway's record (federation/store, "Access").
 	cfg := store.ClientConfig{
 		Endpoints: o.EtcdEndpoints, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile,
-		Username: o.EtcdUsername, PasswordFile: o.EtcdPasswordFile, Scope: store.NamespacePrefix(ns), Logger: log,
+		Username: o.EtcdUsername, PasswordFile: o.EtcdPasswordFile, Scope: scope, Logger: log,
 	}
 	for {
 		st, err := store.ConnectAwaitingAccess(ctx, cfg, accessRetry, accessRetryMax)
