@@ -92,3 +92,38 @@ func TestSharedGateway(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedGatewayAllNamespaces: west-1's shared gateway is annotated "*", so it serves every
+// namespace of west-1 left to it, which its process learns from the gateway record the hub
+// writes in the store. shop and bank are reached from east-1 through its one address; a
+// namespace created afterwards (late) is served too, without touching the gateway.
+func TestSharedGatewayAllNamespaces(t *testing.T) {
+	f := system.Start(t, system.DefaultTopology())
+	east, west := f.Member("east-1"), f.Member("west-1")
+	for _, ns := range []string{shop, bank} {
+		f.Export(west, ns, "web", "global", nil)
+		f.AddBackend(west, west.Zones[0], ns, "web")
+	}
+	f.DeployGateway(west, wellknown.SystemNamespace, []string{wellknown.GatewayAllNamespaces}, system.WaypointOptions{})
+	c := f.AddClient(east, "all-client")
+	reach := func(ns string) {
+		t.Helper()
+		wp := f.DeployWaypoint(east, ns, system.WaypointOptions{})
+		target := c.Target(wp, ns, "web", system.HTTPPort)
+		f.Eventually(fmt.Sprintf("east-1 reaches %s/web in west-1 through the gateway", ns), 60*time.Second, func() (bool, string) {
+			r := c.Get(t.Context(), target)
+			return r.OK() && r.Cluster == west.Name, fmt.Sprintf("%+v", r)
+		})
+		for i := range 20 {
+			if r := c.Get(t.Context(), target); !r.OK() || r.Cluster != west.Name {
+				t.Fatalf("request %d to %s/web: %+v, want west-1", i, ns, r)
+			}
+		}
+	}
+	reach(shop)
+	reach(bank)
+	// A namespace that did not exist when the gateway started.
+	f.Export(west, "late", "web", "global", nil)
+	f.AddBackend(west, west.Zones[0], "late", "web")
+	reach("late")
+}
