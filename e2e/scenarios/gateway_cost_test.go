@@ -43,6 +43,9 @@ const (
 	costBurstSettle = 3 * time.Second
 	// podsPerNetwork is how many pods a netlab network holds: a /24 hands out .2 to .254.
 	podsPerNetwork = 253
+	// serviceIPsPerMember is how many ClusterIPs a member's API server allocates: envtest's
+	// --service-cluster-ip-range 10.0.0.0/24, which system.Start keeps.
+	serviceIPsPerMember = 254
 )
 
 // TestGatewayCost measures what serving N namespaces costs in each waypoint mode, at N = 10 and
@@ -73,6 +76,9 @@ const (
 // machine is shared. Skipped unless MESHFED_BENCH_GATEWAY_COST is set (make bench).
 func TestGatewayCost(t *testing.T) {
 	sizes := costSizes(t)
+	for _, n := range sizes {
+		checkBudget(t, n)
+	}
 	var all []costPair
 	for i, n := range sizes {
 		var pair costPair
@@ -153,7 +159,6 @@ func (c costFigures) changeCPU() float64 {
 
 // measureGatewayCost builds a federation with n namespaces, runs them in one mode and measures.
 func measureGatewayCost(t *testing.T, n int, shared bool) costFigures {
-	checkPodBudget(t, n)
 	phase := time.Now()
 	f := system.Start(t, costTopology())
 	east, west := f.Member("east-1"), f.Member("west-1")
@@ -256,14 +261,25 @@ func costTopology() []system.MemberSpec {
 	return out
 }
 
-// checkPodBudget fails the test when n namespaces need more pods on one network than netlab
-// gives it: per member, a waypoint pod per namespace (per-namespace mode; one gateway pod
-// otherwise), a backend pod per namespace and the DNS pod, east-1 also the client; on transit,
-// the waypoint pods of both members.
-func checkPodBudget(t *testing.T, n int) {
+// checkBudget fails the test, before anything starts, when the per-namespace mode with n
+// namespaces needs more than the harness has:
+//   - pods on one network, netlab giving each a /24: per member a waypoint pod and a backend pod
+//     per namespace and the DNS pod, east-1 also the client; on transit the waypoint pods of
+//     both members;
+//   - ClusterIPs in one member: per namespace the Service it exports, the two derived Services
+//     (web-global and api-global: global services are imported everywhere, the exporter
+//     included) and the waypoint Service; then kubernetes, meshfed-dns and a margin of two.
+//
+// 100 namespaces need 404 ClusterIPs: they fit only once system.Start gives the members' API
+// servers a larger range (framework.WithAPIServerFlag("service-cluster-ip-range", ...)).
+func checkBudget(t *testing.T, n int) {
 	t.Helper()
 	if need := max(n+n+1+1, 2*n); need > podsPerNetwork {
 		t.Fatalf("%d namespaces need %d pods on one network; a netlab network holds %d", n, need, podsPerNetwork)
+	}
+	if need := 4*n + 4; need > serviceIPsPerMember {
+		t.Fatalf("%d namespaces need %d ClusterIPs in a member (4 Services per namespace), its API server has %d (--service-cluster-ip-range of envtest, kept by system.Start); at most %d namespaces fit",
+			n, need, serviceIPsPerMember, (serviceIPsPerMember-4)/4)
 	}
 }
 
