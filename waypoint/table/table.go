@@ -83,12 +83,11 @@ func (t *Table) Apply(b store.Batch) {
 	t.rev.Store(b.Revision)
 	t.applied.Store(time.Now().UnixNano())
 	if changed || !t.ready.Load() {
-		s := t.swap(b.Revision)
+		s := t.swap(b.Revision, true)
 		t.log.Info("endpoint table updated", "revision", b.Revision, "snapshot", b.Snapshot, "events", len(b.Events), "routes", len(s.Routes))
 	} else {
 		t.log.Debug("store batch changed nothing", "revision", b.Revision)
 	}
-	t.ready.Store(true)
 }
 
 // View returns the current view of the table. When an ejection recorded in it has ended by the
@@ -101,7 +100,7 @@ func (t *Table) View() *View {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s = t.snap.Load(); !s.expires.IsZero() && !t.clock.Now().Before(s.expires) {
-		s = t.swap(t.rev.Load())
+		s = t.swap(t.rev.Load(), false)
 	}
 	return s
 }
@@ -110,13 +109,20 @@ func (t *Table) View() *View {
 func (t *Table) Refresh() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.swap(t.rev.Load())
+	t.swap(t.rev.Load(), false)
 }
 
 // swap builds and stores a new snapshot and signals every subscriber (Changed too); t.mu is held.
-func (t *Table) swap(rev int64) *View {
+// With fromStore (a store batch applied) the table turns ready before it signals: a subscriber
+// woken by its first snapshot must see it ready (the outbound side opens the listeners of a
+// ready table's snapshot and only then reports itself synced), or it would wait for its next
+// timer to find out. A rebuild after an ejection does not make a table ready.
+func (t *Table) swap(rev int64, fromStore bool) *View {
 	s := t.builder.build(&t.st, rev, t.clock.Now())
 	t.snap.Store(s)
+	if fromStore {
+		t.ready.Store(true)
+	}
 	for _, c := range t.subs {
 		notify(c)
 	}
