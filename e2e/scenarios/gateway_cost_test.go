@@ -43,9 +43,9 @@ const (
 	costBurstSettle = 3 * time.Second
 	// podsPerNetwork is how many pods a netlab network holds: a /24 hands out .2 to .254.
 	podsPerNetwork = 253
-	// serviceIPsPerMember is how many ClusterIPs a member's API server allocates: envtest's
-	// --service-cluster-ip-range 10.0.0.0/24, which system.Start keeps.
-	serviceIPsPerMember = 254
+	// serviceIPsPerMember is how many ClusterIPs a member's API server allocates from
+	// system.ServiceCIDR, a /16 (less the network and broadcast addresses).
+	serviceIPsPerMember = 1<<16 - 2
 )
 
 // TestGatewayCost measures what serving N namespaces costs in each waypoint mode, at N = 10 and
@@ -270,15 +270,15 @@ func costTopology() []system.MemberSpec {
 //     (web-global and api-global: global services are imported everywhere, the exporter
 //     included) and the waypoint Service; then kubernetes, meshfed-dns and a margin of two.
 //
-// 100 namespaces need 404 ClusterIPs: they fit only once system.Start gives the members' API
-// servers a larger range (framework.WithAPIServerFlag("service-cluster-ip-range", ...)).
+// 100 namespaces need 404 ClusterIPs, which system.ServiceCIDR holds; a netlab network's pods
+// are the bound that counts.
 func checkBudget(t *testing.T, n int) {
 	t.Helper()
 	if need := max(n+n+1+1, 2*n); need > podsPerNetwork {
 		t.Fatalf("%d namespaces need %d pods on one network; a netlab network holds %d", n, need, podsPerNetwork)
 	}
 	if need := 4*n + 4; need > serviceIPsPerMember {
-		t.Fatalf("%d namespaces need %d ClusterIPs in a member (4 Services per namespace), its API server has %d (--service-cluster-ip-range of envtest, kept by system.Start); at most %d namespaces fit",
+		t.Fatalf("%d namespaces need %d ClusterIPs in a member (4 Services per namespace), its API server has %d (system.ServiceCIDR); at most %d namespaces fit",
 			n, need, serviceIPsPerMember, (serviceIPsPerMember-4)/4)
 	}
 }

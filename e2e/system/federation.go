@@ -36,6 +36,9 @@ type MemberSpec struct {
 	Zones []string
 }
 
+// ServiceCIDR is the ClusterIP range of the members' API servers.
+const ServiceCIDR = "10.0.0.0/16"
+
 // DefaultTopology is the topology of DESIGN §7 and the demo: members 1 and 2 on network A,
 // member 3 on network B, three regions, five zones.
 func DefaultTopology() []MemberSpec {
@@ -106,7 +109,11 @@ func StartWith(t testing.TB, specs []MemberSpec, hc HubConfig) *Federation {
 			f.Networks[s.Network] = nw
 		}
 	}
-	cs := framework.Start(t, len(names), framework.WithNames(names...), framework.WithScheme(meshfedv1.AddToScheme))
+	// A /16 of ClusterIPs rather than envtest's /24: every namespace takes a derived Service per
+	// global service and a waypoint Service, and the measurements run a hundred namespaces.
+	// No packet is ever sent to these addresses in the lab.
+	cs := framework.Start(t, len(names), framework.WithNames(names...), framework.WithScheme(meshfedv1.AddToScheme),
+		framework.WithAPIServerFlag("service-cluster-ip-range", ServiceCIDR))
 	f.Hub = cs[0]
 	f.Kubeconfig = f.mergedKubeconfig(cs)
 	f.CADir = filepath.Join(f.dir, "ca")
