@@ -18,11 +18,11 @@ import (
 )
 
 // gatewayCostEnv runs TestGatewayCost: a namespace count measures that many namespaces only
-// (for development), any other value the counts issue #20 asks about, gatewayCostSizes.
+// (for development), any other value the counts the README's comparison quotes,
+// gatewayCostSizes.
 const gatewayCostEnv = "MESHFED_BENCH_GATEWAY_COST"
 
-// gatewayCostSizes are the namespace counts measured: "the measured cost of each at 10 and 100
-// namespaces" (#20).
+// gatewayCostSizes are the namespace counts measured: 10 and 100.
 var gatewayCostSizes = []int{10, 100}
 
 const (
@@ -49,7 +49,7 @@ const (
 )
 
 // TestGatewayCost measures what serving N namespaces costs in each waypoint mode, at N = 10 and
-// 100 (#20): N waypoint processes per cluster (DeployWaypoint), or one shared gateway per
+// 100: N waypoint processes per cluster (DeployWaypoint), or one shared gateway per
 // cluster in meshfed-system (DeployGateway). Both modes get the same fixture: every namespace
 // exports the global service web from west-1 and api from east-1, one backend each. (Two
 // backends of web, as a first draft had it, do not fit: at 100 namespaces west-1's network
