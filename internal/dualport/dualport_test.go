@@ -23,13 +23,9 @@ func TestListenSharesThePort(t *testing.T) {
 // A port taken for UDP by someone else: with port 0 another port is found; with that port
 // named, the error says UDP and nothing stays open.
 func TestListenAroundATakenPort(t *testing.T) {
-	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	taken, addr := takenUDPPort(t)
 	defer taken.Close()
-	addr := taken.LocalAddr().String()
-	_, _, err = dualport.Listen(addr)
+	_, _, err := dualport.Listen(addr)
 	if err == nil || !strings.Contains(err.Error(), "failed to listen on udp") {
 		t.Fatalf("Listen(%s) = %v, want a UDP error", addr, err)
 	}
@@ -41,4 +37,25 @@ func TestListenAroundATakenPort(t *testing.T) {
 	if _, _, err := dualport.Listen("no-port"); err == nil {
 		t.Fatal("an address without a port was accepted")
 	}
+}
+
+// takenUDPPort takes a loopback UDP port whose TCP twin is free: on a busy machine the kernel
+// may hand out, for UDP, the number of a port some TCP socket holds, which would make Listen
+// fail on TCP first, for a reason the test is not about.
+func takenUDPPort(t *testing.T) (net.PacketConn, string) {
+	t.Helper()
+	for range 16 {
+		udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := udp.LocalAddr().String()
+		if l, err := net.Listen("tcp", addr); err == nil {
+			_ = l.Close()
+			return udp, addr
+		}
+		_ = udp.Close()
+	}
+	t.Fatal("no loopback UDP port with a free TCP twin in 16 tries")
+	return nil, ""
 }
