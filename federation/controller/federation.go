@@ -58,11 +58,42 @@ type Federation struct {
 	records recordMemo
 	// slices keeps what each member's MCS EndpointSlices were last made from.
 	slices writeback.SliceMemo
+	// views are what the passes read of the store, kept between them (see store.View).
+	views storeViews
+}
+
+// storeViews are the federation's views of the store: the namespaces and the gateways, and
+// when they were made.
+type storeViews struct {
+	namespaces, gateways *store.View
+	made                 time.Time
+}
+
+// viewsRenewal is how many Resync periods the views live: then a pass reads the whole store
+// again, a safety net under the views' reading of what changed.
+const viewsRenewal = 10
+
+// newStoreViews returns empty views of st, whose first reads read everything.
+func newStoreViews(st *store.Client, now time.Time) storeViews {
+	if st == nil {
+		return storeViews{}
+	}
+	return storeViews{namespaces: st.NewView(store.NamespacesPrefix), gateways: st.NewView(store.GatewaysPrefix), made: now}
+}
+
+// renewViews makes new views when the current ones lived viewsRenewal Resync periods.
+func (f *Federation) renewViews() {
+	if now := f.now(); f.opts.Resync > 0 && now.Sub(f.views.made) >= viewsRenewal*f.opts.Resync {
+		f.views = newStoreViews(f.store, now)
+	}
 }
 
 // NewFederation returns the loop; Trigger wakes it.
 func NewFederation(hub client.Client, st *store.Client, w *store.Writer, opts FederationOptions, log *slog.Logger) *Federation {
-	return &Federation{hub: hub, store: st, writer: w, opts: opts, log: log, wake: make(chan struct{}, 1), now: time.Now, namespaces: map[string]bool{}, reported: map[problemKey]bool{}}
+	return &Federation{
+		hub: hub, store: st, writer: w, opts: opts, log: log, wake: make(chan struct{}, 1), now: time.Now,
+		namespaces: map[string]bool{}, reported: map[problemKey]bool{}, views: newStoreViews(st, time.Now()),
+	}
 }
 
 // SetMembers connects the loop to the member registry (they reference each other).

@@ -26,7 +26,11 @@ type pass struct {
 	// the records of their shared gateways.
 	waypoints []store.Record
 	gateways  []store.Record
-	previous  store.Listing
+	// previous is the store's content under store.NamespacesPrefix but its endpoints records
+	// (a store.View holds none); storedEndpoints reads those when a member is carried over.
+	previous store.Listing
+	// endpoints are the store's endpoints records, once storedEndpoints read them.
+	endpoints []*store.EndpointsRecord
 	// published are previous's service records as the store's conversion reads them.
 	published []model.PublishedService
 	// snapshot is what the read that gave previous saw of each key (mod revision, value
@@ -110,11 +114,12 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 	if err := f.hub.List(ctx, &segs); err != nil {
 		return nil, fmt.Errorf("failed to list segments: %w", err)
 	}
-	previous, snap, err := f.store.ListBaseline(ctx, store.NamespacesPrefix)
+	f.renewViews()
+	previous, snap, err := f.views.namespaces.Refresh(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the federation store: %w", err)
 	}
-	gateways, gwSnap, err := f.store.ListBaseline(ctx, store.GatewaysPrefix)
+	gateways, gwSnap, err := f.views.gateways.Refresh(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the federation store's gateways: %w", err)
 	}
@@ -153,9 +158,8 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster, connected map[string]Member) error {
 	m, ok := connected[cl.Name]
 	if !ok {
-		p.carryOver(cl.Name)
 		p.states = append(p.states, MemberState{Cluster: cl})
-		return nil
+		return f.carryOver(ctx, p, cl.Name)
 	}
 	p.states = append(p.states, MemberState{Cluster: cl, Ready: m.DuplicateOf == "", Stale: m.Stale, LastSync: m.LastSync})
 	if !m.Federated() {
@@ -163,8 +167,7 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	}
 	objs, err := m.Conn.Objects(ctx)
 	if errors.Is(err, member.ErrNotSynced) {
-		p.carryOver(cl.Name)
-		return nil
+		return f.carryOver(ctx, p, cl.Name)
 	}
 	if err != nil {
 		return err
@@ -218,9 +221,23 @@ func gatewayRecords(cluster string, gateways []string, waypoints []store.Record)
 }
 
 // carryOver keeps what the store holds for a member whose caches are not synced: its exports,
-// its waypoint records and its gateway records.
-func (p *pass) carryOver(cluster string) {
-	p.exports = append(p.exports, carryOver(p.published, p.previous.Endpoints(), cluster)...)
+// its waypoint records and its gateway records. The store's endpoints records are read for it
+// once a pass (the pass's view of the store holds none).
+func (f *Federation) carryOver(ctx context.Context, p *pass, cluster string) error {
+	if p.endpoints == nil {
+		l, err := f.store.List(ctx, store.NamespacesPrefix)
+		if err != nil {
+			return fmt.Errorf("failed to read the federation store's endpoints: %w", err)
+		}
+		p.endpoints = append(make([]*store.EndpointsRecord, 0, len(l.Entries)), l.Endpoints()...)
+	}
+	p.carryOverRecords(cluster)
+	return nil
+}
+
+// carryOverRecords is carryOver with the store's endpoints records read.
+func (p *pass) carryOverRecords(cluster string) {
+	p.exports = append(p.exports, carryOver(p.published, p.endpoints, cluster)...)
 	for _, w := range p.previous.Waypoints() {
 		if w.Cluster == cluster {
 			p.waypoints = append(p.waypoints, w)

@@ -48,7 +48,7 @@ func TestCarryOverKeepsGatewayRecords(t *testing.T) {
 	east := &store.GatewayRecord{Cluster: "east", Namespace: "gw", Serves: []string{"shop"}}
 	west := &store.GatewayRecord{Cluster: "west", Namespace: "gw", Serves: []string{"bank"}}
 	p := &pass{previousGateways: store.Listing{Entries: []store.Entry{{Key: east.Key(), Record: east}, {Key: west.Key(), Record: west}}}}
-	p.carryOver("east")
+	p.carryOverRecords("east")
 	if len(p.gateways) != 1 || p.gateways[0] != store.Record(east) {
 		t.Fatalf("carried over %+v, want east's gateway record alone", p.gateways)
 	}
@@ -90,7 +90,7 @@ func TestApplyWritesGatewayRecords(t *testing.T) {
 	}
 	apply := func(d Desired) {
 		t.Helper()
-		_, snap, err := cli.ListBaseline(ctx, store.GatewaysPrefix)
+		_, snap, err := cli.NewView(store.GatewaysPrefix).Refresh(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

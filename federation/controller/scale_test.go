@@ -35,17 +35,33 @@ const (
 
 var scaleRegions = []string{"us-east-1", "eu-west-1", "ap-south-1"}
 
-// TestScale20x1000x10 runs the federation loop's compute-and-write path (store List → merge.Merge
-// → AllocatePorts → DesiredRecords → Federation.apply) on synthetic exports of 20 clusters ×
-// 1,000 services × 10 endpoints against a real embedded etcd, and logs the figures: initial sync
-// time, the writes of an unchanged pass (must be none) and of one endpoint change, peak RSS
-// (hub and its embedded etcd share the process, as with the default embedded store), Go heap
-// and the store's size on disk. It writes 21,020 keys (200,000 endpoints); about a minute on
-// 2 shared cores. Skipped with -short.
+// TestScale20x1000x10 runs the federation loop's compute-and-write path (store.View → merge.Merge
+// → AllocatePorts → desired records → Federation.apply, with the merge and record memos the
+// hub keeps between passes) on synthetic exports of 20 clusters × 1,000 services × 10
+// endpoints against a real embedded etcd, and logs the figures: initial sync time, the writes
+// of an unchanged pass (must be none) and of one endpoint change, peak RSS (hub and its
+// embedded etcd share the process, as with the default embedded store), Go heap and the
+// store's size on disk. It writes 21,020 keys (200,000 endpoints); about 10 s on 2 shared
+// cores. Skipped with -short.
 func TestScale20x1000x10(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scale test: writes 21,020 keys (200,000 endpoints) to an embedded etcd")
 	}
+	runScale(t, scaleClusters)
+}
+
+// scaleRun is what runScale measured at one size.
+type scaleRun struct {
+	clusters                 int
+	initial, unchanged       scalePass
+	ready, moved             scalePass
+	hwm, heapPeak, heapAfter uint64
+	dbBytes, dirBytes        uint64
+}
+
+// runScale runs the scale test's passes at clusters × scaleServices × scaleEndpoints and
+// checks what they write.
+func runScale(t *testing.T, nClusters int) scaleRun {
 	ctx := t.Context()
 	rssStart := scaleProcStatus(t, "VmRSS")
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -73,7 +89,7 @@ func TestScale20x1000x10(t *testing.T) {
 	// apply uses only the store writer and the logger; the hub client is not needed.
 	f := NewFederation(nil, cli, w, FederationOptions{Ports: DefaultPortRange}, log)
 
-	clusters, states := scaleClustersAndStates()
+	clusters, states := scaleClustersAndStates(nClusters)
 	exports := scaleExports(clusters)
 	var heapPeak uint64
 	sampleHeap := func() {
@@ -90,13 +106,14 @@ func TestScale20x1000x10(t *testing.T) {
 		var p scalePass
 		before := w.Stats()
 		start := time.Now()
-		previous, snap, err := cli.ListBaseline(ctx, store.NamespacesPrefix)
+		previous, snap, err := f.views.namespaces.Refresh(ctx)
 		if err != nil {
-			t.Fatalf("%s: ListBaseline: %v", name, err)
+			t.Fatalf("%s: Refresh: %v", name, err)
 		}
 		p.list = time.Since(start)
+		p.fetched = f.views.namespaces.Fetched()
 		mark := time.Now()
-		res := merge.Merge(merge.Input{Clusters: clusters, Exports: exports})
+		res := merge.Merge(merge.Input{Clusters: clusters, Exports: exports, Memo: &f.memo})
 		p.merge = time.Since(mark)
 		if len(res.Problems) > 0 {
 			t.Fatalf("%s: merge problems: %v", name, res.Problems[0])
@@ -106,7 +123,7 @@ func TestScale20x1000x10(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: AllocatePorts: %v", name, err)
 		}
-		d := DesiredRecords(&res, states, ports)
+		d := desiredRecords(&res, states, ports, &f.records)
 		p.desired = time.Since(mark)
 		sampleHeap()
 		mark = time.Now()
@@ -128,7 +145,7 @@ func TestScale20x1000x10(t *testing.T) {
 	}
 
 	initial := pass("initial sync")
-	wantKeys := int64(scaleClusters + scaleServices + scaleClusters*scaleServices)
+	wantKeys := int64(nClusters + scaleServices + nClusters*scaleServices)
 	if initial.keys != wantKeys {
 		t.Errorf("initial sync wrote %d keys, want %d", initial.keys, wantKeys)
 	}
@@ -140,13 +157,13 @@ func TestScale20x1000x10(t *testing.T) {
 
 	// One endpoint of one service in one cluster becomes not ready.
 	ready := scaleChange(t, ctx, cli, pass, "readiness change", func() {
-		ep := &exports[scaleExportIndex(7, 123)].Endpoints[4]
+		ep := &scaleEndpointsToChange(exports, 7%nClusters, 123)[4]
 		ep.Ready, ep.Serving = false, false
 	})
 	// One pod of one service in one cluster replaced by a pod with another address (ready, same
 	// node): the exporter's counts do not change.
 	moved := scaleChange(t, ctx, cli, pass, "pod replaced", func() {
-		exports[scaleExportIndex(11, 456)].Endpoints[2].Address = "10.250.0.1"
+		scaleEndpointsToChange(exports, 11%nClusters, 456)[2].Address = "10.250.0.1"
 	})
 
 	// DESIGN §4: "an endpoint change in one cluster rewrites that cluster's slice of that
@@ -156,12 +173,12 @@ func TestScale20x1000x10(t *testing.T) {
 		t.Errorf("writer counted %d/%d keys, store shows %v/%v", ready.pass.keys, moved.pass.keys, ready.written, moved.written)
 	}
 	wantReady := []string{
-		store.EndpointsKey(scaleNamespace(123), wellknown.DefaultSegmentDomain, scaleServiceName(123), scaleClusterName(7)).String(),
+		store.EndpointsKey(scaleNamespace(123), wellknown.DefaultSegmentDomain, scaleServiceName(123), scaleClusterName(7%nClusters)).String(),
 	}
 	if !slices.Equal(ready.written, wantReady) {
 		t.Errorf("readiness change wrote %v, want exactly %v", ready.written, wantReady)
 	}
-	wantMoved := store.EndpointsKey(scaleNamespace(456), wellknown.DefaultSegmentDomain, scaleServiceName(456), scaleClusterName(11)).String()
+	wantMoved := store.EndpointsKey(scaleNamespace(456), wellknown.DefaultSegmentDomain, scaleServiceName(456), scaleClusterName(11%nClusters)).String()
 	if len(moved.written) != 1 || moved.written[0] != wantMoved {
 		t.Errorf("pod replacement wrote %v, want exactly [%s]", moved.written, wantMoved)
 	}
@@ -177,13 +194,13 @@ func TestScale20x1000x10(t *testing.T) {
 	hwm := scaleProcStatus(t, "VmHWM")
 
 	t.Logf("scale: %d clusters × %d services × %d endpoints = %d endpoints; %d service keys, %d endpoint keys, %d cluster keys",
-		scaleClusters, scaleServices, scaleEndpoints, scaleClusters*scaleServices*scaleEndpoints, initial.services, initial.endpointKeys, scaleClusters)
-	t.Logf("%-18s %9s %8s %8s %8s %8s %7s %6s %11s", "pass", "total", "list", "merge", "desired", "apply", "keys", "txns", "bytes")
+		nClusters, scaleServices, scaleEndpoints, nClusters*scaleServices*scaleEndpoints, initial.services, initial.endpointKeys, nClusters)
+	t.Logf("%-18s %9s %8s %8s %8s %8s %8s %7s %6s %11s", "pass", "total", "list", "read", "merge", "desired", "apply", "keys", "txns", "bytes")
 	for _, r := range []struct {
 		name string
 		p    scalePass
 	}{{"initial sync", initial}, {"unchanged", unchanged}, {"readiness change", ready.pass}, {"pod replaced", moved.pass}} {
-		t.Logf("%-18s %9s %8s %8s %8s %8s %7d %6d %11d", r.name, scaleDur(r.p.total), scaleDur(r.p.list), scaleDur(r.p.merge), scaleDur(r.p.desired), scaleDur(r.p.apply), r.p.keys, r.p.txns, r.p.bytes)
+		t.Logf("%-18s %9s %8s %8d %8s %8s %8s %7d %6d %11d", r.name, scaleDur(r.p.total), scaleDur(r.p.list), r.p.fetched, scaleDur(r.p.merge), scaleDur(r.p.desired), scaleDur(r.p.apply), r.p.keys, r.p.txns, r.p.bytes)
 	}
 	t.Logf("readiness change wrote %v", ready.written)
 	t.Logf("pod replaced wrote     %v", moved.written)
@@ -191,6 +208,10 @@ func TestScale20x1000x10(t *testing.T) {
 	t.Logf("Go heap: peak HeapAlloc sampled %s, HeapAlloc now %s, Sys %s, TotalAlloc %s, NumGC %d",
 		scaleMiB(heapPeak), scaleMiB(ms.HeapAlloc), scaleMiB(ms.Sys), scaleMiB(ms.TotalAlloc), ms.NumGC)
 	t.Logf("store: revision %d, bbolt db file %s, data dir (db + wal + snap) %s", rev, scaleMiB(dbBytes), scaleMiB(dirBytes))
+	return scaleRun{
+		clusters: nClusters, initial: initial, unchanged: unchanged, ready: ready.pass, moved: moved.pass,
+		hwm: hwm, heapPeak: heapPeak, heapAfter: ms.HeapAlloc, dbBytes: dbBytes, dirBytes: dirBytes,
+	}
 }
 
 // scalePass holds one pass's figures.
@@ -198,6 +219,17 @@ type scalePass struct {
 	total, list, merge, desired, apply time.Duration
 	keys, bytes, txns                  int64
 	services, endpointKeys             int
+	// fetched are the values the pass's read of the store read (store.View.Fetched).
+	fetched int
+}
+
+// scaleEndpointsToChange returns a copy of cluster c's endpoints of service s, in place of
+// the export's: the hub's member connections hand a merge a new slice when a Service's
+// EndpointSlices change, and the same slice while they do not (merge.Memo).
+func scaleEndpointsToChange(exports []model.ClusterExport, c, s int) []model.Endpoint {
+	e := &exports[scaleExportIndex(c, s)]
+	e.Endpoints = slices.Clone(e.Endpoints)
+	return e.Endpoints
 }
 
 // scaleChanged is a pass after a change and the keys it wrote, as the store shows them.
@@ -239,11 +271,11 @@ func scaleExportIndex(c, s int) int { return c*scaleServices + s }
 
 // scaleClustersAndStates returns the member clusters (two networks, three regions) and their
 // states: all ready, with a fixed last sync so that an unchanged pass writes nothing.
-func scaleClustersAndStates() ([]model.Cluster, []MemberState) {
+func scaleClustersAndStates(n int) ([]model.Cluster, []MemberState) {
 	lastSync := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	var clusters []model.Cluster
 	var states []MemberState
-	for c := range scaleClusters {
+	for c := range n {
 		cl := model.Cluster{
 			Name:    scaleClusterName(c),
 			Segment: "default",

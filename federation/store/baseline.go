@@ -49,10 +49,14 @@ func (s stored) holds(val []byte) bool {
 	return bytes.Equal(s.value, val)
 }
 
-// holdsValue is holds(v.val), taking v's digest when it has one.
+// holdsValue is holds(v.val), taking v's digest when it has one (a value that stands for a
+// frozen record has nothing else).
 func (s stored) holdsValue(v storedValue) bool {
-	if s.digested && v.summed {
+	switch {
+	case s.digested && v.summed:
 		return s.sum == v.sum
+	case v.summed && v.val == nil:
+		return digest(s.value) == v.sum
 	}
 	return s.holds(v.val)
 }

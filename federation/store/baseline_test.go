@@ -132,3 +132,60 @@ func TestListLargeDecodesInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestFrozenRecordStoredWholeRewritten: the writer keeps only the digest of a frozen record
+// stored whole; handed the same record after someone else changed its key, Sync, SyncFrom and
+// Put each write its full encoding back.
+func TestFrozenRecordStoredWholeRewritten(t *testing.T) {
+	te := startTestEtcd(t)
+	w := te.leader(t, "hub-0")
+	ctx := t.Context()
+	rec := endpointsRecord("shop", "a", "east", 3).Freeze()
+	_, want, err := Encode(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := rec.Key().String()
+	tamper := func() {
+		t.Helper()
+		if _, err := w.client.etcd.Put(ctx, key, `{"v":1,"namespace":"shop"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(how string) {
+		t.Helper()
+		resp, err := w.client.etcd.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != string(want) {
+			t.Fatalf("after %s the store holds %q, want %q", how, resp.Kvs, want)
+		}
+	}
+	if res, err := w.Sync(ctx, SelectClusterEndpoints("east"), []Record{rec}); err != nil || res.Put != 1 {
+		t.Fatalf("first Sync = %+v, %v", res, err)
+	}
+	check("the first Sync")
+	if res, err := w.Sync(ctx, SelectClusterEndpoints("east"), []Record{rec}); err != nil || res.Put != 0 || res.Unchanged != 1 {
+		t.Fatalf("Sync of the unchanged record = %+v, %v; want it unchanged", res, err)
+	}
+	tamper()
+	if res, err := w.Sync(ctx, SelectClusterEndpoints("east"), []Record{rec}); err != nil || res.Put != 1 {
+		t.Fatalf("Sync after a change = %+v, %v; want one put", res, err)
+	}
+	check("Sync")
+	tamper()
+	_, snap, err := w.client.NewView(NamespacesPrefix).Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := w.SyncFrom(ctx, snap, SelectClusterEndpoints("east"), []Record{rec}); err != nil || res.Put != 1 {
+		t.Fatalf("SyncFrom after a change = %+v, %v; want one put", res, err)
+	}
+	check("SyncFrom")
+	tamper()
+	if written, err := w.Put(ctx, rec); err != nil || !written {
+		t.Fatalf("Put after a change = %v, %v; want written", written, err)
+	}
+	check("Put")
+}

@@ -106,8 +106,9 @@ type EndpointsRecord struct {
 
 // Freeze promises that r is never modified again, and returns it. A Writer handed the same
 // frozen record again (the same pointer) reuses the encoding it stored it as instead of
-// digesting every endpoint again: the hub keeps the records of unchanged exporters between
-// passes.
+// digesting every endpoint again, or, for a record stored whole, compares the digest it kept
+// of its encoding and encodes it again only to write it: the hub keeps the records of
+// unchanged exporters between passes.
 func (r *EndpointsRecord) Freeze() *EndpointsRecord {
 	r.frozen = true
 	return r

@@ -51,6 +51,18 @@ type storedValue struct {
 	// against a Baseline does not digest 12 MB of unchanged chunks every pass.
 	sum    uint64
 	summed bool
+	// frozen, when val is nil, is the frozen record whose encoding val is (summed): the writer
+	// encoded it before and keeps only the digest, and encodes it again when it must write it.
+	frozen *EndpointsRecord
+}
+
+// value returns the bytes to store: val, or the encoding of the frozen record it stands for.
+func (v storedValue) value() ([]byte, error) {
+	if v.val != nil || v.frozen == nil {
+		return v.val, nil
+	}
+	_, val, err := Encode(v.frozen)
+	return val, err
 }
 
 // storedForm encodes a record into the key-values that store them: one, or for an endpoints

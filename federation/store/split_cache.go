@@ -23,7 +23,8 @@ type splitForm struct {
 	byFirst map[uint64][]*splitChunk
 	// record and vals are the record split and what it was stored as: handed the same frozen
 	// record again (EndpointsRecord.Freeze), the writer takes vals without digesting its
-	// endpoints again.
+	// endpoints again. A frozen record stored whole has a splitForm of these two fields alone,
+	// and its one value keeps only its digest (storedValue.frozen).
 	record *EndpointsRecord
 	vals   []storedValue
 }
@@ -101,7 +102,8 @@ func (f *splitForm) patchedDigests(r *EndpointsRecord) ([]uint64, error) {
 	return fps, bad
 }
 
-// splitCache keeps, for a writer, the split form of every record it split, by key.
+// splitCache keeps, for a writer, the split form of every record it split, and the digest of
+// every frozen record it stored whole, by key.
 type splitCache struct {
 	mu sync.Mutex
 	m  map[string]*splitForm
@@ -113,16 +115,24 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 	c.mu.Lock()
 	prev := c.m[key]
 	c.mu.Unlock()
-	if e, ok := r.(*EndpointsRecord); ok && e.frozen && prev != nil && prev.record == e {
+	e, _ := r.(*EndpointsRecord)
+	if e != nil && e.frozen && prev != nil && prev.record == e {
 		return prev.vals, nil
 	}
 	vals, next, err := storedFormAfter(r, prev)
 	if err != nil {
 		return nil, err
 	}
-	if next != nil {
-		next.record, _ = r.(*EndpointsRecord)
-		next.vals = vals
+	switch {
+	case next != nil:
+		next.record, next.vals = e, vals
+	case e != nil && e.frozen:
+		// Stored whole: kept as its digest, encoded again only when written (storedValue.frozen).
+		v := vals[0]
+		v.sum, v.summed = digest(v.val), true
+		vals = []storedValue{v}
+		v.val, v.frozen = nil, e
+		next = &splitForm{record: e, vals: []storedValue{v}}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -229,12 +229,16 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 		case kv.holdsValue(v):
 			unchanged++
 		default:
-			changes = append(changes, change{key: key, val: v.val, modRev: kv.modRev, owner: v.owner, part: v.part})
+			if val, ok := valueToWrite(v, failed); ok {
+				changes = append(changes, change{key: key, val: val, modRev: kv.modRev, owner: v.owner, part: v.part})
+			}
 		}
 	}
 	for key, v := range want {
 		if !seen[key] && failed[v.owner] == nil {
-			changes = append(changes, change{key: key, val: v.val, owner: v.owner, part: v.part})
+			if val, ok := valueToWrite(v, failed); ok {
+				changes = append(changes, change{key: key, val: val, owner: v.owner, part: v.part})
+			}
 		}
 	}
 	chunked := map[string]bool{}
@@ -247,6 +251,18 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 		return cmp.Or(cmp.Compare(a.phase(chunked), b.phase(chunked)), strings.Compare(a.key, b.key))
 	})
 	return changes, unchanged
+}
+
+// valueToWrite returns v's bytes, encoding the frozen record it stands for; a record that no
+// longer encodes (it did when first written, and a frozen record does not change) is filed
+// in failed and left as the store holds it.
+func valueToWrite(v storedValue, failed failures) ([]byte, bool) {
+	val, err := v.value()
+	if err != nil {
+		failed.add(v.frozen.Key(), err)
+		return nil, false
+	}
+	return val, true
 }
 
 // putParts writes an endpoints record stored in parts by syncing exactly its keys: the head and

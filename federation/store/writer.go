@@ -183,7 +183,11 @@ func (w *Writer) Put(ctx context.Context, r Record) (written bool, err error) {
 	if len(vals) > 1 {
 		return w.putParts(ctx, r)
 	}
-	key, val := vals[0].key, vals[0].val
+	key := vals[0].key
+	val, err := vals[0].value()
+	if err != nil {
+		return false, &RecordError{Key: r.Key(), Err: err}
+	}
 	_, cmp, err := w.currentFence()
 	if err != nil {
 		return false, fmt.Errorf("failed to put key %s: %w", key, err)
