@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -22,6 +23,63 @@ import (
 type conn struct {
 	*net.TCPConn
 	rc syscall.RawConn
+	r  readOp
+	w  writeOp
+}
+
+// readOp is one Read's system call and its result. The function handed to the RawConn is
+// bound once per connection, not built per call: a closure over the call's buffer would be
+// allocated by every Read, since it escapes through the RawConn interface. mu makes
+// concurrent Reads (net.Conn allows them) take turns over the fields.
+type readOp struct {
+	mu    sync.Mutex
+	p     []byte
+	n     int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool // r.do, bound in New
+}
+
+// do reads into p once the socket has data; false asks the poller to wait.
+func (r *readOp) do(fd uintptr) bool {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.p[0])), uintptr(len(r.p)))
+		if e == syscall.EINTR {
+			continue
+		}
+		if e == syscall.EAGAIN {
+			return false // wait in the poller, then call again
+		}
+		r.n, r.errno = int(n), e
+		return true
+	}
+}
+
+// writeOp is one Write's system calls and their result, as readOp is for Read.
+type writeOp struct {
+	mu    sync.Mutex
+	p     []byte
+	n     int
+	errno syscall.Errno
+	fn    func(fd uintptr) bool // w.do, bound in New
+}
+
+// do writes what is left of p; false asks the poller to wait until the socket is writable.
+func (w *writeOp) do(fd uintptr) bool {
+	for w.n < len(w.p) {
+		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&w.p[w.n])), uintptr(len(w.p)-w.n))
+		if e == 0 {
+			w.n += int(n)
+			continue
+		}
+		if e == syscall.EAGAIN {
+			return false // wait until writable, then call again
+		}
+		if e != syscall.EINTR {
+			w.errno = e
+			return true
+		}
+	}
+	return true
 }
 
 // New wraps c when it is a TCP connection, and returns it as it is otherwise.
@@ -34,7 +92,9 @@ func New(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &conn{TCPConn: tc, rc: rc}
+	q := &conn{TCPConn: tc, rc: rc}
+	q.r.fn, q.w.fn = q.r.do, q.w.do
+	return q
 }
 
 // Read reads as net.Conn's Read: deadlines and Close interrupt the wait; 0 bytes and no
@@ -43,21 +103,13 @@ func (c *conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			if e == syscall.EINTR {
-				continue
-			}
-			if e == syscall.EAGAIN {
-				return false // wait in the poller, then call again
-			}
-			n, errno = int(r), e
-			return true
-		}
-	})
+	r := &c.r
+	r.mu.Lock()
+	r.p, r.n, r.errno = p, 0, 0
+	err := c.rc.Read(r.fn)
+	n, errno := r.n, r.errno
+	r.p = nil
+	r.mu.Unlock()
 	switch {
 	case err != nil:
 		return 0, c.opError("read", err)
@@ -71,25 +123,13 @@ func (c *conn) Read(p []byte) (int, error) {
 
 // Write writes all of p unless an error, a deadline or Close stops it, as net.Conn's Write.
 func (c *conn) Write(p []byte) (int, error) {
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
-			if e == 0 {
-				n += int(r)
-				continue
-			}
-			if e == syscall.EAGAIN {
-				return false // wait until writable, then call again
-			}
-			if e != syscall.EINTR {
-				errno = e
-				return true
-			}
-		}
-		return true
-	})
+	w := &c.w
+	w.mu.Lock()
+	w.p, w.n, w.errno = p, 0, 0
+	err := c.rc.Write(w.fn)
+	n, errno := w.n, w.errno
+	w.p = nil
+	w.mu.Unlock()
 	switch {
 	case err != nil:
 		return n, c.opError("write", err)

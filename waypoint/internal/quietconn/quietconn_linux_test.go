@@ -127,3 +127,27 @@ func TestNewQuietConnLeavesOthers(t *testing.T) {
 		t.Fatalf("New(pipe) = %T, want the pipe itself", got)
 	}
 }
+
+// TestQuietConnReadWriteDoNotAllocate: a Read and a Write of data already there allocate
+// nothing; a waypoint makes about four of each per request.
+func TestQuietConnReadWriteDoNotAllocate(t *testing.T) {
+	q, peer := quietPair(t)
+	out, in := []byte("ping"), make([]byte, 4)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := peer.Write(out); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(q, in); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := q.Write(out); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(peer, in); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a Read and a Write allocate %.1f times, want 0", allocs)
+	}
+}
