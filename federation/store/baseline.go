@@ -2,13 +2,12 @@ package store
 
 import (
 	"bytes"
-	"context"
 	"hash/maphash"
 	"strings"
 	"sync"
 )
 
-// Baseline is what one read of a prefix saw of each key (ListBaseline). A Writer's
+// Baseline is what one read of a prefix saw of each key (View.Refresh). A Writer's
 // SyncFrom plans against it instead of reading the store again, and keeps it up to date with
 // what it writes. Every write is guarded by the mod revision the key had in the baseline, so a
 // write to a key that changed meanwhile fails its transaction; SyncFrom then reads the store
@@ -73,29 +72,6 @@ func storedOf(kvs []*storedKV) []stored {
 		out[i] = stored{key: string(kv.Key), modRev: kv.ModRevision, value: kv.Value}
 	}
 	return out
-}
-
-// ListBaseline reads every record under prefix once, like List, and also returns its
-// Baseline for SyncFrom. The chunks an earlier listing of this client decoded are not read
-// again (listWithoutChunks). A record stored in parts is checked complete but not joined: its
-// entry is its *EndpointsHead, and Listing.Endpoints joins it when asked, to the record an
-// earlier call joined while its head did not change (joinedCache): the records it returns are
-// shared between its listings and must not be modified.
-func (c *Client) ListBaseline(ctx context.Context, prefix string) (Listing, *Baseline, error) {
-	read, err := c.listWithoutChunks(ctx, prefix)
-	if err != nil {
-		return Listing{}, nil, err
-	}
-	snap := &Baseline{prefix: prefix, kvs: make(map[string]stored, len(read.kvs))}
-	for _, kv := range read.kvs {
-		key := string(kv.Key)
-		sum := digest(kv.Value)
-		if ch, ok := read.held[key]; ok {
-			sum = ch.sum
-		}
-		snap.kvs[key] = stored{key: key, modRev: kv.ModRevision, sum: sum, digested: true}
-	}
-	return c.decodeListing(read.kvs, read.rev, prefix, read.held, &c.joined), snap, nil
 }
 
 // kvsFor returns the snapshot's key-values under prefix, or ok false when the snapshot cannot

@@ -20,12 +20,12 @@ func TestSyncFromSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	listing, snap, err := w.client.ListBaseline(ctx, NamespacesPrefix)
+	listing, snap, err := w.client.NewView(NamespacesPrefix).Refresh(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(listing.Entries) != 4 || len(listing.Errors) != 0 {
-		t.Fatalf("ListBaseline listed %d entries and %d errors, want 4 and 0", len(listing.Entries), len(listing.Errors))
+	if len(listing.Entries) != 2 || len(listing.Errors) != 0 {
+		t.Fatalf("Refresh listed %d entries and %d errors, want the 2 services and 0", len(listing.Entries), len(listing.Errors))
 	}
 
 	// Services first, then endpoints, then services again: the third plans against what the
@@ -62,7 +62,7 @@ func TestSyncFromSnapshot(t *testing.T) {
 	assertStore(t, w, "[service shop/c endpoints shop/a@east:4]")
 
 	// A snapshot of another prefix is never used for a selector outside it.
-	_, other, err := w.client.ListBaseline(ctx, ServicesPrefix("blog"))
+	_, other, err := w.client.NewView(ServicesPrefix("blog")).Refresh(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 
 // chunkCache keeps the chunks a client decoded, by key, with the mod revision they were read
 // at. A chunk's value never changes under its key (the key names the value's hash), so a
-// listing reuses the chunks an earlier one decoded: the hub reads the whole store every pass,
-// and decoding the 12 MB of a 50,000-endpoint record each time was half of a pass.
+// listing reuses the chunks an earlier one decoded: decoding the 12 MB of a 50,000-endpoint
+// record was half of a listing of the store.
 type chunkCache struct {
 	mu sync.Mutex
 	m  map[string]cachedChunk
@@ -17,8 +17,6 @@ type chunkCache struct {
 type cachedChunk struct {
 	modRev int64
 	chunk  *EndpointsChunk
-	// sum is the digest of the chunk's value, for a Baseline that did not read it.
-	sum uint64
 }
 
 // get returns the chunk decoded from kv before, if any.
@@ -36,15 +34,7 @@ func (c *chunkCache) put(kv *storedKV, chunk *EndpointsChunk) {
 	if c.m == nil {
 		c.m = make(map[string]cachedChunk)
 	}
-	c.m[string(kv.Key)] = cachedChunk{modRev: kv.ModRevision, chunk: chunk, sum: digest(kv.Value)}
-}
-
-// held returns the chunk kept for kv's key at kv's mod revision, if any; kv needs no value.
-func (c *chunkCache) held(kv *storedKV) (cachedChunk, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[string(kv.Key)]
-	return e, ok && e.modRev == kv.ModRevision
+	c.m[string(kv.Key)] = cachedChunk{modRev: kv.ModRevision, chunk: chunk}
 }
 
 // retain drops the chunks under prefix that a listing of it did not see.

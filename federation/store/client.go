@@ -60,8 +60,6 @@ type Client struct {
 	scope string
 	// chunks are the chunks this client's listings decoded.
 	chunks chunkCache
-	// joined are the records ListBaseline joined from their parts.
-	joined joinedCache
 }
 
 // Connect opens a client and waits, up to DialTimeout, until etcd answers a read.

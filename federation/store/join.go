@@ -3,8 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 )
 
 // ErrIncompleteRecord is wrapped by a DecodeError for an endpoints head naming a chunk that is
@@ -40,12 +38,6 @@ func (p *parts) join(h *EndpointsHead) (*EndpointsRecord, error) {
 		r.Endpoints = append(r.Endpoints, c.Endpoints...)
 	}
 	return r, nil
-}
-
-// check fails as join would, without joining.
-func (p *parts) check(h *EndpointsHead) error {
-	_, _, err := p.chunksOf(h)
-	return err
 }
 
 // chunksOf returns the chunks h names, in order, and how many endpoints they hold; it fails
@@ -134,24 +126,7 @@ func (p *parts) joinEvent(h *EndpointsHead, ev Event) Event {
 // joinEntries turns a listing's entries into whole records: chunks are left out, heads become
 // the records they stand for, and heads that cannot be joined become DecodeErrors.
 func joinEntries(entries []Entry) (out []Entry, errs []*DecodeError) {
-	out, _, errs = resolveHeads(entries, func(p *parts, h *EndpointsHead) (Record, error) { return p.join(h) })
-	return out, errs
-}
-
-// checkEntries is joinEntries without the joining: each head whose chunks are all there and
-// hold its count stays in out as the head, and split joins it on demand (from cache). A
-// hub's pass reads the whole store but needs a split record's endpoints only to carry over
-// an unsynced member's, so a pass after one endpoint of a 50,000-endpoint record changed
-// copies none of them. Heads that cannot be joined are errs, as in joinEntries.
-func checkEntries(entries []Entry, cache *joinedCache) (out []Entry, split *splitJoin, errs []*DecodeError) {
-	out, p, errs := resolveHeads(entries, func(p *parts, h *EndpointsHead) (Record, error) { return h, p.check(h) })
-	return out, &splitJoin{parts: p, cache: cache}, errs
-}
-
-// resolveHeads drops the chunks from entries and replaces each head by what resolve makes of
-// it with the chunks of entries, which it returns; a head resolve fails is an error instead.
-func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead) (Record, error)) (out []Entry, p *parts, errs []*DecodeError) {
-	p = newParts()
+	p := newParts()
 	heads := 0
 	for _, e := range entries {
 		switch r := e.Record.(type) {
@@ -162,7 +137,7 @@ func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead) (Record,
 		}
 	}
 	if heads == 0 && len(p.chunks) == 0 {
-		return entries, p, nil
+		return entries, nil
 	}
 	out = entries[:0:0]
 	for _, e := range entries {
@@ -170,7 +145,7 @@ func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead) (Record,
 		case *EndpointsChunk:
 			continue
 		case *EndpointsHead:
-			r, err := resolve(p, h)
+			r, err := p.join(h)
 			if err != nil {
 				errs = append(errs, &DecodeError{Key: e.Key.String(), Err: err})
 				continue
@@ -179,87 +154,5 @@ func resolveHeads(entries []Entry, resolve func(*parts, *EndpointsHead) (Record,
 		}
 		out = append(out, e)
 	}
-	return out, p, errs
-}
-
-// splitJoin joins the heads a ListBaseline listing holds, with the chunks it read, through
-// the client's cache of joined records. It is safe for concurrent use.
-type splitJoin struct {
-	parts *parts
-	cache *joinedCache
-}
-
-// record is the record h (read at modRev) stands for; nil when s is nil or h cannot be joined
-// (checkEntries reported it already).
-func (s *splitJoin) record(h *EndpointsHead, modRev int64) *EndpointsRecord {
-	if s == nil {
-		return nil
-	}
-	r, err := s.cache.join(s.parts, h, modRev)
-	if err != nil {
-		return nil
-	}
-	return r
-}
-
-// joinedCache keeps the records a client's listings joined from heads, by key, with the head's
-// mod revision. A head at the same mod revision names the same chunks, and a chunk's key names
-// its value, so the record joined again would be the same as long as its chunks are all there:
-// a pass of the hub then checks the 440 chunk keys of a 50,000-endpoint record instead of
-// copying its endpoints. The records are shared between listings.
-type joinedCache struct {
-	mu sync.Mutex
-	m  map[string]joinedRecord
-}
-
-type joinedRecord struct {
-	modRev int64
-	r      *EndpointsRecord
-}
-
-// join is p.join(h) for the head read at mod revision modRev, from the cache when it holds the
-// record for that revision and p holds all of its chunks. A nil cache joins.
-func (c *joinedCache) join(p *parts, h *EndpointsHead, modRev int64) (*EndpointsRecord, error) {
-	if c == nil {
-		return p.join(h)
-	}
-	key := h.Key().String()
-	c.mu.Lock()
-	j, ok := c.m[key]
-	c.mu.Unlock()
-	if ok && j.modRev == modRev && p.holdsAll(h) {
-		return j.r, nil
-	}
-	r, err := p.join(h)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]joinedRecord{}
-	}
-	c.m[key] = joinedRecord{modRev: modRev, r: r}
-	return r, nil
-}
-
-// retain drops the records under prefix whose keys are not in seen.
-func (c *joinedCache) retain(prefix string, seen map[string]bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k := range c.m {
-		if strings.HasPrefix(k, prefix) && !seen[k] {
-			delete(c.m, k)
-		}
-	}
-}
-
-// holdsAll reports whether p has every chunk h names.
-func (p *parts) holdsAll(h *EndpointsHead) bool {
-	for _, id := range h.Chunks {
-		if p.chunks[EndpointsChunkKey(h.Namespace, h.Domain, h.Name, h.Cluster, id).String()] == nil {
-			return false
-		}
-	}
-	return true
+	return out, errs
 }

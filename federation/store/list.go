@@ -25,14 +25,12 @@ type Entry struct {
 }
 
 // Listing is every record under a prefix at one revision, and every value that failed to
-// decode there. In a listing of ListBaseline, an endpoints record stored in parts is an
-// *EndpointsHead entry (checked complete when listed) until Endpoints joins it.
+// decode there; an endpoints record stored in parts is listed whole. A listing of View.Refresh
+// holds no endpoints records.
 type Listing struct {
 	Revision int64
 	Entries  []Entry
 	Errors   []*DecodeError
-	// split joins the heads of a ListBaseline listing on demand; nil in other listings.
-	split *splitJoin
 }
 
 // Get reads one record. found is false when the key does not exist; a value that does not
@@ -61,7 +59,7 @@ func (c *Client) Get(ctx context.Context, k Key) (e Entry, found bool, err error
 	if len(kvs) == 0 || string(kvs[0].Key) != key {
 		return Entry{}, false, nil
 	}
-	l := c.decodeListing(kvs, resp.Header.Revision, key+"/", nil, nil)
+	l := c.decodeListing(kvs, resp.Header.Revision, key+"/")
 	for _, e := range l.Entries {
 		if e.Key == k {
 			return e, true, nil
@@ -84,7 +82,7 @@ func (c *Client) List(ctx context.Context, prefix string) (Listing, error) {
 	if err != nil {
 		return Listing{}, err
 	}
-	return c.decodeListing(kvs, rev, prefix, nil, nil), nil
+	return c.decodeListing(kvs, rev, prefix), nil
 }
 
 // parallelDecodeMin is the number of values from which decodeListing spreads the decoding
@@ -92,12 +90,10 @@ func (c *Client) List(ctx context.Context, prefix string) (Listing, error) {
 const parallelDecodeMin = 256
 
 // decodeListing decodes what listRaw read of prefix at revision rev, leaving out the leader
-// key, and joins endpoints records stored in parts (joinEntries). Large listings (a hub pass
-// reads the whole store) are decoded on every core, each value on its own; chunks decoded by
-// an earlier listing are taken from the client's cache, and the chunks in held (read without
-// their values, see listWithoutChunks) from held. With joined set, the records joined from
-// heads are taken from and kept in it. The entries keep the order of kvs.
-func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string, held map[string]cachedChunk, joined *joinedCache) Listing {
+// key, and joins endpoints records stored in parts (joinEntries). Large listings are decoded
+// on every core, each value on its own; chunks decoded by an earlier listing are taken from
+// the client's cache. The entries keep the order of kvs.
+func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string) Listing {
 	type decoded struct {
 		e    Entry
 		derr *DecodeError
@@ -108,10 +104,6 @@ func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string, held m
 		for i := lo; i < hi; i++ {
 			if isLeaderKey(kvs[i].Key) {
 				out[i].skip = true
-				continue
-			}
-			if ch, ok := held[string(kvs[i].Key)]; ok {
-				out[i].e = Entry{Key: ch.chunk.Key(), Record: ch.chunk, ModRevision: ch.modRev}
 				continue
 			}
 			out[i].e, out[i].derr = c.decodeCached(kvs[i])
@@ -138,26 +130,15 @@ func (c *Client) decodeListing(kvs []*storedKV, rev int64, prefix string, held m
 			l.Entries = append(l.Entries, d.e)
 		}
 	}
-	seen, heads := make(map[string]bool), make(map[string]bool)
+	seen := make(map[string]bool)
 	for _, e := range l.Entries {
-		switch e.Key.Kind {
-		case KindEndpointsChunk:
+		if e.Key.Kind == KindEndpointsChunk {
 			seen[e.Key.String()] = true
-		case KindEndpoints:
-			heads[e.Key.String()] = true
-		default:
 		}
 	}
 	c.chunks.retain(prefix, seen)
-	if joined != nil {
-		joined.retain(prefix, heads)
-	}
 	var errs []*DecodeError
-	if joined != nil {
-		l.Entries, l.split, errs = checkEntries(l.Entries, joined)
-	} else {
-		l.Entries, errs = joinEntries(l.Entries)
-	}
+	l.Entries, errs = joinEntries(l.Entries)
 	l.Errors = append(l.Errors, errs...)
 	return l
 }
@@ -168,15 +149,17 @@ func (c *Client) listRaw(ctx context.Context, prefix string) ([]*mvccpb.KeyValue
 	return c.listRawAt(ctx, prefix, 0)
 }
 
-// listRawAt is listRaw at revision rev, or at the current one when rev is 0.
-func (c *Client) listRawAt(ctx context.Context, prefix string, rev int64) ([]*mvccpb.KeyValue, int64, error) {
+// listRawAt is listRaw at revision rev, or at the current one when rev is 0, with the options
+// more added to every page's read.
+func (c *Client) listRawAt(ctx context.Context, prefix string, rev int64, more ...clientv3.OpOption) ([]*mvccpb.KeyValue, int64, error) {
 	if !strings.HasPrefix(prefix, Root) {
 		return nil, 0, fmt.Errorf("failed to list prefix %q: not under %s: %w", prefix, Root, ErrMalformedKey)
 	}
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	var out []*mvccpb.KeyValue
 	for from := prefix; ; {
-		resp, err := c.etcd.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(listPageSize), clientv3.WithRev(rev))
+		opts := append([]clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(listPageSize), clientv3.WithRev(rev)}, more...)
+		resp, err := c.etcd.Get(ctx, from, opts...)
 		if err != nil {
 			return nil, 0, fmt.Errorf("failed to list prefix %s: %w", prefix, err)
 		}
@@ -234,23 +217,8 @@ func (l *Listing) Clusters() []*ClusterRecord { return recordsOf[*ClusterRecord]
 // Services returns the service records of the listing.
 func (l *Listing) Services() []*ServiceRecord { return recordsOf[*ServiceRecord](l) }
 
-// Endpoints returns the endpoints records of the listing, in key order. Records stored in
-// parts that a ListBaseline listing holds as heads are joined here (from the client's cache
-// when their head did not change).
-func (l *Listing) Endpoints() []*EndpointsRecord {
-	var out []*EndpointsRecord
-	for _, e := range l.Entries {
-		switch r := e.Record.(type) {
-		case *EndpointsRecord:
-			out = append(out, r)
-		case *EndpointsHead:
-			if j := l.split.record(r, e.ModRevision); j != nil {
-				out = append(out, j)
-			}
-		}
-	}
-	return out
-}
+// Endpoints returns the endpoints records of the listing, in key order.
+func (l *Listing) Endpoints() []*EndpointsRecord { return recordsOf[*EndpointsRecord](l) }
 
 // Waypoints returns the waypoints records of the listing.
 func (l *Listing) Waypoints() []*WaypointsRecord { return recordsOf[*WaypointsRecord](l) }

@@ -113,7 +113,7 @@ func (w *Writer) Sync(ctx context.Context, sel Selector, desired []Record) (Sync
 	return w.SyncFrom(ctx, nil, sel, desired)
 }
 
-// SyncFrom is Sync whose first plan is made against snap (from ListBaseline of a prefix that
+// SyncFrom is Sync whose first plan is made against snap (from View.Refresh of a prefix that
 // contains sel.Prefix) instead of a fresh read of the store, and which records its writes in
 // snap. A pass that read the store once can so run several Syncs without reading it again. A
 // nil snap, or one that a conflict made stale, reads the store as Sync does.

@@ -67,8 +67,8 @@ func (v *View) Refresh(ctx context.Context) (Listing, *Baseline, error) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	listed := chunkRead{}
-	if err := v.c.readRange(ctx, &listed, v.prefix, clientv3.GetPrefixRangeEnd(v.prefix), true); err != nil {
+	listed, err := v.c.readKeys(ctx, v.prefix)
+	if err != nil {
 		return Listing{}, nil, err
 	}
 	next, missing := v.carry(listed.kvs)
@@ -82,7 +82,7 @@ func (v *View) Refresh(ctx context.Context) (Listing, *Baseline, error) {
 		if err != nil {
 			return Listing{}, nil, err
 		}
-		listed = chunkRead{kvs: kvs, rev: rev}
+		listed = keyRead{kvs: kvs, rev: rev}
 		next, values = make(map[string]viewEntry, len(kvs)), kvs
 	}
 	for _, kv := range values {
@@ -204,4 +204,17 @@ func (c *Client) valuesAt(ctx context.Context, prefix string, keys []*storedKV, 
 		}
 	}
 	return out, nil
+}
+
+// keyRead is what readKeys read: key-values in key order, without their values, at one
+// revision.
+type keyRead struct {
+	kvs []*storedKV
+	rev int64
+}
+
+// readKeys reads the keys and mod revisions under prefix as listRaw reads the values.
+func (c *Client) readKeys(ctx context.Context, prefix string) (keyRead, error) {
+	kvs, rev, err := c.listRawAt(ctx, prefix, 0, clientv3.WithKeysOnly())
+	return keyRead{kvs: kvs, rev: rev}, err
 }
