@@ -60,12 +60,18 @@ type exchange struct {
 
 type exchangeKey struct{}
 
-// proxyRequest proxies one client request and records it in the metrics.
-func (o *Outbound) proxyRequest(w http.ResponseWriter, req *http.Request, port int32) {
+// proxyRequest proxies one client request and records it in the metrics. owned says that the
+// handler may rewrite req in place (http1.Server's requests): forward then serves it when it
+// can, and o.proxy otherwise.
+func (o *Outbound) proxyRequest(w http.ResponseWriter, req *http.Request, port int32, owned bool) {
 	start := time.Now()
 	ex := &exchange{port: port, cluster: noCluster}
 	rec := &statusRecorder{ResponseWriter: w}
-	o.proxy.ServeHTTP(rec, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, ex)))
+	if owned && o.forwardable(req, port) {
+		o.forward(rec, req, ex)
+	} else {
+		o.proxy.ServeHTTP(rec, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, ex)))
+	}
 	code := rec.code
 	if code == 0 || req.Context().Err() != nil && ex.cluster == noCluster {
 		code = statusClientClosed
@@ -95,9 +101,14 @@ func (o *Outbound) newReverseProxy() *httputil.ReverseProxy {
 	}
 }
 
-// localReply answers a request that no endpoint answered: 504 when the last try timed out,
-// 503 otherwise (no endpoint, connect failures, resets).
+// localReply is o.proxy's ErrorHandler: reply, for the port of the request's exchange.
 func (o *Outbound) localReply(w http.ResponseWriter, req *http.Request, err error) {
+	o.reply(w, req, req.Context().Value(exchangeKey{}).(*exchange).port, err)
+}
+
+// reply answers a request to port that no endpoint answered: 504 when the last try timed
+// out, 503 otherwise (no endpoint, connect failures, resets).
+func (o *Outbound) reply(w http.ResponseWriter, req *http.Request, port int32, err error) {
 	if req.Context().Err() != nil {
 		return // the client has gone; proxyRequest records it
 	}
@@ -111,7 +122,7 @@ func (o *Outbound) localReply(w http.ResponseWriter, req *http.Request, err erro
 	case errors.Is(err, errTryTimeout):
 		code, reason = http.StatusGatewayTimeout, "timeout"
 	}
-	o.log.Debug("no endpoint answered a request", "port", req.Context().Value(exchangeKey{}).(*exchange).port, "reason", reason, "error", err)
+	o.log.Debug("no endpoint answered a request", "port", port, "reason", reason, "error", err)
 	w.Header().Set(HeaderCluster, o.opts.Cluster)
 	w.Header().Set(HeaderLocalReply, reason)
 	http.Error(w, "meshfed waypoint: "+reason+": "+err.Error(), code)

@@ -22,11 +22,16 @@ type balancer struct{ o *Outbound }
 
 // RoundTrip implements http.RoundTripper for requests carrying an exchange.
 func (b balancer) RoundTrip(req *http.Request) (*http.Response, error) {
-	o := b.o
 	ex, _ := req.Context().Value(exchangeKey{}).(*exchange)
 	if ex == nil {
 		return nil, fmt.Errorf("failed to route request %s: %w", req.URL, ErrNoEndpoint)
 	}
+	return b.o.roundTrip(req, ex)
+}
+
+// roundTrip sends req, the request of exchange ex, to an endpoint picked by the route's plan,
+// and retries a failed try on another endpoint as far as the request allows.
+func (o *Outbound) roundTrip(req *http.Request, ex *exchange) (*http.Response, error) {
 	body, err := http1.NewReplayBody(req)
 	if err != nil {
 		return nil, err
@@ -92,8 +97,12 @@ func (o *Outbound) try(req *http.Request, r *table.Route, h *balance.Host, body 
 	if o.opts.PerTryTimeout > 0 {
 		timer = o.timers.AfterFunc(o.opts.PerTryTimeout, func() { cancel(errTryTimeout) })
 	}
-	out := req.Clone(ctx)
-	out.URL.Host = h.Addr()
+	// A shallow copy: nothing below writes to the request's header, which every try shares
+	// (req.Clone would copy it for each).
+	out := req.WithContext(ctx)
+	u := *req.URL
+	u.Host = h.Addr()
+	out.URL = &u
 	out.Body, out.GetBody = body.Open()
 	h.Requests.Add(1)
 	resp, err := o.upstreams.transport(r, h).RoundTrip(out)

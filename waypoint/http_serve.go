@@ -14,7 +14,7 @@ import (
 // by http1.Server, h2c (prior knowledge) by net/http's server; both proxy every request.
 func (o *Outbound) serveHTTP(ctx context.Context, c net.Conn, port int32) {
 	s := http1.Server{
-		Handler:       http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { o.proxyRequest(w, req, port) }),
+		Handler:       http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { o.proxyRequest(w, req, port, true) }),
 		H2C:           func(c net.Conn) { o.serveH2C(ctx, c, port) },
 		Timers:        o.timers,
 		OnDrain:       o.onDrain,
@@ -35,7 +35,7 @@ func (o *Outbound) serveH2C(ctx context.Context, c net.Conn, port int32) {
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			handlers.Add(1)
 			defer handlers.Done()
-			o.proxyRequest(w, req, port)
+			o.proxyRequest(w, req, port, false) // net/http's request: not to be rewritten
 		}),
 		Protocols:         clientProtocols(),
 		ReadHeaderTimeout: clientHeaderTimeout,
