@@ -38,6 +38,18 @@ type stored struct {
 	value    []byte
 	sum      uint64
 	digested bool // sum stands for the value
+	// parsed is ParseKey(key) when parseErr is nil; set by a View, which parses every key once.
+	parsed   Key
+	parseErr error
+	isParsed bool
+}
+
+// parse is ParseKey(s.key), parsed once by whoever made s when it could.
+func (s *stored) parse() (Key, error) {
+	if s.isParsed {
+		return s.parsed, s.parseErr
+	}
+	return ParseKey(s.key)
 }
 
 // holds reports whether the key's stored value is val.

@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/meshfed/meshfed/federation/model"
@@ -27,6 +26,8 @@ type splitForm struct {
 	// and its one value keeps only its digest (storedValue.frozen).
 	record *EndpointsRecord
 	vals   []storedValue
+	// key is the record's key, which retain matches against a selector.
+	key Key
 }
 
 // splitChunk is one chunk of a split: the digests of its endpoints, its value, ID and key, and
@@ -136,6 +137,9 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if next != nil {
+		next.key = r.Key()
+	}
 	switch {
 	case next != nil && c.m == nil:
 		c.m = map[string]*splitForm{key: next}
@@ -151,11 +155,9 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 func (c *splitCache) retain(sel Selector, keep map[string]bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k := range c.m {
-		if !keep[k] && strings.HasPrefix(k, sel.Prefix) {
-			if pk, err := ParseKey(k); err == nil && sel.Matches(pk) {
-				delete(c.m, k)
-			}
+	for k, f := range c.m {
+		if !keep[k] && sel.matchesKey(k, f.key) {
+			delete(c.m, k)
 		}
 	}
 }

@@ -55,8 +55,17 @@ func SelectClusterWaypoints(cluster string) Selector {
 
 // Matches reports whether the selector owns key k.
 func (s Selector) Matches(k Key) bool {
-	return strings.HasPrefix(k.String(), s.Prefix) &&
-		(s.Kind == 0 || k.Kind == s.Kind || (s.Kind == KindEndpoints && k.Kind == KindEndpointsChunk)) &&
+	return s.matchesFields(k) && strings.HasPrefix(k.String(), s.Prefix)
+}
+
+// matchesKey is Matches for k parsed from key, without building key again.
+func (s Selector) matchesKey(key string, k Key) bool {
+	return s.matchesFields(k) && strings.HasPrefix(key, s.Prefix)
+}
+
+// matchesFields is Matches but for the prefix.
+func (s Selector) matchesFields(k Key) bool {
+	return (s.Kind == 0 || k.Kind == s.Kind || (s.Kind == KindEndpoints && k.Kind == KindEndpointsChunk)) &&
 		(s.Cluster == "" || k.Cluster == s.Cluster)
 }
 
@@ -213,12 +222,15 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 	seen := make(map[string]bool, len(kvs))
 	for _, kv := range kvs {
 		key := kv.key
-		k, err := ParseKey(key)
-		if err != nil || !sel.Matches(k) {
+		k, err := kv.parse()
+		if err != nil || !sel.matchesKey(key, k) {
 			continue
 		}
 		seen[key] = true
-		owner := k.Endpoints().String()
+		owner := key
+		if k.Kind == KindEndpointsChunk {
+			owner = k.Endpoints().String()
+		}
 		if failed[owner] != nil {
 			continue
 		}

@@ -43,6 +43,9 @@ type viewEntry struct {
 	sum    uint64
 	rec    Record
 	derr   *DecodeError
+	// key and keyErr are ParseKey of the entry's key.
+	key    Key
+	keyErr error
 }
 
 // viewGetsPerTxn bounds the values one transaction of Refresh reads: etcd refuses a
@@ -99,7 +102,7 @@ func (v *View) Refresh(ctx context.Context) (Listing, *Baseline, error) {
 		if !ok {
 			continue
 		}
-		base.kvs[key] = stored{key: key, modRev: e.modRev, sum: e.sum, digested: true}
+		base.kvs[key] = stored{key: key, modRev: e.modRev, sum: e.sum, digested: true, parsed: e.key, parseErr: e.keyErr, isParsed: true}
 		switch {
 		case e.derr != nil:
 			l.Errors = append(l.Errors, e.derr)
@@ -139,26 +142,29 @@ func (v *View) carry(listed []*storedKV) (map[string]viewEntry, []*storedKV) {
 			next[key] = e
 			continue
 		}
-		if s, ok := written[key]; ok && s.modRev == kv.ModRevision && s.digested && !decodedInView(key) {
-			next[key] = viewEntry{modRev: s.modRev, sum: s.sum}
-			continue
+		if s, ok := written[key]; ok && s.modRev == kv.ModRevision && s.digested {
+			if k, err := s.parse(); !decodedInView(k, err) {
+				next[key] = viewEntry{modRev: s.modRev, sum: s.sum, key: k, keyErr: err}
+				continue
+			}
 		}
 		missing = append(missing, kv)
 	}
 	return next, missing
 }
 
-// decodedInView reports whether a View decodes the value under key: every key but those of
-// endpoints records and chunks (a key that does not parse is decoded, to report it).
-func decodedInView(key string) bool {
-	k, err := ParseKey(key)
+// decodedInView reports whether a View decodes the value under a key that parsed to k (or
+// failed to, with err): every key but those of endpoints records and chunks (a key that does
+// not parse is decoded, to report it).
+func decodedInView(k Key, err error) bool {
 	return err != nil || (k.Kind != KindEndpoints && k.Kind != KindEndpointsChunk)
 }
 
 // entryOf is what a View holds of a key-value read with its value.
 func entryOf(kv *storedKV) viewEntry {
 	e := viewEntry{modRev: kv.ModRevision, sum: digest(kv.Value)}
-	if decodedInView(string(kv.Key)) {
+	e.key, e.keyErr = ParseKey(string(kv.Key))
+	if decodedInView(e.key, e.keyErr) {
 		var de Entry
 		de, e.derr = decodeKV(kv)
 		e.rec = de.Record
