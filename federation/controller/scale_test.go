@@ -59,16 +59,25 @@ type scaleRun struct {
 	dbBytes, dirBytes        uint64
 }
 
-// runScale runs the scale test's passes at clusters × scaleServices × scaleEndpoints and
-// checks what they write.
-func runScale(t *testing.T, nClusters int) scaleRun {
-	ctx := t.Context()
-	rssStart := scaleProcStatus(t, "VmRSS")
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+// scaleHub is the hub side of the scale tests: an embedded etcd, a fenced writer and a
+// Federation whose passes take synthetic exports in place of the members' snapshots.
+type scaleHub struct {
+	f        *Federation
+	w        *store.Writer
+	cli      *store.Client
+	dataDir  string
+	clusters []model.Cluster
+	states   []MemberState
+	heapPeak uint64
+}
 
-	dataDir := t.TempDir()
+// newScaleHub starts the store and the federation for nClusters members.
+func newScaleHub(t *testing.T, nClusters int) *scaleHub {
+	ctx := t.Context()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h := &scaleHub{dataDir: t.TempDir()}
 	srv, err := embedded.Start(ctx, embedded.Config{
-		DataDir:   dataDir,
+		DataDir:   h.dataDir,
 		ClientURL: "http://127.0.0.1:" + strconv.Itoa(scaleFreePort(t)),
 		PeerURL:   "http://127.0.0.1:" + strconv.Itoa(scaleFreePort(t)),
 		Logger:    log,
@@ -77,72 +86,84 @@ func runScale(t *testing.T, nClusters int) scaleRun {
 		t.Fatalf("embedded.Start: %v", err)
 	}
 	t.Cleanup(srv.Close) // registered first, so it runs after the client is closed
-	cli, err := store.Connect(ctx, store.ClientConfig{Endpoints: srv.Endpoints(), Logger: log, DialTimeout: 10 * time.Second})
+	h.cli, err = store.Connect(ctx, store.ClientConfig{Endpoints: srv.Endpoints(), Logger: log, DialTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
-	t.Cleanup(func() { _ = cli.Close() })
-	w := store.NewWriter(cli, store.WriterOptions{Identity: "hub-0", Logger: log})
-	if err := w.Campaign(ctx); err != nil {
+	t.Cleanup(func() { _ = h.cli.Close() })
+	h.w = store.NewWriter(h.cli, store.WriterOptions{Identity: "hub-0", Logger: log})
+	if err := h.w.Campaign(ctx); err != nil {
 		t.Fatalf("Campaign: %v", err)
 	}
 	// apply uses only the store writer and the logger; the hub client is not needed.
-	f := NewFederation(nil, cli, w, FederationOptions{Ports: DefaultPortRange}, log)
+	h.f = NewFederation(nil, h.cli, h.w, FederationOptions{Ports: DefaultPortRange}, log)
+	h.clusters, h.states = scaleClustersAndStates(nClusters)
+	h.sampleHeap()
+	return h
+}
 
-	clusters, states := scaleClustersAndStates(nClusters)
-	exports := scaleExports(clusters)
-	var heapPeak uint64
-	sampleHeap := func() {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		heapPeak = max(heapPeak, ms.HeapAlloc)
-	}
-	sampleHeap()
+// sampleHeap keeps the largest Go heap seen.
+func (h *scaleHub) sampleHeap() {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	h.heapPeak = max(h.heapPeak, ms.HeapAlloc)
+}
 
-	// pass runs what SyncOnce runs between gather and writeBack, with the synthetic exports in
-	// place of the members' snapshots.
-	pass := func(name string) scalePass {
-		t.Helper()
-		var p scalePass
-		before := w.Stats()
-		start := time.Now()
-		previous, snap, err := f.views.namespaces.Refresh(ctx)
-		if err != nil {
-			t.Fatalf("%s: Refresh: %v", name, err)
-		}
-		p.list = time.Since(start)
-		p.fetched = f.views.namespaces.Fetched()
-		mark := time.Now()
-		res := merge.Merge(merge.Input{Clusters: clusters, Exports: exports, Memo: &f.memo})
-		p.merge = time.Since(mark)
-		if len(res.Problems) > 0 {
-			t.Fatalf("%s: merge problems: %v", name, res.Problems[0])
-		}
-		mark = time.Now()
-		ports, err := AllocatePorts(f.opts.Ports, publishedServices(previous.Services()), res.GlobalServices(), nil)
-		if err != nil {
-			t.Fatalf("%s: AllocatePorts: %v", name, err)
-		}
-		d := desiredRecords(&res, states, ports, &f.records)
-		p.desired = time.Since(mark)
-		sampleHeap()
-		mark = time.Now()
-		if failed, err := f.apply(ctx, d, previous.Services(), snap, nil); err != nil || len(failed) != 0 {
-			t.Fatalf("%s: apply: %v, not written %v", name, err, failed)
-		}
-		p.apply = time.Since(mark)
-		p.total = time.Since(start)
-		sampleHeap()
-		after := w.Stats()
-		p.keys = after.KeysPut + after.KeysDeleted - before.KeysPut - before.KeysDeleted
-		p.bytes = after.BytesWritten - before.BytesWritten
-		p.txns = after.Txns - before.Txns
-		p.services, p.endpointKeys = len(d.Services), 0
-		for _, recs := range d.Endpoints {
-			p.endpointKeys += len(recs)
-		}
-		return p
+// pass runs what a store pass runs after gathering (store.View → merge → ports → records →
+// apply, with the federation's memos), with exports in place of the members' snapshots.
+func (h *scaleHub) pass(t *testing.T, name string, exports []model.ClusterExport) scalePass {
+	t.Helper()
+	ctx, f, w := t.Context(), h.f, h.w
+	var p scalePass
+	before := w.Stats()
+	start := time.Now()
+	previous, snap, err := f.views.namespaces.Refresh(ctx)
+	if err != nil {
+		t.Fatalf("%s: Refresh: %v", name, err)
 	}
+	p.list = time.Since(start)
+	p.fetched = f.views.namespaces.Fetched()
+	mark := time.Now()
+	res := merge.Merge(merge.Input{Clusters: h.clusters, Exports: exports, Memo: &f.memo})
+	p.merge = time.Since(mark)
+	if len(res.Problems) > 0 {
+		t.Fatalf("%s: merge problems: %v", name, res.Problems[0])
+	}
+	mark = time.Now()
+	ports, err := AllocatePorts(f.opts.Ports, publishedServices(previous.Services()), res.GlobalServices(), nil)
+	if err != nil {
+		t.Fatalf("%s: AllocatePorts: %v", name, err)
+	}
+	d := desiredRecords(&res, h.states, ports, &f.records)
+	p.desired = time.Since(mark)
+	h.sampleHeap()
+	mark = time.Now()
+	if failed, err := f.apply(ctx, d, previous.Services(), snap, nil); err != nil || len(failed) != 0 {
+		t.Fatalf("%s: apply: %v, not written %v", name, err, failed)
+	}
+	p.apply = time.Since(mark)
+	p.total = time.Since(start)
+	h.sampleHeap()
+	after := w.Stats()
+	p.keys = after.KeysPut + after.KeysDeleted - before.KeysPut - before.KeysDeleted
+	p.bytes = after.BytesWritten - before.BytesWritten
+	p.txns = after.Txns - before.Txns
+	p.services, p.endpointKeys = len(d.Services), 0
+	for _, recs := range d.Endpoints {
+		p.endpointKeys += len(recs)
+	}
+	return p
+}
+
+// runScale runs the scale test's passes at clusters × scaleServices × scaleEndpoints and
+// checks what they write.
+func runScale(t *testing.T, nClusters int) scaleRun {
+	ctx := t.Context()
+	rssStart := scaleProcStatus(t, "VmRSS")
+	h := newScaleHub(t, nClusters)
+	cli, dataDir := h.cli, h.dataDir
+	exports := scaleExports(h.clusters)
+	pass := func(name string) scalePass { return h.pass(t, name, exports) }
 
 	initial := pass("initial sync")
 	wantKeys := int64(nClusters + scaleServices + nClusters*scaleServices)
@@ -188,7 +209,7 @@ func runScale(t *testing.T, nClusters int) scaleRun {
 		t.Fatalf("Revision: %v", err)
 	}
 	dbBytes, dirBytes := scaleDiskUsage(t, dataDir)
-	sampleHeap()
+	h.sampleHeap()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	hwm := scaleProcStatus(t, "VmHWM")
@@ -206,11 +227,11 @@ func runScale(t *testing.T, nClusters int) scaleRun {
 	t.Logf("pod replaced wrote     %v", moved.written)
 	t.Logf("peak RSS (VmHWM, hub + embedded etcd) %s; RSS at test start %s", scaleMiB(hwm), scaleMiB(rssStart))
 	t.Logf("Go heap: peak HeapAlloc sampled %s, HeapAlloc now %s, Sys %s, TotalAlloc %s, NumGC %d",
-		scaleMiB(heapPeak), scaleMiB(ms.HeapAlloc), scaleMiB(ms.Sys), scaleMiB(ms.TotalAlloc), ms.NumGC)
+		scaleMiB(h.heapPeak), scaleMiB(ms.HeapAlloc), scaleMiB(ms.Sys), scaleMiB(ms.TotalAlloc), ms.NumGC)
 	t.Logf("store: revision %d, bbolt db file %s, data dir (db + wal + snap) %s", rev, scaleMiB(dbBytes), scaleMiB(dirBytes))
 	return scaleRun{
 		clusters: nClusters, initial: initial, unchanged: unchanged, ready: ready.pass, moved: moved.pass,
-		hwm: hwm, heapPeak: heapPeak, heapAfter: ms.HeapAlloc, dbBytes: dbBytes, dirBytes: dirBytes,
+		hwm: hwm, heapPeak: h.heapPeak, heapAfter: ms.HeapAlloc, dbBytes: dbBytes, dirBytes: dirBytes,
 	}
 }
 

@@ -1,0 +1,159 @@
+package controller
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchstat"
+)
+
+// TestScaleChurnPropagation measures how long one EndpointSlice change takes to reach the
+// store at 20 clusters × 1,000 services × 10 endpoints while 100 other changes a second churn
+// elsewhere (issue 19's goal: p99 ≤ 200 ms). Passes run as the hub's loop runs them: a change
+// wakes the loop, which waits the hub's debounce (20 ms) after the first change it serves, or
+// not at all when a pass in flight held that change as long (debounceLeft), and then runs a
+// pass over the exports as they are (scaleHub.pass: the store View, the merge, the records,
+// the writes). Churn and probes change the exports from other goroutines, each change a new
+// endpoints slice, as the hub's member connections hand them over. A probe's propagation is
+// from its change to the end of the pass that wrote it. `make bench` runs it
+// (MESHFED_BENCH_SCALE_CHURN=1); it takes about a minute.
+func TestScaleChurnPropagation(t *testing.T) {
+	if os.Getenv("MESHFED_BENCH_SCALE_CHURN") == "" {
+		t.Skip("benchmark: set MESHFED_BENCH_SCALE_CHURN=1 (make bench)")
+	}
+	const (
+		duration   = 30 * time.Second
+		churnRate  = 100 // changes per second to services 0..899
+		probeEvery = 250 * time.Millisecond
+		debounce   = 20 * time.Millisecond // the hub's (cmd/meshfed-hub/app/leader.go)
+		probed     = 900                   // services from here on are the probes'
+	)
+	h := newScaleHub(t, scaleClusters)
+	exports := scaleExports(h.clusters)
+	h.pass(t, "initial sync", exports)
+
+	var (
+		mu     sync.Mutex
+		seq    int64 // changes made so far
+		probes []scaleProbe
+		wake   = make(chan struct{}, 1)
+		woken  atomic.Int64
+	)
+	change := func(rng *rand.Rand, probe bool) {
+		c, s := rng.IntN(scaleClusters), rng.IntN(probed)
+		if probe {
+			s = probed + rng.IntN(scaleServices-probed)
+		}
+		mu.Lock()
+		e := &exports[scaleExportIndex(c, s)]
+		eps := slices.Clone(e.Endpoints)
+		i := rng.IntN(len(eps))
+		eps[i].Ready = !eps[i].Ready
+		eps[i].Serving = eps[i].Ready
+		e.Endpoints = eps
+		seq++
+		if probe {
+			probes = append(probes, scaleProbe{seq: seq, at: time.Now()})
+		}
+		mu.Unlock()
+		woken.CompareAndSwap(0, time.Now().UnixNano())
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		rng := rand.New(rand.NewPCG(1, 19))
+		tick := time.NewTicker(time.Second / churnRate)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				change(rng, false)
+			}
+		}
+	})
+	wg.Go(func() {
+		rng := rand.New(rand.NewPCG(2, 19))
+		for {
+			timer := time.NewTimer(probeEvery/2 + time.Duration(rng.Int64N(int64(probeEvery))))
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-timer.C:
+				change(rng, true)
+			}
+		}
+	})
+
+	var passes, propagation []time.Duration
+	var served int64
+	var changesPerPass []int64
+	for {
+		select {
+		case <-ctx.Done():
+		case <-wake:
+			time.Sleep(debounceLeft(debounce, woken.Load(), time.Now()))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		woken.Store(0)
+		mu.Lock()
+		snapshot, upTo := slices.Clone(exports), seq
+		mu.Unlock()
+		p := h.pass(t, "churn", snapshot)
+		end := time.Now()
+		passes = append(passes, p.total)
+		changesPerPass = append(changesPerPass, upTo-served)
+		mu.Lock()
+		for _, pr := range probes {
+			if pr.seq > served && pr.seq <= upTo {
+				propagation = append(propagation, end.Sub(pr.at))
+			}
+		}
+		mu.Unlock()
+		served = upTo
+	}
+	cancel()
+	wg.Wait()
+
+	// Everything changed is in the store: one more pass over the final exports converges, and
+	// the one after it writes nothing.
+	h.pass(t, "last changes", exports)
+	if last := h.pass(t, "converged", exports); last.keys != 0 {
+		t.Errorf("a pass after the churn stopped wrote %d keys, want none", last.keys)
+	}
+	if len(propagation) == 0 {
+		t.Fatal("no probe was written")
+	}
+	slices.Sort(propagation)
+	slices.Sort(passes)
+	slices.Sort(changesPerPass)
+	p := func(q float64) string { return scaleDur(benchstat.Percentile(propagation, q)) }
+	t.Logf("%d clusters × %d services × %d endpoints, churn %d changes/s for %s, %d probes in %d passes",
+		scaleClusters, scaleServices, scaleEndpoints, churnRate, duration, len(propagation), len(passes))
+	t.Logf("propagation of one change: p50 %s, p90 %s, p99 %s, max %s (goal p99 ≤ 200ms: %v)",
+		p(50), p(90), p(99), scaleDur(propagation[len(propagation)-1]), benchstat.Percentile(propagation, 99) <= 200*time.Millisecond)
+	t.Logf("pass: p50 %s, p90 %s, max %s; changes per pass: p50 %d, max %d",
+		scaleDur(benchstat.Percentile(passes, 50)), scaleDur(benchstat.Percentile(passes, 90)), scaleDur(passes[len(passes)-1]),
+		changesPerPass[len(changesPerPass)/2], changesPerPass[len(changesPerPass)-1])
+}
+
+// scaleProbe is one probe's change: its number among all changes, and when it was made.
+type scaleProbe struct {
+	seq int64
+	at  time.Time
+}
