@@ -130,7 +130,10 @@ func (p *Pool) exchange(pc *h1Conn, req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	err := req.Write(pc.bw)
+	wrote, err := writeRequest(pc.bw, req)
+	if !wrote {
+		err = req.Write(pc.bw)
+	}
 	if err == nil {
 		err = pc.bw.Flush()
 	}

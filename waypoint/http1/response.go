@@ -93,7 +93,8 @@ func (w *h1Response) WriteHeader(code int) {
 func (w *h1Response) writeHead(code int, h http.Header) {
 	var buf [64]byte
 	_, err := w.bw.Write(appendStatusLine(buf[:0], code))
-	w.err = errors.Join(w.err, err, h.Write(w.bw))
+	writeHeader(w.bw, h, nil) // a failed write sticks to bw, and the next one reports it
+	w.err = errors.Join(w.err, err)
 	_, err = w.bw.WriteString("\r\n")
 	w.err = errors.Join(w.err, err)
 }
