@@ -51,9 +51,11 @@ type storedValue struct {
 	// against a Baseline does not digest 12 MB of unchanged chunks every pass.
 	sum    uint64
 	summed bool
-	// frozen, when val is nil, is the frozen record whose encoding val is (summed): the writer
-	// encoded it before and keeps only the digest, and encodes it again when it must write it.
+	// frozen, when val is nil, is the frozen record whose encoding val is (summed, size bytes
+	// long): the writer keeps only the digest, and encodes the record again when it writes it,
+	// one transaction at a time.
 	frozen *EndpointsRecord
+	size   int
 }
 
 // value returns the bytes to store: val, or the encoding of the frozen record it stands for.

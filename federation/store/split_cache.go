@@ -130,10 +130,10 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 	case e != nil && e.frozen:
 		// Stored whole: kept as its digest, encoded again only when written (storedValue.frozen).
 		v := vals[0]
-		v.sum, v.summed = digest(v.val), true
-		vals = []storedValue{v}
+		v.sum, v.summed, v.size = digest(v.val), true, len(v.val)
 		v.val, v.frozen = nil, e
-		next = &splitForm{record: e, vals: []storedValue{v}}
+		vals = []storedValue{v}
+		next = &splitForm{record: e, vals: vals}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -87,7 +87,14 @@ type change struct {
 	modRev int64
 	owner  string
 	part   bool
+	// frozen, when val is nil, is a put of the frozen record's encoding (size bytes), made when
+	// the change's transaction is (batcher.encode).
+	frozen *EndpointsRecord
+	size   int
 }
+
+// put reports whether c puts a value rather than deleting the key.
+func (c *change) put() bool { return c.val != nil || c.frozen != nil }
 
 // phase orders a plan's changes so that readers never see half a record: chunks are put
 // before the heads that name them and deleted after no head names them any more. Records
@@ -96,7 +103,7 @@ type change struct {
 // transactions of a large record's new chunks. chunked are the owners with chunk puts.
 func (c *change) phase(chunked map[string]bool) int {
 	switch {
-	case c.part && c.val != nil:
+	case c.part && c.put():
 		return 1
 	case c.part:
 		return 3
@@ -241,21 +248,17 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 		case kv.holdsValue(v):
 			unchanged++
 		default:
-			if val, ok := valueToWrite(v, failed); ok {
-				changes = append(changes, change{key: key, val: val, modRev: kv.modRev, owner: v.owner, part: v.part})
-			}
+			changes = append(changes, change{key: key, val: v.val, frozen: v.frozen, size: v.size, modRev: kv.modRev, owner: v.owner, part: v.part})
 		}
 	}
 	for key, v := range want {
 		if !seen[key] && failed[v.owner] == nil {
-			if val, ok := valueToWrite(v, failed); ok {
-				changes = append(changes, change{key: key, val: val, owner: v.owner, part: v.part})
-			}
+			changes = append(changes, change{key: key, val: v.val, frozen: v.frozen, size: v.size, owner: v.owner, part: v.part})
 		}
 	}
 	chunked := map[string]bool{}
 	for i := range changes {
-		if c := &changes[i]; c.part && c.val != nil {
+		if c := &changes[i]; c.part && c.put() {
 			chunked[c.owner] = true
 		}
 	}
@@ -263,18 +266,6 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 		return cmp.Or(cmp.Compare(a.phase(chunked), b.phase(chunked)), strings.Compare(a.key, b.key))
 	})
 	return changes, unchanged
-}
-
-// valueToWrite returns v's bytes, encoding the frozen record it stands for; a record that no
-// longer encodes (it did when first written, and a frozen record does not change) is filed
-// in failed and left as the store holds it.
-func valueToWrite(v storedValue, failed failures) ([]byte, bool) {
-	val, err := v.value()
-	if err != nil {
-		failed.add(v.frozen.Key(), err)
-		return nil, false
-	}
-	return val, true
 }
 
 // putParts writes an endpoints record stored in parts by syncing exactly its keys: the head and

@@ -34,12 +34,30 @@ type batcher struct {
 func (b *batcher) write(ctx context.Context, changes []change) error {
 	for len(changes) > 0 {
 		n := b.batchLen(changes)
-		if err := b.commit(ctx, b.live(changes[:n])); err != nil {
+		if err := b.commit(ctx, b.encode(b.live(changes[:n]))); err != nil {
 			return err
 		}
 		changes = changes[n:]
 	}
 	return nil
+}
+
+// encode gives the puts of frozen records in batch (a copy of the plan's changes) their
+// values, so that a Sync holds the encodings of one transaction at a time, not of all it
+// writes. A record that no longer encodes (it did when first written, and a frozen record
+// does not change) is filed in failed and left as the store holds it.
+func (b *batcher) encode(batch []change) []change {
+	for i := range batch {
+		if c := &batch[i]; c.val == nil && c.frozen != nil {
+			_, val, err := Encode(c.frozen)
+			if err != nil {
+				b.failed.add(c.frozen.Key(), err)
+				continue
+			}
+			c.val = val
+		}
+	}
+	return b.live(batch)
 }
 
 // batchLen is how many of changes, from the first, go into the next transaction: at most
@@ -56,7 +74,7 @@ func (b *batcher) batchLen(changes []change) int {
 }
 
 // changeSize is the estimated request bytes of one change: its compare and its operation.
-func changeSize(c *change) int { return 2*len(c.key) + len(c.val) + 2*opOverhead }
+func changeSize(c *change) int { return 2*len(c.key) + max(len(c.val), c.size) + 2*opOverhead }
 
 // live drops the changes of records that failed.
 func (b *batcher) live(batch []change) []change {
