@@ -3,6 +3,7 @@ package waypoint
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +34,25 @@ type metrics struct {
 	latency     *prometheus.HistogramVec
 	connections *prometheus.CounterVec
 	active      *prometheus.GaugeVec
+
+	// series holds the request counter and latency histogram of each service, cluster and
+	// code met so far, so that a request does not look them up by label values (which
+	// checks, hashes and formats the labels every time). It is bounded as the series are,
+	// and no series is ever deleted, so a handle stays the registry's.
+	seriesMu sync.RWMutex
+	series   map[requestKey]requestSeries
+}
+
+// requestKey names the series of one kind of request.
+type requestKey struct {
+	service, cluster string
+	code             int
+}
+
+// requestSeries are the handles of one requestKey's series.
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // newRegistry returns a registry with the Go runtime's and the process's collectors.
@@ -69,15 +89,25 @@ func newMetrics(t *table.Table, reg prometheus.Registerer) *metrics {
 			Help: "Connections (or tunnels) to endpoints open now, by service: one per L4 connection, pooled ones for HTTP.",
 		}, []string{"service"}),
 	}
+	m.series = make(map[requestKey]requestSeries)
 	m.reg.MustRegister(m.requests, m.retries, m.latency, m.connections, m.active, tableCollector{t: t})
 	return m
 }
 
 // request records one finished client request.
 func (m *metrics) request(r *table.Route, cluster string, code int, took time.Duration) {
-	svc := serviceLabel(r)
-	m.requests.WithLabelValues(svc, cluster, strconv.Itoa(code)).Inc()
-	m.latency.WithLabelValues(svc).Observe(took.Seconds())
+	k := requestKey{service: serviceLabel(r), cluster: cluster, code: code}
+	m.seriesMu.RLock()
+	s, ok := m.series[k]
+	m.seriesMu.RUnlock()
+	if !ok {
+		s = requestSeries{count: m.requests.WithLabelValues(k.service, cluster, strconv.Itoa(code)), latency: m.latency.WithLabelValues(k.service)}
+		m.seriesMu.Lock()
+		m.series[k] = s
+		m.seriesMu.Unlock()
+	}
+	s.count.Inc()
+	s.latency.Observe(took.Seconds())
 }
 
 func (m *metrics) retry(r *table.Route) { m.retries.WithLabelValues(serviceLabel(r)).Inc() }
