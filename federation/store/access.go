@@ -206,14 +206,22 @@ func (c *Client) endpoints() string { return strings.Join(c.etcd.Endpoints(), ",
 // ConnectAwaitingAccess connects like Connect; while etcd refuses the client's user (a waypoint
 // started before the hub created its user), it logs why and tries again, waiting first and then
 // twice as long each time up to maxWait, until ctx ends. Any other error is returned at once.
+// When ctx ends, the error wraps ctx's and the last refusal, also when it ends during an
+// attempt (whose own error is then only that ctx ended).
 func ConnectAwaitingAccess(ctx context.Context, cfg ClientConfig, first, maxWait time.Duration) (*Client, error) {
 	log := cmp.Or(cfg.Logger, slog.Default())
 	wait := first
+	var refused error // the last refusal
 	for {
 		c, err := Connect(ctx, cfg)
-		if !IsPermissionDenied(err) {
+		switch {
+		case refused != nil && err != nil && ctx.Err() != nil:
+			// ctx ended during an attempt after a refusal: the refusal is what to report.
+			return nil, fmt.Errorf("failed to connect to the store: %w (last refusal: %w)", ctx.Err(), refused)
+		case !IsPermissionDenied(err):
 			return c, err
 		}
+		refused = err
 		log.Warn("the store refuses this client's user, retrying: a waypoint's user exists once the hub has published the waypoint",
 			"scope", cfg.Scope, "retryIn", wait, "error", err)
 		select {

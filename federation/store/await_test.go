@@ -61,7 +61,8 @@ func TestConnectAwaitingAccess(t *testing.T) {
 	t.Run("the end of ctx stops the retries", func(t *testing.T) {
 		stranger := e.pki.client(t, WaypointUser("nobody", "east"))
 		stranger.Endpoints, stranger.Scope, stranger.DialTimeout, stranger.Logger = e.endpoints, NamespacePrefix("nobody"), 3*time.Second, testLogger
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		// Long enough for a first refusal on a loaded machine (a TLS dial and a read).
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
 		if _, err := ConnectAwaitingAccess(ctx, stranger, 100*time.Millisecond, 200*time.Millisecond); err == nil || !IsPermissionDenied(err) {
 			t.Fatalf("ConnectAwaitingAccess for a user that never comes = %v, want the end of ctx with the refusal", err)
