@@ -3,6 +3,8 @@ package controller
 import (
 	"testing"
 	"time"
+
+	"github.com/meshfed/meshfed/federation/store"
 )
 
 // TestDebounceLeft: a burst waits Debounce from its first event, counting the time it already
@@ -26,5 +28,34 @@ func TestDebounceLeft(t *testing.T) {
 		if got := debounceLeft(d, tc.woken, now); got != tc.want {
 			t.Errorf("%s: debounceLeft = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRenewViews: the federation's store views live viewsRenewal Resync periods and are then
+// made anew (their first Refresh reads the whole store); without a Resync they are kept.
+func TestRenewViews(t *testing.T) {
+	const resync = 30 * time.Second
+	start := time.Unix(1000, 0)
+	now := start
+	f := NewFederation(nil, &store.Client{}, nil, FederationOptions{Resync: resync}, nil)
+	f.now = func() time.Time { return now }
+	f.views = newStoreViews(f.store, start)
+	first := f.views
+	now = start.Add(viewsRenewal*resync - time.Second)
+	f.renewViews()
+	if f.views.namespaces != first.namespaces || f.views.gateways != first.gateways {
+		t.Fatal("views made anew before viewsRenewal Resync periods")
+	}
+	now = start.Add(viewsRenewal * resync)
+	f.renewViews()
+	if f.views.namespaces == first.namespaces || f.views.gateways == first.gateways || !f.views.made.Equal(now) {
+		t.Fatalf("views not made anew after viewsRenewal Resync periods: %+v", f.views)
+	}
+	f.opts.Resync = 0
+	kept := f.views
+	now = now.Add(24 * time.Hour)
+	f.renewViews()
+	if f.views != kept {
+		t.Fatal("views made anew without a Resync period")
 	}
 }

@@ -50,13 +50,12 @@ func TestScale20x1000x10(t *testing.T) {
 	runScale(t, scaleClusters)
 }
 
-// scaleRun is what runScale measured at one size.
+// scaleRun is what runScale measured at one size that TestScaleCurve tabulates.
 type scaleRun struct {
-	clusters                 int
-	initial, unchanged       scalePass
-	ready, moved             scalePass
-	hwm, heapPeak, heapAfter uint64
-	dbBytes, dirBytes        uint64
+	clusters      int
+	initial       scalePass
+	ready, moved  scalePass
+	hwm, heapPeak uint64
 }
 
 // scaleHub is the hub side of the scale tests: an embedded etcd, a fenced writer and a
@@ -230,8 +229,7 @@ func runScale(t *testing.T, nClusters int) scaleRun {
 		scaleMiB(h.heapPeak), scaleMiB(ms.HeapAlloc), scaleMiB(ms.Sys), scaleMiB(ms.TotalAlloc), ms.NumGC)
 	t.Logf("store: revision %d, bbolt db file %s, data dir (db + wal + snap) %s", rev, scaleMiB(dbBytes), scaleMiB(dirBytes))
 	return scaleRun{
-		clusters: nClusters, initial: initial, unchanged: unchanged, ready: ready.pass, moved: moved.pass,
-		hwm: hwm, heapPeak: h.heapPeak, heapAfter: ms.HeapAlloc, dbBytes: dbBytes, dirBytes: dirBytes,
+		clusters: nClusters, initial: initial, ready: ready.pass, moved: moved.pass, hwm: hwm, heapPeak: h.heapPeak,
 	}
 }
 

@@ -32,20 +32,17 @@ type View struct {
 	mu   sync.Mutex
 	keys map[string]viewEntry
 	base *Baseline
-	// fetched is the number of values the last Refresh read, for tests and metrics.
+	// fetched is the number of values the last Refresh read (Fetched).
 	fetched int
 }
 
-// viewEntry is what a View holds of one key: its mod revision, its value's digest, and its
-// decoded record (or why it did not decode) when its kind is one the view decodes.
+// viewEntry is what a View holds of one key: what a Baseline holds of it (its mod revision,
+// its value's digest and its parsed key), and its decoded record (or why it did not decode)
+// when its kind is one the view decodes.
 type viewEntry struct {
-	modRev int64
-	sum    uint64
-	rec    Record
-	derr   *DecodeError
-	// key and keyErr are ParseKey of the entry's key.
-	key    Key
-	keyErr error
+	stored
+	rec  Record
+	derr *DecodeError
 }
 
 // viewGetsPerTxn bounds the values one transaction of Refresh reads: etcd refuses a
@@ -102,7 +99,7 @@ func (v *View) Refresh(ctx context.Context) (Listing, *Baseline, error) {
 		if !ok {
 			continue
 		}
-		base.kvs[key] = stored{key: key, modRev: e.modRev, sum: e.sum, digested: true, parsed: e.key, parseErr: e.keyErr, isParsed: true}
+		base.kvs[key] = e.stored
 		switch {
 		case e.derr != nil:
 			l.Errors = append(l.Errors, e.derr)
@@ -144,7 +141,8 @@ func (v *View) carry(listed []*storedKV) (map[string]viewEntry, []*storedKV) {
 		}
 		if s, ok := written[key]; ok && s.modRev == kv.ModRevision && s.digested {
 			if k, err := s.parse(); !decodedInView(k, err) {
-				next[key] = viewEntry{modRev: s.modRev, sum: s.sum, key: k, keyErr: err}
+				s.parsed, s.parseErr, s.isParsed = k, err, true
+				next[key] = viewEntry{stored: s}
 				continue
 			}
 		}
@@ -162,9 +160,10 @@ func decodedInView(k Key, err error) bool {
 
 // entryOf is what a View holds of a key-value read with its value.
 func entryOf(kv *storedKV) viewEntry {
-	e := viewEntry{modRev: kv.ModRevision, sum: digest(kv.Value)}
-	e.key, e.keyErr = ParseKey(string(kv.Key))
-	if decodedInView(e.key, e.keyErr) {
+	key := string(kv.Key)
+	k, err := ParseKey(key)
+	e := viewEntry{stored: stored{key: key, modRev: kv.ModRevision, sum: digest(kv.Value), digested: true, parsed: k, parseErr: err, isParsed: true}}
+	if decodedInView(k, err) {
 		var de Entry
 		de, e.derr = decodeKV(kv)
 		e.rec = de.Record
