@@ -17,7 +17,6 @@ import (
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
-	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // TestRunDrains stops a waypoint under steady HTTP/1.1 and h2c traffic, with a TCP connection open, and
@@ -29,15 +28,7 @@ func TestRunDrains(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a drain of several seconds")
 	}
-	ctx := t.Context()
-	emb, err := embedded.Start(ctx, embedded.Config{
-		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
+	emb := startStore(t)
 	const backendDelay = 100 * time.Millisecond
 	httpPort, tcpPort := writeWebService(t, emb.Endpoints(), slowHTTPBackend(t, "127.0.0.2", backendDelay), echoBackend(t, "127.0.0.2"))
 

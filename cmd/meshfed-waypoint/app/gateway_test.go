@@ -2,19 +2,15 @@ package app
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/store"
-	"github.com/meshfed/meshfed/federation/store/embedded"
 	"github.com/meshfed/meshfed/hbone/identity"
 )
 
@@ -34,14 +30,7 @@ func gatewayOptions(t *testing.T, ca *testCA, ns, sa string, endpoints []string)
 // namespaces' tables synced, shop's service is served on its waypoint port, and
 // /debug/endpoints answers per namespace. A waypoint's certificate is refused in gateway mode.
 func TestRunGateway(t *testing.T) {
-	emb, err := embedded.Start(t.Context(), embedded.Config{
-		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
+	emb := startStore(t)
 	writeService(t, emb.Endpoints(), echoBackend(t, "127.0.0.2"))
 	ca := newTestCA(t)
 
@@ -51,19 +40,7 @@ func TestRunGateway(t *testing.T) {
 	}
 
 	admin := runReady(t, gatewayOptions(t, ca, "meshfed-system", wellknown.GatewayName, emb.Endpoints()))
-	var conn net.Conn
-	waitFor(t, "shop's listener", func() bool {
-		conn, err = net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(waypointPort), time.Second)
-		return err == nil
-	})
-	defer conn.Close()
-	if _, err := conn.Write([]byte("ping")); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.(*net.TCPConn).CloseWrite()
-	if got, err := io.ReadAll(conn); err != nil || string(got) != "ping" {
-		t.Fatalf("echo through the gateway: %q, %v", got, err)
-	}
+	echoThroughListener(t, "shop's listener", "127.0.0.1:"+strconv.Itoa(waypointPort))
 	for _, tc := range []struct {
 		query string
 		code  int
@@ -115,14 +92,7 @@ func TestValidateGatewayNamespaces(t *testing.T) {
 // against a real etcd: not ready, saying why, while the store holds no record of the gateway;
 // once the record lists shop, ready, and shop's service is served on its waypoint port.
 func TestRunGatewayFollowingRecord(t *testing.T) {
-	emb, err := embedded.Start(t.Context(), embedded.Config{
-		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
+	emb := startStore(t)
 	o := gatewayOptions(t, newTestCA(t), "meshfed-system", wellknown.GatewayName, emb.Endpoints())
 	o.GatewayNamespaces, o.AdminAddr = []string{AllNamespaces}, freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -158,19 +128,7 @@ func TestRunGatewayFollowingRecord(t *testing.T) {
 	}
 	writeService(t, emb.Endpoints(), echoBackend(t, "127.0.0.2"))
 	waitFor(t, "ready", func() bool { return get(admin+"/readyz") == http.StatusOK })
-	var conn net.Conn
-	waitFor(t, "shop's listener", func() bool {
-		conn, err = net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(waypointPort), time.Second)
-		return err == nil
-	})
-	defer conn.Close()
-	if _, err := conn.Write([]byte("ping")); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.(*net.TCPConn).CloseWrite()
-	if got, err := io.ReadAll(conn); err != nil || string(got) != "ping" {
-		t.Fatalf("echo through the gateway: %q, %v", got, err)
-	}
+	echoThroughListener(t, "shop's listener", "127.0.0.1:"+strconv.Itoa(waypointPort))
 	if code, body := getStatusBody(admin + "/debug/endpoints?namespace=bank"); code != http.StatusNotFound || !strings.Contains(body, `"bank" is not served here (shop)`) {
 		t.Errorf("/debug/endpoints?namespace=bank = %d %s, want 404: the record lists shop only", code, body)
 	}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshfed/meshfed/federation/store/embedded"
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
 	"github.com/meshfed/meshfed/internal/testport"
@@ -71,14 +70,7 @@ func freeHBONEAddr(t *testing.T) string {
 // caller of another namespace without reaching the backend, and /debug/endpoints says HBONE is
 // on.
 func TestRunServesHBONE(t *testing.T) {
-	emb, err := embedded.Start(t.Context(), embedded.Config{
-		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
+	emb := startStore(t)
 	backend := echoBackend(t, "127.0.0.3")
 	writeService(t, emb.Endpoints(), backend)
 
@@ -108,6 +100,7 @@ func TestRunServesHBONE(t *testing.T) {
 		return d.Dial(ctx, hbone.Peer{Address: o.HBONEAddress, Protocol: proto}, target, hbone.Metadata{})
 	}
 	var c net.Conn
+	var err error
 	waitFor(t, "an HBONE tunnel to the ready endpoint", func() bool {
 		if c, err = tunnel("shop", hbone.ProtocolH3Only); err != nil {
 			t.Logf("tunnel: %v", err)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/meshfed/meshfed/federation/store/embedded"
 )
 
 // TestRunReadyOnlyWithTable starts the waypoint while its store is down: it is live but not
@@ -45,14 +43,7 @@ func TestRunReadyOnlyWithTable(t *testing.T) {
 
 	// The store gets its service first, then becomes reachable at storeAddr (a relay), so
 	// the first snapshot the waypoint can read already holds it.
-	emb, err := embedded.Start(t.Context(), embedded.Config{
-		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
+	emb := startStore(t)
 	writeService(t, emb.Endpoints(), echoBackend(t, "127.0.0.2"))
 	relay(t, storeAddr, strings.TrimPrefix(emb.Endpoints()[0], "http://"))
 	up := time.Now()

@@ -22,35 +22,14 @@ import (
 // written to the store gets a listener on its waypoint port that reaches a real backend, and the
 // admin server reports ready and lists the endpoint.
 func TestRunServesFromStore(t *testing.T) {
-	ctx := t.Context()
-	emb, err := embedded.Start(ctx, embedded.Config{
-		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
+	emb := startStore(t)
 	writeService(t, emb.Endpoints(), echoBackend(t, "127.0.0.2"))
 
 	o := DefaultOptions(func(string) string { return "" })
 	o.Namespace, o.Cluster, o.Network, o.Zone = "shop", "east", "net-a", "z1"
 	o.EtcdEndpoints, o.ListenHost, o.AllowLoopbackEndpoints = emb.Endpoints(), "127.0.0.1", true
 	admin := runReady(t, o)
-	var conn net.Conn
-	waitFor(t, "the waypoint listener", func() bool {
-		conn, err = net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(waypointPort), time.Second)
-		return err == nil
-	})
-	defer conn.Close()
-	if _, err := conn.Write([]byte("ping")); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.(*net.TCPConn).CloseWrite()
-	got, err := io.ReadAll(conn)
-	if err != nil || string(got) != "ping" {
-		t.Fatalf("echo through the waypoint: %q, %v", got, err)
-	}
+	echoThroughListener(t, "the waypoint listener", "127.0.0.1:"+strconv.Itoa(waypointPort))
 	resp, err := http.Get(admin + "/debug/endpoints")
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +105,36 @@ type netipPort struct {
 }
 
 // echoBackend serves TCP echo on host (a loopback address) until the test ends.
+// echoThroughListener waits until addr accepts connections, then checks that a message sent
+// through it comes back from the echo backend.
+func echoThroughListener(t *testing.T, what, addr string) {
+	t.Helper()
+	waitFor(t, what, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err == nil
+	})
+	if err := echoThrough(addr, "ping"); err != nil {
+		t.Fatalf("echo through %s: %v", what, err)
+	}
+}
+
+// startStore starts an embedded etcd for one test, on plain HTTP, stopped at its end.
+func startStore(t *testing.T) *embedded.Server {
+	t.Helper()
+	emb, err := embedded.Start(t.Context(), embedded.Config{
+		DataDir: t.TempDir(), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t),
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Close)
+	return emb
+}
+
 func echoBackend(t *testing.T, host string) netipPort {
 	t.Helper()
 	l, err := net.Listen("tcp", host+":0")
