@@ -27,10 +27,11 @@ type pass struct {
 	waypoints []store.Record
 	gateways  []store.Record
 	// previous is the store's content under store.NamespacesPrefix but its endpoints records
-	// (a store.View holds none); storedEndpoints reads those when a member is carried over.
+	// (a store.View holds none); Federation.carryOver reads those when a member is carried over.
 	previous store.Listing
-	// endpoints are the store's endpoints records, once storedEndpoints read them.
-	endpoints []*store.EndpointsRecord
+	// endpoints are the store's endpoints records once endpointsRead (Federation.carryOver).
+	endpoints     []*store.EndpointsRecord
+	endpointsRead bool
 	// published are previous's service records as the store's conversion reads them.
 	published []model.PublishedService
 	// snapshot is what the read that gave previous saw of each key (mod revision, value
@@ -224,12 +225,12 @@ func gatewayRecords(cluster string, gateways []string, waypoints []store.Record)
 // its waypoint records and its gateway records. The store's endpoints records are read for it
 // once a pass (the pass's view of the store holds none).
 func (f *Federation) carryOver(ctx context.Context, p *pass, cluster string) error {
-	if p.endpoints == nil {
+	if !p.endpointsRead {
 		l, err := f.store.List(ctx, store.NamespacesPrefix)
 		if err != nil {
 			return fmt.Errorf("failed to read the federation store's endpoints: %w", err)
 		}
-		p.endpoints = append(make([]*store.EndpointsRecord, 0, len(l.Entries)), l.Endpoints()...)
+		p.endpoints, p.endpointsRead = l.Endpoints(), true
 	}
 	p.carryOverRecords(cluster)
 	return nil
