@@ -134,13 +134,26 @@ func TestListLargeDecodesInOrder(t *testing.T) {
 }
 
 // TestFrozenRecordStoredWholeRewritten: the writer keeps only the digest of a frozen record
-// stored whole; handed the same record after someone else changed its key, Sync, SyncFrom and
-// Put each write its full encoding back.
+// stored whole (an endpoints record, a service record); handed the same record after someone
+// else changed its key, Sync, SyncFrom and Put each write its full encoding back.
 func TestFrozenRecordStoredWholeRewritten(t *testing.T) {
-	te := startTestEtcd(t)
-	w := te.leader(t, "hub-0")
+	for _, tc := range []struct {
+		rec Record
+		sel Selector
+	}{
+		{rec: endpointsRecord("shop", "a", "east", 3).Freeze(), sel: SelectClusterEndpoints("east")},
+		{rec: serviceRecord("shop", "a").Freeze(), sel: SelectServices("shop")},
+	} {
+		t.Run(tc.rec.Key().Kind.String(), func(t *testing.T) {
+			frozenRewritten(t, startTestEtcd(t).leader(t, "hub-0"), tc.rec, tc.sel)
+		})
+	}
+}
+
+// frozenRewritten is TestFrozenRecordStoredWholeRewritten for one frozen record rec, which sel
+// selects, written by w.
+func frozenRewritten(t *testing.T, w *Writer, rec Record, sel Selector) {
 	ctx := t.Context()
-	rec := endpointsRecord("shop", "a", "east", 3).Freeze()
 	_, want, err := Encode(rec)
 	if err != nil {
 		t.Fatal(err)
@@ -162,15 +175,15 @@ func TestFrozenRecordStoredWholeRewritten(t *testing.T) {
 			t.Fatalf("after %s the store holds %q, want %q", how, resp.Kvs, want)
 		}
 	}
-	if res, err := w.Sync(ctx, SelectClusterEndpoints("east"), []Record{rec}); err != nil || res.Put != 1 {
+	if res, err := w.Sync(ctx, sel, []Record{rec}); err != nil || res.Put != 1 {
 		t.Fatalf("first Sync = %+v, %v", res, err)
 	}
 	check("the first Sync")
-	if res, err := w.Sync(ctx, SelectClusterEndpoints("east"), []Record{rec}); err != nil || res.Put != 0 || res.Unchanged != 1 {
+	if res, err := w.Sync(ctx, sel, []Record{rec}); err != nil || res.Put != 0 || res.Unchanged != 1 {
 		t.Fatalf("Sync of the unchanged record = %+v, %v; want it unchanged", res, err)
 	}
 	tamper()
-	if res, err := w.Sync(ctx, SelectClusterEndpoints("east"), []Record{rec}); err != nil || res.Put != 1 {
+	if res, err := w.Sync(ctx, sel, []Record{rec}); err != nil || res.Put != 1 {
 		t.Fatalf("Sync after a change = %+v, %v; want one put", res, err)
 	}
 	check("Sync")
@@ -179,7 +192,7 @@ func TestFrozenRecordStoredWholeRewritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := w.SyncFrom(ctx, snap, SelectClusterEndpoints("east"), []Record{rec}); err != nil || res.Put != 1 {
+	if res, err := w.SyncFrom(ctx, snap, sel, []Record{rec}); err != nil || res.Put != 1 {
 		t.Fatalf("SyncFrom after a change = %+v, %v; want one put", res, err)
 	}
 	check("SyncFrom")

@@ -79,6 +79,17 @@ type ServiceRecord struct {
 	// Conflicts are the disagreements between exporters, resolved and reported; absent when
 	// none.
 	Conflicts []StoredConflict `json:"conflicts,omitempty"`
+
+	frozen bool // see Freeze
+}
+
+// Freeze promises that r is never modified again, and returns it. A Writer handed the same
+// frozen record again (the same pointer) compares the digest it kept of its encoding instead
+// of encoding it again, and encodes it again only to write it: the hub keeps the records of
+// services whose merge did not change between passes.
+func (r *ServiceRecord) Freeze() *ServiceRecord {
+	r.frozen = true
+	return r
 }
 
 // EndpointsRecord is one cluster's endpoints of one global service, under
@@ -112,6 +123,22 @@ type EndpointsRecord struct {
 func (r *EndpointsRecord) Freeze() *EndpointsRecord {
 	r.frozen = true
 	return r
+}
+
+// frozenOf returns r when it is a frozen record (see ServiceRecord.Freeze and
+// EndpointsRecord.Freeze), nil otherwise.
+func frozenOf(r Record) Record {
+	switch r := r.(type) {
+	case *ServiceRecord:
+		if r.frozen {
+			return r
+		}
+	case *EndpointsRecord:
+		if r.frozen {
+			return r
+		}
+	}
+	return nil
 }
 
 // WaypointsRecord lists the waypoints of one namespace in one cluster, under

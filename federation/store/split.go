@@ -54,7 +54,7 @@ type storedValue struct {
 	// frozen, when val is nil, is the frozen record whose encoding val is (summed, size bytes
 	// long): the writer keeps only the digest, and encodes the record again when it writes it,
 	// one transaction at a time.
-	frozen *EndpointsRecord
+	frozen Record
 	size   int
 }
 

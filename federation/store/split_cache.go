@@ -20,12 +20,14 @@ type splitForm struct {
 	fps     []uint64
 	chunks  []*splitChunk
 	byFirst map[uint64][]*splitChunk
-	// record and vals are the record split and what it was stored as: handed the same frozen
-	// record again (EndpointsRecord.Freeze), the writer takes vals without digesting its
-	// endpoints again. A frozen record stored whole has a splitForm of these two fields alone,
-	// and its one value keeps only its digest (storedValue.frozen).
+	// record is the endpoints record split, and vals what it was stored as.
 	record *EndpointsRecord
 	vals   []storedValue
+	// frozen is the record vals were made from when it is frozen (EndpointsRecord.Freeze,
+	// ServiceRecord.Freeze): handed the same record again, the writer takes vals without
+	// encoding or digesting it again. A frozen record stored whole has a splitForm of vals and
+	// frozen alone, and its one value keeps only its digest (storedValue.frozen).
+	frozen Record
 	// key is the record's key, which retain matches against a selector.
 	key Key
 }
@@ -103,8 +105,8 @@ func (f *splitForm) patchedDigests(r *EndpointsRecord) ([]uint64, error) {
 	return fps, bad
 }
 
-// splitCache keeps, for a writer, the split form of every record it split, and the digest of
-// every frozen record it stored whole, by key.
+// splitCache keeps, for a writer, the split form of every endpoints record it split, and the
+// digest of every frozen record it stored whole, by key.
 type splitCache struct {
 	mu sync.Mutex
 	m  map[string]*splitForm
@@ -116,8 +118,8 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 	c.mu.Lock()
 	prev := c.m[key]
 	c.mu.Unlock()
-	e, _ := r.(*EndpointsRecord)
-	if e != nil && e.frozen && prev != nil && prev.record == e {
+	frozen := frozenOf(r)
+	if frozen != nil && prev != nil && prev.frozen == frozen {
 		return prev.vals, nil
 	}
 	vals, next, err := storedFormAfter(r, prev)
@@ -126,14 +128,15 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 	}
 	switch {
 	case next != nil:
-		next.record, next.vals = e, vals
-	case e != nil && e.frozen:
+		// Only endpoints records are split.
+		next.record, next.vals, next.frozen = r.(*EndpointsRecord), vals, frozen
+	case frozen != nil:
 		// Stored whole: kept as its digest, encoded again only when written (storedValue.frozen).
 		v := vals[0]
 		v.sum, v.summed, v.size = digest(v.val), true, len(v.val)
-		v.val, v.frozen = nil, e
+		v.val, v.frozen = nil, frozen
 		vals = []storedValue{v}
-		next = &splitForm{record: e, vals: vals}
+		next = &splitForm{vals: vals, frozen: frozen}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

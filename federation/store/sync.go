@@ -89,7 +89,7 @@ type change struct {
 	part   bool
 	// frozen, when val is nil, is a put of the frozen record's encoding (size bytes), made when
 	// the change's transaction is (batcher.encode).
-	frozen *EndpointsRecord
+	frozen Record
 	size   int
 }
 
