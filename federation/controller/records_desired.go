@@ -2,6 +2,7 @@ package controller
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/meshfed/meshfed/federation/merge"
@@ -55,7 +56,7 @@ func desiredRecords(res *merge.Result, members []MemberState, ports map[portKey]
 	for i := range res.Services {
 		svc := &res.Services[i]
 		g := &svc.Global
-		d.Services = append(d.Services, store.NewServiceRecord(published(g, ports)))
+		d.Services = append(d.Services, memo.serviceRecord(svc, ports))
 		for _, ce := range svc.Endpoints {
 			d.Endpoints[ce.Cluster] = append(d.Endpoints[ce.Cluster], memo.endpointsRecord(&model.PublishedEndpoints{
 				Namespace: g.Namespace, Domain: g.Domain, Name: g.Name, Cluster: ce.Cluster,
@@ -91,9 +92,23 @@ func scopeOf(g *model.GlobalService, cluster string) model.Scope {
 // unchanged exporter as it is instead of converting its endpoints again, and the store's
 // writer, handed the same (frozen) record, reuses its encoding. Records not used by a pass are
 // dropped at its end. Only the loop's goroutine uses it.
+//
+// It keeps each service record too, with the merge that built the service
+// (merge.Service.Built) and its waypoint ports: while the merge keeps a service, the pass
+// takes its record, which the writer knows by the digest of its encoding.
 type recordMemo struct {
 	m    map[endpointsMeta]memoRecord
 	used map[endpointsMeta]bool
+
+	services     map[merge.Key]memoService
+	servicesUsed map[merge.Key]bool
+}
+
+// memoService is a service record and what it was built from.
+type memoService struct {
+	built uint64
+	ports []int32
+	r     *store.ServiceRecord
 }
 
 // endpointsMeta is every field of an endpoints record but its endpoints.
@@ -110,7 +125,7 @@ type memoRecord struct {
 
 func (m *recordMemo) begin() {
 	if m != nil {
-		m.used = map[endpointsMeta]bool{}
+		m.used, m.servicesUsed = map[endpointsMeta]bool{}, map[merge.Key]bool{}
 	}
 }
 
@@ -119,7 +134,29 @@ func (m *recordMemo) end() {
 		return
 	}
 	maps.DeleteFunc(m.m, func(k endpointsMeta, _ memoRecord) bool { return !m.used[k] })
-	m.used = nil
+	maps.DeleteFunc(m.services, func(k merge.Key, _ memoService) bool { return !m.servicesUsed[k] })
+	m.used, m.servicesUsed = nil, nil
+}
+
+// serviceRecord is the record of svc with its waypoint ports from ports, from the memo when
+// it holds the record of the same merge of the service (merge.Service.Built) with the same
+// ports.
+func (m *recordMemo) serviceRecord(svc *merge.Service, ports map[portKey]int32) *store.ServiceRecord {
+	p := published(&svc.Global, ports)
+	if m == nil {
+		return store.NewServiceRecord(p)
+	}
+	k := svc.Key()
+	m.servicesUsed[k] = true
+	if e, ok := m.services[k]; ok && svc.Built != 0 && e.built == svc.Built && slices.Equal(e.ports, p.WaypointPorts) {
+		return e.r
+	}
+	r := store.NewServiceRecord(p).Freeze()
+	if m.services == nil {
+		m.services = map[merge.Key]memoService{}
+	}
+	m.services[k] = memoService{built: svc.Built, ports: p.WaypointPorts, r: r}
+	return r
 }
 
 // endpointsRecord is store.NewEndpointsRecord(pe), from the memo when it holds the record of

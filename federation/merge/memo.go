@@ -19,14 +19,26 @@ import (
 // (model.ClusterExport.EndpointsPatch) gets the memo's copy with only the patched endpoints
 // copied again, and its ClusterEndpoints carry the same splices as a patch of the earlier
 // copy (ClusterEndpoints.Patch), once: the memo keeps the earlier copy until the next merge.
-// Entries a merge did not use are dropped at its end. The copies are shared between the
-// Results of merges with the same memo; nothing may modify them, nor the exports' endpoints
-// while the memo holds them. Safe for concurrent use, though merges with one memo are meant
-// to run one at a time.
+//
+// The memo keeps each global service too, but for its exporters, with copies of the exports it
+// was merged from: while every export of a service is the SameService as then (it differs at
+// most in its endpoints) and the member clusters are the same, a merge takes the service from
+// the memo instead of merging it again, with the number of the merge that built it
+// (Service.Built). Its imports alone grow with the square of the cluster count.
+//
+// Entries a merge did not use are dropped at its end. The copies and the kept services are
+// shared between the Results of merges with the same memo; nothing may modify them, nor the
+// exports' endpoints while the memo holds them. Safe for concurrent use, though merges with
+// one memo are meant to run one at a time.
 type Memo struct {
 	mu   sync.Mutex
 	m    map[memoKey]*memoEntry
 	used map[memoKey]bool
+	// services are the kept services, merged with the member clusters in members.
+	services     map[Key]*serviceEntry
+	servicesUsed map[Key]bool
+	members      map[string]member
+	merge        uint64 // the number of the merge running (Service.Built)
 }
 
 // memoKey is one exporter's export.
@@ -54,6 +66,7 @@ func (m *Memo) begin() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.used = map[memoKey]bool{}
+	m.servicesUsed = map[Key]bool{}
 }
 
 // end finishes a merge, dropping the entries it did not use.
@@ -68,7 +81,12 @@ func (m *Memo) end() {
 			delete(m.m, k)
 		}
 	}
-	m.used = nil
+	for k := range m.services {
+		if !m.servicesUsed[k] {
+			delete(m.services, k)
+		}
+	}
+	m.used, m.servicesUsed = nil, nil
 }
 
 // copyExport is c.copyExport(s, names) through the memo; without one, c copies.

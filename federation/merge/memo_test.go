@@ -25,22 +25,30 @@ func TestMemo(t *testing.T) {
 		name   string
 		change func(*Input)
 		reused bool
+		// kept: the service itself is taken from the memo (the same Service.Built).
+		kept bool
 	}{
-		{"nothing changed", func(*Input) {}, true},
-		{"the service's port renamed", func(in *Input) { in.Exports[0].Ports[0].Name = "web" }, false},
-		{"the cluster's network changed", func(in *Input) { in.Clusters[0].Network = "n2" }, false},
-		{"the export's scope changed", func(in *Input) { in.Exports[0].Scope = model.ScopeCluster }, false},
-		{"equal endpoints in another slice", func(in *Input) { in.Exports[0].Endpoints = append([]model.Endpoint(nil), eps...) }, false},
+		{"nothing changed", func(*Input) {}, true, true},
+		{"the service's port renamed", func(in *Input) { in.Exports[0].Ports[0].Name = "web" }, false, false},
+		{"the cluster's network changed", func(in *Input) { in.Clusters[0].Network = "n2" }, false, false},
+		{"another cluster joined", func(in *Input) { in.Clusters = append(in.Clusters, model.Cluster{Name: "b"}) }, true, false},
+		{"the export's scope changed", func(in *Input) { in.Exports[0].Scope = model.ScopeCluster }, false, false},
+		{"the export's outlier policy changed", func(in *Input) { in.Exports[0].Outlier = &model.OutlierPolicy{} }, true, false},
+		{"equal endpoints in another slice", func(in *Input) { in.Exports[0].Endpoints = append([]model.Endpoint(nil), eps...) }, false, true},
 		{"another service exported", func(in *Input) {
 			in.Exports = append(in.Exports, model.ClusterExport{Cluster: "a", Namespace: "shop", Name: "pay", Scope: model.ScopeGlobal})
-		}, true},
+		}, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			memo := &Memo{}
 			first := base()
 			first.Memo = memo
-			before := Merge(first).Services[0].Endpoints[0].Endpoints
+			r0 := Merge(first).Services[0]
+			before, built := r0.Endpoints[0].Endpoints, r0.Built
+			if built == 0 {
+				t.Fatal("a merge through a memo has no number")
+			}
 			in := base()
 			tt.change(&in)
 			want := mustJSON(t, Merge(in))
@@ -52,6 +60,9 @@ func TestMemo(t *testing.T) {
 			after := r.Services[0].Endpoints[0].Endpoints
 			if reused := &after[0] == &before[0]; reused != tt.reused {
 				t.Errorf("copy taken from the memo: %v, want %v", reused, tt.reused)
+			}
+			if kept := r.Services[0].Built == built; kept != tt.kept {
+				t.Errorf("service taken from the memo: %v, want %v", kept, tt.kept)
 			}
 		})
 	}

@@ -15,6 +15,7 @@ func Merge(in Input) Result {
 	in.Memo.begin()
 	defer in.Memo.end()
 	idx, problems := newIndex(in.Clusters, in.Segments)
+	in.Memo.keepIndex(idx)
 	groups, groupProblems := groupExports(in.Exports, idx)
 	problems = append(problems, groupProblems...)
 	keys := make([]Key, 0, len(groups))
@@ -31,8 +32,37 @@ func Merge(in Input) Result {
 	return Result{Services: services, Problems: sortProblems(problems)}
 }
 
-// mergeService merges one group of exports, sorted by cluster with one export per cluster.
+// mergeService merges one group of exports, sorted by cluster with one export per cluster:
+// the service as the memo kept it when that is still right (see Memo), and the exporters'
+// endpoints.
 func mergeService(k Key, sorted []source, idx *index, memo *Memo) (Service, []InputProblem) {
+	svc, names, built, kept := memo.service(k, sorted)
+	if !kept {
+		svc, names = mergeGlobal(k, sorted, idx)
+		built = memo.keepService(k, sorted, svc, names)
+	}
+	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted)), Built: built}
+	svc.Exporters = make([]model.Exporter, len(sorted))
+	var c *copier
+	if memo == nil {
+		c = newCopier(sorted) // one backing array for all exporters; the memo copies each apart
+	}
+	var problems []InputProblem
+	for i, s := range sorted {
+		var p *InputProblem
+		out.Endpoints[i], svc.Exporters[i], p = memo.copyExport(c, s, names[s.pos])
+		if p != nil {
+			problems = append(problems, *p)
+		}
+	}
+	out.Global = svc
+	return out, problems
+}
+
+// mergeGlobal merges one group of exports, sorted by cluster with one export per cluster, into
+// the global service but for its exporters, and returns each exporter's port-name mapping
+// (indexed by source.pos).
+func mergeGlobal(k Key, sorted []source, idx *index) (model.GlobalService, [][]namePair) {
 	aged := byAge(sorted)
 	svc := model.GlobalService{
 		Namespace: k.Namespace,
@@ -55,22 +85,7 @@ func mergeService(k Key, sorted []source, idx *index, memo *Memo) (Service, []In
 	svc.Properties, propConflicts = mergeProperties(aged)
 	svc.Conflicts = appendConflicts(svc.Conflicts, propConflicts...)
 	slices.SortFunc(svc.Conflicts, compareConflicts)
-	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted))}
-	svc.Exporters = make([]model.Exporter, len(sorted))
-	var c *copier
-	if memo == nil {
-		c = newCopier(sorted) // one backing array for all exporters; the memo copies each apart
-	}
-	var problems []InputProblem
-	for i, s := range sorted {
-		var p *InputProblem
-		out.Endpoints[i], svc.Exporters[i], p = memo.copyExport(c, s, names[s.pos])
-		if p != nil {
-			problems = append(problems, *p)
-		}
-	}
-	out.Global = svc
-	return out, problems
+	return svc, names
 }
 
 // appendConflicts appends the conflicts that are not nil.

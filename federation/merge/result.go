@@ -58,6 +58,12 @@ type Service struct {
 	// of the exported endpoints with port names mapped onto Global.Ports and the locality's
 	// cluster (and, when empty, network and region) filled from the exporting cluster.
 	Endpoints []ClusterEndpoints `json:"endpoints"`
+	// Built names the merge that built Global, all of it but its exporters' endpoint counts:
+	// two Services of one key with the same Built have equal Globals but for those counts.
+	// Merges through a Memo number themselves (Input.Memo), and a service the memo kept
+	// keeps its number, so that the hub keeps the service's store record too; 0 without a
+	// memo.
+	Built uint64 `json:"-"`
 }
 
 // Key returns the service's key.
