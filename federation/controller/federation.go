@@ -81,9 +81,17 @@ func newStoreViews(st *store.Client, now time.Time) storeViews {
 	return storeViews{namespaces: st.NewView(store.NamespacesPrefix), gateways: st.NewView(store.GatewaysPrefix), made: now}
 }
 
-// renewViews makes new views when the current ones lived viewsRenewal Resync periods.
+// close stops the views' watches (a view is nil without a store).
+func (v storeViews) close() {
+	v.namespaces.Close()
+	v.gateways.Close()
+}
+
+// renewViews makes new views when the current ones lived viewsRenewal Resync periods, and
+// stops the old ones' watches.
 func (f *Federation) renewViews() {
 	if now := f.now(); f.opts.Resync > 0 && now.Sub(f.views.made) >= viewsRenewal*f.opts.Resync {
+		f.views.close()
 		f.views = newStoreViews(f.store, now)
 	}
 }
@@ -128,6 +136,8 @@ func (f *Federation) Start(ctx context.Context) error {
 	}
 	f.log.Info("store leadership acquired")
 	defer f.resign()
+	// The views' watches end with the passes; a later Start's first Refresh watches again.
+	defer func() { f.views.close() }()
 	latest := make(chan *outcome, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
