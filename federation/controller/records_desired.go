@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"time"
@@ -56,11 +57,12 @@ func desiredRecords(res *merge.Result, members []MemberState, ports map[portKey]
 	for i := range res.Services {
 		svc := &res.Services[i]
 		g := &svc.Global
-		d.Services = append(d.Services, memo.serviceRecord(svc, ports))
-		for _, ce := range svc.Endpoints {
-			d.Endpoints[ce.Cluster] = append(d.Endpoints[ce.Cluster], memo.endpointsRecord(&model.PublishedEndpoints{
+		prev, next := memo.service(svc.Key(), len(svc.Endpoints))
+		d.Services = append(d.Services, next.serviceRecord(prev, svc, ports))
+		for j, ce := range svc.Endpoints {
+			d.Endpoints[ce.Cluster] = append(d.Endpoints[ce.Cluster], next.endpointsRecord(j, prev.exporter(j, ce.Cluster), &model.PublishedEndpoints{
 				Namespace: g.Namespace, Domain: g.Domain, Name: g.Name, Cluster: ce.Cluster,
-				Scope: scopeOf(g, ce.Cluster), Stale: stale[ce.Cluster], Endpoints: ce.Endpoints,
+				Scope: scopeOf(g, j, ce.Cluster), Stale: stale[ce.Cluster], Endpoints: ce.Endpoints,
 			}, ce.Patch))
 		}
 	}
@@ -77,7 +79,12 @@ func published(g *model.GlobalService, ports map[portKey]int32) *model.Published
 	return &model.PublishedService{GlobalService: *g, WaypointPorts: wp}
 }
 
-func scopeOf(g *model.GlobalService, cluster string) model.Scope {
+// scopeOf is the scope of g's exporter cluster, expected at g.Exporters[i] (the merge lists
+// the exporters and their endpoints in the same order); g's when it has no such exporter.
+func scopeOf(g *model.GlobalService, i int, cluster string) model.Scope {
+	if i < len(g.Exporters) && g.Exporters[i].Cluster == cluster {
+		return g.Exporters[i].Scope
+	}
 	for _, e := range g.Exporters {
 		if e.Cluster == cluster {
 			return e.Scope
@@ -86,102 +93,119 @@ func scopeOf(g *model.GlobalService, cluster string) model.Scope {
 	return g.Scope
 }
 
-// recordMemo keeps the endpoints records a pass built, with what each was built from: the
-// same endpoints slice (the merge hands over the same copy while an exporter's export did not
-// change, see merge.Memo) and the same other fields. A pass then takes the record of an
-// unchanged exporter as it is instead of converting its endpoints again, and the store's
-// writer, handed the same (frozen) record, reuses its encoding. Records not used by a pass are
-// dropped at its end. Only the loop's goroutine uses it.
-//
-// It keeps each service record too, with the merge that built the service
-// (merge.Service.Built) and its waypoint ports: while the merge keeps a service, the pass
-// takes its record, which the writer knows by the digest of its encoding.
+// recordMemo keeps the records a pass built for each service, with what each was built from.
+// For an endpoints record: the same endpoints slice (the merge hands over the same copy while
+// an exporter's export did not change, see merge.Memo) and the same other fields. For a
+// service record: the merge that built the service (merge.Service.Built) and its waypoint
+// ports. A pass then takes the records of an unchanged service and of its unchanged exporters
+// as they are instead of converting them again, and the store's writer, handed the same
+// (frozen) records, reuses their encodings or compares the digests it kept of them. Records
+// not used by a pass are dropped at its end. Only the loop's goroutine uses it.
 type recordMemo struct {
-	m    map[endpointsMeta]memoRecord
-	used map[endpointsMeta]bool
-
-	services     map[merge.Key]memoService
-	servicesUsed map[merge.Key]bool
+	services map[merge.Key]*memoService
+	pass     uint64 // the number of the pass running
 }
 
-// memoService is a service record and what it was built from.
+// memoService is what the memo keeps of one service: its record, and its exporters' endpoints
+// records in the merge's order (by cluster).
 type memoService struct {
-	built uint64
-	ports []int32
-	r     *store.ServiceRecord
+	built     uint64
+	ports     []int32
+	r         *store.ServiceRecord
+	endpoints []memoRecord
+	used      uint64 // the last pass that used it
 }
 
-// endpointsMeta is every field of an endpoints record but its endpoints.
-type endpointsMeta struct {
-	namespace, domain, name, cluster string
-	scope                            model.Scope
-	stale                            bool
-}
-
+// memoRecord is one exporter's endpoints record and what it was built from: every field of
+// the record but its endpoints, and its endpoints slice.
 type memoRecord struct {
-	eps []model.Endpoint
-	r   *store.EndpointsRecord
+	cluster string
+	scope   model.Scope
+	stale   bool
+	eps     []model.Endpoint
+	r       *store.EndpointsRecord
 }
 
 func (m *recordMemo) begin() {
 	if m != nil {
-		m.used, m.servicesUsed = map[endpointsMeta]bool{}, map[merge.Key]bool{}
+		m.pass++
 	}
 }
 
 func (m *recordMemo) end() {
-	if m == nil {
-		return
+	if m != nil {
+		maps.DeleteFunc(m.services, func(_ merge.Key, s *memoService) bool { return s.used != m.pass })
 	}
-	maps.DeleteFunc(m.m, func(k endpointsMeta, _ memoRecord) bool { return !m.used[k] })
-	maps.DeleteFunc(m.services, func(k merge.Key, _ memoService) bool { return !m.servicesUsed[k] })
-	m.used, m.servicesUsed = nil, nil
 }
 
-// serviceRecord is the record of svc with its waypoint ports from ports, from the memo when
-// it holds the record of the same merge of the service (merge.Service.Built) with the same
-// ports.
-func (m *recordMemo) serviceRecord(svc *merge.Service, ports map[portKey]int32) *store.ServiceRecord {
-	p := published(&svc.Global, ports)
+// service returns the memo's entry of service k (nil when none) and the entry this pass keeps
+// in its place, for n exporters; both nil without a memo.
+func (m *recordMemo) service(k merge.Key, n int) (prev, next *memoService) {
 	if m == nil {
+		return nil, nil
+	}
+	prev = m.services[k]
+	next = &memoService{endpoints: make([]memoRecord, n), used: m.pass}
+	if m.services == nil {
+		m.services = map[merge.Key]*memoService{}
+	}
+	m.services[k] = next
+	return prev, next
+}
+
+// serviceRecord is the record of svc with its waypoint ports from ports: prev's when prev
+// holds the record of the same merge of the service (merge.Service.Built) with the same
+// ports. s, the entry this pass keeps (nil without a memo), keeps it.
+func (s *memoService) serviceRecord(prev *memoService, svc *merge.Service, ports map[portKey]int32) *store.ServiceRecord {
+	p := published(&svc.Global, ports)
+	if s == nil {
 		return store.NewServiceRecord(p)
 	}
-	k := svc.Key()
-	m.servicesUsed[k] = true
-	if e, ok := m.services[k]; ok && svc.Built != 0 && e.built == svc.Built && slices.Equal(e.ports, p.WaypointPorts) {
-		return e.r
+	s.built, s.ports = svc.Built, p.WaypointPorts
+	if prev != nil && svc.Built != 0 && prev.built == svc.Built && slices.Equal(prev.ports, p.WaypointPorts) {
+		s.r = prev.r
+	} else {
+		s.r = store.NewServiceRecord(p).Freeze()
 	}
-	r := store.NewServiceRecord(p).Freeze()
-	if m.services == nil {
-		m.services = map[merge.Key]memoService{}
-	}
-	m.services[k] = memoService{built: svc.Built, ports: p.WaypointPorts, r: r}
-	return r
+	return s.r
 }
 
-// endpointsRecord is store.NewEndpointsRecord(pe), from the memo when it holds the record of
-// the same fields and the same endpoints slice, and patched from the memo's record when the
-// endpoints are a patch of the memo's (the merge says so, see merge.ClusterEndpoints.Patch).
-func (m *recordMemo) endpointsRecord(pe *model.PublishedEndpoints, patch *model.EndpointsPatch) *store.EndpointsRecord {
-	if m == nil {
+// exporter returns s's endpoints record of cluster, expected at position i; nil when s is nil
+// or has none.
+func (s *memoService) exporter(i int, cluster string) *memoRecord {
+	if s == nil {
+		return nil
+	}
+	if i < len(s.endpoints) && s.endpoints[i].cluster == cluster {
+		return &s.endpoints[i]
+	}
+	j, ok := slices.BinarySearchFunc(s.endpoints, cluster, func(r memoRecord, c string) int { return cmp.Compare(r.cluster, c) })
+	if !ok {
+		return nil
+	}
+	return &s.endpoints[j]
+}
+
+// endpointsRecord is store.NewEndpointsRecord(pe): prev's record when prev (the memo's record
+// of the same exporter, or nil) holds the record of the same fields and the same endpoints
+// slice, patched from prev's record when the endpoints are a patch of prev's (the merge says
+// so, see merge.ClusterEndpoints.Patch). s, the entry this pass keeps (nil without a memo),
+// keeps it as its i-th.
+func (s *memoService) endpointsRecord(i int, prev *memoRecord, pe *model.PublishedEndpoints, patch *model.EndpointsPatch) *store.EndpointsRecord {
+	if s == nil {
 		return store.NewEndpointsRecord(pe)
 	}
-	k := endpointsMeta{namespace: pe.Namespace, domain: pe.Domain, name: pe.Name, cluster: pe.Cluster, scope: pe.Scope, stale: pe.Stale}
-	m.used[k] = true
-	e, ok := m.m[k]
-	if ok && sameEndpoints(e.eps, pe.Endpoints) {
-		return e.r
-	}
+	same := prev != nil && prev.cluster == pe.Cluster && prev.scope == pe.Scope && prev.stale == pe.Stale
 	var r *store.EndpointsRecord
-	if ok && patch != nil && sameEndpoints(e.eps, patch.Base) {
-		r = store.NewEndpointsRecordAfter(e.r, pe, patch).Freeze()
-	} else {
+	switch {
+	case same && sameEndpoints(prev.eps, pe.Endpoints):
+		r = prev.r
+	case same && patch != nil && sameEndpoints(prev.eps, patch.Base):
+		r = store.NewEndpointsRecordAfter(prev.r, pe, patch).Freeze()
+	default:
 		r = store.NewEndpointsRecord(pe).Freeze()
 	}
-	if m.m == nil {
-		m.m = map[endpointsMeta]memoRecord{}
-	}
-	m.m[k] = memoRecord{eps: pe.Endpoints, r: r}
+	s.endpoints[i] = memoRecord{cluster: pe.Cluster, scope: pe.Scope, stale: pe.Stale, eps: pe.Endpoints, r: r}
 	return r
 }
 

@@ -26,24 +26,19 @@ import (
 // the memo instead of merging it again, with the number of the merge that built it
 // (Service.Built). Its imports alone grow with the square of the cluster count.
 //
-// Entries a merge did not use are dropped at its end. The copies and the kept services are
-// shared between the Results of merges with the same memo; nothing may modify them, nor the
-// exports' endpoints while the memo holds them. Safe for concurrent use, though merges with
-// one memo are meant to run one at a time.
+// The memo holds one entry per service, with its exporters' copies in cluster order, so that
+// a merge looks each service up once, not each exporter. Entries a merge did not use are
+// dropped at its end. The copies and the kept services are shared between the Results of
+// merges with the same memo; nothing may modify them, nor the exports' endpoints while the
+// memo holds them. Safe for concurrent use, though merges with one memo are meant to run one
+// at a time.
 type Memo struct {
-	mu   sync.Mutex
-	m    map[memoKey]*memoEntry
-	used map[memoKey]bool
-	// services are the kept services, merged with the member clusters in members.
-	services     map[Key]*serviceEntry
-	servicesUsed map[Key]bool
-	members      map[string]member
-	merge        uint64 // the number of the merge running (Service.Built)
-}
-
-// memoKey is one exporter's export.
-type memoKey struct {
-	cluster, namespace, name string
+	mu       sync.Mutex
+	services map[Key]*serviceEntry
+	// members are the member clusters of the last merge, and index counts the changes to them.
+	members map[string]member
+	index   uint64
+	merge   uint64 // the number of the merge running (Service.Built)
 }
 
 // memoEntry is one exporter's copy and what it was made from.
@@ -58,91 +53,53 @@ type memoEntry struct {
 	foreign int // endpoints of in whose locality named another cluster
 }
 
-// begin starts a merge: no entry is used yet.
-func (m *Memo) begin() {
-	if m == nil {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.used = map[memoKey]bool{}
-	m.servicesUsed = map[Key]bool{}
-}
-
-// end finishes a merge, dropping the entries it did not use.
+// end finishes a merge, dropping the services it did not use.
 func (m *Memo) end() {
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k := range m.m {
-		if !m.used[k] {
-			delete(m.m, k)
-		}
-	}
-	for k := range m.services {
-		if !m.servicesUsed[k] {
+	for k, e := range m.services {
+		if e.used != m.merge {
 			delete(m.services, k)
 		}
 	}
-	m.used, m.servicesUsed = nil, nil
 }
 
-// copyExport is c.copyExport(s, names) through the memo; without one, c copies.
-func (m *Memo) copyExport(c *copier, s source, names []namePair) (ClusterEndpoints, model.Exporter, *InputProblem) {
-	if m == nil {
-		return c.copyExport(s, names)
-	}
-	k := memoKey{cluster: s.cluster(), namespace: s.export.Namespace, name: s.export.Name}
+// copyExport is the copy of export s with port-name mapping names: prev's, when prev (the
+// memo's entry of the same exporter, or nil) was made from the same, a patch of prev's when s
+// comes with a patch of prev's endpoints, or a new one. It returns the entry that holds it.
+func copyExport(prev *memoEntry, s source, names []namePair) *memoEntry {
 	in := s.export.Endpoints
-	m.mu.Lock()
-	e := m.m[k]
-	m.used[k] = true
-	m.mu.Unlock()
+	e := prev
 	same := e != nil && slices.Equal(e.names, names) && e.cluster == s.member.cluster && e.scope == s.export.Scope
 	if same && sameSlice(e.in, in) {
 		if e.ce.Patch != nil {
 			// The patch went out with the copy, in the merge that made it: forget it, and with
 			// it the earlier copy it holds.
-			e = m.forgetPatch(k, e)
+			kept := *e
+			kept.ce.Patch = nil
+			return &kept
 		}
-		return e.ce, e.exp, e.problem
+		return e
 	}
-	var next *memoEntry
 	if p := s.export.EndpointsPatch; same && p != nil && sameSlice(e.in, p.Base) && p.Fits(len(in)) {
-		next = e.patched(s, names)
+		return e.patched(s, names)
+	}
+	next := &memoEntry{in: in, names: slices.Clone(names), cluster: s.member.cluster, scope: s.export.Scope}
+	if shareable(in, names, &s.member.cluster) {
+		next.ce, next.exp = shared(s), model.Exporter{Cluster: s.cluster(), Scope: s.export.Scope, Endpoints: len(in)}
+		for i := range in {
+			next.exp.Ready += healthy(&in[i])
+		}
 	} else {
-		next = &memoEntry{in: in, names: slices.Clone(names), cluster: s.member.cluster, scope: s.export.Scope}
-		if shareable(in, names, &s.member.cluster) {
-			next.ce, next.exp = shared(s), model.Exporter{Cluster: s.cluster(), Scope: s.export.Scope, Endpoints: len(in)}
-			for i := range in {
-				next.exp.Ready += healthy(&in[i])
-			}
-		} else {
-			next.ce, next.exp, next.problem = newCopier([]source{s}).copyExport(s, names)
-		}
-		if next.problem != nil {
-			next.foreign = countForeign(in, s.cluster())
-		}
+		next.ce, next.exp, next.problem = newCopier([]source{s}).copyExport(s, names)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil {
-		m.m = map[memoKey]*memoEntry{}
+	if next.problem != nil {
+		next.foreign = countForeign(in, s.cluster())
 	}
-	m.m[k] = next
-	return next.ce, next.exp, next.problem
-}
-
-// forgetPatch replaces entry e of k by a copy whose copy carries no patch, and returns it.
-func (m *Memo) forgetPatch(k memoKey, e *memoEntry) *memoEntry {
-	kept := *e
-	kept.ce.Patch = nil
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.m[k] = &kept
-	return &kept
+	return next
 }
 
 // patched is the entry of export s, whose endpoints are a patch of e.in

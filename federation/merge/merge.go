@@ -12,10 +12,9 @@ import (
 // with in; with in.Memo, it shares the copies of unchanged exporters' endpoints with earlier
 // Results, and an export's endpoints themselves where a copy would not change them (see Memo).
 func Merge(in Input) Result {
-	in.Memo.begin()
-	defer in.Memo.end()
 	idx, problems := newIndex(in.Clusters, in.Segments)
-	in.Memo.keepIndex(idx)
+	in.Memo.begin(idx)
+	defer in.Memo.end()
 	groups, groupProblems := groupExports(in.Exports, idx)
 	problems = append(problems, groupProblems...)
 	keys := make([]Key, 0, len(groups))
@@ -36,21 +35,41 @@ func Merge(in Input) Result {
 // the service as the memo kept it when that is still right (see Memo), and the exporters'
 // endpoints.
 func mergeService(k Key, sorted []source, idx *index, memo *Memo) (Service, []InputProblem) {
-	svc, names, built, kept := memo.service(k, sorted)
-	if !kept {
-		svc, names = mergeGlobal(k, sorted, idx)
-		built = memo.keepService(k, sorted, svc, names)
-	}
-	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted)), Built: built}
-	svc.Exporters = make([]model.Exporter, len(sorted))
-	var c *copier
 	if memo == nil {
-		c = newCopier(sorted) // one backing array for all exporters; the memo copies each apart
+		return mergeAfresh(k, sorted, idx)
 	}
+	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted))}
+	prev := memo.entry(k)
+	next, kept := memo.next(prev, sorted)
+	if !kept {
+		next.global, next.names = mergeGlobal(k, sorted, idx)
+	}
+	svc := next.global
+	svc.Exporters = make([]model.Exporter, len(sorted))
+	var problems []InputProblem
+	for i, s := range sorted {
+		e := copyExport(prev.exporter(i, s.cluster()), s, next.names[s.pos])
+		next.exporters[i] = e
+		out.Endpoints[i], svc.Exporters[i] = e.ce, e.exp
+		if e.problem != nil {
+			problems = append(problems, *e.problem)
+		}
+	}
+	memo.keep(k, next)
+	out.Global, out.Built = svc, next.built
+	return out, problems
+}
+
+// mergeAfresh is mergeService without a memo.
+func mergeAfresh(k Key, sorted []source, idx *index) (Service, []InputProblem) {
+	out := Service{Endpoints: make([]ClusterEndpoints, len(sorted))}
+	svc, names := mergeGlobal(k, sorted, idx)
+	svc.Exporters = make([]model.Exporter, len(sorted))
+	c := newCopier(sorted) // one backing array for all exporters; the memo copies each apart
 	var problems []InputProblem
 	for i, s := range sorted {
 		var p *InputProblem
-		out.Endpoints[i], svc.Exporters[i], p = memo.copyExport(c, s, names[s.pos])
+		out.Endpoints[i], svc.Exporters[i], p = c.copyExport(s, names[s.pos])
 		if p != nil {
 			problems = append(problems, *p)
 		}
