@@ -66,7 +66,7 @@ func TestSyncFromSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := other.kvsFor(NamespacesPrefix); ok {
+	if _, ok := other.kvsFor(Selector{Prefix: NamespacesPrefix}); ok {
 		t.Fatal("a snapshot of one namespace answered for all of them")
 	}
 }

@@ -80,7 +80,8 @@ type ServiceRecord struct {
 	// none.
 	Conflicts []StoredConflict `json:"conflicts,omitempty"`
 
-	frozen bool // see Freeze
+	frozen bool   // see Freeze
+	key    string // Key().String(), once frozen
 }
 
 // Freeze promises that r is never modified again, and returns it. A Writer handed the same
@@ -88,7 +89,7 @@ type ServiceRecord struct {
 // of encoding it again, and encodes it again only to write it: the hub keeps the records of
 // services whose merge did not change between passes.
 func (r *ServiceRecord) Freeze() *ServiceRecord {
-	r.frozen = true
+	r.frozen, r.key = true, r.Key().String()
 	return r
 }
 
@@ -110,7 +111,8 @@ type EndpointsRecord struct {
 	// Endpoints are the cluster's endpoints, sorted by address; null when it has none.
 	Endpoints []StoredEndpoint `json:"endpoints"`
 
-	frozen bool // see Freeze
+	frozen bool   // see Freeze
+	key    string // Key().String(), once frozen
 	// after, when set, says this record was made from an earlier one by NewEndpointsRecordAfter.
 	after *recordPatch
 }
@@ -121,8 +123,24 @@ type EndpointsRecord struct {
 // of its encoding and encodes it again only to write it: the hub keeps the records of
 // unchanged exporters between passes.
 func (r *EndpointsRecord) Freeze() *EndpointsRecord {
-	r.frozen = true
+	r.frozen, r.key = true, r.Key().String()
 	return r
+}
+
+// keyOf is r's key and its string: kept by a frozen record, which a Sync meets every pass.
+func keyOf(r Record) (Key, string) {
+	k := r.Key()
+	switch r := r.(type) {
+	case *ServiceRecord:
+		if r.frozen {
+			return k, r.key
+		}
+	case *EndpointsRecord:
+		if r.frozen {
+			return k, r.key
+		}
+	}
+	return k, k.String()
 }
 
 // frozenOf returns r when it is a frozen record (see ServiceRecord.Freeze and

@@ -30,6 +30,8 @@ type splitForm struct {
 	frozen Record
 	// key is the record's key, which retain matches against a selector.
 	key Key
+	// used is the splitCache.sync of the last Sync that desired the record.
+	used uint64
 }
 
 // splitChunk is one chunk of a split: the digests of its endpoints, its value, ID and key, and
@@ -110,16 +112,28 @@ func (f *splitForm) patchedDigests(r *EndpointsRecord) ([]uint64, error) {
 type splitCache struct {
 	mu sync.Mutex
 	m  map[string]*splitForm
+	// sync numbers the Syncs (begin), so that retain knows the records the last one desired.
+	sync uint64
+}
+
+// begin starts a Sync: the records it hands storedForm are those retain keeps.
+func (c *splitCache) begin() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sync++
 }
 
 // storedForm is storedForm(r), reusing the chunks of the record's previous split.
 func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
-	key := r.Key().String()
+	_, key := keyOf(r)
 	c.mu.Lock()
 	prev := c.m[key]
 	c.mu.Unlock()
 	frozen := frozenOf(r)
 	if frozen != nil && prev != nil && prev.frozen == frozen {
+		c.mu.Lock()
+		prev.used = c.sync
+		c.mu.Unlock()
 		return prev.vals, nil
 	}
 	vals, next, err := storedFormAfter(r, prev)
@@ -141,7 +155,7 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if next != nil {
-		next.key = r.Key()
+		next.key, next.used = r.Key(), c.sync
 	}
 	switch {
 	case next != nil && c.m == nil:
@@ -154,12 +168,12 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 	return vals, nil
 }
 
-// retain drops the records sel selects that are not in keep.
-func (c *splitCache) retain(sel Selector, keep map[string]bool) {
+// retain drops the records sel selects that the Sync running (begin) did not store.
+func (c *splitCache) retain(sel Selector) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, f := range c.m {
-		if !keep[k] && sel.matchesKey(k, f.key) {
+		if f.used != c.sync && sel.matchesKey(k, f.key) {
 			delete(c.m, k)
 		}
 	}

@@ -134,11 +134,12 @@ func (w *Writer) Sync(ctx context.Context, sel Selector, desired []Record) (Sync
 // snap. A pass that read the store once can so run several Syncs without reading it again. A
 // nil snap, or one that a conflict made stale, reads the store as Sync does.
 func (w *Writer) SyncFrom(ctx context.Context, snap *Baseline, sel Selector, desired []Record) (SyncResult, error) {
+	w.splits.begin()
 	want, failed, err := encodeSelected(sel, desired, w.splits.storedForm)
 	if err != nil {
 		return SyncResult{}, err
 	}
-	w.splits.retain(sel, owners(want))
+	w.splits.retain(sel)
 	var total SyncResult
 	for range syncAttempts {
 		res, err := w.syncOnce(ctx, snap, sel, want, failed)
@@ -162,16 +163,15 @@ func (w *Writer) SyncFrom(ctx context.Context, snap *Baseline, sel Selector, des
 func encodeSelected(sel Selector, desired []Record, encode func(Record) ([]storedValue, error)) (map[string]storedValue, failures, error) {
 	want := make(map[string]storedValue, len(desired))
 	failed := failures{}
-	seen := make(map[Key]bool, len(desired))
 	for _, r := range desired {
-		k := r.Key()
-		if !sel.Matches(k) {
+		k, key := keyOf(r)
+		if !sel.matchesKey(key, k) {
 			return nil, nil, fmt.Errorf("failed to sync key %s: outside selector %+v: %w", k, sel, ErrInvalidRecord)
 		}
-		if seen[k] {
+		// A record's values include one under its own key (the head of one stored in parts).
+		if _, twice := want[key]; twice || failed[key] != nil {
 			return nil, nil, fmt.Errorf("failed to sync key %s: desired twice: %w", k, ErrInvalidRecord)
 		}
-		seen[k] = true
 		vals, err := encode(r)
 		if err != nil {
 			failed.add(k, err)
@@ -184,15 +184,6 @@ func encodeSelected(sel Selector, desired []Record, encode func(Record) ([]store
 	return want, failed, nil
 }
 
-// owners are the keys of the records want stores.
-func owners(want map[string]storedValue) map[string]bool {
-	out := make(map[string]bool, len(want))
-	for _, v := range want {
-		out[v.owner] = true
-	}
-	return out
-}
-
 // syncOnce reads the selected keys (from snap while it can answer), plans the changes and
 // writes them in batches. A conflict makes snap stale.
 func (w *Writer) syncOnce(ctx context.Context, snap *Baseline, sel Selector, want map[string]storedValue, failed failures) (SyncResult, error) {
@@ -200,7 +191,7 @@ func (w *Writer) syncOnce(ctx context.Context, snap *Baseline, sel Selector, wan
 	if err != nil {
 		return SyncResult{}, fmt.Errorf("failed to sync prefix %s: %w", sel.Prefix, err)
 	}
-	kvs, ok := snap.kvsFor(sel.Prefix)
+	kvs, ok := snap.kvsFor(sel)
 	if !ok {
 		raw, _, err := w.client.listRaw(ctx, sel.Prefix)
 		if err != nil {
@@ -225,15 +216,13 @@ func (w *Writer) syncOnce(ctx context.Context, snap *Baseline, sel Selector, wan
 // left as they are.
 func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failures) ([]change, int) {
 	var changes []change
-	unchanged := 0
-	seen := make(map[string]bool, len(kvs))
+	unchanged, stored := 0, 0
 	for _, kv := range kvs {
 		key := kv.key
 		k, err := kv.parse()
 		if err != nil || !sel.matchesKey(key, k) {
 			continue
 		}
-		seen[key] = true
 		owner := key
 		if k.Kind == KindEndpointsChunk {
 			owner = k.Endpoints().String()
@@ -242,6 +231,9 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 			continue
 		}
 		v, ok := want[key]
+		if ok {
+			stored++
+		}
 		switch {
 		case !ok:
 			changes = append(changes, change{key: key, modRev: kv.modRev, owner: owner, part: k.Kind == KindEndpointsChunk})
@@ -251,9 +243,16 @@ func plan(sel Selector, kvs []stored, want map[string]storedValue, failed failur
 			changes = append(changes, change{key: key, val: v.val, frozen: v.frozen, size: v.size, modRev: kv.modRev, owner: v.owner, part: v.part})
 		}
 	}
-	for key, v := range want {
-		if !seen[key] && failed[v.owner] == nil {
-			changes = append(changes, change{key: key, val: v.val, frozen: v.frozen, size: v.size, owner: v.owner, part: v.part})
+	if stored < len(want) {
+		// Some desired keys are not stored yet (the usual pass has none: skip the set of keys).
+		seen := make(map[string]bool, len(kvs))
+		for _, kv := range kvs {
+			seen[kv.key] = true
+		}
+		for key, v := range want {
+			if !seen[key] && failed[v.owner] == nil {
+				changes = append(changes, change{key: key, val: v.val, frozen: v.frozen, size: v.size, owner: v.owner, part: v.part})
+			}
 		}
 	}
 	chunked := map[string]bool{}

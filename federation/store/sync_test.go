@@ -103,6 +103,11 @@ func TestSyncRejectsRecordsOutsideSelection(t *testing.T) {
 		{"other kind", SelectServices("shop"), []Record{waypointsRecord("shop", "east")}},
 		{"other namespace", SelectServices("shop"), []Record{serviceRecord("blog", "a")}},
 		{"duplicate", SelectServices(""), []Record{serviceRecord("blog", "a"), serviceRecord("blog", "a")}},
+		{"duplicate frozen", SelectServices(""), []Record{serviceRecord("blog", "a").Freeze(), serviceRecord("blog", "a").Freeze()}},
+		{"duplicate stored in parts", SelectClusterEndpoints("east"), []Record{
+			largeEndpointsRecord("shop", "a", "east", 5000), largeEndpointsRecord("shop", "a", "east", 5000),
+		}},
+		{"duplicate that does not encode", SelectServices(""), []Record{&ServiceRecord{Namespace: "blog", Name: "a"}, &ServiceRecord{Namespace: "blog", Name: "a"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
