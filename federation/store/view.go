@@ -52,6 +52,10 @@ type View struct {
 	fullReads int
 	// maxEvents bounds the changes the watch holds (viewWatchMaxEvents; tests lower it).
 	maxEvents int
+	// foreign are the keys the last Refresh found changed by others (Foreign); foreignAll
+	// says it read the keys instead, so that any key may have.
+	foreign    []Key
+	foreignAll bool
 }
 
 // viewEntry is what a View holds of one key: what a Baseline holds of it (its mod revision,
@@ -102,6 +106,7 @@ func (v *View) Refresh(ctx context.Context) (Listing, *Baseline, error) {
 		return Listing{}, nil, err
 	}
 	v.fullReads++
+	v.foreign, v.foreignAll = nil, true
 	v.watch = v.c.watchView(v.prefix, rev, v.maxEvents)
 	return v.picture(rev)
 }
@@ -129,6 +134,47 @@ func (v *View) Fetched() int {
 	return v.fetched
 }
 
+// Foreign returns the keys that the last Refresh found changed since the Refresh before by
+// writes other than those its Baseline recorded (SyncFrom's), in the order they changed; all
+// is true when that Refresh read the keys instead of applying a watch's changes, so that any
+// key may have changed. Keys that do not parse are left out (a Sync leaves them alone). A
+// writer that keeps what it wrote can so skip writing again what nobody changed.
+func (v *View) Foreign() (keys []Key, all bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.foreign, v.foreignAll
+}
+
+// othersIn returns the keys of events not made by the writes the view's last Baseline
+// recorded: a put at another mod revision than the Baseline holds for its key, or a delete of
+// a key the Baseline still holds. (A change the Baseline recorded has the mod revision it was
+// committed at; every other event is newer than the Baseline's picture.)
+func (v *View) othersIn(events []viewEvent) []Key {
+	var written map[string]stored
+	if v.base != nil {
+		v.base.mu.Lock()
+		defer v.base.mu.Unlock()
+		written = v.base.kvs
+	}
+	var out []Key
+	for i := range events {
+		ev := &events[i]
+		s, ok := written[ev.key]
+		own := (ev.deleted && !ok) || (!ev.deleted && ok && s.modRev == ev.modRev)
+		if own {
+			continue
+		}
+		k, err := ev.parsed, ev.parseErr
+		if ev.deleted { // a delete's event carries only the key
+			k, err = ParseKey(ev.key)
+		}
+		if err == nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // applyWatched applies the changes the watch received through the store's current revision,
 // and returns the revision the view now holds. On an error the view is unchanged.
 func (v *View) applyWatched(ctx context.Context) (int64, error) {
@@ -141,6 +187,7 @@ func (v *View) applyWatched(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	puts := 0
+	v.foreign, v.foreignAll = v.othersIn(events), false
 	for i := range events {
 		ev := &events[i]
 		if ev.deleted {

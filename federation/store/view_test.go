@@ -63,6 +63,9 @@ type viewStep struct {
 	// number of puts it applies from the watch.
 	fetched, received int
 	errors            int
+	// foreign is the number of keys the Refresh that applies the watch's changes finds
+	// changed by writes other than its Baseline's (View.Foreign).
+	foreign int
 }
 
 // steps are the changes TestViewReadsWhatChanged and TestViewFollowsTheWatch make, one after
@@ -78,27 +81,27 @@ func (f *viewFixture) steps(t *testing.T) []viewStep {
 				f.put(t, endpointsRecord("shop", fmt.Sprint("svc-", i), "east", 3))
 			}
 			f.put(t, waypointsRecord("shop", "east"))
-		}, 7, 7, 0}, // the first Refresh reads everything: no watch yet
-		{"unchanged", func() {}, 0, 0, 0},
-		{"an endpoints record written by someone else", func() { f.put(t, endpointsRecord("shop", "svc-1", "east", 4)) }, 1, 1, 0},
-		{"a service written by someone else", func() { f.put(t, serviceRecord("shop", "svc-9")) }, 1, 1, 0},
+		}, 7, 7, 0, 0}, // the first Refresh reads everything: no watch yet
+		{"unchanged", func() {}, 0, 0, 0, 0},
+		{"an endpoints record written by someone else", func() { f.put(t, endpointsRecord("shop", "svc-1", "east", 4)) }, 1, 1, 0, 1},
+		{"a service written by someone else", func() { f.put(t, serviceRecord("shop", "svc-9")) }, 1, 1, 0, 1},
 		{"endpoints and a service written through the baseline", func() {
 			f.syncFrom(t, SelectClusterEndpoints("east"), endpointsRecord("shop", "svc-0", "east", 3), endpointsRecord("shop", "svc-1", "east", 4), endpointsRecord("shop", "svc-2", "east", 2))
 			f.syncFrom(t, SelectServices(""), serviceRecord("shop", "svc-0"), serviceRecord("shop", "svc-1"), serviceRecord("shop", "svc-2"), serviceRecord("shop", "svc-3"))
-		}, 1, 2, 0}, // read: the new service svc-3 is decoded, svc-9's deletion and svc-2's endpoints are known; watched: svc-2's endpoints and svc-3 put
+		}, 1, 2, 0, 0}, // read: the new service svc-3 is decoded, svc-9's deletion and svc-2's endpoints are known; watched: svc-2's endpoints and svc-3 put
 		{"a split record written through the baseline", func() {
 			f.syncFrom(t, SelectClusterEndpoints("east"), endpointsRecord("shop", "svc-0", "east", 3), endpointsRecord("shop", "svc-1", "east", 4), endpointsRecord("shop", "svc-2", "east", 2), big)
-		}, 0, 48, 0}, // watched: the record's head and its 47 chunks (its keys in the store)
+		}, 0, 48, 0, 0}, // watched: the record's head and its 47 chunks (its keys in the store)
 		{"an undecodable value", func() {
 			rawPut(t, f.hub, ServiceKey("shop", "mesh.internal", "bad").String(), "{not json")
-		}, 1, 1, 1},
-		{"still undecodable", func() {}, 0, 0, 1},
+		}, 1, 1, 1, 1},
+		{"still undecodable", func() {}, 0, 0, 1, 0},
 		{"keys deleted", func() {
 			if _, err := f.hub.etcd.Delete(ctx, ServiceKey("shop", "mesh.internal", "bad").String()); err != nil {
 				t.Fatal(err)
 			}
 			f.syncFrom(t, SelectClusterEndpoints("east"), endpointsRecord("shop", "svc-0", "east", 3))
-		}, 0, 0, 0},
+		}, 0, 0, 0, 1}, // the hub's deletes are its own; the other client's is not
 	}
 }
 
@@ -124,6 +127,9 @@ func TestViewReadsWhatChanged(t *testing.T) {
 		if f.view.fullReads != i+1 {
 			t.Errorf("%s: %d Refreshes read the keys, want every one (%d)", st.name, f.view.fullReads, i+1)
 		}
+		if _, all := f.view.Foreign(); !all {
+			t.Errorf("%s: a Refresh that read the keys does not say any key may have changed", st.name)
+		}
 	}
 }
 
@@ -132,11 +138,14 @@ func TestViewReadsWhatChanged(t *testing.T) {
 // reflects every write committed before it).
 func TestViewFollowsTheWatch(t *testing.T) {
 	f := newViewFixture(t)
-	for _, st := range f.steps(t) {
+	for i, st := range f.steps(t) {
 		st.change()
 		l, diff := f.refresh(t)
 		if diff != "" {
 			t.Errorf("%s: %s", st.name, diff)
+		}
+		if foreign, all := f.view.Foreign(); all != (i == 0) || len(foreign) != st.foreign {
+			t.Errorf("%s: Foreign = %v, all %v; want %d keys, all %v", st.name, foreign, all, st.foreign, i == 0)
 		}
 		if got := f.view.Fetched(); got != st.received {
 			t.Errorf("%s: Refresh took %d values, want %d", st.name, got, st.received)
