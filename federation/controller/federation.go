@@ -56,6 +56,8 @@ type Federation struct {
 	// records the endpoints records built from them.
 	memo    merge.Memo
 	records recordMemo
+	// endpoints are the endpoints records the loop last wrote, by cluster.
+	endpoints endpointsWritten
 	// slices keeps what each member's MCS EndpointSlices were last made from.
 	slices writeback.SliceMemo
 	// views are what the passes read of the store, kept between them (see store.View).

@@ -37,6 +37,8 @@ type pass struct {
 	// snapshot is what the read that gave previous saw of each key (mod revision, value
 	// digest); the pass's Syncs plan against it instead of reading the store again.
 	snapshot *store.Baseline
+	// changes are what the read found changed by others since the pass before.
+	changes storeChanges
 	// previousGateways and gatewaySnapshot are the same of store.GatewaysPrefix.
 	previousGateways store.Listing
 	gatewaySnapshot  *store.Baseline
@@ -84,7 +86,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 	}
 	d := desiredRecords(&res, p.states, ports, &f.records)
 	d.Waypoints, d.Gateways = p.waypoints, p.gateways
-	notWritten, err := f.apply(ctx, d, p.previous.Services(), p.snapshot, p.gatewaySnapshot)
+	notWritten, err := f.apply(ctx, d, p.previous.Services(), p.snapshot, p.gatewaySnapshot, p.changes)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +131,7 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 	}
 	p := &pass{
 		previous: previous, published: publishedServices(previous.Services()), snapshot: snap,
+		changes:          changesOf(f.views.namespaces),
 		previousGateways: gateways, gatewaySnapshot: gwSnap,
 	}
 	for i := range segs.Items {

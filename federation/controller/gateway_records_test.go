@@ -94,7 +94,7 @@ func TestApplyWritesGatewayRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if failed, err := f.apply(ctx, d, nil, nil, snap); err != nil || len(failed) != 0 {
+		if failed, err := f.apply(ctx, d, nil, nil, snap, storeChanges{all: true}); err != nil || len(failed) != 0 {
 			t.Fatalf("apply: %v, not written %v", err, failed)
 		}
 	}

@@ -137,7 +137,7 @@ func (h *scaleHub) pass(t *testing.T, name string, exports []model.ClusterExport
 	p.desired = time.Since(mark)
 	h.sampleHeap()
 	mark = time.Now()
-	if failed, err := f.apply(ctx, d, previous.Services(), snap, nil); err != nil || len(failed) != 0 {
+	if failed, err := f.apply(ctx, d, previous.Services(), snap, nil, changesOf(f.views.namespaces)); err != nil || len(failed) != 0 {
 		t.Fatalf("%s: apply: %v, not written %v", name, err, failed)
 	}
 	p.apply = time.Since(mark)

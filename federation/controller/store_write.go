@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/meshfed/meshfed/federation/merge"
@@ -35,15 +34,16 @@ func storeFailures(errs []*store.RecordError) StoreFailures {
 // them, so a watcher never sees endpoints of a service it does not know, nor a remote endpoint
 // before the waypoint that reaches it; the shared gateways' records follow the waypoints records
 // that name them, so that a gateway learns a namespace it serves once the namespace's record
-// names it. Carried-over members are part of the merge, so one Sync
-// over every endpoint key withdraws exactly the removed and withdrawn clusters' keys and leaves
-// the rest untouched. previous are the service records the pass read, and snap what it read
+// names it. Carried-over members are part of the merge, so the endpoints Syncs withdraw
+// exactly the removed and withdrawn clusters' keys and leave the rest untouched: one Sync over
+// every endpoints key when changes cannot say what others changed, else one per cluster whose
+// records changed or whose keys others changed (syncEndpoints). previous are the service records the pass read, and snap what it read
 // them from: the Syncs under the namespaces plan against it rather than reading the store three
 // more times (at 21,000 keys each read took ~0.3 s); gwSnap is the pass's read of the gateway
 // records, for their Sync. A record the store does not take fails
 // only its own service (or cluster, or namespace's waypoints): it is returned and the pass goes
 // on; a new service whose service record failed gets no endpoints records either.
-func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord, snap, gwSnap *store.Baseline) ([]*store.RecordError, error) {
+func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.ServiceRecord, snap, gwSnap *store.Baseline, changes storeChanges) ([]*store.RecordError, error) {
 	defer recordStoreWrites(f.writer, f.writer.Stats())
 	var failed []*store.RecordError
 	sync := func(what string, sel store.Selector, recs []store.Record) (store.SyncResult, error) {
@@ -77,19 +77,25 @@ func (f *Federation) apply(ctx context.Context, d Desired, previous []*store.Ser
 		return nil, err
 	}
 	unknown := unknownServices(failed, previous)
-	var eps []store.Record
-	for _, c := range slices.Sorted(maps.Keys(d.Endpoints)) {
-		for _, r := range d.Endpoints[c] {
-			if k := r.Key(); !unknown[store.ServiceKey(k.Namespace, k.Domain, k.Name)] {
-				eps = append(eps, r)
-			}
+	eps := d.Endpoints
+	if len(unknown) > 0 {
+		eps = make(map[string][]store.Record, len(d.Endpoints))
+		for c, recs := range d.Endpoints {
+			eps[c] = slices.DeleteFunc(slices.Clone(recs), func(r store.Record) bool {
+				k := r.Key()
+				return unknown[store.ServiceKey(k.Namespace, k.Domain, k.Name)]
+			})
 		}
 	}
-	r, err := sync("endpoint", store.Selector{Prefix: store.NamespacesPrefix, Kind: store.KindEndpoints}, eps)
+	err := f.syncEndpoints(eps, changes, func(sel store.Selector, recs []store.Record) (bool, error) {
+		n := len(failed)
+		r, err := sync("endpoint", sel, recs)
+		f.log.Debug("endpoint records synced", "cluster", sel.Cluster, "put", r.Put, "deleted", r.Deleted, "unchanged", r.Unchanged, "failed", r.Failed)
+		return len(failed) > n, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	f.log.Debug("endpoint records synced", "put", r.Put, "deleted", r.Deleted, "unchanged", r.Unchanged, "failed", r.Failed)
 	if len(withdrawn) > 0 {
 		if _, err := sync("withdrawn service", services, d.Services); err != nil {
 			return nil, err

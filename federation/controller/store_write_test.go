@@ -60,7 +60,7 @@ func TestApplyFailsOnlyTheServiceItCannotWrite(t *testing.T) {
 	}
 	res := merge.Result{Services: []merge.Service{service("a", ""), service("huge", strings.Repeat("x", 1<<20)), service("z", "")}}
 	members := []MemberState{{Cluster: model.Cluster{Name: "east", Network: "n", Segment: wellknown.DefaultSegment}, Ready: true}}
-	failed, err := f.apply(ctx, DesiredRecords(&res, members, nil), nil, nil, nil)
+	failed, err := f.apply(ctx, DesiredRecords(&res, members, nil), nil, nil, nil, storeChanges{all: true})
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
@@ -77,7 +77,7 @@ func TestApplyFailsOnlyTheServiceItCannotWrite(t *testing.T) {
 	// huge becomes small enough: written with its endpoints. Then it grows again, with a
 	// changed endpoint: the stored service record stays, the endpoint change is written.
 	res.Services[1] = service("huge", "")
-	if failed, err := f.apply(ctx, DesiredRecords(&res, members, nil), l.Services(), nil, nil); err != nil || len(failed) != 0 {
+	if failed, err := f.apply(ctx, DesiredRecords(&res, members, nil), l.Services(), nil, nil, storeChanges{all: true}); err != nil || len(failed) != 0 {
 		t.Fatalf("apply: %v, not written %v", err, failed)
 	}
 	if l, err = cli.List(ctx, store.NamespacePrefix("shop")); err != nil || len(l.Services()) != 3 || len(l.Endpoints()) != 3 {
@@ -85,7 +85,7 @@ func TestApplyFailsOnlyTheServiceItCannotWrite(t *testing.T) {
 	}
 	res.Services[1] = service("huge", strings.Repeat("x", 1<<20))
 	res.Services[1].Endpoints[0].Endpoints[0].Ready = false
-	failed, err = f.apply(ctx, DesiredRecords(&res, members, nil), l.Services(), nil, nil)
+	failed, err = f.apply(ctx, DesiredRecords(&res, members, nil), l.Services(), nil, nil, storeChanges{all: true})
 	if err != nil || len(storeFailures(failed)[huge]) != 1 {
 		t.Fatalf("apply: %v, not written %v; want the huge service's record", err, failed)
 	}
