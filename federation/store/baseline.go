@@ -28,6 +28,10 @@ type Baseline struct {
 	mu     sync.Mutex
 	kvs    map[string]stored
 	stale  bool
+	// byCluster holds the keys of the endpoints records and chunks of each cluster: built by
+	// the first plan of one cluster's endpoints (the hub plans those of each cluster whose
+	// records changed) and kept by applied, so that those plans do not go through every key.
+	byCluster map[string]map[string]bool
 }
 
 // stored is what a plan knows of one stored key: its mod revision and its value, or (in a
@@ -99,17 +103,54 @@ func (s *Baseline) kvsFor(sel Selector) (kvs []stored, ok bool) {
 	if s.stale {
 		return nil, false
 	}
-	for key, kv := range s.kvs {
-		if !kv.isParsed {
-			kv.parsed, kv.parseErr = ParseKey(key)
-			kv.isParsed = true
-			s.kvs[key] = kv
+	if sel.Kind == KindEndpoints && sel.Cluster != "" {
+		if s.byCluster == nil {
+			s.indexClusters()
 		}
+		for key := range s.byCluster[sel.Cluster] {
+			if kv := s.kvs[key]; sel.matchesKey(key, kv.parsed) {
+				kvs = append(kvs, kv)
+			}
+		}
+		return kvs, true
+	}
+	for key, kv := range s.kvs {
+		kv = s.parsed(key, kv)
 		if kv.parseErr == nil && sel.matchesKey(key, kv.parsed) {
 			kvs = append(kvs, kv)
 		}
 	}
 	return kvs, true
+}
+
+// parsed returns kv, the entry of key, with its key parsed, and keeps it so.
+func (s *Baseline) parsed(key string, kv stored) stored {
+	if !kv.isParsed {
+		kv.parsed, kv.parseErr = ParseKey(key)
+		kv.isParsed = true
+		s.kvs[key] = kv
+	}
+	return kv
+}
+
+// indexClusters builds byCluster.
+func (s *Baseline) indexClusters() {
+	s.byCluster = map[string]map[string]bool{}
+	for key, kv := range s.kvs {
+		s.index(key, s.parsed(key, kv))
+	}
+}
+
+// index adds key, whose entry is kv, to byCluster when it is an endpoints record's or chunk's.
+func (s *Baseline) index(key string, kv stored) {
+	if k := kv.parsed; kv.parseErr == nil && (k.Kind == KindEndpoints || k.Kind == KindEndpointsChunk) {
+		keys := s.byCluster[k.Cluster]
+		if keys == nil {
+			keys = map[string]bool{}
+			s.byCluster[k.Cluster] = keys
+		}
+		keys[key] = true
+	}
 }
 
 // applied records a committed batch: its puts now have mod revision rev, its deletes are gone.
@@ -121,10 +162,18 @@ func (s *Baseline) applied(batch []change, rev int64) {
 	defer s.mu.Unlock()
 	for _, c := range batch {
 		if c.val == nil {
+			if kv, ok := s.kvs[c.key]; ok && s.byCluster != nil && kv.isParsed {
+				delete(s.byCluster[kv.parsed.Cluster], c.key)
+			}
 			delete(s.kvs, c.key)
 			continue
 		}
-		s.kvs[c.key] = stored{key: c.key, modRev: rev, sum: digest(c.val), digested: true}
+		kv := stored{key: c.key, modRev: rev, sum: digest(c.val), digested: true}
+		if s.byCluster != nil {
+			kv = s.parsed(c.key, kv)
+			s.index(c.key, kv)
+		}
+		s.kvs[c.key] = kv
 	}
 }
 

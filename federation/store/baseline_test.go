@@ -133,6 +133,44 @@ func TestListLargeDecodesInOrder(t *testing.T) {
 	}
 }
 
+// TestSyncFromSnapshotByCluster: Syncs of one cluster's endpoints after another, against one
+// snapshot, find the keys the earlier ones wrote (a record stored in parts, then removed) and
+// leave the other clusters' keys alone.
+func TestSyncFromSnapshotByCluster(t *testing.T) {
+	te := startTestEtcd(t)
+	w := te.leader(t, "hub-0")
+	ctx := t.Context()
+	for _, r := range []Record{endpointsRecord("shop", "a", "east", 1), endpointsRecord("shop", "b", "east", 1), endpointsRecord("shop", "c", "west", 1)} {
+		if _, err := w.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, snap, err := w.client.NewView(NamespacesPrefix).Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := largeEndpointsRecord("shop", "big", "east", 5000)
+	steps := []struct {
+		sel     Selector
+		desired []Record
+		want    SyncResult
+	}{
+		{SelectClusterEndpoints("east"), []Record{endpointsRecord("shop", "a", "east", 1), big}, SyncResult{Put: 48, Deleted: 1, Unchanged: 1}},
+		{SelectClusterEndpoints("west"), []Record{endpointsRecord("shop", "c", "west", 2)}, SyncResult{Put: 1}},
+		{SelectClusterEndpoints("east"), []Record{endpointsRecord("shop", "a", "east", 1)}, SyncResult{Deleted: 48, Unchanged: 1}},
+	}
+	for i, st := range steps {
+		res, err := w.SyncFrom(ctx, snap, st.sel, st.desired)
+		if err != nil || res != st.want {
+			t.Fatalf("step %d: SyncFrom = %+v, %v; want %+v", i, res, err, st.want)
+		}
+	}
+	if snap.stale {
+		t.Fatal("the snapshot went stale though only its own writer wrote")
+	}
+	assertStore(t, w, "[endpoints shop/a@east:1 endpoints shop/c@west:2]")
+}
+
 // TestFrozenRecordStoredWholeRewritten: the writer keeps only the digest of a frozen record
 // stored whole (an endpoints record, a service record); handed the same record after someone
 // else changed its key, Sync, SyncFrom and Put each write its full encoding back.
