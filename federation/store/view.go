@@ -94,7 +94,7 @@ func (v *View) Refresh(ctx context.Context) (Listing, *Baseline, error) {
 	if v.watch != nil {
 		rev, err := v.applyWatched(ctx)
 		if err == nil {
-			return v.picture(rev)
+			return v.picture(rev, true)
 		}
 		// Whatever went wrong, the watch may have missed a change: read the keys instead.
 		v.c.log.Info("store view watch dropped, reading the prefix's keys", "prefix", v.prefix, "error", err)
@@ -108,7 +108,7 @@ func (v *View) Refresh(ctx context.Context) (Listing, *Baseline, error) {
 	v.fullReads++
 	v.foreign, v.foreignAll = nil, true
 	v.watch = v.c.watchView(v.prefix, rev, v.maxEvents)
-	return v.picture(rev)
+	return v.picture(rev, false)
 }
 
 // Close stops the view's watch. The view stays usable: its next Refresh reads the prefix's keys
@@ -188,13 +188,25 @@ func (v *View) applyWatched(ctx context.Context) (int64, error) {
 	}
 	puts := 0
 	v.foreign, v.foreignAll = v.othersIn(events), false
+	base := v.base
+	if base != nil {
+		base.mu.Lock()
+		defer base.mu.Unlock()
+	}
 	for i := range events {
 		ev := &events[i]
 		if ev.deleted {
 			delete(v.keys, ev.key)
+			if base != nil {
+				base.remove(ev.key)
+			}
 			continue
 		}
-		v.keys[ev.key] = ev.entry()
+		e := ev.entry()
+		v.keys[ev.key] = e
+		if base != nil {
+			base.put(ev.key, e.stored)
+		}
 		puts++
 	}
 	v.fetched = puts
@@ -233,12 +245,21 @@ func (v *View) readChanged(ctx context.Context) (int64, error) {
 }
 
 // picture returns the view's records in key order, at revision rev, and a Baseline of its keys,
-// which becomes the view's last Baseline.
-func (v *View) picture(rev int64) (Listing, *Baseline, error) {
-	base := &Baseline{prefix: v.prefix, kvs: make(map[string]stored, len(v.keys))}
+// which becomes the view's last Baseline. When the view followed its watch (applyWatched kept
+// the last Baseline up to date with every change, the hub's own writes recorded by SyncFrom
+// and the others'), that Baseline is handed out again while it is current, so that a pass does
+// not copy every key's entry, and the index of keys by kind a plan builds (Baseline.byKind)
+// lasts; otherwise a new one.
+func (v *View) picture(rev int64, followed bool) (Listing, *Baseline, error) {
+	base := v.base
+	if !followed || base == nil || !base.current() {
+		base = &Baseline{prefix: v.prefix, kvs: make(map[string]stored, len(v.keys))}
+		for key, e := range v.keys {
+			base.kvs[key] = e.stored
+		}
+	}
 	var decoded []*viewEntry
-	for key, e := range v.keys {
-		base.kvs[key] = e.stored
+	for _, e := range v.keys {
 		if e.rec != nil || e.derr != nil {
 			decoded = append(decoded, &e)
 		}
