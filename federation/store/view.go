@@ -15,21 +15,22 @@ import (
 // value digest, and the decoded records of every kind but endpoints records and their chunks
 // (clusters, services, waypoints, gateways: a few per service, not one per exporting cluster).
 //
-// The first Refresh reads the whole prefix (as below) and starts an etcd watch on it from the revision
-// after that read. A later Refresh learns the store's current revision (one linearizable read
-// of one key), waits until the watch has received every change through it (asking etcd for
-// progress, since a quiet prefix sends no event), and applies the changes received since the
-// Refresh before: what it costs is what changed. The watch keeps an endpoints record's digest,
-// not its value.
+// The first Refresh reads the whole prefix (as below) and starts an etcd watch on it from the
+// revision after that read. A later Refresh learns the store's current revision (one
+// linearizable read of one key), waits until the watch has received every change through it
+// (asking etcd for progress, since a quiet prefix sends no event), and applies the changes
+// received since the Refresh before: what it costs is what changed. The watch keeps an
+// endpoints record's digest, not its value.
 //
-// When the watch is in any trouble (canceled, compacted past, closed, out of order, holding more
-// than viewWatchMaxEvents changes or viewWatchMaxBytes of values, not caught up within
-// viewWatchWait, or ctx ending), Refresh drops it, reads the prefix's keys and mod revisions only (no values), then the values of the
-// keys whose mod revision changed since the last Refresh, and watches again from that read.
-// On that path a key the view's last Baseline wrote (SyncFrom records its writes there) is
-// known by the digest of what was written, so the hub's own writes are not read back, except
-// for records the view decodes. The hub at 20 clusters × 1,000 services × 10 endpoints stores
-// 60 MB under 21,020 keys: a full read and decode took 0.8 s a pass; the keys alone are 1.6 MB.
+// When the watch is in any trouble (canceled, compacted past, closed, out of order, holding
+// more than viewWatchMaxEvents changes or viewWatchMaxBytes of values, not caught up within
+// viewWatchWait, or ctx ending), Refresh drops it, reads the prefix's keys and mod revisions
+// only (no values), then the values of the keys whose mod revision changed since the last
+// Refresh, and watches again from that read. On that path a key the view's last Baseline wrote
+// (SyncFrom records its writes there) is known by the digest of what was written, so the
+// hub's own writes are not read back, except for records the view decodes. The hub at 20
+// clusters × 1,000 services × 10 endpoints stores 60 MB under 21,020 keys: a full read and
+// decode took 0.8 s a pass; the keys alone are 1.6 MB.
 //
 // What a View does not hold are the endpoints records: a Listing from Refresh has none (List
 // reads them). A value that changes without its mod revision changing does not exist in etcd,
