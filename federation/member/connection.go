@@ -40,8 +40,10 @@ type Connection struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	conns  *connTracker
-	// derived keeps the endpoints derived from each Service's slices between passes.
-	derived EndpointsCache
+	// derived keeps the endpoints derived from each Service's slices between passes, exported
+	// each Service's export.
+	derived  EndpointsCache
+	exported ExportsCache
 
 	mu     sync.Mutex
 	synced bool

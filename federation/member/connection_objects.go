@@ -55,6 +55,7 @@ func (c *Connection) Objects(ctx context.Context) (*Objects, error) {
 		MCSEndpointSlices: map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
 		Nodes:             make(map[string]*corev1.Node, len(nodes.Items)),
 		Derived:           &c.derived,
+		Exported:          &c.exported,
 	}
 	for i := range nss.Items {
 		objs.Namespaces[nss.Items[i].Name] = &nss.Items[i]

@@ -55,12 +55,22 @@ type derivedSlice struct {
 // endpoints it derived before with the changed slices' endpoints and returns how (a patch
 // against the endpoints it returned before); otherwise the patch is nil.
 func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []discoveryv1.EndpointSlice, nodes map[string]*corev1.Node, nodesDigest uint64) ([]model.Endpoint, *model.EndpointsPatch) {
-	if c == nil || !cacheable(eps) {
+	if c == nil {
 		return EndpointsFromSlices(site, eps, nodes), nil
 	}
 	c.mu.Lock()
 	prev := c.m[key]
 	c.mu.Unlock()
+	if prev != nil && prev.site == site && prev.nodes == nodesDigest && prev.holds(eps) {
+		// The same slices at the same versions (the usual pass): nothing to derive or allocate.
+		if prev.patch != nil {
+			c.forgetPatch(key, prev)
+		}
+		return prev.eps, nil
+	}
+	if !cacheable(eps) {
+		return EndpointsFromSlices(site, eps, nodes), nil
+	}
 	if prev != nil && (prev.site != site || prev.nodes != nodesDigest) {
 		prev = nil
 	}
@@ -104,6 +114,27 @@ func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []di
 	}
 	c.m[key] = next
 	return next.eps, next.patch
+}
+
+// holds reports whether eps are exactly the slices d was derived from, at the same
+// resourceVersions: as many, each with a UID and resourceVersion d holds, no UID twice.
+func (d *derivedEndpoints) holds(eps []discoveryv1.EndpointSlice) bool {
+	if len(eps) != len(d.order) {
+		return false
+	}
+	for i := range eps {
+		m := &eps[i].ObjectMeta
+		s, ok := d.slices[m.UID]
+		if !ok || m.UID == "" || m.ResourceVersion == "" || s.rv != m.ResourceVersion {
+			return false
+		}
+		for j := range i { // as many slices, all held: a UID twice would leave one of d's out
+			if eps[j].UID == m.UID {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // forgetPatch replaces Service key's entry d by a copy without its patch.

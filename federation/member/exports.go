@@ -35,6 +35,9 @@ type Objects struct {
 	// Derived, when set, keeps the endpoints derived from EndpointSlices between passes (see
 	// EndpointsCache); Exports then converts only the Services whose slices or Nodes changed.
 	Derived *EndpointsCache
+	// Exported, when set, keeps the exports between passes (see ExportsCache); Exports then
+	// reads again only the Services whose objects changed.
+	Exported *ExportsCache
 }
 
 // ServiceValueProblem is a ValueProblem of one Service.
@@ -45,6 +48,8 @@ type ServiceValueProblem struct {
 
 // Exports turns one member's objects into its exports, sorted by namespace and name, and the
 // problems met on the way. Objects the hub itself wrote (managed-by meshfed) are never exported.
+// With objs.Exported, the exports may be those an earlier call returned (when no Service's
+// export changed): read only.
 func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceValueProblem) {
 	var out []model.ClusterExport
 	var problems []ServiceValueProblem
@@ -53,13 +58,24 @@ func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceValuePro
 		d.nodes, d.seen = nodeLocalities(objs.Nodes), map[types.NamespacedName]bool{}
 		defer func() { objs.Derived.retain(d.seen) }()
 	}
+	cache := objs.Exported
+	var services map[types.NamespacedName]bool
+	if cache != nil {
+		services = make(map[types.NamespacedName]bool, len(objs.Services))
+		out = make([]model.ClusterExport, 0, len(objs.Services))
+	}
+	unchanged := cache != nil
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
 		if svc.Labels[wellknown.ManagedByLabel] == wellknown.ManagedByValue {
 			continue
 		}
-		exp, ok, ps := exportOf(site, svc, &d)
+		if services != nil {
+			services[key] = true
+		}
+		exp, ok, ps, cached := exportThrough(cache, site, svc, &d)
+		unchanged = unchanged && cached
 		for _, p := range ps {
 			problems = append(problems, ServiceValueProblem{Service: key, ValueProblem: p})
 		}
@@ -67,10 +83,57 @@ func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceValuePro
 			out = append(out, exp)
 		}
 	}
-	slices.SortFunc(out, func(a, b model.ClusterExport) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
+	if last := cache.lastExports(len(out)); unchanged && last != nil {
+		out = last // every export is the one the last call returned, and no other
+	} else {
+		slices.SortFunc(out, func(a, b model.ClusterExport) int {
+			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+		})
+	}
+	cache.finish(services, out)
 	return out, problems
+}
+
+// exportThrough is exportOf through cache (when not nil): the cached export of a Service whose
+// objects did not change, with its endpoints derived again (through the EndpointsCache). cached
+// reports that the export is the cached one exactly (its endpoints the same slice).
+func exportThrough(cache *ExportsCache, site Site, svc *corev1.Service, d *derivation) (exp model.ClusterExport, ok bool, problems []ValueProblem, cached bool) {
+	if cache == nil {
+		exp, ok, problems = exportOf(site, svc, d)
+		return exp, ok, problems, false
+	}
+	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
+	ns := d.objs.Namespaces[svc.Namespace]
+	src, cacheable := sourceOf(site, svc, ns, d.objs.ServiceExports[key])
+	if e := cache.export(key, src); cacheable && e != nil {
+		if !e.ok {
+			return e.exp, false, e.problems, true
+		}
+		siteNS := site
+		siteNS.Network = NetworkOf(site.Network, ns)
+		eps, patch := d.endpoints(key, siteNS)
+		if patch == nil && sameEndpoints(eps, e.exp.Endpoints) {
+			return e.exp, true, e.problems, true
+		}
+		exp = e.exp
+		exp.Endpoints, exp.EndpointsPatch = eps, patch
+		kept := exp
+		kept.EndpointsPatch = nil // handed out once, with this pass's export
+		cache.keep(key, &cachedExport{from: src, exp: kept, ok: true, problems: e.problems})
+		return exp, true, e.problems, false
+	}
+	exp, ok, problems = exportOf(site, svc, d)
+	if cacheable {
+		kept := exp
+		kept.EndpointsPatch = nil
+		cache.keep(key, &cachedExport{from: src, exp: kept, ok: ok, problems: problems})
+	}
+	return exp, ok, problems, false
+}
+
+// sameEndpoints reports whether a and b are the same slice (not merely equal contents).
+func sameEndpoints(a, b []model.Endpoint) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // derivation is what Exports derives endpoints with: the objects, the digest of their Nodes'
