@@ -198,18 +198,13 @@ func (s *memoService) endpointsRecord(i int, prev *memoRecord, pe *model.Publish
 	same := prev != nil && prev.cluster == pe.Cluster && prev.scope == pe.Scope && prev.stale == pe.Stale
 	var r *store.EndpointsRecord
 	switch {
-	case same && sameEndpoints(prev.eps, pe.Endpoints):
+	case same && model.SameEndpoints(prev.eps, pe.Endpoints):
 		r = prev.r
-	case same && patch != nil && sameEndpoints(prev.eps, patch.Base):
+	case same && patch != nil && model.SameEndpoints(prev.eps, patch.Base):
 		r = store.NewEndpointsRecordAfter(prev.r, pe, patch).Freeze()
 	default:
 		r = store.NewEndpointsRecord(pe).Freeze()
 	}
 	s.endpoints[i] = memoRecord{cluster: pe.Cluster, scope: pe.Scope, stale: pe.Stale, eps: pe.Endpoints, r: r}
 	return r
-}
-
-// sameEndpoints reports whether a and b are the same slice (not merely equal contents).
-func sameEndpoints(a, b []model.Endpoint) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

@@ -112,7 +112,7 @@ func exportThrough(cache *ExportsCache, site Site, svc *corev1.Service, d *deriv
 		siteNS := site
 		siteNS.Network = NetworkOf(site.Network, ns)
 		eps, patch := d.endpoints(key, siteNS)
-		if patch == nil && sameEndpoints(eps, e.exp.Endpoints) {
+		if patch == nil && model.SameEndpoints(eps, e.exp.Endpoints) {
 			return e.exp, true, e.problems, true
 		}
 		exp = e.exp
@@ -129,11 +129,6 @@ func exportThrough(cache *ExportsCache, site Site, svc *corev1.Service, d *deriv
 		cache.keep(key, &cachedExport{from: src, exp: kept, ok: ok, problems: problems})
 	}
 	return exp, ok, problems, false
-}
-
-// sameEndpoints reports whether a and b are the same slice (not merely equal contents).
-func sameEndpoints(a, b []model.Endpoint) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // derivation is what Exports derives endpoints with: the objects, the digest of their Nodes'

@@ -74,7 +74,7 @@ func copyExport(prev *memoEntry, s source, names []namePair) *memoEntry {
 	in := s.export.Endpoints
 	e := prev
 	same := e != nil && slices.Equal(e.names, names) && e.cluster == s.member.cluster && e.scope == s.export.Scope
-	if same && sameSlice(e.in, in) {
+	if same && model.SameEndpoints(e.in, in) {
 		if e.ce.Patch != nil {
 			// The patch went out with the copy, in the merge that made it: forget it, and with
 			// it the earlier copy it holds.
@@ -84,7 +84,7 @@ func copyExport(prev *memoEntry, s source, names []namePair) *memoEntry {
 		}
 		return e
 	}
-	if p := s.export.EndpointsPatch; same && p != nil && sameSlice(e.in, p.Base) && p.Fits(len(in)) {
+	if p := s.export.EndpointsPatch; same && p != nil && model.SameEndpoints(e.in, p.Base) && p.Fits(len(in)) {
 		return e.patched(s, names)
 	}
 	next := &memoEntry{in: in, names: slices.Clone(names), cluster: s.member.cluster, scope: s.export.Scope}
@@ -122,7 +122,7 @@ func (e *memoEntry) patched(s source, names []namePair) *memoEntry {
 		}
 	}
 	next.exp.Endpoints = len(in)
-	if sameSlice(e.ce.Endpoints, e.in) && splicedAsIs(p, in, names, &s.member.cluster) {
+	if model.SameEndpoints(e.ce.Endpoints, e.in) && splicedAsIs(p, in, names, &s.member.cluster) {
 		next.ce = shared(s) // the copy was the export's endpoints, and still is
 	} else {
 		next.ce = ClusterEndpoints{Cluster: cluster, Endpoints: model.ApplyPatch(p, e.ce.Endpoints, len(in), func(i int) model.Endpoint {
@@ -158,12 +158,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// sameSlice reports whether a and b are the same slice: the same length and, when not empty,
-// the same first element. The memo holds a, so its array cannot be reused for another slice.
-func sameSlice(a, b []model.Endpoint) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // shared is the ClusterEndpoints of export s that are its endpoints themselves (capped, so

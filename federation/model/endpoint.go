@@ -85,3 +85,12 @@ func ValidHostname(h string) bool {
 	}
 	return true
 }
+
+// SameEndpoints reports whether a and b are the same slice, not merely equal contents: the
+// same length and, when not empty, the same first element. The hub's stages hand an
+// unchanged Service's endpoints on as the same slice, and each keeps what it derived from
+// them while they are; a stage that holds a keeps its array from being reused for another
+// slice.
+func SameEndpoints(a, b []Endpoint) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
