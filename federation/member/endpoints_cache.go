@@ -29,6 +29,9 @@ import (
 type EndpointsCache struct {
 	mu sync.Mutex
 	m  map[types.NamespacedName]*derivedEndpoints
+	// passes numbers the Exports calls (begin); an entry keeps the number of the last that
+	// derived its endpoints, so that end drops the others.
+	passes uint64
 }
 
 // derivedEndpoints is one Service's endpoints, each slice's, and what they were derived from.
@@ -41,6 +44,7 @@ type derivedEndpoints struct {
 	// patch says how eps was made from the endpoints derived before, nil when they were
 	// merged afresh (see patchMerged).
 	patch *model.EndpointsPatch
+	used  uint64 // the EndpointsCache.passes that last derived them
 }
 
 // derivedSlice is SliceEndpoints of one slice at resourceVersion rv.
@@ -60,6 +64,9 @@ func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []di
 	}
 	c.mu.Lock()
 	prev := c.m[key]
+	if prev != nil {
+		prev.used = c.passes
+	}
 	c.mu.Unlock()
 	if prev != nil && prev.site == site && prev.nodes == nodesDigest && prev.holds(eps) {
 		// The same slices at the same versions (the usual pass): nothing to derive or allocate.
@@ -112,6 +119,7 @@ func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []di
 	if c.m == nil {
 		c.m = map[types.NamespacedName]*derivedEndpoints{}
 	}
+	next.used = c.passes
 	c.m[key] = next
 	return next.eps, next.patch
 }
@@ -148,14 +156,24 @@ func (c *EndpointsCache) forgetPatch(key types.NamespacedName, d *derivedEndpoin
 	}
 }
 
-// retain drops the Services not in keep.
-func (c *EndpointsCache) retain(keep map[types.NamespacedName]bool) {
+// begin starts an Exports call: end drops the Services whose endpoints it did not derive.
+func (c *EndpointsCache) begin() {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	maps.DeleteFunc(c.m, func(k types.NamespacedName, _ *derivedEndpoints) bool { return !keep[k] })
+	c.passes++
+}
+
+// end drops the Services whose endpoints the Exports call begun last did not derive.
+func (c *EndpointsCache) end() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	maps.DeleteFunc(c.m, func(_ types.NamespacedName, d *derivedEndpoints) bool { return d.used != c.passes })
 }
 
 // len is the number of Services cached.

@@ -48,103 +48,87 @@ type ServiceValueProblem struct {
 
 // Exports turns one member's objects into its exports, sorted by namespace and name, and the
 // problems met on the way. Objects the hub itself wrote (managed-by meshfed) are never exported.
-// With objs.Exported, the exports may be those an earlier call returned (when no Service's
-// export changed): read only.
+// With objs.Exported, the exports are the cache's own list: read only, and valid until the next
+// call with the same cache, which may update it in place (the hub copies them at once).
 func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceValueProblem) {
-	var out []model.ClusterExport
 	var problems []ServiceValueProblem
 	d := derivation{objs: objs}
 	if objs.Derived != nil {
-		d.nodes, d.seen = nodeLocalities(objs.Nodes), map[types.NamespacedName]bool{}
-		defer func() { objs.Derived.retain(d.seen) }()
+		d.nodes = nodeLocalities(objs.Nodes)
+		objs.Derived.begin()
+		defer objs.Derived.end()
 	}
 	cache := objs.Exported
-	var services map[types.NamespacedName]bool
-	if cache != nil {
-		services = make(map[types.NamespacedName]bool, len(objs.Services))
-		out = make([]model.ClusterExport, 0, len(objs.Services))
-	}
-	unchanged := cache != nil
+	pass := cache.begin()
 	for i := range objs.Services {
 		svc := &objs.Services[i]
 		key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
 		if svc.Labels[wellknown.ManagedByLabel] == wellknown.ManagedByValue {
 			continue
 		}
-		if services != nil {
-			services[key] = true
-		}
 		exp, ok, ps, cached := exportThrough(cache, site, svc, &d)
-		unchanged = unchanged && cached
+		pass.saw(cached, ok, exp)
 		for _, p := range ps {
 			problems = append(problems, ServiceValueProblem{Service: key, ValueProblem: p})
 		}
-		if ok {
-			out = append(out, exp)
-		}
 	}
-	if last := cache.lastExports(len(out)); unchanged && last != nil {
-		out = last // every export is the one the last call returned, and no other
-	} else {
+	out, sorted := pass.exports()
+	if !sorted {
 		slices.SortFunc(out, func(a, b model.ClusterExport) int {
 			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 		})
 	}
-	cache.finish(services, out)
+	cache.finish(pass, out)
 	return out, problems
 }
 
 // exportThrough is exportOf through cache (when not nil): the cached export of a Service whose
-// objects did not change, with its endpoints derived again (through the EndpointsCache). cached
-// reports that the export is the cached one exactly (its endpoints the same slice).
-func exportThrough(cache *ExportsCache, site Site, svc *corev1.Service, d *derivation) (exp model.ClusterExport, ok bool, problems []ValueProblem, cached bool) {
+// objects did not change, with its endpoints derived again (through the EndpointsCache). It
+// returns the Service's cache entry (nil when it is not cached), and how the export relates
+// to the entry's as the last pass returned it: the same, or the same but for its endpoints.
+func exportThrough(cache *ExportsCache, site Site, svc *corev1.Service, d *derivation) (exp model.ClusterExport, ok bool, problems []ValueProblem, cached cachedAs) {
 	if cache == nil {
 		exp, ok, problems = exportOf(site, svc, d)
-		return exp, ok, problems, false
+		return exp, ok, problems, cachedAs{}
 	}
 	key := types.NamespacedName{Namespace: svc.Namespace, Name: svc.Name}
 	ns := d.objs.Namespaces[svc.Namespace]
 	src, cacheable := sourceOf(site, svc, ns, d.objs.ServiceExports[key])
 	if e := cache.export(key, src); cacheable && e != nil {
 		if !e.ok {
-			return e.exp, false, e.problems, true
+			return e.exp, false, e.problems, cachedAs{entry: e, same: true}
 		}
 		siteNS := site
 		siteNS.Network = NetworkOf(site.Network, ns)
 		eps, patch := d.endpoints(key, siteNS)
 		if patch == nil && model.SameEndpoints(eps, e.exp.Endpoints) {
-			return e.exp, true, e.problems, true
+			return e.exp, true, e.problems, cachedAs{entry: e, same: true}
 		}
 		exp = e.exp
 		exp.Endpoints, exp.EndpointsPatch = eps, patch
-		kept := exp
-		kept.EndpointsPatch = nil // handed out once, with this pass's export
-		cache.keep(key, &cachedExport{from: src, exp: kept, ok: true, problems: e.problems})
-		return exp, true, e.problems, false
+		e.exp.Endpoints = eps // the patch is handed out once, with this pass's export
+		return exp, true, e.problems, cachedAs{entry: e}
 	}
 	exp, ok, problems = exportOf(site, svc, d)
-	if cacheable {
-		kept := exp
-		kept.EndpointsPatch = nil
-		cache.keep(key, &cachedExport{from: src, exp: kept, ok: ok, problems: problems})
+	if !cacheable {
+		return exp, ok, problems, cachedAs{}
 	}
-	return exp, ok, problems, false
+	e := &cachedExport{from: src, exp: exp, ok: ok, problems: problems, pos: -1}
+	e.exp.EndpointsPatch = nil
+	cache.keep(key, e)
+	return exp, ok, problems, cachedAs{entry: e}
 }
 
-// derivation is what Exports derives endpoints with: the objects, the digest of their Nodes'
-// localities, and the Services whose endpoints it derived (to keep in the cache).
+// derivation is what Exports derives endpoints with: the objects and the digest of their
+// Nodes' localities.
 type derivation struct {
 	objs  *Objects
 	nodes uint64
-	seen  map[types.NamespacedName]bool
 }
 
 // endpoints derives the endpoints of Service key, through the cache when there is one, and
 // how they were patched from the cache's earlier ones (nil when they were not).
 func (d *derivation) endpoints(key types.NamespacedName, site Site) ([]model.Endpoint, *model.EndpointsPatch) {
-	if d.seen != nil {
-		d.seen[key] = true
-	}
 	return d.objs.Derived.endpoints(key, site, d.objs.EndpointSlices[key], d.objs.Nodes, d.nodes)
 }
 

@@ -15,9 +15,9 @@ import (
 
 // TestExportsCache: over a sequence of changes to a member's objects, Exports through the
 // exports cache returns what Exports without it returns (the same exports, endpoints patches
-// and problems); a pass
-// in which nothing changed returns the last pass's exports themselves; and objects without a
-// resourceVersion are read again every pass.
+// and problems); a pass in which no Service's objects changed (but for its slices) returns
+// the last pass's list, updated in place; and objects without a resourceVersion are read
+// again every pass.
 func TestExportsCache(t *testing.T) {
 	site := Site{Cluster: "east-1", Network: "net-a", Region: "eu-west-1"}
 	objs := thousandServices()
@@ -32,7 +32,7 @@ func TestExportsCache(t *testing.T) {
 	steps := []struct {
 		name   string
 		change func()
-		// same: the exports are the last pass's slice itself.
+		// same: the exports are the last pass's list, updated in place (not made again).
 		same bool
 	}{
 		{"first", func() {}, false},
@@ -68,6 +68,19 @@ func TestExportsCache(t *testing.T) {
 			s := &objs.EndpointSlices[types.NamespacedName{Namespace: svc(11).Namespace, Name: svc(11).Name}][0]
 			s.Endpoints[0].Conditions.Ready = ptr(false)
 			bump(&s.ObjectMeta)
+		}, true},
+		{"unchanged after the slice changed: its patch is not handed out again", func() {}, true},
+		{"unchanged since", func() {}, true},
+		{"two slices changed", func() {
+			for _, i := range []int{12, 13} {
+				s := &objs.EndpointSlices[types.NamespacedName{Namespace: svc(i).Namespace, Name: svc(i).Name}][0]
+				s.Endpoints = append(s.Endpoints[:0:0], s.Endpoints[1:]...)
+				bump(&s.ObjectMeta)
+			}
+		}, true},
+		{"a Service changed after two slices changed: their patches are not handed out again", func() {
+			svc(20).Labels = map[string]string{wellknown.ServiceScopeKey: "segment"}
+			bump(&svc(20).ObjectMeta)
 		}, false},
 		{"a Service removed", func() { objs.Services = objs.Services[1:] }, false},
 		{"another site", func() { site.Network = "net-b" }, false},
