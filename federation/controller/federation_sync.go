@@ -133,6 +133,9 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 		previous: previous, published: publishedServices(previous.Services()), snapshot: snap,
 		changes:          changesOf(f.views.namespaces),
 		previousGateways: gateways, gatewaySnapshot: gwSnap,
+		// As many as the pass before gathered: 20,000 exports at 20 clusters, which appending
+		// member after member would copy again as the list grows.
+		exports: make([]model.ClusterExport, 0, f.exported),
 	}
 	for i := range segs.Items {
 		p.segments = append(p.segments, model.Segment{Name: segs.Items[i].Name, Domain: segs.Items[i].Spec.Domain})
@@ -152,6 +155,7 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 			return nil, err
 		}
 	}
+	f.exported = len(p.exports)
 	return p, nil
 }
 
