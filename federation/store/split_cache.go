@@ -112,6 +112,10 @@ func (f *splitForm) patchedDigests(r *EndpointsRecord) ([]uint64, error) {
 type splitCache struct {
 	mu sync.Mutex
 	m  map[string]*splitForm
+	// byKind holds m's keys by kind and cluster (as Baseline.byKind), so that retain goes
+	// through the records of its selector's kind (and cluster) only: the hub syncs each
+	// cluster whose endpoints changed, and its services, every pass.
+	byKind map[Kind]map[string]map[string]bool
 	// sync numbers the Syncs (begin), so that retain knows the records the last one desired.
 	sync uint64
 }
@@ -157,24 +161,63 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 	if next != nil {
 		next.key, next.used = r.Key(), c.sync
 	}
-	switch {
-	case next != nil && c.m == nil:
-		c.m = map[string]*splitForm{key: next}
-	case next != nil:
-		c.m[key] = next
-	default:
-		delete(c.m, key)
+	if next != nil {
+		c.put(key, next)
+	} else {
+		c.remove(key)
 	}
 	return vals, nil
+}
+
+// put sets the form of key. c.mu is held.
+func (c *splitCache) put(key string, f *splitForm) {
+	if c.m == nil {
+		c.m, c.byKind = map[string]*splitForm{}, map[Kind]map[string]map[string]bool{}
+	}
+	c.m[key] = f
+	kind := indexKind(f.key.Kind)
+	clusters := c.byKind[kind]
+	if clusters == nil {
+		clusters = map[string]map[string]bool{}
+		c.byKind[kind] = clusters
+	}
+	keys := clusters[f.key.Cluster]
+	if keys == nil {
+		keys = map[string]bool{}
+		clusters[f.key.Cluster] = keys
+	}
+	keys[key] = true
+}
+
+// remove drops the form of key. c.mu is held.
+func (c *splitCache) remove(key string) {
+	if f, ok := c.m[key]; ok {
+		delete(c.byKind[indexKind(f.key.Kind)][f.key.Cluster], key)
+		delete(c.m, key)
+	}
 }
 
 // retain drops the records sel selects that the Sync running (begin) did not store.
 func (c *splitCache) retain(sel Selector) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, f := range c.m {
-		if f.used != c.sync && sel.matchesKey(k, f.key) {
-			delete(c.m, k)
+	drop := func(key string, f *splitForm) {
+		if f.used != c.sync && sel.matchesKey(key, f.key) {
+			c.remove(key)
+		}
+	}
+	if sel.Kind == 0 {
+		for key, f := range c.m {
+			drop(key, f)
+		}
+		return
+	}
+	for cluster, keys := range c.byKind[sel.Kind] {
+		if sel.Cluster != "" && cluster != sel.Cluster {
+			continue
+		}
+		for key := range keys {
+			drop(key, c.m[key])
 		}
 	}
 }
