@@ -42,7 +42,11 @@ type View struct {
 
 	mu   sync.Mutex
 	keys map[string]viewEntry
-	base *Baseline
+	// decoded are the keys whose entries hold a record or a decode error (a few per service,
+	// against one per exporting cluster for the others), so that a Refresh lists them
+	// without going through every key.
+	decoded map[string]bool
+	base    *Baseline
 	// watch follows the prefix since the last full read; nil until the first Refresh, after
 	// Close, and when dropped in trouble until the Refresh that reads the keys again.
 	watch *viewWatch
@@ -198,6 +202,7 @@ func (v *View) applyWatched(ctx context.Context) (int64, error) {
 		ev := &events[i]
 		if ev.deleted {
 			delete(v.keys, ev.key)
+			delete(v.decoded, ev.key)
 			if base != nil {
 				base.remove(ev.key)
 			}
@@ -205,6 +210,11 @@ func (v *View) applyWatched(ctx context.Context) (int64, error) {
 		}
 		e := ev.entry()
 		v.keys[ev.key] = e
+		if e.rec != nil || e.derr != nil {
+			v.decoded[ev.key] = true
+		} else {
+			delete(v.decoded, ev.key)
+		}
 		if base != nil {
 			base.put(ev.key, e.stored)
 		}
@@ -242,6 +252,12 @@ func (v *View) readChanged(ctx context.Context) (int64, error) {
 		}
 	}
 	v.keys, v.fetched = next, len(values)
+	v.decoded = make(map[string]bool)
+	for key, e := range next {
+		if e.rec != nil || e.derr != nil {
+			v.decoded[key] = true
+		}
+	}
 	return listed.rev, nil
 }
 
@@ -260,10 +276,9 @@ func (v *View) picture(rev int64, followed bool) (Listing, *Baseline, error) {
 		}
 	}
 	var decoded []*viewEntry
-	for _, e := range v.keys {
-		if e.rec != nil || e.derr != nil {
-			decoded = append(decoded, &e)
-		}
+	for key := range v.decoded {
+		e := v.keys[key]
+		decoded = append(decoded, &e)
 	}
 	slices.SortFunc(decoded, func(a, b *viewEntry) int { return strings.Compare(a.key, b.key) })
 	l := Listing{Revision: rev}
