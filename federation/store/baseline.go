@@ -28,13 +28,10 @@ type Baseline struct {
 	mu     sync.Mutex
 	kvs    map[string]stored
 	stale  bool
-	// byKind holds the keys of each kind (an endpoints chunk's under KindEndpoints) by
-	// cluster (the key's cluster, "" for kinds without one): built by the first plan of a
-	// selector with a kind and kept by applied, so that a plan goes through the keys of its
-	// kind (and cluster), not through every key. The hub plans, against one Baseline of 21,020
-	// keys at 20 clusters, its 1,000 services, its waypoints, and the endpoints of each cluster
-	// whose records changed.
-	byKind map[Kind]map[string]map[string]bool
+	// byKind indexes the keys that parse: built by the first plan of a selector with a kind
+	// and kept by every write, so that a plan goes through the keys of its kind (and
+	// cluster), not through every key.
+	byKind kindIndex
 }
 
 // stored is what a plan knows of one stored key: its mod revision and its value, or (in a
@@ -110,16 +107,11 @@ func (s *Baseline) kvsFor(sel Selector) (kvs []stored, ok bool) {
 		if s.byKind == nil {
 			s.indexKinds()
 		}
-		for cluster, keys := range s.byKind[sel.Kind] {
-			if sel.Cluster != "" && cluster != sel.Cluster {
-				continue
+		s.byKind.each(sel, func(key string) {
+			if kv := s.kvs[key]; sel.matchesKey(key, kv.parsed) {
+				kvs = append(kvs, kv)
 			}
-			for key := range keys {
-				if kv := s.kvs[key]; sel.matchesKey(key, kv.parsed) {
-					kvs = append(kvs, kv)
-				}
-			}
-		}
+		})
 		return kvs, true
 	}
 	for key, kv := range s.kvs {
@@ -143,37 +135,17 @@ func (s *Baseline) parsed(key string, kv stored) stored {
 
 // indexKinds builds byKind.
 func (s *Baseline) indexKinds() {
-	s.byKind = map[Kind]map[string]map[string]bool{}
+	s.byKind = kindIndex{}
 	for key, kv := range s.kvs {
 		s.index(key, s.parsed(key, kv))
 	}
 }
 
-// indexKind is the kind a key of kind k is indexed under.
-func indexKind(k Kind) Kind {
-	if k == KindEndpointsChunk {
-		return KindEndpoints
-	}
-	return k
-}
-
 // index adds key, whose entry is kv, to byKind (a key that does not parse to none).
 func (s *Baseline) index(key string, kv stored) {
-	k := kv.parsed
-	if kv.parseErr != nil {
-		return
+	if kv.parseErr == nil {
+		s.byKind.add(key, kv.parsed)
 	}
-	clusters := s.byKind[indexKind(k.Kind)]
-	if clusters == nil {
-		clusters = map[string]map[string]bool{}
-		s.byKind[indexKind(k.Kind)] = clusters
-	}
-	keys := clusters[k.Cluster]
-	if keys == nil {
-		keys = map[string]bool{}
-		clusters[k.Cluster] = keys
-	}
-	keys[key] = true
 }
 
 // applied records a committed batch: its puts now have mod revision rev, its deletes are gone.
@@ -204,7 +176,7 @@ func (s *Baseline) put(key string, kv stored) {
 // remove drops the entry of key, keeping byKind. s.mu is held.
 func (s *Baseline) remove(key string) {
 	if kv, ok := s.kvs[key]; ok && s.byKind != nil && kv.isParsed && kv.parseErr == nil {
-		delete(s.byKind[indexKind(kv.parsed.Kind)][kv.parsed.Cluster], key)
+		s.byKind.remove(key, kv.parsed)
 	}
 	delete(s.kvs, key)
 }

@@ -112,10 +112,9 @@ func (f *splitForm) patchedDigests(r *EndpointsRecord) ([]uint64, error) {
 type splitCache struct {
 	mu sync.Mutex
 	m  map[string]*splitForm
-	// byKind holds m's keys by kind and cluster (as Baseline.byKind), so that retain goes
-	// through the records of its selector's kind (and cluster) only: the hub syncs each
-	// cluster whose endpoints changed, and its services, every pass.
-	byKind map[Kind]map[string]map[string]bool
+	// byKind indexes m's keys, so that retain goes through the records of its selector's kind
+	// (and cluster) only.
+	byKind kindIndex
 	// sync numbers the Syncs (begin), so that retain knows the records the last one desired.
 	sync uint64
 }
@@ -172,27 +171,16 @@ func (c *splitCache) storedForm(r Record) ([]storedValue, error) {
 // put sets the form of key. c.mu is held.
 func (c *splitCache) put(key string, f *splitForm) {
 	if c.m == nil {
-		c.m, c.byKind = map[string]*splitForm{}, map[Kind]map[string]map[string]bool{}
+		c.m, c.byKind = map[string]*splitForm{}, kindIndex{}
 	}
 	c.m[key] = f
-	kind := indexKind(f.key.Kind)
-	clusters := c.byKind[kind]
-	if clusters == nil {
-		clusters = map[string]map[string]bool{}
-		c.byKind[kind] = clusters
-	}
-	keys := clusters[f.key.Cluster]
-	if keys == nil {
-		keys = map[string]bool{}
-		clusters[f.key.Cluster] = keys
-	}
-	keys[key] = true
+	c.byKind.add(key, f.key)
 }
 
 // remove drops the form of key. c.mu is held.
 func (c *splitCache) remove(key string) {
 	if f, ok := c.m[key]; ok {
-		delete(c.byKind[indexKind(f.key.Kind)][f.key.Cluster], key)
+		c.byKind.remove(key, f.key)
 		delete(c.m, key)
 	}
 }
@@ -212,14 +200,7 @@ func (c *splitCache) retain(sel Selector) {
 		}
 		return
 	}
-	for cluster, keys := range c.byKind[sel.Kind] {
-		if sel.Cluster != "" && cluster != sel.Cluster {
-			continue
-		}
-		for key := range keys {
-			drop(key, c.m[key])
-		}
-	}
+	c.byKind.each(sel, func(key string) { drop(key, c.m[key]) })
 }
 
 // endpointDigest digests every field of an endpoint that its encoding holds, seeded per
