@@ -74,9 +74,28 @@ func published(g *model.GlobalService, ports map[portKey]int32) *model.Published
 	k := merge.KeyOf(g)
 	wp := make([]int32, len(g.Ports))
 	for i, p := range g.Ports {
-		wp[i] = ports[portKey{svc: k, port: p.Port, protocol: p.Protocol}]
+		wp[i] = waypointPort(ports, k, p)
 	}
 	return &model.PublishedService{GlobalService: *g, WaypointPorts: wp}
+}
+
+// waypointPort is the waypoint port allocated for port p of the service of key k.
+func waypointPort(ports map[portKey]int32, k merge.Key, p model.Port) int32 {
+	return ports[portKey{svc: k, port: p.Port, protocol: p.Protocol}]
+}
+
+// hasWaypointPorts reports whether wp are the waypoint ports allocated for g's ports.
+func hasWaypointPorts(wp []int32, g *model.GlobalService, ports map[portKey]int32) bool {
+	if len(wp) != len(g.Ports) {
+		return false
+	}
+	k := merge.KeyOf(g)
+	for i, p := range g.Ports {
+		if wp[i] != waypointPort(ports, k, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // scopeOf is the scope of g's exporter cluster, expected at g.Exporters[i] (the merge lists
@@ -157,16 +176,15 @@ func (m *recordMemo) service(k merge.Key, n int) (prev, next *memoService) {
 // holds the record of the same merge of the service (merge.Service.Built) with the same
 // ports. s, the entry this pass keeps (nil without a memo), keeps it.
 func (s *memoService) serviceRecord(prev *memoService, svc *merge.Service, ports map[portKey]int32) *store.ServiceRecord {
-	p := published(&svc.Global, ports)
 	if s == nil {
-		return store.NewServiceRecord(p)
+		return store.NewServiceRecord(published(&svc.Global, ports))
 	}
-	s.built, s.ports = svc.Built, p.WaypointPorts
-	if prev != nil && svc.Built != 0 && prev.built == svc.Built && slices.Equal(prev.ports, p.WaypointPorts) {
-		s.r = prev.r
-	} else {
-		s.r = store.NewServiceRecord(p).Freeze()
+	if prev != nil && svc.Built != 0 && prev.built == svc.Built && hasWaypointPorts(prev.ports, &svc.Global, ports) {
+		s.built, s.ports, s.r = prev.built, prev.ports, prev.r // nothing built for an unchanged service
+		return s.r
 	}
+	p := published(&svc.Global, ports)
+	s.built, s.ports, s.r = svc.Built, p.WaypointPorts, store.NewServiceRecord(p).Freeze()
 	return s.r
 }
 
