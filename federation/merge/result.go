@@ -15,6 +15,12 @@ type Input struct {
 	Exports  []model.ClusterExport `json:"exports"`
 	// Memo, when set, keeps exporters' endpoint copies between merges (see Memo).
 	Memo *Memo `json:"-"`
+	// Same names the clusters whose exports are exactly those of the memo's last merge: the
+	// same values with the same endpoints slices, none with an endpoints patch. A merge with
+	// the memo then merges again only the services that the other clusters export or
+	// exported, and takes every other service as the last merge built it (see Memo). The
+	// caller vouches for it; a cluster left out is only read again. Ignored without a Memo.
+	Same map[string]bool `json:"-"`
 }
 
 // Key identifies a global service: exports of one namespace/name from clusters whose
