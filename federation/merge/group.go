@@ -19,27 +19,35 @@ type source struct {
 // cluster is the exporting cluster's name.
 func (s source) cluster() string { return s.member.cluster.Name }
 
-// groupExports sorts the usable exports into global services by key. Each group holds one
-// export per cluster, in cluster-name order; every other export is reported.
-func groupExports(exports []model.ClusterExport, idx *index) (map[Key][]source, []InputProblem) {
-	groups := make(map[Key][]source)
-	var problems []InputProblem
-	for i := range exports {
-		e := &exports[i]
-		m, p := checkExport(e, idx)
-		if p != nil {
-			problems = append(problems, *p)
-			continue
-		}
-		k := Key{Namespace: e.Namespace, Domain: m.domain, Name: e.Name}
-		groups[k] = append(groups[k], source{export: e, member: m})
+// grouping collects usable exports into groups by key, and the problems of the others.
+type grouping struct {
+	idx      *index
+	groups   map[Key][]source
+	unusable []InputProblem
+}
+
+func newGrouping(idx *index) *grouping { return &grouping{idx: idx, groups: map[Key][]source{}} }
+
+// add puts export e into its service's group, or reports it unusable. The groups are not yet
+// sorted nor rid of duplicates (dedupe).
+func (g *grouping) add(e *model.ClusterExport) {
+	m, p := checkExport(e, g.idx)
+	if p != nil {
+		g.unusable = append(g.unusable, *p)
+		return
 	}
-	for k, g := range groups {
-		var dups []InputProblem
-		groups[k], dups = dedupe(g)
-		problems = append(problems, dups...)
+	k := Key{Namespace: e.Namespace, Domain: m.domain, Name: e.Name}
+	g.groups[k] = append(g.groups[k], source{export: e, member: m})
+}
+
+// sortedKeys are the keys of the groups in Key order.
+func (g *grouping) sortedKeys() []Key {
+	keys := make([]Key, 0, len(g.groups))
+	for k := range g.groups {
+		keys = append(keys, k)
 	}
-	return groups, problems
+	slices.SortFunc(keys, Key.Compare)
+	return keys
 }
 
 // checkExport returns the export's member cluster, or the problem that makes it unusable.

@@ -26,6 +26,13 @@ import (
 // the memo instead of merging it again, with the number of the merge that built it
 // (Service.Built). Its imports alone grow with the square of the cluster count.
 //
+// A merge given Input.Same, the clusters whose exports did not change, goes further: it reads
+// only the other clusters' exports, merges again only the services they export or exported
+// (with the same clusters' exports of them as the memo kept them), and hands over every other
+// service as the last merge made it (Service.Made), without looking at its exporters. Its cost
+// then grows with the changed clusters' exports and services, not with the federation. When
+// half the clusters or more changed, or the member clusters did, it merges everything.
+//
 // The memo holds one entry per service, with its exporters' copies in cluster order, so that
 // a merge looks each service up once, not each exporter. Entries a merge did not use are
 // dropped at its end. The copies and the kept services are shared between the Results of
@@ -39,6 +46,8 @@ type Memo struct {
 	members map[string]member
 	index   uint64
 	merge   uint64 // the number of the merge running (Service.Built)
+	// last is what the last merge made, for a next one given Input.Same (mergeChanged).
+	last *lastMerge
 }
 
 // memoEntry is one exporter's copy and what it was made from.

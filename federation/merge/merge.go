@@ -15,19 +15,26 @@ func Merge(in Input) Result {
 	idx, problems := newIndex(in.Clusters, in.Segments)
 	in.Memo.begin(idx)
 	defer in.Memo.end()
-	groups, groupProblems := groupExports(in.Exports, idx)
-	problems = append(problems, groupProblems...)
-	keys := make([]Key, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
+	if res, ok := in.Memo.mergeChanged(in, idx, problems); ok {
+		return res
 	}
-	slices.SortFunc(keys, Key.Compare)
+	g := newGrouping(idx)
+	for i := range in.Exports {
+		g.add(&in.Exports[i])
+	}
+	keys := g.sortedKeys()
+	last := in.Memo.newLast(len(keys))
 	services := make([]Service, len(keys))
 	for i, k := range keys {
-		var p []InputProblem
-		services[i], p = mergeService(k, groups[k], idx, in.Memo)
+		sorted, p := dedupe(g.groups[k])
+		var mp []InputProblem
+		services[i], mp = mergeService(k, sorted, idx, in.Memo)
+		p = append(p, mp...)
+		last.add(k, sorted, p)
 		problems = append(problems, p...)
 	}
+	problems = append(problems, g.unusable...)
+	in.Memo.keepLast(last, services, g.unusable)
 	return Result{Services: services, Problems: sortProblems(problems)}
 }
 
@@ -56,7 +63,7 @@ func mergeService(k Key, sorted []source, idx *index, memo *Memo) (Service, []In
 		}
 	}
 	memo.keep(k, next)
-	out.Global, out.Built = svc, next.built
+	out.Global, out.Built, out.Made = svc, next.built, memo.number()
 	return out, problems
 }
 

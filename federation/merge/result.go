@@ -70,6 +70,11 @@ type Service struct {
 	// keeps its number, so that the hub keeps the service's store record too; 0 without a
 	// memo.
 	Built uint64 `json:"-"`
+	// Made names the merge that made the whole Service, its endpoints included: a merge given
+	// Input.Same hands over a service the clusters that changed do not export, and did not, as
+	// the last merge made it (its endpoints without their patches, which went out once), so
+	// that the hub keeps all of its store records. 0 without a memo.
+	Made uint64 `json:"-"`
 }
 
 // Key returns the service's key.

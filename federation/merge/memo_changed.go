@@ -1,0 +1,246 @@
+package merge
+
+import (
+	"maps"
+	"slices"
+)
+
+// lastMerge is what a memo keeps of its last merge for the next one given Input.Same: the
+// services it made, which services each cluster exported, and the problems it found, by
+// cluster (unusable exports) and by service (duplicates and the service's merge).
+type lastMerge struct {
+	index    uint64 // Memo.index of the merge
+	services []Service
+	keys     map[string][]Key
+	unusable map[string][]InputProblem
+	dups     map[string]bool // clusters that exported a service more than once
+	problems map[Key][]InputProblem
+	// partial: the merge merged only what the clusters not in Input.Same changed.
+	partial bool
+}
+
+// number is the number of the merge running; 0 without a memo.
+func (m *Memo) number() uint64 {
+	if m == nil {
+		return 0
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.merge
+}
+
+// newLast starts the record of a merge of every export into n services; nil without a memo.
+func (m *Memo) newLast(n int) *lastMerge {
+	if m == nil {
+		return nil
+	}
+	return &lastMerge{
+		keys: map[string][]Key{}, unusable: map[string][]InputProblem{}, dups: map[string]bool{},
+		problems: make(map[Key][]InputProblem, n),
+	}
+}
+
+// add records service k, merged from sorted with problems.
+func (l *lastMerge) add(k Key, sorted []source, problems []InputProblem) {
+	if l == nil {
+		return
+	}
+	for _, s := range sorted {
+		c := s.cluster()
+		l.keys[c] = append(l.keys[c], k)
+	}
+	if len(problems) == 0 {
+		delete(l.problems, k)
+		return
+	}
+	l.problems[k] = problems
+	for _, p := range problems {
+		if p.Reason == ProblemDuplicateExport {
+			l.dups[p.Cluster] = true
+		}
+	}
+}
+
+// keepLast keeps l, the record of this merge, whose services and unusable exports are given.
+func (m *Memo) keepLast(l *lastMerge, services []Service, unusable []InputProblem) {
+	if m == nil {
+		return
+	}
+	for _, p := range unusable {
+		l.unusable[p.Cluster] = append(l.unusable[p.Cluster], p)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l.index, l.services = m.index, services
+	m.last = l
+}
+
+// mergeChanged is Merge of in over idx (whose problems are given) when in.Same lets it merge
+// only what the other clusters changed (see Memo); ok is false when it cannot, and then it
+// did nothing. A cluster that exported a service more than once in the last merge counts as
+// changed: the memo keeps only the export that won.
+func (m *Memo) mergeChanged(in Input, idx *index, problems []InputProblem) (_ Result, ok bool) {
+	if m == nil || len(in.Same) == 0 {
+		return Result{}, false
+	}
+	m.mu.Lock()
+	last, index := m.last, m.index
+	m.mu.Unlock()
+	if last == nil || last.index != index {
+		return Result{}, false
+	}
+	wasDup := maps.Clone(last.dups) // last is updated below
+	changed := func(c string) bool { return !in.Same[c] || wasDup[c] }
+	var changedMembers []string
+	for _, name := range idx.names {
+		if changed(name) {
+			changedMembers = append(changedMembers, name)
+		}
+	}
+	if 2*len(changedMembers) >= len(idx.names) {
+		return Result{}, false
+	}
+	// The changed clusters' exports: a cluster's exports usually come in one run.
+	g := newGrouping(idx)
+	run, runChanged := "", false
+	for i := range in.Exports {
+		e := &in.Exports[i]
+		if i == 0 || e.Cluster != run {
+			run, runChanged = e.Cluster, changed(e.Cluster)
+		}
+		if runChanged {
+			g.add(e)
+		}
+	}
+	// The services to merge again: those the changed clusters export, or exported.
+	dirty := make(map[Key]bool, len(g.groups))
+	for k := range g.groups {
+		dirty[k] = true
+	}
+	for _, c := range changedMembers {
+		for _, k := range last.keys[c] {
+			dirty[k] = true
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(dirty), Key.Compare)
+	merged := make([]Service, 0, len(keys))
+	nextKeys := map[string][]Key{}
+	var dups []string
+	for _, k := range keys {
+		group, ok := m.sameExporters(k, g.groups[k], idx, changed)
+		if !ok {
+			return Result{}, false
+		}
+		delete(last.problems, k)
+		if len(group) == 0 {
+			continue // no cluster exports it any more
+		}
+		sorted, p := dedupe(group)
+		svc, mp := mergeService(k, sorted, idx, m)
+		p = append(p, mp...)
+		merged = append(merged, svc)
+		for _, s := range sorted {
+			if c := s.cluster(); changed(c) {
+				nextKeys[c] = append(nextKeys[c], k)
+			}
+		}
+		if len(p) > 0 {
+			last.problems[k] = p
+		}
+		for _, dp := range p {
+			if dp.Reason == ProblemDuplicateExport {
+				dups = append(dups, dp.Cluster)
+			}
+		}
+	}
+	services := m.keepOthers(last.services, merged, dirty)
+	// The record of this merge: the changed clusters' parts are new.
+	for _, c := range changedMembers {
+		delete(last.keys, c)
+		delete(last.dups, c)
+	}
+	maps.DeleteFunc(last.unusable, func(c string, _ []InputProblem) bool { return changed(c) })
+	for c, ks := range nextKeys {
+		last.keys[c] = ks
+	}
+	for _, c := range dups {
+		last.dups[c] = true
+	}
+	for _, p := range g.unusable {
+		last.unusable[p.Cluster] = append(last.unusable[p.Cluster], p)
+	}
+	m.mu.Lock()
+	last.services, last.partial = services, true
+	m.mu.Unlock()
+	for _, ps := range last.unusable {
+		problems = append(problems, ps...)
+	}
+	for _, ps := range last.problems {
+		problems = append(problems, ps...)
+	}
+	return Result{Services: services, Problems: sortProblems(problems)}, true
+}
+
+// sameExporters is the group of service k: fresh, the changed clusters' exports of it, and the
+// other clusters' exports as the memo kept them (the same values, their endpoints the same
+// slice). ok is false when the memo names an exporter that is not a member.
+func (m *Memo) sameExporters(k Key, fresh []source, idx *index, changed func(string) bool) (_ []source, ok bool) {
+	prev := m.entry(k)
+	if prev == nil {
+		return fresh, true
+	}
+	group := slices.Clip(fresh)
+	for i := range prev.exports {
+		c := prev.exports[i].Cluster
+		if changed(c) {
+			continue
+		}
+		mb := idx.members[c]
+		if mb == nil {
+			return nil, false
+		}
+		e := prev.exports[i]
+		e.Endpoints = prev.exporters[i].in
+		group = append(group, source{export: &e, member: mb})
+	}
+	return group, true
+}
+
+// keepOthers is the services of this merge in Key order: merged, the services merged again,
+// and the last merge's others, as it made them but that their endpoints patches went out with
+// it; the memo keeps those others' entries.
+func (m *Memo) keepOthers(lastServices, merged []Service, dirty map[Key]bool) []Service {
+	out := make([]Service, 0, len(lastServices)+len(merged))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j := 0
+	for i := range lastServices {
+		s := &lastServices[i]
+		k := s.Key()
+		for j < len(merged) && merged[j].Key().Compare(k) < 0 {
+			out = append(out, merged[j])
+			j++
+		}
+		if dirty[k] {
+			continue
+		}
+		if e := m.services[k]; e != nil {
+			e.used = m.merge
+		}
+		out = append(out, withoutPatches(*s))
+	}
+	return append(out, merged[j:]...)
+}
+
+// withoutPatches is s with its endpoints' patches, if any, dropped.
+func withoutPatches(s Service) Service {
+	if !slices.ContainsFunc(s.Endpoints, func(ce ClusterEndpoints) bool { return ce.Patch != nil }) {
+		return s
+	}
+	eps := slices.Clone(s.Endpoints)
+	for i := range eps {
+		eps[i].Patch = nil
+	}
+	s.Endpoints = eps
+	return s
+}
