@@ -54,9 +54,17 @@ func desiredRecords(res *merge.Result, members []MemberState, ports map[portKey]
 		}))
 		d.Endpoints[m.Cluster.Name] = nil
 	}
+	staleSame := memo.sameStale(stale)
 	for i := range res.Services {
 		svc := &res.Services[i]
 		g := &svc.Global
+		if kept := memo.made(svc, ports, staleSame); kept != nil {
+			d.Services = append(d.Services, kept.r)
+			for _, r := range kept.endpoints {
+				d.Endpoints[r.cluster] = append(d.Endpoints[r.cluster], r.r)
+			}
+			continue
+		}
 		prev, next := memo.service(svc.Key(), len(svc.Endpoints))
 		d.Services = append(d.Services, next.serviceRecord(prev, svc, ports))
 		for j, ce := range svc.Endpoints {
@@ -123,12 +131,15 @@ func scopeOf(g *model.GlobalService, i int, cluster string) model.Scope {
 type recordMemo struct {
 	services map[merge.Key]*memoService
 	pass     uint64 // the number of the pass running
+	// stale is which members were stale in the last pass (their endpoints records say so).
+	stale map[string]bool
 }
 
 // memoService is what the memo keeps of one service: its record, and its exporters' endpoints
 // records in the merge's order (by cluster).
 type memoService struct {
 	built     uint64
+	made      uint64 // the merge that made the service, its endpoints included (merge.Service.Made)
 	ports     []int32
 	r         *store.ServiceRecord
 	endpoints []memoRecord
@@ -172,6 +183,33 @@ func (m *recordMemo) service(k merge.Key, n int) (prev, next *memoService) {
 	return prev, next
 }
 
+// sameStale reports whether the members are stale as in the last pass, and keeps stale for the
+// next; false without a memo.
+func (m *recordMemo) sameStale(stale map[string]bool) bool {
+	if m == nil {
+		return false
+	}
+	same := m.stale != nil && maps.Equal(m.stale, stale)
+	m.stale = stale
+	return same
+}
+
+// made returns the memo's entry of svc, which this pass keeps as it is, when it holds the
+// records of the same merge of the whole service (merge.Service.Made), with the same waypoint
+// ports, and the members are stale as then (staleSame): a merge hands over a service no
+// changed cluster exports as it made it, and its records are then the same. Nil otherwise.
+func (m *recordMemo) made(svc *merge.Service, ports map[portKey]int32, staleSame bool) *memoService {
+	if m == nil || !staleSame || svc.Made == 0 {
+		return nil
+	}
+	s := m.services[svc.Key()]
+	if s == nil || s.made != svc.Made || !hasWaypointPorts(s.ports, &svc.Global, ports) {
+		return nil
+	}
+	s.used = m.pass
+	return s
+}
+
 // serviceRecord is the record of svc with its waypoint ports from ports: prev's when prev
 // holds the record of the same merge of the service (merge.Service.Built) with the same
 // ports. s, the entry this pass keeps (nil without a memo), keeps it.
@@ -179,6 +217,7 @@ func (s *memoService) serviceRecord(prev *memoService, svc *merge.Service, ports
 	if s == nil {
 		return store.NewServiceRecord(published(&svc.Global, ports))
 	}
+	s.made = svc.Made
 	if prev != nil && svc.Built != 0 && prev.built == svc.Built && hasWaypointPorts(prev.ports, &svc.Global, ports) {
 		s.built, s.ports, s.r = prev.built, prev.ports, prev.r // nothing built for an unchanged service
 		return s.r

@@ -60,3 +60,83 @@ func mustEncode(t *testing.T, r store.Record) string {
 	}
 	return string(val)
 }
+
+// TestRecordsOfUnchangedService follows merges given merge.Input.Same: the records of a service
+// the merge hands over as it made it are the memo's, until a member's staleness or the
+// service's waypoint port changes; every pass's records are those built without a memo.
+func TestRecordsOfUnchangedService(t *testing.T) {
+	port := []model.Port{{Name: "http", Port: 80, Protocol: "TCP"}}
+	in := merge.Input{
+		Clusters: []model.Cluster{{Name: "east", Network: "n1"}, {Name: "north", Network: "n1"}, {Name: "west", Network: "n1"}},
+		Exports: []model.ClusterExport{
+			{Cluster: "east", Namespace: "shop", Name: "cart", Scope: model.ScopeGlobal, Ports: port, Endpoints: []model.Endpoint{{Address: "10.0.0.1"}}},
+			{Cluster: "west", Namespace: "shop", Name: "cart", Scope: model.ScopeGlobal, Ports: port, Endpoints: []model.Endpoint{{Address: "10.0.2.1"}}},
+			{Cluster: "west", Namespace: "shop", Name: "pay", Scope: model.ScopeGlobal, Ports: port, Endpoints: []model.Endpoint{{Address: "10.0.2.2"}}},
+		},
+		Memo: &merge.Memo{},
+	}
+	states := []MemberState{{Cluster: in.Clusters[0]}, {Cluster: in.Clusters[1]}, {Cluster: in.Clusters[2]}}
+	var memo recordMemo
+	payPort := int32(15002)
+	records := func() Desired {
+		t.Helper()
+		res := merge.Merge(in)
+		ports := map[portKey]int32{}
+		for _, s := range res.Services {
+			ports[portKey{svc: s.Key(), port: 80, protocol: "TCP"}] = map[string]int32{"cart": 15001, "pay": payPort}[s.Global.Name]
+		}
+		d := desiredRecords(&res, states, ports, &memo)
+		want := DesiredRecords(&res, states, ports)
+		for i := range want.Services {
+			if mustEncode(t, d.Services[i]) != mustEncode(t, want.Services[i]) {
+				t.Fatalf("service record %d through the memo differs from the record without it", i)
+			}
+		}
+		for c, rs := range want.Endpoints {
+			if len(d.Endpoints[c]) != len(rs) {
+				t.Fatalf("cluster %s: %d endpoints records through the memo, want %d", c, len(d.Endpoints[c]), len(rs))
+			}
+			for i := range rs {
+				if mustEncode(t, d.Endpoints[c][i]) != mustEncode(t, rs[i]) {
+					t.Fatalf("cluster %s: endpoints record %d through the memo differs from the record without it", c, i)
+				}
+			}
+		}
+		return d
+	}
+	prev := records()
+	for _, step := range []struct {
+		name   string
+		change func()
+		same   []string
+		// payKept: pay's endpoints record and service record are the memo's; payWhole: the
+		// memo's entry of pay is kept as it is, without looking at its exporters.
+		payKept, payServiceKept, payWhole bool
+	}{
+		{"east's endpoints of cart changed", func() { in.Exports[0].Endpoints = []model.Endpoint{{Address: "10.0.0.9"}} }, []string{"north", "west"}, true, true, true},
+		{"nothing changed", func() {}, []string{"east", "north", "west"}, true, true, true},
+		{"west went stale", func() { states[2].Stale = true }, []string{"east", "north", "west"}, false, true, false},
+		{"pay's waypoint port changed", func() { payPort = 15003 }, []string{"east", "north", "west"}, true, false, false},
+		{"nothing changed again", func() {}, []string{"east", "north", "west"}, true, true, true},
+		{"no Same", func() {}, nil, true, true, false},
+	} {
+		payKey := merge.Key{Namespace: "shop", Domain: "mesh.internal", Name: "pay"}
+		entry := memo.services[payKey]
+		step.change()
+		in.Same = map[string]bool{}
+		for _, c := range step.same {
+			in.Same[c] = true
+		}
+		got := records()
+		if kept := got.Services[1] == prev.Services[1]; kept != step.payServiceKept {
+			t.Errorf("%s: pay's service record taken from the memo %v, want %v", step.name, kept, step.payServiceKept)
+		}
+		if kept := got.Endpoints["west"][1] == prev.Endpoints["west"][1]; kept != step.payKept {
+			t.Errorf("%s: pay's endpoints record taken from the memo %v, want %v", step.name, kept, step.payKept)
+		}
+		if whole := entry != nil && memo.services[payKey] == entry; whole != step.payWhole {
+			t.Errorf("%s: pay's memo entry kept whole %v, want %v", step.name, whole, step.payWhole)
+		}
+		prev = got
+	}
+}
