@@ -65,6 +65,8 @@ type memberConn struct {
 	// created is the MemberCluster's creation time: of two members that are the same
 	// cluster, the older one is federated.
 	created time.Time
+	// events counts the events the connection's informer handlers saw (see Member.Events).
+	events atomic.Uint64
 
 	mu          sync.Mutex
 	lastSync    time.Time // when the caches last (re)listed: connected, or reachable again
@@ -96,6 +98,12 @@ type Member struct {
 	ProbeError  string
 	// LastSync is when the member's caches last (re)listed its objects.
 	LastSync time.Time
+	// Events is how many events the connection's informer handlers had seen when the snapshot
+	// was taken. A handler counts its event before it wakes the federation loop, and client-go
+	// updates a cache before it calls the handlers: a pass that read Events before the caches,
+	// and reads the same number next time, saw every change whose handler had run (a later
+	// handler wakes another pass). Counts of two connections are not comparable.
+	Events uint64
 	// ClusterID is the cluster's kube-system namespace UID; empty until a probe read it.
 	ClusterID string
 	// DuplicateOf names an older member that is the same cluster (same ClusterID); a
@@ -117,7 +125,7 @@ func (m *Members) List(now time.Time) []Member {
 		unreach := !mc.unreachAt.IsZero()
 		withdrawn := unreach && now.Sub(mc.unreachAt) >= m.opts.StaleGrace
 		out = append(out, Member{Cluster: mc.cluster, Conn: mc.conn, Stale: unreach && !withdrawn, Withdrawn: withdrawn, ClusterID: mc.clusterID, LastSync: mc.lastSync,
-			ProbeReason: mc.probeReason, ProbeError: mc.probeError})
+			ProbeReason: mc.probeReason, ProbeError: mc.probeError, Events: mc.events.Load()})
 		mc.mu.Unlock()
 	}
 	sortMembers(out)

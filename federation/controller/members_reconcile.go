@@ -108,12 +108,13 @@ func (m *Members) connect(ctx context.Context, mc *meshfedv1.MemberCluster, hash
 		conn.Close()
 		return err
 	}
-	if err := m.watchChanges(ctx, conn); err != nil {
+	next := &memberConn{conn: conn, credHash: hash, cluster: clusterOf(mc), lastSync: time.Now(), created: mc.CreationTimestamp.Time}
+	if err := m.watchChanges(ctx, next); err != nil {
 		conn.Close()
 		return err
 	}
 	probeCtx, stopProbe := context.WithCancel(context.Background())
-	next := &memberConn{conn: conn, credHash: hash, cluster: clusterOf(mc), stopProbe: stopProbe, lastSync: time.Now(), created: mc.CreationTimestamp.Time}
+	next.stopProbe = stopProbe
 	m.mu.Lock()
 	old := m.conns[mc.Name]
 	m.conns[mc.Name] = next
@@ -126,18 +127,24 @@ func (m *Members) connect(ctx context.Context, mc *meshfedv1.MemberCluster, hash
 	return nil
 }
 
-// watchChanges makes every event of the member's caches wake the federation loop, and notes
-// when a change (not the initial list) was observed, for the propagation histogram.
-func (m *Members) watchChanges(ctx context.Context, conn *member.Connection) error {
+// watchChanges makes every event of the member's caches count in mc.events (before it wakes
+// the federation loop, see Member.Events) and wake the loop, and notes when a change (not the
+// initial list) was observed, for the propagation histogram. Each connection has its handler.
+func (m *Members) watchChanges(ctx context.Context, mc *memberConn) error {
+	conn := mc.conn
+	changed := func() {
+		mc.events.Add(1)
+		m.changed()
+	}
 	h := toolscache.ResourceEventHandlerDetailedFuncs{
 		AddFunc: func(obj any, initial bool) {
 			if !initial {
 				m.observe(obj, time.Now())
 			}
-			m.changed()
+			changed()
 		},
-		UpdateFunc: func(_, obj any) { m.observe(obj, time.Now()); m.changed() },
-		DeleteFunc: func(obj any) { m.observe(obj, time.Now()); m.changed() },
+		UpdateFunc: func(_, obj any) { m.observe(obj, time.Now()); changed() },
+		DeleteFunc: func(obj any) { m.observe(obj, time.Now()); changed() },
 	}
 	for _, obj := range conn.Watched() {
 		inf, err := conn.Cluster().GetCache().GetInformer(ctx, obj)
