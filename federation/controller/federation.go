@@ -64,6 +64,9 @@ type Federation struct {
 	slices writeback.SliceMemo
 	// views are what the passes read of the store, kept between them (see store.View).
 	views storeViews
+	// derived keeps what the last gathered pass derived from each member (see derivedFrom);
+	// only the loop uses it.
+	derived derivedMembers
 }
 
 // storeViews are the federation's views of the store: the namespaces and the gateways, and
@@ -92,11 +95,13 @@ func (v storeViews) close() {
 }
 
 // renewViews makes new views when the current ones lived viewsRenewal Resync periods, and
-// stops the old ones' watches.
+// stops the old ones' watches. It forgets the members' derivations then too, a safety net
+// under their events counts: the pass derives every member again.
 func (f *Federation) renewViews() {
 	if now := f.now(); f.opts.Resync > 0 && now.Sub(f.views.made) >= viewsRenewal*f.opts.Resync {
 		f.views.close()
 		f.views = newStoreViews(f.store, now)
+		f.derived = nil
 	}
 }
 

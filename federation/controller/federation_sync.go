@@ -42,6 +42,12 @@ type pass struct {
 	// previousGateways and gatewaySnapshot are the same of store.GatewaysPrefix.
 	previousGateways store.Listing
 	gatewaySnapshot  *store.Baseline
+	// derived are the members' derivations the pass made or reused; they replace
+	// Federation.derived once the pass gathered everything. same names the members whose
+	// derivations were reused: their exports are exactly those of the memo's last merge
+	// (merge.Input.Same).
+	derived derivedMembers
+	same    map[string]bool
 }
 
 // outcome is what a store pass hands to the member side: the merge, what was gathered, the
@@ -76,7 +82,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 		return nil, err
 	}
 	pm.gatheredAll()
-	res := merge.Merge(merge.Input{Clusters: p.clusters, Segments: p.segments, Exports: p.exports, Memo: &f.memo})
+	res := merge.Merge(merge.Input{Clusters: p.clusters, Segments: p.segments, Exports: p.exports, Memo: &f.memo, Same: p.same})
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		f.log.Debug("federation pass", "exportsByCluster", exportCounts(p.exports), "services", len(res.Services), "problems", len(res.Problems))
 	}
@@ -156,10 +162,15 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 		}
 	}
 	f.exported = len(p.exports)
+	// The merge takes these exports now; the members this pass did not derive or reuse
+	// (carried over, withdrawn, gone) are derived again when next federated.
+	f.derived = p.derived
 	return p, nil
 }
 
-// gatherMember adds one member's exports. A member without a synced connection keeps what the
+// gatherMember adds one member's exports. A member whose caches saw no event since the pass
+// that last derived its outputs (and whose site is the same) gives those again, without its
+// objects being read (see derivedFrom). A member without a synced connection keeps what the
 // store holds for it (nothing is merged or withdrawn before its caches synced); a member past
 // its stale grace (withdrawn), or a second name for an older member's cluster, contributes
 // nothing.
@@ -173,6 +184,13 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	if !m.Federated() {
 		return nil
 	}
+	from := derivedFrom{
+		conn: m.Conn, events: m.Events, site: member.Site{Cluster: cl.Name, Network: cl.Network, Region: cl.Region}, trustDomain: f.opts.trustDomain(),
+	}
+	if d := f.derived[cl.Name]; d != nil && d.from == from {
+		p.addDerived(d, d.exports, true)
+		return nil
+	}
 	objs, err := m.Conn.Objects(ctx)
 	if errors.Is(err, member.ErrNotSynced) {
 		return f.carryOver(ctx, p, cl.Name)
@@ -180,16 +198,8 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	if err != nil {
 		return err
 	}
-	site := member.Site{Cluster: cl.Name, Network: cl.Network, Region: cl.Region}
-	exports, problems := member.Exports(site, objs)
-	p.exports = append(p.exports, exports...)
-	waypoints, wproblems := member.Waypoints(site, objs)
-	records := waypointsRecords(cl.Name, waypoints, f.opts.trustDomain())
-	p.waypoints = append(p.waypoints, records...)
-	p.gateways = append(p.gateways, gatewayRecords(cl.Name, member.Gateways(objs), records)...)
-	for _, pr := range append(problems, wproblems...) {
-		p.problems = append(p.problems, clusterProblem{Cluster: cl.Name, ServiceValueProblem: pr})
-	}
+	d, exports := deriveMember(from, objs)
+	p.addDerived(d, exports, false)
 	return nil
 }
 
