@@ -27,11 +27,12 @@ import (
 // (Service.Built). Its imports alone grow with the square of the cluster count.
 //
 // A merge given Input.Same, the clusters whose exports did not change, goes further: it reads
-// only the other clusters' exports, merges again only the services they export or exported
-// (with the same clusters' exports of them as the memo kept them), and hands over every other
-// service as the last merge made it (Service.Made), without looking at its exporters. Its cost
-// then grows with the changed clusters' exports and services, not with the federation. When
-// half the clusters or more changed, or the member clusters did, it merges everything.
+// only the other clusters' exports, compares each with the memo's, merges again only the
+// services whose exports differ or that a changed cluster no longer exports (with the same
+// clusters' exports of them as the memo kept them), and hands over every other service as the
+// last merge made it (Service.Made), without looking at its exporters. Its cost then grows with
+// the changed clusters' exports and the services that changed, not with the federation. When
+// no cluster is named the same, or the member clusters changed, it merges everything.
 //
 // The memo holds one entry per service, with its exporters' copies in cluster order, so that
 // a merge looks each service up once, not each exporter. Entries a merge did not use are

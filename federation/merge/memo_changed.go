@@ -3,6 +3,9 @@ package merge
 import (
 	"maps"
 	"slices"
+	"strings"
+
+	"github.com/meshfed/meshfed/federation/model"
 )
 
 // lastMerge is what a memo keeps of its last merge for the next one given Input.Same: the
@@ -77,7 +80,8 @@ func (m *Memo) keepLast(l *lastMerge, services []Service, unusable []InputProble
 
 // mergeChanged is Merge of in over idx (whose problems are given) when in.Same lets it merge
 // only what the other clusters changed (see Memo); ok is false when it cannot, and then it
-// did nothing. A cluster that exported a service more than once in the last merge counts as
+// did nothing. A changed cluster's export that is the one the memo holds changes nothing. A
+// cluster that exported a service more than once in the last merge counts as
 // changed: the memo keeps only the export that won.
 func (m *Memo) mergeChanged(in Input, idx *index, problems []InputProblem) (_ Result, ok bool) {
 	if m == nil || len(in.Same) == 0 {
@@ -97,7 +101,7 @@ func (m *Memo) mergeChanged(in Input, idx *index, problems []InputProblem) (_ Re
 			changedMembers = append(changedMembers, name)
 		}
 	}
-	if 2*len(changedMembers) >= len(idx.names) {
+	if len(changedMembers) == len(idx.names) {
 		return Result{}, false
 	}
 	// The changed clusters' exports: a cluster's exports usually come in one run.
@@ -112,19 +116,28 @@ func (m *Memo) mergeChanged(in Input, idx *index, problems []InputProblem) (_ Re
 			g.add(e)
 		}
 	}
-	// The services to merge again: those the changed clusters export, or exported.
-	dirty := make(map[Key]bool, len(g.groups))
-	for k := range g.groups {
-		dirty[k] = true
+	// The services to merge again: those whose exports from the changed clusters differ from
+	// the memo's, and those a changed cluster exported and no longer does.
+	dirty := map[Key]bool{}
+	nextKeys := map[string][]Key{}
+	for k, group := range g.groups {
+		if !m.unchangedExports(k, group, wasDup) {
+			dirty[k] = true
+			continue
+		}
+		for _, s := range group {
+			nextKeys[s.cluster()] = append(nextKeys[s.cluster()], k)
+		}
 	}
 	for _, c := range changedMembers {
 		for _, k := range last.keys[c] {
-			dirty[k] = true
+			if !slices.ContainsFunc(g.groups[k], func(s source) bool { return s.cluster() == c }) {
+				dirty[k] = true
+			}
 		}
 	}
 	keys := slices.SortedFunc(maps.Keys(dirty), Key.Compare)
 	merged := make([]Service, 0, len(keys))
-	nextKeys := map[string][]Key{}
 	var dups []string
 	for _, k := range keys {
 		group, ok := m.sameExporters(k, g.groups[k], idx, changed)
@@ -179,6 +192,28 @@ func (m *Memo) mergeChanged(in Input, idx *index, problems []InputProblem) (_ Re
 		problems = append(problems, ps...)
 	}
 	return Result{Services: services, Problems: sortProblems(problems)}, true
+}
+
+// unchangedExports reports whether group, the changed clusters' exports of service k, are
+// each the export the memo holds of its cluster: the SameService, with the same endpoints slice
+// and no patch, and one per cluster that exported no service twice (dup) in the last merge (its
+// duplicates were reported with the service). It sorts group by cluster.
+func (m *Memo) unchangedExports(k Key, group []source, dup map[string]bool) bool {
+	prev := m.entry(k)
+	if prev == nil {
+		return false
+	}
+	slices.SortFunc(group, func(a, b source) int { return strings.Compare(a.cluster(), b.cluster()) })
+	for i, s := range group {
+		if s.export.EndpointsPatch != nil || dup[s.cluster()] || (i > 0 && group[i-1].cluster() == s.cluster()) {
+			return false
+		}
+		j := prev.indexOf(s.cluster())
+		if j < 0 || !prev.exports[j].SameService(s.export) || !model.SameEndpoints(prev.exporters[j].in, s.export.Endpoints) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameExporters is the group of service k: fresh, the changed clusters' exports of it, and the

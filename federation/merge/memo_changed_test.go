@@ -139,14 +139,15 @@ func TestMergeSame(t *testing.T) {
 		{"c exports v, its port of y renamed", func(in *Input) {
 			in.Exports = append(in.Exports, export("c", "v", eps("10.0.2.9")))
 			in.Exports[2].Ports = []model.Port{{Name: "web", Port: 80, Protocol: "TCP"}}
-		}, []string{"a", "b", "d"}, true, []string{"v", "y", "z"}},
+		}, []string{"a", "b", "d"}, true, []string{"v", "y"}},
 		{"c exports v twice", func(in *Input) {
 			in.Exports = append(in.Exports, export("c", "v", eps("10.0.2.8")))
-		}, []string{"a", "b", "d"}, true, []string{"v", "y", "z"}},
+		}, []string{"a", "b", "d"}, true, []string{"v"}},
 		{"nothing changed, but c, which exported v twice, counts as changed", func(*Input) {}, []string{"a", "b", "c", "d"}, true, []string{"v", "y", "z"}},
 		{"c exports v once again", func(in *Input) { in.Exports = in.Exports[:len(in.Exports)-1] }, []string{"a", "b", "d"}, true, []string{"v", "y", "z"}},
-		{"b's endpoints of x changed", func(in *Input) { in.Exports[0].Endpoints = eps("10.0.1.7") }, []string{"a", "c", "d"}, true, []string{"x", "y"}},
-		{"half the clusters changed", func(*Input) {}, []string{"a", "d"}, false, []string{"v", "w", "x", "y", "z"}},
+		{"b's endpoints of x changed", func(in *Input) { in.Exports[0].Endpoints = eps("10.0.1.7") }, []string{"a", "c", "d"}, true, []string{"x"}},
+		{"half the clusters said to change, none did", func(*Input) {}, []string{"a", "d"}, true, nil},
+		{"every cluster said to change", func(in *Input) { in.Exports[1].Endpoints = eps("10.0.1.8") }, []string{}, false, []string{"v", "w", "x", "y", "z"}},
 		{"a cluster joined", func(in *Input) { in.Clusters = append(slices.Clone(in.Clusters), model.Cluster{Name: "e"}) }, []string{"a", "b", "c", "d"}, false, []string{"v", "w", "x", "y", "z"}},
 	}
 	in.Memo = memo

@@ -115,11 +115,19 @@ func (e *serviceEntry) exporter(i int, cluster string) *memoEntry {
 	if i < len(e.exports) && e.exports[i].Cluster == cluster {
 		return e.exporters[i]
 	}
+	if j := e.indexOf(cluster); j >= 0 {
+		return e.exporters[j]
+	}
+	return nil
+}
+
+// indexOf is the position of cluster's export in e.exports; -1 when there is none.
+func (e *serviceEntry) indexOf(cluster string) int {
 	j, ok := slices.BinarySearchFunc(e.exports, cluster, func(x model.ClusterExport, c string) int { return cmp.Compare(x.Cluster, c) })
 	if !ok {
-		return nil
+		return -1
 	}
-	return e.exporters[j]
+	return j
 }
 
 // serviceFields is a copy of e without its endpoints that shares no memory with it.
