@@ -110,7 +110,7 @@ func (h *scaleHub) sampleHeap() {
 
 // pass runs what a store pass runs after gathering (store.View → merge → ports → records →
 // apply, with the federation's memos), with exports in place of the members' snapshots.
-func (h *scaleHub) pass(t *testing.T, name string, exports []model.ClusterExport) scalePass {
+func (h *scaleHub) pass(t *testing.T, name string, exports []model.ClusterExport, same map[string]bool) scalePass {
 	t.Helper()
 	ctx, f, w := t.Context(), h.f, h.w
 	var p scalePass
@@ -123,7 +123,7 @@ func (h *scaleHub) pass(t *testing.T, name string, exports []model.ClusterExport
 	p.list = time.Since(start)
 	p.fetched = f.views.namespaces.Fetched()
 	mark := time.Now()
-	res := merge.Merge(merge.Input{Clusters: h.clusters, Exports: exports, Memo: &f.memo})
+	res := merge.Merge(merge.Input{Clusters: h.clusters, Exports: exports, Memo: &f.memo, Same: same})
 	p.merge = time.Since(mark)
 	if len(res.Problems) > 0 {
 		t.Fatalf("%s: merge problems: %v", name, res.Problems[0])
@@ -162,27 +162,27 @@ func runScale(t *testing.T, nClusters int) scaleRun {
 	h := newScaleHub(t, nClusters)
 	cli, dataDir := h.cli, h.dataDir
 	exports := scaleExports(h.clusters)
-	pass := func(name string) scalePass { return h.pass(t, name, exports) }
+	pass := func(name string, same map[string]bool) scalePass { return h.pass(t, name, exports, same) }
 
-	initial := pass("initial sync")
+	initial := pass("initial sync", nil)
 	wantKeys := int64(nClusters + scaleServices + nClusters*scaleServices)
 	if initial.keys != wantKeys {
 		t.Errorf("initial sync wrote %d keys, want %d", initial.keys, wantKeys)
 	}
 
-	unchanged := pass("unchanged pass")
+	unchanged := pass("unchanged pass", sameBut(h.clusters))
 	if unchanged.keys != 0 || unchanged.txns != 0 {
 		t.Errorf("pass without any change wrote %d keys in %d txns, want none", unchanged.keys, unchanged.txns)
 	}
 
 	// One endpoint of one service in one cluster becomes not ready.
-	ready := scaleChange(t, ctx, cli, pass, "readiness change", func() {
+	ready := scaleChange(t, ctx, cli, func(name string) scalePass { return pass(name, sameBut(h.clusters, 7%nClusters)) }, "readiness change", func() {
 		ep := &scaleEndpointsToChange(exports, 7%nClusters, 123)[4]
 		ep.Ready, ep.Serving = false, false
 	})
 	// One pod of one service in one cluster replaced by a pod with another address (ready, same
 	// node): the exporter's counts do not change.
-	moved := scaleChange(t, ctx, cli, pass, "pod replaced", func() {
+	moved := scaleChange(t, ctx, cli, func(name string) scalePass { return pass(name, sameBut(h.clusters, 11%nClusters)) }, "pod replaced", func() {
 		scaleEndpointsToChange(exports, 11%nClusters, 456)[2].Address = "10.250.0.1"
 	})
 
@@ -231,6 +231,18 @@ func runScale(t *testing.T, nClusters int) scaleRun {
 	return scaleRun{
 		clusters: nClusters, initial: initial, ready: ready.pass, moved: moved.pass, hwm: hwm, heapPeak: h.heapPeak,
 	}
+}
+
+// sameBut is merge.Input.Same for a pass after the given clusters (by position) changed: the
+// hub names the members whose caches saw no event since the last pass.
+func sameBut(clusters []model.Cluster, changed ...int) map[string]bool {
+	same := make(map[string]bool, len(clusters))
+	for i, c := range clusters {
+		if !slices.Contains(changed, i) {
+			same[c.Name] = true
+		}
+	}
+	return same
 }
 
 // scalePass holds one pass's figures.

@@ -19,7 +19,7 @@ func TestPassRepairsOthersWrites(t *testing.T) {
 	ctx := t.Context()
 	h := newScaleHub(t, 3)
 	exports := scaleExports(h.clusters)
-	pass := func(name string) scalePass { return h.pass(t, name, exports) }
+	pass := func(name string) scalePass { return h.pass(t, name, exports, nil) }
 	pass("initial sync")
 	if p := pass("unchanged"); p.keys != 0 {
 		t.Fatalf("a pass without change wrote %d keys", p.keys)
