@@ -2,6 +2,8 @@ package merge
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/meshfed/meshfed/federation/model"
@@ -55,6 +57,45 @@ func BenchmarkEndpointsFor(b *testing.B) {
 	for b.Loop() {
 		if len(s.EndpointsFor("cluster-07")) == 0 {
 			b.Fatal("no endpoints")
+		}
+	}
+}
+
+// BenchmarkMergeOneChange merges again, through the memo, 1,000 services exported by each of
+// 10, 20, 50 or 100 clusters after one endpoint of one service in one cluster changed:
+// "memo" compares every export with the memo's, "same" is given every other cluster as
+// Input.Same. The cost of "same" should not grow with the clusters.
+func BenchmarkMergeOneChange(b *testing.B) {
+	for _, clusters := range []int{10, 20, 50, 100} {
+		in := benchInput(1000, clusters, 10)
+		// As the hub gathers them: each cluster's exports in one run.
+		slices.SortStableFunc(in.Exports, func(a, b model.ClusterExport) int { return strings.Compare(a.Cluster, b.Cluster) })
+		const changed = 7 // the cluster, and the service in it, that change
+		// Two lists of the changed export's endpoints, alternately its.
+		e := &in.Exports[changed*1000+changed]
+		lists := [2][]model.Endpoint{e.Endpoints, slices.Clone(e.Endpoints)}
+		lists[1][3].Ready = !lists[1][3].Ready
+		same := map[string]bool{}
+		for i, c := range in.Clusters {
+			if i != changed {
+				same[c.Name] = true
+			}
+		}
+		for _, mode := range []string{"memo", "same"} {
+			b.Run(fmt.Sprintf("%s/%d-clusters", mode, clusters), func(b *testing.B) {
+				in.Memo, in.Same = &Memo{}, nil
+				Merge(in)
+				if mode == "same" {
+					in.Same = same
+				}
+				for i := 0; b.Loop(); i++ {
+					e.Endpoints = lists[(i+1)%2]
+					if r := Merge(in); len(r.Services) != 1000 {
+						b.Fatalf("got %d services", len(r.Services))
+					}
+				}
+				e.Endpoints = lists[0]
+			})
 		}
 	}
 }

@@ -18,6 +18,8 @@ type lastMerge struct {
 	unusable map[string][]InputProblem
 	dups     map[string]bool // clusters that exported a service more than once
 	problems map[Key][]InputProblem
+	// counts are how many exports each cluster had in the input, usable or not.
+	counts map[string]int
 	// partial: the merge merged only what the clusters not in Input.Same changed.
 	partial bool
 }
@@ -41,6 +43,75 @@ func (m *Memo) newLast(n int) *lastMerge {
 		keys: map[string][]Key{}, unusable: map[string][]InputProblem{}, dups: map[string]bool{},
 		problems: make(map[Key][]InputProblem, n),
 	}
+}
+
+// countExports counts each cluster's exports.
+func (l *lastMerge) countExports(exports []model.ClusterExport) {
+	if l == nil {
+		return
+	}
+	l.counts = map[string]int{}
+	for i := 0; i < len(exports); {
+		c, n := exports[i].Cluster, runOf(exports, i)
+		l.counts[c] += n
+		i += n
+	}
+}
+
+// runOf is the length of the run of exports of one cluster that starts at i.
+func runOf(exports []model.ClusterExport, i int) int {
+	n := 1
+	for i+n < len(exports) && exports[i+n].Cluster == exports[i].Cluster {
+		n++
+	}
+	return n
+}
+
+// skipSame adds the exports of the changed clusters to g and counts them, reading no other
+// export but the last of each same cluster's run: a same cluster has as many exports as in
+// the last merge (counts), and the hub gathers each cluster's exports in one run. ok is false
+// when a same cluster's exports are not one run of that count (g then holds some exports).
+// A run it skips cannot hide another cluster's export: the runs it skips hold as many slots
+// as the same clusters have exports, so a slot of another cluster in one of them leaves a same
+// cluster's export outside every skipped run, where it starts a second run of its cluster.
+func skipSame(exports []model.ClusterExport, counts map[string]int, changed func(string) bool, g *grouping) (map[string]int, bool) {
+	out := map[string]int{}
+	skipped := map[string]bool{}
+	for i := 0; i < len(exports); {
+		c := exports[i].Cluster
+		if changed(c) {
+			n := runOf(exports, i)
+			for j := i; j < i+n; j++ {
+				g.add(&exports[j])
+			}
+			out[c] += n
+			i += n
+			continue
+		}
+		n, known := counts[c]
+		if !known || skipped[c] || i+n > len(exports) || exports[i+n-1].Cluster != c {
+			return nil, false
+		}
+		skipped[c] = true
+		i += n
+	}
+	return out, true
+}
+
+// scanChanged is skipSame reading every export, in any order.
+func scanChanged(exports []model.ClusterExport, changed func(string) bool, g *grouping) map[string]int {
+	out := map[string]int{}
+	for i := 0; i < len(exports); {
+		c, n := exports[i].Cluster, runOf(exports, i)
+		if changed(c) {
+			for j := i; j < i+n; j++ {
+				g.add(&exports[j])
+			}
+			out[c] += n
+		}
+		i += n
+	}
+	return out
 }
 
 // add records service k, merged from sorted with problems.
@@ -104,17 +175,12 @@ func (m *Memo) mergeChanged(in Input, idx *index, problems []InputProblem) (_ Re
 	if len(changedMembers) == len(idx.names) {
 		return Result{}, false
 	}
-	// The changed clusters' exports: a cluster's exports usually come in one run.
+	// The changed clusters' exports.
 	g := newGrouping(idx)
-	run, runChanged := "", false
-	for i := range in.Exports {
-		e := &in.Exports[i]
-		if i == 0 || e.Cluster != run {
-			run, runChanged = e.Cluster, changed(e.Cluster)
-		}
-		if runChanged {
-			g.add(e)
-		}
+	counts, ok := skipSame(in.Exports, last.counts, changed, g)
+	if !ok {
+		g = newGrouping(idx)
+		counts = scanChanged(in.Exports, changed, g)
 	}
 	// The services to merge again: those whose exports from the changed clusters differ from
 	// the memo's, and those a changed cluster exported and no longer does.
@@ -173,6 +239,8 @@ func (m *Memo) mergeChanged(in Input, idx *index, problems []InputProblem) (_ Re
 		delete(last.dups, c)
 	}
 	maps.DeleteFunc(last.unusable, func(c string, _ []InputProblem) bool { return changed(c) })
+	maps.DeleteFunc(last.counts, func(c string, _ int) bool { return changed(c) })
+	maps.Copy(last.counts, counts)
 	for c, ks := range nextKeys {
 		last.keys[c] = ks
 	}

@@ -2,6 +2,8 @@ package merge
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -34,10 +36,21 @@ func changeClusters(in Input, data []byte, changed uint8) (Input, map[string]boo
 			out.Exports = append(out.Exports, e)
 		}
 	}
-	// Any order: a changed cluster's exports before, between and after the others'.
+	// Any order: each cluster's exports in one run, as the hub gathers them, or a changed
+	// cluster's exports before, between and after the others', or runs with two exports
+	// swapped.
 	if len(out.Exports) > 1 {
-		k := g.next(len(out.Exports))
-		out.Exports = append(out.Exports[k:], out.Exports[:k]...)
+		switch g.next(3) {
+		case 0:
+			k := g.next(len(out.Exports))
+			out.Exports = append(out.Exports[k:], out.Exports[:k]...)
+		case 1:
+			slices.SortStableFunc(out.Exports, func(a, b model.ClusterExport) int { return strings.Compare(a.Cluster, b.Cluster) })
+		case 2:
+			slices.SortStableFunc(out.Exports, func(a, b model.ClusterExport) int { return strings.Compare(a.Cluster, b.Cluster) })
+			i, j := g.next(len(out.Exports)), g.next(len(out.Exports))
+			out.Exports[i], out.Exports[j] = out.Exports[j], out.Exports[i]
+		}
 	}
 	return out, same
 }
@@ -183,4 +196,48 @@ func TestMergeSame(t *testing.T) {
 			in, last = next, got
 		})
 	}
+}
+
+// FuzzSkipSame checks skipSame against scanChanged on any layout of exports: when skipSame
+// takes the layout, it hands over exactly the changed clusters' exports. The counts it trusts
+// are each cluster's true count, as Input.Same vouches for a same cluster's.
+func FuzzSkipSame(f *testing.F) {
+	f.Add([]byte("aabbbcc"), uint8(2))
+	f.Add([]byte("axaabbb"), uint8(0))
+	f.Add([]byte("axaaybbbay"), uint8(1))
+	f.Fuzz(func(t *testing.T, layout []byte, changedBits uint8) {
+		if len(layout) > 64 {
+			return
+		}
+		names := []string{"a", "b", "c", "x", "y"}
+		exports := make([]model.ClusterExport, len(layout))
+		counts := map[string]int{}
+		for i, b := range layout {
+			c := names[int(b)%len(names)]
+			exports[i] = model.ClusterExport{Cluster: c, Namespace: "n", Name: fmt.Sprint(i)}
+			counts[c]++
+		}
+		changed := func(c string) bool { return changedBits&(1<<slices.Index(names, c)) != 0 }
+		idx, _ := newIndex([]model.Cluster{{Name: "a"}, {Name: "b"}, {Name: "c"}, {Name: "x"}, {Name: "y"}}, nil)
+		skipped, scanned := newGrouping(idx), newGrouping(idx)
+		got, ok := skipSame(exports, counts, changed, skipped)
+		want := scanChanged(exports, changed, scanned)
+		if !ok {
+			return
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("layout %q: skipSame counted %v, scanChanged %v", layout, got, want)
+		}
+		names2 := func(g *grouping) []string {
+			var out []string
+			for k := range g.groups {
+				out = append(out, k.Name)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if a, b := names2(skipped), names2(scanned); !slices.Equal(a, b) {
+			t.Fatalf("layout %q, changed %05b: skipSame took exports %v, scanChanged %v", layout, changedBits, a, b)
+		}
+	})
 }

@@ -24,6 +24,7 @@ func Merge(in Input) Result {
 	}
 	keys := g.sortedKeys()
 	last := in.Memo.newLast(len(keys))
+	last.countExports(in.Exports)
 	services := make([]Service, len(keys))
 	for i, k := range keys {
 		sorted, p := dedupe(g.groups[k])
