@@ -32,7 +32,8 @@ type pass struct {
 	// endpoints are the store's endpoints records once endpointsRead (Federation.carryOver).
 	endpoints     []*store.EndpointsRecord
 	endpointsRead bool
-	// published are previous's service records as the store's conversion reads them.
+	// published are previous's service records as the store's conversion reads them, once a
+	// member is carried over (carryOver).
 	published []model.PublishedService
 	// snapshot is what the read that gave previous saw of each key (mod revision, value
 	// digest); the pass's Syncs plan against it instead of reading the store again.
@@ -86,7 +87,7 @@ func (f *Federation) storePass(ctx context.Context) (_ *outcome, err error) {
 	if f.log.Enabled(ctx, slog.LevelDebug) {
 		f.log.Debug("federation pass", "exportsByCluster", exportCounts(p.exports), "services", len(res.Services), "problems", len(res.Problems))
 	}
-	ports, perr := AllocatePorts(f.opts.Ports, p.published, res.GlobalServices(), GatewayPortGroups(p.waypoints))
+	ports, perr := AllocatePorts(f.opts.Ports, servicePorts(p.previous.Services()), res.GlobalServices(), GatewayPortGroups(p.waypoints))
 	if perr != nil {
 		f.log.Warn("waypoint ports", "error", perr)
 	}
@@ -136,7 +137,7 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 		f.log.Warn("undecodable store value ignored", "key", derr.Key, "error", derr.Err)
 	}
 	p := &pass{
-		previous: previous, published: publishedServices(previous.Services()), snapshot: snap,
+		previous: previous, snapshot: snap,
 		changes:          changesOf(f.views.namespaces),
 		previousGateways: gateways, gatewaySnapshot: gwSnap,
 		// As many as the pass before gathered: 20,000 exports at 20 clusters, which appending
@@ -255,6 +256,9 @@ func (f *Federation) carryOver(ctx context.Context, p *pass, cluster string) err
 
 // carryOverRecords is carryOver with the store's endpoints records read.
 func (p *pass) carryOverRecords(cluster string) {
+	if p.published == nil {
+		p.published = publishedServices(p.previous.Services())
+	}
 	p.exports = append(p.exports, carryOver(p.published, p.endpoints, cluster)...)
 	for _, w := range p.previous.Waypoints() {
 		if w.Cluster == cluster {
@@ -290,6 +294,16 @@ func carryOver(services []model.PublishedService, endpoints []*store.EndpointsRe
 			Type: s.Type, Ports: slices.Clone(s.Ports), Distribution: s.Distribution, Outlier: s.Outlier.Clone(), Load: s.Load.Clone(),
 			Properties: s.Properties.Clone(), Endpoints: e.Endpoints,
 		})
+	}
+	return out
+}
+
+// servicePorts reads the keys, ports and waypoint ports of service records with the store's
+// conversion (store.ServiceRecord.PortsModel), all AllocatePorts reads of them.
+func servicePorts(records []*store.ServiceRecord) []model.PublishedService {
+	out := make([]model.PublishedService, len(records))
+	for i, r := range records {
+		out[i] = r.PortsModel()
 	}
 	return out
 }

@@ -40,12 +40,12 @@ func TestScaleCurve(t *testing.T) {
 		resetPeakRSS(t)
 		t.Run(fmt.Sprintf("%d-clusters", n), func(t *testing.T) { runs = append(runs, runScale(t, n)) })
 	}
-	t.Logf("%8s %10s %8s %9s %9s %9s %8s %8s %8s %10s %10s", "clusters", "endpoints", "keys", "initial", "change", "list", "merge", "desired", "apply", "peak RSS", "peak heap")
+	t.Logf("%8s %10s %8s %9s %9s %9s %8s %8s %8s %8s %10s %10s", "clusters", "endpoints", "keys", "initial", "change", "list", "merge", "ports", "desired", "apply", "peak RSS", "peak heap")
 	for _, r := range runs {
 		for _, c := range []scalePass{r.ready, r.moved} {
-			t.Logf("%8d %10d %8d %9s %9s %9s %8s %8s %8s %10s %10s", r.clusters, r.clusters*scaleServices*scaleEndpoints,
+			t.Logf("%8d %10d %8d %9s %9s %9s %8s %8s %8s %8s %10s %10s", r.clusters, r.clusters*scaleServices*scaleEndpoints,
 				r.clusters+scaleServices+r.clusters*scaleServices, scaleDur(r.initial.total), scaleDur(c.total),
-				scaleDur(c.list), scaleDur(c.merge), scaleDur(c.desired), scaleDur(c.apply), scaleMiB(r.hwm), scaleMiB(r.heapPeak))
+				scaleDur(c.list), scaleDur(c.merge), scaleDur(c.ports), scaleDur(c.desired), scaleDur(c.apply), scaleMiB(r.hwm), scaleMiB(r.heapPeak))
 		}
 	}
 	for _, r := range runs {

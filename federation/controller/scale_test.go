@@ -129,10 +129,11 @@ func (h *scaleHub) pass(t *testing.T, name string, exports []model.ClusterExport
 		t.Fatalf("%s: merge problems: %v", name, res.Problems[0])
 	}
 	mark = time.Now()
-	ports, err := AllocatePorts(f.opts.Ports, publishedServices(previous.Services()), res.GlobalServices(), nil)
+	ports, err := AllocatePorts(f.opts.Ports, servicePorts(previous.Services()), res.GlobalServices(), nil)
 	if err != nil {
 		t.Fatalf("%s: AllocatePorts: %v", name, err)
 	}
+	p.ports = time.Since(mark)
 	d := desiredRecords(&res, h.states, ports, &f.records)
 	p.desired = time.Since(mark)
 	h.sampleHeap()
@@ -248,8 +249,10 @@ func sameBut(clusters []model.Cluster, changed ...int) map[string]bool {
 // scalePass holds one pass's figures.
 type scalePass struct {
 	total, list, merge, desired, apply time.Duration
-	keys, bytes, txns                  int64
-	services, endpointKeys             int
+	// ports is the part of desired that allocates the waypoint ports.
+	ports                  time.Duration
+	keys, bytes, txns      int64
+	services, endpointKeys int
 	// fetched are the values the pass's read of the store read (store.View.Fetched).
 	fetched int
 }

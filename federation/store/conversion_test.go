@@ -180,3 +180,21 @@ func TestEndpointHostname(t *testing.T) {
 		}
 	}
 }
+
+// TestPortsModelIsModelsPorts: PortsModel reads exactly Model's namespace, name, domain,
+// hostname, ports and waypoint ports, and nothing else.
+func TestPortsModelIsModelsPorts(t *testing.T) {
+	r := serviceRecord("shop", "cart")
+	r.Ports = append(r.Ports, StoredPort{Name: "grpc", Port: 9090, Protocol: "TCP", AppProtocol: "grpc", WaypointPort: 15007})
+	full := r.Model()
+	want := model.PublishedService{
+		GlobalService: model.GlobalService{Namespace: full.Namespace, Name: full.Name, Domain: full.Domain, Hostname: full.Hostname, Ports: full.Ports},
+		WaypointPorts: full.WaypointPorts,
+	}
+	if len(want.Ports) < 2 || len(full.Exporters) == 0 {
+		t.Fatalf("the sample record has %d ports and %d exporters; want a fuller one", len(want.Ports), len(full.Exporters))
+	}
+	if got := r.PortsModel(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("PortsModel = %+v, want %+v", got, want)
+	}
+}

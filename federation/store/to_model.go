@@ -25,9 +25,7 @@ func (r *ServiceRecord) Model() model.PublishedService {
 		GlobalService: model.GlobalService{
 			Namespace: r.Namespace, Name: r.Name, Domain: r.Domain, Hostname: r.Hostname,
 			Scope: model.Scope(r.Scope), Takeover: r.Takeover, Type: model.ServiceType(r.Type),
-			Ports: convert(r.Ports, func(p *StoredPort) model.Port {
-				return model.Port{Name: p.Name, Port: p.Port, Protocol: p.Protocol, AppProtocol: p.AppProtocol}
-			}),
+			Ports:        r.modelPorts(),
 			Distribution: model.Distribution{Mode: model.Mode(r.Distribution.Mode), FailoverPriority: r.Distribution.FailoverPriority},
 			Outlier:      modelOutlier(r.Outlier),
 			Load:         modelLoadPolicy(r.LoadPolicy),
@@ -42,9 +40,30 @@ func (r *ServiceRecord) Model() model.PublishedService {
 				return model.Conflict{Reason: model.ConflictReason(c.Reason), Message: c.Message, Clusters: c.Clusters}
 			}),
 		},
-		WaypointPorts: convert(r.Ports, func(p *StoredPort) int32 { return p.WaypointPort }),
+		WaypointPorts: r.waypointPorts(),
 	}
 	return s
+}
+
+// PortsModel is the part of Model that names the service and its ports: its namespace, name,
+// domain and hostname, its ports and their waypoint ports. It leaves out the exporters,
+// imports and conflicts, which grow with the clusters: the hub's allocation of waypoint ports
+// reads every service's ports in every pass.
+func (r *ServiceRecord) PortsModel() model.PublishedService {
+	return model.PublishedService{
+		GlobalService: model.GlobalService{Namespace: r.Namespace, Name: r.Name, Domain: r.Domain, Hostname: r.Hostname, Ports: r.modelPorts()},
+		WaypointPorts: r.waypointPorts(),
+	}
+}
+
+func (r *ServiceRecord) modelPorts() []model.Port {
+	return convert(r.Ports, func(p *StoredPort) model.Port {
+		return model.Port{Name: p.Name, Port: p.Port, Protocol: p.Protocol, AppProtocol: p.AppProtocol}
+	})
+}
+
+func (r *ServiceRecord) waypointPorts() []int32 {
+	return convert(r.Ports, func(p *StoredPort) int32 { return p.WaypointPort })
 }
 
 // Model is the cluster's endpoints the record describes.
