@@ -160,3 +160,30 @@ func TestTakeoverAny(t *testing.T) {
 		})
 	}
 }
+
+// TestImportsShareFromLists: importers that import a service from the same clusters share one
+// From list; the others have their own.
+func TestImportsShareFromLists(t *testing.T) {
+	clusters := []model.Cluster{{Name: "a", Segment: "s1"}, {Name: "b", Segment: "s1"}, {Name: "c", Segment: "s2"}, {Name: "d", Segment: "s1"}}
+	exp := func(c string, sc model.Scope) model.ClusterExport {
+		return model.ClusterExport{Cluster: c, Namespace: "shop", Name: "cart", Scope: sc, Created: at(0)}
+	}
+	in := Input{
+		Clusters: clusters, Segments: []model.Segment{{Name: "s1", Domain: "d"}, {Name: "s2", Domain: "d"}},
+		Exports: []model.ClusterExport{exp("a", model.ScopeGlobal), exp("b", model.ScopeSegment), exp("c", model.ScopeGlobal)},
+	}
+	im := onlyService(t, in).Global.Imports
+	from := map[string][]string{}
+	for _, i := range im {
+		from[i.Cluster] = i.From
+	}
+	if want := []string{"a", "b", "c"}; !slices.Equal(from["a"], want) || !slices.Equal(from["d"], want) || !slices.Equal(from["c"], []string{"a", "c"}) {
+		t.Fatalf("imports %+v", im)
+	}
+	if &from["a"][0] != &from["b"][0] || &from["a"][0] != &from["d"][0] {
+		t.Errorf("a, b and d import from the same clusters but do not share the list")
+	}
+	if &from["c"][0] == &from["a"][0] {
+		t.Errorf("c shares a's list, which differs")
+	}
+}

@@ -22,17 +22,17 @@ func addressable(scope model.Scope, exporter, client *model.Cluster) bool {
 // endpoints it may address; clusters that may address none do not import the service. A
 // first pass counts, so that every From list shares one exactly sized backing array.
 func buildImports(sorted []source, idx *index) []model.Import {
-	importers, total := 0, 0
+	importers := 0
 	for _, name := range idx.names {
-		n := countAddressable(sorted, &idx.members[name].cluster)
-		importers += min(n, 1)
-		total += n
+		if countAddressable(sorted, &idx.members[name].cluster) > 0 {
+			importers++
+		}
 	}
 	if importers == 0 {
 		return nil
 	}
 	imports := make([]model.Import, 0, importers)
-	backing := make([]string, 0, total)
+	var backing []string
 	for _, name := range idx.names {
 		client := &idx.members[name].cluster
 		start := len(backing)
@@ -41,9 +41,14 @@ func buildImports(sorted []source, idx *index) []model.Import {
 				backing = append(backing, s.cluster())
 			}
 		}
-		if len(backing) > start {
-			imports = append(imports, model.Import{Cluster: name, From: backing[start:len(backing):len(backing)]})
+		if len(backing) == start {
+			continue
 		}
+		from := backing[start:len(backing):len(backing)]
+		if shared := model.SameFromNearby(len(imports), from, func(j int) []string { return imports[j].From }); shared != nil {
+			from, backing = shared, backing[:start]
+		}
+		imports = append(imports, model.Import{Cluster: name, From: from})
 	}
 	return imports
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/meshfed/meshfed/federation/model"
 )
 
 // Every value carries its schema version as the JSON field "v". Adding an optional field keeps
@@ -76,6 +78,9 @@ func Decode(key string, value []byte) (Record, error) {
 	}
 	if err := r.Validate(); err != nil {
 		return nil, &DecodeError{Key: key, Err: err}
+	}
+	if s, ok := r.(*ServiceRecord); ok {
+		s.shareImports()
 	}
 	return r, nil
 }
@@ -168,5 +173,15 @@ func (w *endpointsValue) record() Record {
 	return &EndpointsHead{
 		Namespace: r.Namespace, Domain: r.Domain, Name: r.Name, Cluster: r.Cluster,
 		Scope: r.Scope, Stale: r.Stale, Count: w.Count, Chunks: w.Chunks,
+	}
+}
+
+// shareImports makes a decoded record's imports that list the same clusters share one From
+// list (model.SameFromNearby), as the merge builds them: decoding gives each its own.
+func (r *ServiceRecord) shareImports() {
+	for i := range r.Imports {
+		if f := model.SameFromNearby(i, r.Imports[i].From, func(j int) []string { return r.Imports[j].From }); f != nil {
+			r.Imports[i].From = f
+		}
 	}
 }

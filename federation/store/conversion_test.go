@@ -198,3 +198,28 @@ func TestPortsModelIsModelsPorts(t *testing.T) {
 		t.Fatalf("PortsModel = %+v, want %+v", got, want)
 	}
 }
+
+// TestDecodeSharesEqualImports: a decoded service record's imports that list the same clusters
+// share one From list, as the merge builds them.
+func TestDecodeSharesEqualImports(t *testing.T) {
+	r := serviceRecord("shop", "cart")
+	r.Imports = []StoredImport{{Cluster: "a", From: []string{"a", "b"}}, {Cluster: "b", From: []string{"a", "b"}}, {Cluster: "c", From: []string{"c"}}}
+	key, val, err := Encode(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Decode(key, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := d.(*ServiceRecord).Imports
+	if !reflect.DeepEqual(im, r.Imports) {
+		t.Fatalf("imports read back as %+v, want %+v", im, r.Imports)
+	}
+	if &im[0].From[0] != &im[1].From[0] {
+		t.Errorf("a's and b's equal lists are not shared")
+	}
+	if &im[2].From[0] == &im[1].From[0] {
+		t.Errorf("c's list is shared with b's, which differs")
+	}
+}
