@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/merge"
 	"github.com/meshfed/meshfed/federation/model"
@@ -64,6 +66,7 @@ type scaleHub struct {
 	f        *Federation
 	w        *store.Writer
 	cli      *store.Client
+	raw      *clientv3.Client // keys-only reads of what a pass wrote
 	dataDir  string
 	clusters []model.Cluster
 	states   []MemberState
@@ -90,6 +93,11 @@ func newScaleHub(t *testing.T, nClusters int) *scaleHub {
 		t.Fatalf("Connect: %v", err)
 	}
 	t.Cleanup(func() { _ = h.cli.Close() })
+	h.raw, err = clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("etcd client: %v", err)
+	}
+	t.Cleanup(func() { _ = h.raw.Close() })
 	h.w = store.NewWriter(h.cli, store.WriterOptions{Identity: "hub-0", Logger: log})
 	if err := h.w.Campaign(ctx); err != nil {
 		t.Fatalf("Campaign: %v", err)
@@ -177,13 +185,13 @@ func runScale(t *testing.T, nClusters int) scaleRun {
 	}
 
 	// One endpoint of one service in one cluster becomes not ready.
-	ready := scaleChange(t, ctx, cli, func(name string) scalePass { return pass(name, sameBut(h.clusters, 7%nClusters)) }, "readiness change", func() {
+	ready := scaleChange(t, ctx, h, func(name string) scalePass { return pass(name, sameBut(h.clusters, 7%nClusters)) }, "readiness change", func() {
 		ep := &scaleEndpointsToChange(exports, 7%nClusters, 123)[4]
 		ep.Ready, ep.Serving = false, false
 	})
 	// One pod of one service in one cluster replaced by a pod with another address (ready, same
 	// node): the exporter's counts do not change.
-	moved := scaleChange(t, ctx, cli, func(name string) scalePass { return pass(name, sameBut(h.clusters, 11%nClusters)) }, "pod replaced", func() {
+	moved := scaleChange(t, ctx, h, func(name string) scalePass { return pass(name, sameBut(h.clusters, 11%nClusters)) }, "pod replaced", func() {
 		scaleEndpointsToChange(exports, 11%nClusters, 456)[2].Address = "10.250.0.1"
 	})
 
@@ -273,23 +281,24 @@ type scaleChanged struct {
 }
 
 // scaleChange applies change to the exports, runs a pass and lists the keys whose mod revision
-// is newer than the store's revision before the pass.
-func scaleChange(t *testing.T, ctx context.Context, cli *store.Client, pass func(string) scalePass, name string, change func()) scaleChanged {
+// is newer than the store's revision before the pass (keys only: decoding the whole store to
+// find them would weigh on the peak RSS the test measures).
+func scaleChange(t *testing.T, ctx context.Context, h *scaleHub, pass func(string) scalePass, name string, change func()) scaleChanged {
 	t.Helper()
-	rev, err := cli.Revision(ctx)
+	rev, err := h.cli.Revision(ctx)
 	if err != nil {
 		t.Fatalf("%s: Revision: %v", name, err)
 	}
 	change()
 	out := scaleChanged{pass: pass(name)}
 	for _, prefix := range []string{store.ClustersPrefix, store.NamespacesPrefix} {
-		l, err := cli.List(ctx, prefix)
+		resp, err := h.raw.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithMinModRev(rev+1))
 		if err != nil {
-			t.Fatalf("%s: List %s: %v", name, prefix, err)
+			t.Fatalf("%s: list %s: %v", name, prefix, err)
 		}
-		for _, e := range l.Entries {
-			if e.ModRevision > rev {
-				out.written = append(out.written, e.Key.String())
+		for _, kv := range resp.Kvs {
+			if k, err := store.ParseKey(string(kv.Key)); err == nil && k.Chunk == "" {
+				out.written = append(out.written, k.String())
 			}
 		}
 	}
