@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshfed/meshfed/internal/memlimit"
 )
 
 // TestScaleCurve runs the scale test's passes (runScale) at 10, 20, 50 and 100 clusters × 1,000
@@ -33,6 +35,10 @@ func TestScaleCurve(t *testing.T) {
 			sizes = append(sizes, n)
 		}
 	}
+	// The Go memory limit the hub sets itself in a container limited to 2 GiB (the goal).
+	soft := memlimit.Soft(2 << 30)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(soft))
+	t.Logf("Go memory limit %s, as the hub sets it under a 2 GiB container limit (internal/memlimit)", scaleMiB(uint64(soft)))
 	var runs []scaleRun
 	for _, n := range sizes {
 		runtime.GC()

@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/meshfed/meshfed/internal/cmdline"
+	"github.com/meshfed/meshfed/internal/memlimit"
 )
 
 // NewCommand returns the hub's command line: its options as flags, the shared log flags,
@@ -27,7 +29,21 @@ namespace --namespace there.`,
 		Validate: opts.Validate,
 		Run: func(ctx context.Context, log *slog.Logger) error {
 			ctrl.SetLogger(logr.FromSlogHandler(log.Handler()))
+			setMemoryLimit(log)
 			return Run(ctx, opts, log)
 		},
 	})
+}
+
+// setMemoryLimit gives the Go heap a soft limit of three quarters of the container's memory
+// limit, unless GOMEMLIMIT is set (internal/memlimit): the first pass of a large federation
+// would otherwise let garbage grow the heap past a limit its live data fits in.
+func setMemoryLimit(log *slog.Logger) {
+	soft, err := memlimit.Set("/sys/fs/cgroup", os.Getenv)
+	switch {
+	case err != nil:
+		log.Warn("Go memory limit not set from the container's", "error", err)
+	case soft > 0:
+		log.Info("Go memory limit set from the container's", "bytes", soft)
+	}
 }
