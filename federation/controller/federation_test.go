@@ -32,7 +32,8 @@ func TestDebounceLeft(t *testing.T) {
 }
 
 // TestRenewViews: the federation's store views live viewsRenewal Resync periods and are then
-// made anew (their first Refresh reads the whole store); without a Resync they are kept.
+// made anew (their first Refresh reads the whole store), and the members' derivations are
+// forgotten with them (the pass derives every member again); without a Resync they are kept.
 func TestRenewViews(t *testing.T) {
 	const resync = 30 * time.Second
 	start := time.Unix(1000, 0)
@@ -41,15 +42,22 @@ func TestRenewViews(t *testing.T) {
 	f.now = func() time.Time { return now }
 	f.views = newStoreViews(f.store, start)
 	first := f.views
+	f.derived = derivedMembers{"east-1": {}}
 	now = start.Add(viewsRenewal*resync - time.Second)
 	f.renewViews()
 	if f.views.namespaces != first.namespaces || f.views.gateways != first.gateways {
 		t.Fatal("views made anew before viewsRenewal Resync periods")
 	}
+	if len(f.derived) != 1 {
+		t.Fatal("derivations forgotten while the views were kept")
+	}
 	now = start.Add(viewsRenewal * resync)
 	f.renewViews()
 	if f.views.namespaces == first.namespaces || f.views.gateways == first.gateways || !f.views.made.Equal(now) {
 		t.Fatalf("views not made anew after viewsRenewal Resync periods: %+v", f.views)
+	}
+	if len(f.derived) != 0 {
+		t.Fatalf("derivations %v kept when the views were made anew", f.derived)
 	}
 	f.opts.Resync = 0
 	kept := f.views

@@ -195,27 +195,6 @@ func TestDeriveMemberOwnsItsExports(t *testing.T) {
 	}
 }
 
-// TestRenewViewsForgetsDerivations: when the store views are made anew, the members'
-// derivations are forgotten with them, so that the pass derives every member again.
-func TestRenewViewsForgetsDerivations(t *testing.T) {
-	const resync = 30 * time.Second
-	start := time.Unix(1000, 0)
-	now := start
-	f := NewFederation(nil, &store.Client{}, nil, FederationOptions{Resync: resync}, nil)
-	f.now = func() time.Time { return now }
-	f.views = newStoreViews(f.store, start)
-	f.derived = derivedMembers{"east-1": {}}
-	f.renewViews()
-	if len(f.derived) != 1 {
-		t.Fatal("derivations forgotten while the views were kept")
-	}
-	now = start.Add(viewsRenewal * resync)
-	f.renewViews()
-	if len(f.derived) != 0 {
-		t.Fatalf("derivations %v kept when the views were made anew", f.derived)
-	}
-}
-
 // derivePass runs one whole pass (as SyncOnce) and returns its outcome and how many store
 // writes it made.
 func (e *metricsEnv) derivePass(t *testing.T) (*outcome, float64) {

@@ -24,7 +24,7 @@ import (
 // was merged from: while every export of a service is the SameService as then (it differs at
 // most in its endpoints) and the member clusters are the same, a merge takes the service from
 // the memo instead of merging it again, with the number of the merge that built it
-// (Service.Built). Its imports alone grow with the square of the cluster count.
+// (Service.Built).
 //
 // A merge given Input.Same, the clusters whose exports did not change, goes further: it reads
 // only the other clusters' exports, compares each with the memo's, merges again only the
