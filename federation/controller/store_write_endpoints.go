@@ -57,7 +57,7 @@ func (f *Federation) syncEndpoints(byCluster map[string][]store.Record, changes 
 	slices.Sort(clusters)
 	for _, c := range slices.Compact(clusters) {
 		recs := byCluster[c]
-		if !dirty[c] && slices.Equal(f.endpoints[c], recs) {
+		if !dirty[c] && sameRecords(f.endpoints[c], recs) {
 			continue // the same records, which nobody else changed since the hub wrote them
 		}
 		failed, err := sync(store.SelectClusterEndpoints(c), recs)
@@ -72,4 +72,16 @@ func (f *Federation) syncEndpoints(byCluster map[string][]store.Record, changes 
 		}
 	}
 	return nil
+}
+
+// sameRecords reports whether a and b hold the same records: at once when they are the same
+// list (the loop hands over a cluster's last list while none of its records changed).
+func sameRecords(a, b []store.Record) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
 }
