@@ -67,6 +67,8 @@ type Federation struct {
 	// derived keeps what the last gathered pass derived from each member (see derivedFrom);
 	// only the loop uses it.
 	derived derivedMembers
+	// buffer is the list of exports the passes fill, kept between them (see exportsBuffer).
+	buffer exportsBuffer
 }
 
 // storeViews are the federation's views of the store: the namespaces and the gateways, and

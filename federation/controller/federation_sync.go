@@ -49,6 +49,8 @@ type pass struct {
 	// (merge.Input.Same).
 	derived derivedMembers
 	same    map[string]bool
+	// fill is how the pass fills Federation.buffer with its exports.
+	fill *exportsFill
 }
 
 // outcome is what a store pass hands to the member side: the merge, what was gathered, the
@@ -140,10 +142,10 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 		previous: previous, snapshot: snap,
 		changes:          changesOf(f.views.namespaces),
 		previousGateways: gateways, gatewaySnapshot: gwSnap,
-		// As many as the pass before gathered: 20,000 exports at 20 clusters, which appending
-		// member after member would copy again as the list grows.
-		exports: make([]model.ClusterExport, 0, f.exported),
 	}
+	// Room for as many as the pass before gathered (20,000 exports at 20 clusters), which
+	// appending member after member would copy again as the list grows.
+	p.fill, p.exports = f.buffer.fill(f.exported)
 	for i := range segs.Items {
 		p.segments = append(p.segments, model.Segment{Name: segs.Items[i].Name, Domain: segs.Items[i].Spec.Domain})
 	}
@@ -163,6 +165,7 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 		}
 	}
 	f.exported = len(p.exports)
+	p.fill.done(p.exports)
 	// The merge takes these exports now; the members this pass did not derive or reuse
 	// (carried over, withdrawn, gone) are derived again when next federated.
 	f.derived = p.derived
@@ -188,7 +191,7 @@ func (f *Federation) gatherMember(ctx context.Context, p *pass, cl model.Cluster
 	from := derivedFrom{
 		conn: m.Conn, events: m.Events, site: member.Site{Cluster: cl.Name, Network: cl.Network, Region: cl.Region}, trustDomain: f.opts.trustDomain(),
 	}
-	if d := f.derived[cl.Name]; d != nil && d.from == from {
+	if d := f.derived.reusable(from); d != nil {
 		p.addDerived(d, d.exports, true)
 		return nil
 	}

@@ -37,6 +37,15 @@ type memberDerived struct {
 // those the memo's last merge took (merge.Input.Same).
 type derivedMembers map[string]*memberDerived
 
+// reusable returns the derivation kept for the member from describes when it was made from
+// the same (the same connection, events count, site and trust domain); nil otherwise.
+func (ds derivedMembers) reusable(from derivedFrom) *memberDerived {
+	if d := ds[from.site.Cluster]; d != nil && d.from == from {
+		return d
+	}
+	return nil
+}
+
 // deriveMember derives a member's outputs from its objects. exports is what member.Exports
 // returned with objs (the cache's own list: it is copied, not kept).
 func deriveMember(from derivedFrom, objs *member.Objects) (d *memberDerived, exports []model.ClusterExport) {
@@ -62,7 +71,7 @@ func deriveMember(from derivedFrom, objs *member.Objects) (d *memberDerived, exp
 // same says the derivation was reused, so the exports are exactly those of the last merge.
 func (p *pass) addDerived(d *memberDerived, exports []model.ClusterExport, same bool) {
 	cluster := d.from.site.Cluster
-	p.exports = append(p.exports, exports...)
+	p.exports = p.fill.add(p.exports, cluster, d, exports, same)
 	p.waypoints = append(p.waypoints, d.waypoints...)
 	p.gateways = append(p.gateways, d.gateways...)
 	p.problems = append(p.problems, d.problems...)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchstat"
-	"github.com/meshfed/meshfed/federation/member"
 	"github.com/meshfed/meshfed/federation/model"
 )
 
@@ -43,35 +42,30 @@ func TestScaleChurnPropagation(t *testing.T) {
 	for c, cl := range h.clusters {
 		members[c] = newScaleMember(cl, c)
 	}
-	// exports derives the exports of every member whose objects changed since it last derived
-	// them, as a pass gathers them (a member's caches count their events): the others' are
-	// taken as they were, and named in the merge's Same.
-	type derived struct {
-		rv   int
-		exps []model.ClusterExport
-	}
-	last := make([]*derived, len(members))
+	// exports gathers every member's exports as the hub's gather does (members_derived.go,
+	// exports_buffer.go): a member whose objects changed since its last derivation (its
+	// resourceVersions counting for its caches' events) is derived again, the others' are
+	// taken as they were and named in the merge's Same.
+	derived := derivedMembers{}
+	var buffer exportsBuffer
 	exports := func() ([]model.ClusterExport, map[string]bool) {
-		out := make([]model.ClusterExport, 0, scaleClusters*scaleServices) // as the hub's gather
-		same := map[string]bool{}
-		for c, m := range members {
-			if d := last[c]; d != nil && d.rv == m.rv {
-				out = append(out, d.exps...)
-				same[m.site.Cluster] = true
+		p := &pass{}
+		p.fill, p.exports = buffer.fill(scaleClusters * scaleServices)
+		for _, m := range members {
+			from := derivedFrom{events: uint64(m.rv), site: m.site}
+			if d := derived.reusable(from); d != nil {
+				p.addDerived(d, d.exports, true)
 				continue
 			}
-			exps, problems := member.Exports(m.site, m.objs)
-			if len(problems) > 0 {
-				t.Fatalf("%s: %v", m.site.Cluster, problems[0])
+			d, exps := deriveMember(from, m.objs)
+			if len(d.problems) > 0 {
+				t.Fatalf("%s: %v", m.site.Cluster, d.problems[0])
 			}
-			out = append(out, exps...)
-			kept := slices.Clone(exps)
-			for i := range kept {
-				kept[i].EndpointsPatch = nil // a patch goes out once
-			}
-			last[c] = &derived{rv: m.rv, exps: kept}
+			p.addDerived(d, exps, false)
 		}
-		return out, same
+		p.fill.done(p.exports)
+		derived = p.derived
+		return p.exports, p.same
 	}
 	// gatherAndPass is one pass over what exports gathers.
 	gatherAndPass := func(name string) scalePass {
