@@ -12,6 +12,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -29,11 +30,27 @@ var ErrNotOwned = errors.New("object exists and is not managed by meshfed")
 // is added to the object's wellknown.OwnersAnnotation, so that unjoin knows which joins still
 // use it.
 func Ensure(ctx context.Context, c client.Client, side string, desired client.Object, owner string, out io.Writer) error {
+	var res controllerutil.OperationResult
+	// The hub writes a MemberCluster's status while join brings its spec up to date: read it
+	// again and retry when the update lost that race.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() (err error) {
+		res, err = ensureOnce(ctx, c, desired, owner)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("failed to apply %s %s in %s: %w", kindOf(desired), key(desired), side, err)
+	}
+	_, err = fmt.Fprintf(out, "%-7s %s/%s %s\n", side, kindOf(desired), key(desired), res)
+	return err
+}
+
+// ensureOnce is one read and write of Ensure.
+func ensureOnce(ctx context.Context, c client.Client, desired client.Object, owner string) (controllerutil.OperationResult, error) {
 	obj, ok := desired.DeepCopyObject().(client.Object)
 	if !ok {
-		return fmt.Errorf("failed to copy %T", desired)
+		return controllerutil.OperationResultNone, fmt.Errorf("failed to copy %T", desired)
 	}
-	res, err := controllerutil.CreateOrUpdate(ctx, c, obj, func() error {
+	return controllerutil.CreateOrUpdate(ctx, c, obj, func() error {
 		managed := obj.GetLabels()[wellknown.ManagedByLabel] == wellknown.ManagedByValue
 		if _, isNS := obj.(*corev1.Namespace); isNS && obj.GetResourceVersion() != "" && !managed {
 			return nil
@@ -46,11 +63,6 @@ func Ensure(ctx context.Context, c client.Client, side string, desired client.Ob
 		}
 		return copyContent(obj, desired)
 	})
-	if err != nil {
-		return fmt.Errorf("failed to apply %s %s in %s: %w", kindOf(desired), key(desired), side, err)
-	}
-	_, err = fmt.Fprintf(out, "%-7s %s/%s %s\n", side, kindOf(desired), key(desired), res)
-	return err
 }
 
 // copyContent copies the fields join manages from desired into obj.
