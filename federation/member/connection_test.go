@@ -77,6 +77,27 @@ func TestConnectionObjects(t *testing.T) {
 	if got := exports[0].Endpoints[0].Locality; got != want {
 		t.Errorf("locality %+v, want %+v", got, want)
 	}
+	// The caches keep no managedFields: the API server writes them on every object, the hub
+	// never reads them.
+	objs, err := conn.Objects(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range objs.Services {
+		if svc.ManagedFields != nil {
+			t.Errorf("cached Service %s/%s keeps %d managedFields entries", svc.Namespace, svc.Name, len(svc.ManagedFields))
+		}
+	}
+	for _, sl := range objs.EndpointSlices {
+		for _, s := range sl {
+			if s.ManagedFields != nil {
+				t.Errorf("cached EndpointSlice %s/%s keeps managedFields", s.Namespace, s.Name)
+			}
+		}
+	}
+	if len(objs.Services) == 0 || len(objs.EndpointSlices) == 0 {
+		t.Fatalf("no Service or EndpointSlice cached: %d, %d", len(objs.Services), len(objs.EndpointSlices))
+	}
 
 	// A ServiceExport added later reaches the snapshot through the watch.
 	create(
