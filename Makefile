@@ -54,7 +54,7 @@ bench: ## Run the Go benchmarks, the hub's propagation, scale (10 to 100 cluster
 	go test -run='^$$' -bench=. -benchmem -count=5 ./federation/...
 	MESHFED_BENCH_BOUNDS=enforce go test -run='^(TestPropagationLatency|TestScale20x1000x10|TestLargeServiceFederates|TestSyncWritesLargeRecords|TestMemberStatusFollowsReality)$$' -count=1 -timeout 30m -v \
 		./cmd/meshfed-hub/app ./federation/controller ./federation/store | grep -E '(latency|scale|large|status)_test.go|^(ok|FAIL|---)'
-	MESHFED_BENCH_SCALE_CHURN=1 MESHFED_BENCH_SCALE_CURVE=1 go test -run='^(TestScaleChurnPropagation|TestScaleCurve)$$' -count=1 -timeout 30m -v \
+	MESHFED_BENCH_SCALE_CHURN=1 MESHFED_BENCH_SCALE_CURVE=1 MESHFED_BENCH_SCALE_MEMBERS=1 go test -run='^(TestScaleChurnPropagation|TestScaleCurve|TestScaleMemoryWithMembers)$$' -count=1 -timeout 30m -v \
 		./federation/controller | grep -E 'scale_(churn|curve|test)|^(ok|FAIL|---)'
 	go run ./cmd/meshfed-bench hbone
 	go run ./cmd/meshfed-bench waypoint

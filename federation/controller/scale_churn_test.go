@@ -42,31 +42,8 @@ func TestScaleChurnPropagation(t *testing.T) {
 	for c, cl := range h.clusters {
 		members[c] = newScaleMember(cl, c)
 	}
-	// exports gathers every member's exports as the hub's gather does (members_derived.go,
-	// exports_buffer.go): a member whose objects changed since its last derivation (its
-	// resourceVersions counting for its caches' events) is derived again, the others' are
-	// taken as they were and named in the merge's Same.
-	derived := derivedMembers{}
-	var buffer exportsBuffer
-	exports := func() ([]model.ClusterExport, map[string]bool) {
-		p := &pass{}
-		p.fill, p.exports = buffer.fill(scaleClusters * scaleServices)
-		for _, m := range members {
-			from := derivedFrom{events: uint64(m.rv), site: m.site}
-			if d := derived.reusable(from); d != nil {
-				p.addDerived(d, d.exports, true)
-				continue
-			}
-			d, exps := deriveMember(from, m.objs)
-			if len(d.problems) > 0 {
-				t.Fatalf("%s: %v", m.site.Cluster, d.problems[0])
-			}
-			p.addDerived(d, exps, false)
-		}
-		p.fill.done(p.exports)
-		derived = p.derived
-		return p.exports, p.same
-	}
+	g := &scaleGather{members: members}
+	exports := func() ([]model.ClusterExport, map[string]bool) { return g.exports(t) }
 	// gatherAndPass is one pass over what exports gathers.
 	gatherAndPass := func(name string) scalePass {
 		exps, same := exports()

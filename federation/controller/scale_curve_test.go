@@ -69,3 +69,41 @@ func resetPeakRSS(t *testing.T) {
 		t.Logf("peak RSS not reset (it covers the earlier sizes too): %v", err)
 	}
 }
+
+// TestScaleMemoryWithMembers measures the 1,000,000-endpoint federation (100 clusters) with
+// what TestScaleCurve's synthetic exports stand for in the process: every member's Services,
+// Namespaces, Nodes and EndpointSlices as its connection's informer caches hold them, and the
+// exports derived from them through the connections' caches, gathered as the hub does; under
+// the Go memory limit the hub sets in a 2 GiB container. It reports the peak RSS of it all
+// (hub, member objects, embedded etcd) and checks that one EndpointSlice change writes one key.
+func TestScaleMemoryWithMembers(t *testing.T) {
+	if os.Getenv("MESHFED_BENCH_SCALE_MEMBERS") == "" {
+		t.Skip("benchmark: set MESHFED_BENCH_SCALE_MEMBERS=1 (make bench)")
+	}
+	const clusters = 100
+	soft := memlimit.Soft(2 << 30)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(soft))
+	resetPeakRSS(t)
+	h := newScaleHub(t, clusters)
+	g := &scaleGather{}
+	for c, cl := range h.clusters {
+		g.members = append(g.members, newScaleMember(cl, c))
+	}
+	pass := func(name string) scalePass {
+		start := time.Now()
+		exps, same := g.exports(t)
+		p := h.pass(t, name, exps, same)
+		p.total = time.Since(start) // the gather included
+		return p
+	}
+	initial := pass("initial sync")
+	pass("unchanged")
+	g.members[7].flip(123, 4)
+	changed := pass("one change")
+	if changed.keys != 1 {
+		t.Errorf("one EndpointSlice change wrote %d keys, want 1", changed.keys)
+	}
+	hwm := scaleProcStatus(t, "VmHWM")
+	t.Logf("%d clusters × %d services × %d endpoints with the members' objects, Go memory limit %s: initial sync %s, a change's pass %s; peak RSS (hub, member objects, embedded etcd) %s (goal ≤ 2 GiB: %v)",
+		clusters, scaleServices, scaleEndpoints, scaleMiB(uint64(soft)), scaleDur(initial.total), scaleDur(changed.total), scaleMiB(hwm), hwm <= 2<<30)
+}

@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 	"strconv"
+	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -88,3 +89,35 @@ func (m *scaleMember) flip(s, i int) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// scaleGather gathers the scale members' exports as the hub's gather does (members_derived.go,
+// exports_buffer.go): a member whose objects changed since its last derivation (its
+// resourceVersions standing for its caches' events count) is derived again, the others' are
+// taken as they were and named in the merge's Same.
+type scaleGather struct {
+	members []*scaleMember
+	derived derivedMembers
+	buffer  exportsBuffer
+}
+
+// exports gathers one pass's exports and the members whose exports are the same.
+func (g *scaleGather) exports(t *testing.T) ([]model.ClusterExport, map[string]bool) {
+	t.Helper()
+	p := &pass{}
+	p.fill, p.exports = g.buffer.fill(len(g.members) * scaleServices)
+	for _, m := range g.members {
+		from := derivedFrom{events: uint64(m.rv), site: m.site}
+		if d := g.derived.reusable(from); d != nil {
+			p.addDerived(d, d.exports, true)
+			continue
+		}
+		d, exps := deriveMember(from, m.objs)
+		if len(d.problems) > 0 {
+			t.Fatalf("%s: %v", m.site.Cluster, d.problems[0])
+		}
+		p.addDerived(d, exps, false)
+	}
+	p.fill.done(p.exports)
+	g.derived = p.derived
+	return p.exports, p.same
+}

@@ -150,10 +150,10 @@ func (m *Memo) keepLast(l *lastMerge, services []Service, unusable []InputProble
 }
 
 // mergeChanged is Merge of in over idx (whose problems are given) when in.Same lets it merge
-// only what the other clusters changed (see Memo); ok is false when it cannot, and then it
-// did nothing. A changed cluster's export that is the one the memo holds changes nothing. A
-// cluster that exported a service more than once in the last merge counts as
-// changed: the memo keeps only the export that won.
+// only what the other clusters changed (see Memo); ok is false when it cannot, and the merge of
+// everything that follows then records the merge afresh (newLast). A changed cluster's export
+// that is the one the memo holds changes nothing. A cluster that exported a service more than
+// once in the last merge counts as changed: the memo keeps only the export that won.
 func (m *Memo) mergeChanged(in Input, idx *index, problems []InputProblem) (_ Result, ok bool) {
 	if m == nil || len(in.Same) == 0 {
 		return Result{}, false
