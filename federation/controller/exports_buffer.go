@@ -30,14 +30,13 @@ type exportsFill struct {
 	kept   int // members whose exports were left in place
 }
 
-// fill starts a pass's list with room for n exports. The buffer forgets the last pass's
-// places until the pass finishes (done): a pass that fails midway leaves nothing to reuse.
-func (b *exportsBuffer) fill(n int) (*exportsFill, []model.ClusterExport) {
+// fill starts a pass's list in the last pass's, which has room for as many exports as that
+// pass gathered (appending member after member to a new list would copy it again as it grows).
+// The buffer forgets the last pass's places until the pass finishes (done): a pass that fails
+// midway leaves nothing to reuse.
+func (b *exportsBuffer) fill() (*exportsFill, []model.ClusterExport) {
 	f := &exportsFill{b: b, last: b.placed, placed: map[string]placement{}}
 	b.placed = nil
-	if cap(b.list) < n {
-		b.list, f.last = make([]model.ClusterExport, 0, n), nil
-	}
 	if cap(b.list) > 0 {
 		f.base = &b.list[:1][0]
 	}

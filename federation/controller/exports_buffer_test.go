@@ -28,7 +28,7 @@ func TestExportsBuffer(t *testing.T) {
 	// pass fills a pass's list and returns which members were left in place.
 	pass := func(members ...member) []bool {
 		t.Helper()
-		fill, list := buf.fill(8)
+		fill, list := buf.fill()
 		var want []model.ClusterExport
 		var inPlace []bool
 		for _, m := range members {
@@ -62,7 +62,7 @@ func TestExportsBuffer(t *testing.T) {
 	if inPlace := pass(member{a, true}, member{c, true}); !slices.Equal(inPlace, []bool{true, false}) {
 		t.Errorf("after b left: in place %v, want a alone", inPlace)
 	}
-	// A buffer too small is made anew: nothing is reused from the old one.
+	// A list that outgrows the buffer is moved by append: the pass after reuses the new one.
 	many := derived("d", 20)
 	pass(member{many, true}, member{a, true})
 	if inPlace := pass(member{many, true}, member{a, true}); !slices.Equal(inPlace, []bool{true, true}) {

@@ -58,8 +58,6 @@ type Federation struct {
 	records recordMemo
 	// endpoints are the endpoints records the loop last wrote, by cluster.
 	endpoints endpointsWritten
-	// exported is the number of exports the last pass gathered.
-	exported int
 	// slices keeps what each member's MCS EndpointSlices were last made from.
 	slices writeback.SliceMemo
 	// views are what the passes read of the store, kept between them (see store.View).

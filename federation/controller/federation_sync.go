@@ -143,9 +143,7 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 		changes:          changesOf(f.views.namespaces),
 		previousGateways: gateways, gatewaySnapshot: gwSnap,
 	}
-	// Room for as many as the pass before gathered (20,000 exports at 20 clusters), which
-	// appending member after member would copy again as the list grows.
-	p.fill, p.exports = f.buffer.fill(f.exported)
+	p.fill, p.exports = f.buffer.fill()
 	for i := range segs.Items {
 		p.segments = append(p.segments, model.Segment{Name: segs.Items[i].Name, Domain: segs.Items[i].Spec.Domain})
 	}
@@ -164,7 +162,6 @@ func (f *Federation) gather(ctx context.Context) (*pass, error) {
 			return nil, err
 		}
 	}
-	f.exported = len(p.exports)
 	p.fill.done(p.exports)
 	// The merge takes these exports now; the members this pass did not derive or reuse
 	// (carried over, withdrawn, gone) are derived again when next federated.

@@ -104,7 +104,7 @@ type scaleGather struct {
 func (g *scaleGather) exports(t *testing.T) ([]model.ClusterExport, map[string]bool) {
 	t.Helper()
 	p := &pass{}
-	p.fill, p.exports = g.buffer.fill(len(g.members) * scaleServices)
+	p.fill, p.exports = g.buffer.fill()
 	for _, m := range g.members {
 		from := derivedFrom{events: uint64(m.rv), site: m.site}
 		if d := g.derived.reusable(from); d != nil {
