@@ -30,7 +30,8 @@ func (p *LoadPolicy) Equal(o *LoadPolicy) bool {
 	if p == nil || o == nil {
 		return p == o
 	}
-	return valueEqual(p.OverprovisioningFactor, o.OverprovisioningFactor) && valueEqual(p.PanicThreshold, o.PanicThreshold)
+	return valueEqual(p.OverprovisioningFactor, o.OverprovisioningFactor) && valueEqual(p.PanicThreshold, o.PanicThreshold) &&
+		p.RemoteEndpoints == o.RemoteEndpoints
 }
 
 // Equal reports whether two sets of properties hold the same values (a nil and an empty
