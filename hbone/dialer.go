@@ -109,8 +109,20 @@ func (d *Dialer) Close() error {
 // Dial opens a tunnel to target through peer. Failures are *Error values whose Kind tells a
 // load balancer what went wrong. The returned Conn must be closed.
 func (d *Dialer) Dial(ctx context.Context, peer Peer, target netip.AddrPort, md Metadata) (*Conn, error) {
+	return d.dial(ctx, peer, target.String(), md)
+}
+
+// DialService opens a tunnel to the service host (a DNS name, see ParseServiceAuthority) on
+// port through peer, which picks one of the service's endpoints; the peer's server must
+// accept service targets (ServerOptions.ServiceTargets). Failures are as Dial's.
+func (d *Dialer) DialService(ctx context.Context, peer Peer, host string, port uint16, md Metadata) (*Conn, error) {
+	return d.dial(ctx, peer, FormatServiceAuthority(host, port), md)
+}
+
+// dial opens a tunnel to authority through peer, over HTTP/3 first when the peer asks for it.
+func (d *Dialer) dial(ctx context.Context, peer Peer, authority string, md Metadata) (*Conn, error) {
 	if peer.Protocol == ProtocolH3 && !d.h3Suspended(peer) {
-		c, err := d.dialProtocol(ctx, peer, ProtocolH3, target, md)
+		c, err := d.dialProtocol(ctx, peer, ProtocolH3, authority, md)
 		if err == nil || !fallbackWorthy(err) || ctx.Err() != nil {
 			return c, err
 		}
@@ -121,7 +133,7 @@ func (d *Dialer) Dial(ctx context.Context, peer Peer, target netip.AddrPort, md 
 	if proto == ProtocolH3 {
 		proto = ProtocolH2
 	}
-	return d.dialProtocol(ctx, peer, proto, target, md)
+	return d.dialProtocol(ctx, peer, proto, authority, md)
 }
 
 // ConnCount returns how many connections the pool holds to peer over protocol (ProtocolH2
@@ -141,16 +153,15 @@ func wire(p Protocol) Protocol {
 	return p
 }
 
-func (d *Dialer) dialProtocol(ctx context.Context, peer Peer, proto Protocol, target netip.AddrPort, md Metadata) (*Conn, error) {
+func (d *Dialer) dialProtocol(ctx context.Context, peer Peer, proto Protocol, authority string, md Metadata) (*Conn, error) {
 	key := keyOf(peer, proto)
 	fail := func(kind Kind, status int, reason string, err error) error {
-		return &Error{Kind: kind, Status: status, Reason: reason, Peer: peer.Address, Target: target.String(), Err: err}
+		return &Error{Kind: kind, Status: status, Reason: reason, Peer: peer.Address, Target: authority, Err: err}
 	}
 	m, _, err := d.pool.get(ctx, key)
 	if err != nil {
 		return nil, fail(classify(err), 0, "", err)
 	}
-	authority := target.String()
 	req := &http.Request{
 		Method: http.MethodConnect,
 		URL:    &url.URL{Host: authority},

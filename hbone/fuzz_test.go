@@ -1,8 +1,10 @@
 package hbone
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -39,14 +41,56 @@ func TestParseAuthority(t *testing.T) {
 	}
 }
 
+func TestParseServiceAuthority(t *testing.T) {
+	tests := []struct {
+		in   string
+		host string
+		port uint16
+	}{
+		{"api.shop.svc.clusterset.local:8080", "api.shop.svc.clusterset.local", 8080},
+		{"a-1.b:1", "a-1.b", 1},
+		{"a.b:65535", "a.b", 65535},
+		{"10.0.0.1:80", "", 0},                       // an endpoint, not a service
+		{"[fd00::1]:80", "", 0},                      // likewise
+		{"localhost:80", "", 0},                      // one label
+		{"API.shop:80", "", 0},                       // upper case
+		{"a.b:0", "", 0},                             // port 0
+		{"a.b:080", "", 0},                           // leading zero
+		{"a.b:65536", "", 0},                         // too large
+		{"a.b:+80", "", 0},                           // sign
+		{"a..b:80", "", 0},                           // empty label
+		{"-a.b:80", "", 0},                           // leading hyphen
+		{"a.b-:80", "", 0},                           // trailing hyphen
+		{"a_b.c:80", "", 0},                          // underscore
+		{"a.b.:80", "", 0},                           // trailing dot
+		{"a.b", "", 0},                               // no port
+		{"", "", 0},                                  // nothing
+		{"a.b:80/x", "", 0},                          // path
+		{strings.Repeat("a", 64) + ".b:80", "", 0},   // label too long
+		{strings.Repeat("a.", 127) + "ab:80", "", 0}, // 255 characters
+	}
+	for _, tt := range tests {
+		host, port, err := ParseServiceAuthority(tt.in)
+		if (err == nil) != (tt.host != "") || host != tt.host || port != tt.port {
+			t.Errorf("ParseServiceAuthority(%q) = %q, %d, %v; want %q, %d", tt.in, host, port, err, tt.host, tt.port)
+		}
+		if err != nil && !errors.Is(err, ErrBadAuthority) {
+			t.Errorf("ParseServiceAuthority(%q) error %v does not wrap ErrBadAuthority", tt.in, err)
+		}
+	}
+}
+
 // FuzzParseConnect checks the request validation every tunnel goes through: it never
-// panics, accepts only CONNECT, and an accepted authority formats back to itself.
+// panics, accepts only CONNECT, a service target only from a server that accepts them, and an
+// accepted authority formats back to itself.
 func FuzzParseConnect(f *testing.F) {
-	f.Add("CONNECT", "10.0.0.1:80", "", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
-	f.Add("CONNECT", "[fd00::1]:443", "websocket", "")
-	f.Add("GET", "10.0.0.1:80", "", "")
-	f.Add("CONNECT", "host:80", "", "zz")
-	f.Fuzz(func(t *testing.T, method, authority, protocol, traceparent string) {
+	f.Add("CONNECT", "10.0.0.1:80", "", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", false)
+	f.Add("CONNECT", "[fd00::1]:443", "websocket", "", true)
+	f.Add("GET", "10.0.0.1:80", "", "", false)
+	f.Add("CONNECT", "host:80", "", "zz", true)
+	f.Add("CONNECT", "api.shop.svc.clusterset.local:8080", "", "", true)
+	f.Add("CONNECT", "api.shop.svc.clusterset.local:8080", "", "", false)
+	f.Fuzz(func(t *testing.T, method, authority, protocol, traceparent string, services bool) {
 		h := http.Header{}
 		if protocol != "" {
 			h.Set(":protocol", protocol)
@@ -54,7 +98,7 @@ func FuzzParseConnect(f *testing.F) {
 		if traceparent != "" {
 			h.Set(headerTraceparent, traceparent)
 		}
-		target, ref := parseConnect(method, authority, h)
+		target, service, ref := parseConnect(method, authority, h, services)
 		if ref != nil {
 			if ref.Status != http.StatusBadRequest {
 				t.Fatalf("refusal status %d, want 400", ref.Status)
@@ -64,8 +108,15 @@ func FuzzParseConnect(f *testing.F) {
 		if method != http.MethodConnect || protocol != "" {
 			t.Fatalf("accepted method %q protocol %q", method, protocol)
 		}
-		if target.String() != authority {
-			t.Fatalf("authority %q parsed as %s", authority, target)
+		switch {
+		case service == "":
+			if target.String() != authority {
+				t.Fatalf("authority %q parsed as %s", authority, target)
+			}
+		case !services:
+			t.Fatalf("service target %q accepted by a server that takes none", authority)
+		case target.Addr().IsValid() || FormatServiceAuthority(service, target.Port()) != authority:
+			t.Fatalf("service authority %q parsed as %q, %s", authority, service, target)
 		}
 	})
 }

@@ -17,8 +17,13 @@ type Request struct {
 	// names none (see identity.ClusterOf). Unlike Locality().Cluster, which the client asserts
 	// in a header, it is authenticated: authorize by this one.
 	CallerCluster string
-	// Target is the :authority of the CONNECT request.
+	// Target is the :authority of the CONNECT request: the endpoint's address, or, for a
+	// service target (Service set), an invalid address and the service port.
 	Target netip.AddrPort
+	// Service is the DNS name of the service the CONNECT request targets, "" when it targets
+	// an endpoint. Only a server with ServerOptions.ServiceTargets accepts such requests; the
+	// handler picks the endpoint.
+	Service string
 	// Header holds the request headers (Forwarded, Baggage, Traceparent, ...).
 	Header http.Header
 	// Protocol is ProtocolH2 or ProtocolH3.

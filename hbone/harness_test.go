@@ -87,6 +87,8 @@ type serverConfig struct {
 	// so that QUIC packets sent to the server wait there and a test can see them.
 	silentUDP bool
 	handler   Handler
+	// services lets tunnels name a service (ServerOptions.ServiceTargets).
+	services bool
 }
 
 // startServer starts a server; the default hook allows only targets on 127.0.0.1 and
@@ -108,7 +110,7 @@ func startServer(t testing.TB, pki *testPKI, cfg serverConfig) *testServer {
 			return d.DialContext(ctx, "tcp", req.Target.String())
 		})
 	}
-	srv, err := NewServer(ServerOptions{Source: cfg.source, Handler: cfg.handler, Limits: cfg.limits, Logger: quietLogger})
+	srv, err := NewServer(ServerOptions{Source: cfg.source, Handler: cfg.handler, Limits: cfg.limits, Logger: quietLogger, ServiceTargets: cfg.services})
 	if err != nil {
 		t.Fatal(err)
 	}

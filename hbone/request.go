@@ -3,8 +3,10 @@ package hbone
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -18,7 +20,7 @@ const (
 // maxBaggageMembers bounds how many baggage members ParseBaggage looks at.
 const maxBaggageMembers = 64
 
-// ErrBadAuthority is wrapped by errors of ParseAuthority.
+// ErrBadAuthority is wrapped by errors of ParseAuthority and ParseServiceAuthority.
 var ErrBadAuthority = errors.New("bad authority")
 
 // Locality describes where the sending workload runs; it travels in the Baggage header.
@@ -168,4 +170,49 @@ func requestHeader(baggage string, md Metadata) http.Header {
 		h[headerTraceparent] = []string{md.Traceparent}
 	}
 	return h
+}
+
+// ParseServiceAuthority parses a CONNECT authority that names a service instead of one of its
+// endpoints, leaving the choice of the endpoint to the server: a DNS name and a port
+// ("api.shop.svc.clusterset.local:8080"). The name is lower-case letters, digits, '-' and
+// '.', in labels of 1–63 characters that start and end with a letter or digit, at most 253
+// characters, at least two labels and not an IP literal; the port is 1–65535 in decimal
+// without leading zeros, so that an accepted authority formats back to itself.
+func ParseServiceAuthority(s string) (host string, port uint16, err error) {
+	h, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w %q: %w", ErrBadAuthority, s, err)
+	}
+	n, perr := strconv.ParseUint(p, 10, 16)
+	if perr != nil || n == 0 || strconv.FormatUint(n, 10) != p {
+		return "", 0, fmt.Errorf("%w %q: port must be 1-65535", ErrBadAuthority, s)
+	}
+	if _, aerr := netip.ParseAddr(h); aerr == nil || !isServiceName(h) {
+		return "", 0, fmt.Errorf("%w %q: not a service name", ErrBadAuthority, s)
+	}
+	return h, uint16(n), nil
+}
+
+// FormatServiceAuthority is the authority of a tunnel to the service host on port.
+func FormatServiceAuthority(host string, port uint16) string {
+	return host + ":" + strconv.Itoa(int(port))
+}
+
+// isServiceName reports whether s is a lower-case DNS name of at least two labels.
+func isServiceName(s string) bool {
+	if len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -12,22 +12,30 @@ import (
 )
 
 // parseConnect validates the request line of a tunnel: a plain CONNECT (no :protocol) whose
-// authority is an IP literal and port.
-func parseConnect(method, authority string, header http.Header) (netip.AddrPort, *Refusal) {
+// authority is an IP literal and port or, when services is true, a service name and port
+// (then service is the name and target holds only the port).
+func parseConnect(method, authority string, header http.Header, services bool) (target netip.AddrPort, service string, ref *Refusal) {
 	if method != http.MethodConnect {
-		return netip.AddrPort{}, &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadMethod}
+		return netip.AddrPort{}, "", &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadMethod}
 	}
 	if header.Get(":protocol") != "" {
-		return netip.AddrPort{}, &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadMethod}
+		return netip.AddrPort{}, "", &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadMethod}
 	}
 	target, err := ParseAuthority(authority)
+	if err != nil && services {
+		var port uint16
+		var serr error
+		if service, port, serr = ParseServiceAuthority(authority); serr == nil {
+			target, err = netip.AddrPortFrom(netip.Addr{}, port), nil
+		}
+	}
 	if err != nil {
-		return netip.AddrPort{}, &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadAuthority, Err: err}
+		return netip.AddrPort{}, "", &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadAuthority, Err: err}
 	}
 	if tp := header.Get(headerTraceparent); tp != "" && !validTraceparent(tp) {
-		return netip.AddrPort{}, &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadHeader}
+		return netip.AddrPort{}, "", &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadHeader}
 	}
-	return target, nil
+	return target, service, nil
 }
 
 // validTraceparent checks the W3C shape version-traceid-parentid-flags in lower-case hex.
@@ -49,7 +57,7 @@ func validTraceparent(s string) bool {
 // accept turns an HTTP request into a tunnel Request within the tunnel caps, or a refusal.
 // Unless it refuses, the caller calls release when the tunnel ends.
 func (s *Server) accept(r *http.Request, proto Protocol) (req *Request, release func(), ref *Refusal) {
-	target, ref := parseConnect(r.Method, r.Host, r.Header)
+	target, service, ref := parseConnect(r.Method, r.Host, r.Header, s.opts.ServiceTargets)
 	if ref != nil {
 		return nil, nil, ref
 	}
@@ -61,7 +69,7 @@ func (s *Server) accept(r *http.Request, proto Protocol) (req *Request, release 
 	if v := s.adm.admitTunnel(src); v != admitted {
 		return nil, nil, &Refusal{Status: http.StatusServiceUnavailable, Reason: ReasonTunnelLimit, Err: &admissionError{verdict: v}}
 	}
-	req = &Request{Caller: caller.ID, CallerCluster: caller.Cluster, Target: target, Header: r.Header, Protocol: proto, RemoteAddr: r.RemoteAddr}
+	req = &Request{Caller: caller.ID, CallerCluster: caller.Cluster, Target: target, Service: service, Header: r.Header, Protocol: proto, RemoteAddr: r.RemoteAddr}
 	return req, func() { s.adm.releaseTunnel(src) }, nil
 }
 

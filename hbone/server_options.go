@@ -72,6 +72,9 @@ type ServerOptions struct {
 	Transport Options
 	// Logger receives the server's logs; slog.Default if nil.
 	Logger *slog.Logger
+	// ServiceTargets lets tunnels name a service instead of an endpoint (Request.Service,
+	// ParseServiceAuthority); without it such a CONNECT is refused 400 bad-authority.
+	ServiceTargets bool
 }
 
 func (o *ServerOptions) setDefaults() {

@@ -2,10 +2,13 @@ package hbone
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -155,5 +158,55 @@ func readAllWithin(r io.Reader, d time.Duration) ([]byte, error) {
 		return res.b, res.err
 	case <-time.After(d):
 		return nil, io.ErrNoProgress
+	}
+}
+
+// TestServiceTarget tunnels to a service by name: a server that accepts service targets hands
+// the handler the name and port, one that does not refuses the CONNECT as a bad authority
+// before its handler sees it.
+func TestServiceTarget(t *testing.T) {
+	pki := newTestPKI(t, testTrustDomain)
+	target := upstream(t, echo)
+	var seen atomic.Pointer[Request]
+	handler := HandlerFunc(func(ctx context.Context, req *Request) (net.Conn, error) {
+		seen.Store(req)
+		if req.Service != "api.shop.svc.clusterset.local" {
+			return nil, Deny(ReasonDenied)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", netip.AddrPortFrom(target.Addr(), target.Port()).String())
+	})
+	accepting := startServer(t, pki, serverConfig{handler: handler, services: true})
+	refusing := startServer(t, pki, serverConfig{handler: handler})
+	d := newTestDialer(t, pki.source(t, "ns1", "client"), nil)
+	for _, p := range protocols {
+		t.Run(p.String(), func(t *testing.T) {
+			seen.Store(nil)
+			c, err := d.DialService(t.Context(), peerOf(accepting, p), "api.shop.svc.clusterset.local", target.Port(), Metadata{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Write([]byte("hi")); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.CloseWrite()
+			if got, err := io.ReadAll(c); err != nil || string(got) != "hi" {
+				t.Fatalf("echo = %q, %v", got, err)
+			}
+			req := seen.Load()
+			if req == nil || req.Target.Addr().IsValid() || req.Target.Port() != target.Port() {
+				t.Fatalf("handler saw %+v, want the service port %d and no address", req, target.Port())
+			}
+			_, err = d.DialService(t.Context(), peerOf(accepting, p), "other.shop.svc.clusterset.local", target.Port(), Metadata{})
+			if e := mustKind(t, err, KindRefused); e.Status != 403 || e.Reason != ReasonDenied {
+				t.Fatalf("other service: reason %q, want %q", e.Reason, ReasonDenied)
+			}
+			seen.Store(nil)
+			_, err = d.DialService(t.Context(), peerOf(refusing, p), "api.shop.svc.clusterset.local", target.Port(), Metadata{})
+			if e := mustKind(t, err, KindRefused); e.Status != 400 || e.Reason != ReasonBadAuthority || seen.Load() != nil {
+				t.Fatalf("server without service targets: reason %q, handler saw %v; want %q and nothing", e.Reason, seen.Load(), ReasonBadAuthority)
+			}
+		})
 	}
 }
