@@ -43,6 +43,15 @@ const (
 	// Service's value beats the Namespace's. Parsed by federation/priority.ResolveLoad; an
 	// invalid value is a Warning Event on the Service and keeps the default.
 	PanicThresholdKey = "meshfed.io/panic-threshold"
+	// RemoteEndpointsKey (annotation on a Service or its Namespace) sets how a waypoint sees
+	// the service's endpoints in clusters on other networks than its own: "each" (the default)
+	// routes to every remote endpoint through its cluster's waypoint; "aggregated" routes to
+	// one entry per remote cluster, weighted by its healthy endpoints, and tunnels to the
+	// service through that cluster's waypoint, which balances over its own endpoints (and is
+	// then the one to eject failing ones). The Service's value beats the Namespace's. Parsed by
+	// federation/priority.ResolveLoad (values: federation/model.RemoteEndpoints); an invalid
+	// value is a Warning Event on the Service and keeps the default.
+	RemoteEndpointsKey = "meshfed.io/remote-endpoints"
 
 	// OutlierDetectionKey (annotation on a Service or its Namespace) configures the waypoints'
 	// outlier detection for the service: "key=value,…" with Istio's OutlierDetection names

@@ -81,12 +81,13 @@
 // serving and terminating and not ejected, as Kubernetes' terminating-serving endpoints that
 // kube-proxy uses as a last resort; unhealthy otherwise. ResolveLoad reads the per-service
 // overprovisioning factor and panic threshold (meshfed.io/overprovisioning-factor,
-// meshfed.io/panic-threshold). Not modelled, because meshfed never has them: Envoy's excluded
-// hosts and its weighted_priority_health option (off by default). Distribute is a function of
-// the current counts, where Envoy's load balancer keeps state between updates; the two differ
-// only when panic is off and nothing is available: Envoy then sets tier 0 to 100 % and keeps the
-// other tiers' shares from its previous update, Distribute reports 0 for them. Every draw lands
-// in tier 0 either way.
+// meshfed.io/panic-threshold), and meshfed.io/remote-endpoints, whether the endpoints of
+// clusters on other networks are seen one by one or one per cluster. Not modelled, because
+// meshfed never has them: Envoy's excluded hosts and its weighted_priority_health option (off by
+// default). Distribute is a function of the current counts, where Envoy's load balancer keeps
+// state between updates; the two differ only when panic is off and nothing is available: Envoy
+// then sets tier 0 to 100 % and keeps the other tiers' shares from its previous update,
+// Distribute reports 0 for them. Every draw lands in tier 0 either way.
 //
 // # Picking
 //

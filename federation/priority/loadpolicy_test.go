@@ -3,6 +3,7 @@ package priority
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
@@ -71,6 +72,42 @@ func TestParsePanicThreshold(t *testing.T) {
 	}
 }
 
+func TestParseRemoteEndpoints(t *testing.T) {
+	tests := []struct {
+		in   string
+		want model.RemoteEndpoints
+		ok   bool
+	}{
+		{"each", model.RemoteEndpointsEach, true},
+		{"aggregated", model.RemoteEndpointsAggregated, true},
+		{" aggregated\t", model.RemoteEndpointsAggregated, true},
+		{"\neach ", model.RemoteEndpointsEach, true},
+		{"Aggregated", "", false},
+		{"EACH", "", false},
+		{"aggregate", "", false},
+		{"aggregated,each", "", false},
+		{"ag gregated", "", false},
+		{"true", "", false},
+		{"", "", false},
+		{"  ", "", false},
+	}
+	for _, tt := range tests {
+		got, err := ParseRemoteEndpoints(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseRemoteEndpoints(%q) = %q, %v; want %q ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, ErrInvalidLoadPolicy) {
+			t.Errorf("ParseRemoteEndpoints(%q) error %v does not wrap ErrInvalidLoadPolicy", tt.in, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, `"each"`) || !strings.Contains(msg, `"aggregated"`) {
+			t.Errorf("ParseRemoteEndpoints(%q) error %q does not name the accepted values", tt.in, msg)
+		}
+	}
+}
+
 func TestResolveLoad(t *testing.T) {
 	u := func(v uint32) *uint32 { return &v }
 	tests := []struct {
@@ -96,11 +133,33 @@ func TestResolveLoad(t *testing.T) {
 				{OriginNamespace, wellknown.OverprovisioningFactorKey, ReasonInvalidLoadPolicy},
 				{OriginNamespace, wellknown.PanicThresholdKey, ReasonInvalidLoadPolicy},
 			}},
+		{"remote endpoints from the service",
+			Sources{Service: Annotations{RemoteEndpoints: "aggregated"}, Namespace: Annotations{RemoteEndpoints: "each"}},
+			model.LoadPolicy{RemoteEndpoints: model.RemoteEndpointsAggregated}, nil},
+		{"remote endpoints from the namespace, beside the service's factor",
+			Sources{Service: Annotations{OverprovisioningFactor: "150"}, Namespace: Annotations{RemoteEndpoints: " aggregated "}},
+			model.LoadPolicy{OverprovisioningFactor: u(150), RemoteEndpoints: model.RemoteEndpointsAggregated}, nil},
+		{"an explicit each is kept, not dropped as the default",
+			Sources{Namespace: Annotations{RemoteEndpoints: "each"}},
+			model.LoadPolicy{RemoteEndpoints: model.RemoteEndpointsEach}, nil},
+		{"an invalid service value is not replaced by the namespace's remote endpoints",
+			Sources{Service: Annotations{RemoteEndpoints: "Aggregated", PanicThreshold: "10"}, Namespace: Annotations{RemoteEndpoints: "aggregated"}},
+			model.LoadPolicy{PanicThreshold: u(10)},
+			[]wantProblem{{OriginService, wellknown.RemoteEndpointsKey, ReasonInvalidLoadPolicy}}},
+		{"all three invalid, in key order",
+			Sources{Service: Annotations{OverprovisioningFactor: "x", PanicThreshold: "y", RemoteEndpoints: "z"}},
+			model.LoadPolicy{},
+			[]wantProblem{
+				{OriginService, wellknown.OverprovisioningFactorKey, ReasonInvalidLoadPolicy},
+				{OriginService, wellknown.PanicThresholdKey, ReasonInvalidLoadPolicy},
+				{OriginService, wellknown.RemoteEndpointsKey, ReasonInvalidLoadPolicy},
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, problems := ResolveLoad(tt.src)
-			if !equalPtr(got.OverprovisioningFactor, tt.want.OverprovisioningFactor) || !equalPtr(got.PanicThreshold, tt.want.PanicThreshold) {
+			if !equalPtr(got.OverprovisioningFactor, tt.want.OverprovisioningFactor) || !equalPtr(got.PanicThreshold, tt.want.PanicThreshold) ||
+				got.RemoteEndpoints != tt.want.RemoteEndpoints {
 				t.Errorf("ResolveLoad = %s, want %s", policyString(got), policyString(tt.want))
 			}
 			checkProblems(t, problems, tt.problems)
@@ -119,7 +178,7 @@ func policyString(p model.LoadPolicy) string {
 		}
 		return strconv.FormatUint(uint64(*v), 10)
 	}
-	return "factor " + show(p.OverprovisioningFactor) + ", threshold " + show(p.PanicThreshold)
+	return "factor " + show(p.OverprovisioningFactor) + ", threshold " + show(p.PanicThreshold) + ", remote endpoints " + strconv.Quote(string(p.RemoteEndpoints))
 }
 
 // FuzzParseLoadPolicy: an accepted overprovisioning factor or panic threshold is in range and
@@ -174,6 +233,49 @@ func FuzzParseLoadPolicy(f *testing.F) {
 		}
 		if len(problems) != wantProblems {
 			t.Fatalf("problems %v, want %d", problems, wantProblems)
+		}
+	})
+}
+
+// FuzzParseRemoteEndpoints: the parser never panics; it accepts exactly "each" and "aggregated"
+// with blanks around, and an accepted value's own name parses to it; a rejected one wraps
+// ErrInvalidLoadPolicy. ResolveLoad keeps the Service's value when it parses, else reports it
+// and leaves the setting unset (never the Namespace's value instead).
+func FuzzParseRemoteEndpoints(f *testing.F) {
+	for _, s := range []string{"each", "aggregated", " aggregated ", "Aggregated", "", "each,aggregated", "\x00"} {
+		f.Add(s, "aggregated")
+	}
+	f.Fuzz(func(t *testing.T, service, namespace string) {
+		v, err := ParseRemoteEndpoints(service)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidLoadPolicy) || v != "" {
+				t.Fatalf("ParseRemoteEndpoints(%q) = %q, %v", service, v, err)
+			}
+		} else {
+			if v != model.RemoteEndpointsEach && v != model.RemoteEndpointsAggregated || strings.TrimSpace(service) != string(v) {
+				t.Fatalf("ParseRemoteEndpoints(%q) = %q", service, v)
+			}
+			if again, err := ParseRemoteEndpoints(string(v)); err != nil || again != v {
+				t.Fatalf("%q → %q → %q, %v", service, v, again, err)
+			}
+			if p := (model.LoadPolicy{RemoteEndpoints: v}); p.String() != "remote-endpoints="+string(v) {
+				t.Fatalf("policy of %q prints as %q", v, p.String())
+			}
+		}
+		p, problems := ResolveLoad(Sources{Service: Annotations{RemoteEndpoints: service}, Namespace: Annotations{RemoteEndpoints: namespace}})
+		switch {
+		case service == "":
+			if nv, nerr := ParseRemoteEndpoints(namespace); namespace != "" && (p.RemoteEndpoints != nv || (nerr != nil) != (len(problems) == 1)) {
+				t.Fatalf("namespace %q resolved to %q with problems %v", namespace, p.RemoteEndpoints, problems)
+			}
+		case err != nil:
+			if p.RemoteEndpoints != "" || len(problems) != 1 || problems[0].Key != wellknown.RemoteEndpointsKey || problems[0].Origin != OriginService {
+				t.Fatalf("invalid %q resolved to %q with problems %v", service, p.RemoteEndpoints, problems)
+			}
+		default:
+			if p.RemoteEndpoints != v || len(problems) != 0 {
+				t.Fatalf("%q resolved to %q with problems %v", service, p.RemoteEndpoints, problems)
+			}
 		}
 	})
 }

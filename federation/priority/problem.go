@@ -15,7 +15,7 @@ var (
 	// ModeFailoverPriority without keys). It only comes from data that bypassed Resolve.
 	ErrInvalidDistribution = errors.New("invalid distribution")
 	// ErrInvalidLoadPolicy means an overprovisioning factor or panic threshold is out of range or
-	// not a whole number.
+	// not a whole number, or a remote-endpoints value is neither "each" nor "aggregated".
 	ErrInvalidLoadPolicy = errors.New("invalid load-balancing setting")
 )
 
@@ -46,7 +46,8 @@ const (
 	// ReasonIgnoredValue: a valid value on the same object lost to another key (the meshfed.io
 	// key over its Istio alias, or failover-priority over traffic-distribution).
 	ReasonIgnoredValue Reason = "IgnoredTrafficDistribution"
-	// ReasonInvalidLoadPolicy: an overprovisioning factor or panic threshold does not parse.
+	// ReasonInvalidLoadPolicy: an overprovisioning factor, panic threshold or remote-endpoints
+	// value does not parse.
 	ReasonInvalidLoadPolicy Reason = "InvalidLoadBalancing"
 )
 

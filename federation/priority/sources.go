@@ -29,6 +29,8 @@ type Annotations struct {
 	OverprovisioningFactor string
 	// PanicThreshold is the meshfed.io/panic-threshold value.
 	PanicThreshold string
+	// RemoteEndpoints is the meshfed.io/remote-endpoints value.
+	RemoteEndpoints string
 }
 
 // AnnotationsFrom copies the annotations this package reads out of an object's annotation map.
@@ -40,6 +42,7 @@ func AnnotationsFrom(annotations map[string]string) Annotations {
 		FailoverPriority:         annotations[wellknown.FailoverPriorityKey],
 		OverprovisioningFactor:   annotations[wellknown.OverprovisioningFactorKey],
 		PanicThreshold:           annotations[wellknown.PanicThresholdKey],
+		RemoteEndpoints:          annotations[wellknown.RemoteEndpointsKey],
 	}
 }
 
