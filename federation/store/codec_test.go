@@ -55,6 +55,11 @@ func TestDecodeRejects(t *testing.T) {
 	foreign := endpointsRecord("shop", "cart", "east", 1)
 	foreign.Endpoints[0].Locality.Cluster = "west"
 	foreignVal := mustMarshalVersioned(t, foreign)
+	svcKey := ServiceKey("shop", "mesh.internal", "catalog").String()
+	aggregated, err := os.ReadFile(filepath.Join("testdata", "v1", "service-remoteendpoints.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		key   string
@@ -74,6 +79,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"bad scope", epKey, bytes.Replace(goodEP, []byte(`"scope":"global"`), []byte(`"scope":"galaxy"`), 1), ErrInvalidRecord},
 		{"bad address", epKey, bytes.Replace(goodEP, []byte(`"address":"10.4.0.1"`), []byte(`"address":"ten"`), 1), ErrInvalidRecord},
 		{"wrong type in field", epKey, []byte(`{"v":1,"endpoints":"x"}`), nil},
+		{"unknown remote endpoints", svcKey, bytes.Replace(aggregated, []byte(`"remoteEndpoints":"aggregated"`), []byte(`"remoteEndpoints":"all"`), 1), ErrInvalidRecord},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,6 +116,11 @@ func TestEncodeRejectsInvalidRecords(t *testing.T) {
 	badFactor.LoadPolicy = &StoredLoadPolicy{OverprovisioningFactor: &zero}
 	badThreshold := serviceRecord("shop", "cart")
 	badThreshold.LoadPolicy = &StoredLoadPolicy{PanicThreshold: &over}
+	badRemote := func(v string) *ServiceRecord {
+		r := serviceRecord("shop", "cart")
+		r.LoadPolicy = &StoredLoadPolicy{RemoteEndpoints: v}
+		return r
+	}
 	withProps := func(p StoredProperties) *ServiceRecord {
 		r := serviceRecord("shop", "cart")
 		r.Properties = &p
@@ -144,6 +155,9 @@ func TestEncodeRejectsInvalidRecords(t *testing.T) {
 		{"gateway serves twice", &GatewayRecord{Cluster: "east", Namespace: "gw", Serves: []string{"bank", "bank"}}},
 		{"overprovisioning factor 0", badFactor},
 		{"panic threshold above 100", badThreshold},
+		{"remote endpoints unknown", badRemote("one-per-cluster")},
+		{"remote endpoints in another case", badRemote("Aggregated")},
+		{"remote endpoints with blanks", badRemote(" each")},
 		{"no hostname", &ServiceRecord{Namespace: "a", Domain: "d", Name: "n", Scope: string(model.ScopeGlobal), Type: string(model.ServiceTypeHeadless)}},
 	}
 	for _, tt := range tests {
@@ -183,11 +197,13 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(g.key.String(), bytes.TrimSuffix(b, []byte("\n")))
 	}
-	props, err := os.ReadFile(filepath.Join("testdata", "v1", "service-properties.json"))
-	if err != nil {
-		f.Fatal(err)
+	for _, g := range []struct{ file, name string }{{"service-properties.json", "sticky"}, {"service-remoteendpoints.json", "catalog"}} {
+		b, err := os.ReadFile(filepath.Join("testdata", "v1", g.file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(ServiceKey("shop", "mesh.internal", g.name).String(), bytes.TrimSuffix(b, []byte("\n")))
 	}
-	f.Add(ServiceKey("shop", "mesh.internal", "sticky").String(), bytes.TrimSuffix(props, []byte("\n")))
 	f.Add("/meshfed/v1/clusters/east", []byte(`{"v":1,"name":"east"}`))
 	f.Add("/meshfed/v1/clusters/east", []byte(`{"v":2}`))
 	f.Fuzz(func(t *testing.T, key string, value []byte) {

@@ -41,11 +41,11 @@ func FuzzOutlierRecord(f *testing.F) {
 // model → record → value → record → model, unchanged; an unset policy reads back as nil (the
 // waypoints' defaults).
 func FuzzLoadPolicyRecord(f *testing.F) {
-	for _, s := range [][2]string{{"", ""}, {"140", "50"}, {"1", "0"}, {"4294967295", "100%"}, {" 200 ", ""}} {
-		f.Add(s[0], s[1])
+	for _, s := range [][3]string{{"", "", ""}, {"140", "50", "each"}, {"1", "0", ""}, {"4294967295", "100%", " aggregated"}, {" 200 ", "", ""}, {"", "", "aggregated"}} {
+		f.Add(s[0], s[1], s[2])
 	}
-	f.Fuzz(func(t *testing.T, factor, threshold string) {
-		p, problems := priority.ResolveLoad(priority.Sources{Service: priority.Annotations{OverprovisioningFactor: factor, PanicThreshold: threshold}})
+	f.Fuzz(func(t *testing.T, factor, threshold, remote string) {
+		p, problems := priority.ResolveLoad(priority.Sources{Service: priority.Annotations{OverprovisioningFactor: factor, PanicThreshold: threshold, RemoteEndpoints: remote}})
 		if len(problems) > 0 {
 			return
 		}
@@ -64,7 +64,7 @@ func FuzzLoadPolicyRecord(f *testing.F) {
 			t.Fatalf("Decode(%s): %v", val, err)
 		}
 		if back := r.(*ServiceRecord).Model(); !reflect.DeepEqual(back.Load, want) {
-			t.Fatalf("%q/%q stored as %s reads back as %+v, want %+v", factor, threshold, val, back.Load, want)
+			t.Fatalf("%q/%q/%q stored as %s reads back as %+v, want %+v", factor, threshold, remote, val, back.Load, want)
 		}
 	})
 }

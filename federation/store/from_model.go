@@ -113,7 +113,10 @@ func storedLoadPolicy(p *model.LoadPolicy) *StoredLoadPolicy {
 	if p == nil {
 		return nil
 	}
-	return &StoredLoadPolicy{OverprovisioningFactor: clonePtr(p.OverprovisioningFactor), PanicThreshold: clonePtr(p.PanicThreshold)}
+	return &StoredLoadPolicy{
+		OverprovisioningFactor: clonePtr(p.OverprovisioningFactor), PanicThreshold: clonePtr(p.PanicThreshold),
+		RemoteEndpoints: string(p.RemoteEndpoints),
+	}
 }
 
 // storedProperties is nil when no property is set, so that a record without them keeps its

@@ -27,8 +27,9 @@ type golden struct {
 // a hub upgrade reads exactly these bytes. Optional fields added within version 1 get a value
 // of their own (service-loadpolicy.json, written when ServiceRecord.LoadPolicy was added;
 // service-properties.json, when ServiceRecord.Properties was; endpoints-hostname.json, when
-// StoredEndpoint.Hostname was), so that the older files keep pinning how a record without them
-// reads.
+// StoredEndpoint.Hostname was; service-remoteendpoints.json, when
+// StoredLoadPolicy.RemoteEndpoints was), so that the older files keep pinning how a record
+// without them reads.
 func goldenV1() []golden {
 	u := func(n uint32) *uint32 { return &n }
 	d := func(v time.Duration) *time.Duration { return &v }
@@ -67,6 +68,17 @@ func goldenV1() []golden {
 				Imports:      []model.Import{{Cluster: "east-1", From: []string{"east-1"}}},
 			},
 			WaypointPorts: []int32{20001},
+		}},
+		{"service-remoteendpoints.json", ServiceKey("shop", "mesh.internal", "catalog"), &model.PublishedService{
+			GlobalService: model.GlobalService{
+				Namespace: "shop", Name: "catalog", Domain: "mesh.internal", Hostname: "catalog.shop.mesh.internal",
+				Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP,
+				Ports:        []model.Port{{Name: "http", Port: 8080, Protocol: "TCP"}},
+				Distribution: model.Distribution{Mode: model.ModePreferNetwork},
+				Load:         &model.LoadPolicy{RemoteEndpoints: model.RemoteEndpointsAggregated},
+				Imports:      []model.Import{{Cluster: "east-1", From: []string{"east-1", "west-1"}}},
+			},
+			WaypointPorts: []int32{20003},
 		}},
 		{"service-properties.json", ServiceKey("shop", "mesh.internal", "sticky"), &model.PublishedService{
 			GlobalService: model.GlobalService{

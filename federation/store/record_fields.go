@@ -43,13 +43,19 @@ type StoredOutlier struct {
 }
 
 // StoredLoadPolicy is a service's load policy (meshfed.io/overprovisioning-factor,
-// meshfed.io/panic-threshold). An absent field keeps the waypoint's default.
+// meshfed.io/panic-threshold, meshfed.io/remote-endpoints). An absent field keeps the
+// waypoint's default.
 type StoredLoadPolicy struct {
 	// OverprovisioningFactor is Envoy's overprovisioning factor in percent (140 means 1.4); at
 	// least 1.
 	OverprovisioningFactor *uint32 `json:"overprovisioningFactor,omitempty"`
 	// PanicThreshold is Envoy's healthy panic threshold in percent (0–100); 0 disables panic.
 	PanicThreshold *uint32 `json:"panicThreshold,omitempty"`
+	// RemoteEndpoints is how a waypoint sees the service's endpoints in clusters on other
+	// networks (model.RemoteEndpoints): "each" (one by one, the default when absent) or
+	// "aggregated" (one per cluster, weighted by its healthy endpoints, balanced by that
+	// cluster's waypoint). Added within version 1: older records lack it.
+	RemoteEndpoints string `json:"remoteEndpoints,omitempty"`
 }
 
 // StoredProperties are the Service fields a ServiceImport repeats (model.ServiceProperties),

@@ -61,8 +61,8 @@ type ServiceRecord struct {
 	Distribution StoredDistribution `json:"distribution"`
 	// Outlier is the service's outlier-detection policy; absent when none is set.
 	Outlier *StoredOutlier `json:"outlier,omitempty"`
-	// LoadPolicy tunes the split of the service's load across priority tiers; absent when the
-	// service keeps the waypoints' defaults (added within schema version 1: a record without it
+	// LoadPolicy tunes the split of the service's load across priority tiers and how remote
+	// clusters' endpoints are seen; absent when the service keeps the waypoints' defaults (added within schema version 1: a record without it
 	// reads as the defaults).
 	LoadPolicy *StoredLoadPolicy `json:"loadPolicy,omitempty"`
 	// Properties are the exported Service's fields that the MCS ServiceImport repeats

@@ -100,7 +100,10 @@ func modelLoadPolicy(p *StoredLoadPolicy) *model.LoadPolicy {
 	if p == nil {
 		return nil
 	}
-	return &model.LoadPolicy{OverprovisioningFactor: clonePtr(p.OverprovisioningFactor), PanicThreshold: clonePtr(p.PanicThreshold)}
+	return &model.LoadPolicy{
+		OverprovisioningFactor: clonePtr(p.OverprovisioningFactor), PanicThreshold: clonePtr(p.PanicThreshold),
+		RemoteEndpoints: model.RemoteEndpoints(p.RemoteEndpoints),
+	}
 }
 
 // modelProperties reads absent properties as none set.

@@ -87,7 +87,8 @@ func validDistributionName(s string) bool {
 }
 
 // validLoadPolicy checks the ranges the annotations' parsers enforce: an overprovisioning
-// factor of at least 1, a panic threshold of at most 100.
+// factor of at least 1, a panic threshold of at most 100, a remote-endpoints value that is
+// absent, "each" or "aggregated".
 func validLoadPolicy(r Record, p *StoredLoadPolicy) error {
 	switch {
 	case p == nil:
@@ -97,7 +98,11 @@ func validLoadPolicy(r Record, p *StoredLoadPolicy) error {
 	case p.PanicThreshold != nil && *p.PanicThreshold > 100:
 		return invalid(r, fmt.Sprintf("panic threshold %d is above 100", *p.PanicThreshold))
 	}
-	return nil
+	switch model.RemoteEndpoints(p.RemoteEndpoints) {
+	case "", model.RemoteEndpointsEach, model.RemoteEndpointsAggregated:
+		return nil
+	}
+	return invalid(r, fmt.Sprintf("unknown remote endpoints %q", p.RemoteEndpoints))
 }
 
 // Validate implements Record. Every endpoint must carry the record's cluster (or none) in its
