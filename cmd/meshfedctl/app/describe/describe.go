@@ -47,9 +47,9 @@ With --from CLUSTER[/ZONE] it shows the service as a waypoint in that cluster (n
 from its MemberCluster, zone from the flag) would route it, computed by the waypoint's own table
 builder: only the exports visible to that cluster, ranked into priority tiers by the service's
 traffic distribution, and the share of requests each tier receives (Envoy's priority load, with
-panic mode, and the service's load policy from meshfed.io/overprovisioning-factor and
-meshfed.io/panic-threshold, printed when it is not the default), per port when the service has
-several. Endpoints on another network are routed through a waypoint of their cluster, as a
+panic mode, and the service's load policy from meshfed.io/overprovisioning-factor,
+meshfed.io/panic-threshold and meshfed.io/remote-endpoints, printed when it is not the default),
+per port when the service has several. Endpoints on another network are routed through a waypoint of their cluster, as a
 waypoint with HBONE credentials does; those without a waypoint address in the store, or without
 a target port for the service port, are listed as not routed. Outlier ejections live in each
 waypoint and are not included there.

@@ -179,6 +179,14 @@ func checkLoadPolicy(t *testing.T, e *env) {
 		{load: 100, healthy: "1/2", panic: "no", addrs: []string{"10.1.0.1", "10.1.0.2"}},
 		{load: 0, healthy: "2/2", panic: "no", addrs: []string{"10.2.0.1", "10.2.0.2"}},
 	})
+	// Remote endpoints aggregated alone is a policy of its own, shown with its default.
+	aggregated := serviceRecord("")
+	aggregated.LoadPolicy = &store.StoredLoadPolicy{RemoteEndpoints: string(model.RemoteEndpointsAggregated)}
+	e.put(t, aggregated)
+	out = mustDescribe(t, e, "shop/web", "--etcd-endpoints", e.etcd, "--from", "east-1/eu-1")
+	if want := "Load policy: remote endpoints aggregated (default each)\n"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
 }
 
 // checkErrors: bad input fails with an error naming the problem, and prints nothing.

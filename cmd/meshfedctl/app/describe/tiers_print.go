@@ -105,7 +105,8 @@ func yesNo(b bool) string {
 }
 
 // loadPolicyText describes the settings a load policy sets, for example "overprovisioning
-// factor 200% (default 140%), panic threshold off (default 50%)".
+// factor 200% (default 140%), panic threshold off (default 50%), remote endpoints aggregated
+// (default each)".
 func loadPolicyText(p *model.LoadPolicy) string {
 	var parts []string
 	if p.OverprovisioningFactor != nil {
@@ -115,6 +116,9 @@ func loadPolicyText(p *model.LoadPolicy) string {
 		parts = append(parts, fmt.Sprintf("panic threshold off (default %d%%)", priority.DefaultPanicThreshold))
 	} else if t != nil {
 		parts = append(parts, fmt.Sprintf("panic threshold %d%% (default %d%%)", *t, priority.DefaultPanicThreshold))
+	}
+	if p.RemoteEndpoints != "" {
+		parts = append(parts, fmt.Sprintf("remote endpoints %s (default %s)", p.RemoteEndpoints, model.RemoteEndpointsEach))
 	}
 	return strings.Join(parts, ", ")
 }
