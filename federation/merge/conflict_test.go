@@ -178,6 +178,7 @@ func TestMergeLoadPolicy(t *testing.T) {
 	both := func(f, p uint32) *model.LoadPolicy {
 		return &model.LoadPolicy{OverprovisioningFactor: u(f), PanicThreshold: u(p)}
 	}
+	remote := func(r model.RemoteEndpoints) *model.LoadPolicy { return &model.LoadPolicy{RemoteEndpoints: r} }
 	tests := []struct {
 		name     string
 		exports  []model.ClusterExport
@@ -202,6 +203,17 @@ func TestMergeLoadPolicy(t *testing.T) {
 		{name: "an empty policy is no policy", exports: []model.ClusterExport{
 			export("e1", model.ScopeGlobal, 0, with(&model.LoadPolicy{})), export("e2", model.ScopeGlobal, 1, with(factor(120))),
 		}, want: factor(120)},
+		{name: "remote endpoints alone is a policy", exports: []model.ClusterExport{
+			export("e1", model.ScopeGlobal, 0), export("e2", model.ScopeGlobal, 1, with(remote(model.RemoteEndpointsAggregated))),
+		}, want: remote(model.RemoteEndpointsAggregated)},
+		{name: "remote endpoints differ: the oldest wins", exports: []model.ClusterExport{
+			export("e1", model.ScopeGlobal, 1, with(remote(model.RemoteEndpointsAggregated))),
+			export("e2", model.ScopeGlobal, 0, with(remote(model.RemoteEndpointsEach))),
+		}, want: remote(model.RemoteEndpointsEach), clusters: []string{"e1", "e2"}, winner: "e2"},
+		{name: "remote endpoints set beside the same factor is another policy", exports: []model.ClusterExport{
+			export("e1", model.ScopeGlobal, 0, with(factor(150))),
+			export("e2", model.ScopeGlobal, 1, with(&model.LoadPolicy{OverprovisioningFactor: u(150), RemoteEndpoints: model.RemoteEndpointsAggregated})),
+		}, want: factor(150), clusters: []string{"e1", "e2"}, winner: "e1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

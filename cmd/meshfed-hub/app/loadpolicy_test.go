@@ -13,15 +13,17 @@ import (
 	"github.com/meshfed/meshfed/federation/model"
 )
 
-// TestLoadPolicyReachesStore: the hub reads a member Service's load policy into the store's
-// service record; an invalid setting is a Warning Event (InvalidLoadPolicy) on that Service and
+// TestLoadPolicyReachesStore: the hub reads a member Service's load policy (remote endpoints
+// included) into the store's service record; an invalid setting is a Warning Event (InvalidLoadPolicy) on that Service and
 // leaves only that setting at the default; the oldest export's policy wins over another
 // member's, reported as a LoadPolicyConflict.
 func TestLoadPolicyReachesStore(t *testing.T) {
 	env := startHub(t, "east-1", "west-1")
 	east, west := env.members["east-1"].Client, env.members["west-1"].Client
 	export(t, east, "shop", "web", "global", "10.244.1.5")
-	annotateService(t, east, "shop", "web", map[string]string{wellknown.OverprovisioningFactorKey: "200", wellknown.PanicThresholdKey: "half"})
+	annotateService(t, east, "shop", "web", map[string]string{
+		wellknown.OverprovisioningFactorKey: "200", wellknown.PanicThresholdKey: "half", wellknown.RemoteEndpointsKey: "aggregated",
+	})
 	export(t, west, "shop", "web", "global", "10.244.2.5")
 	annotateService(t, west, "shop", "web", map[string]string{wellknown.OverprovisioningFactorKey: "150"})
 
@@ -39,7 +41,7 @@ func TestLoadPolicyReachesStore(t *testing.T) {
 		if m.Load != nil {
 			policy = m.Load.String()
 		}
-		return policy == "overprovisioning-factor=200" && slices.Contains(reasons, model.ReasonLoadPolicyConflict),
+		return policy == "overprovisioning-factor=200,remote-endpoints=aggregated" && slices.Contains(reasons, model.ReasonLoadPolicyConflict),
 			fmt.Sprintf("policy %s conflicts %v", policy, reasons)
 	})
 	eventually(t, "an InvalidLoadPolicy Warning Event on east-1's shop/web", func() (bool, string) {
