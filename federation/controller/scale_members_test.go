@@ -9,6 +9,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/member"
@@ -18,16 +19,18 @@ import (
 // scaleMember is one member's objects as its connection's caches hold them for the scale
 // tests' services (scaleServices global Services in scaleNamespaces namespaces, each with one
 // EndpointSlice of scaleEndpoints endpoints on scaleNodes Nodes), with the connection's caches
-// of derived endpoints and exports.
+// of derived endpoints and exports. Every object goes through the caches' transform
+// (member.CacheTransform), as a connection's do before storing them.
 type scaleMember struct {
-	site member.Site
-	objs *member.Objects
-	rv   int // the last resourceVersion given out
+	site      member.Site
+	objs      *member.Objects
+	rv        int // the last resourceVersion given out
+	transform toolscache.TransformFunc
 }
 
 // newScaleMember builds cluster cl's objects.
 func newScaleMember(cl model.Cluster, c int) *scaleMember {
-	m := &scaleMember{site: member.Site{Cluster: cl.Name, Network: cl.Network, Region: cl.Region}}
+	m := &scaleMember{site: member.Site{Cluster: cl.Name, Network: cl.Network, Region: cl.Region}, transform: member.CacheTransform()}
 	objs := &member.Objects{
 		Namespaces: map[string]*corev1.Namespace{}, EndpointSlices: map[types.NamespacedName][]discoveryv1.EndpointSlice{},
 		Nodes: map[string]*corev1.Node{}, Derived: &member.EndpointsCache{}, Exported: &member.ExportsCache{},
@@ -35,24 +38,24 @@ func newScaleMember(cl model.Cluster, c int) *scaleMember {
 	m.objs = objs
 	for n := range scaleNodes {
 		name := fmt.Sprintf("%s-node-%02d", cl.Name, n)
-		objs.Nodes[name] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, ResourceVersion: m.nextRV(), Labels: map[string]string{
+		objs.Nodes[name] = cached(m, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, ResourceVersion: m.nextRV(), Labels: map[string]string{
 			wellknown.RegionLabel: cl.Region, wellknown.ZoneLabel: fmt.Sprintf("%s%c", cl.Region, 'a'+n%3),
-		}}}
+		}}})
 	}
 	grpc, http := int32(9090), int32(8080)
 	for s := range scaleServices {
 		ns, name := scaleNamespace(s), scaleServiceName(s)
 		if objs.Namespaces[ns] == nil {
-			objs.Namespaces[ns] = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, ResourceVersion: m.nextRV()}}
+			objs.Namespaces[ns] = cached(m, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, ResourceVersion: m.nextRV()}})
 		}
-		objs.Services = append(objs.Services, corev1.Service{
+		objs.Services = append(objs.Services, *cached(m, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: m.nextRV(),
 				Labels: map[string]string{wellknown.ServiceScopeKey: "global"}},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Ports: []corev1.ServicePort{
 				{Name: "grpc", Port: 9090, Protocol: corev1.ProtocolTCP, AppProtocol: ptrTo("grpc")},
 				{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, AppProtocol: ptrTo("http")},
 			}},
-		})
+		}))
 		slice := discoveryv1.EndpointSlice{
 			ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: name + "-0", UID: types.UID(cl.Name + "/" + name), ResourceVersion: m.nextRV()},
 			AddressType: discoveryv1.AddressTypeIPv4,
@@ -66,7 +69,7 @@ func newScaleMember(cl model.Cluster, c int) *scaleMember {
 				NodeName:   ptrTo(fmt.Sprintf("%s-node-%02d", cl.Name, (s+i)%scaleNodes)),
 			})
 		}
-		objs.EndpointSlices[types.NamespacedName{Namespace: ns, Name: name}] = []discoveryv1.EndpointSlice{slice}
+		objs.EndpointSlices[types.NamespacedName{Namespace: ns, Name: name}] = []discoveryv1.EndpointSlice{*cached(m, &slice)}
 	}
 	return m
 }
@@ -85,7 +88,16 @@ func (m *scaleMember) flip(s, i int) {
 	ready := !*slice.Endpoints[i].Conditions.Ready
 	slice.Endpoints[i].Conditions.Ready = &ready
 	slice.ResourceVersion = m.nextRV()
-	m.objs.EndpointSlices[key] = []discoveryv1.EndpointSlice{slice}
+	m.objs.EndpointSlices[key] = []discoveryv1.EndpointSlice{*cached(m, &slice)}
+}
+
+// cached is obj as m's caches store it: through their transform.
+func cached[T any](m *scaleMember, obj *T) *T {
+	out, err := m.transform(obj)
+	if err != nil {
+		panic(fmt.Sprintf("cache transform of %T: %v", obj, err))
+	}
+	return out.(*T)
 }
 
 func ptrTo[T any](v T) *T { return &v }

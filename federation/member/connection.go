@@ -16,7 +16,6 @@ import (
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
@@ -74,10 +73,9 @@ func Connect(name string, cfg *rest.Config, log *slog.Logger) (*Connection, erro
 	c, err := cluster.New(cfg, func(o *cluster.Options) {
 		o.Scheme = scheme
 		o.Logger = logr.FromSlogHandler(log.With("member", name).Handler())
-		// The caches hold every Service, EndpointSlice and Node of the member; nothing the hub
-		// does reads who last wrote which field, and an update without managedFields keeps the
-		// server's.
-		o.Cache.DefaultTransform = cache.TransformStripManagedFields()
+		// The caches hold every Service, EndpointSlice and Node of the member: each keeps only
+		// what the hub reads (see CacheTransform).
+		o.Cache.DefaultTransform = CacheTransform()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create member cluster %s: %w", name, err)
