@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -127,25 +128,13 @@ func (m *Members) connect(ctx context.Context, mc *meshfedv1.MemberCluster, hash
 	return nil
 }
 
-// watchChanges makes every event of the member's caches count in mc.events (before it wakes
-// the federation loop, see Member.Events) and wake the loop, and notes when a change (not the
-// initial list) was observed, for the propagation histogram. Each connection has its handler.
+// watchChanges makes every event of the member's caches that may change what the hub
+// derives count in mc.events (before it wakes the federation loop, see Member.Events) and wake
+// the loop, and notes when a change (not the initial list) was observed, for the propagation
+// histogram. Each connection has its handler.
 func (m *Members) watchChanges(ctx context.Context, mc *memberConn) error {
 	conn := mc.conn
-	changed := func() {
-		mc.events.Add(1)
-		m.changed()
-	}
-	h := toolscache.ResourceEventHandlerDetailedFuncs{
-		AddFunc: func(obj any, initial bool) {
-			if !initial {
-				m.observe(obj, time.Now())
-			}
-			changed()
-		},
-		UpdateFunc: func(_, obj any) { m.observe(obj, time.Now()); changed() },
-		DeleteFunc: func(obj any) { m.observe(obj, time.Now()); changed() },
-	}
+	h := m.changeHandler(mc)
 	for _, obj := range conn.Watched() {
 		inf, err := conn.Cluster().GetCache().GetInformer(ctx, obj)
 		if err != nil {
@@ -156,6 +145,41 @@ func (m *Members) watchChanges(ctx context.Context, mc *memberConn) error {
 		}
 	}
 	return nil
+}
+
+// changeHandler is watchChanges' handler for mc. An update of a Node that changes none of
+// its labels changes nothing the hub reads of it (the caches keep only its labels, see
+// member.CacheTransform): it is not counted and wakes nothing. A Node's status changes every
+// few minutes or more often, and a pass would otherwise derive its member's exports again.
+func (m *Members) changeHandler(mc *memberConn) toolscache.ResourceEventHandlerDetailedFuncs {
+	changed := func() {
+		mc.events.Add(1)
+		m.changed()
+	}
+	return toolscache.ResourceEventHandlerDetailedFuncs{
+		AddFunc: func(obj any, initial bool) {
+			if !initial {
+				m.observe(obj, time.Now())
+			}
+			changed()
+		},
+		UpdateFunc: func(old, obj any) {
+			if !changesLabels(old, obj) {
+				return
+			}
+			m.observe(obj, time.Now())
+			changed()
+		},
+		DeleteFunc: func(obj any) { m.observe(obj, time.Now()); changed() },
+	}
+}
+
+// changesLabels reports whether an update from old to obj may change what the hub reads:
+// false only for two versions of a Node with the same labels.
+func changesLabels(old, obj any) bool {
+	o, ok := old.(*corev1.Node)
+	n, ok2 := obj.(*corev1.Node)
+	return !ok || !ok2 || !maps.Equal(o.Labels, n.Labels)
 }
 
 // drop closes and forgets the connection of a member that is gone, and reports whether there
