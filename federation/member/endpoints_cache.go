@@ -36,10 +36,13 @@ type EndpointsCache struct {
 
 // derivedEndpoints is one Service's endpoints, each slice's, and what they were derived from.
 type derivedEndpoints struct {
-	site   Site
-	nodes  uint64
-	order  []types.UID // the slices' UIDs, by the slices' names
-	slices map[types.UID]derivedSlice
+	site  Site
+	nodes uint64
+	// slices are each slice's, by the slices' names: a list, not a map by UID, as most
+	// Services have one slice, and a map of one costs ten times the entry (~50 MB at 100,000
+	// Services). A lookup scans it, or, when there are many, byUID (see indexSlices).
+	slices []derivedSlice
+	byUID  map[types.UID]int
 	eps    []model.Endpoint
 	// patch says how eps was made from the endpoints derived before, nil when they were
 	// merged afresh (see patchMerged).
@@ -47,10 +50,44 @@ type derivedEndpoints struct {
 	used  uint64 // the EndpointsCache.passes that last derived them
 }
 
-// derivedSlice is SliceEndpoints of one slice at resourceVersion rv.
+// derivedSlice is SliceEndpoints of the slice uid at resourceVersion rv.
 type derivedSlice struct {
+	uid types.UID
 	rv  string
 	eps []model.Endpoint
+}
+
+// sliceIndexMin is how many slices an entry has before it finds them through a map by UID.
+const sliceIndexMin = 16
+
+// indexSlices makes d's map of its slices by UID, when it has many.
+func (d *derivedEndpoints) indexSlices() {
+	if len(d.slices) < sliceIndexMin {
+		return
+	}
+	d.byUID = make(map[types.UID]int, len(d.slices))
+	for i := range d.slices {
+		d.byUID[d.slices[i].uid] = i
+	}
+}
+
+// find returns d's slice with uid; d may be nil (none).
+func (d *derivedEndpoints) find(uid types.UID) (derivedSlice, bool) {
+	switch {
+	case d == nil:
+		return derivedSlice{}, false
+	case d.byUID != nil:
+		if i, ok := d.byUID[uid]; ok {
+			return d.slices[i], true
+		}
+		return derivedSlice{}, false
+	}
+	for i := range d.slices {
+		if d.slices[i].uid == uid {
+			return d.slices[i], true
+		}
+	}
+	return derivedSlice{}, false
 }
 
 // endpoints returns EndpointsFromSlices(site, eps, nodes) for Service key, deriving again
@@ -81,26 +118,22 @@ func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []di
 	if prev != nil && (prev.site != site || prev.nodes != nodesDigest) {
 		prev = nil
 	}
-	next := &derivedEndpoints{site: site, nodes: nodesDigest, slices: make(map[types.UID]derivedSlice, len(eps))}
+	next := &derivedEndpoints{site: site, nodes: nodesDigest, slices: make([]derivedSlice, 0, len(eps))}
 	lists := make([][]model.Endpoint, 0, len(eps))
 	var changed []changedSlice
 	for _, i := range byName(eps) {
 		m := &eps[i].ObjectMeta
-		d, ok := derivedSlice{}, false
-		if prev != nil {
-			d, ok = prev.slices[m.UID]
-			ok = ok && d.rv == m.ResourceVersion
-		}
+		d, ok := prev.find(m.UID)
+		ok = ok && d.rv == m.ResourceVersion
 		if !ok {
 			old := d.eps
-			d = derivedSlice{rv: m.ResourceVersion, eps: SliceEndpoints(site, &eps[i], nodes)}
+			d = derivedSlice{uid: m.UID, rv: m.ResourceVersion, eps: SliceEndpoints(site, &eps[i], nodes)}
 			changed = append(changed, changedSlice{old: old, new: d.eps})
 		}
-		next.order = append(next.order, m.UID)
-		next.slices[m.UID] = d
+		next.slices = append(next.slices, d)
 		lists = append(lists, d.eps)
 	}
-	if prev != nil && len(changed) == 0 && slices.Equal(prev.order, next.order) {
+	if prev != nil && len(changed) == 0 && prev.sameOrder(next) {
 		if prev.patch != nil {
 			// The patch was handed out with the endpoints, in the pass that made them: forget
 			// it, and with it the earlier endpoints it holds.
@@ -108,7 +141,7 @@ func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []di
 		}
 		return prev.eps, nil
 	}
-	if prev != nil && slices.Equal(prev.order, next.order) {
+	if prev != nil && prev.sameOrder(next) {
 		next.eps, next.patch = patchMerged(prev.eps, lists, changed)
 	}
 	if next.patch == nil {
@@ -120,19 +153,25 @@ func (c *EndpointsCache) endpoints(key types.NamespacedName, site Site, eps []di
 		c.m = map[types.NamespacedName]*derivedEndpoints{}
 	}
 	next.used = c.passes
+	next.indexSlices()
 	c.m[key] = next
 	return next.eps, next.patch
+}
+
+// sameOrder reports whether d and e hold the slices of the same UIDs in the same order.
+func (d *derivedEndpoints) sameOrder(e *derivedEndpoints) bool {
+	return slices.EqualFunc(d.slices, e.slices, func(a, b derivedSlice) bool { return a.uid == b.uid })
 }
 
 // holds reports whether eps are exactly the slices d was derived from, at the same
 // resourceVersions: as many, each with a UID and resourceVersion d holds, no UID twice.
 func (d *derivedEndpoints) holds(eps []discoveryv1.EndpointSlice) bool {
-	if len(eps) != len(d.order) {
+	if len(eps) != len(d.slices) {
 		return false
 	}
 	for i := range eps {
 		m := &eps[i].ObjectMeta
-		s, ok := d.slices[m.UID]
+		s, ok := d.find(m.UID)
 		if !ok || m.UID == "" || m.ResourceVersion == "" || s.rv != m.ResourceVersion {
 			return false
 		}

@@ -1,7 +1,9 @@
 package member
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/model"
 )
 
 // TestEndpointsCache: the cache answers with the endpoints it derived as long as the slices'
@@ -116,17 +119,25 @@ func TestEndpointsCacheConvertsOnlyChangedSlices(t *testing.T) {
 	}
 	var c EndpointsCache
 	c.endpoints(key, site, []discoveryv1.EndpointSlice{slice("a", "1", "10.0.0.1"), slice("b", "1", "10.0.0.2")}, nil, 0)
-	before := c.m[key].slices
+	before := c.m[key]
 	in := []discoveryv1.EndpointSlice{slice("a", "1", "10.0.0.1"), slice("b", "2", "10.0.0.3")}
 	got, _ := c.endpoints(key, site, in, nil, 0)
 	if want := EndpointsFromSlices(site, in, nil); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
-	after := c.m[key].slices
-	if &after["a"].eps[0] != &before["a"].eps[0] {
+	after := c.m[key]
+	epsOf := func(d *derivedEndpoints, uid types.UID) []model.Endpoint {
+		t.Helper()
+		s, ok := d.find(uid)
+		if !ok {
+			t.Fatalf("slice %s not cached", uid)
+		}
+		return s.eps
+	}
+	if &epsOf(after, "a")[0] != &epsOf(before, "a")[0] {
 		t.Error("the unchanged slice was converted again")
 	}
-	if &after["b"].eps[0] == &before["b"].eps[0] {
+	if &epsOf(after, "b")[0] == &epsOf(before, "b")[0] {
 		t.Error("the changed slice was not converted again")
 	}
 }
@@ -157,5 +168,49 @@ func TestEndpointsFromSlicesIgnoresSliceOrder(t *testing.T) {
 	}
 	if got := EndpointsFromSlices(site, []discoveryv1.EndpointSlice{b, a}, nil); got[0].Locality.Node != "n1" {
 		t.Fatalf("10.0.0.1 from node %s, want n1 (slice s-5, first by name)", got[0].Locality.Node)
+	}
+}
+
+// TestEndpointsCacheManySlices: a Service with more slices than an entry scans for (found
+// through its map by UID) is cached as one with few: the same endpoints while no slice
+// changed, and only a changed slice converted again.
+func TestEndpointsCacheManySlices(t *testing.T) {
+	key := types.NamespacedName{Namespace: "shop", Name: "cart"}
+	site := Site{Cluster: "east-1", Network: "net-a"}
+	in := make([]discoveryv1.EndpointSlice, 2*sliceIndexMin)
+	for i := range in {
+		name := fmt.Sprintf("cart-%02d", i)
+		in[i] = discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: name, UID: types.UID(name), ResourceVersion: "1"},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{fmt.Sprintf("10.0.0.%d", i+1)}}},
+		}
+	}
+	slices.Reverse(in) // not in the order of their names
+	var c EndpointsCache
+	first, _ := c.endpoints(key, site, in, nil, 0)
+	if want := EndpointsFromSlices(site, in, nil); !reflect.DeepEqual(first, want) {
+		t.Fatalf("got %+v, want %+v", first, want)
+	}
+	before := c.m[key]
+	if before.byUID == nil {
+		t.Fatalf("%d slices cached without their map by UID", len(in))
+	}
+	if again, patch := c.endpoints(key, site, slices.Clone(in), nil, 0); &again[0] != &first[0] || patch != nil {
+		t.Fatal("the same slices were derived again")
+	}
+	in[3].ResourceVersion, in[3].Endpoints[0].Addresses[0] = "2", "10.0.1.1"
+	got, patch := c.endpoints(key, site, in, nil, 0)
+	if want := EndpointsFromSlices(site, in, nil); !reflect.DeepEqual(got, want) || patch == nil {
+		t.Fatalf("got %+v (patch %v), want %+v", got, patch, want)
+	}
+	after := c.m[key]
+	for i := range in {
+		uid := in[i].UID
+		a, _ := after.find(uid)
+		b, _ := before.find(uid)
+		if converted := &a.eps[0] != &b.eps[0]; converted != (i == 3) {
+			t.Errorf("slice %s converted again: %v, want %v", uid, converted, i == 3)
+		}
 	}
 }
