@@ -61,7 +61,7 @@ func SliceEndpoints(site Site, s *discoveryv1.EndpointSlice, nodes map[string]*c
 			if err != nil || ip.IsLoopback() || ip.IsUnspecified() {
 				continue
 			}
-			out = append(out, endpoint(site, ip.String(), ports, &s.Endpoints[j], nodes))
+			out = append(out, endpoint(site, canonicalAddr(ip, addr), ports, &s.Endpoints[j], nodes))
 		}
 		if h := s.Endpoints[j].Hostname; h != nil && *h != "" && !model.ValidHostname(*h) {
 			slog.Warn("endpoint hostname is not a DNS-1123 label; endpoint kept without it",
@@ -81,6 +81,16 @@ func SliceEndpoints(site Site, s *discoveryv1.EndpointSlice, nodes map[string]*c
 		kept = append(kept, out[i])
 	}
 	return kept
+}
+
+// canonicalAddr is ip's text: addr, the text it was parsed from, when that is already ip's
+// text (the usual case), instead of a copy of it for each endpoint.
+func canonicalAddr(ip netip.Addr, addr string) string {
+	var buf [64]byte
+	if string(ip.AppendTo(buf[:0])) == addr {
+		return addr
+	}
+	return ip.String()
 }
 
 // mergeSorted merges lists each sorted by address with one copy per address into one such

@@ -3,6 +3,7 @@ package member
 import (
 	"reflect"
 	"testing"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -68,5 +69,20 @@ func TestNetworkOf(t *testing.T) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{wellknown.NetworkLabel: "b"}}}
 	if got := NetworkOf("a", ns); got != "b" {
 		t.Errorf("override: %q", got)
+	}
+}
+
+// TestSliceEndpointsAddresses: an endpoint's address is the text the slice holds when that is
+// already the address's canonical text (not a copy of it), and the canonical text otherwise.
+func TestSliceEndpointsAddresses(t *testing.T) {
+	s := &discoveryv1.EndpointSlice{AddressType: discoveryv1.AddressTypeIPv6, Endpoints: []discoveryv1.Endpoint{
+		{Addresses: []string{"2001:db8::1"}}, {Addresses: []string{"2001:DB8:0::2"}},
+	}}
+	got := SliceEndpoints(Site{Cluster: "c1"}, s, nil)
+	if len(got) != 2 || got[0].Address != "2001:db8::1" || got[1].Address != "2001:db8::2" {
+		t.Fatalf("addresses %+v", got)
+	}
+	if unsafe.StringData(got[0].Address) != unsafe.StringData(s.Endpoints[0].Addresses[0]) {
+		t.Error("a canonical address was copied")
 	}
 }
