@@ -50,12 +50,13 @@ test-all: verify lint tools cluster-tools ## Everything CI runs: verify, lint, t
 	cd hbone/interop && go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: ## Run the Go benchmarks, the hub's propagation, scale (10 to 100 clusters, and under churn), large-service and member-status measurements, the handover gaps, the shared gateway against a waypoint per namespace, the HBONE, waypoint, peers (HAProxy, nginx) and DNS tables.
+bench: ## Run the Go benchmarks, the hub's propagation, scale (10 to 100 clusters, and under churn), large-service and member-status measurements, the handover gaps, the shared gateway against a waypoint per namespace, a waypoint's table with remote endpoints aggregated or not, the HBONE, waypoint, peers (HAProxy, nginx) and DNS tables.
 	go test -run='^$$' -bench=. -benchmem -count=5 ./federation/...
 	MESHFED_BENCH_BOUNDS=enforce go test -run='^(TestPropagationLatency|TestScale20x1000x10|TestLargeServiceFederates|TestSyncWritesLargeRecords|TestMemberStatusFollowsReality)$$' -count=1 -timeout 30m -v \
 		./cmd/meshfed-hub/app ./federation/controller ./federation/store | grep -E '(latency|scale|large|status)_test.go|^(ok|FAIL|---)'
 	MESHFED_BENCH_SCALE_CHURN=1 MESHFED_BENCH_SCALE_CURVE=1 MESHFED_BENCH_SCALE_MEMBERS=1 go test -run='^(TestScaleChurnPropagation|TestScaleCurve|TestScaleMemoryWithMembers)$$' -count=1 -timeout 30m -v \
-		./federation/controller | grep -E 'scale_(churn|curve|test)|^(ok|FAIL|---)'
+		./federation/controller | grep -E 'scale_(churn|curve|members|test)|^(ok|FAIL|---)'
+	MESHFED_BENCH_AGGREGATE=1 go test -run='^TestScaleAggregatedTable$$' -count=1 -timeout 30m -v ./waypoint/table | grep -E 'scale_aggregate|^(ok|FAIL|---)'
 	go run ./cmd/meshfed-bench hbone
 	go run ./cmd/meshfed-bench waypoint
 	go run ./cmd/meshfed-bench peers

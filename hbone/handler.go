@@ -32,6 +32,15 @@ type Request struct {
 	RemoteAddr string
 }
 
+// Authority is the target as the CONNECT request named it: the service's name and port, or
+// the endpoint's ip:port.
+func (r *Request) Authority() string {
+	if r.Service != "" {
+		return FormatServiceAuthority(r.Service, r.Target.Port())
+	}
+	return r.Target.String()
+}
+
 // Locality returns the caller's locality from the Baggage header: what the caller says about
 // itself, for balancing and telemetry, never for authorization.
 func (r *Request) Locality() Locality { return ParseBaggage(r.Header.Get(headerBaggage)) }

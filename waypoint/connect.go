@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/waypoint/balance"
 	"github.com/meshfed/meshfed/waypoint/table"
 	"github.com/meshfed/meshfed/waypoint/tunnel"
@@ -175,9 +176,15 @@ func newDialGuard(allowLoopback bool) *dialGuard {
 
 // check returns an error wrapping ErrEndpointRefused when target (ip:port) must not be dialed;
 // direct is false for a target reached through a tunnel, whose address belongs to another
-// network and may equal one of this host's.
+// network and may equal one of this host's. A tunnel may also name a service (an aggregated
+// remote cluster): the peer picks the address, and guards it.
 func (g *dialGuard) check(target string, direct bool) error {
 	ap, err := netip.ParseAddrPort(target)
+	if err != nil && !direct {
+		if _, _, serr := hbone.ParseServiceAuthority(target); serr == nil {
+			return nil
+		}
+	}
 	r := refuseInvalid
 	if err == nil {
 		r = addressRefusal(ap.Addr(), g.allowLoopback)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
 	"github.com/meshfed/meshfed/federation/store"
 	"github.com/meshfed/meshfed/hbone"
@@ -15,7 +16,8 @@ import (
 
 // dispatchFixture is a gateway dispatch of cluster west over the tables of shop and bank,
 // applied by hand: shop's endpoint 10.1.0.1:8080 and bank's 10.1.0.2:8080, both imported by
-// east; bank's record of east names the shared gateway; a third namespace, late, never syncs.
+// east; bank's service aggregates its remote endpoints (tunnels may name it); bank's record
+// of east names the shared gateway; a third namespace, late, never syncs.
 func dispatchFixture(t *testing.T, withLate bool) *gatewayDispatch {
 	t.Helper()
 	d := &gatewayDispatch{log: testLogger}
@@ -34,6 +36,9 @@ func dispatchFixture(t *testing.T, withLate bool) *gatewayDispatch {
 				nsEndpoints(ns, "echo", "west", endpoint(ip, 8080, otherNetwork)),
 			}
 			if ns == "bank" {
+				records[0] = edit(records[0].(*store.ServiceRecord), func(s *model.PublishedService) {
+					s.Load = &model.LoadPolicy{RemoteEndpoints: model.RemoteEndpointsAggregated}
+				})
 				records = append(records, gatewayRecord("bank", "east", "n1", "192.0.2.1:15008"))
 			}
 			tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: put(1, records...)})
@@ -61,6 +66,7 @@ func TestGatewayDispatch(t *testing.T) {
 		caller  identity.ID
 		cluster string
 		target  netip.AddrPort
+		service string // a tunnel naming a service, on port 80
 		wantNS  string
 		status  int
 		wantWhy string
@@ -75,10 +81,17 @@ func TestGatewayDispatch(t *testing.T) {
 		{name: "target of no namespace", caller: shopWaypoint, cluster: "east", target: stranger, status: http.StatusForbidden, wantWhy: ReasonTargetNotServed},
 		{name: "target of no synced namespace", late: true, caller: shopWaypoint, cluster: "east", target: stranger, status: http.StatusServiceUnavailable, wantWhy: ReasonNotSynced},
 		{name: "known target while another syncs", late: true, caller: shopWaypoint, cluster: "east", target: shopTarget, wantNS: "shop"},
+		{name: "bank's aggregated service by name", caller: bankWaypoint, cluster: "east", service: "echo.bank." + wellknown.DefaultSegmentDomain, wantNS: "bank"},
+		{name: "bank's service by name from north", caller: bankWaypoint, cluster: "north", service: "echo.bank." + wellknown.DefaultSegmentDomain, status: http.StatusForbidden, wantWhy: ReasonTargetNotAllowed},
+		{name: "shop's service, not aggregated, by name", caller: shopWaypoint, cluster: "east", service: "echo.shop." + wellknown.DefaultSegmentDomain, status: http.StatusForbidden, wantWhy: ReasonTargetNotServed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := dispatchFixture(t, tc.late)
-			p, err := d.route(&hbone.Request{Caller: tc.caller, CallerCluster: tc.cluster, Target: tc.target, Header: http.Header{}})
+			req := &hbone.Request{Caller: tc.caller, CallerCluster: tc.cluster, Target: tc.target, Header: http.Header{}}
+			if tc.service != "" {
+				req.Service, req.Target = tc.service, netip.AddrPortFrom(netip.Addr{}, 80)
+			}
+			p, err := d.route(req)
 			if tc.wantNS != "" {
 				if err != nil || p.namespace != tc.wantNS {
 					t.Fatalf("route = %v, %v; want namespace %s", p, err, tc.wantNS)

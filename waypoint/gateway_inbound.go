@@ -81,7 +81,7 @@ func (d *gatewayDispatch) route(req *hbone.Request) (*namespaceInbound, error) {
 			}
 			continue
 		}
-		if !p.table.View().Holds(req.Target) {
+		if view := p.table.View(); !view.Holds(req.Target) && (req.Service == "" || !view.HoldsService(req.Service, req.Target.Port())) {
 			continue
 		}
 		err := p.authorize(req)
@@ -98,6 +98,6 @@ func (d *gatewayDispatch) route(req *hbone.Request) (*namespaceInbound, error) {
 	case unsynced != "":
 		return nil, hbone.Unavailable(ReasonNotSynced, fmt.Errorf("endpoint table of namespace %s not synced with the store yet", unsynced))
 	}
-	d.log.Warn("denied HBONE target of no namespace served", "caller", req.Caller.String(), "callerCluster", req.CallerCluster, "remote", req.RemoteAddr, "target", req.Target.String())
+	d.log.Warn("denied HBONE target of no namespace served", "caller", req.Caller.String(), "callerCluster", req.CallerCluster, "remote", req.RemoteAddr, "target", req.Authority())
 	return nil, hbone.Deny(ReasonTargetNotServed)
 }

@@ -31,6 +31,9 @@ const (
 	// ReasonTargetNotServed (shared gateway only): the target is no endpoint, in the store, of
 	// any namespace the gateway serves.
 	ReasonTargetNotServed = "target-not-served"
+	// ReasonNoLocalEndpoint: the tunnel names a service (aggregated remote endpoints) of which
+	// this cluster has no ready endpoint left to connect to, or every one tried failed.
+	ReasonNoLocalEndpoint = "no-local-endpoint"
 )
 
 // Inbound terminates HBONE tunnels from the waypoints of other networks: an hbone.Server on
@@ -70,7 +73,7 @@ func newInbound(opts Options, guard *dialGuard, handler hbone.Handler, namespace
 		log: opts.Logger.With("component", "waypoint-inbound", "namespace", opts.Namespace),
 	}
 	srv, err := hbone.NewServer(hbone.ServerOptions{
-		Source: opts.HBONE.Identity, Handler: handler, Limits: opts.HBONE.Limits,
+		Source: opts.HBONE.Identity, Handler: handler, Limits: opts.HBONE.Limits, ServiceTargets: true,
 		Logger: opts.Logger.With("component", "waypoint-hbone-server", "namespace", opts.Namespace),
 	})
 	if err != nil {

@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/hbone/identity"
+	"github.com/meshfed/meshfed/waypoint/balance"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
 
@@ -27,6 +29,7 @@ type namespaceInbound struct {
 	peerID    identity.ID     // the namespace's waypoints, which the default policy admits
 	changed   <-chan struct{} // the table's snapshot swaps
 	guard     *dialGuard
+	picker    *table.Picker // for tunnels that name a service
 
 	mu      sync.Mutex
 	tunnels map[*grantedConn]struct{} // open tunnels' upstream connections
@@ -38,6 +41,7 @@ type namespaceInbound struct {
 func newNamespaceInbound(tab *table.Table, opts Options, guard *dialGuard) *namespaceInbound {
 	p := &namespaceInbound{
 		namespace: opts.Namespace, table: tab, peerID: opts.HBONE.peerID(opts.Namespace), changed: tab.Subscribe(), guard: guard,
+		picker:  table.NewPicker(opts.Seed ^ 0x9e3779b97f4a7c15),
 		log:     opts.Logger.With("component", "waypoint-inbound", "namespace", opts.Namespace),
 		tunnels: make(map[*grantedConn]struct{}),
 	}
@@ -70,15 +74,26 @@ func (p *namespaceInbound) authorize(req *hbone.Request) error {
 	cluster := req.CallerCluster
 	view := p.table.View()
 	if !p.callerAllowed(view, req.Caller, cluster) {
-		p.log.Warn("denied HBONE caller", "caller", req.Caller.String(), "callerCluster", cluster, "remote", req.RemoteAddr, "target", req.Target.String())
+		p.log.Warn("denied HBONE caller", "caller", req.Caller.String(), "callerCluster", cluster, "remote", req.RemoteAddr, "target", req.Authority())
 		return hbone.Deny(ReasonCallerNotAllowed)
 	}
 	if cluster == "" {
-		p.log.Warn("denied HBONE caller whose certificate names no cluster", "caller", req.Caller.String(), "remote", req.RemoteAddr, "target", req.Target.String())
+		p.log.Warn("denied HBONE caller whose certificate names no cluster", "caller", req.Caller.String(), "remote", req.RemoteAddr, "target", req.Authority())
 		return hbone.Deny(ReasonNoCallerCluster)
 	}
 	if claimed := req.Locality().Cluster; claimed != "" && claimed != cluster {
 		p.log.Warn("HBONE caller claims another cluster than its certificate's", "caller", req.Caller.String(), "callerCluster", cluster, "claimed", claimed, "remote", req.RemoteAddr)
+	}
+	if req.Service != "" {
+		r, ok := view.LocalService(req.Service, req.Target.Port(), cluster)
+		if !ok {
+			p.log.Debug("denied HBONE service target", "caller", req.Caller.String(), "callerCluster", cluster, "service", req.Service, "port", req.Target.Port())
+			return hbone.Deny(ReasonTargetNotAllowed)
+		}
+		if len(r.Endpoints) == 0 {
+			return hbone.Unavailable(ReasonNoLocalEndpoint, fmt.Errorf("no ready endpoint of %s port %d in this cluster", req.Service, req.Target.Port()))
+		}
+		return nil
 	}
 	if !view.Accepts(req.Target, cluster) {
 		p.log.Debug("denied HBONE target", "caller", req.Caller.String(), "callerCluster", cluster, "target", req.Target.String())
@@ -87,9 +102,71 @@ func (p *namespaceInbound) authorize(req *hbone.Request) error {
 	return nil
 }
 
+// maxServiceTries bounds how many of its cluster's endpoints one tunnel naming a service
+// tries.
+const maxServiceTries = 3
+
+// openService connects a tunnel that names a service (authorize let it through) to one of
+// this cluster's endpoints of that service port: picked as an outbound connection is, over
+// the tiers of this waypoint's locality, with an outlier state of its own; a failed connect
+// is tried again on another endpoint, at most maxServiceTries in all, within ctx.
+func (p *namespaceInbound) openService(ctx context.Context, req *hbone.Request) (net.Conn, error) {
+	var (
+		tried   []*balance.Host
+		lastErr error
+	)
+	for range maxServiceTries {
+		r, ok := p.table.View().LocalService(req.Service, req.Target.Port(), req.CallerCluster)
+		if !ok {
+			return nil, hbone.Deny(ReasonTargetNotAllowed)
+		}
+		h, ok := p.picker.Pick(r, tried)
+		if !ok || slices.Contains(tried, h) {
+			break
+		}
+		tried = append(tried, h)
+		target, err := netip.ParseAddrPort(h.Addr())
+		if err == nil {
+			err = p.guard.check(h.Addr(), true)
+		}
+		if err != nil {
+			p.log.Warn("refused local endpoint of a service target", "service", req.Service, "endpoint", h.Addr(), "error", err)
+			lastErr = err
+			continue
+		}
+		h.InFlight.Add(1)
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", h.Addr())
+		if err != nil {
+			h.InFlight.Add(-1)
+			lastErr = err
+			if ctx.Err() != nil {
+				break
+			}
+			if r.Pool().Failure(h, p.table.Clock().Now()) {
+				p.log.Warn("ejected local endpoint after consecutive connect failures", "service", req.Service, "port", req.Target.Port(), "endpoint", h.Addr())
+				p.table.Refresh()
+			}
+			continue
+		}
+		r.Pool().Success(h)
+		return p.track(&grantedConn{Conn: c, p: p, caller: req.Caller, cluster: req.CallerCluster, target: target, host: h}), nil
+	}
+	if lastErr == nil {
+		return nil, hbone.Unavailable(ReasonNoLocalEndpoint, fmt.Errorf("no ready endpoint of %s port %d in this cluster", req.Service, req.Target.Port()))
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("failed to connect %s port %d after %d tries: %w", req.Service, req.Target.Port(), len(tried), lastErr)
+	}
+	return nil, hbone.Unavailable(ReasonNoLocalEndpoint, fmt.Errorf("failed to connect %s port %d after %d tries: %w", req.Service, req.Target.Port(), len(tried), lastErr))
+}
+
 // open dials the target authorize let through, if the dial guard lets its address through,
 // within the server's upstream timeout (ctx), and tracks the tunnel for revokeLoop.
 func (p *namespaceInbound) open(ctx context.Context, req *hbone.Request) (net.Conn, error) {
+	if req.Service != "" {
+		return p.openService(ctx, req)
+	}
 	if err := p.guard.check(req.Target.String(), true); err != nil {
 		p.log.Warn("refused HBONE target the store lists as a local endpoint", "callerCluster", req.CallerCluster, "target", req.Target.String(), "error", err)
 		return nil, &hbone.Refusal{Status: http.StatusForbidden, Reason: ReasonTargetRefused, Err: err}
@@ -99,11 +176,15 @@ func (p *namespaceInbound) open(ctx context.Context, req *hbone.Request) (net.Co
 	if err != nil {
 		return nil, fmt.Errorf("failed to dial local endpoint %s: %w", req.Target, err)
 	}
-	gc := &grantedConn{Conn: c, p: p, caller: req.Caller, cluster: req.CallerCluster, target: req.Target}
+	return p.track(&grantedConn{Conn: c, p: p, caller: req.Caller, cluster: req.CallerCluster, target: req.Target}), nil
+}
+
+// track adds gc to the open tunnels that revokeLoop re-checks and drain waits for.
+func (p *namespaceInbound) track(gc *grantedConn) *grantedConn {
 	p.mu.Lock()
 	p.tunnels[gc] = struct{}{}
 	p.mu.Unlock()
-	return gc, nil
+	return gc
 }
 
 // grantedConn is the upstream connection of an open tunnel, with what authorized it.
@@ -112,7 +193,8 @@ type grantedConn struct {
 	p       *namespaceInbound
 	caller  identity.ID
 	cluster string
-	target  netip.AddrPort
+	target  netip.AddrPort // the endpoint connected to
+	host    *balance.Host  // for a tunnel that named a service: the endpoint's, in flight until Close
 	once    sync.Once
 }
 
@@ -126,6 +208,9 @@ func (c *grantedConn) CloseWrite() error {
 
 func (c *grantedConn) Close() error {
 	c.once.Do(func() {
+		if c.host != nil {
+			c.host.InFlight.Add(-1)
+		}
 		c.p.mu.Lock()
 		delete(c.p.tunnels, c)
 		if len(c.p.tunnels) == 0 && c.p.idle != nil {

@@ -34,12 +34,16 @@ type DebugRoute struct {
 	PanicThreshold         uint32 `json:"panicThreshold"`
 	// TierPercent is each tier's share of the route's traffic going to its healthy endpoints,
 	// TierDegradedPercent the share going to its degraded ones; TierPanic marks tiers in panic.
-	TierPercent         []uint32        `json:"tierPercent"`
-	TierDegradedPercent []uint32        `json:"tierDegradedPercent"`
-	TierPanic           []bool          `json:"tierPanic"`
-	Endpoints           []DebugEndpoint `json:"endpoints"`
-	Skipped             []Skipped       `json:"skipped,omitempty"`
-	Problem             string          `json:"problem,omitempty"`
+	TierPercent         []uint32 `json:"tierPercent"`
+	TierDegradedPercent []uint32 `json:"tierDegradedPercent"`
+	TierPanic           []bool   `json:"tierPanic"`
+	// Aggregated reports that each cluster on another network is one endpoint, tunnelled to
+	// the service by name (its target is the service's host:port, its weight the cluster's
+	// healthy endpoints).
+	Aggregated bool            `json:"aggregated,omitempty"`
+	Endpoints  []DebugEndpoint `json:"endpoints"`
+	Skipped    []Skipped       `json:"skipped,omitempty"`
+	Problem    string          `json:"problem,omitempty"`
 }
 
 // DebugEndpoint is one routable endpoint of DebugRoute.
@@ -89,7 +93,7 @@ func (t *Table) Debug() DebugTable {
 func debugRoute(r *Route, now time.Time) DebugRoute {
 	dr := DebugRoute{
 		Service: r.Service(), Hostname: r.Hostname, PortName: r.PortName, Port: r.Port, ListenPort: r.ListenPort,
-		Distribution: r.Distribution, Protocol: r.Protocol, TierPercent: r.Plan.Load.Percent,
+		Distribution: r.Distribution, Protocol: r.Protocol, Aggregated: r.Aggregated, TierPercent: r.Plan.Load.Percent,
 		TierDegradedPercent: r.Plan.Load.DegradedPercent, TierPanic: r.Plan.Load.Panic,
 		Skipped: r.Skipped, Problem: r.Problem, Endpoints: make([]DebugEndpoint, 0, len(r.Endpoints)),
 	}

@@ -29,9 +29,13 @@ type Route struct {
 	Load priority.LoadOptions
 	// Protocol says whether the route is balanced per connection or per request (ProtocolOf).
 	Protocol Protocol
+	// Aggregated reports that the endpoints of each cluster on another network are routed as
+	// one, tunnelled to the service by name (model.RemoteEndpointsAggregated).
+	Aggregated bool
 	// Endpoints are the routable endpoints (serving this port; on another network only when
-	// their cluster has a waypoint to tunnel through), Targets their ip:port, in the same order;
-	// Tiers and Plan index into them.
+	// their cluster has a waypoint to tunnel through), Targets their ip:port (for an aggregated
+	// cluster's one endpoint, the service's ServiceTarget), in the same order; Tiers and Plan
+	// index into them.
 	Endpoints []model.Endpoint
 	Targets   []string
 	Tiers     priority.Tiers

@@ -32,6 +32,8 @@ type View struct {
 	// gateways are the SPIFFE IDs of the shared gateways serving the namespace, by cluster
 	// (the Identity of the cluster's waypoints record).
 	gateways map[string]string
+	// services are the aggregated services tunnels may name, by hostname and service port.
+	services map[serviceKey]*localService
 }
 
 // Route returns the route listening on port, or nil.
@@ -69,6 +71,7 @@ func (b *builder) build(st *state, rev int64, now time.Time) *View {
 			}
 		}
 	}
+	s.services = b.localServices(st, now, used)
 	for k := range b.pools {
 		if !used[k] {
 			delete(b.pools, k)
@@ -88,7 +91,7 @@ func (b *builder) routes(svc *model.PublishedService, records map[string]*model.
 	var out []*Route
 	for i, p := range svc.Ports {
 		if wp := svc.WaypointPort(i); wp != 0 {
-			out = append(out, b.route(svc, p, wp, groups, now))
+			out = append(out, b.buildRoute(svc, p, wp, groups, now, poolKey(svc, p.Port), svc.Load.Aggregated()))
 		}
 	}
 	return out
@@ -104,14 +107,15 @@ func addressable(svc *model.PublishedService, records map[string]*model.Publishe
 	return merge.ReachOf(svc.Imports).Endpoints(eps, client)
 }
 
-// route builds the route of one service port, listening on waypoint port wp.
-func (b *builder) route(svc *model.PublishedService, p model.Port, wp int32, groups []merge.ClusterEndpoints, now time.Time) *Route {
+// buildRoute builds the route of one service port over groups, listening on waypoint port wp
+// (0 for an inbound localService), with the outlier state of pool key pk; aggregate routes
+// the endpoints of each cluster on another network as one (aggregate).
+func (b *builder) buildRoute(svc *model.PublishedService, p model.Port, wp int32, groups []merge.ClusterEndpoints, now time.Time, pk string, aggregate bool) *Route {
 	r := &Route{
 		Namespace: svc.Namespace, Name: svc.Name, Domain: svc.Domain, Hostname: svc.Hostname,
 		PortName: p.Name, Port: p.Port, ListenPort: wp, Distribution: svc.Distribution,
-		Load: b.opts.Load.With(svc.Load), Protocol: ProtocolOf(p),
+		Load: b.opts.Load.With(svc.Load), Protocol: ProtocolOf(p), Aggregated: aggregate,
 	}
-	pk := poolKey(svc, r.Port)
 	outlier := b.opts.Outlier.WithPolicy(svc.Outlier)
 	r.pool = b.pools[pk]
 	if r.pool == nil {
@@ -120,7 +124,7 @@ func (b *builder) route(svc *model.PublishedService, p model.Port, wp int32, gro
 	} else {
 		r.pool.Configure(outlier)
 	}
-	b.collect(r, groups)
+	b.collect(r, groups, aggregate)
 	client := priority.Client{Locality: b.opts.Locality, Labels: b.opts.Labels}
 	tiers, err := priority.Assign(r.Endpoints, client, r.Distribution)
 	if err != nil {
@@ -143,17 +147,24 @@ func (b *builder) route(svc *model.PublishedService, p model.Port, wp int32, gro
 }
 
 // collect fills the route's endpoints, targets and hosts from the addressable groups and lists
-// what it cannot route.
-func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints) {
+// what it cannot route; with aggregate, the endpoints of a cluster on another network become
+// one (addAggregate).
+func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints, aggregate bool) {
 	keep := make(map[string]bool)
+	var remote []int
 	for _, g := range groups {
-		for _, ep := range g.Endpoints {
+		remote = remote[:0]
+		for i, ep := range g.Endpoints {
 			if ep.Locality.Cluster == "" {
 				ep.Locality.Cluster = g.Cluster
 			}
 			port, ok := ep.TargetPort(r.PortName)
 			if !ok {
 				r.Skipped = append(r.Skipped, Skipped{Cluster: g.Cluster, Address: ep.Address, Reason: SkipNoTargetPort})
+				continue
+			}
+			if aggregate && ep.Locality.Network != b.opts.Locality.Network {
+				remote = append(remote, i)
 				continue
 			}
 			target := net.JoinHostPort(ep.Address, strconv.Itoa(int(port)))
@@ -176,6 +187,9 @@ func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints) {
 			r.Targets = append(r.Targets, target)
 			r.hosts = append(r.hosts, h)
 			r.SetVia(h, via)
+		}
+		if len(remote) > 0 {
+			b.addAggregate(r, g.Cluster, g.Endpoints, remote, keep)
 		}
 	}
 	r.pool.Retain(keep)

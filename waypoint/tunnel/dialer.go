@@ -52,15 +52,22 @@ type Dialer struct {
 // Close closes the pooled connections; open tunnels end with them.
 func (t *Dialer) Close() { _ = t.dialer.Close() }
 
-// Dial opens a tunnel to target (ip:port) through one of via's addresses, expecting the peer
+// Dial opens a tunnel to target through one of via's addresses: an endpoint's ip:port, or a
+// service's name and port (hbone.ParseServiceAuthority), whose endpoint the peer picks among
+// its own cluster's (an aggregated remote cluster, table.Route). It expects the peer
 // to present via's identity (the namespace's waypoint, or the shared gateway its cluster's
 // record names) in a certificate naming via's cluster. The per-try timeout bounds the dial
 // only (hbone.Dialer.Dial's context does not outlive the dial); the dial's context is
 // released when the returned conn is closed (or ctx ends).
 func (t *Dialer) Dial(ctx context.Context, via *table.Peers, target string) (net.Conn, error) {
 	ap, err := netip.ParseAddrPort(target)
+	var service string
 	if err != nil {
-		return nil, fmt.Errorf("failed to parse tunnel target %s: %w", target, err)
+		var port uint16
+		if service, port, err = hbone.ParseServiceAuthority(target); err != nil {
+			return nil, fmt.Errorf("failed to parse tunnel target %s: %w", target, err)
+		}
+		ap = netip.AddrPortFrom(netip.Addr{}, port)
 	}
 	id, err := peerID(via.Identity())
 	if err != nil {
@@ -69,7 +76,13 @@ func (t *Dialer) Dial(ctx context.Context, via *table.Peers, target string) (net
 	peer := hbone.Peer{Address: via.Pick(), Identity: id, Cluster: via.Cluster(), Protocol: t.proto}
 	tctx, cancel := context.WithCancelCause(ctx)
 	timer := time.AfterFunc(t.timeout, func() { cancel(ErrTimeout) })
-	c, err := t.dialer.Dial(tctx, peer, ap, hbone.Metadata{ForwardedFor: clientAddr(ctx)})
+	md := hbone.Metadata{ForwardedFor: clientAddr(ctx)}
+	var c *hbone.Conn
+	if service != "" {
+		c, err = t.dialer.DialService(tctx, peer, service, ap.Port(), md)
+	} else {
+		c, err = t.dialer.Dial(tctx, peer, ap, md)
+	}
 	if !timer.Stop() && err == nil {
 		_ = c.Close()
 		err = ErrTimeout

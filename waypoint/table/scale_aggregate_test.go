@@ -1,0 +1,141 @@
+package table
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/model"
+	"github.com/meshfed/meshfed/federation/store"
+	"github.com/meshfed/meshfed/waypoint/internal/wptest"
+)
+
+// TestScaleAggregatedTable measures what aggregating remote endpoints saves a waypoint at
+// MESHFED_SCALE_CLUSTERS (100) clusters × MESHFED_SCALE_SERVICES (1,000) services ×
+// MESHFED_SCALE_ENDPOINTS (10) endpoints, every cluster on a network of its own and every
+// cluster importing every service from every cluster: the store bytes under the namespace
+// prefix the waypoint watches, the waypoint's live heap once its table is built, the time of
+// the first build, and the time of a rebuild after one endpoint's change, with the services'
+// remote endpoints each routed one by one, then aggregated. It is a `make bench` benchmark
+// (MESHFED_BENCH_AGGREGATE=1); the two rounds run in one process, one after the other.
+func TestScaleAggregatedTable(t *testing.T) {
+	if os.Getenv("MESHFED_BENCH_AGGREGATE") == "" {
+		t.Skip("a make bench benchmark: set MESHFED_BENCH_AGGREGATE=1")
+	}
+	clusters, services, per := envInt(t, "MESHFED_SCALE_CLUSTERS", 100), envInt(t, "MESHFED_SCALE_SERVICES", 1000), envInt(t, "MESHFED_SCALE_ENDPOINTS", 10)
+	t.Logf("%d clusters × %d services × %d endpoints, one network per cluster, waypoint in c000", clusters, services, per)
+	t.Logf("%-11s %12s %12s %10s %10s %14s %12s", "remote", "store MB", "heap MiB", "build", "rebuild", "route entries", "hosts/route")
+	for _, mode := range []model.RemoteEndpoints{model.RemoteEndpointsEach, model.RemoteEndpointsAggregated} {
+		m := measureTable(t, clusters, services, per, mode)
+		t.Logf("%-11s %12.1f %12.1f %10s %10s %14d %12d", mode, float64(m.storeBytes)/1e6, float64(m.heap)/(1<<20),
+			m.build.Round(time.Millisecond), m.rebuild.Round(time.Millisecond), m.entries, m.entries/services)
+	}
+}
+
+type tableMeasure struct {
+	storeBytes     int64
+	heap           uint64
+	build, rebuild time.Duration
+	entries        int
+}
+
+func measureTable(t *testing.T, clusters, services, per int, mode model.RemoteEndpoints) tableMeasure {
+	cluster := func(c int) string { return fmt.Sprintf("c%03d", c) }
+	all := make([]string, clusters)
+	for c := range all {
+		all[c] = cluster(c)
+	}
+	imports := make([]model.Import, clusters)
+	for c := range imports {
+		imports[c] = model.Import{Cluster: cluster(c), From: all}
+	}
+	var m tableMeasure
+	records := make([]store.Record, 0, services*(clusters+1)+clusters)
+	for c := range clusters {
+		records = append(records, wptest.WaypointsRecord(cluster(c), "n"+strconv.Itoa(c), fmt.Sprintf("192.0.%d.%d:15008", c/256, c%256)))
+	}
+	endpointsOf := func(s, c int, ready bool) *store.EndpointsRecord {
+		eps := make([]model.Endpoint, per)
+		for e := range eps {
+			eps[e] = model.Endpoint{
+				Address: fmt.Sprintf("10.%d.%d.%d", c, s/256*per/256+e/256, (s*per+e)%256), Ports: []model.EndpointPort{{Name: "http", Port: 8080}},
+				Locality: model.Locality{Network: "n" + strconv.Itoa(c), Region: "r1", Zone: "z" + strconv.Itoa(e%3), Node: fmt.Sprintf("node-%d", e)},
+				Ready:    ready || e > 0, Serving: true, Weight: 1,
+			}
+		}
+		return store.NewEndpointsRecord(&model.PublishedEndpoints{
+			Namespace: "shop", Domain: wellknown.DefaultSegmentDomain, Name: fmt.Sprintf("svc-%04d", s), Cluster: cluster(c), Scope: model.ScopeGlobal, Endpoints: eps,
+		})
+	}
+	for s := range services {
+		name := fmt.Sprintf("svc-%04d", s)
+		svc := &model.PublishedService{
+			GlobalService: model.GlobalService{
+				Namespace: "shop", Name: name, Domain: wellknown.DefaultSegmentDomain, Hostname: name + ".shop." + wellknown.DefaultSegmentDomain,
+				Scope: model.ScopeGlobal, Type: model.ServiceTypeClusterSetIP, Ports: []model.Port{{Name: "http", Port: 80, Protocol: "TCP"}},
+				Distribution: model.Distribution{Mode: model.ModePreferClose}, Imports: imports,
+			},
+			WaypointPorts: []int32{int32(20000 + s)},
+		}
+		if mode == model.RemoteEndpointsAggregated {
+			svc.Load = &model.LoadPolicy{RemoteEndpoints: mode}
+		}
+		records = append(records, store.NewServiceRecord(svc))
+		for c := range clusters {
+			records = append(records, endpointsOf(s, c, true))
+		}
+	}
+	for _, r := range records {
+		_, v, err := store.Encode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.storeBytes += int64(len(v))
+	}
+	events := wptest.Put(1, records...)
+	records = nil
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+
+	tab := NewTable(Options{
+		Namespace: "shop", Cluster: cluster(0), Locality: model.Locality{Network: "n0", Region: "r1", Zone: "z0", Cluster: cluster(0)},
+		Tunnels: true, WaypointID: shopWaypointID, Clock: wptest.NewManualClock(), Logger: wptest.Logger,
+	})
+	start := time.Now()
+	tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: events})
+	m.build = time.Since(start)
+	events = nil
+	for _, r := range tab.View().Routes {
+		m.entries += len(r.Endpoints)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	m.heap = after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc)
+
+	// One endpoint of a remote cluster turns not ready: the table rebuilds its view.
+	change := wptest.Put(2, endpointsOf(services/2, clusters/2, false))
+	start = time.Now()
+	tab.Apply(store.Batch{Revision: 2, Events: change})
+	m.rebuild = time.Since(start)
+	runtime.KeepAlive(tab)
+	return m
+}
+
+// envInt reads a positive whole number from the environment, def when unset.
+func envInt(t *testing.T, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive whole number", name, s)
+	}
+	return n
+}
