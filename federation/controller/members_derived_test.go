@@ -140,9 +140,9 @@ func TestMemberDerivationsFollowEvents(t *testing.T) {
 	})
 }
 
-// TestDeriveMemberOwnsItsExports: a member's kept exports are a copy of the list member.Exports
-// returned (which the member's exports cache updates in place on its next call), with the same
-// endpoints slices, and without the endpoints patches that list hands out once.
+// TestDeriveMemberOwnsItsExports: a member's kept exports are the list member.Exports returned
+// (which nothing modifies once returned) when it holds no endpoints patch, else a copy of it
+// with the same endpoints slices and without the patches that list hands out once.
 func TestDeriveMemberOwnsItsExports(t *testing.T) {
 	pname, port := "http", int32(8080)
 	slice := func(name, rv string, ips ...string) discoveryv1.EndpointSlice {
@@ -181,6 +181,9 @@ func TestDeriveMemberOwnsItsExports(t *testing.T) {
 	wantFirst := []string{"10.0.1.1", "10.0.1.2", "10.0.2.1", "10.0.2.2"}
 	if len(first.exports) != 1 || !slices.Equal(addresses(first.exports[0].Endpoints), wantFirst) {
 		t.Fatalf("first derivation %+v, want web at %v", first.exports, wantFirst)
+	}
+	if _, exports := deriveMember(from, objs); &exports[0] != &first.exports[0] {
+		t.Error("the exports list without patches was copied, not kept")
 	}
 	objs.EndpointSlices[key][1] = slice("web-2", "2", "10.0.2.1", "10.0.2.3")
 	second, exports := deriveMember(from, objs)

@@ -48,8 +48,8 @@ type ServiceValueProblem struct {
 
 // Exports turns one member's objects into its exports, sorted by namespace and name, and the
 // problems met on the way. Objects the hub itself wrote (managed-by meshfed) are never exported.
-// With objs.Exported, the exports are the cache's own list: read only, and valid until the next
-// call with the same cache, which may update it in place (the hub copies them at once).
+// With objs.Exported, the exports are the cache's own list: read only, and never modified
+// afterwards, by the cache either (the hub keeps it, see ExportsCache).
 func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceValueProblem) {
 	var problems []ServiceValueProblem
 	d := derivation{objs: objs}
@@ -78,8 +78,7 @@ func Exports(site Site, objs *Objects) ([]model.ClusterExport, []ServiceValuePro
 			return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 		})
 	}
-	cache.finish(pass, out)
-	return out, problems
+	return cache.finish(pass, out), problems
 }
 
 // exportThrough is exportOf through cache (when not nil): the cached export of a Service whose
@@ -96,25 +95,25 @@ func exportThrough(cache *ExportsCache, site Site, svc *corev1.Service, d *deriv
 	src, cacheable := sourceOf(site, svc, ns, d.objs.ServiceExports[key])
 	if e := cache.export(key, src); cacheable && e != nil {
 		if !e.ok {
-			return e.exp, false, e.problems, cachedAs{entry: e, same: true}
+			return model.ClusterExport{}, false, e.problems, cachedAs{entry: e, same: true}
 		}
-		siteNS := site
-		siteNS.Network = NetworkOf(site.Network, ns)
-		eps, patch := d.endpoints(key, siteNS)
-		if patch == nil && model.SameEndpoints(eps, e.exp.Endpoints) {
-			return e.exp, true, e.problems, cachedAs{entry: e, same: true}
+		if last, held := cache.exportAt(key, e); held {
+			siteNS := site
+			siteNS.Network = NetworkOf(site.Network, ns)
+			eps, patch := d.endpoints(key, siteNS)
+			if patch == nil && model.SameEndpoints(eps, last.Endpoints) {
+				return last, true, e.problems, cachedAs{entry: e, same: true}
+			}
+			exp = last
+			exp.Endpoints, exp.EndpointsPatch = eps, patch // the patch is handed out once, with this pass's export
+			return exp, true, e.problems, cachedAs{entry: e}
 		}
-		exp = e.exp
-		exp.Endpoints, exp.EndpointsPatch = eps, patch
-		e.exp.Endpoints = eps // the patch is handed out once, with this pass's export
-		return exp, true, e.problems, cachedAs{entry: e}
 	}
 	exp, ok, problems = exportOf(site, svc, d)
 	if !cacheable {
 		return exp, ok, problems, cachedAs{}
 	}
-	e := &cachedExport{from: src, exp: exp, ok: ok, problems: problems, pos: -1}
-	e.exp.EndpointsPatch = nil
+	e := &cachedExport{from: src, ok: ok, problems: problems, pos: -1}
 	cache.keep(key, e)
 	return exp, ok, problems, cachedAs{entry: e}
 }

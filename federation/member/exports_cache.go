@@ -2,6 +2,7 @@ package member
 
 import (
 	"maps"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,10 +18,12 @@ import (
 // Service whose objects did not change from the cache instead of reading its annotations
 // again, with the endpoints the EndpointsCache derives (the same slice while its slices did
 // not change). When every Service's export is the cache's and the same Services are exported,
-// it returns the last pass's exports, the exports whose endpoints changed put in their places,
-// instead of making and sorting them again. At 1,000 Services a member's
-// exports took ~2.3 ms a pass, and the hub derives every member's in every pass. Objects
-// without a resourceVersion are never cached. One Exports at a time uses a cache.
+// it returns the last pass's exports (the list itself when none changed, else a copy with the
+// exports whose endpoints changed put in their places) instead of making and sorting them
+// again. At 1,000 Services a member's exports took ~2.3 ms a pass, and the hub derives every
+// member's in every pass. A list once returned is never modified: the hub keeps it (a second
+// list of 1,000 exports per member, ~30 MB at 100 members, otherwise). Objects without a
+// resourceVersion are never cached. One Exports at a time uses a cache.
 type ExportsCache struct {
 	mu     sync.Mutex
 	m      map[types.NamespacedName]*cachedExport
@@ -31,12 +34,11 @@ type ExportsCache struct {
 	patched []int
 }
 
-// cachedExport is one Service's export (ok false: not exported) and its problems, what it was
-// made from, its position in the cache's last exports (when ok), and the last pass that saw
-// it.
+// cachedExport is whether one Service is exported (ok) and its problems, what its export was
+// made from, its export's position in the cache's last exports (when ok; the export is there,
+// not kept twice), and the last pass that saw it.
 type cachedExport struct {
 	from     exportSource
-	exp      model.ClusterExport
 	ok       bool
 	problems []ValueProblem
 	pos      int
@@ -148,8 +150,9 @@ func (p *exportsPass) leavePlace() {
 }
 
 // exports returns the pass's exports, and whether they are sorted: when every export is in
-// place and there are as many as the last, the last exports themselves, the changed ones put
-// in their places; otherwise the list made, not sorted.
+// place and there are as many as the last, the last exports, the changed ones put in their
+// places in a copy (the list handed out last is never modified), and without the patches
+// handed out with them; otherwise the list made, not sorted.
 func (p *exportsPass) exports() ([]model.ClusterExport, bool) {
 	if !p.inPlace {
 		return p.out, false
@@ -158,7 +161,10 @@ func (p *exportsPass) exports() ([]model.ClusterExport, bool) {
 		p.leavePlace()
 		return p.out, false
 	}
-	out := p.c.last // handed out by the last call, valid only until this one (see Exports)
+	if len(p.changed) == 0 && len(p.c.patched) == 0 {
+		return p.c.last, true
+	}
+	out := slices.Clone(p.c.last)
 	for _, pos := range p.c.patched {
 		out[pos].EndpointsPatch = nil
 	}
@@ -182,6 +188,19 @@ func (c *ExportsCache) export(key types.NamespacedName, src exportSource) *cache
 	return nil
 }
 
+// exportAt returns the export of e, Service key's entry, in the last exports (without the
+// patch it was handed out with); false when they do not hold it there.
+func (c *ExportsCache) exportAt(key types.NamespacedName, e *cachedExport) (model.ClusterExport, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e.pos < 0 || e.pos >= len(c.last) || c.last[e.pos].Namespace != key.Namespace || c.last[e.pos].Name != key.Name {
+		return model.ClusterExport{}, false
+	}
+	exp := c.last[e.pos]
+	exp.EndpointsPatch = nil
+	return exp, true
+}
+
 // keep caches e as Service key's export.
 func (c *ExportsCache) keep(key types.NamespacedName, e *cachedExport) {
 	if c == nil {
@@ -196,10 +215,12 @@ func (c *ExportsCache) keep(key types.NamespacedName, e *cachedExport) {
 }
 
 // finish ends pass p, whose exports are out: it drops the Services the pass did not see,
-// places each export's entry at its position in out, and keeps out as the last exports.
-func (c *ExportsCache) finish(p *exportsPass, out []model.ClusterExport) {
+// places each export's entry at its position in out, and keeps out as the last exports. It
+// returns out, in a list no longer than it when it was made by appending (kept, and kept by
+// the hub, until a Service changes).
+func (c *ExportsCache) finish(p *exportsPass, out []model.ClusterExport) []model.ClusterExport {
 	if c == nil {
-		return
+		return out
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -212,7 +233,10 @@ func (c *ExportsCache) finish(p *exportsPass, out []model.ClusterExport) {
 				c.patched = append(c.patched, ch.pos)
 			}
 		}
-		return
+		return out
+	}
+	if cap(out)-len(out) > len(out)/16 {
+		out = slices.Clone(out)
 	}
 	for i := range out {
 		if e := c.m[types.NamespacedName{Namespace: out[i].Namespace, Name: out[i].Name}]; e != nil {
@@ -223,4 +247,5 @@ func (c *ExportsCache) finish(p *exportsPass, out []model.ClusterExport) {
 		}
 	}
 	c.last = out
+	return out
 }

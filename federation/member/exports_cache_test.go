@@ -3,6 +3,7 @@ package member
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,12 +12,14 @@ import (
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
+	"github.com/meshfed/meshfed/federation/model"
 )
 
 // TestExportsCache: over a sequence of changes to a member's objects, Exports through the
 // exports cache returns what Exports without it returns (the same exports, endpoints patches
 // and problems); a pass in which no Service's objects changed (but for its slices) returns
-// the last pass's list, updated in place; and objects without a resourceVersion are read
+// the last pass's list, or a copy of it with the exports whose endpoints changed in their
+// places; no list returned is modified later; and objects without a resourceVersion are read
 // again every pass.
 func TestExportsCache(t *testing.T) {
 	site := Site{Cluster: "east-1", Network: "net-a", Region: "eu-west-1"}
@@ -32,7 +35,8 @@ func TestExportsCache(t *testing.T) {
 	steps := []struct {
 		name   string
 		change func()
-		// same: the exports are the last pass's list, updated in place (not made again).
+		// same: the exports are the last pass's list itself (no export changed, no patch to
+		// clear).
 		same bool
 	}{
 		{"first", func() {}, false},
@@ -68,8 +72,8 @@ func TestExportsCache(t *testing.T) {
 			s := &objs.EndpointSlices[types.NamespacedName{Namespace: svc(11).Namespace, Name: svc(11).Name}][0]
 			s.Endpoints[0].Conditions.Ready = ptr(false)
 			bump(&s.ObjectMeta)
-		}, true},
-		{"unchanged after the slice changed: its patch is not handed out again", func() {}, true},
+		}, false},
+		{"unchanged after the slice changed: its patch is not handed out again", func() {}, false},
 		{"unchanged since", func() {}, true},
 		{"two slices changed", func() {
 			for _, i := range []int{12, 13} {
@@ -77,7 +81,7 @@ func TestExportsCache(t *testing.T) {
 				s.Endpoints = append(s.Endpoints[:0:0], s.Endpoints[1:]...)
 				bump(&s.ObjectMeta)
 			}
-		}, true},
+		}, false},
 		{"a Service changed after two slices changed: their patches are not handed out again", func() {
 			svc(20).Labels = map[string]string{wellknown.ServiceScopeKey: "segment"}
 			bump(&svc(20).ObjectMeta)
@@ -89,6 +93,11 @@ func TestExportsCache(t *testing.T) {
 	}
 	var last any
 	derived := &EndpointsCache{} // what Exports without the exports cache derives the endpoints with
+	type returned struct {
+		step       string
+		list, want []model.ClusterExport
+	}
+	var lists []returned
 	for _, st := range steps {
 		st.change()
 		got, gotProblems := Exports(site, objs)
@@ -102,5 +111,11 @@ func TestExportsCache(t *testing.T) {
 			t.Errorf("%s: the last pass's exports returned: %v, want %v", st.name, same, st.same)
 		}
 		last = got
+		lists = append(lists, returned{step: st.name, list: got, want: slices.Clone(got)})
+		for _, l := range lists {
+			if !reflect.DeepEqual(l.list, l.want) {
+				t.Fatalf("%s: the exports returned at %q were modified", st.name, l.step)
+			}
+		}
 	}
 }
