@@ -18,12 +18,15 @@ import (
 	meshfedv1 "github.com/meshfed/meshfed/apis/v1alpha1"
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/e2e/system"
+	"github.com/meshfed/meshfed/waypoint/table"
 )
 
 // TestScopesAndTunnels: east-1 and central-1 in segment blue, west-1 in segment green.
 // A segment service stays in its segment; a cluster service keeps traffic in the client's
 // cluster; a TCP echo in west-1 is reached from east-1 across networks through HBONE, over
-// HTTP/2 in one namespace and HTTP/3 in another, with half-close carried end to end.
+// HTTP/2 in one namespace and HTTP/3 in another, with half-close carried end to end; a
+// service whose remote endpoints are aggregated is reached in west-1 as one endpoint, which
+// west-1's waypoint balances.
 func TestScopesAndTunnels(t *testing.T) {
 	topo := system.DefaultTopology()
 	topo[0].Segment, topo[1].Segment, topo[2].Segment = "blue", "blue", "green"
@@ -103,6 +106,74 @@ func TestScopesAndTunnels(t *testing.T) {
 				t.Errorf("east-1 reaches west-1's pod %s directly; the networks are not isolated", eps[0])
 			}
 		})
+	}
+
+	t.Run("aggregated", func(t *testing.T) { aggregatedRemoteCluster(t, f, east, west) })
+}
+
+// aggregatedRemoteCluster: web exported by west-1 with meshfed.io/remote-endpoints:
+// aggregated, two backends per zone. East-1's waypoint routes west-1 (another network) as one
+// endpoint of weight 4, tunnelled to the service by name; west-1's waypoint balances those
+// tunnels over its own four backends: TCP echoes from east-1, each a tunnel of its own, all
+// succeed and reach more than one of them, and HTTP requests are answered by west-1.
+func aggregatedRemoteCluster(t *testing.T, f *system.Federation, east, west *system.Member) {
+	const ns = "agg"
+	f.Export(west, ns, "web", "global", map[string]string{wellknown.RemoteEndpointsKey: "aggregated"})
+	for _, z := range west.Zones {
+		f.AddBackend(west, z, ns, "web")
+		f.AddBackend(west, z, ns, "web")
+	}
+	wpEast := f.DeployWaypoint(east, ns, system.WaypointOptions{})
+	wpWest := f.DeployWaypoint(west, ns, system.WaypointOptions{})
+	f.Eventually("east-1 routes west-1 as one endpoint", 60*time.Second, func() (bool, string) {
+		var d table.DebugTable
+		if err := wpEast.Debug(&d); err != nil {
+			return false, err.Error()
+		}
+		for _, r := range d.Routes {
+			if r.Service == ns+"/web" && r.Port == system.HTTPPort {
+				ok := r.Aggregated && len(r.Endpoints) == 1 && r.Endpoints[0].Cluster == west.Name &&
+					r.Endpoints[0].Target == table.ServiceTarget(r.Hostname, system.HTTPPort) && r.Endpoints[0].Weight == 4
+				return ok, fmt.Sprintf("%+v", r.Endpoints)
+			}
+		}
+		return false, "no route of agg/web"
+	})
+	c := f.AddClient(east, "agg-client")
+	tcp := c.Target(wpEast, ns, "web", system.TCPPort)
+	payload := []byte("aggregated")
+	f.Eventually("a TCP echo from west-1 through its waypoint", 30*time.Second, func() (bool, string) {
+		err := echoOnce(c, tcp, payload)
+		return err == nil, fmt.Sprint(err)
+	})
+	for i := range 30 {
+		if err := echoOnce(c, tcp, payload); err != nil {
+			t.Fatalf("echo %d: %v", i, err)
+		}
+	}
+	var d table.DebugTable
+	if err := wpWest.Debug(&d); err != nil {
+		t.Fatal(err)
+	}
+	reached := 0
+	for _, r := range d.Inbound {
+		if r.Service != ns+"/web" || r.Port != system.TCPPort {
+			continue
+		}
+		for _, e := range r.Endpoints {
+			if e.Connects > 0 {
+				reached++
+			}
+		}
+	}
+	if reached < 2 {
+		t.Fatalf("west-1's waypoint connected the tunnels to %d of its backends, want more than one: %+v", reached, d.Inbound)
+	}
+	http := c.Target(wpEast, ns, "web", system.HTTPPort)
+	for i, r := range c.Load(t.Context(), http, 40, 2*time.Second, nil) {
+		if !r.OK() || r.Cluster != west.Name {
+			t.Fatalf("HTTP request %d: %+v, want an answer from west-1", i, r)
+		}
 	}
 }
 

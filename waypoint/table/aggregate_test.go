@@ -107,6 +107,9 @@ func TestLocalServiceServesAggregatedTunnels(t *testing.T) {
 	if _, ok := v.LocalService(host, 80, "south"); ok {
 		t.Fatal("south, which does not import echo from west, may name it")
 	}
+	if d := tab.Debug().Inbound; len(d) != 1 || d[0].Hostname != host || d[0].Port != 80 || len(d[0].Endpoints) != 2 {
+		t.Fatalf("debug table's inbound services %+v, want echo's port 80 over west's two ready endpoints", d)
+	}
 	if !v.Grants(netip.MustParseAddrPort("10.1.0.1:8080"), "east") {
 		t.Fatal("a tunnel to a picked endpoint is not granted to its caller")
 	}

@@ -1,6 +1,9 @@
 package table
 
 import (
+	"cmp"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/meshfed/meshfed/federation/model"
@@ -16,6 +19,10 @@ type DebugTable struct {
 	// CrossNetwork says how endpoints on other networks are reached (see crossNetworkMode).
 	CrossNetwork string       `json:"crossNetwork"`
 	Routes       []DebugRoute `json:"routes"`
+	// Inbound lists the service ports whose remote endpoints are aggregated, as this
+	// waypoint's inbound server balances the tunnels that name them over its own cluster's
+	// endpoints (listenPort 0), by hostname and port.
+	Inbound []DebugRoute `json:"inbound,omitempty"`
 }
 
 // DebugRoute is one route of DebugTable.
@@ -86,6 +93,11 @@ func (t *Table) Debug() DebugTable {
 	d := DebugTable{Revision: t.Revision(), Ready: t.Ready(), CrossNetwork: t.opts.CrossNetwork, Routes: make([]DebugRoute, 0, len(s.Routes))}
 	for _, r := range s.Routes {
 		d.Routes = append(d.Routes, debugRoute(r, now))
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(s.services), func(a, b serviceKey) int {
+		return cmp.Or(cmp.Compare(a.host, b.host), cmp.Compare(a.port, b.port))
+	}) {
+		d.Inbound = append(d.Inbound, debugRoute(s.services[k].route, now))
 	}
 	return d
 }
