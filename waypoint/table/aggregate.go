@@ -126,41 +126,36 @@ type serviceKey struct {
 	port int32
 }
 
-// localServices builds the localService of every port of every aggregated service that some
-// cluster imports from this one, and marks their pools used.
-func (b *builder) localServices(st *state, now time.Time, used map[string]bool) map[serviceKey]*localService {
-	var out map[serviceKey]*localService
-	for key, svc := range st.services {
-		if !svc.Load.Aggregated() {
-			continue
+// localEntry is one local service of a service, under the key tunnels name it by.
+type localEntry struct {
+	key     serviceKey
+	service *localService
+}
+
+// localOf builds the local service of every port of svc (under key) when its remote
+// endpoints are aggregated, this cluster has endpoints of it and some cluster imports it from
+// this one (importers, sorted); none otherwise.
+func (b *builder) localOf(st *state, key string, svc *model.PublishedService, importers []string, now time.Time) []localEntry {
+	if !svc.Load.Aggregated() || len(importers) == 0 {
+		return nil
+	}
+	rec := st.endpoints[key][b.opts.Cluster]
+	if rec == nil {
+		return nil
+	}
+	var serving []model.Endpoint
+	for _, ep := range rec.Endpoints {
+		if ep.Ready || ep.Degraded() {
+			serving = append(serving, ep)
 		}
-		rec := st.endpoints[key][b.opts.Cluster]
-		if rec == nil {
-			continue
-		}
-		importers := merge.ReachOf(svc.Imports).To(b.opts.Cluster)
-		if len(importers) == 0 {
-			continue
-		}
-		slices.Sort(importers)
-		var serving []model.Endpoint
-		for _, ep := range rec.Endpoints {
-			if ep.Ready || ep.Degraded() {
-				serving = append(serving, ep)
-			}
-		}
-		groups := []merge.ClusterEndpoints{{Cluster: b.opts.Cluster, Endpoints: serving}}
-		for _, p := range svc.Ports {
-			pk := poolKey(svc, p.Port) + " local"
-			used[pk] = true
-			if out == nil {
-				out = make(map[serviceKey]*localService)
-			}
-			out[serviceKey{svc.Hostname, p.Port}] = &localService{
-				route:     b.buildRoute(svc, p, 0, groups, now, pk, false),
-				importers: importers,
-			}
-		}
+	}
+	groups := []merge.ClusterEndpoints{{Cluster: b.opts.Cluster, Endpoints: serving}}
+	out := make([]localEntry, 0, len(svc.Ports))
+	for _, p := range svc.Ports {
+		out = append(out, localEntry{serviceKey{svc.Hostname, p.Port}, &localService{
+			route:     b.buildRoute(svc, p, 0, groups, now, poolKey(svc, p.Port)+" local", false),
+			importers: importers,
+		}})
 	}
 	return out
 }

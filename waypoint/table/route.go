@@ -48,6 +48,7 @@ type Route struct {
 	ejected []bool
 	hosts   []*balance.Host
 	pool    *balance.Pool
+	poolKey string // the pool's key in the builder
 	expires time.Time
 	via     map[*balance.Host]*Peers // the waypoints an endpoint on another network is tunneled through
 }

@@ -14,6 +14,12 @@ type state struct {
 	services  map[string]*model.PublishedService
 	endpoints map[string]map[string]*model.PublishedEndpoints
 	waypoints map[string]*model.PublishedWaypoints
+
+	// dirty are the keys of the services whose record or endpoints records changed since the
+	// builder last took them (takeDirty); all says that anything may have: a snapshot, or a
+	// waypoints record, which every route through that cluster depends on.
+	dirty map[string]struct{}
+	all   bool
 }
 
 func newState() state {
@@ -21,7 +27,17 @@ func newState() state {
 		services:  make(map[string]*model.PublishedService),
 		endpoints: make(map[string]map[string]*model.PublishedEndpoints),
 		waypoints: make(map[string]*model.PublishedWaypoints),
+		dirty:     make(map[string]struct{}),
+		all:       true,
 	}
+}
+
+// takeDirty returns what changed since the last call (the services' keys, or all) and forgets
+// it.
+func (s *state) takeDirty() (keys map[string]struct{}, all bool) {
+	keys, all = s.dirty, s.all
+	s.dirty, s.all = make(map[string]struct{}), false
+	return keys, all
 }
 
 // apply applies one watch batch; a snapshot replaces everything. It reports whether anything
@@ -52,7 +68,9 @@ func (s *state) applyEvent(ev *store.Event, log *slog.Logger) bool {
 	switch r := ev.Record.(type) {
 	case *store.ServiceRecord:
 		m := r.Model()
-		s.services[r.Key().String()] = &m
+		key := r.Key().String()
+		s.services[key] = &m
+		s.dirty[key] = struct{}{}
 		return true
 	case *store.EndpointsRecord:
 		svc := serviceKeyOf(r.Key()).String()
@@ -61,10 +79,12 @@ func (s *state) applyEvent(ev *store.Event, log *slog.Logger) bool {
 		}
 		m := r.Model()
 		s.endpoints[svc][r.Cluster] = &m
+		s.dirty[svc] = struct{}{}
 		return true
 	case *store.WaypointsRecord:
 		m := r.Model()
 		s.waypoints[r.Cluster] = &m
+		s.all = true
 		return true
 	}
 	return false
@@ -76,6 +96,9 @@ func (s *state) remove(k store.Key) bool {
 	case store.KindService:
 		_, ok := s.services[k.String()]
 		delete(s.services, k.String())
+		if ok {
+			s.dirty[k.String()] = struct{}{}
+		}
 		return ok
 	case store.KindEndpoints:
 		svc := serviceKeyOf(k).String()
@@ -85,10 +108,14 @@ func (s *state) remove(k store.Key) bool {
 		if len(byCluster) == 0 {
 			delete(s.endpoints, svc)
 		}
+		if ok {
+			s.dirty[svc] = struct{}{}
+		}
 		return ok
 	case store.KindWaypoints:
 		_, ok := s.waypoints[k.Cluster]
 		delete(s.waypoints, k.Cluster)
+		s.all = s.all || ok
 		return ok
 	default:
 		return false

@@ -118,7 +118,7 @@ func (t *Table) Refresh() {
 // ready table's snapshot and only then reports itself synced), or it would wait for its next
 // timer to find out. A rebuild after an ejection does not make a table ready.
 func (t *Table) swap(rev int64, fromStore bool) *View {
-	s := t.builder.build(&t.st, rev, t.clock.Now())
+	s := t.builder.build(&t.st, rev, t.clock.Now(), !fromStore)
 	t.snap.Store(s)
 	if fromStore {
 		t.ready.Store(true)

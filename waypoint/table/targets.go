@@ -3,8 +3,6 @@ package table
 import (
 	"net/netip"
 	"slices"
-
-	"github.com/meshfed/meshfed/federation/merge"
 )
 
 // localTargets is what the inbound server may connect to: every ip:port of a ready endpoint, or
@@ -19,19 +17,32 @@ func (l localTargets) allows(target netip.AddrPort, cluster string) bool {
 	return ok
 }
 
-// indexTargets builds, in one pass over the store state, the targets of cluster that new
-// tunnels may reach (ready or degraded endpoints) and those open tunnels may stay on (every endpoint in
-// the store, ready or not: an endpoint that stops being ready drains; one withdrawn, with
-// its service or the caller's import, is closed).
-func indexTargets(st *state, cluster string) (ready, granted localTargets) {
+// indexTargets builds the targets of this waypoint's cluster that new tunnels may reach
+// (ready or degraded endpoints) and those open tunnels may stay on (every endpoint in the
+// store, ready or not: an endpoint that stops being ready drains; one withdrawn, with its
+// service or the caller's import, is closed), from the store state and the importers of each
+// service as the builder last computed them. A target of one service shares that service's
+// list of importers; only a target of several gets a list of its own.
+func (b *builder) indexTargets(st *state) (ready, granted localTargets) {
 	ready, granted = make(localTargets), make(localTargets)
-	for key, svc := range st.services {
-		rec := st.endpoints[key][cluster]
-		if rec == nil {
+	add := func(l localTargets, ap netip.AddrPort, importers []string) {
+		prev, ok := l[ap]
+		if !ok || slices.Equal(prev, importers) {
+			l[ap] = importers
+			return
+		}
+		merged := make([]string, 0, len(prev)+len(importers))
+		merged = append(append(merged, prev...), importers...)
+		slices.Sort(merged)
+		l[ap] = slices.Compact(merged)
+	}
+	for key, sr := range b.byService {
+		if len(sr.importers) == 0 {
 			continue
 		}
-		importers := merge.ReachOf(svc.Imports).To(cluster)
-		if len(importers) == 0 {
+		rec := st.endpoints[key][b.opts.Cluster]
+		svc := st.services[key]
+		if rec == nil || svc == nil {
 			continue
 		}
 		for i := range rec.Endpoints {
@@ -46,24 +57,14 @@ func indexTargets(st *state, cluster string) (ready, granted localTargets) {
 					continue
 				}
 				ap := netip.AddrPortFrom(addr.Unmap(), uint16(port))
-				granted[ap] = append(granted[ap], importers...)
+				add(granted, ap, sr.importers)
 				if ep.Ready || ep.Degraded() {
-					ready[ap] = append(ready[ap], importers...)
+					add(ready, ap, sr.importers)
 				}
 			}
 		}
 	}
-	ready.normalize()
-	granted.normalize()
 	return ready, granted
-}
-
-// normalize sorts and deduplicates every target's clusters.
-func (l localTargets) normalize() {
-	for ap, clusters := range l {
-		slices.Sort(clusters)
-		l[ap] = slices.Compact(clusters)
-	}
 }
 
 // Accepts reports whether a new inbound tunnel from a waypoint of cluster may reach target:

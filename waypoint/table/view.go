@@ -40,38 +40,74 @@ type View struct {
 func (s *View) Route(port int32) *Route { return s.byPort[port] }
 
 // builder turns store state into a View for one waypoint. pools carries outlier state from
-// one build to the next.
+// one build to the next; byService the routes (and local services) each service had in the
+// last build, which a build after a store batch makes again only for the services the batch
+// touched.
 type builder struct {
-	opts  Options
-	log   *slog.Logger
-	pools map[string]*balance.Pool
-	peers map[string]*Peers // HBONE peers by cluster, for the build in progress
+	opts      Options
+	log       *slog.Logger
+	pools     map[string]*balance.Pool
+	peers     map[string]*Peers // HBONE peers by cluster, from the waypoints records
+	byService map[string]serviceRoutes
+}
+
+// serviceRoutes is what one build made of one service.
+type serviceRoutes struct {
+	routes []*Route
+	local  []localEntry
+	// importers are the clusters that import the service from this waypoint's cluster,
+	// sorted: whose tunnels may reach its endpoints here.
+	importers []string
 }
 
 // build computes the snapshot of st at rev and time now, and drops pools and hosts no route
-// uses any more.
-func (b *builder) build(st *state, rev int64, now time.Time) *View {
+// uses any more. It makes again the routes of the services whose records changed since the
+// last build, or of every service when full is set, when a waypoints record changed or the
+// state was replaced: a rebuild for outlier detection (an ejection made or ended) is full,
+// since it changes routes no record change touched.
+func (b *builder) build(st *state, rev int64, now time.Time, full bool) *View {
+	dirty, all := st.takeDirty()
+	if full || all || b.byService == nil {
+		b.peers = peerSets(st, &b.opts)
+		b.byService = make(map[string]serviceRoutes, len(st.services))
+		for key, svc := range st.services {
+			b.byService[key] = b.service(st, key, svc, now)
+		}
+	} else {
+		for key := range dirty {
+			if svc := st.services[key]; svc != nil {
+				b.byService[key] = b.service(st, key, svc, now)
+			} else {
+				delete(b.byService, key)
+			}
+		}
+	}
 	s := &View{Revision: rev, byPort: make(map[int32]*Route)}
-	s.local, s.granted = indexTargets(st, b.opts.Cluster)
+	s.local, s.granted = b.indexTargets(st)
 	s.gateways = gatewayIdentities(st)
-	b.peers = peerSets(st, &b.opts)
 	used := make(map[string]bool)
-	for _, key := range slices.Sorted(maps.Keys(st.services)) {
-		svc := st.services[key]
-		for _, r := range b.routes(svc, st.endpoints[key], now) {
+	for _, key := range slices.Sorted(maps.Keys(b.byService)) {
+		sr := b.byService[key]
+		for _, r := range sr.routes {
 			if prev, taken := s.byPort[r.ListenPort]; taken {
 				b.log.Warn("waypoint port allocated twice, keeping the first", "port", r.ListenPort, "service", r.Service(), "kept", prev.Service())
 				continue
 			}
 			s.byPort[r.ListenPort] = r
 			s.Routes = append(s.Routes, r)
-			used[poolKey(svc, r.Port)] = true
+			used[r.poolKey] = true
 			if !r.expires.IsZero() && (s.expires.IsZero() || r.expires.Before(s.expires)) {
 				s.expires = r.expires
 			}
 		}
+		for _, l := range sr.local {
+			if s.services == nil {
+				s.services = make(map[serviceKey]*localService)
+			}
+			s.services[l.key] = l.service
+			used[l.service.route.poolKey] = true
+		}
 	}
-	s.services = b.localServices(st, now, used)
 	for k := range b.pools {
 		if !used[k] {
 			delete(b.pools, k)
@@ -79,6 +115,17 @@ func (b *builder) build(st *state, rev int64, now time.Time) *View {
 	}
 	slices.SortFunc(s.Routes, func(a, c *Route) int { return cmp.Compare(a.ListenPort, c.ListenPort) })
 	return s
+}
+
+// service makes the routes of the service svc under key, and its local services.
+func (b *builder) service(st *state, key string, svc *model.PublishedService, now time.Time) serviceRoutes {
+	importers := merge.ReachOf(svc.Imports).To(b.opts.Cluster)
+	slices.Sort(importers)
+	importers = slices.Compact(importers)
+	return serviceRoutes{
+		routes: b.routes(svc, st.endpoints[key], now), importers: importers,
+		local: b.localOf(st, key, svc, importers, now),
+	}
 }
 
 // routes builds one route per port of svc with a waypoint port; none when this waypoint's
@@ -114,7 +161,7 @@ func (b *builder) buildRoute(svc *model.PublishedService, p model.Port, wp int32
 	r := &Route{
 		Namespace: svc.Namespace, Name: svc.Name, Domain: svc.Domain, Hostname: svc.Hostname,
 		PortName: p.Name, Port: p.Port, ListenPort: wp, Distribution: svc.Distribution,
-		Load: b.opts.Load.With(svc.Load), Protocol: ProtocolOf(p), Aggregated: aggregate,
+		Load: b.opts.Load.With(svc.Load), Protocol: ProtocolOf(p), Aggregated: aggregate, poolKey: pk,
 	}
 	outlier := b.opts.Outlier.WithPolicy(svc.Outlier)
 	r.pool = b.pools[pk]

@@ -125,7 +125,6 @@ func TestViewPublishesAndHolds(t *testing.T) {
 }
 
 func TestIndexLocalTargets(t *testing.T) {
-	st := newState()
 	svc := wptest.Edit(wptest.Service(20000, model.ModeAny), func(s *model.PublishedService) {
 		s.Ports, s.WaypointPorts = append(s.Ports, model.Port{Name: "admin", Port: 9090, Protocol: "TCP"}), append(s.WaypointPorts, 0)
 		s.Imports = []model.Import{{Cluster: "east", From: []string{"west"}}, {Cluster: "north", From: []string{"east"}}, {Cluster: "west", From: []string{"west"}}}
@@ -134,9 +133,10 @@ func TestIndexLocalTargets(t *testing.T) {
 	ready.Ports = append(ready.Ports, model.EndpointPort{Name: "admin", Port: 9091}, model.EndpointPort{Name: "debug", Port: 6060})
 	unready := wptest.Endpoint("10.1.0.2", 8080, wptest.OtherNetwork)
 	unready.Ready = false
-	st.apply(store.Batch{Snapshot: true, Events: wptest.Put(1, svc, wptest.Endpoints("west", ready, unready), wptest.Endpoints("east", wptest.Endpoint("10.0.0.1", 8080, wptest.SameZone)))}, wptest.Logger)
+	tab := NewTable(Options{Namespace: "shop", Cluster: "west", Locality: wptest.OtherNetwork, Clock: wptest.NewManualClock(), Logger: wptest.Logger})
+	tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: wptest.Put(1, svc, wptest.Endpoints("west", ready, unready), wptest.Endpoints("east", wptest.Endpoint("10.0.0.1", 8080, wptest.SameZone)))})
 
-	got, granted := indexTargets(&st, "west")
+	got, granted := tab.View().local, tab.View().granted
 	want := localTargets{
 		netip.MustParseAddrPort("10.1.0.1:8080"): {"east", "west"},
 		netip.MustParseAddrPort("10.1.0.1:9091"): {"east", "west"},
