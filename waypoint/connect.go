@@ -93,7 +93,7 @@ func (o *Outbound) dial(ctx context.Context, r *table.Route, h *balance.Host) (n
 	}
 	if r.Pool().Failure(h, o.table.Clock().Now()) {
 		o.log.Warn("ejected endpoint after consecutive connect failures", "service", r.Service(), "port", r.Port, "endpoint", h.Addr(), "cluster", h.Cluster())
-		o.table.Refresh()
+		o.table.RefreshRoute(r)
 	}
 	return nil, fmt.Errorf("failed to dial endpoint %s: %w", h.Addr(), err)
 }

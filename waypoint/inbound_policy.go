@@ -145,7 +145,7 @@ func (p *namespaceInbound) openService(ctx context.Context, req *hbone.Request) 
 			}
 			if r.Pool().Failure(h, p.table.Clock().Now()) {
 				p.log.Warn("ejected local endpoint after consecutive connect failures", "service", req.Service, "port", req.Target.Port(), "endpoint", h.Addr())
-				p.table.Refresh()
+				p.table.RefreshRoute(r)
 			}
 			continue
 		}

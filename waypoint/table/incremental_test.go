@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/federation/model"
@@ -116,4 +117,39 @@ func debugJSON(t *testing.T, tab *Table) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRefreshRouteRebuildsOneService: an ejection in one service's pool rebuilds that
+// service's routes only, and so does the end of the ejection; the other service's route is the
+// very one of the view before.
+func TestRefreshRouteRebuildsOneService(t *testing.T) {
+	clock := wptest.NewManualClock()
+	tab := NewTable(Options{Namespace: "shop", Cluster: "east", Locality: wptest.Self, Clock: clock, Logger: wptest.Logger})
+	other := wptest.Edit(wptest.Service(20001, model.ModeAny), func(s *model.PublishedService) { s.Name = "other" })
+	otherEndpoints := store.NewEndpointsRecord(&model.PublishedEndpoints{
+		Namespace: "shop", Domain: wellknown.DefaultSegmentDomain, Name: "other", Cluster: "east", Scope: model.ScopeGlobal,
+		Endpoints: []model.Endpoint{wptest.Endpoint("10.0.1.1", 8080, wptest.SameZone)},
+	})
+	tab.Apply(store.Batch{Snapshot: true, Revision: 1, Events: wptest.Put(1, wptest.Service(20000, model.ModeAny), other, otherEndpoints,
+		wptest.Endpoints("east", wptest.Endpoint("10.0.0.1", 8080, wptest.SameZone), wptest.Endpoint("10.0.0.2", 8080, wptest.SameZone)))})
+	before := tab.View()
+	r, kept := before.Route(20000), before.Route(20001)
+	for !r.Pool().Failure(r.Host(0), clock.Now()) {
+	}
+	tab.RefreshRoute(r)
+	after := tab.View()
+	if !after.Route(20000).Ejected(0) || after.Route(20000).Ejected(1) {
+		t.Fatal("the ejected endpoint is not ejected in the rebuilt route")
+	}
+	if after.Route(20001) != kept {
+		t.Fatal("the other service's route was rebuilt")
+	}
+	clock.Advance(time.Hour)
+	ended := tab.View()
+	if ended == after || ended.Route(20000).Ejected(0) {
+		t.Fatal("the end of the ejection did not rebuild the route")
+	}
+	if ended.Route(20001) != kept {
+		t.Fatal("the end of the ejection rebuilt the other service's route")
+	}
 }

@@ -45,12 +45,13 @@ type Route struct {
 	// Problem explains a fallback taken while building the route (empty when none).
 	Problem string
 
-	ejected []bool
-	hosts   []*balance.Host
-	pool    *balance.Pool
-	poolKey string // the pool's key in the builder
-	expires time.Time
-	via     map[*balance.Host]*Peers // the waypoints an endpoint on another network is tunneled through
+	ejected    []bool
+	hosts      []*balance.Host
+	pool       *balance.Pool
+	poolKey    string // the pool's key in the builder
+	serviceKey string // the service's key in the store state
+	expires    time.Time
+	via        map[*balance.Host]*Peers // the waypoints an endpoint on another network is tunneled through
 }
 
 // Skipped is an endpoint left out of a route, with the reason.

@@ -19,7 +19,8 @@ import (
 // MESHFED_SCALE_ENDPOINTS (10) endpoints, every cluster on a network of its own and every
 // cluster importing every service from every cluster: the store bytes under the namespace
 // prefix the waypoint watches, the waypoint's live heap once its table is built, the time of
-// the first build, and the time of a rebuild after one endpoint's change, with the services'
+// the first build, the time of a rebuild after one endpoint's change and after one endpoint's
+// ejection (and of a rebuild of every route, what an ejection cost before), with the services'
 // remote endpoints each routed one by one, then aggregated. The heap is what stays live once
 // the records handed to the table are dropped: its decoded state and its view. It is a `make bench` benchmark
 // (MESHFED_BENCH_AGGREGATE=1); the two rounds run in one process, one after the other.
@@ -29,11 +30,12 @@ func TestScaleAggregatedTable(t *testing.T) {
 	}
 	clusters, services, per := envInt(t, "MESHFED_SCALE_CLUSTERS", 100), envInt(t, "MESHFED_SCALE_SERVICES", 1000), envInt(t, "MESHFED_SCALE_ENDPOINTS", 10)
 	t.Logf("%d clusters × %d services × %d endpoints, one network per cluster, waypoint in c000", clusters, services, per)
-	t.Logf("%-11s %12s %12s %10s %10s %14s %12s", "remote", "store MB", "heap MiB", "build", "rebuild", "route entries", "hosts/route")
+	t.Logf("%-11s %12s %12s %10s %10s %10s %12s %14s %12s", "remote", "store MB", "heap MiB", "build", "rebuild", "ejection", "full rebuild", "route entries", "hosts/route")
 	for _, mode := range []model.RemoteEndpoints{model.RemoteEndpointsEach, model.RemoteEndpointsAggregated} {
 		m := measureTable(t, clusters, services, per, mode)
-		t.Logf("%-11s %12.1f %12.1f %10s %10s %14d %12d", mode, float64(m.storeBytes)/1e6, float64(m.heap)/(1<<20),
-			m.build.Round(time.Millisecond), m.rebuild.Round(time.Millisecond), m.entries, m.entries/services)
+		t.Logf("%-11s %12.1f %12.1f %10s %10s %10s %12s %14d %12d", mode, float64(m.storeBytes)/1e6, float64(m.heap)/(1<<20),
+			m.build.Round(time.Millisecond), m.rebuild.Round(100*time.Microsecond), m.eject.Round(100*time.Microsecond),
+			m.ejectFull.Round(time.Millisecond), m.entries, m.entries/services)
 	}
 }
 
@@ -41,6 +43,8 @@ type tableMeasure struct {
 	storeBytes     int64
 	heap           uint64
 	build, rebuild time.Duration
+	eject          time.Duration
+	ejectFull      time.Duration
 	entries        int
 }
 
@@ -124,6 +128,18 @@ func measureTable(t *testing.T, clusters, services, per int, mode model.RemoteEn
 	start = time.Now()
 	tab.Apply(store.Batch{Revision: 2, Events: change})
 	m.rebuild = time.Since(start)
+
+	// An endpoint of one route ejected: the table rebuilds that service's routes.
+	r := tab.View().Routes[0]
+	for !r.Pool().Failure(r.Host(0), time.Now()) {
+	}
+	start = time.Now()
+	tab.RefreshRoute(r)
+	m.eject = time.Since(start)
+	// What an ejection cost before the table rebuilt one service: every route again.
+	start = time.Now()
+	tab.Refresh()
+	m.ejectFull = time.Since(start)
 	runtime.KeepAlive(tab)
 	return m
 }

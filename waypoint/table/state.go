@@ -32,6 +32,10 @@ func newState() state {
 	}
 }
 
+// touch names the service under key as touched, so that the next build makes its routes
+// again (its outlier state changed).
+func (s *state) touch(key string) { s.dirty[key] = struct{}{} }
+
 // takeDirty returns what changed since the last call (the services' keys, or all) and forgets
 // it.
 func (s *state) takeDirty() (keys map[string]struct{}, all bool) {

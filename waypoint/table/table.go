@@ -83,7 +83,7 @@ func (t *Table) Apply(b store.Batch) {
 	t.rev.Store(b.Revision)
 	t.applied.Store(time.Now().UnixNano())
 	if changed || !t.ready.Load() {
-		s := t.swap(b.Revision, true)
+		s := t.swap(b.Revision, true, false)
 		t.log.Info("endpoint table updated", "revision", b.Revision, "snapshot", b.Snapshot, "events", len(b.Events), "routes", len(s.Routes))
 	} else {
 		t.log.Debug("store batch changed nothing", "revision", b.Revision)
@@ -100,25 +100,46 @@ func (t *Table) View() *View {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if s = t.snap.Load(); !s.expires.IsZero() && !t.clock.Now().Before(s.expires) {
-		s = t.swap(t.rev.Load(), false)
+		now := t.clock.Now()
+		for _, r := range s.Routes {
+			if !r.expires.IsZero() && !now.Before(r.expires) {
+				t.st.touch(r.serviceKey)
+			}
+		}
+		for _, ls := range s.services {
+			if r := ls.route; !r.expires.IsZero() && !now.Before(r.expires) {
+				t.st.touch(r.serviceKey)
+			}
+		}
+		s = t.swap(t.rev.Load(), false, false)
 	}
 	return s
 }
 
-// Refresh rebuilds the view after an ejection.
+// Refresh rebuilds the whole view after an ejection.
 func (t *Table) Refresh() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.swap(t.rev.Load(), false)
+	t.swap(t.rev.Load(), false, true)
+}
+
+// RefreshRoute rebuilds the routes of r's service after an ejection in r's pool, the other
+// routes staying as they are: only r's endpoints changed state.
+func (t *Table) RefreshRoute(r *Route) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.st.touch(r.serviceKey)
+	t.swap(t.rev.Load(), false, false)
 }
 
 // swap builds and stores a new snapshot and signals every subscriber (Changed too); t.mu is held.
 // With fromStore (a store batch applied) the table turns ready before it signals: a subscriber
 // woken by its first snapshot must see it ready (the outbound side opens the listeners of a
 // ready table's snapshot and only then reports itself synced), or it would wait for its next
-// timer to find out. A rebuild after an ejection does not make a table ready.
-func (t *Table) swap(rev int64, fromStore bool) *View {
-	s := t.builder.build(&t.st, rev, t.clock.Now(), !fromStore)
+// timer to find out. A rebuild after an ejection does not make a table ready. full makes
+// every route again, not only those of the services the state names as touched.
+func (t *Table) swap(rev int64, fromStore, full bool) *View {
+	s := t.builder.build(&t.st, rev, t.clock.Now(), full)
 	t.snap.Store(s)
 	if fromStore {
 		t.ready.Store(true)

@@ -61,10 +61,9 @@ type serviceRoutes struct {
 }
 
 // build computes the snapshot of st at rev and time now, and drops pools and hosts no route
-// uses any more. It makes again the routes of the services whose records changed since the
-// last build, or of every service when full is set, when a waypoints record changed or the
-// state was replaced: a rebuild for outlier detection (an ejection made or ended) is full,
-// since it changes routes no record change touched.
+// uses any more. It makes again the routes of the services the state names as touched (their
+// records changed, or their outlier state: Table.RefreshRoute, an ejection ended), or of
+// every service when full is set, when a waypoints record changed or the state was replaced.
 func (b *builder) build(st *state, rev int64, now time.Time, full bool) *View {
 	dirty, all := st.takeDirty()
 	if full || all || b.byService == nil {
@@ -162,6 +161,7 @@ func (b *builder) buildRoute(svc *model.PublishedService, p model.Port, wp int32
 		Namespace: svc.Namespace, Name: svc.Name, Domain: svc.Domain, Hostname: svc.Hostname,
 		PortName: p.Name, Port: p.Port, ListenPort: wp, Distribution: svc.Distribution,
 		Load: b.opts.Load.With(svc.Load), Protocol: ProtocolOf(p), Aggregated: aggregate, poolKey: pk,
+		serviceKey: store.ServiceKey(svc.Namespace, svc.Domain, svc.Name).String(),
 	}
 	outlier := b.opts.Outlier.WithPolicy(svc.Outlier)
 	r.pool = b.pools[pk]
