@@ -65,8 +65,12 @@ type exchangeKey struct{}
 // can, and o.proxy otherwise.
 func (o *Outbound) proxyRequest(w http.ResponseWriter, req *http.Request, port int32, owned bool) {
 	start := time.Now()
-	ex := &exchange{port: port, cluster: noCluster}
-	rec := &statusRecorder{ResponseWriter: w}
+	// The exchange and the recorder in one allocation.
+	call := &struct {
+		ex  exchange
+		rec statusRecorder
+	}{ex: exchange{port: port, cluster: noCluster}, rec: statusRecorder{ResponseWriter: w}}
+	ex, rec := &call.ex, &call.rec
 	if owned && o.forwardable(req, port) {
 		o.forward(rec, req, ex)
 	} else {

@@ -97,14 +97,18 @@ func (o *Outbound) forward(w http.ResponseWriter, req *http.Request, ex *exchang
 		h.Set("Te", "trailers")
 	}
 	// newReverseProxy's Rewrite: the client's forwarding headers are replaced by this hop's.
+	// The three values share one array, each slice capped so that an append copies.
 	delete(h, "Forwarded")
+	vals := [...]string{"", req.Host, "http"}
+	fwd := vals[:]
 	if ip, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
-		h["X-Forwarded-For"] = []string{ip}
+		fwd[0] = ip
+		h["X-Forwarded-For"] = fwd[0:1:1]
 	} else {
 		delete(h, "X-Forwarded-For")
 	}
-	h["X-Forwarded-Host"] = []string{req.Host}
-	h["X-Forwarded-Proto"] = []string{"http"}
+	h["X-Forwarded-Host"] = fwd[1:2:2]
+	h["X-Forwarded-Proto"] = fwd[2:3:3]
 	req.URL.Scheme, req.URL.Host = "http", req.Host // the host is replaced by the endpoint of each try
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = []string{""} // no Go default User-Agent

@@ -1,10 +1,12 @@
 package waypoint
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"sync/atomic"
 
 	"github.com/meshfed/meshfed/waypoint/balance"
 	"github.com/meshfed/meshfed/waypoint/http1"
@@ -92,28 +94,29 @@ func (o *Outbound) answered(ex *exchange, h *balance.Host, resp *http.Response) 
 // arrive, and records its outcome for outlier detection. The request counts in h.Requests
 // until the response body is closed (or the try fails).
 func (o *Outbound) try(req *http.Request, r *table.Route, h *balance.Host, body *http1.ReplayBody) (*http.Response, error) {
-	ctx, cancel := context.WithCancelCause(context.WithValue(req.Context(), tryRouteKey{}, r))
-	var timer *coarse.Timer
-	if o.opts.PerTryTimeout > 0 {
-		timer = o.timers.AfterFunc(o.opts.PerTryTimeout, func() { cancel(errTryTimeout) })
+	t := &tryCall{h: h}
+	t.ctx.Init(req.Context(), tryRouteKey{}, r)
+	timed := o.opts.PerTryTimeout > 0
+	if timed {
+		o.timers.Start(&t.timer, o.opts.PerTryTimeout, t)
 	}
 	// A shallow copy: nothing below writes to the request's header, which every try shares
-	// (req.Clone would copy it for each).
-	out := req.WithContext(ctx)
-	u := *req.URL
-	u.Host = h.Addr()
-	out.URL = &u
-	out.Body, out.GetBody = body.Open()
+	// (req.Clone would copy it for each). WithContext inlined, its own copy does not escape.
+	t.out = *req.WithContext(&t.ctx)
+	t.url = *req.URL
+	t.url.Host = h.Addr()
+	t.out.URL = &t.url
+	t.out.Body, t.out.GetBody = body.Open()
 	h.Requests.Add(1)
-	resp, err := o.upstreams.transport(r, h).RoundTrip(out)
-	if timer != nil && !timer.Stop() && err == nil {
+	resp, err := o.upstreams.transport(r, h).RoundTrip(&t.out)
+	if timed && !t.timer.Stop() && err == nil {
 		_ = resp.Body.Close() // the timeout won the race with the headers
 		err = errTryTimeout
 	}
 	if err != nil {
 		h.Requests.Add(-1)
-		cancel(nil)
-		if errors.Is(context.Cause(ctx), errTryTimeout) {
+		t.ctx.Cancel(nil)
+		if errors.Is(t.ctx.Cause(), errTryTimeout) {
 			err = fmt.Errorf("failed to get a response from endpoint %s within %s: %w", h.Addr(), o.opts.PerTryTimeout, errTryTimeout)
 		}
 		var ce *connectError
@@ -123,8 +126,48 @@ func (o *Outbound) try(req *http.Request, r *table.Route, h *balance.Host, body 
 		return nil, err
 	}
 	o.record(r, h, balance.OutcomeOf(resp.StatusCode))
-	resp.Body = http1.NewTryBody(resp.Body, func() { h.Requests.Add(-1); cancel(nil) })
+	if _, ok := resp.Body.(io.ReadWriteCloser); ok {
+		resp.Body = http1.NewTryBody(resp.Body, t.end) // a 101's connection, which stays writable
+	} else {
+		t.body, resp.Body = resp.Body, t
+	}
 	return resp, nil
+}
+
+// tryCall is one try of a request: its context (canceled by the per-try timeout, when the
+// response body is closed, or with the request's, and carrying the route for the dial), the
+// timer of its timeout, the request it sends with its URL, and the response body, which ends
+// the try when closed. One allocation per try, where a standard context with its value and
+// its watch by the connection, the timer and its function, the request, the URL and the body's
+// wrapper took about fifteen.
+type tryCall struct {
+	ctx   http1.Context
+	timer coarse.Timer
+	out   http.Request
+	url   url.URL
+	h     *balance.Host
+	body  io.ReadCloser
+	ended atomic.Bool
+}
+
+// Fire is the per-try timeout.
+func (t *tryCall) Fire() { t.ctx.Cancel(errTryTimeout) }
+
+func (t *tryCall) Read(p []byte) (int, error) { return t.body.Read(p) }
+
+// Close closes the response body and ends the try.
+func (t *tryCall) Close() error {
+	err := t.body.Close()
+	t.end()
+	return err
+}
+
+// end ends the try, once: the host has one request less in flight, and the context is done.
+func (t *tryCall) end() {
+	if t.ended.CompareAndSwap(false, true) {
+		t.h.Requests.Add(-1)
+		t.ctx.Cancel(nil)
+	}
 }
 
 // record feeds one try's outcome to outlier detection, rebuilding the snapshot on ejection.

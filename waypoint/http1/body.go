@@ -23,11 +23,14 @@ type ReplayBody struct {
 	stream *countingReader
 }
 
+// noBody is every empty request's ReplayBody, which nothing changes.
+var noBody ReplayBody
+
 // NewReplayBody reads req's body when it is small and of known length.
 func NewReplayBody(req *http.Request) (*ReplayBody, error) {
 	switch {
 	case req.Body == nil || req.Body == http.NoBody:
-		return &ReplayBody{}, nil
+		return &noBody, nil
 	case req.ContentLength < 0 || req.ContentLength > MaxReplayBody:
 		return &ReplayBody{stream: &countingReader{r: req.Body}}, nil
 	}

@@ -18,6 +18,11 @@
 // the same endpoint. It dials through the function it is given, so the waypoint's one dial
 // (direct or through a tunnel, counted by outlier detection) opens every connection.
 //
+// Context is the context of a request the Server serves and of each try of it: canceled as
+// context.WithCancelCause's, but a child Context or a Pool's exchange watches it in a slot of
+// its own, without the channels, maps and AfterFunc contexts that deriving and watching
+// standard contexts allocates for every request and every try.
+//
 // ReplayBody holds a request body of known length up to MaxReplayBody so that every try can
 // send it, and streams any other body once; NewTryBody ends a try when its response body is
 // closed; BufferResponse holds a small gateway-error response while another try is made;

@@ -43,6 +43,9 @@ type h1Conn struct {
 	idleAt time.Time
 }
 
+// interrupt ends a blocked read or write on the connection: its exchange's context is done.
+func (pc *h1Conn) interrupt() { _ = pc.c.SetDeadline(time.Unix(1, 0)) }
+
 // close closes the connection.
 func (pc *h1Conn) close() {
 	_ = pc.c.Close()
@@ -121,12 +124,12 @@ func inline(req *http.Request) bool {
 // write.
 func (p *Pool) exchange(pc *h1Conn, req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	stop := context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
+	stop := watchContext(ctx, pc)
 	fail := func(err error) (*http.Response, error) {
-		stop()
+		stop.stop()
 		pc.close()
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("upstream request: %w", context.Cause(ctx))
+			return nil, fmt.Errorf("upstream request: %w", causeOf(ctx))
 		}
 		return nil, err
 	}
@@ -188,8 +191,8 @@ func connGone(err error) bool {
 }
 
 // done ends pc's exchange: it goes back to the pool when reuse, else it is closed.
-func (p *Pool) done(pc *h1Conn, stop func() bool, reuse bool) {
-	if !stop() {
+func (p *Pool) done(pc *h1Conn, stop ctxWatch, reuse bool) {
+	if !stop.stop() {
 		reuse = false // the context ended: the deadline may be set
 	}
 	if !reuse {
@@ -229,7 +232,7 @@ func (p *Pool) get(ctx context.Context) (*h1Conn, error) {
 	stop := context.AfterFunc(ctx, end)
 	c, err := p.dial(life)
 	if !stop() {
-		err = errors.Join(err, context.Cause(ctx))
+		err = errors.Join(err, causeOf(ctx))
 	}
 	if err != nil {
 		end()
@@ -281,7 +284,7 @@ type h1Body struct {
 	rc    io.ReadCloser
 	pc    *h1Conn
 	pool  *Pool
-	stop  func() bool
+	stop  ctxWatch
 	reuse bool
 	once  sync.Once
 	eof   bool

@@ -18,28 +18,34 @@ import (
 // with trailers) or up to the connection's close (HTTP/1.0), and supports Flush and Hijack
 // (protocol upgrades), which is what httputil.ReverseProxy needs of it.
 type h1Response struct {
-	c   net.Conn
-	br  *bufio.Reader
-	bw  *bufio.Writer
-	req *http.Request
+	c  net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+	// Of the request as it was read (the handler may change the request it is given):
+	head     bool // HEAD
+	reqClose bool // Connection: close, or HTTP/1.0 without keep-alive (ReadRequest's Close)
+	http11   bool // HTTP/1.1 or later
 
 	header      http.Header
 	wroteHeader bool
 	hijacked    bool
 	closeAfter  bool // the connection ends after this response
-	// closeIf, when set, is asked as the headers are written whether the connection ends
+	// idle, when set, is asked as the headers are written whether the connection ends
 	// after this response (the waypoint is draining).
-	closeIf     func() bool
-	bodyless    bool  // HEAD, 1xx, 204, 304: no body whatever is written
-	length      int64 // declared Content-Length, -1 when none
-	written     int64
-	chunked     io.WriteCloser // when chunked
-	beforeWrite func()         // runs once before the first byte of the response
-	err         error
+	idle     *h1Idle
+	bodyless bool  // HEAD, 1xx, 204, 304: no body whatever is written
+	length   int64 // declared Content-Length, -1 when none
+	written  int64
+	chunked  io.WriteCloser // when chunked
+	watch    *clientWatch   // when set, stopped before the first byte of the response
+	err      error
 }
 
 func newH1Response(c net.Conn, br *bufio.Reader, bw *bufio.Writer, req *http.Request) *h1Response {
-	return &h1Response{c: c, br: br, bw: bw, req: req, header: make(http.Header), length: -1, beforeWrite: func() {}}
+	return &h1Response{
+		c: c, br: br, bw: bw, head: req.Method == http.MethodHead, reqClose: req.Close, http11: req.ProtoAtLeast(1, 1),
+		header: make(http.Header), length: -1,
+	}
 }
 
 func (w *h1Response) Header() http.Header { return w.header }
@@ -58,7 +64,7 @@ func (w *h1Response) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	h := w.header
-	w.bodyless = w.req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+	w.bodyless = w.head || code == http.StatusNoContent || code == http.StatusNotModified
 	if cl := h.Get("Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			w.length = n
@@ -67,12 +73,12 @@ func (w *h1Response) WriteHeader(code int) {
 		}
 	}
 	// ReadRequest set Close for "Connection: close", and for HTTP/1.0 without keep-alive.
-	if httpguts.HeaderValuesContainsToken(h["Connection"], "close") || w.req.Close || (w.closeIf != nil && w.closeIf()) {
+	if httpguts.HeaderValuesContainsToken(h["Connection"], "close") || w.reqClose || (w.idle != nil && w.idle.isDraining()) {
 		w.closeAfter = true
 	}
 	switch {
 	case w.bodyless || w.length >= 0:
-	case w.req.ProtoAtLeast(1, 1):
+	case w.http11:
 		h.Set("Transfer-Encoding", "chunked")
 	default:
 		w.closeAfter = true // the body ends when the connection does
@@ -80,12 +86,19 @@ func (w *h1Response) WriteHeader(code int) {
 	h.Del("Connection")
 	if w.closeAfter {
 		h.Set("Connection", "close")
-	} else if !w.req.ProtoAtLeast(1, 1) {
+	} else if !w.http11 {
 		h.Set("Connection", "keep-alive")
 	}
 	w.writeHead(code, withoutTrailers(h))
-	if !w.bodyless && w.length < 0 && w.req.ProtoAtLeast(1, 1) {
+	if !w.bodyless && w.length < 0 && w.http11 {
 		w.chunked = httputil.NewChunkedWriter(w.bw)
+	}
+}
+
+// beforeWrite stops the client watch before the first byte of the response.
+func (w *h1Response) beforeWrite() {
+	if w.watch != nil {
+		w.watch.stop()
 	}
 }
 

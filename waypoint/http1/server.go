@@ -82,6 +82,12 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
 func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader) {
 	bw := bufio.NewWriterSize(c, 4<<10)
 	remote := c.RemoteAddr().String()
+	// The connection's context is the parent of its requests' (watched by each in a slot,
+	// where a standard context would take a map entry per request), and the only one that
+	// watches ctx.
+	var conn Context
+	conn.Init(ctx, nil, nil)
+	defer conn.Cancel(nil)
 	idle := &h1Idle{c: c}
 	if s.OnDrain != nil {
 		defer s.OnDrain(idle.drain)()
@@ -107,7 +113,7 @@ func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, b
 			}
 			return
 		}
-		if !s.serveOne(ctx, c, cr, br, bw, req, remote, idle) {
+		if !s.serveOne(&conn, c, cr, br, bw, req, remote, idle) {
 			return
 		}
 	}
@@ -115,12 +121,14 @@ func (s *Server) serveHTTP1(ctx context.Context, c net.Conn, cr *clientReader, b
 
 // serveOne answers one request and writes its response; it reports whether the connection
 // can carry the next request.
-func (s *Server) serveOne(ctx context.Context, c net.Conn, cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *http.Request, remote string, idle *h1Idle) (keep bool) {
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+func (s *Server) serveOne(conn *Context, c net.Conn, cr *clientReader, br *bufio.Reader, bw *bufio.Writer, req *http.Request, remote string, idle *h1Idle) (keep bool) {
+	rctx := NewContext(conn, nil, nil)
+	defer rctx.Cancel(nil)
+	// WithContext inlined, its copy does not escape: req itself takes the context.
+	*req = *req.WithContext(rctx)
 	req.RemoteAddr = remote
 	w := newH1Response(c, br, bw, req)
-	w.closeIf = idle.isDraining
+	w.idle = idle
 	if req.Host == "" && req.ProtoAtLeast(1, 1) {
 		// RFC 9112 §3.2, as http.Server (which also accepts an empty Host; ReadRequest
 		// removes the header, so the two look alike here)
@@ -144,8 +152,8 @@ func (s *Server) serveOne(ctx context.Context, c net.Conn, cr *clientReader, br 
 	body := &trackedBody{ReadCloser: req.Body}
 	body.eof.Store(req.Body == http.NoBody)
 	req.Body = body
-	watch := cr.watchAfter(s.Timers, WatchDelay, br, body, cancel)
-	w.beforeWrite = watch.stop
+	watch := cr.watchAfter(s.Timers, WatchDelay, br, body, rctx)
+	w.watch = watch
 	defer func() {
 		if p := recover(); p != nil {
 			// http.ErrAbortHandler is ReverseProxy's way to cut a response short; anything else
@@ -157,12 +165,12 @@ func (s *Server) serveOne(ctx context.Context, c net.Conn, cr *clientReader, br 
 			watch.stop()
 		}
 	}()
-	s.Handler.ServeHTTP(w, req.WithContext(rctx))
+	s.Handler.ServeHTTP(w, req)
 	watch.stop()
 	if w.hijacked {
 		return false
 	}
-	if err := w.finish(); err != nil || w.closeAfter || req.Close || idle.isDraining() {
+	if err := w.finish(); err != nil || w.closeAfter || w.reqClose || idle.isDraining() {
 		return false
 	}
 	return body.drain(clientDrainLimit)
@@ -239,31 +247,38 @@ func (r *clientReader) Read(p []byte) (int, error) {
 // starts after WatchDelay, so that fast requests do not pay for it.
 type clientWatch struct {
 	r       *clientReader
-	timer   *coarse.Timer
+	br      *bufio.Reader
+	body    *trackedBody
+	ctx     *Context // the request's, canceled when the client leaves
+	timer   coarse.Timer
 	mu      sync.Mutex
 	stopped bool
 	running bool
-	done    chan struct{}
+	done    chan struct{} // made when the watch starts reading
 }
 
 // watchAfter starts watching r's connection after d (on timers: up to a tick later), once
 // body has been read to its end and nothing of a next request is buffered (a pipelined
 // request is read after this one).
-func (r *clientReader) watchAfter(timers *coarse.Timers, d time.Duration, br *bufio.Reader, body *trackedBody, cancel context.CancelFunc) *clientWatch {
-	w := &clientWatch{r: r, done: make(chan struct{})}
-	w.timer = timers.AfterFunc(d, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if w.stopped || !body.eof.Load() || br.Buffered() > 0 || len(r.pending) > 0 {
-			return
-		}
-		w.running = true
-		go w.read(cancel)
-	})
+func (r *clientReader) watchAfter(timers *coarse.Timers, d time.Duration, br *bufio.Reader, body *trackedBody, ctx *Context) *clientWatch {
+	w := &clientWatch{r: r, br: br, body: body, ctx: ctx}
+	timers.Start(&w.timer, d, w)
 	return w
 }
 
-func (w *clientWatch) read(cancel context.CancelFunc) {
+// Fire starts the watch, on the timers' goroutine.
+func (w *clientWatch) Fire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped || !w.body.eof.Load() || w.br.Buffered() > 0 || len(w.r.pending) > 0 {
+		return
+	}
+	w.running = true
+	w.done = make(chan struct{})
+	go w.read()
+}
+
+func (w *clientWatch) read() {
 	defer close(w.done)
 	var b [1]byte
 	n, err := w.r.c.Read(b[:])
@@ -273,7 +288,7 @@ func (w *clientWatch) read(cancel context.CancelFunc) {
 	}
 	var ne net.Error
 	if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
-		cancel() // the client closed: the request has no one to answer
+		w.ctx.Cancel(nil) // the client closed: the request has no one to answer
 	}
 }
 
@@ -287,11 +302,11 @@ func (w *clientWatch) stop() {
 	}
 	w.stopped = true
 	w.timer.Stop()
-	running := w.running
+	running, done := w.running, w.done
 	w.mu.Unlock()
 	if running {
 		_ = w.r.c.SetReadDeadline(time.Unix(1, 0))
-		<-w.done
+		<-done
 		_ = w.r.c.SetReadDeadline(time.Time{})
 	}
 }

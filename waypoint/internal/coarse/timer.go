@@ -34,7 +34,14 @@ type Timer struct {
 	ct  *Timers
 	at  time.Time
 	fn  func()
-	idx int // in ct.pending, -1 once fired or stopped
+	f   Firer // when fn is nil
+	idx int   // in ct.pending, -1 once fired or stopped
+}
+
+// Firer is what a Timer armed by Start runs.
+type Firer interface {
+	// Fire runs on the timers' goroutine; it must not block.
+	Fire()
 }
 
 func NewTimers(tick time.Duration) *Timers { return &Timers{tick: tick} }
@@ -43,6 +50,20 @@ func NewTimers(tick time.Duration) *Timers { return &Timers{tick: tick} }
 // must not block: the timers due in one tick run one after the other.
 func (ct *Timers) AfterFunc(d time.Duration, fn func()) *Timer {
 	t := &Timer{ct: ct, at: time.Now().Add(d), fn: fn}
+	ct.add(t)
+	return t
+}
+
+// Start arms t, a Timer the caller holds, to call f.Fire once d has passed, within one tick
+// after: AfterFunc without its allocations, for a timer kept in a struct of the caller's
+// (f is usually that struct). t must be new, or have fired or been stopped.
+func (ct *Timers) Start(t *Timer, d time.Duration, f Firer) {
+	t.ct, t.at, t.fn, t.f = ct, time.Now().Add(d), nil, f
+	ct.add(t)
+}
+
+// add makes t pending, starting the ticking goroutine if it is not running.
+func (ct *Timers) add(t *Timer) {
 	ct.mu.Lock()
 	t.idx = len(ct.pending)
 	ct.pending = append(ct.pending, t)
@@ -52,13 +73,15 @@ func (ct *Timers) AfterFunc(d time.Duration, fn func()) *Timer {
 	if start {
 		go ct.run()
 	}
-	return t
 }
 
 // Stop keeps t from firing; it reports false if t has already fired (its function may still
-// be running) or was stopped before, as time.Timer.Stop.
+// be running) or was stopped before, as time.Timer.Stop. A Timer never armed reports false.
 func (t *Timer) Stop() bool {
 	ct := t.ct
+	if ct == nil {
+		return false
+	}
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
 	if t.idx < 0 {
@@ -105,7 +128,11 @@ func (ct *Timers) run() {
 		}
 		ct.mu.Unlock()
 		for i, t := range due {
-			t.fn()
+			if t.fn != nil {
+				t.fn()
+			} else {
+				t.f.Fire()
+			}
 			due[i] = nil
 		}
 		due = due[:0]

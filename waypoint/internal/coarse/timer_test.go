@@ -131,3 +131,36 @@ func holdTicker(t *testing.T, ct *Timers) (release func()) {
 	t.Cleanup(release)
 	return release
 }
+
+// fireCount is a Firer counting its calls.
+type fireCount struct{ n atomic.Int32 }
+
+func (f *fireCount) Fire() { f.n.Add(1) }
+
+// TestCoarseTimerStart: a Timer held by its caller fires its Firer once, and stops as one
+// from AfterFunc does; one never armed does not stop.
+func TestCoarseTimerStart(t *testing.T) {
+	ct := NewTimers(time.Millisecond)
+	var never Timer
+	if never.Stop() {
+		t.Fatal("Stop of a timer never armed reported true")
+	}
+	var f, g fireCount
+	var fired, stopped Timer
+	ct.Start(&fired, 5*time.Millisecond, &f)
+	ct.Start(&stopped, 5*time.Millisecond, &g)
+	if !stopped.Stop() {
+		t.Fatal("Stop of a pending timer reported false")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.n.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if f.n.Load() != 1 || g.n.Load() != 0 {
+		t.Fatalf("fired %d times, stopped one %d", f.n.Load(), g.n.Load())
+	}
+	if fired.Stop() {
+		t.Fatal("Stop of a fired timer reported true")
+	}
+}
