@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,6 +195,12 @@ func runScale(t *testing.T, nClusters int) scaleRun {
 	moved := scaleChange(t, ctx, h, func(name string) scalePass { return pass(name, sameBut(h.clusters, 11%nClusters)) }, "pod replaced", func() {
 		scaleEndpointsToChange(exports, 11%nClusters, 456)[2].Address = "10.250.0.1"
 	})
+
+	if dir := os.Getenv("MESHFED_SCALE_PROFILE"); dir != "" {
+		profileChangePasses(t, dir, nClusters, exports, func() scalePass {
+			return pass("profiled change", sameBut(h.clusters, 7%nClusters))
+		})
+	}
 
 	// DESIGN §4: "an endpoint change in one cluster rewrites that cluster's slice of that
 	// service, nothing else". Both changes rewrite exactly that slice (the service record keeps
@@ -427,3 +434,28 @@ func scaleDiskUsage(t *testing.T, dir string) (db, total uint64) {
 func scaleDur(d time.Duration) string { return d.Round(time.Millisecond).String() }
 
 func scaleMiB(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// profileChangePasses writes a CPU profile of 60 change passes, each after one endpoint of one
+// service in one cluster flips its readiness, to dir/change-<clusters>.pprof: one pass is too
+// short for the profiler to sample, and where its time goes at 10 and at 100 clusters is what
+// the curve's growth is made of (MESHFED_SCALE_PROFILE=dir).
+func profileChangePasses(t *testing.T, dir string, nClusters int, exports []model.ClusterExport, pass func() scalePass) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("change-%d.pprof", nClusters)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	ep := &scaleEndpointsToChange(exports, 7%nClusters, 321)[3]
+	var total time.Duration
+	const n = 60
+	if err := pprof.StartCPUProfile(f); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		ep.Ready, ep.Serving = !ep.Ready, !ep.Serving
+		total += pass().total
+	}
+	pprof.StopCPUProfile()
+	t.Logf("profiled %d change passes at %d clusters, %s each on average: %s", n, nClusters, total/n, f.Name())
+}
