@@ -23,7 +23,8 @@ func aggregatedFromWest(wp int32, aggregated bool) *store.ServiceRecord {
 // TestAggregatedRemoteCluster: east routes the other network's cluster west as one endpoint,
 // tunnelled to the service by name; west's inbound server balances the tunnels over its own
 // endpoints and moves past one that refuses connections, so that every round trip lands on a
-// live backend. A tunnel that names a service whose endpoints are not aggregated is refused,
+// live backend. Turned off, east reads west's records again whole and routes them one by one.
+// A tunnel that names a service whose endpoints are not aggregated is refused,
 // and one whose cluster has no ready endpoint left is answered 503 no-local-endpoint.
 func TestAggregatedRemoteCluster(t *testing.T) {
 	for _, proto := range []hbone.Protocol{hbone.ProtocolH2, hbone.ProtocolH3} {
@@ -62,8 +63,12 @@ func TestAggregatedRemoteCluster(t *testing.T) {
 				}
 				return err
 			}
-			// Not aggregated any more: naming the service is refused.
+			// Not aggregated any more: east reads west's records again whole (it kept them
+			// compacted) and routes them one by one; naming the service is refused.
 			x.put(aggregatedFromWest(port, false))
+			x.waitRoute("east routes west's endpoints one by one again", port, func(r *table.Route) bool {
+				return r != nil && !r.Aggregated && len(r.Endpoints) == 3 && r.Targets[0] == w1.endpoint(otherNetwork).Address+":"+itoa(w1.port)
+			})
 			x.eventually("west stops serving the service by name", func() bool {
 				_, ok := x.west.Table().View().LocalService(svc.Hostname, 80, "east")
 				return !ok

@@ -92,13 +92,11 @@ func clampWeight(w uint64) uint32 {
 
 // addAggregate adds to r the endpoint standing for eps[i], i in idx, of cluster (on another
 // network, serving r's port), tunnelled to the service through the cluster's waypoints, or
-// lists them as skipped when no tunnel can reach the cluster.
+// lists the cluster (without an address: it is skipped whole) when no tunnel can reach it.
 func (b *builder) addAggregate(r *Route, cluster string, eps []model.Endpoint, idx []int, keep map[string]bool) {
 	via, reason := b.tunnelPeers(cluster)
 	if via == nil {
-		for _, i := range idx {
-			r.Skipped = append(r.Skipped, Skipped{Cluster: cluster, Address: eps[i].Address, Reason: reason})
-		}
+		r.Skipped = append(r.Skipped, Skipped{Cluster: cluster, Reason: reason})
 		return
 	}
 	target := ServiceTarget(r.Hostname, r.Port)

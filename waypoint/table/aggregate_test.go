@@ -69,15 +69,29 @@ func TestAggregatedRemoteEndpoints(t *testing.T) {
 	if r.hosts[1] == r.hosts[2] || r.hosts[1].Cluster() != "north" || r.hosts[2].Cluster() != "west" {
 		t.Fatal("the two clusters' endpoints share a host")
 	}
-	if len(r.Skipped) != 1 || r.Skipped[0] != (Skipped{Cluster: "south", Address: "10.3.0.1", Reason: SkipNoWaypoint}) {
+	if len(r.Skipped) != 1 || r.Skipped[0] != (Skipped{Cluster: "south", Reason: SkipNoWaypoint}) {
 		t.Fatalf("skipped %+v, want south's endpoint (no waypoint)", r.Skipped)
 	}
 	if d := tab.Debug().Routes[0]; !d.Aggregated || d.Endpoints[2].Target != target || d.Endpoints[2].Weight != 4 {
 		t.Fatalf("debug route %+v", d)
 	}
 
-	// The policy off: every remote endpoint again, ip:port.
-	tab.Apply(store.Batch{Revision: 2, Events: wptest.Put(2, wptest.Edit(aggregatedService(wp, model.ModePreferClose), func(s *model.PublishedService) { s.Load = nil }))})
+	// West's and north's records are kept compacted: one stand-in each here.
+	for _, c := range []string{"west", "north"} {
+		if rec := tab.st.endpoints[records[0].Key().String()][c]; !compacted(rec) || len(rec.Endpoints) > 3 {
+			t.Fatalf("%s's record is not compacted: %+v", c, rec.Endpoints)
+		}
+	}
+
+	// The policy off: the compacted records are routed aggregated until the table has read
+	// them again (Table.Run does, on takeReread), then every remote endpoint again, ip:port.
+	off := wptest.Edit(aggregatedService(wp, model.ModePreferClose), func(s *model.PublishedService) { s.Load = nil })
+	tab.Apply(store.Batch{Revision: 2, Events: wptest.Put(2, off)})
+	if r = tab.View().Route(wp); !r.Aggregated || !tab.takeReread() || tab.takeReread() {
+		t.Fatal("a compacted service turned off is not kept aggregated until its records are read again once")
+	}
+	records[0] = off
+	tab.Apply(store.Batch{Snapshot: true, Revision: 3, Events: wptest.Put(3, records...)})
 	r = tab.View().Route(wp)
 	if want := []string{"10.0.0.1:8080", "10.2.0.1:8080", "10.1.0.1:8080", "10.1.0.2:8080", "10.1.0.3:8080"}; r.Aggregated || !slices.Equal(r.Targets, want) {
 		t.Fatalf("targets %v, want %v", r.Targets, want)

@@ -54,10 +54,12 @@ type Route struct {
 	via        map[*balance.Host]*Peers // the waypoints an endpoint on another network is tunneled through
 }
 
-// Skipped is an endpoint left out of a route, with the reason.
+// Skipped is an endpoint left out of a route, with the reason; without an address, every
+// endpoint of the cluster that the reason applies to (an aggregated cluster on another
+// network, which is routed as one).
 type Skipped struct {
 	Cluster string `json:"cluster"`
-	Address string `json:"address"`
+	Address string `json:"address,omitempty"`
 	Reason  string `json:"reason"`
 }
 

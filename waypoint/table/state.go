@@ -15,18 +15,26 @@ type state struct {
 	endpoints map[string]map[string]*model.PublishedEndpoints
 	waypoints map[string]*model.PublishedWaypoints
 
+	// network is the waypoint's own network: the endpoints records of an aggregated service's
+	// clusters on other networks are kept compacted (compact.go).
+	network string
+
 	// dirty are the keys of the services whose record or endpoints records changed since the
 	// builder last took them (takeDirty); all says that anything may have: a snapshot, or a
 	// waypoints record, which every route through that cluster depends on.
 	dirty map[string]struct{}
 	all   bool
+	// reread says that a service whose records are kept compacted is no longer aggregated:
+	// its records must be read again whole from the store (Table.Run does).
+	reread bool
 }
 
-func newState() state {
+func newState(network string) state {
 	return state{
 		services:  make(map[string]*model.PublishedService),
 		endpoints: make(map[string]map[string]*model.PublishedEndpoints),
 		waypoints: make(map[string]*model.PublishedWaypoints),
+		network:   network,
 		dirty:     make(map[string]struct{}),
 		all:       true,
 	}
@@ -51,15 +59,23 @@ func (s *state) apply(b store.Batch, log *slog.Logger) bool {
 	changed := false
 	if b.Snapshot {
 		changed = len(s.services) > 0 || len(s.endpoints) > 0 || len(s.waypoints) > 0
-		*s = newState()
+		*s = newState(s.network)
 	}
-	for i := range b.Events {
-		if s.applyEvent(&b.Events[i], log) {
-			changed = true
+	// Service records first, so that an aggregated service's endpoints records arriving in the
+	// same batch (a snapshot lists endpoints keys before services keys) are kept compacted at
+	// once. Events of one key keep their order.
+	for _, services := range [...]bool{true, false} {
+		for i := range b.Events {
+			if isService(&b.Events[i]) == services && s.applyEvent(&b.Events[i], log) {
+				changed = true
+			}
 		}
 	}
 	return changed
 }
+
+// isService reports whether ev is a service record's.
+func isService(ev *store.Event) bool { return ev.Key.Kind == store.KindService }
 
 func (s *state) applyEvent(ev *store.Event, log *slog.Logger) bool {
 	if ev.Err != nil {
@@ -75,6 +91,13 @@ func (s *state) applyEvent(ev *store.Event, log *slog.Logger) bool {
 		key := r.Key().String()
 		s.services[key] = &m
 		s.dirty[key] = struct{}{}
+		if m.Load.Aggregated() {
+			for _, rec := range s.endpoints[key] {
+				s.compact(rec)
+			}
+		} else {
+			s.rereadIfCompacted(key)
+		}
 		return true
 	case *store.EndpointsRecord:
 		svc := serviceKeyOf(r.Key()).String()
@@ -82,6 +105,9 @@ func (s *state) applyEvent(ev *store.Event, log *slog.Logger) bool {
 			s.endpoints[svc] = make(map[string]*model.PublishedEndpoints)
 		}
 		m := r.Model()
+		if p := s.services[svc]; p != nil && p.Load.Aggregated() {
+			s.compact(&m)
+		}
 		s.endpoints[svc][r.Cluster] = &m
 		s.dirty[svc] = struct{}{}
 		return true
@@ -102,6 +128,7 @@ func (s *state) remove(k store.Key) bool {
 		delete(s.services, k.String())
 		if ok {
 			s.dirty[k.String()] = struct{}{}
+			s.rereadIfCompacted(k.String())
 		}
 		return ok
 	case store.KindEndpoints:

@@ -42,7 +42,7 @@ func NewTable(opts Options) *Table {
 	opts = opts.withDefaults()
 	log := opts.Logger.With("component", "waypoint-table", "namespace", opts.Namespace)
 	t := &Table{
-		opts: opts, log: log, clock: opts.Clock, st: newState(),
+		opts: opts, log: log, clock: opts.Clock, st: newState(opts.Locality.Network),
 		builder: builder{opts: opts, log: log, pools: make(map[string]*balance.Pool)},
 	}
 	t.changed = t.Subscribe()
@@ -53,25 +53,58 @@ func NewTable(opts Options) *Table {
 // Run follows the store's keys of the namespace from the last applied revision until ctx ends.
 // The store client's watcher survives disconnects and etcd restarts on its own; Run returns
 // nil when ctx ends and an error only when the watch cannot be started.
+//
+// When a service whose records the table keeps compacted stops being aggregated (compact.go),
+// Run reads the namespace again from the store, as a new watch's snapshot, and follows it on.
 func (t *Table) Run(ctx context.Context, c *store.Client) error {
 	prefix := store.NamespacePrefix(t.opts.Namespace)
-	w, err := c.Watch(ctx, prefix, t.Revision())
-	if err != nil {
-		return fmt.Errorf("failed to watch prefix %s: %w", prefix, err)
-	}
 	ticker := time.NewTicker(refreshInterval)
 	defer ticker.Stop()
+	rev := t.Revision()
+	for {
+		wctx, cancel := context.WithCancel(ctx)
+		w, err := c.Watch(wctx, prefix, rev)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("failed to watch prefix %s: %w", prefix, err)
+		}
+		reread := t.follow(w, ticker.C)
+		cancel()
+		if !reread {
+			return nil
+		}
+		t.log.Info("reading the namespace's records again: a service whose remote endpoints were aggregated no longer is", "revision", t.Revision())
+		rev = 0
+	}
+}
+
+// follow applies w's batches until w ends (false) or the state asks for its records to be read
+// again (true), and looks for ended ejections at every tick.
+func (t *Table) follow(w *store.Watcher, tick <-chan time.Time) (reread bool) {
 	for {
 		select {
 		case b, ok := <-w.Batches():
 			if !ok {
-				return nil
+				return false
 			}
 			t.Apply(b)
-		case <-ticker.C:
+			if t.takeReread() {
+				return true
+			}
+		case <-tick:
 			t.View() // rebuilds when an ejection has ended
 		}
 	}
+}
+
+// takeReread reports, once, that the state holds compacted records of a service no longer
+// aggregated, which only a new read of the store makes whole.
+func (t *Table) takeReread() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.st.reread
+	t.st.reread = false
+	return r
 }
 
 // Apply applies one watch batch and swaps in a new snapshot when something changed. The first

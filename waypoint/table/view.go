@@ -134,10 +134,12 @@ func (b *builder) routes(svc *model.PublishedService, records map[string]*model.
 	if groups == nil {
 		return nil
 	}
+	// A compacted record has no endpoint to route one by one.
+	aggregate := svc.Load.Aggregated() || anyCompacted(records)
 	var out []*Route
 	for i, p := range svc.Ports {
 		if wp := svc.WaypointPort(i); wp != 0 {
-			out = append(out, b.buildRoute(svc, p, wp, groups, now, poolKey(svc, p.Port), svc.Load.Aggregated()))
+			out = append(out, b.buildRoute(svc, p, wp, groups, now, poolKey(svc, p.Port), aggregate))
 		}
 	}
 	return out
@@ -201,16 +203,21 @@ func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints, aggregate b
 	var remote []int
 	for _, g := range groups {
 		remote = remote[:0]
+		remoteNoPort := false
 		for i, ep := range g.Endpoints {
 			if ep.Locality.Cluster == "" {
 				ep.Locality.Cluster = g.Cluster
 			}
+			aggregated := aggregate && ep.Locality.Network != b.opts.Locality.Network
 			port, ok := ep.TargetPort(r.PortName)
-			if !ok {
+			switch {
+			case !ok && aggregated:
+				remoteNoPort = true
+				continue
+			case !ok:
 				r.Skipped = append(r.Skipped, Skipped{Cluster: g.Cluster, Address: ep.Address, Reason: SkipNoTargetPort})
 				continue
-			}
-			if aggregate && ep.Locality.Network != b.opts.Locality.Network {
+			case aggregated:
 				remote = append(remote, i)
 				continue
 			}
@@ -234,6 +241,9 @@ func (b *builder) collect(r *Route, groups []merge.ClusterEndpoints, aggregate b
 			r.Targets = append(r.Targets, target)
 			r.hosts = append(r.hosts, h)
 			r.SetVia(h, via)
+		}
+		if remoteNoPort {
+			r.Skipped = append(r.Skipped, Skipped{Cluster: g.Cluster, Reason: SkipNoTargetPort})
 		}
 		if len(remote) > 0 {
 			b.addAggregate(r, g.Cluster, g.Endpoints, remote, keep)
