@@ -1,6 +1,7 @@
 package describe
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -52,7 +53,7 @@ func writeRouteTiers(w io.Writer, tv *tierView, r *wptable.Route, named bool) er
 		fmt.Fprintf(w, "  Problem: %s\n", r.Problem)
 	}
 	for _, s := range r.Skipped {
-		fmt.Fprintf(w, "  Not routed: %s (%s): %s\n", s.Address, s.Cluster, s.Reason)
+		fmt.Fprintf(w, "  Not routed: %s (%s): %s\n", cmp.Or(s.Address, "its endpoints"), s.Cluster, s.Reason)
 	}
 	if len(r.Endpoints) == 0 {
 		_, err := fmt.Fprintf(w, "  Tiers: %s (no endpoints)\n", none)
@@ -68,7 +69,7 @@ func writeRouteTiers(w io.Writer, tv *tierView, r *wptable.Route, named bool) er
 			t, load.Share(t), load.DegradedPercent[t], h.Healthy, h.Total, h.Degraded, load.Health[t], yesNo(load.Panic[t]))
 		rows := [][]string{tierColumns}
 		for _, i := range members {
-			rows = append(rows, tierCells(&r.Endpoints[i], tv.stale[r.Host(i).Cluster()]))
+			rows = append(rows, tierCells(&r.Endpoints[i], r.Targets[i], tv.stale[r.Host(i).Cluster()]))
 		}
 		if err := table(w, title, "    ", rows); err != nil {
 			return fmt.Errorf("failed to write tier %d: %w", t, err)
@@ -77,10 +78,16 @@ func writeRouteTiers(w io.Writer, tv *tierView, r *wptable.Route, named bool) er
 	return nil
 }
 
-// tierCells is one endpoint's row under tierColumns.
-func tierCells(e *model.Endpoint, stale bool) []string {
+// tierCells is one endpoint's row under tierColumns. An aggregated cluster's one endpoint has
+// no address: it shows its target, the service that cluster's waypoint balances, and its
+// weight, the cluster's healthy endpoints.
+func tierCells(e *model.Endpoint, target string, stale bool) []string {
 	l := e.Locality
-	return []string{e.Address, orDash(l.Cluster), orDash(l.Network), orDash(l.Region), orDash(l.Zone), orDash(l.Subzone), orDash(l.Node), health(e, stale)}
+	addr := e.Address
+	if addr == "" {
+		addr = fmt.Sprintf("%s via its waypoint (weight %d)", target, e.EffectiveWeight())
+	}
+	return []string{addr, orDash(l.Cluster), orDash(l.Network), orDash(l.Region), orDash(l.Zone), orDash(l.Subzone), orDash(l.Node), health(e, stale)}
 }
 
 func viewpointName(vp viewpoint) string {

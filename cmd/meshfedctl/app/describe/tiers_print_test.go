@@ -33,3 +33,17 @@ func TestLoadPolicyText(t *testing.T) {
 		})
 	}
 }
+
+// TestTierCellsOfAnAggregatedCluster: the one endpoint standing for a cluster on another
+// network shows the service it is tunnelled to and its weight instead of an address.
+func TestTierCellsOfAnAggregatedCluster(t *testing.T) {
+	agg := model.Endpoint{Locality: model.Locality{Network: "n2", Region: "r1", Cluster: "west"}, Ready: true, Serving: true, Weight: 4}
+	got := tierCells(&agg, "web.shop.svc.clusterset.local:80", false)
+	if got[0] != "web.shop.svc.clusterset.local:80 via its waypoint (weight 4)" || got[1] != "west" {
+		t.Errorf("aggregated row %q", got)
+	}
+	ep := model.Endpoint{Address: "10.0.0.1", Locality: model.Locality{Cluster: "east"}, Ready: true, Serving: true}
+	if got := tierCells(&ep, "10.0.0.1:8080", false); got[0] != "10.0.0.1" {
+		t.Errorf("endpoint row %q, want its address", got)
+	}
+}
