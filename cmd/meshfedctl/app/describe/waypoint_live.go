@@ -1,6 +1,7 @@
 package describe
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -91,7 +92,7 @@ func writeRoute(w io.Writer, r *wptable.DebugRoute) error {
 	if len(r.Skipped) > 0 {
 		rows := [][]string{{"CLUSTER", "ADDRESS", "REASON"}}
 		for _, s := range r.Skipped {
-			rows = append(rows, []string{s.Cluster, s.Address, s.Reason})
+			rows = append(rows, []string{s.Cluster, cmp.Or(s.Address, "(all)"), s.Reason}) // no address: the cluster skipped whole
 		}
 		if err := table(w, "    Not routed:", "      ", rows); err != nil {
 			return err
