@@ -176,7 +176,7 @@ func (o *Outbound) record(r *table.Route, h *balance.Host, oc balance.Outcome) {
 		return
 	}
 	o.log.Warn("ejected endpoint after consecutive error responses", "service", r.Service(), "port", r.Port, "endpoint", h.Addr(), "cluster", h.Cluster())
-	o.table.Refresh()
+	o.table.RefreshRoute(r)
 }
 
 // retryable reports whether a try that failed with err, or (err nil) answered with a gateway

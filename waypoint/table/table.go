@@ -149,13 +149,6 @@ func (t *Table) View() *View {
 	return s
 }
 
-// Refresh rebuilds the whole view after an ejection.
-func (t *Table) Refresh() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.swap(t.rev.Load(), false, true)
-}
-
 // RefreshRoute rebuilds the routes of r's service after an ejection in r's pool, the other
 // routes staying as they are: only r's endpoints changed state.
 func (t *Table) RefreshRoute(r *Route) {
