@@ -22,13 +22,16 @@ import (
 // the first build, the time of a rebuild after one endpoint's change and after one endpoint's
 // ejection (and of a rebuild of every route, what an ejection cost before), with the services'
 // remote endpoints each routed one by one, then aggregated. The heap is what stays live once
-// the records handed to the table are dropped: its decoded state and its view. It is a `make bench` benchmark
-// (MESHFED_BENCH_AGGREGATE=1); the two rounds run in one process, one after the other.
+// the records handed to the table are dropped: its decoded state and its view. The two rounds
+// run in one process, one after the other. At that size it is a `make bench` benchmark
+// (MESHFED_BENCH_AGGREGATE=1); without it, the same rounds run at 10 clusters × 100 services
+// and check only what each build holds (measureTable), not how fast or how large it is.
 func TestScaleAggregatedTable(t *testing.T) {
-	if os.Getenv("MESHFED_BENCH_AGGREGATE") == "" {
-		t.Skip("a make bench benchmark: set MESHFED_BENCH_AGGREGATE=1")
+	defClusters, defServices := 10, 100
+	if os.Getenv("MESHFED_BENCH_AGGREGATE") != "" {
+		defClusters, defServices = 100, 1000
 	}
-	clusters, services, per := envInt(t, "MESHFED_SCALE_CLUSTERS", 100), envInt(t, "MESHFED_SCALE_SERVICES", 1000), envInt(t, "MESHFED_SCALE_ENDPOINTS", 10)
+	clusters, services, per := envInt(t, "MESHFED_SCALE_CLUSTERS", defClusters), envInt(t, "MESHFED_SCALE_SERVICES", defServices), envInt(t, "MESHFED_SCALE_ENDPOINTS", 10)
 	t.Logf("%d clusters × %d services × %d endpoints, one network per cluster, waypoint in c000", clusters, services, per)
 	t.Logf("%-11s %12s %12s %10s %10s %10s %12s %14s %12s", "remote", "store MB", "heap MiB", "build", "rebuild", "ejection", "full rebuild", "route entries", "hosts/route")
 	for _, mode := range []model.RemoteEndpoints{model.RemoteEndpointsEach, model.RemoteEndpointsAggregated} {
@@ -118,6 +121,13 @@ func measureTable(t *testing.T, clusters, services, per int, mode model.RemoteEn
 	for _, r := range tab.View().Routes {
 		m.entries += len(r.Endpoints)
 	}
+	want := services * clusters * per // every endpoint one by one
+	if mode == model.RemoteEndpointsAggregated {
+		want = services * (per + clusters - 1) // the own cluster's endpoints, one per other cluster
+	}
+	if m.entries != want {
+		t.Errorf("%s: %d route entries, want %d", mode, m.entries, want)
+	}
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
@@ -128,6 +138,9 @@ func measureTable(t *testing.T, clusters, services, per int, mode model.RemoteEn
 	start = time.Now()
 	tab.Apply(store.Batch{Revision: 2, Events: change})
 	m.rebuild = time.Since(start)
+	if got, want := healthyWeight(tab.View().Route(int32(20000+services/2))), healthyWeight(tab.View().Route(20000))-1; got != want {
+		t.Errorf("%s: after one endpoint turned not ready its route's healthy weight is %d, want %d", mode, got, want)
+	}
 
 	// An endpoint of one route ejected: the table rebuilds that service's routes.
 	r := tab.View().Routes[0]
@@ -136,6 +149,9 @@ func measureTable(t *testing.T, clusters, services, per int, mode model.RemoteEn
 	start = time.Now()
 	tab.RefreshRoute(r)
 	m.eject = time.Since(start)
+	if !tab.View().Route(r.ListenPort).Ejected(0) {
+		t.Errorf("%s: the ejected endpoint is not ejected after RefreshRoute", mode)
+	}
 	// What an ejection cost before the table rebuilt one service: every route again.
 	start = time.Now()
 	tab.mu.Lock()
@@ -144,6 +160,17 @@ func measureTable(t *testing.T, clusters, services, per int, mode model.RemoteEn
 	m.ejectFull = time.Since(start)
 	runtime.KeepAlive(tab)
 	return m
+}
+
+// healthyWeight is the summed weight of r's healthy endpoints.
+func healthyWeight(r *Route) uint64 {
+	var w uint64
+	for i := range r.Endpoints {
+		if r.Endpoints[i].Healthy() {
+			w += uint64(r.Endpoints[i].EffectiveWeight())
+		}
+	}
+	return w
 }
 
 // envInt reads a positive whole number from the environment, def when unset.
