@@ -118,15 +118,15 @@ type localService struct {
 	importers []string // sorted
 }
 
-// serviceKey identifies a service port as tunnels name it.
-type serviceKey struct {
+// tunnelName is a service port as a tunnel names it: the service's hostname and port.
+type tunnelName struct {
 	host string
 	port int32
 }
 
 // localEntry is one local service of a service, under the key tunnels name it by.
 type localEntry struct {
-	key     serviceKey
+	key     tunnelName
 	service *localService
 }
 
@@ -150,7 +150,7 @@ func (b *builder) localOf(st *state, key string, svc *model.PublishedService, im
 	groups := []merge.ClusterEndpoints{{Cluster: b.opts.Cluster, Endpoints: serving}}
 	out := make([]localEntry, 0, len(svc.Ports))
 	for _, p := range svc.Ports {
-		out = append(out, localEntry{serviceKey{svc.Hostname, p.Port}, &localService{
+		out = append(out, localEntry{tunnelName{svc.Hostname, p.Port}, &localService{
 			route:     b.buildRoute(svc, p, 0, groups, now, poolKey(svc, p.Port)+" local", false),
 			importers: importers,
 		}})
@@ -163,7 +163,7 @@ func (b *builder) localOf(st *state, key string, svc *model.PublishedService, im
 // the namespace's services whose remote endpoints are aggregated, which cluster imports from
 // this one. ok is false when the tunnel may not name it.
 func (s *View) LocalService(host string, port uint16, cluster string) (r *Route, ok bool) {
-	ls := s.services[serviceKey{host, int32(port)}]
+	ls := s.services[tunnelName{host, int32(port)}]
 	if ls == nil {
 		return nil, false
 	}
@@ -177,5 +177,5 @@ func (s *View) LocalService(host string, port uint16, cluster string) (r *Route,
 // endpoints are aggregated and that some cluster imports from this one: whether a tunnel
 // naming it belongs to this namespace (a shared gateway dispatches a tunnel by it).
 func (s *View) HoldsService(host string, port uint16) bool {
-	return s.services[serviceKey{host, int32(port)}] != nil
+	return s.services[tunnelName{host, int32(port)}] != nil
 }

@@ -94,7 +94,7 @@ func (t *Table) Debug() DebugTable {
 	for _, r := range s.Routes {
 		d.Routes = append(d.Routes, debugRoute(r, now))
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(s.services), func(a, b serviceKey) int {
+	for _, k := range slices.SortedFunc(maps.Keys(s.services), func(a, b tunnelName) int {
 		return cmp.Or(cmp.Compare(a.host, b.host), cmp.Compare(a.port, b.port))
 	}) {
 		d.Inbound = append(d.Inbound, debugRoute(s.services[k].route, now))

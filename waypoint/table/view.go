@@ -33,7 +33,7 @@ type View struct {
 	// (the Identity of the cluster's waypoints record).
 	gateways map[string]string
 	// services are the aggregated services tunnels may name, by hostname and service port.
-	services map[serviceKey]*localService
+	services map[tunnelName]*localService
 }
 
 // Route returns the route listening on port, or nil.
@@ -101,7 +101,7 @@ func (b *builder) build(st *state, rev int64, now time.Time, full bool) *View {
 		}
 		for _, l := range sr.local {
 			if s.services == nil {
-				s.services = make(map[serviceKey]*localService)
+				s.services = make(map[tunnelName]*localService)
 			}
 			s.services[l.key] = l.service
 			used[l.service.route.poolKey] = true
