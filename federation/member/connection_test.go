@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcsv1alpha1 "sigs.k8s.io/mcs-api/pkg/apis/v1alpha1"
 
@@ -20,16 +21,8 @@ import (
 // TestConnectionObjects connects to a real API server through the same kubeconfig path the
 // hub uses for member Secrets and reads a member's exports from synced caches.
 func TestConnectionObjects(t *testing.T) {
-	m := framework.Start(t, 1)[0]
+	m, cfg := startMember(t)
 	ctx := t.Context()
-	kc, err := m.Kubeconfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := RESTConfigFromKubeconfig(kc)
-	if err != nil {
-		t.Fatalf("framework kubeconfig refused: %v", err)
-	}
 
 	create := func(objs ...client.Object) {
 		t.Helper()
@@ -124,4 +117,20 @@ func snapshotExports(t *testing.T, conn *Connection, site Site) []model.ClusterE
 		t.Fatalf("problems: %+v", problems)
 	}
 	return exports
+}
+
+// startMember starts a real API server and returns it with the REST config the hub would
+// build from its kubeconfig, as a member Secret holds it.
+func startMember(t *testing.T) (*framework.Cluster, *rest.Config) {
+	t.Helper()
+	m := framework.Start(t, 1)[0]
+	kc, err := m.Kubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := RESTConfigFromKubeconfig(kc)
+	if err != nil {
+		t.Fatalf("framework kubeconfig refused: %v", err)
+	}
+	return m, cfg
 }

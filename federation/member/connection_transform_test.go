@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/meshfed/meshfed/apis/wellknown"
-	"github.com/meshfed/meshfed/e2e/framework"
 )
 
 // TestConnectionCacheTransform: on a real API server, the caches keep of a Node only its name,
@@ -23,16 +22,8 @@ import (
 // a list as long as they are and their node and zone names shared between the slices; a Node
 // label change still reaches the exports.
 func TestConnectionCacheTransform(t *testing.T) {
-	m := framework.Start(t, 1)[0]
+	m, cfg := startMember(t)
 	ctx := t.Context()
-	kc, err := m.Kubeconfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := RESTConfigFromKubeconfig(kc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{wellknown.RegionLabel: "eu", wellknown.ZoneLabel: "eu-1a"},
 			Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0"}},
