@@ -1,10 +1,12 @@
 package benchproc
 
 import (
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -22,16 +24,21 @@ RssFile:	    8192 kB
 Threads:	9
 `
 
+// TestParseStat: utime (field 14) is the user time and stime (field 15) the system time, not
+// the other way round, and they add up to the total of both.
 func TestParseStat(t *testing.T) {
-	got, ppid, err := parseStat(statFixture)
+	user, system, ppid, err := parseStat(statFixture)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (1234.0 + 567.0) / clockTicks; got != want || ppid != 1 {
-		t.Fatalf("parseStat = %v s, ppid %d; want %v s, ppid 1", got, ppid, want)
+	if user != 12.34 || system != 5.67 || ppid != 1 {
+		t.Fatalf("parseStat = user %v s, system %v s, ppid %d; want 12.34 s, 5.67 s, ppid 1", user, system, ppid)
 	}
-	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 u 12", "1 (x) S -1 2 3 4 5 6 7 8 9 10 11 12 13", "1 x S 1"} {
-		if _, _, err := parseStat(bad); err == nil {
+	if want := (1234.0 + 567.0) / clockTicks; math.Abs(user+system-want) > 1e-9 {
+		t.Fatalf("user+system = %v s, want %v s", user+system, want)
+	}
+	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 u 12", "1 (x) S 1 2 3 4 5 6 7 8 9 10 11 s", "1 (x) S -1 2 3 4 5 6 7 8 9 10 11 12 13", "1 x S 1"} {
+		if _, _, _, err := parseStat(bad); err == nil {
 			t.Errorf("parseStat(%q): no error", bad)
 		}
 	}
@@ -42,14 +49,14 @@ func TestParseStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Usage{RSS: 20 << 20, HWM: 30 << 20, Anon: 12 << 20}); u != want {
+	if want := (Usage{RSS: 20 << 20, HWM: 30 << 20, Anon: 12 << 20, File: 8 << 20}); u != want {
 		t.Fatalf("parseStatus = %+v; want %+v", u, want)
 	}
-	// A kernel before 4.5 has no RssAnon: Anon is 0.
+	// A kernel before 4.5 has no RssAnon and RssFile: Anon and File are 0.
 	if u, err := parseStatus("VmRSS:	1 kB\nVmHWM:	2 kB\n"); err != nil || u != (Usage{RSS: 1 << 10, HWM: 2 << 10}) {
-		t.Errorf("parseStatus without RssAnon = %+v, %v", u, err)
+		t.Errorf("parseStatus without RssAnon and RssFile = %+v, %v", u, err)
 	}
-	for _, bad := range []string{"", "VmRSS:	1 kB\n", "VmRSS:	1 MB\nVmHWM:	1 kB\n", "VmRSS:	x kB\nVmHWM:	1 kB\n", "VmRSS:	1 kB\nVmHWM:	1 kB\nRssAnon:	x kB\n"} {
+	for _, bad := range []string{"", "VmRSS:	1 kB\n", "VmRSS:	1 MB\nVmHWM:	1 kB\n", "VmRSS:	x kB\nVmHWM:	1 kB\n", "VmRSS:	1 kB\nVmHWM:	1 kB\nRssAnon:	x kB\n", "VmRSS:	1 kB\nVmHWM:	1 kB\nRssFile:	1 MB\n"} {
 		if _, err := parseStatus(bad); err == nil {
 			t.Errorf("parseStatus(%q): no error", bad)
 		}
@@ -65,19 +72,30 @@ func TestReadUsageSelf(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading /proc for this process: %v", err)
 	}
-	if u.RSS == 0 || u.HWM < u.RSS || u.Anon == 0 || u.Anon > u.RSS || u.CPU < 0 {
+	if u.RSS == 0 || u.HWM < u.RSS || u.Anon == 0 || u.File == 0 || u.Anon+u.File > u.RSS || u.User < 0 || u.System < 0 || u.CPU != u.User+u.System {
 		t.Fatalf("ReadUsage(self) = %+v", u)
 	}
 }
 
-// FuzzParseStat checks that no /proc text makes the parsers panic or return a negative time.
+// FuzzParseStat checks that no /proc text makes the parsers panic or return a negative time,
+// and that the user and system times add up to the total of utime and stime.
 func FuzzParseStat(f *testing.F) {
 	f.Add(statFixture)
 	f.Add(statusFixture)
 	f.Add("1 ()) S" + strings.Repeat(" 9", 20))
 	f.Fuzz(func(t *testing.T, s string) {
-		if cpu, ppid, err := parseStat(s); err == nil && (cpu < 0 || ppid < 0) {
-			t.Fatalf("negative CPU %v or ppid %d", cpu, ppid)
+		user, system, ppid, err := parseStat(s)
+		if err != nil {
+			return
+		}
+		if user < 0 || system < 0 || ppid < 0 {
+			t.Fatalf("negative user %v, system %v or ppid %d", user, system, ppid)
+		}
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		u, _ := strconv.ParseUint(f[14-3], 10, 64)
+		st, _ := strconv.ParseUint(f[15-3], 10, 64)
+		if user != float64(u)/clockTicks || system != float64(st)/clockTicks {
+			t.Fatalf("user %v s, system %v s; want utime %d and stime %d ticks", user, system, u, st)
 		}
 		_, _ = parseStatus(s)
 	})
