@@ -146,15 +146,21 @@ func ReadTreeUsage(pid int) (Usage, error) {
 		if err != nil {
 			continue // exited meanwhile
 		}
-		total.CPU += u.CPU
-		total.User += u.User
-		total.System += u.System
-		total.RSS += u.RSS
-		total.HWM += u.HWM
-		total.Anon += u.Anon
-		total.File += u.File
+		total.Add(u)
 	}
 	return total, nil
+}
+
+// Add adds every figure of v to u's: the usage of two processes together, shared pages
+// counted in each.
+func (u *Usage) Add(v Usage) {
+	u.CPU += v.CPU
+	u.User += v.User
+	u.System += v.System
+	u.RSS += v.RSS
+	u.HWM += v.HWM
+	u.Anon += v.Anon
+	u.File += v.File
 }
 
 // children lists the processes whose parent is pid, at most maxChildren.

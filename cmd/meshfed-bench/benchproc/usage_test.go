@@ -142,3 +142,12 @@ func TestChildren(t *testing.T) {
 		t.Fatalf("tree peak %d, self peak %d: the child's memory is not added", tree.HWM, self.HWM)
 	}
 }
+
+// TestUsageAdd: every figure is added to its own, none to another's.
+func TestUsageAdd(t *testing.T) {
+	u := Usage{CPU: 3, User: 2, System: 1, RSS: 40, HWM: 50, Anon: 10, File: 30}
+	u.Add(Usage{CPU: 0.75, User: 0.5, System: 0.25, RSS: 4, HWM: 5, Anon: 1, File: 3}) // exact in binary
+	if want := (Usage{CPU: 3.75, User: 2.5, System: 1.25, RSS: 44, HWM: 55, Anon: 11, File: 33}); u != want {
+		t.Fatalf("Add = %+v, want %+v", u, want)
+	}
+}
