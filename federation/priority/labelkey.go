@@ -1,13 +1,14 @@
 package priority
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/meshfed/meshfed/apis/wellknown"
+)
 
 // Kubernetes label syntax (apimachinery validation.IsQualifiedName and IsValidLabelValue),
-// reimplemented here because this package imports nothing beyond the standard library and model.
-const (
-	maxNameLength      = 63
-	maxSubdomainLength = 253
-)
+// written here because this package imports no Kubernetes; DNS names are apis/wellknown's.
+const maxNameLength = 63
 
 // isQualifiedName reports whether s is a valid label key: [prefix/]name, where prefix is a
 // DNS-1123 subdomain and name is 1-63 alphanumerics, '-', '_' or '.', starting and ending
@@ -17,7 +18,7 @@ func isQualifiedName(s string) bool {
 	if !hasPrefix {
 		return isLabelName(s)
 	}
-	return isDNSSubdomain(prefix) && isLabelName(name)
+	return wellknown.IsDNSSubdomain(prefix) && isLabelName(name)
 }
 
 // isLabelName reports whether s is a non-empty label name.
@@ -34,34 +35,6 @@ func isLabelValue(s string) bool {
 		c := s[i]
 		edge := i == 0 || i == len(s)-1
 		if !isAlnum(c) && (edge || (c != '-' && c != '_' && c != '.')) {
-			return false
-		}
-	}
-	return true
-}
-
-// isDNSSubdomain reports whether s is a DNS-1123 subdomain: dot-separated lowercase labels.
-func isDNSSubdomain(s string) bool {
-	if s == "" || len(s) > maxSubdomainLength {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if !isDNSLabel(label) {
-			return false
-		}
-	}
-	return true
-}
-
-// isDNSLabel reports whether s is one lowercase DNS-1123 label.
-func isDNSLabel(s string) bool {
-	if s == "" || len(s) > maxNameLength {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		lower := isDigit(c) || (c >= 'a' && c <= 'z')
-		if !lower && (i == 0 || i == len(s)-1 || c != '-') {
 			return false
 		}
 	}

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/meshfed/meshfed/apis/wellknown"
 	"github.com/meshfed/meshfed/hbone"
 	"github.com/meshfed/meshfed/waypoint"
 )
@@ -270,7 +270,7 @@ func validateGatewayNamespaces(namespaces []string) error {
 		case ns == AllNamespaces:
 		case ns == "":
 			errs = append(errs, "empty entry")
-		case len(validation.IsDNS1123Label(ns)) > 0:
+		case !wellknown.IsDNSLabel(ns):
 			errs = append(errs, fmt.Sprintf("%q is not a namespace name", ns))
 		case seen[ns]:
 			errs = append(errs, fmt.Sprintf("%q twice", ns))

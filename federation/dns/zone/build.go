@@ -131,7 +131,7 @@ func (b *builder) problem(s *Service, format string, args ...any) {
 func (b *builder) service(s *Service) {
 	key := s.Namespace + "/" + s.Name
 	switch {
-	case !isLabel(s.Namespace) || !isLabel(s.Name):
+	case !wellknown.IsDNSLabel(s.Namespace) || !wellknown.IsDNSLabel(s.Name):
 		b.problem(s, "namespace and name must be DNS labels")
 		return
 	case b.seen[key]:
@@ -171,7 +171,7 @@ func (b *builder) service(s *Service) {
 // released serves the cluster-local name of a released takeover with the addresses of the
 // cluster's own Service, unless an import takes that name over (Build adds every import first).
 func (b *builder) released(s *Service) {
-	if !isLabel(s.Namespace) || !isLabel(s.Name) {
+	if !wellknown.IsDNSLabel(s.Namespace) || !wellknown.IsDNSLabel(s.Name) {
 		b.problem(s, "namespace and name must be DNS labels")
 		return
 	}
@@ -223,7 +223,7 @@ func newEntry(s *Service) *entry {
 		}
 		proto := protocolLabel(p.Protocol)
 		name := strings.ToLower(p.Name)
-		if name != "" && proto != "" && isLabel(name) {
+		if name != "" && proto != "" && wellknown.IsDNSLabel(name) {
 			e.named = append(e.named, namedPort{label: "_" + name, proto: proto, number: p.Number})
 		}
 	}

@@ -24,7 +24,7 @@ func (b *builder) headless(s *Service) {
 	for i := range s.Endpoints {
 		ep := &s.Endpoints[i]
 		label, cluster := ep.label(), strings.ToLower(ep.ClusterID)
-		if !isLabel(label) || !isLabel(cluster) || len(ep.Addresses) == 0 {
+		if !wellknown.IsDNSLabel(label) || !wellknown.IsDNSLabel(cluster) || len(ep.Addresses) == 0 {
 			b.problem(s, "endpoint %v of cluster %q left out: %q is not a DNS label", ep.Addresses, ep.ClusterID, label)
 			continue
 		}

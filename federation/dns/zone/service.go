@@ -3,6 +3,8 @@ package zone
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/meshfed/meshfed/apis/wellknown"
 )
 
 // Service is one global service as a member cluster imports it: what its ServiceImport says.
@@ -74,35 +76,10 @@ type Omission struct {
 
 func (p Omission) String() string { return p.Namespace + "/" + p.Name + ": " + p.Reason }
 
-// isLabel reports whether s is a DNS label as Kubernetes names use them (RFC 1123: lowercase
-// letters, digits and '-', not at either end, 1–63 characters).
-func isLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
 // IsDomain reports whether s (no trailing dot) is one or more DNS labels as Kubernetes names
 // use them (lowercase letters, digits and '-', not at either end, 1–63 characters), separated by
 // dots, at most 253 characters: the names this package serves zones for.
-func IsDomain(s string) bool {
-	if len(s) == 0 || len(s) > 253 {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if !isLabel(label) {
-			return false
-		}
-	}
-	return true
-}
+func IsDomain(s string) bool { return wellknown.IsDNSSubdomain(s) }
 
 // isSubdomain reports whether child equals parent or lies below it (both without trailing dots).
 func isSubdomain(child, parent string) bool {
