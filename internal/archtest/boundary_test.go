@@ -97,8 +97,8 @@ var boundaries = []boundary{
 	},
 	{
 		Pattern:   "./cmd/meshfed-waypoint/...",
-		Forbidden: []string{"k8s.io/client-go/kubernetes", "k8s.io/api/", "sigs.k8s.io/controller-runtime"},
-		Why:       "the waypoint reads only its Node's metadata: no typed clientset, no API group",
+		Forbidden: []string{"k8s.io/", "sigs.k8s.io/controller-runtime"},
+		Why:       "the waypoint reads only its Node's labels, with one GET of its own: no client-go and no API machinery, which were a fifth of its binary and 4 MiB of its resident memory",
 	},
 	{
 		Pattern:   "./federation/dns/zone/... ./federation/dns/corefile/...",
