@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +15,8 @@ import (
 )
 
 // TestCommandSmoke runs one tiny round through the real haproxy and nginx (installing them
-// when missing and root, as the command does) and a real waypoint. It checks every row and
-// that no request failed, not the figures.
+// when missing and root, as the command does) and a real waypoint. It checks every row, that
+// no request failed, and that the figures agree with one another, not the figures.
 func TestCommandSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a store, a waypoint, haproxy and nginx: not with -short")
@@ -40,6 +42,93 @@ func TestCommandSmoke(t *testing.T) {
 	if strings.Contains(table, "first error") {
 		t.Errorf("requests failed:\n%s", table)
 	}
+	for _, row := range []string{"waypoint/1", "haproxy-http/1", "haproxy-tcp/1", "nginx/1"} {
+		checkSplits(t, table, row)
+	}
+}
+
+// checkSplits: in one round user/1k and sys/1k add up to cores/1k rps (each rounded to
+// 0.001), and the anonymous RSS is some of the peak's.
+func checkSplits(t *testing.T, table, row string) {
+	t.Helper()
+	fig := map[string]float64{}
+	for _, col := range []string{"cores/1k rps", "user/1k", "sys/1k", "peak MiB", "anon MiB"} {
+		v, err := strconv.ParseFloat(cell(table, "proxy ", row, col), 64)
+		if err != nil {
+			t.Errorf("%s, %s: %v\n%s", row, col, err, table)
+			return
+		}
+		fig[col] = v
+	}
+	if d := fig["user/1k"] + fig["sys/1k"] - fig["cores/1k rps"]; math.Abs(d) > 0.0015 {
+		t.Errorf("%s: user/1k %v + sys/1k %v is not cores/1k rps %v\n%s", row, fig["user/1k"], fig["sys/1k"], fig["cores/1k rps"], table)
+	}
+	if fig["anon MiB"] <= 0 || fig["anon MiB"] > fig["peak MiB"] {
+		t.Errorf("%s: anon %v MiB, peak %v MiB\n%s", row, fig["anon MiB"], fig["peak MiB"], table)
+	}
+}
+
+// TestPrintTables reads the known figures of twoRounds back from the tables, each under its
+// column's header.
+func TestPrintTables(t *testing.T) {
+	var out bytes.Buffer
+	PrintTables(&out, twoRounds())
+	table := out.String()
+	const abs, rel = "proxy ", "waypoint / peer "
+	for _, c := range []struct{ header, row, column, want string }{
+		{abs, "waypoint/1", "cores/1k rps", "0.250"},
+		{abs, "waypoint/1", "user/1k", "0.165"},
+		{abs, "waypoint/1", "sys/1k", "0.085"},
+		{abs, "waypoint/1", "cores/1k@max", "0.100"},
+		{abs, "waypoint/1", "peak MiB", "32.0"},
+		{abs, "waypoint/1", "anon MiB", "9.0"},
+		{abs, "waypoint/1", "max req/s", "9000"},
+		{abs, "haproxy-http/1", "user/1k", "0.045"},
+		{abs, "haproxy-http/1", "sys/1k", "0.055"},
+		{abs, "haproxy-http/1", "anon MiB", "4.0"},
+		{abs, "direct", "user/1k", "-"},
+		{abs, "direct", "sys/1k", "-"},
+		{abs, "direct", "anon MiB", "-"},
+		{rel, "/ haproxy-http, workers 1", "cores/1k rps", "2.50×"},
+		{rel, "/ haproxy-http, workers 1", "user/1k", "3.67×"},
+		{rel, "/ haproxy-http, workers 1", "sys/1k", "1.55×"},
+		{rel, "/ haproxy-http, workers 1", "cores/1k@max", "2.00×"},
+	} {
+		if got := cell(table, c.header, c.row, c.column); got != c.want {
+			t.Errorf("%s, %s = %q, want %q\n%s", c.row, c.column, got, c.want, table)
+		}
+	}
+	for _, order := range []string{
+		"lag p99 cores/1k rps user/1k  sys/1k  cores/1k@max peak MiB anon MiB  max req/s",
+		"cores/1k rps  user/1k   sys/1k  cores/1k@max  peak RSS",
+	} {
+		if !strings.Contains(table, order) {
+			t.Errorf("no header %q:\n%s", order, table)
+		}
+	}
+}
+
+// cell is the figure in the line starting with row under column of the header line starting
+// with header above it: the tables right-align, so it ends where the column's name ends.
+func cell(table, header, row, column string) string {
+	var end int
+	for line := range strings.Lines(table) {
+		if strings.HasPrefix(line, header) {
+			end = -1
+			if i := strings.Index(line, column); i >= 0 {
+				end = len([]rune(line[:i+len(column)]))
+			}
+			continue
+		}
+		r := []rune(strings.TrimRight(line, "\n"))
+		if !strings.HasPrefix(line, row+" ") || end <= 0 || end > len(r) || (end < len(r) && r[end] != ' ') {
+			continue
+		}
+		if f := strings.Fields(string(r[:end])); len(f) > 0 {
+			return f[len(f)-1]
+		}
+	}
+	return ""
 }
 
 func TestFlagsValidate(t *testing.T) {

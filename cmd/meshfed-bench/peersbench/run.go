@@ -34,8 +34,13 @@ type Measurement struct {
 	// direct, which has no process.
 	CPU, MaxCPU       float64
 	Window, MaxWindow time.Duration
+	// User and System are CPU's two parts: the seconds in the process's own code and in the
+	// kernel on its behalf, over Window.
+	User, System float64
 	// HWM is the peak RSS since the process started (children summed), in bytes.
 	HWM uint64
+	// Anon is the anonymous RSS (children summed) at the end of the closed-loop phase, in bytes.
+	Anon uint64
 }
 
 // Run starts everything, measures every subject once per round in alternating order and
@@ -89,6 +94,7 @@ func (e *env) measure(ctx context.Context, s subject, f Flags) (Measurement, err
 	}
 	m.Latencies = loadgen.Summarize(w)
 	m.CPU, m.Window, m.HWM = after.CPU-before.CPU, w.Elapsed, after.HWM
+	m.User, m.System = after.User-before.User, after.System-before.System
 	time.Sleep(loadgen.Settle)
 
 	closed := s.target(f.Concurrency)
@@ -101,6 +107,7 @@ func (e *env) measure(ctx context.Context, s subject, f Flags) (Measurement, err
 	}
 	m.MaxRate, m.MaxErrors = float64(ok)/elapsed.Seconds(), failed
 	m.MaxCPU, m.MaxWindow, m.HWM = after.CPU-before.CPU, elapsed, max(m.HWM, after.HWM)
+	m.Anon = after.Anon
 	return m, ctx.Err()
 }
 

@@ -8,8 +8,8 @@ import (
 
 const mib = 1 << 20
 
-// Summary is one subject's figures over the rounds: medians, except the peak (the highest)
-// and the counts (totals).
+// Summary is one subject's figures over the rounds: medians, except the memory figures (the
+// highest) and the counts (totals).
 type Summary struct {
 	subject
 	P50, P99, LagP99 time.Duration
@@ -19,10 +19,14 @@ type Summary struct {
 	// CoresPer1k is CPU seconds per second per 1,000 requests/s of the fixed-rate window;
 	// CoresPer1kMax the same during the closed-loop phase.
 	CoresPer1k, CoresPer1kMax float64
-	MaxRate                   float64
-	PeakMiB                   float64
-	Errors, Dropped           int
-	FirstError                error
+	// UserPer1k and SysPer1k are CoresPer1k's user and system parts, each its own median over
+	// the rounds (so they need not add up to CoresPer1k exactly).
+	UserPer1k, SysPer1k float64
+	MaxRate             float64
+	// PeakMiB is the peak RSS; AnonMiB the anonymous RSS at the end of the closed-loop phase.
+	PeakMiB, AnonMiB float64
+	Errors, Dropped  int
+	FirstError       error
 }
 
 // summarize reduces the rounds of res to one Summary per subject, in the order of subjects.
@@ -31,7 +35,7 @@ func summarize(res Result) []Summary {
 	out := make([]Summary, len(res.subjects))
 	for i, s := range res.subjects {
 		var p50, p99, lag, add50, add99 []time.Duration
-		var rate, c1k, c1kMax, maxRate []float64
+		var rate, c1k, c1kMax, user1k, sys1k, maxRate []float64
 		sum := Summary{subject: s}
 		for _, round := range res.Rounds {
 			m := round[i]
@@ -42,7 +46,9 @@ func summarize(res Result) []Summary {
 			rate, maxRate = append(rate, m.Rate), append(maxRate, m.MaxRate)
 			c1k = append(c1k, per1k(m.CPU, m.Window, m.Rate))
 			c1kMax = append(c1kMax, per1k(m.MaxCPU, m.MaxWindow, m.MaxRate))
+			user1k, sys1k = append(user1k, per1k(m.User, m.Window, m.Rate)), append(sys1k, per1k(m.System, m.Window, m.Rate))
 			sum.PeakMiB = max(sum.PeakMiB, float64(m.HWM)/mib)
+			sum.AnonMiB = max(sum.AnonMiB, float64(m.Anon)/mib)
 			sum.Errors += m.Errors + int(m.MaxErrors)
 			sum.Dropped += m.Dropped
 			if sum.FirstError == nil {
@@ -53,6 +59,7 @@ func summarize(res Result) []Summary {
 		sum.AddedP50, sum.AddedP99 = medianDur(add50), medianDur(add99)
 		sum.Rate, sum.MaxRate = median(rate), median(maxRate)
 		sum.CoresPer1k, sum.CoresPer1kMax = median(c1k), median(c1kMax)
+		sum.UserPer1k, sum.SysPer1k = median(user1k), median(sys1k)
 		out[i] = sum
 	}
 	return out
@@ -73,7 +80,7 @@ type Ratio struct {
 	Peer    kind
 	Workers int
 	// Below 1 favours the waypoint for every ratio but MaxRate, where above 1 does.
-	AddedP50, AddedP99, CoresPer1k, CoresPer1kMax, PeakRSS, MaxRate float64
+	AddedP50, AddedP99, CoresPer1k, UserPer1k, SysPer1k, CoresPer1kMax, PeakRSS, MaxRate float64
 }
 
 // ratios compares the waypoint with each peer at each worker count, in the order of sums.
@@ -91,6 +98,7 @@ func ratios(sums []Summary) []Ratio {
 				Peer: p.kind, Workers: w.workers,
 				AddedP50: ratio(float64(w.AddedP50), float64(p.AddedP50)), AddedP99: ratio(float64(w.AddedP99), float64(p.AddedP99)),
 				CoresPer1k: ratio(w.CoresPer1k, p.CoresPer1k), CoresPer1kMax: ratio(w.CoresPer1kMax, p.CoresPer1kMax),
+				UserPer1k: ratio(w.UserPer1k, p.UserPer1k), SysPer1k: ratio(w.SysPer1k, p.SysPer1k),
 				PeakRSS: ratio(w.PeakMiB, p.PeakMiB), MaxRate: ratio(w.MaxRate, p.MaxRate),
 			})
 		}

@@ -12,18 +12,23 @@ import (
 
 const us = time.Microsecond
 
+// measurement is one round's figures at 1,000 req/s over a 10 s window and a 2 s closed loop,
+// with user and sys CPU seconds in the window (CPU their sum).
+func measurement(p50, p99 time.Duration, user, sys, maxCPU, maxRate float64, hwm, anon uint64) Measurement {
+	return Measurement{
+		Latencies: loadgen.Latencies{P50: p50, P99: p99, Rate: 1000, Sent: 10000},
+		CPU:       user + sys, User: user, System: sys, Window: 10 * time.Second,
+		MaxCPU: maxCPU, MaxWindow: 2 * time.Second, MaxRate: maxRate, HWM: hwm, Anon: anon,
+	}
+}
+
 // twoRounds: direct, waypoint/1 and haproxy-http/1 over two rounds with known figures.
 func twoRounds() Result {
 	subs := []subject{{kind: kindDirect}, {kind: kindWaypoint, workers: 1}, {kind: kindHAProxyHTTP, workers: 1}}
-	m := func(p50, p99 time.Duration, cpu, maxCPU, maxRate float64, hwm uint64) Measurement {
-		return Measurement{
-			Latencies: loadgen.Latencies{P50: p50, P99: p99, Rate: 1000, Sent: 10000},
-			CPU:       cpu, Window: 10 * time.Second, MaxCPU: maxCPU, MaxWindow: 2 * time.Second, MaxRate: maxRate, HWM: hwm,
-		}
-	}
+	m := measurement
 	return Result{subjects: subs, Rounds: [][]Measurement{
-		{m(100*us, 500*us, 0, 0, 20000, 0), m(300*us, 1500*us, 2.0, 1.6, 8000, 30<<20), m(200*us, 700*us, 1.0, 1.0, 10000, 15<<20)},
-		{m(120*us, 600*us, 0, 0, 22000, 0), m(360*us, 2600*us, 3.0, 2.0, 10000, 32<<20), m(220*us, 900*us, 1.0, 1.0, 10000, 14<<20)},
+		{m(100*us, 500*us, 0, 0, 0, 20000, 0, 0), m(300*us, 1500*us, 1.2, 0.8, 1.6, 8000, 30<<20, 9<<20), m(200*us, 700*us, 0.4, 0.6, 1.0, 10000, 15<<20, 4<<20)},
+		{m(120*us, 600*us, 0, 0, 0, 22000, 0, 0), m(360*us, 2600*us, 2.1, 0.9, 2.0, 10000, 32<<20, 8<<20), m(220*us, 900*us, 0.5, 0.5, 1.0, 10000, 14<<20, 3<<20)},
 	}}
 }
 
@@ -48,6 +53,30 @@ func TestSummarize(t *testing.T) {
 	if d.AddedP50 != 0 || d.P50 != 110*us || !near(d.MaxRate, 21000) {
 		t.Errorf("direct: added %v p50 %v max %v", d.AddedP50, d.P50, d.MaxRate)
 	}
+	// User 1.2 and 2.1 s, system 0.8 and 0.9 s over 10 s: medians 0.165 and 0.085 per 1k;
+	// haproxy's 0.4 and 0.5, 0.6 and 0.5 s: 0.045 and 0.055. Anon: the highest, 9 and 4 MiB.
+	if !near(w.UserPer1k, 0.165) || !near(w.SysPer1k, 0.085) || !near(h.UserPer1k, 0.045) || !near(h.SysPer1k, 0.055) {
+		t.Errorf("user/1k, sys/1k: waypoint %v, %v; haproxy %v, %v; want 0.165, 0.085; 0.045, 0.055", w.UserPer1k, w.SysPer1k, h.UserPer1k, h.SysPer1k)
+	}
+	if !near(w.AnonMiB, 9) || !near(h.AnonMiB, 4) || d.AnonMiB != 0 {
+		t.Errorf("anon MiB: waypoint %v, haproxy %v, direct %v; want 9, 4, 0", w.AnonMiB, h.AnonMiB, d.AnonMiB)
+	}
+}
+
+// TestSummarizeUserSys: user/1k and sys/1k are each the median of their own column over
+// the rounds, not the parts of the round whose total is the median, nor a mean, nor the last
+// round's; anon is the highest round's, not the last.
+func TestSummarizeUserSys(t *testing.T) {
+	m := measurement
+	res := Result{subjects: []subject{{kind: kindWaypoint, workers: 1}}, Rounds: [][]Measurement{
+		{m(0, 0, 5, 4, 0, 0, 0, 9<<20)}, // total 9, the median: its user and sys are not
+		{m(0, 0, 6, 1, 0, 0, 0, 12<<20)},
+		{m(0, 0, 9, 3, 0, 0, 0, 10<<20)},
+	}}
+	s := summarize(res)[0]
+	if !near(s.CoresPer1k, 0.9) || !near(s.UserPer1k, 0.6) || !near(s.SysPer1k, 0.3) || !near(s.AnonMiB, 12) {
+		t.Errorf("cores/1k %v, user/1k %v, sys/1k %v, anon %v MiB; want 0.9, 0.6, 0.3, 12", s.CoresPer1k, s.UserPer1k, s.SysPer1k, s.AnonMiB)
+	}
 }
 
 func TestRatios(t *testing.T) {
@@ -60,6 +89,8 @@ func TestRatios(t *testing.T) {
 		"added p50":    {r.AddedP50, 2.2},
 		"added p99":    {r.AddedP99, 6},
 		"cores/1k":     {r.CoresPer1k, 2.5},
+		"user/1k":      {r.UserPer1k, 0.165 / 0.045},
+		"sys/1k":       {r.SysPer1k, 0.085 / 0.055},
 		"cores/1k@max": {r.CoresPer1kMax, 2}, // 0.1 against 0.05
 		"peak RSS":     {r.PeakRSS, 32.0 / 15},
 		"max req/s":    {r.MaxRate, 0.9},
@@ -80,6 +111,14 @@ func TestRatioUndefined(t *testing.T) {
 		if r := ratio(tt[0], tt[1]); !math.IsNaN(r) {
 			t.Errorf("ratio(%v, %v) = %v, want NaN", tt[0], tt[1], r)
 		}
+	}
+	// A peer whose system time rounds to no tick has no sys/1k ratio; its user/1k one stands.
+	res := twoRounds()
+	for _, round := range res.Rounds {
+		round[2].CPU, round[2].System = round[2].User, 0
+	}
+	if r := ratios(summarize(res))[0]; !math.IsNaN(r.SysPer1k) || math.IsNaN(r.UserPer1k) {
+		t.Errorf("peer with no system time: sys/1k ratio %v, user/1k %v; want n/a and a figure", r.SysPer1k, r.UserPer1k)
 	}
 	if times(math.NaN()) != "n/a" || times(1.234) != "1.23×" {
 		t.Errorf("times: %q %q", times(math.NaN()), times(1.234))

@@ -13,23 +13,24 @@ func PrintTables(w io.Writer, res Result) {
 	f := res.Flags
 	fmt.Fprintf(w, "HTTP/1.1 keep-alive, POST 1 KiB → 200 with 1 KiB, %d backends; fixed rate %.0f req/s for %s after %s warm-up; max: %d closed-loop clients for %s\n",
 		len(backendIPs3), f.Rate, f.Duration, f.Warmup, f.Concurrency, f.MaxDuration)
-	fmt.Fprintf(w, "%d rounds in alternating order, medians over rounds (peak: the highest); load average before %s, after %s\n\n", len(res.Rounds), res.LoadBefore, res.LoadAfter)
+	fmt.Fprintf(w, "%d rounds in alternating order, medians over rounds (peak and anon: the highest); load average before %s, after %s\n\n", len(res.Rounds), res.LoadBefore, res.LoadAfter)
 	sums := summarize(res)
-	fmt.Fprintf(w, "%-15s %8s %6s %7s %9s %9s %9s %9s %9s %12s %13s %8s %10s\n",
-		"proxy", "req/s", "errors", "dropped", "p50", "p99", "+p50", "+p99", "lag p99", "cores/1k rps", "cores/1k@max", "peak MiB", "max req/s")
+	fmt.Fprintf(w, "%-15s %8s %6s %7s %9s %9s %9s %9s %9s %12s %7s %7s %13s %8s %8s %10s\n",
+		"proxy", "req/s", "errors", "dropped", "p50", "p99", "+p50", "+p99", "lag p99", "cores/1k rps", "user/1k", "sys/1k", "cores/1k@max", "peak MiB", "anon MiB", "max req/s")
 	for _, s := range sums {
-		add50, add99, c1k, c1kMax, peak := "-", "-", "-", "-", "-"
+		add50, add99, c1k, user1k, sys1k, c1kMax, peak, anon := "-", "-", "-", "-", "-", "-", "-", "-"
 		if s.kind != kindDirect {
 			add50, add99 = benchstat.Signed(s.AddedP50), benchstat.Signed(s.AddedP99)
-			c1k, c1kMax, peak = fmt.Sprintf("%.3f", s.CoresPer1k), fmt.Sprintf("%.3f", s.CoresPer1kMax), fmt.Sprintf("%.1f", s.PeakMiB)
+			c1k, user1k, sys1k, c1kMax = cores(s.CoresPer1k), cores(s.UserPer1k), cores(s.SysPer1k), cores(s.CoresPer1kMax)
+			peak, anon = fmt.Sprintf("%.1f", s.PeakMiB), fmt.Sprintf("%.1f", s.AnonMiB)
 		}
-		fmt.Fprintf(w, "%-15s %8.1f %6d %7d %9s %9s %9s %9s %9s %12s %13s %8s %10.0f\n", s.name(), s.Rate, s.Errors, s.Dropped,
-			benchstat.Duration(s.P50), benchstat.Duration(s.P99), add50, add99, benchstat.Duration(s.LagP99), c1k, c1kMax, peak, s.MaxRate)
+		fmt.Fprintf(w, "%-15s %8.1f %6d %7d %9s %9s %9s %9s %9s %12s %7s %7s %13s %8s %8s %10.0f\n", s.name(), s.Rate, s.Errors, s.Dropped,
+			benchstat.Duration(s.P50), benchstat.Duration(s.P99), add50, add99, benchstat.Duration(s.LagP99), c1k, user1k, sys1k, c1kMax, peak, anon, s.MaxRate)
 	}
-	fmt.Fprintf(w, "\n%-32s %8s %8s %12s %13s %9s %10s\n", "waypoint / peer (same workers)", "+p50", "+p99", "cores/1k rps", "cores/1k@max", "peak RSS", "max req/s")
+	fmt.Fprintf(w, "\n%-32s %8s %8s %12s %8s %8s %13s %9s %10s\n", "waypoint / peer (same workers)", "+p50", "+p99", "cores/1k rps", "user/1k", "sys/1k", "cores/1k@max", "peak RSS", "max req/s")
 	for _, r := range ratios(sums) {
-		fmt.Fprintf(w, "%-32s %8s %8s %12s %13s %9s %10s\n", fmt.Sprintf("/ %s, workers %d", r.Peer, r.Workers),
-			times(r.AddedP50), times(r.AddedP99), times(r.CoresPer1k), times(r.CoresPer1kMax), times(r.PeakRSS), times(r.MaxRate))
+		fmt.Fprintf(w, "%-32s %8s %8s %12s %8s %8s %13s %9s %10s\n", fmt.Sprintf("/ %s, workers %d", r.Peer, r.Workers),
+			times(r.AddedP50), times(r.AddedP99), times(r.CoresPer1k), times(r.UserPer1k), times(r.SysPer1k), times(r.CoresPer1kMax), times(r.PeakRSS), times(r.MaxRate))
 	}
 	for _, s := range sums {
 		if s.FirstError != nil {
@@ -37,6 +38,9 @@ func PrintTables(w io.Writer, res Result) {
 		}
 	}
 }
+
+// cores formats cores per 1,000 requests/s.
+func cores(c float64) string { return fmt.Sprintf("%.3f", c) }
 
 // times formats a ratio as "1.23×", or "n/a" when it has no meaning.
 func times(r float64) string {
