@@ -273,6 +273,7 @@ func TestMeshfed(t *testing.T) {
 	}
 
 	m := &mesh{set: set, user: u, c1: c1, c2: c2, c3: c3, client: client}
+	t.Run("WaypointLocalityFromNode", m.waypointLocalityFromNode)
 	t.Run("Names", m.names)
 	t.Run("Takeover", m.takeover)
 	t.Run("WaypointPodDeleted", m.waypointPodDeleted)
@@ -306,4 +307,27 @@ func TestMeshfed(t *testing.T) {
 	// Last: it replaces the hub with its embedded store (what the subtests above run on) by the
 	// highly available one (handover_test.go).
 	t.Run("HubHandoverHA", m.hubHandoverHA)
+}
+
+// waypointLocalityFromNode checks that each cluster's waypoint read its region and zone from
+// its Node's labels through the API server, with the pod's service account, as it logs at start
+// (no flag sets them in these clusters).
+func (m *mesh) waypointLocalityFromNode(t *testing.T) {
+	for _, c := range []*clusters.Cluster{m.c1, m.c2, m.c3} {
+		logs, err := m.set.Kubectl(t.Context(), c, nil, "-n", shopNS, "logs", "deployment/meshfed-waypoint")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var line string
+		for l := range strings.SplitSeq(logs, "\n") {
+			if strings.Contains(l, "locality from the Node") {
+				line = l
+			}
+		}
+		text := strings.Contains(line, "region="+c.Region+" ") && strings.Contains(line, "zone="+c.Zone+" ")
+		json := strings.Contains(line, `"region":"`+c.Region+`"`) && strings.Contains(line, `"zone":"`+c.Zone+`"`)
+		if !text && !json {
+			t.Errorf("%s: the waypoint did not log region %s and zone %s from its Node; its log:\n%s", c.Name, c.Region, c.Zone, logs)
+		}
+	}
 }
