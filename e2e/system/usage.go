@@ -44,10 +44,7 @@ func SumUsage(ps ...*Process) (benchproc.Usage, error) {
 		if err != nil {
 			return benchproc.Usage{}, fmt.Errorf("%s: %w", p.Name, err)
 		}
-		total.CPU += u.CPU
-		total.RSS += u.RSS
-		total.HWM += u.HWM
-		total.Anon += u.Anon
+		total.Add(u)
 	}
 	return total, nil
 }
