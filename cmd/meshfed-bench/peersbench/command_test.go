@@ -15,8 +15,9 @@ import (
 )
 
 // TestCommandSmoke runs one tiny round through the real haproxy and nginx (installing them
-// when missing and root, as the command does) and a real waypoint. It checks every row, that
-// no request failed, and that the figures agree with one another, not the figures.
+// when missing and root, as the command does) and real waypoints, on the same-network path
+// and across networks (HBONE h2 and h3, the peers' TLS hop). It checks every row, that no
+// request failed, and that the figures agree with one another, not the figures.
 func TestCommandSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a store, a waypoint, haproxy and nginx: not with -short")
@@ -24,7 +25,7 @@ func TestCommandSmoke(t *testing.T) {
 	if _, missing := lookPeers(); len(missing) > 0 && os.Geteuid() != 0 {
 		t.Skipf("%v not installed and not root to install them: apt-get install -y haproxy nginx-light", missing)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
 	cmd := NewCommand(&out, slog.New(slog.DiscardHandler))
@@ -42,8 +43,21 @@ func TestCommandSmoke(t *testing.T) {
 	if strings.Contains(table, "first error") {
 		t.Errorf("requests failed:\n%s", table)
 	}
-	for _, row := range []string{"waypoint/1", "haproxy-http/1", "haproxy-tcp/1", "nginx/1"} {
+	rows := []string{"direct", "waypoint/1", "haproxy-http/1", "haproxy-tcp/1", "nginx/1", "waypoint-h2/1", "waypoint-h3/1", "haproxy-tls/1", "nginx-tls/1"}
+	for _, row := range rows {
+		if got := cell(table, "proxy ", row, "errors"); got != "0" {
+			t.Errorf("%s: errors %q, want a row with 0\n%s", row, got, table)
+		}
+	}
+	for _, row := range rows[1:] {
 		checkSplits(t, table, row)
+	}
+	for _, header := range []string{"waypoint-h2 / TLS peer ", "waypoint-h3 / TLS peer "} {
+		for _, row := range []string{"/ haproxy-tls, workers 1", "/ nginx-tls, workers 1"} {
+			if cell(table, header, row, "cores/1k rps") == "" {
+				t.Errorf("no %q row under %q:\n%s", row, header, table)
+			}
+		}
 	}
 }
 
@@ -154,5 +168,31 @@ func TestFlagsValidate(t *testing.T) {
 		if err := f.Validate(); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestPrintTablesCross: each cross-network waypoint's ratios come under a header of their
+// own, after the same-network waypoint's, whose rows are as without them.
+func TestPrintTablesCross(t *testing.T) {
+	var out, same bytes.Buffer
+	PrintTables(&out, crossRounds())
+	PrintTables(&same, twoRounds())
+	table := out.String()
+	for _, c := range []struct{ header, row, column, want string }{
+		{"proxy ", "waypoint-h2/1", "cores/1k rps", "0.200"},
+		{"proxy ", "haproxy-tls/1", "peak MiB", "30.0"},
+		{"waypoint / peer ", "/ haproxy-http, workers 1", "cores/1k rps", "2.50×"},
+		{"waypoint-h2 / TLS peer ", "/ haproxy-tls, workers 1", "cores/1k rps", "2.00×"},
+		{"waypoint-h2 / TLS peer ", "/ nginx-tls, workers 1", "max req/s", "0.80×"},
+		{"waypoint-h3 / TLS peer ", "/ nginx-tls, workers 1", "cores/1k@max", "2.50×"},
+	} {
+		if got := cell(table, c.header, c.row, c.column); got != c.want {
+			t.Errorf("%s under %q, %s = %q, want %q\n%s", c.row, c.header, c.column, got, c.want, table)
+		}
+	}
+	_, got, _ := strings.Cut(table, "\nwaypoint / peer")
+	_, was, _ := strings.Cut(same.String(), "\nwaypoint / peer")
+	if was == "" || !strings.HasPrefix(got, strings.TrimSuffix(was, "\n")) {
+		t.Errorf("the same-network ratios changed:\n%s\nwas\n%s", table, same.String())
 	}
 }

@@ -36,6 +36,19 @@ func haproxyConfig(c peerConfig, mode string) (string, error) {
 	if mode != "http" && mode != "tcp" {
 		return "", fmt.Errorf("failed to write haproxy configuration: mode %q, want http or tcp", mode)
 	}
+	return haproxyText(c, mode, haproxyHop{})
+}
+
+// haproxyHop is what a TLS hop adds to HAProxy's configuration: options of the frontend's
+// bind, lines at the head of the backend, and options of each server. Empty, it adds nothing.
+type haproxyHop struct {
+	bind    string
+	backend []string
+	server  string
+}
+
+// haproxyText writes haproxyConfig's configuration with hop's additions.
+func haproxyText(c peerConfig, mode string, hop haproxyHop) (string, error) {
 	if err := c.validate(); err != nil {
 		return "", err
 	}
@@ -45,18 +58,42 @@ func haproxyConfig(c peerConfig, mode string) (string, error) {
 	if mode == "http" {
 		fmt.Fprintf(&b, "    timeout http-keep-alive %s\n    option http-keep-alive\n", peerIdleTimeout)
 	}
-	fmt.Fprintf(&b, "\nfrontend peers\n    bind %s\n    default_backend backends\n\n", benchmesh.HostPort(c.Listen.IP, c.Listen.Port))
+	fmt.Fprintf(&b, "\nfrontend peers\n    bind %s%s\n    default_backend backends\n\n", benchmesh.HostPort(c.Listen.IP, c.Listen.Port), options(hop.bind))
 	b.WriteString("backend backends\n    balance roundrobin\n")
+	for _, l := range hop.backend {
+		fmt.Fprintf(&b, "    %s\n", l)
+	}
 	for i, be := range c.Backends {
-		fmt.Fprintf(&b, "    server b%d %s\n", i+1, benchmesh.HostPort(be.IP, be.Port))
+		fmt.Fprintf(&b, "    server b%d %s%s\n", i+1, benchmesh.HostPort(be.IP, be.Port), options(hop.server))
 	}
 	return b.String(), nil
+}
+
+// options is opts after the space that separates them from what they follow, or nothing.
+func options(opts string) string {
+	if opts == "" {
+		return ""
+	}
+	return " " + opts
 }
 
 // nginxConfig is nginx's configuration: a master in the foreground with Workers worker
 // processes, an HTTP/1.1 proxy on Listen to a round-robin upstream of Backends over
 // keep-alive connections, no access log, every path it writes under Dir.
-func nginxConfig(c peerConfig) (string, error) {
+func nginxConfig(c peerConfig) (string, error) { return nginxText(c, nginxHop{}) }
+
+// nginxHop is what a TLS hop adds to nginx's configuration: options of the listen
+// directive, lines of the server block before its location, proxy_pass to https rather than
+// http, and lines at the end of the location. Empty, it adds nothing.
+type nginxHop struct {
+	listen   string
+	server   []string
+	https    bool
+	location []string
+}
+
+// nginxText writes nginxConfig's configuration with hop's additions.
+func nginxText(c peerConfig, hop nginxHop) (string, error) {
 	if err := c.validate(); err != nil {
 		return "", err
 	}
@@ -71,8 +108,19 @@ func nginxConfig(c peerConfig) (string, error) {
 		fmt.Fprintf(&b, "        server %s;\n", benchmesh.HostPort(be.IP, be.Port))
 	}
 	fmt.Fprintf(&b, "        keepalive 64;\n        keepalive_requests %d;\n    }\n\n", peerKeepaliveRequests)
-	fmt.Fprintf(&b, "    server {\n        listen %s;\n        location / {\n", benchmesh.HostPort(c.Listen.IP, c.Listen.Port))
-	fmt.Fprintf(&b, "            proxy_pass http://backends;\n            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n            proxy_connect_timeout %s;\n", peerConnectTimeout)
+	fmt.Fprintf(&b, "    server {\n        listen %s%s;\n", benchmesh.HostPort(c.Listen.IP, c.Listen.Port), options(hop.listen))
+	for _, l := range hop.server {
+		fmt.Fprintf(&b, "        %s;\n", l)
+	}
+	scheme := "http"
+	if hop.https {
+		scheme = "https"
+	}
+	fmt.Fprintf(&b, "        location / {\n            proxy_pass %s://backends;\n", scheme)
+	fmt.Fprintf(&b, "            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n            proxy_connect_timeout %s;\n", peerConnectTimeout)
+	for _, l := range hop.location {
+		fmt.Fprintf(&b, "            %s;\n", l)
+	}
 	b.WriteString("        }\n    }\n}\n")
 	return b.String(), nil
 }
@@ -88,13 +136,22 @@ func (c peerConfig) validate() error {
 		return fmt.Errorf("failed to write peer configuration: no listen port or directory")
 	}
 	for _, s := range append([]string{c.Dir, c.Listen.IP}, backendIPs(c.Backends)...) {
-		if strings.ContainsAny(s, " \t\n;{}\"'#") {
-			return fmt.Errorf("failed to write peer configuration: %q holds a character the configuration syntax reserves", s)
+		if err := checkSyntax(s); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// checkSyntax rejects a value holding a character the peers' configuration syntax reserves.
+func checkSyntax(s string) error {
+	if strings.ContainsAny(s, " \t\n;{}\"'#") {
+		return fmt.Errorf("failed to write peer configuration: %q holds a character the configuration syntax reserves", s)
+	}
+	return nil
+}
+
+// backendIPs are the addresses of bs, for validation.
 func backendIPs(bs []benchmesh.Addr) []string {
 	out := make([]string, len(bs))
 	for i, b := range bs {

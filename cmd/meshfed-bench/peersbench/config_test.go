@@ -15,8 +15,18 @@ var testConfig = peerConfig{
 	Dir:      "/tmp/peers/nginx-2",
 }
 
-// TestConfigsGolden pins the three generated configurations; the smoke test shows that the
-// real haproxy and nginx accept them.
+// testTLS are the TLS peers' files of the golden configurations.
+var testTLS = tlsFiles{
+	Cert: "/tmp/peers/peer-certs/tls.crt", Key: "/tmp/peers/peer-certs/tls.key",
+	Bundle: "/tmp/peers/peer-certs/tls.pem", CA: "/tmp/peers/peer-certs/ca.crt",
+}
+
+// testExit is the TLS peers' backend side, where the client side of the golden
+// configurations sends.
+var testExit = benchmesh.Addr{IP: "127.0.0.51", Port: 8443}
+
+// TestConfigsGolden pins the generated configurations; the smoke test shows that the real
+// haproxy and nginx accept them.
 func TestConfigsGolden(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -25,6 +35,22 @@ func TestConfigsGolden(t *testing.T) {
 		{"haproxy_http", func(c peerConfig) (string, error) { return haproxyConfig(c, "http") }},
 		{"haproxy_tcp", func(c peerConfig) (string, error) { return haproxyConfig(c, "tcp") }},
 		{"nginx", nginxConfig},
+		{"haproxy_tls_entry", func(c peerConfig) (string, error) {
+			c.Backends = []benchmesh.Addr{testExit}
+			return haproxyTLSEntryConfig(c, testTLS)
+		}},
+		{"haproxy_tls_exit", func(c peerConfig) (string, error) {
+			c.Listen = testExit
+			return haproxyTLSExitConfig(c, testTLS)
+		}},
+		{"nginx_tls_entry", func(c peerConfig) (string, error) {
+			c.Backends = []benchmesh.Addr{testExit}
+			return nginxTLSEntryConfig(c, testTLS)
+		}},
+		{"nginx_tls_exit", func(c peerConfig) (string, error) {
+			c.Listen = testExit
+			return nginxTLSExitConfig(c, testTLS)
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := tt.gen(testConfig)
@@ -85,5 +111,53 @@ func TestConfigsRejectBadInput(t *testing.T) {
 	}
 	if _, err := haproxyConfig(testConfig, "health"); err == nil {
 		t.Error("haproxyConfig accepted mode health")
+	}
+}
+
+// tlsConfigs are the four TLS peers' configuration writers, by name.
+var tlsConfigs = map[string]func(peerConfig, tlsFiles) (string, error){
+	"haproxyTLSEntryConfig": haproxyTLSEntryConfig, "haproxyTLSExitConfig": haproxyTLSExitConfig,
+	"nginxTLSEntryConfig": nginxTLSEntryConfig, "nginxTLSExitConfig": nginxTLSExitConfig,
+}
+
+// TestTLSConfigsRejectBadInput: the TLS peers' configurations refuse a missing certificate
+// file or a path the syntax reserves, as well as a bad peer configuration.
+func TestTLSConfigsRejectBadInput(t *testing.T) {
+	for name, mod := range map[string]func(*peerConfig, *tlsFiles){
+		"no workers":          func(c *peerConfig, _ *tlsFiles) { c.Workers = 0 },
+		"no ca":               func(_ *peerConfig, f *tlsFiles) { f.CA = "" },
+		"no bundle":           func(_ *peerConfig, f *tlsFiles) { f.Bundle = "" },
+		"key with ;":          func(_ *peerConfig, f *tlsFiles) { f.Key = "/tmp/k; ssl_verify_client off" },
+		"certificate with #":  func(_ *peerConfig, f *tlsFiles) { f.Cert = "/tmp/#c" },
+		"bundle with a space": func(_ *peerConfig, f *tlsFiles) { f.Bundle = "/tmp/b verify none" },
+	} {
+		for fn, gen := range tlsConfigs {
+			c, f := testConfig, testTLS
+			mod(&c, &f)
+			if _, err := gen(c, f); err == nil {
+				t.Errorf("%s: %s: no error", name, fn)
+			}
+		}
+	}
+}
+
+// TestTLSConfigsHop: every TLS configuration is mutual TLS 1.3 with the given files, and
+// names the other side's certificate where it is the client.
+func TestTLSConfigsHop(t *testing.T) {
+	for fn, want := range map[string][]string{
+		"haproxyTLSEntryConfig": {"http-reuse always\n", " ssl verify required ca-file " + testTLS.CA, "crt " + testTLS.Bundle, "verifyhost " + peerTLSName, "ssl-min-ver TLSv1.3\n"},
+		"haproxyTLSExitConfig":  {" ssl crt " + testTLS.Bundle + " ca-file " + testTLS.CA + " verify required ssl-min-ver TLSv1.3\n"},
+		"nginxTLSEntryConfig":   {"proxy_pass https://backends;", "proxy_ssl_verify on;", "proxy_ssl_certificate " + testTLS.Cert + ";", "proxy_ssl_name " + peerTLSName + ";", "proxy_ssl_protocols TLSv1.3;", "keepalive 64;"},
+		"nginxTLSExitConfig":    {" ssl;\n", "ssl_verify_client on;", "ssl_client_certificate " + testTLS.CA + ";", "ssl_protocols TLSv1.3;", "proxy_pass http://backends;"},
+	} {
+		got, err := tlsConfigs[fn](testConfig, testTLS)
+		if err != nil {
+			t.Fatalf("%s: %v", fn, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s lacks %q:\n%s", fn, w, got)
+			}
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -33,14 +34,16 @@ func waypointIP(w int) string { return "127.0.0." + strconv.Itoa(40+w) }
 func baselineIP(w int) string { return "127.0.0." + strconv.Itoa(60+w) }
 
 // env is everything running: the backends, the store and one process per proxy and worker
-// count.
+// count (two for a cross-network subject).
 type env struct {
 	dir      string
 	backends []benchmesh.Addr
-	// waypointPort is the service's port on every waypoint's address.
+	// waypointPort is the service's port on every same-network waypoint's address.
 	waypointPort int32
-	procs        map[string]*benchproc.Proc // by subject name
-	closers      []func()
+	// peerTLS are the certificate files of the TLS peers' hop, when there are TLS peers.
+	peerTLS tlsFiles
+	procs   map[string][]*benchproc.Proc // by subject name
+	closers []func()
 }
 
 // newEnv finds (or installs) the peers, builds (or takes) the waypoint, starts the backends
@@ -55,7 +58,7 @@ func newEnv(ctx context.Context, f Flags, subjects []subject, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
-	e := &env{dir: dir, procs: map[string]*benchproc.Proc{}}
+	e := &env{dir: dir, procs: map[string][]*benchproc.Proc{}}
 	e.closers = append(e.closers, func() { _ = os.RemoveAll(dir) })
 	defer func() {
 		if err != nil {
@@ -77,9 +80,14 @@ func newEnv(ctx context.Context, f Flags, subjects []subject, log *slog.Logger) 
 		e.closers = append(e.closers, b.Close)
 		e.backends = append(e.backends, benchmesh.Addr{IP: ip, Port: b.Port()})
 	}
-	etcd, err := e.startMesh(ctx, f.Workers, log)
+	etcd, err := e.startMesh(ctx, f.Workers, subjects, log)
 	if err != nil {
 		return nil, err
+	}
+	if slices.ContainsFunc(subjects, subject.isCrossPeer) {
+		if e.peerTLS, err = issuePeerCertificates(filepath.Join(dir, "peer-certs")); err != nil {
+			return nil, err
+		}
 	}
 	for i := range subjects {
 		s := &subjects[i]
@@ -94,17 +102,19 @@ func newEnv(ctx context.Context, f Flags, subjects []subject, log *slog.Logger) 
 	return e, e.waitReady(ctx, subjects)
 }
 
-// startMesh starts the store, issues cluster a's certificate, picks the service's waypoint
-// port (free on every waypoint's address) and publishes the service with the three backends
-// as its endpoints. It returns the store's endpoints.
-func (e *env) startMesh(ctx context.Context, workers []int, log *slog.Logger) ([]string, error) {
+// startMesh starts the store, issues the certificates of cluster a and of the cross-network
+// waypoints' clusters, picks the service's waypoint port (free on every same-network
+// waypoint's address) and the addresses of the cross-network waypoints among subjects, and
+// publishes the service with the three backends as its endpoints, and each cross-network
+// subject's service. It returns the store's endpoints.
+func (e *env) startMesh(ctx context.Context, workers []int, subjects []subject, log *slog.Logger) ([]string, error) {
 	storeLog := benchmesh.QuietLogger(log, slog.LevelError)
 	etcd, stop, err := benchmesh.StartStore(ctx, e.dir, storeLog)
 	if err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, stop)
-	if err := benchmesh.IssueCertificates(filepath.Join(e.dir, "certs"), []string{cluster}); err != nil {
+	if err := benchmesh.IssueCertificates(filepath.Join(e.dir, "certs"), append([]string{cluster}, crossClusters(subjects)...)); err != nil {
 		return nil, err
 	}
 	var hosts []string
@@ -119,6 +129,14 @@ func (e *env) startMesh(ctx context.Context, workers []int, log *slog.Logger) ([
 		benchmesh.ServiceRecord(service, port, cluster, cluster),
 		benchmesh.EndpointsRecord(service, cluster, network, e.backends),
 	}
+	for i := range subjects {
+		if s := &subjects[i]; s.isCrossWaypoint() {
+			if err := allocateCross(s); err != nil {
+				return nil, err
+			}
+			recs = append(recs, crossRecords(*s, e.backends)...)
+		}
+	}
 	if err := benchmesh.Publish(ctx, etcd, recs, storeLog); err != nil {
 		return nil, err
 	}
@@ -126,49 +144,67 @@ func (e *env) startMesh(ctx context.Context, workers []int, log *slog.Logger) ([
 	return etcd, nil
 }
 
-// start writes s's configuration, picks its address and starts its process.
+// start writes s's configuration, picks its address and starts its process, or its two.
 func (e *env) start(s *subject, wpBin string, peers map[string]string, etcd []string) error {
-	if s.kind == kindDirect {
+	switch {
+	case s.kind == kindDirect:
 		s.addr = e.backends[0]
 		return nil
-	}
-	var bin string
-	var args, environ []string
-	if s.isWaypoint() {
+	case s.isCrossWaypoint():
+		return e.startCrossWaypoints(*s, wpBin, etcd)
+	case s.isWaypoint():
 		s.addr = benchmesh.Addr{IP: waypointIP(s.workers), Port: e.waypointPort}
 		if s.kind == kindBaseline {
 			s.addr.IP = baselineIP(s.workers)
 		}
 		w := benchmesh.Waypoint{Name: s.name(), Cluster: cluster, Network: network, Listen: s.addr.IP, Transport: "h2"}
-		bin, args = wpBin, w.Args(etcd, filepath.Join(e.dir, "certs"), "", "")
-		environ = []string{"GOMAXPROCS=" + strconv.Itoa(s.workers)}
-	} else {
-		port, err := benchmesh.FreePort(peerIP)
-		if err != nil {
-			return err
-		}
-		s.addr = benchmesh.Addr{IP: peerIP, Port: port}
-		if bin, args, err = e.peerCommand(*s, peers); err != nil {
-			return err
-		}
+		return e.spawn(*s, s.fileName(), wpBin, w.Args(etcd, filepath.Join(e.dir, "certs"), "", ""), s.gomaxprocs())
 	}
-	p, err := benchproc.Start(s.fileName(), bin, e.dir, args, environ)
+	port, err := benchmesh.FreePort(peerIP)
 	if err != nil {
 		return err
 	}
-	e.procs[s.name()] = p
+	s.addr = benchmesh.Addr{IP: peerIP, Port: port}
+	if s.isCrossPeer() {
+		return e.startCrossPeer(s, peers)
+	}
+	bin, args, err := e.peerCommand(*s, peers)
+	if err != nil {
+		return err
+	}
+	return e.spawn(*s, s.fileName(), bin, args, nil)
+}
+
+// gomaxprocs is the environment of s's waypoint processes: GOMAXPROCS its worker count.
+func (s subject) gomaxprocs() []string { return []string{"GOMAXPROCS=" + strconv.Itoa(s.workers)} }
+
+// spawn starts one process of s, named name, and counts it among s's.
+func (e *env) spawn(s subject, name, bin string, args, environ []string) error {
+	p, err := benchproc.Start(name, bin, e.dir, args, environ)
+	if err != nil {
+		return err
+	}
+	e.procs[s.name()] = append(e.procs[s.name()], p)
 	e.closers = append(e.closers, p.Stop)
 	return nil
 }
 
+// startCrossWaypoints starts the backend-side waypoint of s, then its client side, each
+// with GOMAXPROCS its worker count; startMesh has picked their addresses.
+func (e *env) startCrossWaypoints(s subject, wpBin string, etcd []string) error {
+	names, args := crossWaypointArgs(s, etcd, filepath.Join(e.dir, "certs"))
+	for i := range names {
+		if err := e.spawn(s, names[i], wpBin, args[i], s.gomaxprocs()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // peerCommand writes the configuration of peer s into its own directory and returns its
-// command line: in the foreground, so that the process started is the one measured and
-// stopped.
+// command line.
 func (e *env) peerCommand(s subject, peers map[string]string) (string, []string, error) {
 	dir := filepath.Join(e.dir, s.fileName())
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", nil, err
-	}
 	c := peerConfig{Listen: s.addr, Backends: e.backends, Workers: s.workers, Dir: dir}
 	var text string
 	var err error
@@ -185,11 +221,29 @@ func (e *env) peerCommand(s subject, peers map[string]string) (string, []string,
 	if err != nil {
 		return "", nil, err
 	}
-	conf := filepath.Join(dir, string(s.kind)+".conf")
+	return peerProgram(s.program(), dir, string(s.kind), text, peers)
+}
+
+// program is the peer program s runs: haproxy or nginx.
+func (s subject) program() string {
+	if s.kind == kindNginx || s.kind == kindNginxTLS {
+		return "nginx"
+	}
+	return "haproxy"
+}
+
+// peerProgram writes text into dir/<name>.conf and returns the command line of program
+// reading it: in the foreground, so that the process started is the one measured and
+// stopped.
+func peerProgram(program, dir, name, text string, peers map[string]string) (string, []string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	conf := filepath.Join(dir, name+".conf")
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return "", nil, err
 	}
-	if s.kind == kindNginx {
+	if program == "nginx" {
 		return peers["nginx"], []string{"-p", dir, "-c", conf, "-e", "stderr"}, nil
 	}
 	return peers["haproxy"], []string{"-db", "-f", conf}, nil
@@ -216,7 +270,7 @@ func (e *env) waitReady(ctx context.Context, subjects []subject) error {
 			if last = t.Do(ctx); last == nil {
 				break
 			}
-			if p := e.procs[s.name()]; p != nil {
+			for _, p := range e.procs[s.name()] {
 				if err := p.Exited(); err != nil {
 					return err
 				}

@@ -46,7 +46,7 @@ type Measurement struct {
 // Run starts everything, measures every subject once per round in alternating order and
 // stops everything.
 func Run(ctx context.Context, f Flags, log *slog.Logger) (Result, error) {
-	subs := subjects(f.Workers, f.BaselineBinary != "")
+	subs := subjects(f.Workers, f.BaselineBinary != "", f.CrossNetwork)
 	res := Result{Flags: f, LoadBefore: loadAverage(), subjects: subs}
 	e, err := newEnv(ctx, f, subs, log)
 	if err != nil {
@@ -71,18 +71,15 @@ func Run(ctx context.Context, f Flags, log *slog.Logger) (Result, error) {
 }
 
 // measure runs the fixed-rate phase, then the closed-loop phase, through s, reading its
-// process around each.
+// processes around each.
 func (e *env) measure(ctx context.Context, s subject, f Flags) (Measurement, error) {
 	var m Measurement
-	p := e.procs[s.name()]
+	ps := e.procs[s.name()]
 	var before, after benchproc.Usage
 	var errs []error
 	read := func(into *benchproc.Usage) func() {
 		return func() {
-			if p == nil {
-				return
-			}
-			u, err := p.Usage()
+			u, err := usage(ps)
 			*into, errs = u, append(errs, err)
 		}
 	}
@@ -109,6 +106,20 @@ func (e *env) measure(ctx context.Context, s subject, f Flags) (Measurement, err
 	m.MaxCPU, m.MaxWindow, m.HWM = after.CPU-before.CPU, elapsed, max(m.HWM, after.HWM)
 	m.Anon = after.Anon
 	return m, ctx.Err()
+}
+
+// usage is the usage of the processes ps summed: a cross-network subject's two, each with
+// its children (nginx's workers); zero for none (direct).
+func usage(ps []*benchproc.Proc) (benchproc.Usage, error) {
+	var sum benchproc.Usage
+	for _, p := range ps {
+		u, err := p.Usage()
+		if err != nil {
+			return sum, err
+		}
+		sum.Add(u)
+	}
+	return sum, nil
 }
 
 // loadAverage is the first three fields of /proc/loadavg, or "?".

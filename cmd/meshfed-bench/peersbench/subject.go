@@ -11,7 +11,8 @@ import (
 // kind is what a subject runs.
 type kind string
 
-// The subjects' kinds: the backend itself (the baseline), the waypoint and the peers.
+// The subjects' kinds: the backend itself (the baseline), the waypoint and the peers on the
+// same-network path, and the two-process waypoints and peers of the cross-network path.
 const (
 	kindDirect      kind = "direct"
 	kindWaypoint    kind = "waypoint"
@@ -19,10 +20,21 @@ const (
 	kindHAProxyHTTP kind = "haproxy-http"
 	kindHAProxyTCP  kind = "haproxy-tcp"
 	kindNginx       kind = "nginx"
+	kindWaypointH2  kind = "waypoint-h2"
+	kindWaypointH3  kind = "waypoint-h3"
+	kindHAProxyTLS  kind = "haproxy-tls"
+	kindNginxTLS    kind = "nginx-tls"
 )
 
 // peerKinds are the proxies the waypoint is compared with, in the tables' order.
 var peerKinds = []kind{kindHAProxyHTTP, kindHAProxyTCP, kindNginx}
+
+// crossKinds are the cross-network subjects: two waypoints over HBONE on HTTP/2 and on
+// HTTP/3, then their peers, two proxies over a TLS hop each; in the tables' order.
+var crossKinds = []kind{kindWaypointH2, kindWaypointH3, kindHAProxyTLS, kindNginxTLS}
+
+// crossPeerKinds are the peers the cross-network waypoints are compared with.
+var crossPeerKinds = []kind{kindHAProxyTLS, kindNginxTLS}
 
 // subject is one measured path: direct to a backend, or through one proxy process with a
 // number of workers.
@@ -30,6 +42,9 @@ type subject struct {
 	kind    kind
 	workers int            // 0 for direct
 	addr    benchmesh.Addr // where the client sends, set when started
+	// exit is where the client side's process sends on a cross-network subject: the backend
+	// side's HBONE address, or its TLS listener. Set when started.
+	exit benchmesh.Addr
 }
 
 // name is how tables and logs call s: "direct", "waypoint/1", "nginx/2".
@@ -43,16 +58,20 @@ func (s subject) name() string {
 // fileName is name made safe for a file name.
 func (s subject) fileName() string { return strings.ReplaceAll(s.name(), "/", "-") }
 
-// subjects are direct, then the waypoint, its baseline when there is one, and each peer at
-// each worker count.
-func subjects(workers []int, baseline bool) []subject {
+// subjects are direct, then at each worker count the waypoint, its baseline when there is
+// one, each peer, and with cross the cross-network waypoints and their peers.
+func subjects(workers []int, baseline, cross bool) []subject {
 	out := []subject{{kind: kindDirect}}
 	ks := []kind{kindWaypoint}
 	if baseline {
 		ks = append(ks, kindBaseline)
 	}
+	ks = append(ks, peerKinds...)
+	if cross {
+		ks = append(ks, crossKinds...)
+	}
 	for _, w := range workers {
-		for _, k := range append(ks, peerKinds...) {
+		for _, k := range ks {
 			out = append(out, subject{kind: k, workers: w})
 		}
 	}
@@ -60,12 +79,24 @@ func subjects(workers []int, baseline bool) []subject {
 }
 
 // isWaypoint reports whether s runs meshfed-waypoint.
-func (s subject) isWaypoint() bool { return s.kind == kindWaypoint || s.kind == kindBaseline }
+func (s subject) isWaypoint() bool {
+	return s.kind == kindWaypoint || s.kind == kindBaseline || s.isCrossWaypoint()
+}
 
-// cluster is the X-Meshfed-Cluster s's answers carry: the waypoint's own cluster; nothing
-// from the backends directly or through a peer.
+// isCrossWaypoint reports whether s runs two meshfed-waypoints joined by an HBONE tunnel.
+func (s subject) isCrossWaypoint() bool { return s.kind == kindWaypointH2 || s.kind == kindWaypointH3 }
+
+// isCrossPeer reports whether s runs two peer processes joined by a TLS hop.
+func (s subject) isCrossPeer() bool { return s.kind == kindHAProxyTLS || s.kind == kindNginxTLS }
+
+// cluster is the X-Meshfed-Cluster s's answers carry: the cluster of the waypoint that sends
+// to the backends (the same-network waypoint's own, the backend side's on a cross-network
+// path); nothing from the backends directly or through a peer.
 func (s subject) cluster() string {
-	if s.isWaypoint() {
+	switch {
+	case s.isCrossWaypoint():
+		return s.exitCluster()
+	case s.isWaypoint():
 		return cluster
 	}
 	return ""

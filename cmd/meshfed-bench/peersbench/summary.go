@@ -73,39 +73,71 @@ func per1k(cpu float64, window time.Duration, rate float64) float64 {
 	return cpu / window.Seconds() * 1000 / rate
 }
 
-// Ratio is the waypoint's figures divided by one peer's at the same worker count. A ratio
+// Ratio is a waypoint's figures divided by one peer's at the same worker count. A ratio
 // that has no meaning (a peer's figure of zero or less, or a waypoint that added less than
 // nothing) is NaN.
 type Ratio struct {
-	Peer    kind
-	Workers int
+	// Waypoint is the waypoint compared: the same-network one or a cross-network pair.
+	Waypoint kind
+	Peer     kind
+	Workers  int
 	// Below 1 favours the waypoint for every ratio but MaxRate, where above 1 does.
 	AddedP50, AddedP99, CoresPer1k, UserPer1k, SysPer1k, CoresPer1kMax, PeakRSS, MaxRate float64
 }
 
-// ratios compares the waypoint with each peer at each worker count, in the order of sums.
+// comparedKinds are the waypoints compared with peers, in the ratio table's order.
+var comparedKinds = []kind{kindWaypoint, kindWaypointH2, kindWaypointH3}
+
+// comparedWith are the subjects a waypoint of kind k is compared with: the same-network
+// waypoint with its baseline and the same-network peers, a cross-network pair with the TLS
+// peers.
+func comparedWith(k kind) []kind {
+	switch k {
+	case kindWaypoint:
+		return append([]kind{kindBaseline}, peerKinds...)
+	case kindWaypointH2, kindWaypointH3:
+		return crossPeerKinds
+	case kindDirect, kindBaseline, kindHAProxyHTTP, kindHAProxyTCP, kindNginx, kindHAProxyTLS, kindNginxTLS:
+		return nil // not compared with anything: they are what the waypoints are compared with
+	}
+	return nil
+}
+
+// ratios compares each waypoint with each of its peers at each worker count: the
+// same-network waypoint's first, then each cross-network pair's; within them in the order
+// of sums.
 func ratios(sums []Summary) []Ratio {
 	var out []Ratio
-	for _, w := range sums {
-		if w.kind != kindWaypoint {
-			continue
-		}
-		for _, p := range sums {
-			if p.kind == kindWaypoint || p.kind == kindDirect || p.workers != w.workers {
-				continue
+	for _, k := range comparedKinds {
+		for _, w := range sums {
+			if w.kind == k {
+				out = append(out, ratiosOf(w, sums)...)
 			}
-			out = append(out, Ratio{
-				Peer: p.kind, Workers: w.workers,
-				AddedP50: ratio(float64(w.AddedP50), float64(p.AddedP50)), AddedP99: ratio(float64(w.AddedP99), float64(p.AddedP99)),
-				CoresPer1k: ratio(w.CoresPer1k, p.CoresPer1k), CoresPer1kMax: ratio(w.CoresPer1kMax, p.CoresPer1kMax),
-				UserPer1k: ratio(w.UserPer1k, p.UserPer1k), SysPer1k: ratio(w.SysPer1k, p.SysPer1k),
-				PeakRSS: ratio(w.PeakMiB, p.PeakMiB), MaxRate: ratio(w.MaxRate, p.MaxRate),
-			})
 		}
 	}
 	return out
 }
 
+// ratiosOf compares waypoint w with each of its peers among sums at its worker count.
+func ratiosOf(w Summary, sums []Summary) []Ratio {
+	var out []Ratio
+	peers := comparedWith(w.kind)
+	for _, p := range sums {
+		if !slices.Contains(peers, p.kind) || p.workers != w.workers {
+			continue
+		}
+		out = append(out, Ratio{
+			Waypoint: w.kind, Peer: p.kind, Workers: w.workers,
+			AddedP50: ratio(float64(w.AddedP50), float64(p.AddedP50)), AddedP99: ratio(float64(w.AddedP99), float64(p.AddedP99)),
+			CoresPer1k: ratio(w.CoresPer1k, p.CoresPer1k), CoresPer1kMax: ratio(w.CoresPer1kMax, p.CoresPer1kMax),
+			UserPer1k: ratio(w.UserPer1k, p.UserPer1k), SysPer1k: ratio(w.SysPer1k, p.SysPer1k),
+			PeakRSS: ratio(w.PeakMiB, p.PeakMiB), MaxRate: ratio(w.MaxRate, p.MaxRate),
+		})
+	}
+	return out
+}
+
+// ratio is a/b, or NaN where it has no meaning.
 func ratio(a, b float64) float64 {
 	if b <= 0 || a < 0 {
 		return math.NaN()

@@ -160,14 +160,14 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*max(1, math.Abs(b)) }
 // with like a peer.
 func TestSubjectsBaseline(t *testing.T) {
 	var names []string
-	for _, s := range subjects([]int{1, 2}, true) {
+	for _, s := range subjects([]int{1, 2}, true, false) {
 		names = append(names, s.name())
 	}
 	want := "direct waypoint/1 waypoint-base/1 haproxy-http/1 haproxy-tcp/1 nginx/1 waypoint/2 waypoint-base/2 haproxy-http/2 haproxy-tcp/2 nginx/2"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("subjects = %s\nwant       %s", got, want)
 	}
-	if n := len(subjects([]int{1}, false)); n != 5 {
+	if n := len(subjects([]int{1}, false, false)); n != 5 {
 		t.Fatalf("%d subjects without a baseline, want 5", n)
 	}
 	res := twoRounds()
@@ -178,5 +178,65 @@ func TestSubjectsBaseline(t *testing.T) {
 	rs := ratios(summarize(res))
 	if len(rs) != 2 || rs[1].Peer != kindBaseline || !near(rs[1].CoresPer1k, 1) {
 		t.Fatalf("ratios %+v, want the second against waypoint-base at 1×", rs)
+	}
+}
+
+// TestSubjectsCross: the cross-network waypoints and their TLS peers follow the same-network
+// subjects at each worker count, and --cross-network=false leaves them out.
+func TestSubjectsCross(t *testing.T) {
+	var names []string
+	for _, s := range subjects([]int{1, 2}, false, true) {
+		names = append(names, s.name())
+	}
+	want := "direct waypoint/1 haproxy-http/1 haproxy-tcp/1 nginx/1 waypoint-h2/1 waypoint-h3/1 haproxy-tls/1 nginx-tls/1 " +
+		"waypoint/2 haproxy-http/2 haproxy-tcp/2 nginx/2 waypoint-h2/2 waypoint-h3/2 haproxy-tls/2 nginx-tls/2"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("subjects = %s\nwant       %s", got, want)
+	}
+	for _, s := range subjects([]int{1, 2}, true, false) {
+		if s.isCrossWaypoint() || s.isCrossPeer() {
+			t.Errorf("--cross-network=false still has %s", s.name())
+		}
+	}
+	if !DefaultFlags().CrossNetwork {
+		t.Error("the cross-network subjects are not measured by default")
+	}
+}
+
+// crossRounds: twoRounds with waypoint-h2/1, waypoint-h3/1, haproxy-tls/1 and nginx-tls/1
+// added, with known figures (the cross-network waypoints' each twice haproxy-tls's).
+func crossRounds() Result {
+	res := twoRounds()
+	m := measurement
+	res.subjects = append(res.subjects, subject{kind: kindWaypointH2, workers: 1}, subject{kind: kindWaypointH3, workers: 1},
+		subject{kind: kindHAProxyTLS, workers: 1}, subject{kind: kindNginxTLS, workers: 1})
+	for r, d := range []time.Duration{100 * us, 120 * us} { // direct's p50 in each round
+		tls := m(d+200*us, 1000*us, 0.6, 0.4, 1.0, 5000, 30<<20, 10<<20)
+		wp := m(d+400*us, 2000*us, 1.2, 0.8, 2.0, 4000, 60<<20, 20<<20)
+		res.Rounds[r] = append(res.Rounds[r], wp, wp, tls, tls)
+	}
+	return res
+}
+
+// TestRatiosCross: each cross-network waypoint is compared with the TLS peers only, after the
+// same-network waypoint's ratios, which stay as they were.
+func TestRatiosCross(t *testing.T) {
+	rs := ratios(summarize(crossRounds()))
+	var got []string
+	for _, r := range rs {
+		got = append(got, string(r.Waypoint)+" / "+string(r.Peer))
+	}
+	want := "waypoint / haproxy-http, waypoint-h2 / haproxy-tls, waypoint-h2 / nginx-tls, waypoint-h3 / haproxy-tls, waypoint-h3 / nginx-tls"
+	if strings.Join(got, ", ") != want {
+		t.Fatalf("ratios %s\nwant   %s", strings.Join(got, ", "), want)
+	}
+	if same := ratios(summarize(twoRounds()))[0]; rs[0] != same {
+		t.Errorf("the same-network ratio changed with the cross-network subjects: %+v, was %+v", rs[0], same)
+	}
+	for _, r := range rs[1:] {
+		if r.Workers != 1 || !near(r.AddedP50, 2) || !near(r.CoresPer1k, 2) || !near(r.UserPer1k, 2) || !near(r.SysPer1k, 2) ||
+			!near(r.PeakRSS, 2) || !near(r.MaxRate, 0.8) || !near(r.CoresPer1kMax, 2.5) {
+			t.Errorf("%s / %s: %+v; want 2× but max rate 0.8× and cores/1k@max 2.5×", r.Waypoint, r.Peer, r)
+		}
 	}
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchstat"
 )
 
-// PrintTables writes the absolute figures of every subject, then the ratios waypoint/peer.
+// PrintTables writes the absolute figures of every subject, then the ratios waypoint/peer:
+// the same-network waypoint's, then each cross-network pair's, each under its own header.
 func PrintTables(w io.Writer, res Result) {
 	f := res.Flags
 	fmt.Fprintf(w, "HTTP/1.1 keep-alive, POST 1 KiB → 200 with 1 KiB, %d backends; fixed rate %.0f req/s for %s after %s warm-up; max: %d closed-loop clients for %s\n",
@@ -27,8 +28,12 @@ func PrintTables(w io.Writer, res Result) {
 		fmt.Fprintf(w, "%-15s %8.1f %6d %7d %9s %9s %9s %9s %9s %12s %7s %7s %13s %8s %8s %10.0f\n", s.name(), s.Rate, s.Errors, s.Dropped,
 			benchstat.Duration(s.P50), benchstat.Duration(s.P99), add50, add99, benchstat.Duration(s.LagP99), c1k, user1k, sys1k, c1kMax, peak, anon, s.MaxRate)
 	}
-	fmt.Fprintf(w, "\n%-32s %8s %8s %12s %8s %8s %13s %9s %10s\n", "waypoint / peer (same workers)", "+p50", "+p99", "cores/1k rps", "user/1k", "sys/1k", "cores/1k@max", "peak RSS", "max req/s")
+	var group kind
 	for _, r := range ratios(sums) {
+		if r.Waypoint != group {
+			group = r.Waypoint
+			fmt.Fprintf(w, "\n%-32s %8s %8s %12s %8s %8s %13s %9s %10s\n", ratioHeader(group), "+p50", "+p99", "cores/1k rps", "user/1k", "sys/1k", "cores/1k@max", "peak RSS", "max req/s")
+		}
 		fmt.Fprintf(w, "%-32s %8s %8s %12s %8s %8s %13s %9s %10s\n", fmt.Sprintf("/ %s, workers %d", r.Peer, r.Workers),
 			times(r.AddedP50), times(r.AddedP99), times(r.CoresPer1k), times(r.UserPer1k), times(r.SysPer1k), times(r.CoresPer1kMax), times(r.PeakRSS), times(r.MaxRate))
 	}
@@ -37,6 +42,15 @@ func PrintTables(w io.Writer, res Result) {
 			fmt.Fprintf(w, "%s: first error: %v\n", s.name(), s.FirstError)
 		}
 	}
+}
+
+// ratioHeader heads the ratios of waypoint k: the same-network waypoint's against every
+// peer, a cross-network pair's against the TLS peers.
+func ratioHeader(k kind) string {
+	if k == kindWaypoint {
+		return "waypoint / peer (same workers)"
+	}
+	return string(k) + " / TLS peer"
 }
 
 // cores formats cores per 1,000 requests/s.
