@@ -3,6 +3,7 @@ package peersbench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"os"
@@ -194,5 +195,40 @@ func TestPrintTablesCross(t *testing.T) {
 	_, was, _ := strings.Cut(same.String(), "\nwaypoint / peer")
 	if was == "" || !strings.HasPrefix(got, strings.TrimSuffix(was, "\n")) {
 		t.Errorf("the same-network ratios changed:\n%s\nwas\n%s", table, same.String())
+	}
+}
+
+// TestPrintTablesCrossBaseline: the baseline pairs have rows of their own, in a first column
+// widened to their names, and each cross-network pair's block starts with its ratio to its
+// baseline pair; without them the tables have neither and the first column stays as it was.
+func TestPrintTablesCrossBaseline(t *testing.T) {
+	var out, without bytes.Buffer
+	PrintTables(&out, crossBaselineRounds())
+	PrintTables(&without, crossRounds())
+	table := out.String()
+	for _, c := range []struct{ header, row, column, want string }{
+		{"proxy ", "waypoint-base-h2/1", "cores/1k rps", "0.100"},
+		{"proxy ", "waypoint-base-h3/1", "errors", "0"},
+		{"proxy ", "waypoint-h2/1", "cores/1k rps", "0.200"},
+		{"waypoint-h2 / TLS peer ", "/ waypoint-base-h2, workers 1", "cores/1k rps", "2.00×"},
+		{"waypoint-h2 / TLS peer ", "/ haproxy-tls, workers 1", "cores/1k rps", "2.00×"},
+		{"waypoint-h3 / TLS peer ", "/ waypoint-base-h3, workers 1", "max req/s", "0.50×"},
+		{"waypoint-h3 / TLS peer ", "/ nginx-tls, workers 1", "max req/s", "0.80×"},
+	} {
+		if got := cell(table, c.header, c.row, c.column); got != c.want {
+			t.Errorf("%s under %q, %s = %q, want %q\n%s", c.row, c.header, c.column, got, c.want, table)
+		}
+	}
+	for _, t3 := range []string{"h2", "h3"} {
+		_, block, _ := strings.Cut(table, "\nwaypoint-"+t3+" / TLS peer")
+		if _, first, _ := strings.Cut(block, "\n"); !strings.HasPrefix(first, "/ waypoint-base-"+t3+", workers 1 ") {
+			t.Errorf("the waypoint-%s block does not start with its baseline pair's row:\n%s", t3, table)
+		}
+	}
+	if n := strings.Count(table, "waypoint-base-h2"); n != 2 { // its row and its ratio row
+		t.Errorf("waypoint-base-h2 named %d times, want 2:\n%s", n, table)
+	}
+	if strings.Contains(without.String(), "waypoint-base") || !strings.Contains(without.String(), fmt.Sprintf("\n%-15s %8s ", "proxy", "req/s")) {
+		t.Errorf("without a baseline:\n%s", without.String())
 	}
 }

@@ -15,22 +15,46 @@ import (
 // network n1 and the backend side B in cluster b-<t>-N on network n2, so that each pair's
 // CPU and memory are its path's alone. A imports the pair's service from B's cluster, whose
 // endpoints are the three backends on n2: A tunnels each request to B's HBONE address,
-// B sends it to a backend.
+// B sends it to a backend. With --baseline-binary each transport also has a baseline pair
+// per worker count, both sides the baseline binary, in clusters a-base-<t>-N and
+// b-base-<t>-N and on addresses of its own.
 //
-//	client ─► A 127.0.0.7N (a-h2-N, n1) ══HBONE h2══► B 127.0.0.9N  (b-h2-N, n2) ─► backends
-//	client ─► A 127.0.0.8N (a-h3-N, n1) ══HBONE h3══► B 127.0.0.10N (b-h3-N, n2) ─► backends
+//	client ─► A 127.0.0.7N  (a-h2-N, n1)      ══HBONE h2══► B 127.0.0.9N  (b-h2-N, n2)      ─► backends
+//	client ─► A 127.0.0.8N  (a-h3-N, n1)      ══HBONE h3══► B 127.0.0.10N (b-h3-N, n2)      ─► backends
+//	client ─► A 127.0.0.11N (a-base-h2-N, n1) ══HBONE h2══► B 127.0.0.13N (b-base-h2-N, n2) ─► backends
+//	client ─► A 127.0.0.12N (a-base-h3-N, n1) ══HBONE h3══► B 127.0.0.14N (b-base-h3-N, n2) ─► backends
 const exitNetwork = "n2"
 
 // transport is the HBONE transport of a cross-network waypoint subject: h3 or h2.
 func (s subject) transport() string {
-	if s.kind == kindWaypointH3 {
+	if s.kind == kindWaypointH3 || s.kind == kindBaselineH3 {
 		return "h3"
 	}
 	return "h2"
 }
 
-// pairName is the part of s's clusters and service that tells its pair apart: "h2-1".
-func (s subject) pairName() string { return s.transport() + "-" + strconv.Itoa(s.workers) }
+// pairName is the part of s's clusters and service that tells its pair apart: "h2-1", or
+// "base-h2-1" for a baseline pair.
+func (s subject) pairName() string {
+	name := s.transport() + "-" + strconv.Itoa(s.workers)
+	if s.isBaseline() {
+		name = "base-" + name
+	}
+	return name
+}
+
+// crossIPBase is where the addresses of s's pair start: with N workers its client side
+// listens on 127.0.0.<base+N>, its backend side on 127.0.0.<base+20+N> (the plan above).
+func (s subject) crossIPBase() int {
+	base := 70
+	if s.transport() == "h3" {
+		base = 80
+	}
+	if s.isBaseline() {
+		base += 40
+	}
+	return base
+}
 
 // entryCluster is the cluster of s's client-side waypoint, exitCluster its backend side's.
 func (s subject) entryCluster() string { return "a-" + s.pairName() }
@@ -43,10 +67,7 @@ func (s subject) crossService() string { return "xnet-" + s.pairName() }
 // crossWaypoints are the two waypoints of cross-network subject s: the client side, which
 // listens for the client, and the backend side, which serves HBONE.
 func crossWaypoints(s subject) (entry, exit benchmesh.Waypoint) {
-	base := 70
-	if s.transport() == "h3" {
-		base = 80
-	}
+	base := s.crossIPBase()
 	entryIP, exitIP := "127.0.0."+strconv.Itoa(base+s.workers), "127.0.0."+strconv.Itoa(base+20+s.workers)
 	entry = benchmesh.Waypoint{Name: s.fileName() + "-a", Cluster: s.entryCluster(), Network: network, Listen: entryIP, Transport: s.transport()}
 	exit = benchmesh.Waypoint{Name: s.fileName() + "-b", Cluster: s.exitCluster(), Network: exitNetwork, Listen: exitIP, Inbound: true, Transport: s.transport()}

@@ -1,27 +1,37 @@
 package peersbench
 
 import (
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/meshfed/meshfed/cmd/meshfed-bench/benchmesh"
 	"github.com/meshfed/meshfed/federation/store"
 )
 
-// TestCrossWaypointsApart: every cross-network pair at every worker count has addresses and
-// clusters of its own, none shared with another process of the bench, and its two sides are
-// on two networks.
+// TestCrossWaypointsApart: every cross-network pair at every worker count, the baseline
+// pairs included, has addresses and clusters of its own, none shared with another process of
+// the bench, and its two sides are on two networks.
 func TestCrossWaypointsApart(t *testing.T) {
-	used := map[string]string{peerIP: "peers", peerExitIP: "peers' backend sides", backendIPs3[0]: "backend"}
+	used := map[string]string{peerIP: "peers", peerExitIP: "peers' backend sides"}
+	for _, ip := range backendIPs3 {
+		used[ip] = "backend"
+	}
 	for w := 1; w <= maxWorkers; w++ {
 		used[waypointIP(w)], used[baselineIP(w)] = "waypoint", "baseline"
 	}
 	clusters := map[string]bool{cluster: true}
-	for _, s := range subjects([]int{1, 2, 3, 4, 5, 6, 7, 8}, false, true) {
+	pairs := map[kind]int{}
+	for _, s := range subjects([]int{1, 2, 3, 4, 5, 6, 7, 8}, true, true) {
 		if !s.isCrossWaypoint() {
 			continue
 		}
+		pairs[s.kind]++
 		entry, exit := crossWaypoints(s)
 		for _, w := range []benchmesh.Waypoint{entry, exit} {
+			if ip := net.ParseIP(w.Listen); ip == nil || !ip.IsLoopback() || ip.To4() == nil {
+				t.Errorf("%s: %s listens on %s, not in 127.0.0.0/8", s.name(), w.Name, w.Listen)
+			}
 			if other, ok := used[w.Listen]; ok {
 				t.Errorf("%s: %s listens on %s, as %s does", s.name(), w.Name, w.Listen, other)
 			}
@@ -35,8 +45,69 @@ func TestCrossWaypointsApart(t *testing.T) {
 			t.Errorf("%s: client side %+v, backend side %+v", s.name(), entry, exit)
 		}
 	}
-	if len(crossClusters(subjects([]int{1, 2}, false, true))) != 8 {
-		t.Errorf("crossClusters: want two clusters for each of four pairs")
+	for _, k := range []kind{kindWaypointH2, kindWaypointH3, kindBaselineH2, kindBaselineH3} {
+		if pairs[k] != maxWorkers {
+			t.Errorf("%d %s pairs, want one per worker count, %d", pairs[k], k, maxWorkers)
+		}
+	}
+	if n := len(crossClusters(subjects([]int{1, 2}, false, true))); n != 8 {
+		t.Errorf("crossClusters: %d, want two clusters for each of four pairs", n)
+	}
+	if n := len(crossClusters(subjects([]int{1, 2}, true, true))); n != 16 {
+		t.Errorf("crossClusters with a baseline: %d, want two clusters for each of eight pairs", n)
+	}
+}
+
+// TestCrossRecordsApart: with --baseline-binary every pair, the baseline pairs included, has
+// a service, clusters and an HBONE address of its own in what the hub publishes, so that no
+// pair carries another's traffic; a baseline pair runs the baseline binary, with the
+// transport of the pair it is the baseline of.
+func TestCrossRecordsApart(t *testing.T) {
+	backends := []benchmesh.Addr{{IP: "127.0.0.31", Port: 9001}}
+	seen := map[string]string{}
+	once := func(s subject, what, v string) {
+		t.Helper()
+		if other, ok := seen[what+" "+v]; ok {
+			t.Errorf("%s: %s %s, as %s's", s.name(), what, v, other)
+		}
+		seen[what+" "+v] = s.name()
+	}
+	for _, s := range subjects([]int{1, 2}, true, true) {
+		if !s.isCrossWaypoint() {
+			continue
+		}
+		entry, exit := crossWaypoints(s)
+		s.addr, s.exit = benchmesh.Addr{IP: entry.Listen, Port: 7000}, benchmesh.Addr{IP: exit.Listen, Port: 15008}
+		recs := crossRecords(s, backends)
+		m := recs[0].(*store.ServiceRecord).Model()
+		once(s, "service", m.Name)
+		for _, imp := range m.Imports {
+			once(s, "importing cluster", imp.Cluster)
+			for _, from := range imp.From {
+				once(s, "exporting cluster", from)
+			}
+		}
+		once(s, "endpoints' cluster", recs[1].(*store.EndpointsRecord).Cluster)
+		wps := recs[2].(*store.WaypointsRecord)
+		once(s, "waypoints' cluster", wps.Cluster)
+		for _, a := range wps.Addresses {
+			once(s, "HBONE address", a)
+		}
+		if s.cluster() != exit.Cluster || s.isBaseline() != strings.HasPrefix(m.Name, "xnet-base-") {
+			t.Errorf("%s: service %s, answers from %s, backend side in %s", s.name(), m.Name, s.cluster(), exit.Cluster)
+		}
+	}
+	if len(seen) != 6*8 {
+		t.Errorf("%d distinct names and addresses, want 6 for each of eight pairs", len(seen))
+	}
+	for _, s := range subjects([]int{1}, true, true) {
+		base := strings.HasPrefix(s.name(), "waypoint-base")
+		if bin := s.waypointBinary("/after", "/before"); (bin == "/before") != base {
+			t.Errorf("%s runs %s", s.name(), bin)
+		}
+		if base && s.kind != kindBaseline && s.transport() != strings.TrimPrefix(string(s.kind), "waypoint-base-") {
+			t.Errorf("%s: transport %s", s.name(), s.transport())
+		}
 	}
 }
 

@@ -91,11 +91,7 @@ func newEnv(ctx context.Context, f Flags, subjects []subject, log *slog.Logger) 
 	}
 	for i := range subjects {
 		s := &subjects[i]
-		bin := wpBin
-		if s.kind == kindBaseline {
-			bin = f.BaselineBinary
-		}
-		if err := e.start(s, bin, peers, etcd); err != nil {
+		if err := e.start(s, s.waypointBinary(wpBin, f.BaselineBinary), peers, etcd); err != nil {
 			return nil, err
 		}
 	}
@@ -173,6 +169,15 @@ func (e *env) start(s *subject, wpBin string, peers map[string]string, etcd []st
 		return err
 	}
 	return e.spawn(*s, s.fileName(), bin, args, nil)
+}
+
+// waypointBinary is the meshfed-waypoint s runs, if it runs any: baseline for the
+// same-network baseline and both sides of a baseline pair, wp for the others.
+func (s subject) waypointBinary(wp, baseline string) string {
+	if s.isBaseline() {
+		return baseline
+	}
+	return wp
 }
 
 // gomaxprocs is the environment of s's waypoint processes: GOMAXPROCS its worker count.

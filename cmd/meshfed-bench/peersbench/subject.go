@@ -12,7 +12,8 @@ import (
 type kind string
 
 // The subjects' kinds: the backend itself (the baseline), the waypoint and the peers on the
-// same-network path, and the two-process waypoints and peers of the cross-network path.
+// same-network path, and the two-process waypoints and peers of the cross-network path; with
+// --baseline-binary, the baseline waypoint on each path (waypoint-base and its pairs).
 const (
 	kindDirect      kind = "direct"
 	kindWaypoint    kind = "waypoint"
@@ -24,6 +25,8 @@ const (
 	kindWaypointH3  kind = "waypoint-h3"
 	kindHAProxyTLS  kind = "haproxy-tls"
 	kindNginxTLS    kind = "nginx-tls"
+	kindBaselineH2  kind = "waypoint-base-h2"
+	kindBaselineH3  kind = "waypoint-base-h3"
 )
 
 // peerKinds are the proxies the waypoint is compared with, in the tables' order.
@@ -59,7 +62,8 @@ func (s subject) name() string {
 func (s subject) fileName() string { return strings.ReplaceAll(s.name(), "/", "-") }
 
 // subjects are direct, then at each worker count the waypoint, its baseline when there is
-// one, each peer, and with cross the cross-network waypoints and their peers.
+// one, each peer, and with cross the cross-network waypoints, each followed by its baseline
+// pair when there is one, and their peers.
 func subjects(workers []int, baseline, cross bool) []subject {
 	out := []subject{{kind: kindDirect}}
 	ks := []kind{kindWaypoint}
@@ -68,7 +72,12 @@ func subjects(workers []int, baseline, cross bool) []subject {
 	}
 	ks = append(ks, peerKinds...)
 	if cross {
-		ks = append(ks, crossKinds...)
+		for _, k := range crossKinds {
+			ks = append(ks, k)
+			if b := baselineOf(k); baseline && b != "" {
+				ks = append(ks, b)
+			}
+		}
 	}
 	for _, w := range workers {
 		for _, k := range ks {
@@ -78,13 +87,38 @@ func subjects(workers []int, baseline, cross bool) []subject {
 	return out
 }
 
+// baselineOf is the kind of waypoint kind k's baseline, measured with --baseline-binary:
+// waypoint-base for the same-network waypoint, a pair of its own for each cross-network
+// pair; "" for the others.
+func baselineOf(k kind) kind {
+	switch k {
+	case kindWaypoint:
+		return kindBaseline
+	case kindWaypointH2:
+		return kindBaselineH2
+	case kindWaypointH3:
+		return kindBaselineH3
+	case kindDirect, kindBaseline, kindHAProxyHTTP, kindHAProxyTCP, kindNginx, kindHAProxyTLS, kindNginxTLS, kindBaselineH2, kindBaselineH3:
+		return ""
+	}
+	return ""
+}
+
 // isWaypoint reports whether s runs meshfed-waypoint.
 func (s subject) isWaypoint() bool {
 	return s.kind == kindWaypoint || s.kind == kindBaseline || s.isCrossWaypoint()
 }
 
+// isBaseline reports whether s runs the baseline binary: the same-network waypoint-base or
+// both sides of a baseline cross-network pair.
+func (s subject) isBaseline() bool {
+	return s.kind == kindBaseline || s.kind == kindBaselineH2 || s.kind == kindBaselineH3
+}
+
 // isCrossWaypoint reports whether s runs two meshfed-waypoints joined by an HBONE tunnel.
-func (s subject) isCrossWaypoint() bool { return s.kind == kindWaypointH2 || s.kind == kindWaypointH3 }
+func (s subject) isCrossWaypoint() bool {
+	return s.kind == kindWaypointH2 || s.kind == kindWaypointH3 || s.kind == kindBaselineH2 || s.kind == kindBaselineH3
+}
 
 // isCrossPeer reports whether s runs two peer processes joined by a TLS hop.
 func (s subject) isCrossPeer() bool { return s.kind == kindHAProxyTLS || s.kind == kindNginxTLS }

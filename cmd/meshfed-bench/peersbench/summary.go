@@ -88,16 +88,16 @@ type Ratio struct {
 // comparedKinds are the waypoints compared with peers, in the ratio table's order.
 var comparedKinds = []kind{kindWaypoint, kindWaypointH2, kindWaypointH3}
 
-// comparedWith are the subjects a waypoint of kind k is compared with: the same-network
-// waypoint with its baseline and the same-network peers, a cross-network pair with the TLS
-// peers.
+// comparedWith are the subjects a waypoint of kind k is compared with, in the ratio table's
+// order: the same-network waypoint with its baseline and the same-network peers, a
+// cross-network pair with its baseline pair and the TLS peers.
 func comparedWith(k kind) []kind {
 	switch k {
 	case kindWaypoint:
 		return append([]kind{kindBaseline}, peerKinds...)
 	case kindWaypointH2, kindWaypointH3:
-		return crossPeerKinds
-	case kindDirect, kindBaseline, kindHAProxyHTTP, kindHAProxyTCP, kindNginx, kindHAProxyTLS, kindNginxTLS:
+		return append([]kind{baselineOf(k)}, crossPeerKinds...)
+	case kindDirect, kindBaseline, kindHAProxyHTTP, kindHAProxyTCP, kindNginx, kindHAProxyTLS, kindNginxTLS, kindBaselineH2, kindBaselineH3:
 		return nil // not compared with anything: they are what the waypoints are compared with
 	}
 	return nil
@@ -105,7 +105,7 @@ func comparedWith(k kind) []kind {
 
 // ratios compares each waypoint with each of its peers at each worker count: the
 // same-network waypoint's first, then each cross-network pair's; within them in the order
-// of sums.
+// of sums, and for each in comparedWith's order.
 func ratios(sums []Summary) []Ratio {
 	var out []Ratio
 	for _, k := range comparedKinds {
@@ -118,14 +118,16 @@ func ratios(sums []Summary) []Ratio {
 	return out
 }
 
-// ratiosOf compares waypoint w with each of its peers among sums at its worker count.
+// ratiosOf compares waypoint w with each of its peers among sums at its worker count, in
+// comparedWith's order: its baseline, when measured, first.
 func ratiosOf(w Summary, sums []Summary) []Ratio {
 	var out []Ratio
-	peers := comparedWith(w.kind)
-	for _, p := range sums {
-		if !slices.Contains(peers, p.kind) || p.workers != w.workers {
+	for _, k := range comparedWith(w.kind) {
+		i := slices.IndexFunc(sums, func(p Summary) bool { return p.kind == k && p.workers == w.workers })
+		if i < 0 {
 			continue
 		}
+		p := sums[i]
 		out = append(out, Ratio{
 			Waypoint: w.kind, Peer: p.kind, Workers: w.workers,
 			AddedP50: ratio(float64(w.AddedP50), float64(p.AddedP50)), AddedP99: ratio(float64(w.AddedP99), float64(p.AddedP99)),

@@ -170,14 +170,36 @@ func TestSubjectsBaseline(t *testing.T) {
 	if n := len(subjects([]int{1}, false, false)); n != 5 {
 		t.Fatalf("%d subjects without a baseline, want 5", n)
 	}
+	names = nil
+	for _, s := range subjects([]int{1, 2}, true, true) {
+		names = append(names, s.name())
+	}
+	want = "direct waypoint/1 waypoint-base/1 haproxy-http/1 haproxy-tcp/1 nginx/1 " +
+		"waypoint-h2/1 waypoint-base-h2/1 waypoint-h3/1 waypoint-base-h3/1 haproxy-tls/1 nginx-tls/1 " +
+		"waypoint/2 waypoint-base/2 haproxy-http/2 haproxy-tcp/2 nginx/2 " +
+		"waypoint-h2/2 waypoint-base-h2/2 waypoint-h3/2 waypoint-base-h3/2 haproxy-tls/2 nginx-tls/2"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("subjects with a baseline across networks = %s\nwant %s", got, want)
+	}
+	// Every subject, the baseline pairs included, is measured once in each round's order.
+	for r := range 2 {
+		seen := map[string]bool{}
+		for _, i := range roundOrder(len(names), r) {
+			seen[names[i]] = true
+		}
+		if len(seen) != len(names) {
+			t.Errorf("round %d measures %d of %d subjects", r, len(seen), len(names))
+		}
+	}
 	res := twoRounds()
 	res.subjects = append(res.subjects, subject{kind: kindBaseline, workers: 1})
 	for r := range res.Rounds {
 		res.Rounds[r] = append(res.Rounds[r], res.Rounds[r][1]) // the same figures as the waypoint
 	}
 	rs := ratios(summarize(res))
-	if len(rs) != 2 || rs[1].Peer != kindBaseline || !near(rs[1].CoresPer1k, 1) {
-		t.Fatalf("ratios %+v, want the second against waypoint-base at 1×", rs)
+	// Listed after haproxy-http here, the baseline's row still comes first, as in the table.
+	if len(rs) != 2 || rs[0].Peer != kindBaseline || !near(rs[0].CoresPer1k, 1) || rs[1].Peer != kindHAProxyHTTP {
+		t.Fatalf("ratios %+v, want the first against waypoint-base at 1×, then haproxy-http", rs)
 	}
 }
 
@@ -237,6 +259,47 @@ func TestRatiosCross(t *testing.T) {
 		if r.Workers != 1 || !near(r.AddedP50, 2) || !near(r.CoresPer1k, 2) || !near(r.UserPer1k, 2) || !near(r.SysPer1k, 2) ||
 			!near(r.PeakRSS, 2) || !near(r.MaxRate, 0.8) || !near(r.CoresPer1kMax, 2.5) {
 			t.Errorf("%s / %s: %+v; want 2× but max rate 0.8× and cores/1k@max 2.5×", r.Waypoint, r.Peer, r)
+		}
+	}
+}
+
+// crossBaselineRounds: crossRounds with the baseline pairs waypoint-base-h2/1 and
+// waypoint-base-h3/1 added after the TLS peers, each with half the figures of the pair it is
+// the baseline of (added p50 200µs, 1.0 CPU s, 30 MiB, 8,000 req/s at max).
+func crossBaselineRounds() Result {
+	res := crossRounds()
+	m := measurement
+	res.subjects = append(res.subjects, subject{kind: kindBaselineH2, workers: 1}, subject{kind: kindBaselineH3, workers: 1})
+	for r, d := range []time.Duration{100 * us, 120 * us} {
+		base := m(d+200*us, 1000*us, 0.6, 0.4, 1.0, 8000, 30<<20, 10<<20)
+		res.Rounds[r] = append(res.Rounds[r], base, base)
+	}
+	return res
+}
+
+// TestRatiosCrossBaseline: with the baseline pairs measured, each cross-network pair is
+// compared first with its own baseline pair, then with the TLS peers as before; the
+// same-network ratios and the baseline pairs' figures are not compared with anything else.
+func TestRatiosCrossBaseline(t *testing.T) {
+	rs := ratios(summarize(crossBaselineRounds()))
+	var got []string
+	for _, r := range rs {
+		got = append(got, string(r.Waypoint)+" / "+string(r.Peer))
+	}
+	want := "waypoint / haproxy-http, waypoint-h2 / waypoint-base-h2, waypoint-h2 / haproxy-tls, waypoint-h2 / nginx-tls, " +
+		"waypoint-h3 / waypoint-base-h3, waypoint-h3 / haproxy-tls, waypoint-h3 / nginx-tls"
+	if strings.Join(got, ", ") != want {
+		t.Fatalf("ratios %s\nwant   %s", strings.Join(got, ", "), want)
+	}
+	without := ratios(summarize(crossRounds()))
+	for i, r := range []Ratio{rs[0], rs[2], rs[3], rs[5], rs[6]} {
+		if r != without[i] {
+			t.Errorf("ratio %s / %s changed with the baseline pairs: %+v, was %+v", r.Waypoint, r.Peer, r, without[i])
+		}
+	}
+	for _, r := range []Ratio{rs[1], rs[4]} {
+		if r.Workers != 1 || !near(r.AddedP50, 2) || !near(r.CoresPer1k, 2) || !near(r.PeakRSS, 2) || !near(r.MaxRate, 0.5) || !near(r.CoresPer1kMax, 4) {
+			t.Errorf("%s / %s: %+v; want 2× but max rate 0.5× and cores/1k@max 4×", r.Waypoint, r.Peer, r)
 		}
 	}
 }

@@ -16,8 +16,9 @@ func PrintTables(w io.Writer, res Result) {
 		len(backendIPs3), f.Rate, f.Duration, f.Warmup, f.Concurrency, f.MaxDuration)
 	fmt.Fprintf(w, "%d rounds in alternating order, medians over rounds (peak and anon: the highest); load average before %s, after %s\n\n", len(res.Rounds), res.LoadBefore, res.LoadAfter)
 	sums := summarize(res)
-	fmt.Fprintf(w, "%-15s %8s %6s %7s %9s %9s %9s %9s %9s %12s %7s %7s %13s %8s %8s %10s\n",
-		"proxy", "req/s", "errors", "dropped", "p50", "p99", "+p50", "+p99", "lag p99", "cores/1k rps", "user/1k", "sys/1k", "cores/1k@max", "peak MiB", "anon MiB", "max req/s")
+	width := nameWidth(sums)
+	fmt.Fprintf(w, "%-*s %8s %6s %7s %9s %9s %9s %9s %9s %12s %7s %7s %13s %8s %8s %10s\n",
+		width, "proxy", "req/s", "errors", "dropped", "p50", "p99", "+p50", "+p99", "lag p99", "cores/1k rps", "user/1k", "sys/1k", "cores/1k@max", "peak MiB", "anon MiB", "max req/s")
 	for _, s := range sums {
 		add50, add99, c1k, user1k, sys1k, c1kMax, peak, anon := "-", "-", "-", "-", "-", "-", "-", "-"
 		if s.kind != kindDirect {
@@ -25,7 +26,7 @@ func PrintTables(w io.Writer, res Result) {
 			c1k, user1k, sys1k, c1kMax = cores(s.CoresPer1k), cores(s.UserPer1k), cores(s.SysPer1k), cores(s.CoresPer1kMax)
 			peak, anon = fmt.Sprintf("%.1f", s.PeakMiB), fmt.Sprintf("%.1f", s.AnonMiB)
 		}
-		fmt.Fprintf(w, "%-15s %8.1f %6d %7d %9s %9s %9s %9s %9s %12s %7s %7s %13s %8s %8s %10.0f\n", s.name(), s.Rate, s.Errors, s.Dropped,
+		fmt.Fprintf(w, "%-*s %8.1f %6d %7d %9s %9s %9s %9s %9s %12s %7s %7s %13s %8s %8s %10.0f\n", width, s.name(), s.Rate, s.Errors, s.Dropped,
 			benchstat.Duration(s.P50), benchstat.Duration(s.P99), add50, add99, benchstat.Duration(s.LagP99), c1k, user1k, sys1k, c1kMax, peak, anon, s.MaxRate)
 	}
 	var group kind
@@ -42,6 +43,16 @@ func PrintTables(w io.Writer, res Result) {
 			fmt.Fprintf(w, "%s: first error: %v\n", s.name(), s.FirstError)
 		}
 	}
+}
+
+// nameWidth is the width of the first column of the absolute figures: 15, or the longest
+// subject's name where it is longer (a baseline pair's, "waypoint-base-h2/1").
+func nameWidth(sums []Summary) int {
+	width := 15
+	for _, s := range sums {
+		width = max(width, len(s.name()))
+	}
+	return width
 }
 
 // ratioHeader heads the ratios of waypoint k: the same-network waypoint's against every
