@@ -1,6 +1,8 @@
 package hbone
 
 import (
+	"github.com/meshfed/meshfed/internal/quietconn"
+
 	"context"
 	"crypto/tls"
 	"errors"
@@ -107,7 +109,8 @@ func (l *tlsListener) acceptLoop() {
 			reset(c)
 			continue
 		}
-		l.wg.Go(func() { l.handshake(c, src) })
+		// As the dialing side: raw syscalls on the socket, no sysmon wake-up per read or write.
+		l.wg.Go(func() { l.handshake(quietconn.New(c), src) })
 	}
 }
 

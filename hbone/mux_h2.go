@@ -1,6 +1,8 @@
 package hbone
 
 import (
+	"github.com/meshfed/meshfed/internal/quietconn"
+
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -105,7 +107,9 @@ func (d *Dialer) dialTLS(ctx context.Context, addr string, tlsConf *tls.Config) 
 	if err != nil {
 		return nil, err
 	}
-	tc := tls.Client(raw, tlsConf)
+	// The tunnels' bytes go through raw syscalls on the socket: a steady stream of requests
+	// then wakes no sysmon thread per read or write (internal/quietconn).
+	tc := tls.Client(quietconn.New(raw), tlsConf)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, err

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/meshfed/meshfed/waypoint/internal/quietconn"
+	"github.com/meshfed/meshfed/internal/quietconn"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
 

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshfed/meshfed/internal/quietconn"
 	"github.com/meshfed/meshfed/waypoint/balance"
 	"github.com/meshfed/meshfed/waypoint/http1"
-	"github.com/meshfed/meshfed/waypoint/internal/quietconn"
 	"github.com/meshfed/meshfed/waypoint/table"
 )
 

@@ -1,6 +1,8 @@
 package waypoint
 
 import (
+	"github.com/meshfed/meshfed/internal/quietconn"
+
 	"context"
 	"errors"
 	"fmt"
@@ -150,7 +152,7 @@ func (p *namespaceInbound) openService(ctx context.Context, req *hbone.Request) 
 			continue
 		}
 		r.Pool().Success(h)
-		return p.track(&grantedConn{Conn: c, p: p, caller: req.Caller, cluster: req.CallerCluster, target: target, host: h}), nil
+		return p.track(&grantedConn{Conn: quietconn.New(c), p: p, caller: req.Caller, cluster: req.CallerCluster, target: target, host: h}), nil
 	}
 	if lastErr == nil {
 		return nil, hbone.Unavailable(ReasonNoLocalEndpoint, fmt.Errorf("no ready endpoint of %s port %d in this cluster", req.Service, req.Target.Port()))
@@ -176,7 +178,8 @@ func (p *namespaceInbound) open(ctx context.Context, req *hbone.Request) (net.Co
 	if err != nil {
 		return nil, fmt.Errorf("failed to dial local endpoint %s: %w", req.Target, err)
 	}
-	return p.track(&grantedConn{Conn: c, p: p, caller: req.Caller, cluster: req.CallerCluster, target: req.Target}), nil
+	// The tunnel's bytes are copied with Read and Write: quiet ones wake no sysmon thread.
+	return p.track(&grantedConn{Conn: quietconn.New(c), p: p, caller: req.Caller, cluster: req.CallerCluster, target: req.Target}), nil
 }
 
 // track adds gc to the open tunnels that revokeLoop re-checks and drain waits for.

@@ -41,8 +41,13 @@ var boundaries = []boundary{
 	{
 		Pattern:   "./hbone/...",
 		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/", module + "/apis", module + "/federation", module + "/waypoint", module + "/cmd", module + "/internal"},
-		Except:    []string{module + "/internal/dualport$"},
-		Why:       "hbone imports no Kubernetes, no etcd and nothing of the module outside hbone but internal/dualport, the stdlib-only TCP+UDP listener it shares with DNS",
+		Except:    []string{module + "/internal/dualport$", module + "/internal/quietconn$"},
+		Why:       "hbone imports no Kubernetes, no etcd and nothing of the module outside hbone but internal/dualport, the stdlib-only TCP+UDP listener it shares with DNS, and internal/quietconn, the stdlib-only raw-syscall connection it shares with the waypoint",
+	},
+	{
+		Pattern:   "./internal/quietconn/...",
+		Forbidden: []string{"k8s.io/", "sigs.k8s.io/", "go.etcd.io/", "github.com/", "golang.org/"},
+		Why:       "the quiet connection is the standard library only, so that hbone can share it",
 	},
 	{
 		Pattern:   "./internal/dualport/...",
@@ -75,7 +80,7 @@ var boundaries = []boundary{
 		Why:       "the endpoint table decides and never connects: another reader of the store (DNS, meshfedctl describe) can link it without HBONE, QUIC, metrics or Kubernetes (net/http comes only with the etcd client)",
 	},
 	{
-		Pattern:   "./waypoint/http1/... ./waypoint/internal/coarse/... ./waypoint/internal/quietconn/...",
+		Pattern:   "./waypoint/http1/... ./waypoint/internal/coarse/... ./internal/quietconn/...",
 		Forbidden: []string{module + "/federation", "go.etcd.io/", module + "/hbone", "github.com/quic-go/", "github.com/prometheus/", module + "/waypoint/table", module + "/waypoint/balance", "k8s.io/"},
 		Why:       "the HTTP/1.1 engine speaks to one endpoint it is given a dial for: it knows no store, no endpoint table, no outlier detection, no tunnel and no metrics",
 	},
