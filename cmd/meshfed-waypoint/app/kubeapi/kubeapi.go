@@ -120,27 +120,13 @@ func parseKubeconfig(data []byte, dir string, readFile func(string) ([]byte, err
 	if kc.CurrentContext == "" {
 		return nil, errors.New("no current-context")
 	}
-	ctxIdx := -1
-	for i := range kc.Contexts {
-		if kc.Contexts[i].Name == kc.CurrentContext {
-			ctxIdx = i
-		}
-	}
+	ctxIdx := indexOf(len(kc.Contexts), func(i int) bool { return kc.Contexts[i].Name == kc.CurrentContext })
 	if ctxIdx < 0 {
 		return nil, fmt.Errorf("context %q not found", kc.CurrentContext)
 	}
 	want := kc.Contexts[ctxIdx].Context
-	clusterIdx, userIdx := -1, -1
-	for i := range kc.Clusters {
-		if kc.Clusters[i].Name == want.Cluster {
-			clusterIdx = i
-		}
-	}
-	for i := range kc.Users {
-		if kc.Users[i].Name == want.User {
-			userIdx = i
-		}
-	}
+	clusterIdx := indexOf(len(kc.Clusters), func(i int) bool { return kc.Clusters[i].Name == want.Cluster })
+	userIdx := indexOf(len(kc.Users), func(i int) bool { return kc.Users[i].Name == want.User })
 	if clusterIdx < 0 {
 		return nil, fmt.Errorf("cluster %q of context %q not found", want.Cluster, kc.CurrentContext)
 	}
@@ -218,6 +204,17 @@ func parseKubeconfig(data []byte, dir string, readFile func(string) ([]byte, err
 	}
 	s.client = tlsClient(cfg)
 	return s, nil
+}
+
+// indexOf is the first i below n for which match is true, -1 for none (a kubeconfig whose
+// names repeat is broken; the first entry of a name is the one read).
+func indexOf(n int, match func(int) bool) int {
+	for i := range n {
+		if match(i) {
+			return i
+		}
+	}
+	return -1
 }
 
 // certPool is the certificates of a PEM bundle; none is an error.

@@ -1,17 +1,13 @@
 package kubeapi
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"github.com/meshfed/meshfed/hbone/pki"
+
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -142,16 +138,24 @@ func TestParseKubeconfig(t *testing.T) {
 	}
 }
 
+// otherCA is a CA the API servers of these tests do not trust.
+func otherCA(t *testing.T) *pki.CA {
+	t.Helper()
+	ca, err := pki.NewCA("not the cluster", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
 // clientPair is a client certificate and key in PEM.
 func clientPair(t *testing.T) (certPEM, keyPEM []byte) {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	srv.StartTLS()
-	defer srv.Close()
-	c := srv.TLS.Certificates[0]
-	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]})
-	keyPEM = pemKey(t, c)
-	return certPEM, keyPEM
+	p, err := otherCA(t).IssueClient("waypoint", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.CertPEM, p.KeyPEM
 }
 
 // TestInClusterNodeLabels reads a Node's labels as a pod does, from an API server on a real
@@ -209,7 +213,15 @@ func TestInClusterNodeLabels(t *testing.T) {
 
 	// A server whose certificate the service account's CA did not sign is refused.
 	other := httptest.NewUnstartedServer(mux)
-	other.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+	p, err := otherCA(t).IssueServer("127.0.0.1", []string{"127.0.0.1"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(p.CertPEM, p.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	other.StartTLS()
 	defer other.Close()
 	oh, op, _ := net.SplitHostPort(other.Listener.Addr().String())
@@ -262,33 +274,4 @@ func FuzzParseNodeLabels(f *testing.F) {
 			t.Fatalf("labels %v with error %v", labels, err)
 		}
 	})
-}
-
-// pemKey is c's private key in PKCS #8 PEM.
-func pemKey(t *testing.T, c tls.Certificate) []byte {
-	t.Helper()
-	der, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-}
-
-// selfSigned is a certificate for 127.0.0.1 that signs itself.
-func selfSigned(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "not the cluster"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
